@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+func logCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "log",
+		Usage:     "list the versions of a repository, newest first",
+		ArgsUsage: "REV",
+		Flags:     []cli.Flag{&cli.IntFlag{Name: "max-count", Aliases: []string{"n"}, Usage: "show at most N versions"}},
+		Action: func(ctx context.Context, c *cli.Command) error {
+			a, err := args(c, 1, 1, "REV")
+			if err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			entries, err := st.Log(ctx, a[0], int(c.Int("max-count")))
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(entries)
+			}
+			for _, v := range entries {
+				fmt.Fprintf(e.stdout, "%s %s\n", v.Version.String(), v.ID)
+				fmt.Fprintf(e.stdout, "Author: %s\nDate:   %s\n\n", v.Author, v.Time.Local().Format(time.RFC1123Z))
+				for _, l := range strings.Split(v.Message, "\n") {
+					fmt.Fprintf(e.stdout, "    %s\n", l)
+				}
+				fmt.Fprintln(e.stdout)
+				if v.Shallow {
+					fmt.Fprintf(e.stdout, "(shallow: versions before %s were pruned by retention)\n", v.Version.String())
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func lsCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "ls",
+		Usage:     "list the packages of a version",
+		ArgsUsage: "REV",
+		Action: func(ctx context.Context, c *cli.Command) error {
+			a, err := args(c, 1, 1, "REV")
+			if err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			recs, err := st.List(ctx, a[0])
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				for i := range recs {
+					if recs[i].Metadata == nil {
+						recs[i].Metadata = map[string]string{}
+					}
+				}
+				return e.printJSON(recs)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+			for _, r := range recs {
+				fmt.Fprintf(tw, "%s\t%d\t %s\n", r.SHA256, r.Size, r.Path)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func catCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "cat",
+		Usage:     "write a package's content to stdout, verifying its digest",
+		ArgsUsage: "REV PATH",
+		Action: func(ctx context.Context, c *cli.Command) error {
+			a, err := args(c, 2, 2, "REV PATH")
+			if err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			r, _, err := st.Cat(ctx, a[0], a[1])
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			_, err = io.Copy(e.stdout, r)
+			return err
+		},
+	}
+}
+
+func reflogCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "reflog",
+		Usage:     "list the moves of a repository's head, newest first",
+		ArgsUsage: "NAME",
+		Action: func(ctx context.Context, c *cli.Command) error {
+			a, err := args(c, 1, 1, "NAME")
+			if err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			entries, err := st.Reflog(ctx, a[0])
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(entries)
+			}
+			for i, r := range entries {
+				fmt.Fprintf(e.stdout, "%s@{%d}: %s -> %s  %s  %s  %s\n", a[0], i, shortID(r.Old.String()), shortID(r.New.String()),
+					r.Time.Local().Format("2006-01-02 15:04:05"), r.Who, r.Action)
+			}
+			return nil
+		},
+	}
+}
+
+func shortID(s string) string {
+	if s == "" {
+		return "(none)      "
+	}
+	return s[:12]
+}
+
+func diffCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "diff",
+		Usage:     "list paths added, removed and changed between two versions",
+		ArgsUsage: "REV REV",
+		Action: func(ctx context.Context, c *cli.Command) error {
+			a, err := args(c, 2, 2, "REV REV")
+			if err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			d, err := st.Diff(ctx, a[0], a[1])
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(d)
+			}
+			printDiff(e.stdout, d)
+			return nil
+		},
+	}
+}
+
+func printDiff(w io.Writer, d *repo.DiffResult) {
+	for _, p := range d.Added {
+		fmt.Fprintf(w, "A\t%s\n", p)
+	}
+	for _, p := range d.Removed {
+		fmt.Fprintf(w, "D\t%s\n", p)
+	}
+	for _, p := range d.Changed {
+		fmt.Fprintf(w, "M\t%s\n", p)
+	}
+}

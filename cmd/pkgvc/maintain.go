@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+func gcCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "gc",
+		Usage: "delete objects no ref reaches (older than the grace period)",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "grace", Value: repo.DefaultGrace, Usage: "never delete objects younger than this"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "report what would be deleted"},
+		},
+		Action: func(ctx context.Context, c *cli.Command) error {
+			if _, err := args(c, 0, 0, "[--grace DURATION] [--dry-run]"); err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			grace := c.Duration("grace")
+			if grace == 0 {
+				grace = -1 // an explicit 0 means no grace
+			}
+			res, err := st.GC(ctx, repo.GCOptions{Grace: grace, DryRun: c.Bool("dry-run")})
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(res)
+			}
+			verb := "deleted"
+			if c.Bool("dry-run") {
+				verb = "would delete"
+			}
+			fmt.Fprintf(e.stdout, "%s %d objects and %d blobs (%d bytes); kept %d reachable objects, %d blobs and %d young unreachable\n",
+				verb, res.DeletedObjects, res.DeletedBlobs, res.FreedBytes, res.ReachableObjects, res.ReachableBlobs, res.KeptYoung)
+			return nil
+		},
+	}
+}
+
+func fsckCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "fsck",
+		Usage: "verify every reachable version, tree object and blob",
+		Action: func(ctx context.Context, c *cli.Command) error {
+			if _, err := args(c, 0, 0, ""); err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			res, err := st.Fsck(ctx)
+			if res != nil && jsonOut(c) {
+				if perr := e.printJSON(res); perr != nil {
+					return perr
+				}
+			} else if res != nil {
+				for _, p := range res.Problems {
+					fmt.Fprintf(e.stderr, "problem: %s\n", p)
+				}
+				if err == nil {
+					fmt.Fprintf(e.stdout, "ok: %d objects, %d blobs (%d bytes) verified\n", res.Objects, res.Blobs, res.Bytes)
+				}
+			}
+			if errors.Is(err, repo.ErrCorrupt) {
+				return fmt.Errorf("%w; restore the damaged blobs (re-sync or re-commit them) or roll back past the versions that need them", err)
+			}
+			return err
+		},
+	}
+}

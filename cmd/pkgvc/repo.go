@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+func repoCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "repo",
+		Usage: "create, list, show and delete repositories",
+		Commands: []*cli.Command{
+			repoCreateCmd(e), repoListCmd(e), repoShowCmd(e), repoDeleteCmd(e),
+		},
+	}
+}
+
+func repoCreateCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "create",
+		Usage:     "create an empty repository",
+		ArgsUsage: "NAME",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "kind", Value: "file", Usage: "content kind"},
+			&cli.IntFlag{Name: "retain", Usage: "keep only the last N versions (0 keeps all)"},
+		},
+		Action: func(ctx context.Context, c *cli.Command) error {
+			a, err := args(c, 1, 1, "NAME [--kind KIND] [--retain N]")
+			if err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			cfg, err := st.CreateRepo(ctx, a[0], repo.CreateOptions{Kind: c.String("kind"), Retain: int(c.Int("retain"))})
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(cfg)
+			}
+			fmt.Fprintf(e.stdout, "created repository %s (kind %s)\n", cfg.Name, cfg.Kind)
+			return nil
+		},
+	}
+}
+
+func repoListCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "list repositories",
+		Action: func(ctx context.Context, c *cli.Command) error {
+			if _, err := args(c, 0, 0, ""); err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			infos, err := st.ListRepos(ctx)
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(infos)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tPACKAGES\tRETAIN")
+			for _, i := range infos {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", i.Name, i.Kind, headName(i.Head), i.Packages, retainText(i.Retain))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func headName(v *repo.Version) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("@%d", v.Number)
+}
+
+func retainText(n int) string {
+	if n == 0 {
+		return "all"
+	}
+	return fmt.Sprint(n)
+}
+
+func repoShowCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "describe a repository",
+		ArgsUsage: "NAME",
+		Action: func(ctx context.Context, c *cli.Command) error {
+			a, err := args(c, 1, 1, "NAME")
+			if err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			info, err := st.ShowRepo(ctx, a[0])
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(info)
+			}
+			fmt.Fprintf(e.stdout, "name:     %s\nkind:     %s\nretain:   %s\ncreated:  %s\n", info.Name, info.Kind, retainText(info.Retain), info.Created.Format("2006-01-02 15:04:05Z07:00"))
+			if info.Head == nil {
+				fmt.Fprintln(e.stdout, "head:     (no versions yet)")
+				return nil
+			}
+			fmt.Fprintf(e.stdout, "head:     %s %s\npackages: %d\n", info.Head, info.Head.ID, info.Packages)
+			return nil
+		},
+	}
+}
+
+func repoDeleteCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "delete",
+		Usage:     "delete a repository (its versions become collectable by gc)",
+		ArgsUsage: "NAME",
+		Action: func(ctx context.Context, c *cli.Command) error {
+			a, err := args(c, 1, 1, "NAME")
+			if err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			if err := st.DeleteRepo(ctx, a[0]); err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(map[string]string{"deleted": a[0]})
+			}
+			fmt.Fprintf(e.stdout, "deleted repository %s\n", a[0])
+			return nil
+		},
+	}
+}

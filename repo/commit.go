@@ -1,0 +1,410 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/refs"
+	"github.com/pkgvc/pkgvc/repo/tree"
+)
+
+// Add is one local file to add at Path.
+type Add struct {
+	Path string // package path in the version
+	File string // local file to read
+	Size int64  // expected size, for progress; 0 if unknown
+}
+
+// Record is a package record; blobs it names must already be in the store
+// (uploaded earlier, or synced).
+type Record = tree.Entry
+
+// CommitRequest describes one new version.
+type CommitRequest struct {
+	Adds       []Add
+	Records    []Record
+	Removes    []string // paths, or directories whose every path goes
+	Message    string
+	Author     string // defaults to the store's identity
+	AllowEmpty bool   // make a version even if nothing changed
+	// Progress, if set, is called with bytes ingested so far and in total.
+	Progress func(done, total int64)
+}
+
+// CommitResult reports a commit.
+type CommitResult struct {
+	Repo       string     `json:"repo"`
+	Version    int        `json:"version"`
+	ID         objects.ID `json:"id"`
+	NewObjects int        `json:"new_objects"`
+	NewBytes   int64      `json:"new_bytes"`
+	// Changed is false when the request changed nothing and no version was made.
+	Changed bool `json:"changed"`
+}
+
+// maxCommitRetries bounds how often a commit re-applies its changes when
+// another writer moved the head meanwhile.
+const maxCommitRetries = 20
+
+// Commit makes one new version of repo with the requested changes.
+func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) (*CommitResult, error) {
+	st, err := s.loadRepo(ctx, repoName)
+	if err != nil {
+		return nil, err
+	}
+	kind, err := s.kinds.Lookup(st.config.Kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRequest(&req); err != nil {
+		return nil, err
+	}
+	blobs := s.objects.NewBatch()
+	records, err := s.ingest(ctx, blobs, kind, req)
+	if err != nil {
+		blobs.Abort()
+		return nil, err
+	}
+	if err := s.checkBlobs(ctx, req.Records); err != nil {
+		blobs.Abort()
+		return nil, err
+	}
+	if err := blobs.Flush(ctx); err != nil {
+		return nil, fmt.Errorf("store packages: %w", err)
+	}
+	nObj, nBytes := blobs.Stats()
+	author := req.Author
+	if author == "" {
+		author = s.who
+	}
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if st, err = s.loadRepo(ctx, repoName); err != nil {
+				return nil, err
+			}
+		}
+		res, err := s.commitOnce(ctx, st, records, req, author)
+		if errors.Is(err, refs.ErrConflict) && attempt < maxCommitRetries {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		res.NewObjects += nObj
+		res.NewBytes += nBytes
+		return res, nil
+	}
+}
+
+func checkRequest(req *CommitRequest) error {
+	seen := map[string]string{}
+	claim := func(p, what string) error {
+		if err := tree.ValidatePath(p); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		if prev, dup := seen[p]; dup {
+			return fmt.Errorf("%w: path %q is given twice (%s and %s)", ErrInvalid, p, prev, what)
+		}
+		seen[p] = what
+		return nil
+	}
+	for _, a := range req.Adds {
+		if err := claim(a.Path, "added from "+a.File); err != nil {
+			return err
+		}
+	}
+	for _, r := range req.Records {
+		if err := claim(r.Path, "added by digest"); err != nil {
+			return err
+		}
+	}
+	for _, p := range req.Removes {
+		if err := claim(strings.TrimSuffix(p, "/"), "removed"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ingest streams every added file into the batch, several at once.
+func (s *Store) ingest(ctx context.Context, b *objects.Batch, kind Kind, req CommitRequest) ([]Record, error) {
+	out := make([]Record, len(req.Adds), len(req.Adds)+len(req.Records))
+	var total, done atomic.Int64
+	for _, a := range req.Adds {
+		total.Add(a.Size)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var firstErr error
+	workers := max(1, min(s.workers, len(req.Adds)))
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				rec, err := s.ingestFile(ctx, b, kind, req.Adds[i], func(n int64) {
+					if req.Progress != nil {
+						req.Progress(done.Add(n), total.Load())
+					}
+				})
+				if err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+					continue
+				}
+				out[i] = rec
+			}
+		}()
+	}
+	for i := range req.Adds {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return append(out, req.Records...), nil
+}
+
+func (s *Store) ingestFile(ctx context.Context, b *objects.Batch, kind Kind, a Add, progress func(int64)) (Record, error) {
+	f, err := os.Open(a.File)
+	if err != nil {
+		return Record{}, fmt.Errorf("add %s: %w", a.File, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Record{}, fmt.Errorf("add %s: %w", a.File, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return Record{}, fmt.Errorf("%w: add %s: not a regular file", ErrInvalid, a.File)
+	}
+	meta, err := kind.Inspect(ctx, a.Path, f, fi.Size())
+	if err != nil {
+		return Record{}, fmt.Errorf("%w: %s: %w", ErrInvalid, a.File, err)
+	}
+	res, err := b.PutBlob(ctx, &progressReader{r: f, fn: progress})
+	if err != nil {
+		return Record{}, fmt.Errorf("add %s: %w", a.File, err)
+	}
+	return Record{Path: a.Path, SHA256: res.ID, Size: res.Size, Metadata: meta}, nil
+}
+
+type progressReader struct {
+	r  io.Reader
+	fn func(int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.fn(int64(n))
+	}
+	return n, err
+}
+
+// checkBlobs makes sure records added by digest name stored blobs.
+func (s *Store) checkBlobs(ctx context.Context, rs []Record) error {
+	for _, r := range rs {
+		st, err := s.objects.StatBlob(ctx, r.SHA256)
+		if errors.Is(err, objects.ErrNotFound) {
+			return fmt.Errorf("%w: %s: blob %s is not in the store; upload it first", ErrInvalid, r.Path, r.SHA256)
+		}
+		if err != nil {
+			return err
+		}
+		if st.Size != r.Size {
+			return fmt.Errorf("%w: %s: blob %s has %d bytes, the record says %d", ErrInvalid, r.Path, r.SHA256, st.Size, r.Size)
+		}
+	}
+	return nil
+}
+
+// commitOnce applies the change to the head as read in st and moves the head.
+func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record, req CommitRequest, author string) (*CommitResult, error) {
+	b := s.objects.NewBatch()
+	defer b.Abort()
+	var base objects.ID
+	var parents []objects.ID
+	number := 1
+	if !st.head.IsZero() {
+		v, err := s.version(ctx, st.head)
+		if err != nil {
+			return nil, err
+		}
+		base, parents, number = v.Tree, []objects.ID{v.ID}, v.Number+1
+	}
+	changes := make([]tree.Change, 0, len(records)+len(req.Removes))
+	for i := range records {
+		changes = append(changes, tree.Change{Path: records[i].Path, Entry: &records[i]})
+	}
+	removals, err := s.expandRemovals(ctx, st, base, req.Removes)
+	if err != nil {
+		return nil, err
+	}
+	changes = append(changes, removals...)
+	root, err := tree.Apply(ctx, storeWriter{s.objects, b}, base, changes)
+	if err != nil {
+		return nil, err
+	}
+	if root.IsZero() { // an empty repository, and no change
+		if root, err = tree.Empty(ctx, b); err != nil {
+			return nil, err
+		}
+	}
+	res := &CommitResult{Repo: st.name}
+	if root == base && !req.AllowEmpty && !st.head.IsZero() {
+		v, err := s.version(ctx, st.head)
+		if err != nil {
+			return nil, err
+		}
+		res.Version, res.ID = v.Number, v.ID
+		return res, nil
+	}
+	if st.head.IsZero() && !req.AllowEmpty && len(records) == 0 {
+		return res, nil // nothing to commit to an empty repository
+	}
+	msg := req.Message
+	if msg == "" {
+		msg = summarize(records, removals)
+	}
+	c := &Commit{Tree: root, Parents: parents, Version: number, Time: s.now(), Author: author, Message: msg}
+	id, err := s.writeCommit(ctx, b, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Flush(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.moveHeads(ctx, "commit: "+firstLine(msg), headMove{st: st, new: id}); err != nil {
+		return nil, err
+	}
+	res.Version, res.ID, res.Changed = number, id, true
+	res.NewObjects, res.NewBytes = b.Stats()
+	return res, nil
+}
+
+// storeWriter reads through the store and writes into a batch.
+type storeWriter struct {
+	*objects.Store
+	b *objects.Batch
+}
+
+func (w storeWriter) GetObject(ctx context.Context, id objects.ID) ([]byte, error) {
+	return w.Store.GetObject(ctx, id)
+}
+
+func (w storeWriter) PutObject(ctx context.Context, data []byte) (objects.PutResult, error) {
+	return w.b.PutObject(ctx, data)
+}
+
+func (s *Store) writeCommit(ctx context.Context, b *objects.Batch, c *Commit) (objects.ID, error) {
+	data, err := encodeCommit(c)
+	if err != nil {
+		return objects.ID{}, err
+	}
+	res, err := b.PutObject(ctx, data)
+	return res.ID, err
+}
+
+// expandRemovals turns removed paths into tree changes; a path that is not a
+// record removes every record under it as a directory.
+func (s *Store) expandRemovals(ctx context.Context, st *repoState, root objects.ID, paths []string) ([]tree.Change, error) {
+	var out []tree.Change
+	var dirs []string
+	for _, p := range paths {
+		p = strings.TrimSuffix(p, "/")
+		_, ok, err := tree.Get(ctx, s.objects, root, p)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, tree.Change{Path: p})
+		} else {
+			dirs = append(dirs, p)
+		}
+	}
+	if len(dirs) == 0 {
+		return out, nil
+	}
+	found := make(map[string]bool, len(dirs))
+	if err := tree.Walk(ctx, s.objects, root, func(e tree.Entry) error {
+		for _, d := range dirs {
+			if strings.HasPrefix(e.Path, d+"/") {
+				out = append(out, tree.Change{Path: e.Path})
+				found[d] = true
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for _, d := range dirs {
+		if !found[d] {
+			return nil, fmt.Errorf("%w: cannot remove %q: not in %s (see `pkgvc ls %s`)", ErrPathNotFound, d, st.name, st.name)
+		}
+	}
+	return out, nil
+}
+
+func summarize(records []Record, removals []tree.Change) string {
+	var parts []string
+	if n := len(records); n > 0 {
+		parts = append(parts, fmt.Sprintf("add %d package(s)", n))
+	}
+	if n := len(removals); n > 0 {
+		parts = append(parts, fmt.Sprintf("remove %d package(s)", n))
+	}
+	if len(parts) == 0 {
+		return "empty version"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// headMove is one repository head moving from st.head to new.
+type headMove struct {
+	st  *repoState
+	new objects.ID
+}
+
+// moveHeads moves the heads atomically with compare-and-swap, applying each
+// repository's retention in the same transaction.
+func (s *Store) moveHeads(ctx context.Context, action string, moves ...headMove) error {
+	var ups []refs.Update
+	for _, m := range moves {
+		ups = append(ups, refs.Update{Name: headRef(m.st.name), Old: m.st.head, New: m.new})
+		ret, err := s.retention(ctx, m.st, m.new)
+		if err != nil {
+			return err
+		}
+		ups = append(ups, ret...)
+	}
+	ups = dedupe(ups)
+	return s.refs.Apply(ctx, refs.Txn{Updates: ups, Who: s.who, Action: action})
+}

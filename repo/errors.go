@@ -1,0 +1,46 @@
+package repo
+
+import (
+	"errors"
+
+	"github.com/pkgvc/pkgvc/refs"
+)
+
+var (
+	// ErrNotFound is the general "no such thing" error.
+	ErrNotFound = errors.New("not found")
+	// ErrRepoNotFound reports an unknown repository.
+	ErrRepoNotFound = wrap("repository not found", ErrNotFound)
+	// ErrVersionNotFound reports a revision that names no version.
+	ErrVersionNotFound = wrap("version not found", ErrNotFound)
+	// ErrPathNotFound reports a package path absent from a version.
+	ErrPathNotFound = wrap("path not found", ErrNotFound)
+	// ErrExists reports a name that is already taken.
+	ErrExists = errors.New("already exists")
+	// ErrInvalid reports bad input: names, paths, revisions, requests.
+	ErrInvalid = errors.New("invalid")
+	// ErrAmbiguous reports an id prefix that matches several versions.
+	ErrAmbiguous = wrap("ambiguous id prefix", ErrInvalid)
+	// ErrNotFastForward reports a promotion that would drop versions.
+	ErrNotFastForward = errors.New("not a fast-forward")
+	// ErrPruned reports a version removed by retention.
+	ErrPruned = wrap("version pruned by retention", ErrVersionNotFound)
+	// ErrConflict reports a ref that moved during the operation.
+	ErrConflict = refs.ErrConflict
+	// ErrNotStore reports a directory that is not a pkgvc store.
+	ErrNotStore = errors.New("not a pkgvc store")
+	// ErrFormat reports a store written by a newer pkgvc.
+	ErrFormat = errors.New("unsupported store format")
+	// ErrCorrupt reports damaged objects found by fsck.
+	ErrCorrupt = errors.New("store is corrupt")
+)
+
+// wrapped is a sentinel that also matches its parent with errors.Is.
+type wrapped struct {
+	msg    string
+	parent error
+}
+
+func wrap(msg string, parent error) error { return &wrapped{msg, parent} }
+func (w *wrapped) Error() string          { return w.msg }
+func (w *wrapped) Unwrap() error          { return w.parent }

@@ -1,0 +1,65 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/pkgvc/pkgvc/repo/tree"
+)
+
+// FsckResult reports a store check.
+type FsckResult struct {
+	Objects  int      `json:"objects"`
+	Blobs    int      `json:"blobs"`
+	Bytes    int64    `json:"bytes"`
+	Problems []string `json:"problems"`
+}
+
+// Fsck reads every reachable version, tree object and blob and verifies its
+// digest. It returns ErrCorrupt, with the result listing each problem, if
+// anything is missing or damaged.
+func (s *Store) Fsck(ctx context.Context) (*FsckResult, error) {
+	r, err := s.newReach(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &FsckResult{Problems: []string{}}
+	var mu sync.Mutex
+	r.problem = func(what string, err error) error {
+		mu.Lock()
+		defer mu.Unlock()
+		res.Problems = append(res.Problems, describe(what, err))
+		return nil
+	}
+	// Blobs are verified by a few workers while the walk goes on.
+	jobs := make(chan tree.Entry, 64)
+	var wg sync.WaitGroup
+	for i := 0; i < max(1, s.workers); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for e := range jobs {
+				if err := s.objects.VerifyBlob(ctx, e.SHA256); err != nil {
+					r.problem(fmt.Sprintf("blob %s (%s)", e.SHA256, e.Path), err)
+					continue
+				}
+				mu.Lock()
+				res.Bytes += e.Size
+				mu.Unlock()
+			}
+		}()
+	}
+	r.onBlob = func(ctx context.Context, e tree.Entry) { jobs <- e }
+	err = r.roots(ctx)
+	close(jobs)
+	wg.Wait()
+	if err != nil {
+		return res, err
+	}
+	res.Objects, res.Blobs = len(r.objs), len(r.blobs)
+	if len(res.Problems) > 0 {
+		return res, fmt.Errorf("%w: %d problem(s): %s", ErrCorrupt, len(res.Problems), res.Problems[0])
+	}
+	return res, nil
+}

@@ -1,0 +1,53 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+)
+
+// Kind is a content type's plugin: it checks one package file and extracts
+// its metadata before the file joins a version. Python, container, deb, rpm
+// and Go module kinds implement it beside the file kind.
+type Kind interface {
+	// Name is the kind's identifier, as given to `repo create --kind`.
+	Name() string
+	// Inspect validates the package that will sit at path and returns the
+	// metadata stored in its record. content holds size bytes.
+	Inspect(ctx context.Context, path string, content io.ReaderAt, size int64) (map[string]string, error)
+}
+
+// Kinds is a registry of content kinds, built explicitly by its owner.
+type Kinds struct{ m map[string]Kind }
+
+// NewKinds returns a registry holding ks; it panics on a duplicate name.
+func NewKinds(ks ...Kind) *Kinds {
+	r := &Kinds{m: map[string]Kind{}}
+	for _, k := range ks {
+		if _, dup := r.m[k.Name()]; dup {
+			panic("repo: kind registered twice: " + k.Name())
+		}
+		r.m[k.Name()] = k
+	}
+	return r
+}
+
+// Lookup returns the kind called name.
+func (r *Kinds) Lookup(name string) (Kind, error) {
+	k, ok := r.m[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown content kind %q (known: %v)", ErrInvalid, name, r.Names())
+	}
+	return k, nil
+}
+
+// Names lists the registered kinds.
+func (r *Kinds) Names() []string {
+	out := make([]string, 0, len(r.m))
+	for n := range r.m {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,12 @@
+// Package all builds the registry of every content kind pkgvc knows.
+package all
+
+import (
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/file"
+)
+
+// Kinds returns a fresh registry of all content kinds.
+func Kinds() *repo.Kinds {
+	return repo.NewKinds(file.Kind{})
+}

@@ -1,0 +1,163 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/pkgvc/pkgvc/internal/glob"
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/repo/tree"
+)
+
+// Pair is one promotion: the version Src names becomes Dst's head.
+type Pair struct {
+	Src string // a revision, usually a repository name
+	Dst string // a repository name
+}
+
+// PromoteOptions changes how promotion moves a destination.
+type PromoteOptions struct {
+	// Force resets the destination even when that drops its versions.
+	Force bool
+	// Only copies just the matching packages into a new destination version.
+	Only []string
+}
+
+// PromoteResult reports one pair.
+type PromoteResult struct {
+	Src     string     `json:"src"`
+	Dst     string     `json:"dst"`
+	From    objects.ID `json:"from"` // destination head before
+	To      objects.ID `json:"to"`   // destination head after
+	Version int        `json:"version"`
+	Moved   bool       `json:"moved"`
+	Mode    string     `json:"mode"` // "fast-forward", "reset", "only", "up-to-date"
+}
+
+// Promote moves each destination to its source. All pairs are judged
+// against the heads as they were before any ref moved, and all destinations
+// move together or none does.
+func (s *Store) Promote(ctx context.Context, pairs []Pair, o PromoteOptions) ([]PromoteResult, error) {
+	if len(pairs) == 0 {
+		return nil, fmt.Errorf("%w: nothing to promote", ErrInvalid)
+	}
+	only := glob.Set(o.Only)
+	if err := only.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: --only: %w", ErrInvalid, err)
+	}
+	type planned struct {
+		src *Version
+		dst *repoState
+	}
+	plans := make([]planned, len(pairs))
+	seen := map[string]bool{}
+	for i, p := range pairs {
+		if seen[p.Dst] {
+			return nil, fmt.Errorf("%w: %s is promoted into twice in one call", ErrInvalid, p.Dst)
+		}
+		seen[p.Dst] = true
+		src, err := s.Resolve(ctx, p.Src)
+		if err != nil {
+			return nil, fmt.Errorf("promote %s: %w", p.Src, err)
+		}
+		dst, err := s.loadRepo(ctx, p.Dst)
+		if err != nil {
+			return nil, fmt.Errorf("promote into %s: %w", p.Dst, err)
+		}
+		plans[i] = planned{src, dst}
+	}
+	var moves []headMove
+	results := make([]PromoteResult, len(pairs))
+	b := s.objects.NewBatch()
+	defer b.Abort()
+	for i, pl := range plans {
+		r := PromoteResult{Src: pairs[i].Src, Dst: pairs[i].Dst, From: pl.dst.head, To: pl.dst.head}
+		var next objects.ID
+		switch {
+		case len(only) > 0:
+			id, num, err := s.promoteOnly(ctx, b, pl.src, pl.dst, only)
+			if err != nil {
+				return nil, err
+			}
+			r.Mode, next, r.Version = "only", id, num
+		case pl.dst.head == pl.src.ID:
+			r.Mode, r.Version = "up-to-date", pl.src.Number
+		case o.Force:
+			r.Mode, next, r.Version = "reset", pl.src.ID, pl.src.Number
+		default:
+			ff := pl.dst.head.IsZero()
+			if !ff {
+				var err error
+				if ff, err = s.isAncestor(ctx, pl.dst.head, pl.src.ID); err != nil {
+					return nil, err
+				}
+			}
+			if !ff {
+				return nil, fmt.Errorf("%w: %s has versions that %s lacks (its head %s is not an ancestor of %s); promote --force to reset %s to %s, or promote --only PATH to copy packages",
+					ErrNotFastForward, pl.dst.name, pairs[i].Src, short(pl.dst.head), pl.src, pl.dst.name, pairs[i].Src)
+			}
+			r.Mode, next, r.Version = "fast-forward", pl.src.ID, pl.src.Number
+		}
+		if !next.IsZero() && next != pl.dst.head {
+			r.To, r.Moved = next, true
+			moves = append(moves, headMove{st: pl.dst, new: next})
+		} else if r.Mode == "only" {
+			r.Mode = "up-to-date"
+		}
+		results[i] = r
+	}
+	if len(moves) == 0 {
+		return results, nil
+	}
+	if err := b.Flush(ctx); err != nil {
+		return nil, err
+	}
+	var desc []string
+	for _, p := range pairs {
+		desc = append(desc, p.Src+" -> "+p.Dst)
+	}
+	if err := s.moveHeads(ctx, "promote: "+strings.Join(desc, ", "), moves...); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// promoteOnly writes a new version of dst with src's packages that match.
+// It returns the zero id if dst already has them.
+func (s *Store) promoteOnly(ctx context.Context, b *objects.Batch, src *Version, dst *repoState, only glob.Set) (objects.ID, int, error) {
+	var changes []tree.Change
+	if err := tree.Walk(ctx, s.objects, src.Tree, func(e tree.Entry) error {
+		if only.Match(e.Path) {
+			changes = append(changes, tree.Change{Path: e.Path, Entry: &e})
+		}
+		return nil
+	}); err != nil {
+		return objects.ID{}, 0, err
+	}
+	if len(changes) == 0 {
+		return objects.ID{}, 0, fmt.Errorf("%w: no package of %s matches --only %v", ErrPathNotFound, src, []string(only))
+	}
+	w := storeWriter{s.objects, b}
+	c := &Commit{Time: s.now(), Author: s.who, Version: 1, Message: fmt.Sprintf("promote %d package(s) from %s", len(changes), src)}
+	var base objects.ID // zero: the empty tree
+	if !dst.head.IsZero() {
+		head, err := s.version(ctx, dst.head)
+		if err != nil {
+			return objects.ID{}, 0, err
+		}
+		base, c.Parents, c.Version = head.Tree, []objects.ID{head.ID}, head.Number+1
+	}
+	root, err := tree.Apply(ctx, w, base, changes)
+	if err != nil {
+		return objects.ID{}, 0, err
+	}
+	if root == base && !dst.head.IsZero() {
+		return objects.ID{}, c.Version - 1, nil
+	}
+	c.Tree = root
+	id, err := s.writeCommit(ctx, b, c)
+	return id, c.Version, err
+}
+
+func short(id objects.ID) string { return id.String()[:12] }

@@ -1,0 +1,182 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/repo/tree"
+)
+
+// reach walks everything the refs keep alive, once each: versions, tree
+// objects, blobs. gc marks with it; fsck verifies with it.
+type reach struct {
+	s       *Store
+	objs    map[objects.ID]bool
+	blobs   map[objects.ID]bool
+	global  map[objects.ID]bool
+	onBlob  func(ctx context.Context, e tree.Entry)
+	problem func(what string, err error) error
+}
+
+func (s *Store) newReach(ctx context.Context) (*reach, error) {
+	global, err := s.shallowMarkers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &reach{s: s, objs: map[objects.ID]bool{}, blobs: map[objects.ID]bool{}, global: global,
+		problem: func(_ string, err error) error { return err }}, nil
+}
+
+// roots walks from every ref and from the reflog entries that still count.
+func (r *reach) roots(ctx context.Context) error {
+	type ref struct {
+		name string
+		id   objects.ID
+	}
+	var all []ref
+	if err := r.s.refs.List(ctx, "", func(name string, id objects.ID) error {
+		all = append(all, ref{name, id})
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, rf := range all {
+		var err error
+		switch {
+		case strings.HasPrefix(rf.name, shallowPrefix):
+			continue // a marker, it keeps nothing alive
+		case strings.HasPrefix(rf.name, "config/repos/"):
+			err = r.repo(ctx, strings.TrimPrefix(rf.name, "config/repos/"))
+		case strings.HasPrefix(rf.name, "repos/"):
+			continue // walked with its configuration
+		default:
+			err = r.object(ctx, rf.id, &history{s: r.s, global: r.global})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// repo walks one repository: configuration, head, and reflog entries newer
+// than its last retention prune.
+func (r *reach) repo(ctx context.Context, name string) error {
+	st, err := r.s.loadRepo(ctx, name)
+	if errors.Is(err, ErrRepoNotFound) {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return r.problem("repository "+name, err)
+	}
+	r.objs[st.configID] = true
+	h := &history{s: r.s, own: map[objects.ID]bool{}, global: r.global}
+	for _, id := range st.config.Shallow {
+		h.own[id] = true
+	}
+	if !st.head.IsZero() {
+		if err := r.commit(ctx, st.head, h); err != nil {
+			return err
+		}
+	}
+	log, err := r.s.reflog(ctx, headRef(name))
+	if err != nil {
+		return err
+	}
+	for _, e := range log {
+		if e.Time.Before(st.config.PrunedAt) {
+			break // newest first: the rest is older still
+		}
+		for _, id := range []objects.ID{e.New, e.Old} {
+			if id.IsZero() || r.objs[id] {
+				continue
+			}
+			if ok, err := r.s.objects.HasObject(ctx, id); err != nil || !ok {
+				continue // collected by an earlier gc
+			}
+			if err := r.commit(ctx, id, h); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// object walks a ref's target: a version, or any other small object.
+func (r *reach) object(ctx context.Context, id objects.ID, h *history) error {
+	data, err := r.s.objects.GetObject(ctx, id)
+	if err != nil {
+		return r.problem("object "+id.String(), err)
+	}
+	if isCommit(data) {
+		return r.commit(ctx, id, h)
+	}
+	r.objs[id] = true
+	return nil
+}
+
+// commit walks a version and its ancestry, stopping at seen versions and at
+// retention boundaries.
+func (r *reach) commit(ctx context.Context, start objects.ID, h *history) error {
+	stack := []objects.ID{start}
+	for len(stack) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if r.objs[id] {
+			continue
+		}
+		r.objs[id] = true
+		v, err := r.s.version(ctx, id)
+		if err != nil {
+			if err := r.problem("version "+id.String(), err); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.tree(ctx, v.Tree); err != nil {
+			return err
+		}
+		stop, err := h.stopsAt(ctx, v)
+		if err != nil {
+			return err
+		}
+		if !stop {
+			stack = append(stack, v.Parents...)
+		}
+	}
+	return nil
+}
+
+func (r *reach) tree(ctx context.Context, id objects.ID) error {
+	if r.objs[id] {
+		return nil
+	}
+	r.objs[id] = true
+	leaf, children, err := tree.ReadNode(ctx, r.s.objects, id)
+	if err != nil {
+		return r.problem("tree "+id.String(), err)
+	}
+	for _, e := range leaf {
+		if r.blobs[e.SHA256] {
+			continue
+		}
+		r.blobs[e.SHA256] = true
+		if r.onBlob != nil {
+			r.onBlob(ctx, e)
+		}
+	}
+	for _, c := range children {
+		if err := r.tree(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func describe(what string, err error) string { return fmt.Sprintf("%s: %v", what, err) }
