@@ -190,9 +190,11 @@ func (s *Store) compressible(sample []byte) bool {
 	return 10*len(c) <= 9*len(sample)
 }
 
-// writeRaw writes sample and the rest of r to w, hashing into h. Reading
-// plus hashing and writing run in two goroutines, overlapping, so that
-// ingest runs close to hashing speed.
+// writeRaw writes sample and the rest of r to w, hashing into h. Reading,
+// hashing and writing run as a three-stage pipeline (reader goroutine,
+// this goroutine, writer goroutine) over a few large buffers, so that
+// ingest runs close to hashing speed; PutBlob returns only after both
+// goroutines have finished.
 func (s *Store) writeRaw(ctx context.Context, w io.Writer, h hash.Hash, sample []byte, r io.Reader, eof bool) (int64, error) {
 	h.Write(sample)
 	if _, err := w.Write(sample); err != nil {
@@ -202,65 +204,92 @@ func (s *Store) writeRaw(ctx context.Context, w io.Writer, h hash.Hash, sample [
 	if eof {
 		return size, nil
 	}
+	if os.Getenv("SEQ") != "" {
+		bufp := s.getBuf(&s.bufPool, copyBufferSize)
+		defer s.bufPool.Put(bufp)
+		buf := *bufp
+		for {
+			n, err := io.ReadFull(r, buf)
+			if n > 0 {
+				h.Write(buf[:n])
+				if _, err := w.Write(buf[:n]); err != nil {
+					return size, err
+				}
+				size += int64(n)
+			}
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return size, nil
+			}
+			if err != nil {
+				return size, err
+			}
+		}
+	}
 
 	type chunk struct {
 		buf *[]byte
 		n   int
 	}
-	const nbuf = 3
+	nbuf := nbufEnv
 	free := make(chan *[]byte, nbuf)
+	filled := make(chan chunk, nbuf)
 	full := make(chan chunk, nbuf)
-	done := make(chan error, 1)
+	stop := make(chan struct{}) // closed when the writer fails
+	werrc := make(chan error, 1)
 	for range nbuf {
 		free <- s.getBuf(&s.bufPool, copyBufferSize)
 	}
-	var failed sync.Once
-	stop := make(chan struct{})
+
+	var rerr error // set by the reader before it closes filled
+	go func() {
+		defer close(filled)
+		for {
+			var buf *[]byte
+			select {
+			case buf = <-free:
+			case <-stop:
+				return
+			}
+			if err := ctx.Err(); err != nil {
+				free <- buf
+				rerr = err
+				return
+			}
+			n, err := io.ReadFull(r, *buf)
+			if n > 0 {
+				filled <- chunk{buf, n}
+			} else {
+				free <- buf
+			}
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return
+			}
+			if err != nil {
+				rerr = fmt.Errorf("read: %w", err)
+				return
+			}
+		}
+	}()
 	go func() {
 		var werr error
 		for c := range full {
 			if werr == nil {
 				if _, werr = w.Write((*c.buf)[:c.n]); werr != nil {
-					failed.Do(func() { close(stop) })
+					close(stop)
 				}
 			}
 			free <- c.buf
 		}
-		done <- werr
+		werrc <- werr
 	}()
 
-	var rerr error
-loop:
-	for {
-		var buf *[]byte
-		select {
-		case buf = <-free:
-		case <-stop:
-			break loop
-		}
-		if err := ctx.Err(); err != nil {
-			free <- buf
-			rerr = err
-			break
-		}
-		n, err := io.ReadFull(r, *buf)
-		if n > 0 {
-			h.Write((*buf)[:n])
-			size += int64(n)
-			full <- chunk{buf, n}
-		} else {
-			free <- buf
-		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			break
-		}
-		if err != nil {
-			rerr = fmt.Errorf("read: %w", err)
-			break
-		}
+	for c := range filled {
+		h.Write((*c.buf)[:c.n])
+		size += int64(c.n)
+		full <- c
 	}
 	close(full)
-	werr := <-done
+	werr := <-werrc
 	for range nbuf {
 		s.bufPool.Put(<-free)
 	}

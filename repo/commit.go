@@ -135,6 +135,9 @@ func checkRequest(req *CommitRequest) error {
 
 // ingest streams every added file into the batch, several at once.
 func (s *Store) ingest(ctx context.Context, b *objects.Batch, kind Kind, req CommitRequest) ([]Record, error) {
+	if len(req.Adds) == 0 {
+		return req.Records, nil
+	}
 	out := make([]Record, len(req.Adds), len(req.Adds)+len(req.Records))
 	var total, done atomic.Int64
 	for _, a := range req.Adds {
@@ -224,7 +227,12 @@ func (p *progressReader) Read(b []byte) (int, error) {
 
 // checkBlobs makes sure records added by digest name stored blobs.
 func (s *Store) checkBlobs(ctx context.Context, rs []Record) error {
+	checked := make(map[objects.ID]int64)
 	for _, r := range rs {
+		if size, ok := checked[r.SHA256]; ok && size == r.Size {
+			continue
+		}
+		checked[r.SHA256] = r.Size
 		st, err := s.objects.StatBlob(ctx, r.SHA256)
 		if errors.Is(err, objects.ErrNotFound) {
 			return fmt.Errorf("%w: %s: blob %s is not in the store; upload it first", ErrInvalid, r.Path, r.SHA256)

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sort"
@@ -143,47 +144,28 @@ func Apply(ctx context.Context, s Store, root objects.ID, changes []Change) (obj
 			return objects.ID{}, fmt.Errorf("path %q changed twice", pathOf(ks[i]))
 		}
 	}
-	paths := make(map[pathKey]string, len(changes)) // for removals, which carry no record
-	for _, c := range changes {
-		paths[keyOf(c.Path)] = c.Path
-	}
-	id, _, err := apply(ctx, s, root, ks, paths, 0)
+	id, _, err := apply(ctx, s, root, ks, 0)
 	return id, err
 }
 
-func apply(ctx context.Context, s Store, id objects.ID, ks []keyed, paths map[pathKey]string, depth int) (objects.ID, int, error) {
+func apply(ctx context.Context, s Store, id objects.ID, ks []keyed, depth int) (objects.ID, int, error) {
 	n, err := load(ctx, s, id)
 	if err != nil {
 		return objects.ID{}, 0, err
 	}
 	if n.Leaf {
-		byPath := make(map[string]Entry, len(n.Entries)+len(ks))
-		for _, e := range n.Entries {
-			byPath[e.Path] = e
-		}
-		for _, k := range ks {
-			if k.entry == nil {
-				delete(byPath, paths[k.key])
-			} else {
-				byPath[k.entry.Path] = *k.entry
-			}
-		}
-		if len(byPath) == len(n.Entries) && !id.IsZero() && sameEntries(n.Entries, byPath) {
+		merged, changed := mergeLeaf(n.Entries, ks)
+		if !changed && !id.IsZero() {
 			return id, n.Count, nil
 		}
-		if len(byPath) <= MaxLeaf || depth == maxDepth {
-			entries := make([]Entry, 0, len(byPath))
-			for _, e := range byPath {
-				entries = append(entries, e)
+		if len(merged) <= MaxLeaf || depth == maxDepth {
+			entries := make([]Entry, len(merged))
+			for i, k := range merged {
+				entries[i] = *k.entry
 			}
 			return writeLeaf(ctx, s, entries)
 		}
-		all := make([]keyed, 0, len(byPath))
-		for _, e := range byPath {
-			all = append(all, keyed{keyOf(e.Path), &e})
-		}
-		sortKeyed(all)
-		return build(ctx, s, all, depth)
+		return build(ctx, s, merged, depth)
 	}
 	out := *n
 	changed := false
@@ -194,7 +176,7 @@ func apply(ctx context.Context, s Store, id objects.ID, ks []keyed, paths map[pa
 			end++
 		}
 		old := n.Children[nib]
-		cid, c, err := apply(ctx, s, old.ID, ks[start:end], paths, depth+1)
+		cid, c, err := apply(ctx, s, old.ID, ks[start:end], depth+1)
 		if err != nil {
 			return objects.ID{}, 0, err
 		}
@@ -229,13 +211,50 @@ func apply(ctx context.Context, s Store, id objects.ID, ks []keyed, paths map[pa
 	return writeObject(ctx, s, encodeInner(&out), out.Count)
 }
 
-func sameEntries(old []Entry, now map[string]Entry) bool {
-	for _, e := range old {
-		if n, ok := now[e.Path]; !ok || !n.Equal(e) {
-			return false
+// mergeLeaf applies changes (sorted by key) to a leaf's records and returns
+// the result sorted by key, without building a map: an initial commit of a
+// million records arrives here as one change list against the empty leaf.
+func mergeLeaf(leaf []Entry, ks []keyed) ([]keyed, bool) {
+	old := make([]keyed, len(leaf))
+	for i := range leaf {
+		old[i] = keyed{keyOf(leaf[i].Path), &leaf[i]}
+	}
+	sortKeyed(old)
+	out := make([]keyed, 0, len(old)+len(ks))
+	changed := false
+	i, j := 0, 0
+	for i < len(old) || j < len(ks) {
+		var c int
+		switch {
+		case i == len(old):
+			c = 1
+		case j == len(ks):
+			c = -1
+		default:
+			c = bytes.Compare(old[i].key[:], ks[j].key[:])
+		}
+		switch {
+		case c < 0: // untouched record
+			out = append(out, old[i])
+			i++
+		case c > 0: // new path, or removal of an absent one
+			if ks[j].entry != nil {
+				out = append(out, ks[j])
+				changed = true
+			}
+			j++
+		default: // replaced or removed
+			if ks[j].entry != nil {
+				out = append(out, ks[j])
+				changed = changed || !ks[j].entry.Equal(*old[i].entry)
+			} else {
+				changed = true
+			}
+			i++
+			j++
 		}
 	}
-	return true
+	return out, changed
 }
 
 // Get returns the record at path.

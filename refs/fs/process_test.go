@@ -1,0 +1,268 @@
+package fs
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/refs"
+	"github.com/pkgvc/pkgvc/refs/refstest"
+)
+
+// Environment of helper processes.
+const (
+	helperEnv = "PKGVC_REFS_FS_HELPER" // mode: "increment" or "pairs"
+	dirEnv    = "PKGVC_REFS_FS_DIR"
+	countEnv  = "PKGVC_REFS_FS_COUNT"
+	seedEnv   = "PKGVC_REFS_FS_KILL_SEED" // overrides the SIGKILL test's seed
+)
+
+// TestHelperProcess is not a test: it is the body of the child processes
+// the cross-process tests start by running the test binary again.
+func TestHelperProcess(t *testing.T) {
+	mode := os.Getenv(helperEnv)
+	if mode == "" {
+		t.Skip("helper process for other tests")
+	}
+	if err := helper(mode, os.Getenv(dirEnv)); err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		os.Exit(2)
+	}
+	os.Exit(0)
+}
+
+func helper(mode, dir string) error {
+	ctx := context.Background()
+	b, err := New(dir)
+	if err != nil {
+		return err
+	}
+	who := fmt.Sprint("pid", os.Getpid())
+	switch mode {
+	case "increment":
+		n, err := strconv.Atoi(os.Getenv(countEnv))
+		if err != nil {
+			return err
+		}
+		conflicts := 0
+		for range n {
+			_, c, err := refstest.Increment(ctx, b, "counter", who)
+			if err != nil {
+				return err
+			}
+			conflicts += c
+		}
+		fmt.Printf("result successes=%d conflicts=%d\n", n, conflicts)
+		return nil
+	case "pairs":
+		// Move a and b together forever. A large Action makes each line
+		// span many pages, so SIGKILL can land inside the write; frequent
+		// snapshots keep startup fast and get killed mid-write too.
+		b.snapshotEvery = 50
+		action := "pair " + strings.Repeat("x", 16<<10)
+		fmt.Println("ready")
+		for {
+			cur, err := b.Get(ctx, "a")
+			if err != nil && !errors.Is(err, refs.ErrNotFound) {
+				return err
+			}
+			next := refstest.ID(refstest.N(cur) + 1)
+			err = b.Apply(ctx, refs.Txn{
+				Updates: []refs.Update{{Name: "a", Old: cur, New: next}, {Name: "b", Old: cur, New: next}},
+				Who:     who,
+				Action:  action,
+			})
+			if err != nil && !errors.Is(err, refs.ErrConflict) {
+				return err
+			}
+		}
+	}
+	return fmt.Errorf("unknown mode %q", mode)
+}
+
+func helperCmd(t *testing.T, mode, dir string, env ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), append([]string{helperEnv + "=" + mode, dirEnv + "=" + dir}, env...)...)
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+func TestCrossProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	const (
+		procs = 4
+		each  = 200
+	)
+	dir := t.TempDir()
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		successes int
+		conflicts int
+		errs      []error
+	)
+	for range procs {
+		wg.Go(func() {
+			cmd := helperCmd(t, "increment", dir, countEnv+"="+strconv.Itoa(each))
+			out, err := cmd.Output()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("child: %w", err))
+				return
+			}
+			var s, c int
+			for line := range strings.Lines(string(out)) {
+				if _, err := fmt.Sscanf(line, "result successes=%d conflicts=%d", &s, &c); err == nil {
+					break
+				}
+			}
+			successes += s
+			conflicts += c
+		})
+	}
+	wg.Wait()
+	require.Empty(t, errs)
+	require.Equal(t, procs*each, successes)
+	t.Logf("%d increments by %d processes, %d conflicts retried", successes, procs, conflicts)
+
+	b := newBackend(t, dir)
+	got, err := b.Get(t.Context(), "counter")
+	require.NoError(t, err)
+	require.Equal(t, uint64(successes), refstest.N(got))
+	require.Len(t, requireValidLog(t, dir), successes)
+	i := uint64(0)
+	require.NoError(t, b.Log(t.Context(), "counter", func(e refs.Entry) error {
+		require.Equal(t, i, refstest.N(e.Old))
+		require.Equal(t, i+1, refstest.N(e.New))
+		i++
+		return nil
+	}))
+	require.Equal(t, uint64(successes), i)
+}
+
+func TestKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	const (
+		iterations = 30
+		children   = 2
+	)
+	seed := uint64(20250101)
+	if s := os.Getenv(seedEnv); s != "" {
+		var err error
+		seed, err = strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err)
+	}
+	t.Logf("seed %d (set %s to repeat)", seed, seedEnv)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	ctx := t.Context()
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, logFile)
+	torn := 0
+	deadline := time.Now().Add(20 * time.Second)
+
+	i := 0
+	for ; i < iterations && time.Now().Before(deadline); i++ {
+		var cmds []*exec.Cmd
+		for range children {
+			cmd := helperCmd(t, "pairs", dir)
+			stdout, err := cmd.StdoutPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			require.NoError(t, err)
+			require.Equal(t, "ready\n", line)
+			cmds = append(cmds, cmd)
+		}
+		time.Sleep(time.Duration(rng.IntN(40_000)) * time.Microsecond)
+		for _, cmd := range cmds {
+			time.Sleep(time.Duration(rng.IntN(3_000)) * time.Microsecond)
+			require.NoError(t, cmd.Process.Kill()) // SIGKILL
+		}
+		for _, cmd := range cmds {
+			err := cmd.Wait()
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit, "child ended by itself")
+		}
+
+		data, err := os.ReadFile(logPath)
+		require.NoError(t, err)
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			torn++
+		}
+
+		// A fresh process sees a and b equal: both moved or neither.
+		b := newBackend(t, dir)
+		va, errA := b.Get(ctx, "a")
+		vb, errB := b.Get(ctx, "b")
+		require.Equal(t, errA == nil, errB == nil, "a: %v, b: %v", errA, errB)
+		require.Equal(t, va, vb)
+
+		// And it can still write.
+		next := refstest.ID(refstest.N(va) + 1)
+		require.NoError(t, b.Apply(ctx, refs.Txn{Updates: []refs.Update{
+			{Name: "a", Old: va, New: next}, {Name: "b", Old: vb, New: next},
+		}, Who: "parent", Action: "check"}))
+	}
+	requireValidLog(t, dir)
+
+	b := newBackend(t, dir)
+	va, err := b.Get(ctx, "a")
+	require.NoError(t, err)
+	entries := 0
+	require.NoError(t, b.Log(ctx, "a", func(e refs.Entry) error {
+		entries++
+		require.Equal(t, refstest.N(e.Old)+1, refstest.N(e.New))
+		return nil
+	}))
+	require.Equal(t, refstest.N(va), uint64(entries))
+	t.Logf("%d rounds, %d transactions survived, %d kills left a torn tail", i, entries, torn)
+}
+
+func BenchmarkApply(b *testing.B) {
+	be, err := New(b.TempDir())
+	require.NoError(b, err)
+	ctx := context.Background()
+	var cur objects.ID
+	n := uint64(0)
+	for b.Loop() {
+		n++
+		next := refstest.ID(n)
+		if err := be.Apply(ctx, refs.Txn{Updates: []refs.Update{{Name: "bench", Old: cur, New: next}}}); err != nil {
+			b.Fatal(err)
+		}
+		cur = next
+	}
+}
+
+func BenchmarkGet(b *testing.B) {
+	be, err := New(b.TempDir())
+	require.NoError(b, err)
+	ctx := context.Background()
+	for i := range 100 {
+		name := fmt.Sprintf("heads/r%d", i)
+		require.NoError(b, be.Apply(ctx, refs.Txn{Updates: []refs.Update{{Name: name, New: refstest.ID(1)}}}))
+	}
+	for b.Loop() {
+		if _, err := be.Get(ctx, "heads/r42"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
