@@ -190,11 +190,7 @@ func (s *Store) compressible(sample []byte) bool {
 	return 10*len(c) <= 9*len(sample)
 }
 
-// writeRaw writes sample and the rest of r to w, hashing into h. Reading,
-// hashing and writing run as a three-stage pipeline (reader goroutine,
-// this goroutine, writer goroutine) over a few large buffers, so that
-// ingest runs close to hashing speed; PutBlob returns only after both
-// goroutines have finished.
+// writeRaw writes sample and the rest of r to w, hashing into h.
 func (s *Store) writeRaw(ctx context.Context, w io.Writer, h hash.Hash, sample []byte, r io.Reader, eof bool) (int64, error) {
 	h.Write(sample)
 	if _, err := w.Write(sample); err != nil {
@@ -204,33 +200,22 @@ func (s *Store) writeRaw(ctx context.Context, w io.Writer, h hash.Hash, sample [
 	if eof {
 		return size, nil
 	}
-	if os.Getenv("SEQ") != "" {
-		bufp := s.getBuf(&s.bufPool, copyBufferSize)
-		defer s.bufPool.Put(bufp)
-		buf := *bufp
-		for {
-			n, err := io.ReadFull(r, buf)
-			if n > 0 {
-				h.Write(buf[:n])
-				if _, err := w.Write(buf[:n]); err != nil {
-					return size, err
-				}
-				size += int64(n)
-			}
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return size, nil
-			}
-			if err != nil {
-				return size, err
-			}
-		}
-	}
+	n, err := s.pump(ctx, w, h, r)
+	return size + n, err
+}
 
+// pump copies r to w, hashing into h, and returns the number of bytes.
+// Reading, hashing and writing run as a three-stage pipeline (a reader
+// goroutine, this goroutine, a writer goroutine) over a few large buffers,
+// so that ingest runs close to hashing speed (or, compressing, to zstd's);
+// pump returns only after both goroutines have finished.
+func (s *Store) pump(ctx context.Context, w io.Writer, h hash.Hash, r io.Reader) (int64, error) {
+	var size int64
 	type chunk struct {
 		buf *[]byte
 		n   int
 	}
-	nbuf := nbufEnv
+	const nbuf = 4
 	free := make(chan *[]byte, nbuf)
 	filled := make(chan chunk, nbuf)
 	full := make(chan chunk, nbuf)
@@ -245,6 +230,11 @@ func (s *Store) writeRaw(ctx context.Context, w io.Writer, h hash.Hash, sample [
 		defer close(filled)
 		for {
 			var buf *[]byte
+			select {
+			case <-stop:
+				return
+			default:
+			}
 			select {
 			case buf = <-free:
 			case <-stop:
@@ -330,28 +320,11 @@ func (s *Store) writeCompressed(ctx context.Context, st Staged, h hash.Hash, sam
 	}
 	size = int64(len(sample))
 	if !eof {
-		bufp := s.getBuf(&s.bufPool, copyBufferSize)
-		defer s.bufPool.Put(bufp)
-		buf := *bufp
-		for {
-			if err := ctx.Err(); err != nil {
-				return 0, 0, err
-			}
-			n, rerr := io.ReadFull(r, buf)
-			if n > 0 {
-				h.Write(buf[:n])
-				if _, err := enc.Write(buf[:n]); err != nil {
-					return 0, 0, err
-				}
-				size += int64(n)
-			}
-			if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
-				break
-			}
-			if rerr != nil {
-				return 0, 0, fmt.Errorf("read: %w", rerr)
-			}
+		n, err := s.pump(ctx, enc, h, r)
+		if err != nil {
+			return 0, 0, err
 		}
+		size += n
 	}
 	if err := enc.Close(); err != nil {
 		return 0, 0, err

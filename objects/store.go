@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"strconv"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -21,7 +19,7 @@ import (
 
 const (
 	defaultSampleSize = 64 << 10
-	copyBufferSize0    = 1 << 20
+	copyBufferSize    = 512 << 10
 	readBufferSize    = 256 << 10
 	blobHeaderSize    = 8
 
@@ -34,9 +32,6 @@ const (
 	objectRaw  = 0
 	objectZstd = 1
 )
-
-var copyBufferSize = func() int { if v := os.Getenv("SIZE"); v != "" { n, _ := strconv.Atoi(v); return n<<10 }; return copyBufferSize0 }()
-var nbufEnv = func() int { if v := os.Getenv("NBUF"); v != "" { n, _ := strconv.Atoi(v); return n }; return 4 }()
 
 // BlobStat describes a stored blob.
 type BlobStat struct {

@@ -754,3 +754,49 @@ func TestPutBlobReadError(t *testing.T) {
 		require.Empty(t, leftovers(t, e))
 	})
 }
+
+// failStager stages into memory and fails writes after limit bytes.
+type failStager struct {
+	objects.Backend
+	limit int
+}
+
+var errDiskFull = fmt.Errorf("disk full")
+
+func (f failStager) Stage(context.Context) (objects.Staged, error) {
+	return &failStaged{limit: f.limit}, nil
+}
+
+type failStaged struct {
+	limit, n int
+	aborted  bool
+}
+
+func (f *failStaged) Write(p []byte) (int, error) {
+	if f.n+len(p) > f.limit {
+		return 0, errDiskFull
+	}
+	f.n += len(p)
+	return len(p), nil
+}
+
+func (f *failStaged) WriteAt(p []byte, _ int64) (int, error) { return len(p), nil }
+func (f *failStaged) Close() error                           { return nil }
+func (f *failStaged) Commit(context.Context, string) error   { return errDiskFull }
+func (f *failStaged) Abort() error                           { f.aborted = true; return nil }
+
+func TestPutBlobWriteError(t *testing.T) {
+	s := objects.New(failStager{Backend: mem.New(), limit: 256 << 10})
+	b := s.NewBatch()
+	for _, data := range [][]byte{randomBytes(8<<20, 12), textBytes(8 << 20)} {
+		_, err := b.PutBlob(t.Context(), bytes.NewReader(data))
+		require.ErrorIs(t, err, errDiskFull)
+	}
+	res, err := b.PutBlob(t.Context(), strings.NewReader("fits"))
+	require.NoError(t, err)
+	require.True(t, res.New)
+	require.ErrorIs(t, b.Flush(t.Context()), errDiskFull)
+	b.Abort()
+	n, _ := b.Stats()
+	require.Equal(t, 1, n)
+}

@@ -55,9 +55,6 @@ func New(dir string) (*Backend, error) {
 	return &Backend{dir: abs, tmp: tmp}, nil
 }
 
-// Dir returns the backend's directory.
-func (b *Backend) Dir() string { return b.dir }
-
 func checkKey(key string) error {
 	if key == "" || strings.HasPrefix(key, "/") || strings.ContainsRune(key, 0) {
 		return fmt.Errorf("%w: %q", ErrInvalidKey, key)
@@ -118,10 +115,7 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, size int64) 
 		err = cerr
 	}
 	if err == nil {
-		err = b.mkdirAll(filepath.Dir(p), true)
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
+		err = b.rename(tmp, p, true)
 	}
 	if err != nil {
 		_ = os.Remove(tmp) // the earlier error is the one that matters
@@ -131,6 +125,19 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, size int64) 
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	return nil
+}
+
+// rename renames tmp to p, creating p's directory if it is missing (with
+// durable, durably).
+func (b *Backend) rename(tmp, p string, durable bool) error {
+	err := os.Rename(tmp, p)
+	if !errors.Is(err, iofs.ErrNotExist) {
+		return err
+	}
+	if err := b.mkdirAll(filepath.Dir(p), durable); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
 }
 
 // mkdirAll creates dir and missing parents (inside b.dir); with durable,
@@ -383,16 +390,29 @@ func (b *Backend) Stage(ctx context.Context) (objects.Staged, error) {
 
 // staged is a temporary file that Commit renames into place.
 type staged struct {
-	b    *Backend
-	f    *os.File
-	name string
+	b                *Backend
+	f                *os.File
+	name             string
+	written, started int64 // bytes written; bytes whose writeback was started
 }
+
+// writebackChunk is how much written data waits before its writeback to
+// disk is started, so that the flush at the end of a batch finds most of a
+// large blob already on disk instead of writing it all then.
+const writebackChunk = 8 << 20
 
 func (s *staged) Write(p []byte) (int, error) {
 	if s.f == nil {
 		return 0, os.ErrClosed
 	}
-	return s.f.Write(p)
+	n, err := s.f.Write(p)
+	s.written += int64(n)
+	if s.written-s.started >= writebackChunk {
+		// Asynchronous: starts writeback and returns; errors surface at Sync.
+		_ = unix.SyncFileRange(int(s.f.Fd()), s.started, s.written-s.started, unix.SYNC_FILE_RANGE_WRITE)
+		s.started = s.written
+	}
+	return n, err
 }
 
 func (s *staged) WriteAt(p []byte, off int64) (int, error) {
@@ -427,10 +447,7 @@ func (s *staged) Commit(ctx context.Context, key string) error {
 	if err := s.Close(); err != nil {
 		return fmt.Errorf("commit %s: %w", key, err)
 	}
-	if err := s.b.mkdirAll(filepath.Dir(p), false); err != nil {
-		return fmt.Errorf("commit %s: %w", key, err)
-	}
-	if err := os.Rename(s.name, p); err != nil {
+	if err := s.b.rename(s.name, p, false); err != nil {
 		return fmt.Errorf("commit %s: %w", key, err)
 	}
 	s.name = ""

@@ -312,4 +312,3 @@ func testLocalPather(t *testing.T, b objects.Backend) {
 	_, ok = lp.LocalPath("p/missing")
 	require.False(t, ok)
 }
-

@@ -248,7 +248,7 @@ func (b *Backend) Apply(ctx context.Context, txn refs.Txn) error {
 		}
 	}
 	var snap *snapshot
-	if b.snapshotEvery > 0 && b.st.seq == rec.Seq && b.st.seq-b.st.snapSeq >= b.snapshotEvery {
+	if b.snapshotEvery > 0 && b.st.seq == rec.Seq && b.st.seq >= b.st.snapSeq+b.snapshotEvery {
 		snap = &snapshot{Offset: b.st.off, Seq: b.st.seq, Refs: maps.Clone(b.st.refs)}
 	}
 	b.mu.Unlock()

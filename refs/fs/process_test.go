@@ -72,7 +72,7 @@ func helper(mode, dir string) error {
 		// span many pages, so SIGKILL can land inside the write; frequent
 		// snapshots keep startup fast and get killed mid-write too.
 		b.snapshotEvery = 50
-		action := "pair " + strings.Repeat("x", 16<<10)
+		action := "pair " + strings.Repeat("x", 8<<10)
 		fmt.Println("ready")
 		for {
 			cur, err := b.Get(ctx, "a")
@@ -176,7 +176,7 @@ func TestKill(t *testing.T) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, logFile)
 	torn := 0
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 
 	i := 0
 	for ; i < iterations && time.Now().Before(deadline); i++ {

@@ -1,0 +1,100 @@
+package repo_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+func TestFsckClean(t *testing.T) {
+	for _, env := range []func(*testing.T, ...repo.Option) *rtEnv{newMemEnv, newFSEnv} {
+		e := env(t)
+		res, err := e.s.Fsck(e.ctx)
+		require.NoError(t, err, "an empty store is clean")
+		require.Empty(t, res.Problems)
+
+		e.create("dev", repo.CreateOptions{})
+		e.create("test", repo.CreateOptions{})
+		e.create("empty", repo.CreateOptions{})
+		e.commit("dev", map[string]string{"a.txt": "aaa", "b.bin": randomText(3, 1000)})
+		e.commit("dev", map[string]string{"c.txt": "c"}, "a.txt")
+		_, err = e.s.Promote(e.ctx, []repo.Pair{{Src: "dev@1", Dst: "test"}}, repo.PromoteOptions{})
+		require.NoError(t, err)
+
+		res, err = e.s.Fsck(e.ctx)
+		require.NoError(t, err)
+		require.Empty(t, res.Problems)
+		require.Equal(t, 3, res.Blobs)
+		require.Equal(t, int64(3+1000+1), res.Bytes)
+		// 3 configs, 2 versions, 2 root trees at least.
+		require.GreaterOrEqual(t, res.Objects, 7)
+	}
+}
+
+func TestFsckCorruptBlob(t *testing.T) {
+	e := newFSEnv(t)
+	e.create("dev", repo.CreateOptions{})
+	e.commit("dev", map[string]string{"good.bin": randomText(4, 4096), "bad.bin": randomText(5, 4096)})
+	bad := e.blob("dev", "bad.bin")
+	flipByte(t, e.storedFile("blobs", bad), 10)
+
+	res, err := e.s.Fsck(e.ctx)
+	require.ErrorIs(t, err, repo.ErrCorrupt)
+	require.Len(t, res.Problems, 1)
+	require.Contains(t, res.Problems[0], bad.String())
+	require.Contains(t, res.Problems[0], "bad.bin")
+	require.Contains(t, err.Error(), bad.String())
+}
+
+func TestFsckMissingBlob(t *testing.T) {
+	e := newFSEnv(t)
+	e.create("dev", repo.CreateOptions{})
+	e.commit("dev", map[string]string{"a.bin": randomText(6, 100)})
+	id := e.blob("dev", "a.bin")
+	require.NoError(t, os.Remove(e.storedFile("blobs", id)))
+
+	res, err := e.s.Fsck(e.ctx)
+	require.ErrorIs(t, err, repo.ErrCorrupt)
+	require.Len(t, res.Problems, 1)
+	require.Contains(t, res.Problems[0], id.String())
+}
+
+func TestFsckDamagedObjects(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(e *rtEnv, path string)
+	}{
+		{"deleted", func(e *rtEnv, path string) { require.NoError(e.t, os.Remove(path)) }},
+		{"flipped", func(e *rtEnv, path string) { flipByte(e.t, path, 3) }},
+	} {
+		for _, what := range []string{"tree", "version"} {
+			t.Run(tc.name+" "+what, func(t *testing.T) {
+				e := newFSEnv(t)
+				e.create("dev", repo.CreateOptions{})
+				e.commit("dev", map[string]string{"a.txt": "a"})
+				e.commit("dev", map[string]string{"b.txt": "b"})
+				v := e.resolve("dev@1")
+				id := v.Tree
+				if what == "version" {
+					id = v.ID
+				}
+				tc.damage(e, e.storedFile("objects", id))
+
+				res, err := e.s.Fsck(e.ctx)
+				require.ErrorIs(t, err, repo.ErrCorrupt)
+				require.NotEmpty(t, res.Problems)
+				found := false
+				for _, p := range res.Problems {
+					if strings.Contains(p, id.String()) && strings.Contains(p, what) {
+						found = true
+					}
+				}
+				require.True(t, found, "no problem names %s %s: %q", what, id, res.Problems)
+			})
+		}
+	}
+}
