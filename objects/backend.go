@@ -82,3 +82,10 @@ type Toucher interface {
 type LocalPather interface {
 	LocalPath(key string) (string, bool)
 }
+
+// TempCleaner is implemented by backends that stage in temporary files: a
+// process killed mid-write leaves them behind, and gc removes those older
+// than its grace period.
+type TempCleaner interface {
+	CleanTemp(ctx context.Context, olderThan time.Time) (removed int, err error)
+}

@@ -597,3 +597,12 @@ func (s *Store) Sync(ctx context.Context) error {
 	}
 	return s.syncer.Sync(ctx)
 }
+
+// CleanTemp removes temporary files older than olderThan that crashed
+// writers left behind, if the backend stages in temporary files.
+func (s *Store) CleanTemp(ctx context.Context, olderThan time.Time) (int, error) {
+	if c, ok := s.b.(TempCleaner); ok {
+		return c.CleanTemp(ctx, olderThan)
+	}
+	return 0, nil
+}

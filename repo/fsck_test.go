@@ -98,3 +98,18 @@ func TestFsckDamagedObjects(t *testing.T) {
 		}
 	}
 }
+
+func TestGCStopsOnMissingObject(t *testing.T) {
+	e := newFSEnv(t)
+	e.create("dev", repo.CreateOptions{})
+	e.commit("dev", map[string]string{"a.txt": "a"})
+	e.commit("dev", map[string]string{"b.txt": "b"})
+	orphan := e.putBlob("orphan")
+	tree := e.resolve("dev@1").Tree
+	require.NoError(t, os.Remove(e.storedFile("objects", tree)))
+
+	_, err := e.s.GC(e.ctx, repo.GCOptions{Grace: -1})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "nothing was deleted")
+	require.True(t, e.hasBlob(orphan.ID), "gc must not sweep after a failed mark")
+}

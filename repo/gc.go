@@ -27,6 +27,7 @@ type GCResult struct {
 	DeletedBlobs     int   `json:"deleted_blobs"`
 	FreedBytes       int64 `json:"freed_bytes"`
 	KeptYoung        int   `json:"kept_young"` // unreachable but inside the grace period
+	TempFiles        int   `json:"temp_files"` // left behind by crashed writers
 }
 
 // GC deletes objects and blobs that no ref or counted reflog entry reaches
@@ -93,6 +94,13 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	}
 	if err := sweep(s.objects.ListBlobs, r.blobs, s.objects.DeleteBlob, &res.DeletedBlobs); err != nil {
 		return res, fmt.Errorf("gc: sweep blobs: %w", err)
+	}
+	if !o.DryRun {
+		n, err := s.objects.CleanTemp(ctx, cutoff)
+		if err != nil {
+			return res, fmt.Errorf("gc: %w", err)
+		}
+		res.TempFiles = n
 	}
 	return res, nil
 }

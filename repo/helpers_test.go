@@ -27,7 +27,7 @@ import (
 // and retention see everything as "in the future".
 type rtClock struct{ off atomic.Int64 }
 
-func (c *rtClock) Now() time.Time           { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *rtClock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *rtClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 
 // rtEnv is one store under test plus a scratch directory for source files.

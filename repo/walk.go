@@ -50,6 +50,11 @@ func (r *reach) roots(ctx context.Context) error {
 			continue // a marker, it keeps nothing alive
 		case strings.HasPrefix(rf.name, "config/repos/"):
 			err = r.repo(ctx, strings.TrimPrefix(rf.name, "config/repos/"))
+		case strings.HasPrefix(rf.name, "config/"):
+			r.objs[rf.id] = true // a document: distributions, remotes
+			if _, gerr := r.s.objects.GetObject(ctx, rf.id); gerr != nil {
+				err = r.problem(rf.name, gerr)
+			}
 		case strings.HasPrefix(rf.name, "repos/"):
 			continue // walked with its configuration
 		default:

@@ -424,7 +424,7 @@ func TestProcessGCWhileCommitting(t *testing.T) {
 			if len(obs.problems) > 0 {
 				damaged++
 				t.Logf("run %d: %d gc runs during %d commits; gc --grace 0s harmed commits in flight:\n  %s",
-					i, obs.gcRuns, obs.commits, strings.Join(obs.problems, "\n  "))
+					i, obs.gcRuns, obs.commits, strings.Join(summarize(obs.problems), "\n  "))
 			} else {
 				t.Logf("run %d: %d gc runs during %d commits: clean", i, obs.gcRuns, obs.commits)
 			}
@@ -533,6 +533,28 @@ func gcWhileCommitting(t *testing.T, gcArgs []string) gcObservation {
 		}
 	}
 	return obs
+}
+
+// summarize groups problems by their first word, keeping a count and the
+// first of each group.
+func summarize(problems []string) []string {
+	var order []string
+	count := map[string]int{}
+	first := map[string]string{}
+	for _, p := range problems {
+		k, _, _ := strings.Cut(p, " ")
+		k = strings.TrimSuffix(k, ":")
+		if count[k] == 0 {
+			order = append(order, k)
+			first[k] = p
+		}
+		count[k]++
+	}
+	var out []string
+	for _, k := range order {
+		out = append(out, fmt.Sprintf("%d× %s, first: %s", count[k], k, first[k]))
+	}
+	return out
 }
 
 func lastLine(s string) string {

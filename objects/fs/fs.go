@@ -37,6 +37,7 @@ var (
 	_ objects.Backend     = (*Backend)(nil)
 	_ objects.Stager      = (*Backend)(nil)
 	_ objects.Syncer      = (*Backend)(nil)
+	_ objects.TempCleaner = (*Backend)(nil)
 	_ objects.Toucher     = (*Backend)(nil)
 	_ objects.LocalPather = (*Backend)(nil)
 	_ objects.Staged      = (*staged)(nil)
@@ -463,4 +464,26 @@ func (s *staged) Abort() error {
 	err := os.Remove(s.name)
 	s.name = ""
 	return errors.Join(cerr, err)
+}
+
+// CleanTemp removes staging files last modified before olderThan.
+func (b *Backend) CleanTemp(ctx context.Context, olderThan time.Time) (int, error) {
+	ents, err := os.ReadDir(b.tmp)
+	if err != nil {
+		return 0, fmt.Errorf("clean temp: %w", err)
+	}
+	removed := 0
+	for _, e := range ents {
+		if err := ctx.Err(); err != nil {
+			return removed, err
+		}
+		info, err := e.Info()
+		if err != nil || !info.ModTime().Before(olderThan) {
+			continue // gone meanwhile, or still being written
+		}
+		if os.Remove(filepath.Join(b.tmp, e.Name())) == nil {
+			removed++
+		}
+	}
+	return removed, nil
 }
