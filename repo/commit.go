@@ -234,6 +234,9 @@ func (s *Store) checkBlobs(ctx context.Context, rs []Record) error {
 		}
 		checked[r.SHA256] = r.Size
 		st, err := s.objects.StatBlob(ctx, r.SHA256)
+		if errors.Is(err, objects.ErrNotFound) && IsOnDemand(r) {
+			continue // fetched from its remote when first needed
+		}
 		if errors.Is(err, objects.ErrNotFound) {
 			return fmt.Errorf("%w: %s: blob %s is not in the store; upload it first", ErrInvalid, r.Path, r.SHA256)
 		}

@@ -168,3 +168,30 @@ func TestConcurrentPromotes(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrentCreateRepo(t *testing.T) {
+	e := newFSEnv(t)
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.s.CreateRepo(e.ctx, "dev", repo.CreateOptions{Retain: i})
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for _, err := range errs {
+		if err == nil {
+			created++
+			continue
+		}
+		require.ErrorIs(t, err, repo.ErrExists)
+	}
+	require.Equal(t, 1, created)
+	repos, err := e.s.ListRepos(e.ctx)
+	require.NoError(t, err)
+	require.Len(t, repos, 1)
+}

@@ -2,18 +2,22 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
+	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
 // FsckResult reports a store check.
 type FsckResult struct {
-	Objects  int      `json:"objects"`
-	Blobs    int      `json:"blobs"`
-	Bytes    int64    `json:"bytes"`
-	Problems []string `json:"problems"`
+	Objects int   `json:"objects"`
+	Blobs   int   `json:"blobs"`
+	Bytes   int64 `json:"bytes"`
+	// NotFetched counts on-demand records whose bytes no request needed yet.
+	NotFetched int      `json:"not_fetched"`
+	Problems   []string `json:"problems"`
 }
 
 // Fsck reads every reachable version, tree object and blob and verifies its
@@ -40,7 +44,14 @@ func (s *Store) Fsck(ctx context.Context) (*FsckResult, error) {
 		go func() {
 			defer wg.Done()
 			for e := range jobs {
-				if err := s.objects.VerifyBlob(ctx, e.SHA256); err != nil {
+				err := s.objects.VerifyBlob(ctx, e.SHA256)
+				if errors.Is(err, objects.ErrNotFound) && IsOnDemand(e) {
+					mu.Lock()
+					res.NotFetched++
+					mu.Unlock()
+					continue
+				}
+				if err != nil {
 					r.problem(fmt.Sprintf("blob %s (%s)", e.SHA256, e.Path), err)
 					continue
 				}

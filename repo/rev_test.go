@@ -90,8 +90,12 @@ func TestResolve(t *testing.T) {
 		})
 	}
 
+	// An id prefix must name a version, not another object.
+	_, err := e.s.Resolve(e.ctx, e.resolve("dev").Tree.String()[:12])
+	require.ErrorIs(t, err, repo.ErrNotFound)
+
 	// The specific errors are also the general ones.
-	_, err := e.s.Resolve(e.ctx, "dev@99")
+	_, err = e.s.Resolve(e.ctx, "dev@99")
 	require.ErrorIs(t, err, repo.ErrNotFound)
 	_, err = e.s.Resolve(e.ctx, "nope")
 	require.ErrorIs(t, err, repo.ErrNotFound)

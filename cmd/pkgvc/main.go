@@ -106,6 +106,11 @@ func newApp(e *env) *cli.Command {
 			rollbackCmd(e),
 			gcCmd(e),
 			fsckCmd(e),
+			distCmd(e),
+			checkoutCmd(e),
+			serveCmd(e),
+			remoteCmd(e),
+			syncCmd(e),
 		},
 		Action: func(_ context.Context, c *cli.Command) error {
 			if c.Args().Len() > 0 {

@@ -1,0 +1,323 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/refs"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+var (
+	// ErrDistNotFound reports an unknown distribution.
+	ErrDistNotFound = fmt.Errorf("distribution %w", repo.ErrNotFound)
+	// ErrBasePath reports an invalid or clashing base path.
+	ErrBasePath = fmt.Errorf("base path %w", repo.ErrInvalid)
+	// ErrInUse reports a repository that distributions still follow.
+	ErrInUse = errors.New("in use")
+)
+
+// Distribution exposes one repository version at a base path.
+type Distribution struct {
+	Name     string `json:"name"`
+	BasePath string `json:"base_path"`
+	// Repo is the repository whose latest version is served, or
+	Repo string `json:"repo,omitempty"`
+	// Version is the pinned version (zero when following Repo).
+	Version objects.ID `json:"version,omitempty"`
+	// Kind is the content kind served, which decides the publication.
+	Kind string `json:"kind"`
+	// Remote, when set, lets requests for missing content pull through it.
+	Remote  string    `json:"remote,omitempty"`
+	Private bool      `json:"private,omitempty"`
+	Created time.Time `json:"created"`
+}
+
+func configRef(name string) string { return "config/dists/" + name }
+func pinRef(name string) string    { return "dists/" + name }
+
+// DistSpec is what `dist create` and `dist update` set. In an update, empty
+// fields keep their value.
+type DistSpec struct {
+	BasePath string
+	Repo     string // follow this repository, or
+	Version  string // pin this revision
+	Remote   string
+	Private  *bool
+}
+
+// Dists manages distributions in a store.
+type Dists struct{ st *repo.Store }
+
+// NewDists returns the distribution manager of st.
+func NewDists(st *repo.Store) *Dists { return &Dists{st: st} }
+
+// ValidateBasePath checks a base path: '/'-separated segments, each a
+// valid package path segment.
+func ValidateBasePath(p string) error {
+	if p == "" || strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") {
+		return fmt.Errorf("%w %q: give segments separated by '/', without leading or trailing '/'", ErrBasePath, p)
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if err := repo.ValidateName(seg); err != nil {
+			return fmt.Errorf("%w %q: segment %q: use lower-case letters, digits, '.', '_' and '-'", ErrBasePath, p, seg)
+		}
+		if seg == "." || seg == ".." || strings.Trim(seg, ".") == "" {
+			return fmt.Errorf("%w %q: '.' and '..' segments are not allowed", ErrBasePath, p)
+		}
+	}
+	return nil
+}
+
+// overlaps reports whether one base path sits inside the other (or equals it).
+func overlaps(a, b string) bool {
+	return a == b || strings.HasPrefix(a, b+"/") || strings.HasPrefix(b, a+"/")
+}
+
+// Create makes a distribution.
+func (d *Dists) Create(ctx context.Context, name string, spec DistSpec) (*Distribution, error) {
+	if err := repo.ValidateName(name); err != nil {
+		return nil, err
+	}
+	dist := &Distribution{Name: name, BasePath: spec.BasePath, Remote: spec.Remote, Created: time.Now().UTC()}
+	if spec.Private != nil {
+		dist.Private = *spec.Private
+	}
+	ups, err := d.target(ctx, dist, spec, objects.ID{})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.checkBasePath(ctx, dist); err != nil {
+		return nil, err
+	}
+	id, err := d.st.WriteDoc(ctx, dist)
+	if err != nil {
+		return nil, err
+	}
+	ups = append(ups, refs.Update{Name: configRef(name), New: id})
+	if err := d.st.ApplyRefs(ctx, "dist create "+name, ups...); errors.Is(err, refs.ErrConflict) {
+		if _, gerr := d.get(ctx, name); gerr == nil {
+			return nil, fmt.Errorf("distribution %s %w", name, repo.ErrExists)
+		}
+		return nil, err
+	} else if err != nil {
+		return nil, err
+	}
+	return dist, nil
+}
+
+// target fills dist's Repo or Version from spec and returns the update of
+// the pin ref, which currently holds oldPin.
+func (d *Dists) target(ctx context.Context, dist *Distribution, spec DistSpec, oldPin objects.ID) ([]refs.Update, error) {
+	switch {
+	case spec.Repo != "" && spec.Version != "":
+		return nil, fmt.Errorf("%w: give --repo (follow its latest version) or --version (pin one), not both", repo.ErrInvalid)
+	case spec.Repo != "":
+		info, err := d.st.ShowRepo(ctx, spec.Repo)
+		if err != nil {
+			return nil, err
+		}
+		dist.Repo, dist.Version, dist.Kind = spec.Repo, objects.ID{}, info.Kind
+	case spec.Version != "":
+		v, err := d.st.Resolve(ctx, spec.Version)
+		if err != nil {
+			return nil, err
+		}
+		dist.Repo, dist.Version, dist.Kind = "", v.ID, "file"
+		if v.Repo != "" {
+			info, err := d.st.ShowRepo(ctx, v.Repo)
+			if err != nil {
+				return nil, err
+			}
+			dist.Kind = info.Kind
+		}
+	case dist.Repo == "" && dist.Version.IsZero():
+		return nil, fmt.Errorf("%w: give --repo REPO or --version REV", repo.ErrInvalid)
+	}
+	if dist.Version == oldPin {
+		return nil, nil
+	}
+	return []refs.Update{{Name: pinRef(dist.Name), Old: oldPin, New: dist.Version}}, nil
+}
+
+func (d *Dists) checkBasePath(ctx context.Context, dist *Distribution) error {
+	if err := ValidateBasePath(dist.BasePath); err != nil {
+		return err
+	}
+	all, err := d.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range all {
+		if o.Name != dist.Name && overlaps(o.BasePath, dist.BasePath) {
+			return fmt.Errorf("%w: %q clashes with distribution %s at %q (base paths may not equal or contain each other)", ErrBasePath, dist.BasePath, o.Name, o.BasePath)
+		}
+	}
+	return nil
+}
+
+func (d *Dists) get(ctx context.Context, name string) (*docState, error) {
+	if err := repo.ValidateName(name); err != nil {
+		return nil, err
+	}
+	var dist Distribution
+	id, err := d.st.ReadDocRef(ctx, configRef(name), &dist)
+	if errors.Is(err, repo.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s (see `pkgvc dist list`)", ErrDistNotFound, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &docState{id: id, dist: &dist}, nil
+}
+
+type docState struct {
+	id   objects.ID
+	dist *Distribution
+}
+
+// Get returns one distribution.
+func (d *Dists) Get(ctx context.Context, name string) (*Distribution, error) {
+	s, err := d.get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.dist, nil
+}
+
+// List returns every distribution sorted by name.
+func (d *Dists) List(ctx context.Context) ([]Distribution, error) {
+	var names []string
+	if err := d.st.Refs().List(ctx, "config/dists/", func(name string, _ objects.ID) error {
+		names = append(names, strings.TrimPrefix(name, "config/dists/"))
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]Distribution, 0, len(names))
+	for _, n := range names {
+		s, err := d.get(ctx, n)
+		if errors.Is(err, ErrDistNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *s.dist)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Update changes a distribution's base path, target, remote or privacy.
+func (d *Dists) Update(ctx context.Context, name string, spec DistSpec) (*Distribution, error) {
+	s, err := d.get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	dist := *s.dist
+	if spec.BasePath != "" {
+		dist.BasePath = spec.BasePath
+	}
+	if spec.Remote != "" {
+		dist.Remote = spec.Remote
+	}
+	if spec.Private != nil {
+		dist.Private = *spec.Private
+	}
+	ups, err := d.target(ctx, &dist, spec, s.dist.Version)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.checkBasePath(ctx, &dist); err != nil {
+		return nil, err
+	}
+	id, err := d.st.WriteDoc(ctx, &dist)
+	if err != nil {
+		return nil, err
+	}
+	ups = append(ups, refs.Update{Name: configRef(name), Old: s.id, New: id})
+	if err := d.st.ApplyRefs(ctx, "dist update "+name, ups...); err != nil {
+		return nil, err
+	}
+	return &dist, nil
+}
+
+// Delete removes a distribution; the content it served stays in its
+// repository.
+func (d *Dists) Delete(ctx context.Context, name string) error {
+	s, err := d.get(ctx, name)
+	if err != nil {
+		return err
+	}
+	ups := []refs.Update{{Name: configRef(name), Old: s.id}}
+	if !s.dist.Version.IsZero() {
+		ups = append(ups, refs.Update{Name: pinRef(name), Old: s.dist.Version})
+	}
+	return d.st.ApplyRefs(ctx, "dist delete "+name, ups...)
+}
+
+// DeleteRepo deletes a repository, refusing while distributions follow it
+// unless force is set.
+func (d *Dists) DeleteRepo(ctx context.Context, name string, force bool) error {
+	if !force {
+		all, err := d.List(ctx)
+		if err != nil {
+			return err
+		}
+		var users []string
+		for _, o := range all {
+			if o.Repo == name {
+				users = append(users, o.Name)
+			}
+		}
+		if len(users) > 0 {
+			return fmt.Errorf("repository %s is %w: distribution(s) %s follow it; delete or update them first, or pass --force", name, ErrInUse, strings.Join(users, ", "))
+		}
+	}
+	return d.st.DeleteRepo(ctx, name)
+}
+
+// Resolve returns the version a distribution serves now, or nil if it
+// follows a repository with no versions yet.
+func (d *Dists) Resolve(ctx context.Context, dist *Distribution) (*repo.Version, error) {
+	if !dist.Version.IsZero() {
+		return d.st.Version(ctx, dist.Version)
+	}
+	head, err := d.st.RepoHead(ctx, dist.Repo)
+	if err != nil {
+		return nil, err
+	}
+	if head.IsZero() {
+		return nil, nil
+	}
+	v, err := d.st.Version(ctx, head)
+	if err != nil {
+		return nil, err
+	}
+	v.Repo = dist.Repo
+	return v, nil
+}
+
+// Match finds the distribution whose base path is the longest prefix of
+// urlPath (without leading '/') and returns it with the rest of the path.
+func Match(dists []Distribution, urlPath string) (*Distribution, string, bool) {
+	var best *Distribution
+	for i := range dists {
+		bp := dists[i].BasePath
+		if urlPath == bp || strings.HasPrefix(urlPath, bp+"/") {
+			if best == nil || len(bp) > len(best.BasePath) {
+				best = &dists[i]
+			}
+		}
+	}
+	if best == nil {
+		return nil, "", false
+	}
+	return best, strings.TrimPrefix(strings.TrimPrefix(urlPath, best.BasePath), "/"), true
+}
