@@ -3,6 +3,8 @@ package repo_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -166,8 +168,11 @@ func TestGCWhileCommitting(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 0; ctx.Err() == nil; i++ {
-			content := fmt.Sprintf("content %d", i)
-			f := e.file(content)
+			f := filepath.Join(e.src, fmt.Sprintf("f%d", i))
+			if err := os.WriteFile(f, []byte(fmt.Sprintf("content %d", i)), 0o644); err != nil {
+				errc <- err
+				return
+			}
 			removes := []string{}
 			if i > 0 {
 				removes = append(removes, fmt.Sprintf("f%d.txt", i-1))

@@ -383,7 +383,7 @@ func countFiles(t testing.TB, dir string) int {
 // TestProcessKilledCommitLeavesNoGarbage kills commits while they stage
 // files and expects gc to clean up what they left in the store.
 func TestProcessKilledCommitLeavesNoGarbage(t *testing.T) {
-	t.Skip("BUG: a commit killed while ingesting leaves its staged files in STORE/data/tmp (objects/fs Stage: stage-*) and nothing ever removes them: gc only sweeps data/objects and data/blobs, although objects/batch.go says \"a leftover temporary is harmless; gc removes it\"; every crashed upload leaks its bytes forever")
+	_ = ("BUG: a commit killed while ingesting leaves its staged files in STORE/data/tmp (objects/fs Stage: stage-*) and nothing ever removes them: gc only sweeps data/objects and data/blobs, although objects/batch.go says \"a leftover temporary is harmless; gc removes it\"; every crashed upload leaks its bytes forever")
 	h := newHarness(t)
 	h.ok("repo", "create", "crash")
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -397,7 +397,8 @@ func TestProcessKilledCommitLeavesNoGarbage(t *testing.T) {
 			time.Sleep(100 * time.Microsecond)
 		}
 		_ = p.cmd.Process.Kill()
-		p.wait(t)
+		r := p.wait(t)
+		t.Logf("DEBUG %d code %d tmp %d", i, r.code, countFiles(t, tmp))
 	}
 	h.ok("gc", "--grace", "0s")
 	h.ok("fsck")
@@ -560,4 +561,43 @@ func summarize(problems []string) []string {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return lines[len(lines)-1]
+}
+
+// TestProcessGCDefaultGraceRecommitOldContent re-commits content whose blobs
+// are still in the store but unreachable and older than the grace period
+// (a deleted repository's packages, aged by hand), while gc runs with the
+// default grace. The commit deduplicates against the old blobs and gc
+// deletes them: the new version must still be complete.
+func TestProcessGCDefaultGraceRecommitOldContent(t *testing.T) {
+	t.Skip("BUG: with the default grace, gc can delete a blob that a concurrent commit has just deduplicated against, leaving the new version without it (fsck: \"blob …: object not found\"; about 4 runs in 10 here). objects.Batch.PutBlob/PutObject stat the existing blob, find it, abort their staged copy and then touch it, and touch ignores ErrNotFound; gc's deleteKeys stats the old mtime and then deletes. Either interleaving (commit stat, gc stat+delete, commit touch) or (gc stat, commit stat+touch, gc delete) loses the blob while the commit reports it as stored. Repro: commit 2000 files to repo old, repo delete old, backdate data/objects and data/blobs by 2h, then start `commit new DIR` and `gc` at the same moment; fsck")
+	const runs = 10
+	for run := 0; run < runs; run++ {
+		h := newHarness(t)
+		h.ok("repo", "create", "old")
+		rng := rand.New(rand.NewPCG(uint64(run), 3))
+		set := writeSet(t, rng, filepath.Join(h.work, "X"), "X", 2000, 0)
+		h.ok("commit", "old", set.dir)
+		h.ok("repo", "delete", "old")
+		h.ok("repo", "create", "new")
+		h.ok("commit", "new", "--allow-empty")
+		old := time.Now().Add(-2 * time.Hour)
+		for _, d := range []string{"objects", "blobs"} {
+			require.NoError(t, filepath.WalkDir(filepath.Join(h.store, "data", d), func(p string, e fs.DirEntry, err error) error {
+				if err != nil || e.IsDir() {
+					return err
+				}
+				return os.Chtimes(p, old, old)
+			}))
+		}
+		gate := filepath.Join(t.TempDir(), "gate")
+		c := startProc(t, h.store, gate, "commit", "new", set.dir)
+		g := startProc(t, h.store, gate, "gc")
+		time.Sleep(20 * time.Millisecond) // let both reach the gate
+		require.NoError(t, os.WriteFile(gate, nil, 0o644))
+		require.Equal(t, 0, c.wait(t).code)
+		require.Equal(t, 0, g.wait(t).code)
+		f := h.run("fsck")
+		require.Equal(t, 0, f.code, "run %d: %s", run, lastLine(f.stderr))
+		h.requireContent("new", set.want)
+	}
 }
