@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/refs"
@@ -51,7 +53,19 @@ type CommitResult struct {
 
 // maxCommitRetries bounds how often a commit re-applies its changes when
 // another writer moved the head meanwhile.
-const maxCommitRetries = 20
+const maxCommitRetries = 50
+
+// backoff sleeps a random while that grows with attempt, so that writers
+// that collided do not collide again in lockstep.
+func backoff(ctx context.Context, attempt int) {
+	limit := time.Duration(min(attempt+1, 20)) * 5 * time.Millisecond
+	t := time.NewTimer(rand.N(limit))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
 
 // Commit makes one new version of repo with the requested changes.
 func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) (*CommitResult, error) {
@@ -92,6 +106,7 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 		}
 		res, err := s.commitOnce(ctx, st, records, req, author)
 		if errors.Is(err, refs.ErrConflict) && attempt < maxCommitRetries {
+			backoff(ctx, attempt)
 			continue
 		}
 		if err != nil {
@@ -264,15 +279,11 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 		}
 		base, parents, number = v.Tree, []objects.ID{v.ID}, v.Number+1
 	}
-	changes := make([]tree.Change, 0, len(records)+len(req.Removes))
-	for i := range records {
-		changes = append(changes, tree.Change{Path: records[i].Path, Entry: &records[i]})
-	}
 	removals, err := s.expandRemovals(ctx, st, base, req.Removes)
 	if err != nil {
 		return nil, err
 	}
-	changes = append(changes, removals...)
+	changes := mergeChanges(removals, records)
 	root, err := tree.Apply(ctx, storeWriter{s.objects, b}, base, changes)
 	if err != nil {
 		return nil, err
@@ -306,12 +317,67 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 	if err := b.Flush(ctx); err != nil {
 		return nil, err
 	}
+	// The new tree is readable once flushed; if refused, gc collects it.
+	if err := s.checkLayout(ctx, root, records); err != nil {
+		return nil, err
+	}
 	if err := s.moveHeads(ctx, "commit: "+firstLine(msg), headMove{st: st, new: id}); err != nil {
 		return nil, err
 	}
 	res.Version, res.ID, res.Changed = number, id, true
 	res.NewObjects, res.NewBytes = b.Stats()
 	return res, nil
+}
+
+// mergeChanges applies removals before additions: removing a directory
+// and adding a file under it leaves just that file, and overlapping
+// removals ("sub" and "sub/b.txt") remove each path once.
+func mergeChanges(removals []tree.Change, records []Record) []tree.Change {
+	added := make(map[string]bool, len(records))
+	changes := make([]tree.Change, 0, len(records)+len(removals))
+	for i := range records {
+		added[records[i].Path] = true
+		changes = append(changes, tree.Change{Path: records[i].Path, Entry: &records[i]})
+	}
+	removed := make(map[string]bool, len(removals))
+	for _, r := range removals {
+		if !added[r.Path] && !removed[r.Path] {
+			removed[r.Path] = true
+			changes = append(changes, r)
+		}
+	}
+	return changes
+}
+
+// checkLayout refuses a version that would hold a file where a directory
+// is, or the other way round, so that every version can be laid out as a
+// file tree (checkout, HTTP directories). It checks the parents of every
+// added path against the new tree, and the added paths against each other.
+func (s *Store) checkLayout(ctx context.Context, root objects.ID, records []Record) error {
+	dirs := map[string]string{} // directory -> a path under it
+	for _, r := range records {
+		for i := strings.LastIndexByte(r.Path, '/'); i > 0; i = strings.LastIndexByte(r.Path[:i], '/') {
+			if _, seen := dirs[r.Path[:i]]; seen {
+				break
+			}
+			dirs[r.Path[:i]] = r.Path
+		}
+	}
+	for _, r := range records {
+		if under, ok := dirs[r.Path]; ok {
+			return fmt.Errorf("%w: %q would be both a file and the directory of %q", ErrInvalid, r.Path, under)
+		}
+	}
+	for dir, under := range dirs {
+		_, isFile, err := tree.Get(ctx, s.objects, root, dir)
+		if err != nil {
+			return err
+		}
+		if isFile {
+			return fmt.Errorf("%w: cannot add %q: %q is a file in this repository (remove it first)", ErrInvalid, under, dir)
+		}
+	}
+	return nil
 }
 
 // storeWriter reads through the store and writes into a batch.

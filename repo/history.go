@@ -15,6 +15,12 @@ type history struct {
 	s      *Store
 	own    map[objects.ID]bool
 	global map[objects.ID]bool
+	// expanded holds versions whose parents a gc or fsck walk has visited.
+	expanded map[objects.ID]bool
+}
+
+func (s *Store) walkHistory(global map[objects.ID]bool) *history {
+	return &history{s: s, own: map[objects.ID]bool{}, global: global, expanded: map[objects.ID]bool{}}
 }
 
 func (s *Store) newHistory(ctx context.Context, st *repoState) (*history, error) {

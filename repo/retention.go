@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/refs"
@@ -41,7 +42,9 @@ func (s *Store) retention(ctx context.Context, st *repoState, newHead objects.ID
 	}
 	cfg := *st.config
 	cfg.Shallow = []objects.ID{oldest.ID}
-	cfg.PrunedAt = s.now()
+	// The reflog is stamped by the ref backend's clock, not the store's
+	// (which tests and imports may set): compare like with like.
+	cfg.PrunedAt = time.Now()
 	data, err := encodeConfig(&cfg)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pkgvc/pkgvc/objects"
@@ -36,7 +37,8 @@ type Store struct {
 // Option configures a Store.
 type Option func(*Store)
 
-// WithClock sets the clock used for commit and reflog times.
+// WithClock sets the clock used for version times; the ref backend stamps
+// reflog entries with its own clock.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
 // WithWho sets the identity recorded as author and in the reflog.
@@ -116,6 +118,8 @@ func prepareDir(dir string) error {
 			return fmt.Errorf("%w: %s is in store format %d, this pkgvc reads format %d; upgrade pkgvc", ErrFormat, dir, f.Format, FormatVersion)
 		}
 		return nil
+	case errors.Is(err, syscall.ENOTDIR):
+		return fmt.Errorf("%w: %s is a file", ErrNotStore, dir)
 	case !errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("open store %s: %w", dir, err)
 	}

@@ -58,7 +58,7 @@ func (r *reach) roots(ctx context.Context) error {
 		case strings.HasPrefix(rf.name, "repos/"):
 			continue // walked with its configuration
 		default:
-			err = r.object(ctx, rf.id, &history{s: r.s, global: r.global})
+			err = r.object(ctx, rf.id, r.s.walkHistory(r.global))
 		}
 		if err != nil {
 			return err
@@ -78,7 +78,7 @@ func (r *reach) repo(ctx context.Context, name string) error {
 		return r.problem("repository "+name, err)
 	}
 	r.objs[st.configID] = true
-	h := &history{s: r.s, own: map[objects.ID]bool{}, global: r.global}
+	h := r.s.walkHistory(r.global)
 	for _, id := range st.config.Shallow {
 		h.own[id] = true
 	}
@@ -96,7 +96,7 @@ func (r *reach) repo(ctx context.Context, name string) error {
 			break // newest first: the rest is older still
 		}
 		for _, id := range []objects.ID{e.New, e.Old} {
-			if id.IsZero() || r.objs[id] {
+			if id.IsZero() || h.expanded[id] {
 				continue
 			}
 			if ok, err := r.s.objects.HasObject(ctx, id); err != nil || !ok {
@@ -123,8 +123,11 @@ func (r *reach) object(ctx context.Context, id objects.ID, h *history) error {
 	return nil
 }
 
-// commit walks a version and its ancestry, stopping at seen versions and at
-// retention boundaries.
+// commit walks a version and its ancestry, stopping at versions this
+// history has walked and at its retention boundaries. Each history keeps its
+// own record of walked versions: a version one repository keeps only as its
+// retention boundary may be full history for another. Trees and blobs are
+// shared, so walking a version twice costs one small read.
 func (r *reach) commit(ctx context.Context, start objects.ID, h *history) error {
 	stack := []objects.ID{start}
 	for len(stack) > 0 {
@@ -133,25 +136,31 @@ func (r *reach) commit(ctx context.Context, start objects.ID, h *history) error 
 		}
 		id := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if r.objs[id] {
+		if h.expanded[id] {
 			continue
 		}
+		first := !r.objs[id]
 		r.objs[id] = true
 		v, err := r.s.version(ctx, id)
 		if err != nil {
-			if err := r.problem("version "+id.String(), err); err != nil {
-				return err
+			if first {
+				if err := r.problem("version "+id.String(), err); err != nil {
+					return err
+				}
 			}
 			continue
 		}
-		if err := r.tree(ctx, v.Tree); err != nil {
-			return err
+		if first {
+			if err := r.tree(ctx, v.Tree); err != nil {
+				return err
+			}
 		}
 		stop, err := h.stopsAt(ctx, v)
 		if err != nil {
 			return err
 		}
 		if !stop {
+			h.expanded[id] = true
 			stack = append(stack, v.Parents...)
 		}
 	}

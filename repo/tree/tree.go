@@ -49,6 +49,7 @@ func Empty(ctx context.Context, p Putter) (objects.ID, error) {
 // keyed pairs a record with its trie key.
 type keyed struct {
 	key   pathKey
+	path  string
 	entry *Entry // nil: remove
 }
 
@@ -56,7 +57,7 @@ type keyed struct {
 func Build(ctx context.Context, p Putter, entries []Entry) (objects.ID, error) {
 	ks := make([]keyed, len(entries))
 	for i := range entries {
-		ks[i] = keyed{keyOf(entries[i].Path), &entries[i]}
+		ks[i] = keyed{keyOf(entries[i].Path), entries[i].Path, &entries[i]}
 	}
 	sortKeyed(ks)
 	for i := 1; i < len(ks); i++ {
@@ -136,12 +137,12 @@ func Apply(ctx context.Context, s Store, root objects.ID, changes []Change) (obj
 		if c.Entry != nil && c.Entry.Path != c.Path {
 			return objects.ID{}, fmt.Errorf("change for %q carries record for %q", c.Path, c.Entry.Path)
 		}
-		ks[i] = keyed{keyOf(c.Path), c.Entry}
+		ks[i] = keyed{keyOf(c.Path), c.Path, c.Entry}
 	}
 	sortKeyed(ks)
 	for i := 1; i < len(ks); i++ {
 		if ks[i].key == ks[i-1].key {
-			return objects.ID{}, fmt.Errorf("path %q changed twice", pathOf(ks[i]))
+			return objects.ID{}, fmt.Errorf("path %q changed twice", ks[i].path)
 		}
 	}
 	id, _, err := apply(ctx, s, root, ks, 0)
@@ -217,7 +218,7 @@ func apply(ctx context.Context, s Store, id objects.ID, ks []keyed, depth int) (
 func mergeLeaf(leaf []Entry, ks []keyed) ([]keyed, bool) {
 	old := make([]keyed, len(leaf))
 	for i := range leaf {
-		old[i] = keyed{keyOf(leaf[i].Path), &leaf[i]}
+		old[i] = keyed{keyOf(leaf[i].Path), leaf[i].Path, &leaf[i]}
 	}
 	sortKeyed(old)
 	out := make([]keyed, 0, len(old)+len(ks))
@@ -339,13 +340,6 @@ func Sorted(ctx context.Context, g Getter, root objects.ID) ([]Entry, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
-}
-
-func pathOf(k keyed) string {
-	if k.entry != nil {
-		return k.entry.Path
-	}
-	return fmt.Sprintf("(removal %x)", k.key[:4])
 }
 
 // ReadNode reads one tree object: a leaf's records, or an inner node's

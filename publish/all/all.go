@@ -1,0 +1,12 @@
+// Package all builds the registry of every publisher pkgvc knows.
+package all
+
+import (
+	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/publish/file"
+)
+
+// Registry returns a fresh registry of all publishers.
+func Registry() *publish.Registry {
+	return publish.NewRegistry(file.Publisher{})
+}

@@ -1,0 +1,65 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// flock takes LOCK_EX on f, polling with LOCK_NB so that ctx can end the
+// wait.
+func flock(ctx context.Context, f *os.File) error {
+	pause := 100 * time.Microsecond
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, unix.EWOULDBLOCK), errors.Is(err, unix.EINTR):
+		default:
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		pause = min(2*pause, 20*time.Millisecond)
+	}
+}
+
+// syncFS makes everything written to the file system holding dir durable
+// (syncfs(2)): one call instead of an fsync per file.
+func syncFS(dir string) error {
+	return withFd(dir, unix.Syncfs)
+}
+
+// syncDir makes a directory's entries (renames, links) durable.
+func syncDir(dir string) error {
+	return withFd(dir, unix.Fsync)
+}
+
+func withFd(dir string, fn func(fd int) error) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	raw, err := d.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := raw.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	if ferr != nil {
+		return &os.PathError{Op: "sync", Path: dir, Err: ferr}
+	}
+	return nil
+}

@@ -1,0 +1,380 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+// ContentPrefix is the URL path under which a Server serves distributions:
+// ContentPrefix + base path + "/" + package path.
+const ContentPrefix = "/content/"
+
+// Cache-Control values: a normal URL follows its distribution, so clients
+// revalidate with the ETag; a per-version URL never changes.
+var (
+	cacheNormal    = []string{"no-cache"}
+	cacheImmutable = []string{"public, max-age=31536000, immutable"}
+	acceptRanges   = []string{"bytes"}
+	octetStream    = []string{"application/octet-stream"}
+	htmlType       = []string{"text/html; charset=utf-8"}
+)
+
+// FetchFunc streams the content of an on-demand record from its remote to
+// w while storing it. It verifies while streaming; on a digest mismatch it
+// returns an error and stores nothing.
+type FetchFunc func(ctx context.Context, rec repo.Record, w io.Writer) error
+
+// ServerOption configures a Server.
+type ServerOption func(*Server)
+
+// WithLogger sets the logger for problems found while serving (corrupt or
+// missing content, failed fetches). The default discards them.
+func WithLogger(l *slog.Logger) ServerOption { return func(s *Server) { s.log = l } }
+
+// WithFetcher lets the server fetch on-demand records whose content is not
+// in the store yet: the fetch streams to the client while it is stored.
+func WithFetcher(f FetchFunc) ServerOption { return func(s *Server) { s.fetch = f } }
+
+// WithMemoryCache sets how many bytes of small, verified package files the
+// server keeps in memory (default 64 MiB; 0 disables). A cached file is
+// still checked against its file on disk (a stat) at every request.
+func WithMemoryCache(n int64) ServerOption { return func(s *Server) { s.memBytes = max(n, 0) } }
+
+// Server serves every distribution at ContentPrefix + base path, straight
+// from the store: package files with their SHA-256 as strong ETag
+// (conditional and Range requests through http.ServeContent), publication
+// files (PULP_MANIFEST, indexes) at their paths, directory listings, and
+// immutable per-version URLs ContentPrefix + base path + "/@<version id>/...".
+//
+// A distribution is resolved at every request, so a commit, promotion or
+// distribution change is served at once; a request keeps the version it
+// started with. Decoded objects, versions and lookups are cached by id
+// (they are immutable); refs are re-read per request.
+//
+// Package files are verified: the first full GET of a blob streams through
+// a SHA-256 check that cuts the response before its end on a mismatch;
+// later requests for the same unchanged file (same inode, size, mtime and
+// ctime) are served from the file with sendfile, or from memory for small
+// files. Range requests are not verified; fsck is.
+type Server struct {
+	st    *repo.Store
+	dists *Dists
+	pubs  *Publications
+	log   *slog.Logger
+	fetch FetchFunc
+	mux   *http.ServeMux
+
+	memBytes int64
+
+	tableMu  sync.Mutex
+	table    atomic.Pointer[distTable]
+	versions *cache[objects.ID, *verState]
+	nodes    *cache[objects.ID, []byte]
+	listings *cache[objects.ID, []repo.Record]
+	blobs    *cache[objects.ID, *blobEntry]
+	reach    *cache[[2]objects.ID, bool]
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// Cache bounds.
+const (
+	maxVersions     = 256
+	maxNodeBytes    = 64 << 20
+	maxListed       = 1 << 20 // records held in cached directory listings
+	maxBlobs        = 1 << 16
+	maxSmallBlob    = 64 << 10 // largest file kept in memory
+	maxLookups      = 1 << 16  // per version
+	maxReach        = 4096
+	defaultMemBytes = 64 << 20
+)
+
+// NewServer returns a Server for the distributions of st. pubs generates
+// publication files; nil serves none.
+func NewServer(st *repo.Store, dists *Dists, pubs *Publications, opts ...ServerOption) *Server {
+	s := &Server{
+		st: st, dists: dists, pubs: pubs,
+		log:      slog.New(slog.DiscardHandler),
+		memBytes: defaultMemBytes,
+		versions: newCache[objects.ID, *verState](maxVersions, 0),
+		nodes:    newCache[objects.ID, []byte](1<<20, maxNodeBytes),
+		listings: newCache[objects.ID, []repo.Record](64, maxListed),
+		reach:    newCache[[2]objects.ID, bool](maxReach, 0),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.blobs = newCache[objects.ID, *blobEntry](maxBlobs, s.memBytes+maxBlobs*blobOverhead)
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc(ContentPrefix, s.serveContent)
+	s.mux.HandleFunc("/content", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, ContentPrefix, http.StatusMovedPermanently)
+	})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		textError(w, http.StatusNotFound, "not found: distributions are served under "+ContentPrefix+"<base-path>/")
+	})
+	return s
+}
+
+// ServeHTTP rejects malformed content paths, then routes the request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/content") || strings.HasPrefix(r.URL.RawPath, "/content") {
+		if msg := checkPath(r.URL.EscapedPath()); msg != "" {
+			textError(w, http.StatusBadRequest, "bad request: "+msg)
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// checkPath inspects the escaped request path segment by segment and
+// returns why it is refused: ".", ".." or empty segments, NUL and other
+// control bytes, or an encoded '/' or '\' inside a segment. Only a final
+// empty segment (a trailing '/') is allowed.
+func checkPath(escaped string) string {
+	p := strings.TrimPrefix(escaped, "/")
+	for p != "" {
+		seg, rest, more := strings.Cut(p, "/")
+		if seg == "" {
+			return "empty path segment"
+		}
+		dec := seg
+		if strings.IndexByte(seg, '%') >= 0 {
+			var err error
+			if dec, err = url.PathUnescape(seg); err != nil {
+				return "malformed escape"
+			}
+			if strings.ContainsAny(dec, "/\\") {
+				return "encoded '/' in a path segment"
+			}
+		}
+		if dec == "." || dec == ".." {
+			return "'.' and '..' segments are not allowed"
+		}
+		for i := 0; i < len(dec); i++ {
+			if dec[i] < 0x20 || dec[i] == 0x7f {
+				return "control character in path"
+			}
+		}
+		if !more {
+			break
+		}
+		p = rest
+	}
+	return ""
+}
+
+// textError writes a short plain-text error.
+func textError(w http.ResponseWriter, code int, msg string) {
+	h := w.Header()
+	for _, k := range []string{"Etag", "Content-Length", "Accept-Ranges", "Content-Encoding", "Last-Modified"} {
+		delete(h, k)
+	}
+	h["Cache-Control"] = []string{"no-store"}
+	http.Error(w, msg, code)
+}
+
+// request is what one content request resolved to.
+type request struct {
+	dist      *distEntry
+	vs        *verState
+	sub       string // path inside the version; "" or ending in '/' for a directory
+	prefix    string // escaped URL path of the version root, ending in '/'
+	immutable bool
+}
+
+func (s *Server) serveContent(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		textError(w, http.StatusMethodNotAllowed, "method not allowed: the content server is read-only")
+		return
+	}
+	ctx := r.Context()
+	rest := r.URL.Path[len(ContentPrefix):]
+	if rest == "" {
+		textError(w, http.StatusNotFound, "not found: give a distribution's base path, as in "+ContentPrefix+"<base-path>/")
+		return
+	}
+	de, sub, exact, err := s.match(ctx, rest)
+	if err != nil {
+		s.internal(w, r, "distributions", err)
+		return
+	}
+	if de == nil {
+		textError(w, http.StatusNotFound, "not found: no distribution serves "+rest)
+		return
+	}
+	if exact {
+		redirectDir(w, r)
+		return
+	}
+	cur, err := s.current(ctx, de)
+	if err != nil {
+		if errors.Is(err, repo.ErrNotFound) {
+			textError(w, http.StatusNotFound, "not found: "+err.Error())
+			return
+		}
+		s.internal(w, r, "distribution "+de.name, err)
+		return
+	}
+	q := request{dist: de, vs: cur, sub: sub, prefix: ContentPrefix + de.basePath + "/"}
+	if strings.HasPrefix(sub, "@") {
+		seg, after, slash := strings.Cut(sub[1:], "/")
+		id, perr := objects.ParseID(seg)
+		if perr != nil {
+			textError(w, http.StatusNotFound, "not found: "+sub+": a version URL is @<64-hex version id>/")
+			return
+		}
+		vs, ok, err := s.versionFor(ctx, cur, id)
+		if err != nil {
+			s.internal(w, r, "version "+seg, err)
+			return
+		}
+		if !ok {
+			textError(w, http.StatusNotFound, "not found: version "+seg+" is not in the history of distribution "+de.name)
+			return
+		}
+		if !slash {
+			redirectDir(w, r)
+			return
+		}
+		q.vs, q.sub, q.immutable = vs, after, true
+		q.prefix += "@" + seg + "/"
+	}
+	s.serveVersionPath(w, r, &q)
+}
+
+// redirectDir sends a directory URL without its trailing '/' there.
+func redirectDir(w http.ResponseWriter, r *http.Request) {
+	u := r.URL.EscapedPath() + "/"
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	w.Header()["Cache-Control"] = cacheNormal
+	http.Redirect(w, r, u, http.StatusMovedPermanently)
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return // the client went away
+	}
+	s.log.Error("serve", "path", r.URL.EscapedPath(), "what", what, "err", err)
+	textError(w, http.StatusInternalServerError, "internal error: "+what+": "+oneLine(err.Error()))
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// serveVersionPath serves a publication file, a package file or a listing
+// of one version.
+func (s *Server) serveVersionPath(w http.ResponseWriter, r *http.Request, q *request) {
+	ctx := r.Context()
+	cc := cacheNormal
+	if q.immutable {
+		cc = cacheImmutable
+	}
+	if q.sub == "" || strings.HasSuffix(q.sub, "/") {
+		s.serveListing(w, r, q, cc)
+		return
+	}
+	pub, puberr := s.publication(ctx, q)
+	if pub != nil {
+		if f, ok := pub.File(q.sub); ok {
+			s.servePubFile(w, r, q, f, cc)
+			return
+		}
+	}
+	le, err := q.vs.lookup(ctx, s, q.sub)
+	if err != nil {
+		s.internal(w, r, "look up "+q.sub, err)
+		return
+	}
+	if le.found {
+		h := w.Header()
+		h["Content-Type"] = le.ctype
+		h["Cache-Control"] = cc
+		s.serveRecord(w, r, &le.rec)
+		return
+	}
+	if puberr != nil {
+		s.internal(w, r, "publication", puberr)
+		return
+	}
+	isDir, err := s.isDir(ctx, q, q.sub)
+	if err != nil {
+		s.internal(w, r, "look up "+q.sub, err)
+		return
+	}
+	if isDir {
+		redirectDir(w, r)
+		return
+	}
+	textError(w, http.StatusNotFound, fmt.Sprintf("not found: %s in distribution %s (%s)", q.sub, q.dist.name, q.vs.v))
+}
+
+// publication returns the publication of q's version, or nil without a
+// publication cache.
+func (s *Server) publication(ctx context.Context, q *request) (*Publication, error) {
+	if s.pubs == nil {
+		return nil, nil
+	}
+	kind := q.dist.d.Kind
+	if p := q.vs.pub.Load(); p != nil && p.kind == kind {
+		return p.pub, nil
+	}
+	pub, err := s.pubs.For(ctx, kind, q.vs.v)
+	if err != nil {
+		return nil, err
+	}
+	q.vs.pub.Store(&pubSlot{kind: kind, pub: pub, etags: map[string][]string{}})
+	return pub, nil
+}
+
+type pubSlot struct {
+	kind string
+	pub  *Publication
+	mu   sync.Mutex
+	// etags holds the quoted SHA-256 of each file served so far.
+	etags map[string][]string
+}
+
+func (s *Server) servePubFile(w http.ResponseWriter, r *http.Request, q *request, f *File, cc []string) {
+	slot := q.vs.pub.Load()
+	slot.mu.Lock()
+	etag, ok := slot.etags[f.Path]
+	if !ok {
+		etag = []string{`"` + objects.Sum(f.Content).String() + `"`}
+		slot.etags[f.Path] = etag
+	}
+	slot.mu.Unlock()
+	h := w.Header()
+	ct := f.ContentType
+	if ct == "" {
+		ct = contentType(f.Path)[0]
+	}
+	h["Content-Type"] = []string{ct}
+	h["Etag"] = etag
+	h["Cache-Control"] = cc
+	http.ServeContent(w, r, "", zeroTime, strings.NewReader(string(f.Content)))
+}
+
+// contentType returns the Content-Type header for a package path, by
+// extension, application/octet-stream when unknown.
+func contentType(p string) []string {
+	if t := mime.TypeByExtension(path.Ext(p)); t != "" {
+		return []string{t}
+	}
+	return octetStream
+}

@@ -1,0 +1,257 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pkgvc/pkgvc/internal/httpx"
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/refs"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+// Manager creates, reads and changes remotes in a store and syncs them
+// into repositories. It is safe for concurrent use; HTTP clients are
+// built once per remote definition and reused.
+type Manager struct {
+	st        *repo.Store
+	reg       *Registry
+	now       func() time.Time
+	backoff   httpx.Backoff
+	userAgent string
+	flushN    int   // flush kept downloads after this many blobs
+	flushB    int64 // or this many bytes
+
+	mu      sync.Mutex
+	clients map[string]cachedClient // by remote name
+}
+
+type cachedClient struct {
+	doc objects.ID // the remote document the client was built from
+	c   *httpx.Client
+}
+
+// Option configures a Manager.
+type Option func(*Manager)
+
+// WithClock sets the clock for Created/Updated times.
+func WithClock(now func() time.Time) Option { return func(m *Manager) { m.now = now } }
+
+// WithRetryBackoff sets the wait between retries: retry n waits between
+// half and all of min(max, base·2ⁿ). The default is 500 ms and 10 s.
+func WithRetryBackoff(base, max time.Duration) Option {
+	return func(m *Manager) { m.backoff = httpx.Backoff{Base: base, Max: max} }
+}
+
+// WithUserAgent sets the User-Agent of upstream requests.
+func WithUserAgent(ua string) Option { return func(m *Manager) { m.userAgent = ua } }
+
+// New returns a Manager for the remotes in st, syncing with the kinds in
+// registry.
+func New(st *repo.Store, registry *Registry, opts ...Option) *Manager {
+	m := &Manager{
+		st: st, reg: registry, now: time.Now, userAgent: "pkgvc",
+		flushN: 1000, flushB: 1 << 30,
+		clients: make(map[string]cachedClient),
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// check validates r fully: its fields, its kind, its kind's own rules,
+// and that its certificate and password files load.
+func (m *Manager) check(r *Remote) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	s, err := m.reg.Lookup(r.Kind)
+	if err != nil {
+		return err
+	}
+	if v, ok := s.(RemoteValidator); ok {
+		if err := v.ValidateRemote(r); err != nil {
+			return fmt.Errorf("%w remote %s: %w", repo.ErrInvalid, r.Name, err)
+		}
+	}
+	c, err := m.newClient(r)
+	if err != nil {
+		return fmt.Errorf("%w remote %s: %w", repo.ErrInvalid, r.Name, err)
+	}
+	c.CloseIdleConnections()
+	return nil
+}
+
+func (m *Manager) newClient(r *Remote) (*httpx.Client, error) {
+	cfg := r.httpConfig()
+	cfg.Backoff = m.backoff
+	cfg.UserAgent = m.userAgent
+	return httpx.New(cfg)
+}
+
+// Create stores a new remote; a taken name is an error matching
+// repo.ErrExists. Zero fields get their defaults (policy immediate,
+// DefaultConcurrency).
+func (m *Manager) Create(ctx context.Context, r Remote) (*Remote, error) {
+	r.withDefaults()
+	if err := m.check(&r); err != nil {
+		return nil, err
+	}
+	r.Created = m.now().UTC().Truncate(time.Second)
+	r.Updated = r.Created
+	id, err := m.st.WriteDoc(ctx, &r)
+	if err != nil {
+		return nil, err
+	}
+	err = m.st.ApplyRefs(ctx, "remote create "+r.Name, refs.Update{Name: refName(r.Name), New: id})
+	if errors.Is(err, refs.ErrConflict) {
+		return nil, fmt.Errorf("remote %s %w", r.Name, repo.ErrExists)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// load reads a remote and the id of its document.
+func (m *Manager) load(ctx context.Context, name string) (*Remote, objects.ID, error) {
+	if err := repo.ValidateName(name); err != nil {
+		return nil, objects.ID{}, err
+	}
+	var r Remote
+	id, err := m.st.ReadDocRef(ctx, refName(name), &r)
+	if errors.Is(err, repo.ErrNotFound) {
+		return nil, id, fmt.Errorf("%w: %s (see `pkgvc remote list`)", ErrRemoteNotFound, name)
+	}
+	if err != nil {
+		return nil, id, fmt.Errorf("remote %s: %w", name, err)
+	}
+	return &r, id, nil
+}
+
+// Show returns one remote; an unknown name matches ErrRemoteNotFound.
+func (m *Manager) Show(ctx context.Context, name string) (*Remote, error) {
+	r, _, err := m.load(ctx, name)
+	return r, err
+}
+
+// List returns every remote, sorted by name.
+func (m *Manager) List(ctx context.Context) ([]Remote, error) {
+	var names []string
+	if err := m.st.Refs().List(ctx, refPrefix, func(name string, _ objects.ID) error {
+		names = append(names, name[len(refPrefix):])
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]Remote, 0, len(names))
+	for _, n := range names {
+		r, _, err := m.load(ctx, n)
+		if errors.Is(err, ErrRemoteNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	return out, nil
+}
+
+// maxUpdateRetries bounds how often Update re-applies its change when the
+// remote changed meanwhile.
+const maxUpdateRetries = 10
+
+// Update changes a remote: it reads it, lets change edit a copy, checks
+// the result and stores it with a compare-and-swap on the remote's ref,
+// re-reading and re-applying change if another writer got there first.
+// The name and creation time cannot change. An error from change is
+// returned as is.
+func (m *Manager) Update(ctx context.Context, name string, change func(*Remote) error) (*Remote, error) {
+	for attempt := 0; ; attempt++ {
+		cur, old, err := m.load(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		r := *cur
+		r.Include = append([]string(nil), cur.Include...)
+		r.Exclude = append([]string(nil), cur.Exclude...)
+		if err := change(&r); err != nil {
+			return nil, err
+		}
+		if r.Name != name {
+			return nil, fmt.Errorf("%w: remote %s cannot be renamed", repo.ErrInvalid, name)
+		}
+		r.Created = cur.Created
+		r.withDefaults()
+		if err := m.check(&r); err != nil {
+			return nil, err
+		}
+		r.Updated = m.now().UTC().Truncate(time.Second)
+		id, err := m.st.WriteDoc(ctx, &r)
+		if err != nil {
+			return nil, err
+		}
+		err = m.st.ApplyRefs(ctx, "remote update "+name, refs.Update{Name: refName(name), Old: old, New: id})
+		if errors.Is(err, refs.ErrConflict) && attempt < maxUpdateRetries {
+			continue
+		}
+		if errors.Is(err, refs.ErrConflict) {
+			// Deleted meanwhile, or too busy.
+			if _, _, lerr := m.load(ctx, name); lerr != nil {
+				return nil, lerr
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &r, nil
+	}
+}
+
+// Delete removes a remote. Records synced on demand from it can no longer
+// be fetched (FetchBlob reports ErrRemoteNotFound).
+func (m *Manager) Delete(ctx context.Context, name string) error {
+	for attempt := 0; ; attempt++ {
+		_, old, err := m.load(ctx, name)
+		if err != nil {
+			return err
+		}
+		err = m.st.ApplyRefs(ctx, "remote delete "+name, refs.Update{Name: refName(name), Old: old})
+		if errors.Is(err, refs.ErrConflict) && attempt < maxUpdateRetries {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		m.mu.Lock()
+		if cc, ok := m.clients[name]; ok {
+			cc.c.CloseIdleConnections()
+			delete(m.clients, name)
+		}
+		m.mu.Unlock()
+		return nil
+	}
+}
+
+// client returns the HTTP client for r as stored in document doc.
+func (m *Manager) client(r *Remote, doc objects.ID) (*httpx.Client, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cc, ok := m.clients[r.Name]; ok && cc.doc == doc {
+		return cc.c, nil
+	}
+	c, err := m.newClient(r)
+	if err != nil {
+		return nil, fmt.Errorf("remote %s: %w", r.Name, err)
+	}
+	if cc, ok := m.clients[r.Name]; ok {
+		cc.c.CloseIdleConnections()
+	}
+	m.clients[r.Name] = cachedClient{doc: doc, c: c}
+	return c, nil
+}

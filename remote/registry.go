@@ -1,0 +1,90 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/pkgvc/pkgvc/internal/httpx"
+	"github.com/pkgvc/pkgvc/objects"
+)
+
+// Package is one file an upstream offers.
+type Package struct {
+	Path     string            `json:"path"` // where it goes in the repository
+	URL      string            `json:"url"`  // absolute URL of its bytes
+	SHA256   objects.ID        `json:"sha256"`
+	Size     int64             `json:"size"`
+	Metadata map[string]string `json:"metadata,omitempty"` // kind metadata for the record
+}
+
+// Upstream is what a Syncer reads an index with.
+type Upstream struct {
+	Remote Remote
+	// Client is built from the remote's settings (TLS, proxy, auth,
+	// timeouts) and retries as the remote says.
+	Client *httpx.Client
+}
+
+// Syncer reads one kind of upstream. Implementations live in
+// remote/<kind> and are registered by remote/all.
+type Syncer interface {
+	// Kind names the upstream kind, e.g. "file"; remotes and the
+	// repositories they sync into have this kind.
+	Kind() string
+	// Index returns every package the upstream offers, unfiltered. An
+	// index it cannot read completely or trust (bad syntax, unsafe or
+	// duplicate paths) is an error: a sync never acts on part of one.
+	Index(ctx context.Context, up Upstream) ([]Package, error)
+}
+
+// RemoteValidator is implemented by Syncers that check kind-specific
+// remote settings when a remote is created or updated.
+type RemoteValidator interface {
+	ValidateRemote(r *Remote) error
+}
+
+// Registry maps kind names to Syncers. Build it explicitly (see
+// remote/all); there is no global registry.
+type Registry struct {
+	syncers map[string]Syncer
+}
+
+// NewRegistry returns a registry holding syncers.
+func NewRegistry(syncers ...Syncer) *Registry {
+	r := &Registry{syncers: make(map[string]Syncer)}
+	for _, s := range syncers {
+		r.Register(s)
+	}
+	return r
+}
+
+// Register adds s; it panics if its kind is already registered or empty.
+func (r *Registry) Register(s Syncer) {
+	k := s.Kind()
+	if k == "" {
+		panic("remote: Register of a Syncer with an empty kind")
+	}
+	if _, dup := r.syncers[k]; dup {
+		panic(fmt.Sprintf("remote: Register called twice for kind %q", k))
+	}
+	r.syncers[k] = s
+}
+
+// Lookup returns the Syncer for kind, or an error matching ErrUnknownKind.
+func (r *Registry) Lookup(kind string) (Syncer, error) {
+	if s, ok := r.syncers[kind]; ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknownKind, kind, r.Kinds())
+}
+
+// Kinds returns the registered kinds, sorted.
+func (r *Registry) Kinds() []string {
+	out := make([]string, 0, len(r.syncers))
+	for k := range r.syncers {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

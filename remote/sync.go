@@ -1,0 +1,385 @@
+package remote
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/pkgvc/pkgvc/internal/httpx"
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/tree"
+)
+
+// SyncOptions configures one sync.
+type SyncOptions struct {
+	// Mirror also removes the repository's paths that the upstream no
+	// longer lists. Only paths the remote's include/exclude patterns
+	// select are removed; the rest of the repository is left alone.
+	Mirror bool
+	// Message is the new version's message; empty gives a summary.
+	Message string
+	// Progress, if set, is called (from one goroutine at a time) as
+	// downloads advance.
+	Progress func(SyncProgress)
+}
+
+// SyncProgress is a sync's download progress.
+type SyncProgress struct {
+	Files, FilesTotal int   // downloads finished, planned
+	Bytes, BytesTotal int64 // bytes received, planned
+}
+
+// SyncResult reports a sync. Counts are of package paths.
+type SyncResult struct {
+	Remote string `json:"remote"`
+	Repo   string `json:"repo"`
+	Policy Policy `json:"policy"`
+	Mirror bool   `json:"mirror"`
+	// Version and ID are the new version, or the unchanged head when
+	// Changed is false (0 and empty for a repository without versions).
+	Version int        `json:"version"`
+	ID      objects.ID `json:"id"`
+	Changed bool       `json:"changed"`
+
+	Added     int `json:"added"`     // paths new to the repository
+	Updated   int `json:"updated"`   // paths whose content changed
+	Removed   int `json:"removed"`   // paths removed (--mirror)
+	Unchanged int `json:"unchanged"` // upstream paths already up to date
+	Filtered  int `json:"filtered"`  // upstream paths include/exclude left out
+
+	Downloaded      int   `json:"downloaded"`       // files downloaded and verified
+	BytesDownloaded int64 `json:"bytes_downloaded"` // their bytes
+	Reused          int   `json:"reused"`           // needed blobs the store already had
+	Failed          int   `json:"failed"`           // files that could not be downloaded
+
+	Seconds float64 `json:"seconds"` // wall time
+}
+
+// job is one blob to download, wanted by one or more paths.
+type job struct {
+	pkg   Package // the first package wanting it
+	paths []string
+}
+
+// Sync brings repository repoName up to date with remote remoteName and
+// commits the result as one new version (see the package doc). The
+// repository must have the remote's kind.
+//
+// On failure the returned SyncResult, when not nil, says what was done;
+// if files failed the error is a *SyncError naming them, no version was
+// made, and the blobs that did verify were kept in the store.
+func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncOptions) (*SyncResult, error) {
+	start := time.Now()
+	r, doc, err := m.load(ctx, remoteName)
+	if err != nil {
+		return nil, err
+	}
+	syncer, err := m.reg.Lookup(r.Kind)
+	if err != nil {
+		return nil, fmt.Errorf("sync %s: %w", r.Name, err)
+	}
+	info, err := m.st.ShowRepo(ctx, repoName)
+	if err != nil {
+		return nil, err
+	}
+	if info.Kind != r.Kind {
+		return nil, fmt.Errorf("%w: remote %s has kind %s, repository %s has kind %s", repo.ErrInvalid, r.Name, r.Kind, repoName, info.Kind)
+	}
+	c, err := m.client(r, doc)
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := syncer.Index(ctx, Upstream{Remote: *r, Client: c})
+	if err != nil {
+		return nil, fmt.Errorf("sync %s: read upstream index %s: %w", r.Name, r.URL, err)
+	}
+	if err := checkIndex(pkgs); err != nil {
+		return nil, fmt.Errorf("sync %s: upstream index %s: %w", r.Name, r.URL, err)
+	}
+
+	res := &SyncResult{Remote: r.Name, Repo: repoName, Policy: r.Policy, Mirror: o.Mirror}
+	existing := make(map[string]repo.Record)
+	if info.Head != nil {
+		res.Version, res.ID = info.Head.Number, info.Head.ID
+		if err := tree.Walk(ctx, m.st.Objects(), info.Head.Tree, func(e tree.Entry) error {
+			existing[e.Path] = e
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+
+	records, jobs, removes, err := m.plan(ctx, r, pkgs, existing, o.Mirror, res)
+	if err != nil {
+		return nil, err
+	}
+	pkgs = nil // let the index go; records and jobs hold what is needed
+
+	if err := m.fetchAll(ctx, c, r, repoName, jobs, o.Progress, res); err != nil {
+		res.Seconds = time.Since(start).Seconds()
+		return res, err
+	}
+	if len(records) == 0 && len(removes) == 0 {
+		res.Seconds = time.Since(start).Seconds()
+		return res, nil
+	}
+	msg := o.Message
+	if msg == "" {
+		msg = fmt.Sprintf("sync %s (%s): %d added, %d updated, %d removed", r.Name, r.URL, res.Added, res.Updated, res.Removed)
+	}
+	cres, err := m.st.Commit(ctx, repoName, repo.CommitRequest{Records: records, Removes: removes, Message: msg})
+	res.Seconds = time.Since(start).Seconds()
+	if err != nil {
+		return res, fmt.Errorf("sync %s into %s: %w", r.Name, repoName, err)
+	}
+	res.Version, res.ID, res.Changed = cres.Version, cres.ID, cres.Changed
+	return res, nil
+}
+
+// checkIndex refuses an index a Syncer should not have returned: unsafe
+// or duplicate paths, relative URLs, negative sizes.
+func checkIndex(pkgs []Package) error {
+	seen := make(map[string]struct{}, len(pkgs))
+	for _, p := range pkgs {
+		if err := tree.ValidatePath(p.Path); err != nil {
+			return fmt.Errorf("%w: %w", repo.ErrInvalid, err)
+		}
+		if _, dup := seen[p.Path]; dup {
+			return fmt.Errorf("%w: path %q is listed twice", repo.ErrInvalid, p.Path)
+		}
+		seen[p.Path] = struct{}{}
+		if p.Size < 0 {
+			return fmt.Errorf("%w: %s: negative size", repo.ErrInvalid, p.Path)
+		}
+		if u, err := url.Parse(p.URL); err != nil || !u.IsAbs() || u.Host == "" {
+			return fmt.Errorf("%w: %s: URL %q is not absolute", repo.ErrInvalid, p.Path, p.URL)
+		}
+	}
+	return nil
+}
+
+// plan compares the filtered index with the repository's records. It
+// returns the records to commit, the blobs to download (immediate policy)
+// and the paths to remove (mirror), and counts them into res.
+func (m *Manager) plan(ctx context.Context, r *Remote, pkgs []Package, existing map[string]repo.Record, mirror bool, res *SyncResult) ([]repo.Record, []*job, []string, error) {
+	match := r.matcher()
+	listed := make(map[string]struct{}, len(pkgs))
+	var records []repo.Record
+	byID := make(map[objects.ID]*job)
+	var jobs []*job
+	for _, p := range pkgs {
+		if !match.Match(p.Path) {
+			res.Filtered++
+			continue
+		}
+		listed[p.Path] = struct{}{}
+		cur, ok := existing[p.Path]
+		if ok && cur.SHA256 == p.SHA256 && cur.Size == p.Size && metaIncludes(cur.Metadata, p.Metadata) {
+			if r.Policy == OnDemand || !repo.IsOnDemand(cur) {
+				res.Unchanged++
+				continue
+			}
+			// Synced on demand before, immediate now: fetch what is missing.
+			has, err := m.st.Objects().HasBlob(ctx, p.SHA256)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if has {
+				res.Unchanged++
+				continue
+			}
+		}
+		if ok {
+			res.Updated++
+		} else {
+			res.Added++
+		}
+		rec := repo.Record{Path: p.Path, SHA256: p.SHA256, Size: p.Size, Metadata: maps.Clone(p.Metadata)}
+		if r.Policy == OnDemand {
+			if rec.Metadata == nil {
+				rec.Metadata = make(map[string]string, 2)
+			}
+			rec.Metadata[repo.MetaRemote] = r.Name
+			rec.Metadata[repo.MetaURL] = p.URL
+		} else if j := byID[p.SHA256]; j != nil && j.pkg.Size == p.Size {
+			j.paths = append(j.paths, p.Path)
+		} else {
+			j := &job{pkg: p, paths: []string{p.Path}}
+			j.pkg.Metadata = nil
+			byID[p.SHA256] = j
+			jobs = append(jobs, j)
+		}
+		records = append(records, rec)
+	}
+	var removes []string
+	if mirror {
+		for p := range existing {
+			if _, ok := listed[p]; !ok && match.Match(p) {
+				removes = append(removes, p)
+			}
+		}
+		res.Removed = len(removes)
+	}
+	return records, jobs, removes, nil
+}
+
+// metaIncludes reports whether have holds every key of want with the
+// same value.
+func metaIncludes(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// fetchAll downloads the jobs' blobs the store lacks, at most
+// r.DownloadConcurrency at once. Verified blobs go into one shared batch,
+// flushed now and then and at the end, whatever happens to other files.
+func (m *Manager) fetchAll(ctx context.Context, c *httpx.Client, r *Remote, repoName string, jobs []*job, progress func(SyncProgress), res *SyncResult) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	objs := m.st.Objects()
+	keep := objs.NewBatch()
+
+	var (
+		mu         sync.Mutex // guards everything below and calls to progress
+		failed     []FileError
+		fatal      error
+		prog       = SyncProgress{FilesTotal: len(jobs)}
+		sinceFlush int
+		flushBytes int64
+	)
+	for _, j := range jobs {
+		prog.BytesTotal += j.pkg.Size
+	}
+	report := func() {
+		if progress != nil {
+			progress(prog)
+		}
+	}
+	flush := func(ctx context.Context) error {
+		if err := keep.Flush(ctx); err != nil {
+			return fmt.Errorf("store downloads: %w", err)
+		}
+		return nil
+	}
+	one := func(ctx context.Context, j *job) {
+		has, err := objs.HasBlob(ctx, j.pkg.SHA256)
+		if err == nil && has {
+			mu.Lock()
+			res.Reused++
+			prog.Files++
+			prog.BytesTotal -= j.pkg.Size
+			report()
+			mu.Unlock()
+			return
+		}
+		var got int64
+		b := (*objects.Batch)(nil)
+		if err == nil {
+			b, err = m.download(ctx, c, j.pkg.URL, j.pkg.SHA256, j.pkg.Size, nil, func(n int64) {
+				mu.Lock()
+				got += n
+				prog.Bytes += n
+				report()
+				mu.Unlock()
+			})
+		}
+		mu.Lock()
+		prog.Files++
+		if err != nil {
+			defer mu.Unlock()
+			prog.Bytes -= got
+			prog.BytesTotal -= j.pkg.Size
+			report()
+			if ctx.Err() != nil {
+				return // cancelled: reported once by the caller
+			}
+			for _, p := range j.paths {
+				failed = append(failed, FileError{Path: p, URL: j.pkg.URL, Err: err})
+			}
+			return
+		}
+		report()
+		keep.Adopt(b)
+		res.Downloaded++
+		res.BytesDownloaded += j.pkg.Size
+		sinceFlush++
+		flushBytes += j.pkg.Size
+		due := sinceFlush >= m.flushN || flushBytes >= m.flushB
+		if due {
+			sinceFlush, flushBytes = 0, 0
+		}
+		mu.Unlock()
+		if due {
+			if err := flush(ctx); err != nil {
+				mu.Lock()
+				fatal = cmp.Or(fatal, err)
+				mu.Unlock()
+			}
+		}
+	}
+
+	work := make(chan *job)
+	var wg sync.WaitGroup
+	for range min(max(r.DownloadConcurrency, 1), len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				one(ctx, j)
+			}
+		}()
+	}
+feed:
+	for _, j := range jobs {
+		mu.Lock()
+		stop := fatal != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		select {
+		case work <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+
+	// Keep what verified, even if the sync fails or was cancelled.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer cancel()
+	if err := flush(fctx); err != nil && fatal == nil {
+		fatal = err
+	}
+	switch {
+	case fatal != nil:
+		keep.Abort()
+		return fmt.Errorf("sync %s into %s: %w", r.Name, repoName, fatal)
+	case ctx.Err() != nil:
+		return fmt.Errorf("sync %s into %s: %w (%d verified download(s) kept)", r.Name, repoName, ctx.Err(), res.Downloaded)
+	case len(failed) > 0:
+		sortFiles(failed)
+		res.Failed = len(failed)
+		return &SyncError{Remote: r.Name, Repo: repoName, Total: countPaths(jobs), Files: failed, Kept: res.Downloaded}
+	}
+	return nil
+}
+
+func countPaths(jobs []*job) int {
+	n := 0
+	for _, j := range jobs {
+		n += len(j.paths)
+	}
+	return n
+}
