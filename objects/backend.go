@@ -89,3 +89,10 @@ type LocalPather interface {
 type TempCleaner interface {
 	CleanTemp(ctx context.Context, olderThan time.Time) (removed int, err error)
 }
+
+// Reaper is implemented by backends that can delete an object only if it
+// is still older than a time, atomically with respect to Touch: gc uses it
+// so that an old object a concurrent write just reused is never lost.
+type Reaper interface {
+	DeleteIfOlder(ctx context.Context, key string, olderThan time.Time) (deleted bool, err error)
+}

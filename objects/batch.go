@@ -130,12 +130,17 @@ func (b *Batch) PutBlob(ctx context.Context, r io.Reader) (PutResult, error) {
 		return PutResult{}, fmt.Errorf("put blob: %w", err)
 	}
 	if found {
-		_ = st.Abort() // a leftover temporary is harmless; gc removes it
-		if err := s.touch(ctx, info.Key); err != nil {
+		kept, err := s.touch(ctx, info.Key)
+		if err != nil {
+			_ = st.Abort()
 			return PutResult{}, fmt.Errorf("put blob %s: %w", id, err)
 		}
-		res.Stored, res.New = info.Size, false
-		return b.record(b.blobs, res, key, nil), nil
+		if kept {
+			_ = st.Abort() // a leftover temporary is harmless; gc removes it
+			res.Stored, res.New = info.Size, false
+			return b.record(b.blobs, res, key, nil), nil
+		}
+		// gc took it between the stat and the touch: store this copy.
 	}
 	return b.record(b.blobs, res, key, st), nil
 }
@@ -170,15 +175,24 @@ func (b *Batch) record(m map[ID]PutResult, res PutResult, key string, st Staged)
 	return res
 }
 
-// touch freshens key's modification time if the backend can.
-func (s *Store) touch(ctx context.Context, key string) error {
+// touch freshens key's modification time if the backend can, so that gc's
+// grace period protects an old object a new write reuses. It reports false
+// if the object is gone (gc took it): the caller must then store its copy.
+// Together with the backend's Reaper, which moves an object aside before it
+// checks the time, either the touch lands first and gc keeps the object,
+// or gc moves it first and the touch finds nothing.
+func (s *Store) touch(ctx context.Context, key string) (bool, error) {
 	if s.toucher == nil {
-		return nil
+		return true, nil
 	}
-	if err := s.toucher.Touch(ctx, key, time.Now()); err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("touch %s: %w", key, err)
+	err := s.toucher.Touch(ctx, key, time.Now())
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
 	}
-	return nil
+	if err != nil {
+		return false, fmt.Errorf("touch %s: %w", key, err)
+	}
+	return true, nil
 }
 
 // compressible trial-compresses sample and reports whether that saves at
@@ -349,11 +363,15 @@ func (b *Batch) PutObject(ctx context.Context, data []byte) (PutResult, error) {
 	info, err := s.b.Stat(ctx, key)
 	switch {
 	case err == nil:
-		if err := s.touch(ctx, key); err != nil {
+		kept, err := s.touch(ctx, key)
+		if err != nil {
 			return PutResult{}, fmt.Errorf("put object %s: %w", id, err)
 		}
-		res.Stored, res.New = info.Size, false
-		return b.record(b.objects, res, key, nil), nil
+		if kept {
+			res.Stored, res.New = info.Size, false
+			return b.record(b.objects, res, key, nil), nil
+		}
+		// gc took it between the stat and the touch: store it again.
 	case !errors.Is(err, ErrNotFound):
 		return PutResult{}, fmt.Errorf("put object %s: %w", id, err)
 	}

@@ -574,6 +574,14 @@ func (s *Store) deleteKeys(ctx context.Context, what string, ifOlderThan time.Ti
 		if !ifOlderThan.IsZero() && !info.ModTime.Before(ifOlderThan) {
 			continue
 		}
+		if r, ok := s.b.(Reaper); ok && !ifOlderThan.IsZero() {
+			ok, err := r.DeleteIfOlder(ctx, key, ifOlderThan)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return deleted, fmt.Errorf("delete %s: %w", what, err)
+			}
+			deleted = deleted || ok
+			continue
+		}
 		err = s.b.Delete(ctx, key)
 		if errors.Is(err, ErrNotFound) {
 			continue // deleted concurrently

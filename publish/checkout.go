@@ -312,8 +312,10 @@ func (c *checkouter) lock(ctx context.Context) (func(), error) {
 			if err != nil {
 				return nil, err
 			}
-			if len(ents) > 0 {
-				return nil, fmt.Errorf("%w: %s exists and was not made by pkgvc checkout; checkout keeps its trees there, move it away", ErrNotCheckout, c.home)
+			for _, e := range ents {
+				if !slices.Contains([]string{lockName, stateName, tmpName, slots[0], slots[1]}, e.Name()) {
+					return nil, fmt.Errorf("%w: %s exists and was not made by pkgvc checkout; checkout keeps its trees there, move it away", ErrNotCheckout, c.home)
+				}
 			}
 		}
 	}

@@ -29,7 +29,7 @@ type Distribution struct {
 	// Repo is the repository whose latest version is served, or
 	Repo string `json:"repo,omitempty"`
 	// Version is the pinned version (zero when following Repo).
-	Version objects.ID `json:"version,omitempty"`
+	Version objects.ID `json:"version,omitzero"`
 	// Kind is the content kind served, which decides the publication.
 	Kind string `json:"kind"`
 	// Remote, when set, lets requests for missing content pull through it.
@@ -64,11 +64,11 @@ func ValidateBasePath(p string) error {
 		return fmt.Errorf("%w %q: give segments separated by '/', without leading or trailing '/'", ErrBasePath, p)
 	}
 	for _, seg := range strings.Split(p, "/") {
+		if seg != "" && strings.Trim(seg, ".") == "" {
+			return fmt.Errorf("%w %q: '.' and '..' segments are not allowed", ErrBasePath, p)
+		}
 		if err := repo.ValidateName(seg); err != nil {
 			return fmt.Errorf("%w %q: segment %q: use lower-case letters, digits, '.', '_' and '-'", ErrBasePath, p, seg)
-		}
-		if seg == "." || seg == ".." || strings.Trim(seg, ".") == "" {
-			return fmt.Errorf("%w %q: '.' and '..' segments are not allowed", ErrBasePath, p)
 		}
 	}
 	return nil

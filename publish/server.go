@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -321,7 +322,7 @@ func (s *Server) serveVersionPath(w http.ResponseWriter, r *http.Request, q *req
 		redirectDir(w, r)
 		return
 	}
-	textError(w, http.StatusNotFound, fmt.Sprintf("not found: %s in distribution %s (%s)", q.sub, q.dist.name, q.vs.v))
+	textError(w, http.StatusNotFound, fmt.Sprintf("not found: %s in distribution %s (version %d, %s)", q.sub, q.dist.name, q.vs.v.Number, q.vs.v.ID))
 }
 
 // publication returns the publication of q's version, or nil without a
@@ -367,7 +368,7 @@ func (s *Server) servePubFile(w http.ResponseWriter, r *http.Request, q *request
 	h["Content-Type"] = []string{ct}
 	h["Etag"] = etag
 	h["Cache-Control"] = cc
-	http.ServeContent(w, r, "", zeroTime, strings.NewReader(string(f.Content)))
+	http.ServeContent(w, r, "", zeroTime, bytes.NewReader(f.Content))
 }
 
 // contentType returns the Content-Type header for a package path, by

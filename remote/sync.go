@@ -56,6 +56,8 @@ type SyncResult struct {
 	BytesDownloaded int64 `json:"bytes_downloaded"` // their bytes
 	Reused          int   `json:"reused"`           // needed blobs the store already had
 	Failed          int   `json:"failed"`           // files that could not be downloaded
+	// Failures names each failed file with its error ("path: error").
+	Failures []string `json:"failures,omitempty"`
 
 	Seconds float64 `json:"seconds"` // wall time
 }
@@ -371,6 +373,9 @@ feed:
 	case len(failed) > 0:
 		sortFiles(failed)
 		res.Failed = len(failed)
+		for _, f := range failed {
+			res.Failures = append(res.Failures, f.Error())
+		}
 		return &SyncError{Remote: r.Name, Repo: repoName, Total: countPaths(jobs), Files: failed, Kept: res.Downloaded}
 	}
 	return nil

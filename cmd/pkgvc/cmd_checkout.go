@@ -1,7 +1,46 @@
 package main
 
-import "github.com/urfave/cli/v3"
+import (
+	"context"
+	"fmt"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/publish/all"
+)
 
 func checkoutCmd(e *env) *cli.Command {
-	return &cli.Command{Name: "checkout", Hidden: true}
+	return &cli.Command{
+		Name:      "checkout",
+		Usage:     "write the version a distribution serves into DIR as plain files, for any web server",
+		ArgsUsage: "DIST DIR",
+		Description: "DIR becomes a symbolic link to DIR.pkgvc/a or DIR.pkgvc/b and is replaced atomically:\n" +
+			"readers never see a half-written tree. Only the files that changed are written; raw\n" +
+			"blobs are hard-linked from the store when it is on the same file system.",
+		Action: func(ctx context.Context, c *cli.Command) error {
+			a, err := args(c, 2, 2, "DIST DIR")
+			if err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			res, err := publish.NewDists(st).Checkout(ctx, a[0], a[1], publish.CheckoutOptions{Publishers: all.Registry()})
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(res)
+			}
+			if res.UpToDate {
+				fmt.Fprintf(e.stdout, "%s already holds %s %s\n", a[1], res.Version, res.Version.ID)
+				return nil
+			}
+			fmt.Fprintf(e.stdout, "checked out %s (%s %s) into %s: %d file(s) written (%d hard links), %d removed\n",
+				res.Dist, res.Version, res.Version.ID, a[1], res.Written, res.Linked, res.Removed)
+			return nil
+		},
+	}
 }

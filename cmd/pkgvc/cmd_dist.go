@@ -1,7 +1,261 @@
 package main
 
-import "github.com/urfave/cli/v3"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/repo"
+)
 
 func distCmd(e *env) *cli.Command {
-	return &cli.Command{Name: "dist", Hidden: true}
+	return &cli.Command{
+		Name:  "dist",
+		Usage: "distributions: serve a repository's latest version, or a pinned one, at a base path",
+		Commands: []*cli.Command{
+			distCreateCmd(e), distListCmd(e), distShowCmd(e), distUpdateCmd(e), distDeleteCmd(e),
+		},
+	}
+}
+
+// distFlags are the settings of create and update.
+func distFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "base-path", Usage: "URL path it is served at, '/'-separated segments (e.g. test/img)"},
+		&cli.StringFlag{Name: "repo", Usage: "follow this repository's latest version"},
+		&cli.StringFlag{Name: "version", Usage: "pin this revision (REPO@N, an id, ...)"},
+		&cli.StringFlag{Name: "remote", Usage: "remote to pull missing content through"},
+		&cli.BoolFlag{Name: "private", Usage: "require authentication to read (--private=false to open)"},
+	}
+}
+
+// distSpec reads the create/update flags.
+func distSpec(c *cli.Command) (publish.DistSpec, error) {
+	spec := publish.DistSpec{
+		BasePath: c.String("base-path"), Repo: c.String("repo"),
+		Version: c.String("version"), Remote: c.String("remote"),
+	}
+	if spec.Repo != "" && spec.Version != "" {
+		return spec, usagef("give --repo REPO (follow its latest version) or --version REV (pin one), not both")
+	}
+	if c.IsSet("private") {
+		p := c.Bool("private")
+		spec.Private = &p
+	}
+	return spec, nil
+}
+
+func distCreateCmd(e *env) *cli.Command {
+	const usage = "NAME --base-path PATH (--repo REPO | --version REV) [--remote NAME] [--private]"
+	return &cli.Command{
+		Name:      "create",
+		Usage:     "create a distribution",
+		ArgsUsage: "NAME",
+		Flags:     distFlags(),
+		Action: func(ctx context.Context, c *cli.Command) error {
+			a, err := args(c, 1, 1, usage)
+			if err != nil {
+				return err
+			}
+			spec, err := distSpec(c)
+			if err != nil {
+				return err
+			}
+			if spec.BasePath == "" || (spec.Repo == "" && spec.Version == "") {
+				return usagef("usage: pkgvc dist create %s", usage)
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			d, err := publish.NewDists(st).Create(ctx, a[0], spec)
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(d)
+			}
+			fmt.Fprintf(e.stdout, "created distribution %s at /%s: %s\n", d.Name, d.BasePath, serves(d))
+			return nil
+		},
+	}
+}
+
+// serves says what a distribution serves, in words.
+func serves(d *publish.Distribution) string {
+	if d.Repo != "" {
+		return "follows repository " + d.Repo
+	}
+	return "pins version " + d.Version.String()
+}
+
+func distListCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "list distributions",
+		Action: func(ctx context.Context, c *cli.Command) error {
+			if _, err := args(c, 0, 0, ""); err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			ds, err := publish.NewDists(st).List(ctx)
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(ds)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tBASE PATH\tSERVES\tKIND\tREMOTE\tPRIVATE")
+			for i := range ds {
+				d := &ds[i]
+				target := d.Repo
+				if target == "" {
+					target = "@" + d.Version.String()[:12]
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.BasePath, target, d.Kind, dash(d.Remote), yesNo(d.Private))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// distShow is the --json shape of dist show: the document and the version
+// it serves now (null if none).
+type distShow struct {
+	publish.Distribution
+	Serving *repo.Version `json:"serving"`
+}
+
+func distShowCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "describe a distribution and the version it serves now",
+		ArgsUsage: "NAME",
+		Action: func(ctx context.Context, c *cli.Command) error {
+			a, err := args(c, 1, 1, "NAME")
+			if err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			dists := publish.NewDists(st)
+			d, err := dists.Get(ctx, a[0])
+			if err != nil {
+				return err
+			}
+			v, rerr := dists.Resolve(ctx, d)
+			if rerr != nil && !errors.Is(rerr, repo.ErrNotFound) {
+				return rerr
+			}
+			if jsonOut(c) {
+				return e.printJSON(distShow{Distribution: *d, Serving: v})
+			}
+			printDist(e.stdout, d)
+			switch {
+			case rerr != nil:
+				fmt.Fprintf(e.stdout, "serving:   nothing (%s)\n", oneLine(rerr.Error()))
+			case v == nil:
+				fmt.Fprintf(e.stdout, "serving:   nothing yet (%s has no versions)\n", d.Repo)
+			case v.Repo == "":
+				fmt.Fprintf(e.stdout, "serving:   %s (version %d)\n", v.ID, v.Number)
+			default:
+				fmt.Fprintf(e.stdout, "serving:   %s %s\n", v, v.ID)
+			}
+			return nil
+		},
+	}
+}
+
+func printDist(w io.Writer, d *publish.Distribution) {
+	fmt.Fprintf(w, "name:      %s\nbase path: %s\n", d.Name, d.BasePath)
+	if d.Repo != "" {
+		fmt.Fprintf(w, "follows:   %s\n", d.Repo)
+	} else {
+		fmt.Fprintf(w, "pins:      %s\n", d.Version)
+	}
+	fmt.Fprintf(w, "kind:      %s\nremote:    %s\nprivate:   %s\ncreated:   %s\n",
+		d.Kind, dash(d.Remote), yesNo(d.Private), d.Created.Format("2006-01-02 15:04:05Z07:00"))
+}
+
+func distUpdateCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "update",
+		Usage:     "change a distribution's base path, target, remote or privacy",
+		ArgsUsage: "NAME",
+		Flags:     distFlags(),
+		Action: func(ctx context.Context, c *cli.Command) error {
+			a, err := args(c, 1, 1, "NAME [--base-path PATH] [--repo REPO | --version REV] [--remote NAME] [--private[=false]]")
+			if err != nil {
+				return err
+			}
+			spec, err := distSpec(c)
+			if err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			d, err := publish.NewDists(st).Update(ctx, a[0], spec)
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(d)
+			}
+			fmt.Fprintf(e.stdout, "updated distribution %s at /%s: %s\n", d.Name, d.BasePath, serves(d))
+			return nil
+		},
+	}
+}
+
+func distDeleteCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "delete",
+		Usage:     "delete a distribution (the content stays in its repository)",
+		ArgsUsage: "NAME",
+		Action: func(ctx context.Context, c *cli.Command) error {
+			a, err := args(c, 1, 1, "NAME")
+			if err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			if err := publish.NewDists(st).Delete(ctx, a[0]); err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(map[string]string{"deleted": a[0]})
+			}
+			fmt.Fprintf(e.stdout, "deleted distribution %s\n", a[0])
+			return nil
+		},
+	}
 }

@@ -1,7 +1,54 @@
 package main
 
-import "github.com/urfave/cli/v3"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/pkgvc/pkgvc/publish"
+	puball "github.com/pkgvc/pkgvc/publish/all"
+	"github.com/pkgvc/pkgvc/publish/httplog"
+)
 
 func serveCmd(e *env) *cli.Command {
-	return &cli.Command{Name: "serve", Hidden: true}
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve every distribution over HTTP at /content/<base-path>/ until SIGINT or SIGTERM",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "address to listen on"},
+			&cli.StringFlag{Name: "access-log", Usage: "append access logs (JSON lines) to `FILE` instead of stderr"},
+		},
+		Action: func(ctx context.Context, c *cli.Command) error {
+			if _, err := args(c, 0, 0, "[--listen ADDR] [--access-log FILE]"); err != nil {
+				return err
+			}
+			st, err := e.store(ctx, c)
+			if err != nil {
+				return err
+			}
+			var out io.Writer = e.stderr
+			if p := c.String("access-log"); p != "" {
+				f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+				if err != nil {
+					return fmt.Errorf("access log: %w", err)
+				}
+				defer f.Close()
+				out = f
+			}
+			alog := httplog.NewWriter(out, 0, 0)
+			srv := publish.NewServer(st, publish.NewDists(st), publish.NewPublications(st, puball.Registry(), 16),
+				publish.WithLogger(slog.New(slog.NewJSONHandler(e.stderr, nil))))
+			h := httplog.Middleware(slog.New(slog.NewJSONHandler(alog, nil)))(srv)
+			err = publish.ListenAndServe(ctx, c.String("listen"), h, func(a net.Addr) {
+				fmt.Fprintf(e.stdout, "serving distributions at http://%s%s<base-path>/\n", a, publish.ContentPrefix)
+			})
+			return errors.Join(err, alog.Close())
+		},
+	}
 }

@@ -70,6 +70,9 @@ func lsCmd(e *env) *cli.Command {
 				return err
 			}
 			if jsonOut(c) {
+				if recs == nil {
+					recs = []repo.Record{}
+				}
 				for i := range recs {
 					if recs[i].Metadata == nil {
 						recs[i].Metadata = map[string]string{}

@@ -74,7 +74,7 @@ func (e *env) printJSON(v any) error {
 func args(c *cli.Command, min, max int, names string) ([]string, error) {
 	a := c.Args().Slice()
 	if len(a) < min || (max >= 0 && len(a) > max) {
-		return nil, usagef("usage: pkgvc %s %s", c.FullName(), names)
+		return nil, usagef("usage: pkgvc %s %s", strings.TrimPrefix(c.FullName(), "pkgvc "), names)
 	}
 	return a, nil
 }
@@ -90,9 +90,6 @@ func newApp(e *env) *cli.Command {
 		Writer:          e.stdout,
 		ErrWriter:       e.stderr,
 		HideHelpCommand: true,
-		OnUsageError: func(_ context.Context, _ *cli.Command, err error, _ bool) error {
-			return &usageError{err.Error()}
-		},
 		ExitErrHandler: func(context.Context, *cli.Command, error) {}, // run maps errors to codes
 		Commands: []*cli.Command{
 			repoCmd(e),
@@ -125,7 +122,9 @@ func newApp(e *env) *cli.Command {
 // 1 refused or failed, 2 usage error.
 func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 	e := &env{stdout: stdout, stderr: stderr}
-	err := newApp(e).Run(ctx, argv)
+	app := newApp(e)
+	markUsageErrors(app)
+	err := app.Run(ctx, argv)
 	if err == nil {
 		return 0
 	}
@@ -138,16 +137,28 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 
 func isUsage(err error) bool {
 	var u *usageError
-	if errors.As(err, &u) {
-		return true
+	return errors.As(err, &u)
+}
+
+// markUsageErrors makes every command report flag errors as usage errors.
+func markUsageErrors(c *cli.Command) {
+	c.OnUsageError = func(_ context.Context, _ *cli.Command, err error, _ bool) error {
+		return &usageError{err.Error()}
 	}
-	msg := err.Error()
-	for _, s := range []string{"flag provided but not defined", "flag needs an argument", "invalid value", "No help topic"} {
-		if strings.Contains(msg, s) {
-			return true
+	if len(c.Commands) > 0 && c.Action == nil {
+		c.Action = func(_ context.Context, c *cli.Command) error {
+			if c.Args().Len() > 0 {
+				return usagef("unknown command %q (see pkgvc %s --help)", c.Args().First(), c.Name)
+			}
+			if err := cli.ShowSubcommandHelp(c); err != nil {
+				return err
+			}
+			return usagef("pkgvc %s needs a subcommand", c.Name)
 		}
 	}
-	return false
+	for _, sub := range c.Commands {
+		markUsageErrors(sub)
+	}
 }
 
 func oneLine(s string) string {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -131,8 +132,11 @@ func repoDeleteCmd(e *env) *cli.Command {
 		Name:      "delete",
 		Usage:     "delete a repository (its versions become collectable by gc)",
 		ArgsUsage: "NAME",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Usage: "delete even while distributions follow it"},
+		},
 		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 1, 1, "NAME")
+			a, err := args(c, 1, 1, "NAME [--force]")
 			if err != nil {
 				return err
 			}
@@ -140,7 +144,7 @@ func repoDeleteCmd(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := st.DeleteRepo(ctx, a[0]); err != nil {
+			if err := publish.NewDists(st).DeleteRepo(ctx, a[0], c.Bool("force")); err != nil {
 				return err
 			}
 			if jsonOut(c) {

@@ -38,6 +38,7 @@ var (
 	_ objects.Stager      = (*Backend)(nil)
 	_ objects.Syncer      = (*Backend)(nil)
 	_ objects.TempCleaner = (*Backend)(nil)
+	_ objects.Reaper      = (*Backend)(nil)
 	_ objects.Toucher     = (*Backend)(nil)
 	_ objects.LocalPather = (*Backend)(nil)
 	_ objects.Staged      = (*staged)(nil)
@@ -486,4 +487,44 @@ func (b *Backend) CleanTemp(ctx context.Context, olderThan time.Time) (int, erro
 		}
 	}
 	return removed, nil
+}
+
+// DeleteIfOlder deletes key if its modification time is before olderThan.
+// It first renames the file aside, so a concurrent Touch either lands before
+// the rename (the time check then keeps the file, which goes back) or finds
+// nothing (and the writer stores its own copy).
+func (b *Backend) DeleteIfOlder(ctx context.Context, key string, olderThan time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	p, err := b.path(key)
+	if err != nil {
+		return false, err
+	}
+	aside, err := os.CreateTemp(b.tmp, "gc-*")
+	if err != nil {
+		return false, fmt.Errorf("delete %s: %w", key, err)
+	}
+	aside.Close()
+	if err := os.Rename(p, aside.Name()); err != nil {
+		os.Remove(aside.Name())
+		if errors.Is(err, os.ErrNotExist) {
+			return false, notFound("delete", key, err)
+		}
+		return false, fmt.Errorf("delete %s: %w", key, err)
+	}
+	fi, err := os.Stat(aside.Name())
+	if err == nil && !fi.ModTime().Before(olderThan) {
+		// Freshened by a writer that reuses it: put it back, unless a
+		// writer stored a new copy meanwhile.
+		if err := os.Link(aside.Name(), p); err != nil && !errors.Is(err, os.ErrExist) {
+			return false, fmt.Errorf("restore %s: %w", key, err)
+		}
+		os.Remove(aside.Name())
+		return false, nil
+	}
+	if err := os.Remove(aside.Name()); err != nil {
+		return false, fmt.Errorf("delete %s: %w", key, err)
+	}
+	return true, nil
 }

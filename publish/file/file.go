@@ -3,25 +3,28 @@
 //
 // # PULP_MANIFEST
 //
-// One line per file, sorted by path: relative_path,sha256,size, as CSV
-// (a path holding a comma, a quote or a leading space is quoted), so
-// Pulp's file plugin, and pkgvc's file remote, can sync from it.
+// One line per file, sorted by path: relative_path,sha256,size, ending in
+// "\n". Paths are written as they are, unquoted, as Pulp writes them: Pulp
+// splits a line at its last two commas, so a path may hold commas.
 package file
 
 import (
+	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
+	"encoding/hex"
 	"io"
 	"strconv"
 
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
+	kindfile "github.com/pkgvc/pkgvc/repo/kinds/file"
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
-// ManifestPath is where the manifest sits in a distribution.
-const ManifestPath = "PULP_MANIFEST"
+// ManifestPath is where the manifest sits in a distribution; the file kind
+// refuses packages there.
+const ManifestPath = kindfile.ManifestPath
 
 // Publisher generates PULP_MANIFEST for versions of file repositories.
 type Publisher struct{}
@@ -42,20 +45,24 @@ func (Publisher) Publish(ctx context.Context, st *repo.Store, v *repo.Version) (
 	if err := writeManifest(&buf, entries); err != nil {
 		return nil, err
 	}
-	return []publish.File{{Path: ManifestPath, ContentType: "text/csv; charset=utf-8", Content: buf.Bytes()}}, nil
+	return []publish.File{{Path: ManifestPath, ContentType: "text/plain; charset=utf-8", Content: buf.Bytes()}}, nil
 }
 
 // writeManifest writes the manifest lines of records, which must be sorted
 // by path.
 func writeManifest(w io.Writer, records []repo.Record) error {
-	cw := csv.NewWriter(w)
-	row := make([]string, 3)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var line []byte
 	for _, r := range records {
-		row[0], row[1], row[2] = r.Path, r.SHA256.String(), strconv.FormatInt(r.Size, 10)
-		if err := cw.Write(row); err != nil {
+		line = append(line[:0], r.Path...)
+		line = append(line, ',')
+		line = hex.AppendEncode(line, r.SHA256[:])
+		line = append(line, ',')
+		line = strconv.AppendInt(line, r.Size, 10)
+		line = append(line, '\n')
+		if _, err := bw.Write(line); err != nil {
 			return err
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return bw.Flush()
 }

@@ -4,16 +4,38 @@ package file
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"strings"
+
+	"github.com/pkgvc/pkgvc/repo"
 )
 
-// Kind accepts every file.
+// ManifestPath is the file the file publication writes at the root of a
+// distribution, so no package may sit there.
+const ManifestPath = "PULP_MANIFEST"
+
+// Kind accepts every file, at any path but ManifestPath.
 type Kind struct{}
+
+var (
+	_ repo.Kind        = Kind{}
+	_ repo.PathChecker = Kind{}
+)
 
 // Name returns "file".
 func (Kind) Name() string { return "file" }
 
 // Inspect accepts the file as it is; plain files carry no metadata.
-func (Kind) Inspect(context.Context, string, io.ReaderAt, int64) (map[string]string, error) {
-	return nil, nil
+func (k Kind) Inspect(_ context.Context, path string, _ io.ReaderAt, _ int64) (map[string]string, error) {
+	return nil, k.CheckPath(path)
+}
+
+// CheckPath refuses ManifestPath (and paths under it), where the
+// publication writes the manifest.
+func (Kind) CheckPath(path string) error {
+	if path == ManifestPath || strings.HasPrefix(path, ManifestPath+"/") {
+		return fmt.Errorf("%w %q: a file repository's publication writes %s at the distribution root; give the package another path", repo.ErrReservedPath, path, ManifestPath)
+	}
+	return nil
 }

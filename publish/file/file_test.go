@@ -1,0 +1,106 @@
+package file_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/objects"
+	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
+	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/publish/all"
+	"github.com/pkgvc/pkgvc/publish/file"
+	refsmem "github.com/pkgvc/pkgvc/refs/mem"
+	"github.com/pkgvc/pkgvc/repo"
+	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
+)
+
+func newStore(t *testing.T) (context.Context, *repo.Store) {
+	t.Helper()
+	ctx := context.Background()
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), kinds.Kinds())
+	_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{Kind: "file"})
+	require.NoError(t, err)
+	return ctx, st
+}
+
+// commit adds path→content files to r.
+func commit(t *testing.T, ctx context.Context, st *repo.Store, files map[string]string) error {
+	t.Helper()
+	dir := t.TempDir()
+	var adds []repo.Add
+	for p, c := range files {
+		f := filepath.Join(dir, fmt.Sprintf("%x", sha256.Sum256([]byte(p))))
+		require.NoError(t, os.WriteFile(f, []byte(c), 0o644))
+		adds = append(adds, repo.Add{Path: p, File: f})
+	}
+	_, err := st.Commit(ctx, "r", repo.CommitRequest{Adds: adds})
+	return err
+}
+
+func line(path, content string) string {
+	return fmt.Sprintf("%s,%x,%d\n", path, sha256.Sum256([]byte(content)), len(content))
+}
+
+func TestPublishManifest(t *testing.T) {
+	ctx, st := newStore(t)
+	files := map[string]string{
+		"b.txt":             "bee",
+		"a/z.bin":           "zed",
+		"a/b/c.iso":         "deep",
+		"with,comma.txt":    "comma",
+		"empty":             "",
+		"sub/PULP_MANIFEST": "a nested manifest is just a file",
+	}
+	require.NoError(t, commit(t, ctx, st, files))
+	v, err := st.Resolve(ctx, "r")
+	require.NoError(t, err)
+
+	out, err := file.Publisher{}.Publish(ctx, st, v)
+	require.NoError(t, err)
+	require.Len(t, out, 1)
+	require.Equal(t, "PULP_MANIFEST", out[0].Path)
+	want := line("a/b/c.iso", "deep") + line("a/z.bin", "zed") + line("b.txt", "bee") + line("empty", "") +
+		line("sub/PULP_MANIFEST", "a nested manifest is just a file") + line("with,comma.txt", "comma")
+	require.Equal(t, want, string(out[0].Content))
+
+	p, ok := all.Registry().Lookup("file")
+	require.True(t, ok)
+	require.Equal(t, "file", p.Kind())
+
+	// Publications caches it by version.
+	pubs := publish.NewPublications(st, all.Registry(), 4)
+	pub, err := pubs.For(ctx, "file", v)
+	require.NoError(t, err)
+	f, ok := pub.File("PULP_MANIFEST")
+	require.True(t, ok)
+	require.Equal(t, want, string(f.Content))
+}
+
+func TestPublishEmptyVersion(t *testing.T) {
+	ctx, st := newStore(t)
+	_, err := st.Commit(ctx, "r", repo.CommitRequest{AllowEmpty: true})
+	require.NoError(t, err)
+	v, err := st.Resolve(ctx, "r")
+	require.NoError(t, err)
+	out, err := file.Publisher{}.Publish(ctx, st, v)
+	require.NoError(t, err)
+	require.Empty(t, out[0].Content)
+}
+
+// TestManifestPathRefused: a package can't sit where the publication
+// writes PULP_MANIFEST.
+func TestManifestPathRefused(t *testing.T) {
+	ctx, st := newStore(t)
+	for _, p := range []string{"PULP_MANIFEST", "PULP_MANIFEST/x"} {
+		err := commit(t, ctx, st, map[string]string{p: "mine"})
+		require.ErrorIs(t, err, repo.ErrReservedPath, p)
+		require.ErrorIs(t, err, repo.ErrInvalid, p)
+	}
+	require.NoError(t, commit(t, ctx, st, map[string]string{"pulp_manifest": "other case", "x/PULP_MANIFEST": "nested"}))
+}
