@@ -90,7 +90,7 @@ func newApp(e *env) *cli.Command {
 		Writer:          e.stdout,
 		ErrWriter:       e.stderr,
 		HideHelpCommand: true,
-		ExitErrHandler: func(context.Context, *cli.Command, error) {}, // run maps errors to codes
+		ExitErrHandler:  func(context.Context, *cli.Command, error) {}, // run maps errors to codes
 		Commands: []*cli.Command{
 			repoCmd(e),
 			commitCmd(e),
