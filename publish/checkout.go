@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -119,7 +120,7 @@ const (
 	maxPartial    = 4 // interrupted updates a tree may carry before it is rebuilt
 	dirMode       = 0o755
 	fileMode      = 0o444
-	copyBufSize   = 1 << 20
+	copyBufSize   = 256 << 10
 	defaultWorker = 8
 )
 
@@ -160,6 +161,8 @@ type checkouter struct {
 	tmp     string // home/tmp: temporary files, renamed into the trees
 	seq     atomic.Uint64
 	noLink  atomic.Bool // the store is on another file system
+	chmod   bool        // the umask clears read bits: chmod what is made
+	bufs    sync.Pool   // *[]byte of copyBufSize
 	state   *checkoutState
 	written atomic.Int64
 	linked  atomic.Int64
@@ -178,7 +181,11 @@ func checkout(ctx context.Context, st *repo.Store, kind string, v *repo.Version,
 	if o.Workers <= 0 {
 		o.Workers = defaultWorker
 	}
-	c := &checkouter{st: st, o: o, dir: abs, home: abs + homeSuffix, tmp: filepath.Join(abs+homeSuffix, tmpName)}
+	c := &checkouter{st: st, o: o, dir: abs, home: abs + homeSuffix, tmp: filepath.Join(abs+homeSuffix, tmpName), chmod: umaskHidesRead()}
+	c.bufs.New = func() any {
+		b := make([]byte, copyBufSize)
+		return &b
+	}
 	if _, _, err := c.served(); err != nil { // refuse before making anything
 		return nil, err
 	}
@@ -213,7 +220,7 @@ func (c *checkouter) run(ctx context.Context, kind string, v *repo.Version) (*Ch
 		res.Tree, res.UpToDate = c.slotDir(served), true
 		return res, nil
 	}
-	pubs, err := c.publish(ctx, kind, v)
+	pubs, err := c.publish(ctx, kind, v, reuse)
 	if err != nil {
 		return nil, err
 	}
@@ -374,9 +381,33 @@ func (c *checkouter) tempName() string {
 	return filepath.Join(c.tmp, strconv.FormatUint(c.seq.Add(1), 36))
 }
 
-// publish generates the publication files of v and checks that no record
-// sits where one of them goes.
-func (c *checkouter) publish(ctx context.Context, kind string, v *repo.Version) ([]File, error) {
+// Change is a record that differs between two versions: Old is nil for an
+// added record, New for a removed one.
+type Change struct {
+	Old, New *repo.Record
+}
+
+// Path is the path of the changed record.
+func (c Change) Path() string {
+	if c.New != nil {
+		return c.New.Path
+	}
+	return c.Old.Path
+}
+
+// Updater is an optional capability of a Publisher: Update derives the
+// files of a version from old, the files Publish made for an earlier
+// version, and the records that differ between the two, so that an
+// incremental checkout costs what changed rather than what the version
+// holds. An error makes the caller fall back to Publish.
+type Updater interface {
+	Update(ctx context.Context, old []File, changes []Change) ([]File, error)
+}
+
+// publish generates the publication files of v, from those of the served
+// tree when the publisher is an Updater, and checks that no record sits
+// where one of them goes.
+func (c *checkouter) publish(ctx context.Context, kind string, v *repo.Version, served string) ([]File, error) {
 	if c.o.Publishers == nil {
 		return nil, nil
 	}
@@ -384,9 +415,15 @@ func (c *checkouter) publish(ctx context.Context, kind string, v *repo.Version) 
 	if !ok {
 		return nil, nil
 	}
-	files, err := p.Publish(ctx, c.st, v)
-	if err != nil {
-		return nil, fmt.Errorf("publish %s: %w", v, err)
+	var files []File
+	var err error
+	if u, ok := p.(Updater); ok && served != "" {
+		files, err = c.update(ctx, u, served, v)
+	}
+	if files == nil || err != nil {
+		if files, err = p.Publish(ctx, c.st, v); err != nil {
+			return nil, fmt.Errorf("publish %s: %w", v, err)
+		}
 	}
 	for _, f := range files {
 		if _, err := under("", f.Path); err != nil {
@@ -401,6 +438,31 @@ func (c *checkouter) publish(ctx context.Context, kind string, v *repo.Version) 
 		}
 	}
 	return files, nil
+}
+
+// update derives v's publication from the files of the complete tree slot.
+func (c *checkouter) update(ctx context.Context, u Updater, slot string, v *repo.Version) ([]File, error) {
+	ss := c.state.Slots[slot]
+	old := make([]File, 0, len(ss.Published))
+	for _, p := range ss.Published {
+		full, err := under(c.slotDir(slot), p)
+		if err != nil {
+			return nil, err
+		}
+		data, err := os.ReadFile(full)
+		if err != nil {
+			return nil, err
+		}
+		old = append(old, File{Path: p, Content: data})
+	}
+	var changes []Change
+	if err := tree.Diff(ctx, c.st.Objects(), ss.Tree, v.Tree, func(o, n *tree.Entry) error {
+		changes = append(changes, Change{Old: o, New: n})
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return u.Update(ctx, old, changes)
 }
 
 // build brings tree slot to version v: it deletes and writes the records
@@ -419,7 +481,10 @@ func (c *checkouter) build(ctx context.Context, slot string, v *repo.Version, pu
 	if ss == nil || len(ss.Partial) >= maxPartial || (fresh && !ss.Version.IsZero()) {
 		ss, fresh = &slotState{}, true
 	}
+	t0 := time.Now()
+	defer func() { fmt.Fprintln(os.Stderr, "TRACE build total", slot, time.Since(t0)) }()
 	writes, removes, err := c.plan(ctx, ss, v)
+	fmt.Fprintln(os.Stderr, "TRACE plan", time.Since(t0))
 	if errors.Is(err, objects.ErrNotFound) && !fresh {
 		// An old version's tree was collected: start the tree afresh.
 		ss, fresh = &slotState{}, true
@@ -487,10 +552,12 @@ func (c *checkouter) build(ctx context.Context, slot string, v *repo.Version, pu
 			return removed, err
 		}
 	}
+	fmt.Fprintln(os.Stderr, "TRACE writes+pubs", time.Since(t0))
 	if err := syncFS(root); err != nil {
 		return removed, err
 	}
 	c.state.Slots[slot] = &slotState{Version: v.ID, Tree: v.Tree, Published: pubPaths}
+	fmt.Fprintln(os.Stderr, "TRACE syncfs", time.Since(t0))
 	return removed, c.saveState()
 }
 
@@ -637,36 +704,55 @@ func (c *checkouter) link(src, dst string) error {
 	return err
 }
 
-// copyBlob writes the content of e's blob to a temporary file and renames
-// it to dst.
+// copyBlob writes the content of e's blob to dst: created in place if dst
+// is new (O_EXCL never opens an existing, maybe linked, file; the tree is
+// not served yet), else under a temporary name renamed over dst.
 func (c *checkouter) copyBlob(ctx context.Context, e *tree.Entry, dst string) error {
 	rc, err := c.st.Objects().OpenBlob(ctx, e.SHA256)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	tmp := c.tempName()
-	n, err := writeTemp(tmp, func(f *os.File) (int64, error) {
-		buf := make([]byte, copyBufSize)
-		return io.CopyBuffer(onlyWriter{f}, rc, buf)
-	})
+	fill := func(f *os.File) (int64, error) {
+		buf := c.bufs.Get().(*[]byte)
+		defer c.bufs.Put(buf)
+		return io.CopyBuffer(onlyWriter{f}, rc, *buf)
+	}
+	name := dst
+	n, err := c.create(name, fill)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := mkdirAll(filepath.Dir(dst)); err != nil {
+			return layoutOr(e.Path, err)
+		}
+		n, err = c.create(name, fill)
+	}
+	if errors.Is(err, fs.ErrExist) {
+		name = c.tempName()
+		n, err = c.create(name, fill)
+	}
 	if err == nil && n != e.Size {
 		err = fmt.Errorf("%s: blob %s: %w: %d bytes, the record says %d", e.Path, e.SHA256, objects.ErrCorrupt, n, e.Size)
 	}
-	if err != nil {
-		_ = os.Remove(tmp) // garbage either way; tmp is emptied on the next run
-		return err
+	if err == nil && name != dst {
+		err = os.Rename(name, dst)
 	}
-	if err := c.place(dst, func(name string) error { return os.Rename(tmp, name) }); err != nil {
-		_ = os.Remove(tmp)
-		if isLayout(err) {
-			return layoutError(e.Path, err)
+	if err != nil {
+		if !errors.Is(err, fs.ErrExist) {
+			_ = os.Remove(name) // partial; a temporary is garbage anyway
 		}
-		return err
+		return layoutOr(e.Path, err)
 	}
 	c.written.Add(1)
 	c.bytes.Add(n)
 	return nil
+}
+
+// layoutOr turns a layout error into a clear one.
+func layoutOr(path string, err error) error {
+	if isLayout(err) {
+		return layoutError(path, err)
+	}
+	return err
 }
 
 // onlyWriter hides *os.File's ReadFrom so that CopyBuffer uses its buffer.
@@ -688,7 +774,7 @@ func (c *checkouter) writePublished(root string, f File, fromRoot string) error 
 		}
 	}
 	tmp := c.tempName()
-	if _, err := writeTemp(tmp, func(w *os.File) (int64, error) {
+	if _, err := c.create(tmp, func(w *os.File) (int64, error) {
 		n, err := w.Write(f.Content)
 		return int64(n), err
 	}); err != nil {
@@ -732,16 +818,16 @@ func (c *checkouter) place(dst string, mk func(name string) error) error {
 	return nil
 }
 
-// writeTemp creates the read-only file name, fills it with write and
-// closes it.
-func writeTemp(name string, write func(*os.File) (int64, error)) (int64, error) {
+// create makes the read-only file name, which must not exist, fills it
+// with write and closes it.
+func (c *checkouter) create(name string, write func(*os.File) (int64, error)) (int64, error) {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 	if err != nil {
 		return 0, err
 	}
 	n, err := write(f)
-	if err == nil {
-		err = f.Chmod(fileMode) // whatever the umask, web servers can read it
+	if err == nil && c.chmod {
+		err = f.Chmod(fileMode) // the umask took read bits web servers need
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

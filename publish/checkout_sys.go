@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -62,4 +64,21 @@ func withFd(dir string, fn func(fd int) error) error {
 		return &os.PathError{Op: "sync", Path: dir, Err: ferr}
 	}
 	return nil
+}
+
+// umaskHidesRead reports whether the process umask clears read or search
+// bits of the modes checkout makes (0444 files, 0755 directories), so they
+// need an explicit chmod; true when it can't tell.
+func umaskHidesRead() bool {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return true
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
+			return err != nil || m&0o555 != 0
+		}
+	}
+	return true
 }

@@ -87,6 +87,7 @@ type Server struct {
 	listings *cache[objects.ID, []repo.Record]
 	blobs    *cache[objects.ID, *blobEntry]
 	reach    *cache[[2]objects.ID, bool]
+	dirs     sync.Map // directory path -> *blobDir
 }
 
 var _ http.Handler = (*Server)(nil)

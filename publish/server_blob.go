@@ -13,7 +13,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pkgvc/pkgvc/objects"
@@ -25,34 +24,12 @@ var zeroTime time.Time
 // blobOverhead is the weight of a cached blob entry beside its content.
 const blobOverhead = 256
 
-// fileIdent tells whether a file changed since it was verified: a rewrite
-// changes the inode or the times, and any write changes the ctime, which
-// cannot be set back.
-type fileIdent struct {
-	dev, ino     uint64
-	size         int64
-	mtime, ctime int64
-}
-
-func identOf(st *syscall.Stat_t) fileIdent {
-	return fileIdent{
-		dev: uint64(st.Dev), ino: st.Ino, size: st.Size,
-		mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(),
-	}
-}
-
-func identOfInfo(fi fs.FileInfo) (fileIdent, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileIdent{}, false
-	}
-	return identOf(st), true
-}
-
 // blobEntry is a raw blob file whose content was verified while it had
 // ident; data holds the content of a small one.
 type blobEntry struct {
 	path  string
+	dir   *blobDir // for small ones: the directory of path, and
+	name  string   // the name of path in it
 	ident fileIdent
 	data  []byte
 	size  []string // Content-Length
@@ -68,8 +45,7 @@ func (s *Server) serveRecord(w http.ResponseWriter, r *http.Request, rec *repo.R
 	if be, ok := s.blobs.Get(rec.SHA256); ok {
 		h["Etag"] = be.etag
 		if be.data != nil {
-			var st syscall.Stat_t
-			if syscall.Stat(be.path, &st) == nil && identOf(&st) == be.ident {
+			if id, ok := be.dir.statAt(be.name); ok && id == be.ident {
 				serveBytes(w, r, be)
 				return
 			}
@@ -109,7 +85,7 @@ func serveBytes(w http.ResponseWriter, r *http.Request, be *blobEntry) {
 		h["Content-Length"] = be.size
 		h["Accept-Ranges"] = acceptRanges
 		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(be.data) // a client that went away is not an error
+		writeCorked(w, r, be.data)
 		return
 	}
 	http.ServeContent(w, r, "", zeroTime, bytes.NewReader(be.data))
@@ -182,7 +158,9 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rec *repo.Rec
 			return
 		}
 		be := &blobEntry{path: p, ident: ident, data: data, size: size, etag: etag}
-		s.blobs.Add(id, be, blobOverhead+rec.Size)
+		if be.dir, be.name = s.blobDirOf(p); be.dir != nil {
+			s.blobs.Add(id, be, blobOverhead+rec.Size)
+		}
 		serveBytes(w, r, be)
 		return
 	}

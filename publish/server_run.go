@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 )
 
@@ -35,6 +36,7 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler) error {
 		Handler:           h,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		ConnContext:       withConn,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
@@ -50,4 +52,34 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler) error {
 		err = serr
 	}
 	return err
+}
+
+// connKey is the context key under which Serve keeps each connection's
+// syscall.RawConn, for the small-file fast path (see corked).
+type connKey struct{}
+
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			return context.WithValue(ctx, connKey{}, rc)
+		}
+	}
+	return ctx
+}
+
+// writeCorked writes a whole small response body and flushes it with the
+// connection corked, when Serve runs the connection: net/http writes a
+// response of more than 4 KiB with two syscalls, and the cork makes them
+// leave as one segment, which halves the work of both ends on small files.
+func writeCorked(w http.ResponseWriter, r *http.Request, body []byte) {
+	rc, _ := r.Context().Value(connKey{}).(syscall.RawConn)
+	f, _ := w.(http.Flusher)
+	if rc == nil || f == nil {
+		_, _ = w.Write(body) // a client that went away is not an error
+		return
+	}
+	cork(rc, true)
+	_, _ = w.Write(body)
+	f.Flush()
+	cork(rc, false)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"log/slog"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
@@ -30,7 +29,7 @@ func main() {
 	var h http.Handler = srv
 	if !*nolog {
 		f, _ := os.Create("/tmp/nb/prof-access.log")
-		h = httplog.Middleware(slog.New(slog.NewJSONHandler(httplog.NewWriter(f, 0, 0), nil)))(srv)
+		h = httplog.New(f).Middleware(srv)
 	}
 	publish.ListenAndServe(ctx, *addr, h, nil)
 }

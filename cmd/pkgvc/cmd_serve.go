@@ -41,10 +41,10 @@ func serveCmd(e *env) *cli.Command {
 				defer f.Close()
 				out = f
 			}
-			alog := httplog.NewWriter(out, 0, 0)
+			alog := httplog.New(out)
 			srv := publish.NewServer(st, publish.NewDists(st), publish.NewPublications(st, puball.Registry(), 16),
 				publish.WithLogger(slog.New(slog.NewJSONHandler(e.stderr, nil))))
-			h := httplog.Middleware(slog.New(slog.NewJSONHandler(alog, nil)))(srv)
+			h := alog.Middleware(srv)
 			err = publish.ListenAndServe(ctx, c.String("listen"), h, func(a net.Addr) {
 				fmt.Fprintf(e.stdout, "serving distributions at http://%s%s<base-path>/\n", a, publish.ContentPrefix)
 			})

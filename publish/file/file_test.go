@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
 	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
 func newStore(t *testing.T) (context.Context, *repo.Store) {
@@ -103,4 +105,68 @@ func TestManifestPathRefused(t *testing.T) {
 		require.ErrorIs(t, err, repo.ErrInvalid, p)
 	}
 	require.NoError(t, commit(t, ctx, st, map[string]string{"pulp_manifest": "other case", "x/PULP_MANIFEST": "nested"}))
+}
+
+// TestUpdateMatchesPublish: the manifest derived from an earlier one and
+// the diff equals the one generated from scratch.
+func TestUpdateMatchesPublish(t *testing.T) {
+	ctx, st := newStore(t)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	files := map[string]string{}
+	pub := file.Publisher{}
+	var prev *repo.Version
+	for round := range 12 {
+		add := map[string]string{}
+		for range 1 + rnd.IntN(30) {
+			p := fmt.Sprintf("d%d/f%d.txt", rnd.IntN(4), rnd.IntN(60))
+			if rnd.IntN(5) == 0 {
+				p = fmt.Sprintf("top,%d", rnd.IntN(10)) // commas in paths
+			}
+			add[p] = fmt.Sprint("content ", round, " ", rnd.IntN(3))
+		}
+		var removes []string
+		for p := range files {
+			if _, re := add[p]; !re && rnd.IntN(4) == 0 {
+				removes = append(removes, p)
+			}
+		}
+		dir := t.TempDir()
+		var adds []repo.Add
+		for p, c := range add {
+			f := filepath.Join(dir, fmt.Sprintf("%x", sha256.Sum256([]byte(p))))
+			require.NoError(t, os.WriteFile(f, []byte(c), 0o644))
+			adds = append(adds, repo.Add{Path: p, File: f})
+			files[p] = c
+		}
+		for _, p := range removes {
+			delete(files, p)
+		}
+		_, err := st.Commit(ctx, "r", repo.CommitRequest{Adds: adds, Removes: removes, AllowEmpty: true})
+		require.NoError(t, err)
+		v, err := st.Resolve(ctx, "r")
+		require.NoError(t, err)
+		want, err := pub.Publish(ctx, st, v)
+		require.NoError(t, err)
+		if prev != nil {
+			old, err := pub.Publish(ctx, st, prev)
+			require.NoError(t, err)
+			var changes []publish.Change
+			require.NoError(t, tree.Diff(ctx, st.Objects(), prev.Tree, v.Tree, func(o, n *tree.Entry) error {
+				changes = append(changes, publish.Change{Old: o, New: n})
+				return nil
+			}))
+			got, err := pub.Update(ctx, old, changes)
+			require.NoError(t, err)
+			require.Equal(t, string(want[0].Content), string(got[0].Content), "round %d", round)
+		}
+		prev = v
+	}
+
+	// A damaged earlier manifest is refused, so checkout publishes afresh.
+	for _, bad := range []string{"b,x,1\na,x,1\n", "no commas\n", "a,x,1"} {
+		_, err := pub.Update(ctx, []publish.File{{Path: "PULP_MANIFEST", Content: []byte(bad)}}, nil)
+		require.Error(t, err, bad)
+	}
+	_, err := pub.Update(ctx, nil, nil)
+	require.Error(t, err)
 }

@@ -1,146 +1,243 @@
-// Package httplog writes structured access logs: one log/slog record per
-// HTTP request (method, path, status, bytes, duration, remote address, user
-// agent), through a Writer that buffers lines and flushes them
-// periodically, so that logging does not throttle a busy server.
+// Package httplog writes structured access logs: one JSON line per HTTP
+// request, in the format of log/slog's JSONHandler (time, level, msg, then
+// method, path, status, bytes, duration in nanoseconds, remote and
+// user_agent), so the same tools read both. Lines are formatted without
+// reflection and buffered, and the buffer is flushed periodically, so
+// that logging does not throttle a busy server.
 package httplog
 
 import (
 	"bufio"
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
-// Writer is a buffered io.Writer safe for concurrent use. Each Write is
-// kept whole (a log line is never split between flushes); the buffer is
-// flushed when full, every interval, and by Flush and Close.
-type Writer struct {
+// Logger writes access log lines to a buffered writer. It is safe for
+// concurrent use.
+type Logger struct {
 	mu   sync.Mutex
 	buf  *bufio.Writer
+	size int
 	err  error
 	stop chan struct{}
 	done chan struct{}
+	now  func() time.Time
 }
 
-// NewWriter returns a Writer on w with a buffer of size bytes (64 KiB if
-// size <= 0), flushed every interval (1 s if interval <= 0).
-func NewWriter(w io.Writer, size int, interval time.Duration) *Writer {
-	if size <= 0 {
-		size = 64 << 10
+// Option configures a Logger.
+type Option func(*Logger)
+
+// WithBufferSize sets the buffer size (default 64 KiB).
+func WithBufferSize(n int) Option { return func(l *Logger) { l.size = n } }
+
+// WithClock sets the clock that stamps lines and times requests.
+func WithClock(now func() time.Time) Option { return func(l *Logger) { l.now = now } }
+
+// FlushInterval is how often a Logger flushes its buffer.
+const FlushInterval = time.Second
+
+// New returns a Logger writing to w. Call Close to flush and stop it.
+func New(w io.Writer, opts ...Option) *Logger {
+	l := &Logger{stop: make(chan struct{}), done: make(chan struct{}), now: time.Now, size: 64 << 10}
+	for _, o := range opts {
+		o(l)
 	}
-	if interval <= 0 {
-		interval = time.Second
-	}
-	bw := &Writer{buf: bufio.NewWriterSize(w, size), stop: make(chan struct{}), done: make(chan struct{})}
-	go bw.flusher(interval)
-	return bw
+	l.buf = bufio.NewWriterSize(w, max(l.size, 512))
+	go l.flusher()
+	return l
 }
 
-func (w *Writer) flusher(interval time.Duration) {
-	defer close(w.done)
-	t := time.NewTicker(interval)
+func (l *Logger) flusher() {
+	defer close(l.done)
+	t := time.NewTicker(FlushInterval)
 	defer t.Stop()
 	for {
 		select {
-		case <-w.stop:
+		case <-l.stop:
 			return
 		case <-t.C:
-			_ = w.Flush() // the error is kept and returned by Close
+			_ = l.Flush() // the error is kept and returned by Close
 		}
 	}
 }
 
-// Write buffers p.
-func (w *Writer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.buf.Available() < len(p) && w.buf.Buffered() > 0 {
-		w.flushLocked()
-	}
-	n, err := w.buf.Write(p)
-	if err != nil && w.err == nil {
-		w.err = err
-	}
-	return n, err
+// Flush writes out the buffered lines.
+func (l *Logger) Flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.flushLocked()
 }
 
-// Flush writes out everything buffered.
-func (w *Writer) Flush() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.flushLocked()
-}
-
-func (w *Writer) flushLocked() error {
-	if err := w.buf.Flush(); err != nil {
-		if w.err == nil {
-			w.err = err
+func (l *Logger) flushLocked() error {
+	if err := l.buf.Flush(); err != nil {
+		if l.err == nil {
+			l.err = err
 		}
-		w.buf.Reset(nil) // drop what cannot be written rather than stall
+		l.buf.Reset(nil) // drop what cannot be written rather than stall
 		return err
 	}
 	return nil
 }
 
-// Close stops the periodic flushing and flushes; it returns the first
-// write error seen. It does not close the underlying writer.
-func (w *Writer) Close() error {
+// Close stops the periodic flushing and flushes. It returns the first
+// write error seen and does not close the underlying writer.
+func (l *Logger) Close() error {
 	select {
-	case <-w.stop:
+	case <-l.stop:
 	default:
-		close(w.stop)
+		close(l.stop)
 	}
-	<-w.done
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.flushLocked()
-	return w.err
+	<-l.done
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_ = l.flushLocked() // kept in l.err
+	return l.err
 }
 
-// Middleware logs one record per request with l, at level Info, message
-// "request", with the attributes method, path (escaped, with the query),
-// status, bytes (body bytes written), duration (nanoseconds in JSON),
-// remote and user_agent, and aborted when the handler aborted the response
-// (panicked, as with http.ErrAbortHandler).
-func Middleware(l *slog.Logger) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			rec := recorderPool.Get().(*recorder)
-			rec.ResponseWriter, rec.status, rec.bytes = w, 0, 0
-			done := false
-			defer func() {
-				status := rec.status
-				if status == 0 {
-					status = http.StatusOK
-				}
-				attrs := [...]slog.Attr{
-					slog.String("method", r.Method),
-					slog.String("path", r.URL.RequestURI()),
-					slog.Int("status", status),
-					slog.Int64("bytes", rec.bytes),
-					slog.Duration("duration", time.Since(start)),
-					slog.String("remote", r.RemoteAddr),
-					slog.String("user_agent", r.UserAgent()),
-					slog.Bool("aborted", true),
-				}
-				n := len(attrs) - 1
-				if !done {
-					n++
-				}
-				l.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs[:n]...)
-				if done {
-					rec.ResponseWriter = nil
-					recorderPool.Put(rec)
-				}
-			}()
-			next.ServeHTTP(rec, r)
-			done = true
-		})
+// write buffers one line whole, so a line is never split between flushes.
+func (l *Logger) write(line []byte) {
+	l.mu.Lock()
+	if l.buf.Available() < len(line) && l.buf.Buffered() > 0 {
+		_ = l.flushLocked() // kept in l.err
 	}
+	if _, err := l.buf.Write(line); err != nil && l.err == nil {
+		l.err = err
+	}
+	l.mu.Unlock()
+}
+
+// Entry is one access log record.
+type Entry struct {
+	Time      time.Time
+	Method    string
+	Path      string // escaped, with the query
+	Status    int
+	Bytes     int64 // body bytes written
+	Duration  time.Duration
+	Remote    string
+	UserAgent string
+	Aborted   bool // the handler aborted the response
+}
+
+// Log writes one record.
+func (l *Logger) Log(e *Entry) {
+	bp := linePool.Get().(*[]byte)
+	b := appendEntry((*bp)[:0], e)
+	l.write(b)
+	*bp = b
+	linePool.Put(bp)
+}
+
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// appendEntry formats e as log/slog's JSONHandler formats a record at
+// level INFO with message "request" and e's fields as attributes.
+func appendEntry(b []byte, e *Entry) []byte {
+	b = append(b, `{"time":"`...)
+	b = e.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","level":"INFO","msg":"request","method":`...)
+	b = appendString(b, e.Method)
+	b = append(b, `,"path":`...)
+	b = appendString(b, e.Path)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(e.Status), 10)
+	b = append(b, `,"bytes":`...)
+	b = strconv.AppendInt(b, e.Bytes, 10)
+	b = append(b, `,"duration":`...)
+	b = strconv.AppendInt(b, int64(e.Duration), 10)
+	b = append(b, `,"remote":`...)
+	b = appendString(b, e.Remote)
+	b = append(b, `,"user_agent":`...)
+	b = appendString(b, e.UserAgent)
+	if e.Aborted {
+		b = append(b, `,"aborted":true`...)
+	}
+	return append(b, "}\n"...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string, escaping as encoding/json does
+// (without HTML escaping); invalid UTF-8 becomes U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// Middleware returns middleware that logs one record per request with l.
+// A handler that panics (as with http.ErrAbortHandler) is logged with
+// aborted set, and the panic goes on.
+func (l *Logger) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := recorderPool.Get().(*recorder)
+		rec.ResponseWriter, rec.status, rec.bytes = w, 0, 0
+		start := l.now()
+		done := false
+		defer func() {
+			e := Entry{
+				Time: start, Method: r.Method, Path: r.URL.RequestURI(),
+				Status: rec.status, Bytes: rec.bytes, Duration: l.now().Sub(start),
+				Remote: r.RemoteAddr, UserAgent: r.Header.Get("User-Agent"), Aborted: !done,
+			}
+			if e.Status == 0 {
+				e.Status = http.StatusOK
+			}
+			l.Log(&e)
+			if done {
+				rec.ResponseWriter = nil
+				recorderPool.Put(rec)
+			}
+		}()
+		next.ServeHTTP(rec, r)
+		done = true
+	})
 }
 
 var recorderPool = sync.Pool{New: func() any { return new(recorder) }}

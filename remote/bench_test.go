@@ -1,0 +1,66 @@
+package remote_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/internal/httpx/httpxtest"
+	"github.com/pkgvc/pkgvc/remote"
+	remoteall "github.com/pkgvc/pkgvc/remote/all"
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/all"
+)
+
+// BenchmarkSync10k syncs 10 000 small files (1 KiB) from a python3
+// http.server upstream into a fresh store, then syncs again (no change).
+// It reports files/s of the first sync, the time of the no-change sync
+// and the Go heap in use after the sync (HeapInuse, MiB). bench/sync.sh
+// measures the CLI's peak RSS on the same workload.
+func BenchmarkSync10k(b *testing.B) {
+	const n = 10000
+	dir := filepath.Join(b.TempDir(), "up")
+	var m strings.Builder
+	for i := range n {
+		p := fmt.Sprintf("d%02d/f%05d.bin", i%100, i)
+		data := content(p, 1024)
+		f := filepath.Join(dir, filepath.FromSlash(p))
+		require.NoError(b, os.MkdirAll(filepath.Dir(f), 0o755))
+		require.NoError(b, os.WriteFile(f, data, 0o644))
+		fmt.Fprintf(&m, "%s,%s,%d\n", p, digest(data), len(data))
+	}
+	require.NoError(b, os.WriteFile(filepath.Join(dir, "PULP_MANIFEST"), []byte(m.String()), 0o644))
+	base := httpxtest.StaticServer(b, dir)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		st, err := repo.OpenDir(ctx, filepath.Join(b.TempDir(), fmt.Sprint("store", i)), all.Kinds())
+		require.NoError(b, err)
+		_, err = st.CreateRepo(ctx, "mirror", repo.CreateOptions{})
+		require.NoError(b, err)
+		mgr := remote.New(st, remoteall.Registry())
+		_, err = mgr.Create(ctx, remote.Remote{Name: "up", Kind: "file", URL: base + "PULP_MANIFEST", DownloadConcurrency: 8, Retries: 3})
+		require.NoError(b, err)
+		b.StartTimer()
+		res, err := mgr.Sync(ctx, "up", "mirror", remote.SyncOptions{})
+		require.NoError(b, err)
+		require.Equal(b, n, res.Downloaded)
+		b.StopTimer()
+		b.ReportMetric(float64(n)/res.Seconds, "files/s")
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heapMiB")
+		again, err := mgr.Sync(ctx, "up", "mirror", remote.SyncOptions{})
+		require.NoError(b, err)
+		require.False(b, again.Changed)
+		b.ReportMetric(again.Seconds*1000, "nochange-ms")
+		b.StartTimer()
+	}
+}
