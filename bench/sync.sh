@@ -35,6 +35,5 @@ echo "sync of $N files x 1 KiB:   $(run sync up mirror)"
 echo "no-change sync:             $(run sync up mirror)"
 s=$(date +%s%3N)
 cut -d, -f1 "$T/up/PULP_MANIFEST" | sed "s|^|url = http://127.0.0.1:$port/|" | split -n r/8 - "$T/curl."
-for f in "$T"/curl.*; do curl -s -K "$f" -o /dev/null -o /dev/null >/dev/null & done; wait
-# (curl -K with one "url =" per line; output discarded)
+C=(); for f in "$T"/curl.*; do curl -s -K "$f" >/dev/null & C+=($!); done; wait "${C[@]}"
 echo "curl, 8 at once, same files: $(( ($(date +%s%3N) - s) ))ms"

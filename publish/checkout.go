@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -36,8 +35,9 @@ type CheckoutOptions struct {
 	// PULP_MANIFEST; nil writes none.
 	Publishers *Registry
 	// Fetch, if set, brings the blob of an on-demand record into the store;
-	// checkout calls it for such records whose blob is missing. Without it
-	// a missing blob fails the checkout, naming the file.
+	// checkout calls it, from several goroutines, for such records whose
+	// blob is missing. Without it a missing blob fails the checkout, naming
+	// the file.
 	Fetch func(ctx context.Context, r repo.Record) error
 	// Workers bounds how many files are written at once; 0 means 8.
 	Workers int
@@ -77,11 +77,12 @@ type CheckoutResult struct {
 // served and one standby, which remembers the version it holds
 // (dir.pkgvc/state.json). A checkout updates the standby tree to the new
 // version, writing only the records that differ between the two (removed
-// files deleted, new ones written under a temporary name and renamed into
-// place), writes the publication files, makes it durable, and then
-// replaces dir by a new symbolic link with rename(2): readers of dir see
-// the old tree or the new one, never a mix or a partial file. The first
-// checkout writes every file, then links them into the standby tree too.
+// files deleted, changed ones replaced by rename, never rewritten), writes
+// the publication files, makes it durable (syncfs), and then replaces dir
+// by a new symbolic link with rename(2): readers of dir see the old tree
+// or the new one, never a mix or a partial file. The first checkout writes
+// every file, then links them into the standby tree too. Files the served
+// tree already holds are linked from it rather than written again.
 //
 // Raw blobs are hard-linked from the store (copied when the store is on
 // another file system), compressed ones decompressed; every file is
@@ -124,13 +125,17 @@ const (
 	defaultWorker = 8
 )
 
-var slots = [2]string{"a", "b"}
+// The two trees of a checkout.
+const (
+	slotA = "a"
+	slotB = "b"
+)
 
 func otherSlot(s string) string {
-	if s == "a" {
-		return "b"
+	if s == slotA {
+		return slotB
 	}
-	return "a"
+	return slotA
 }
 
 // checkoutState is dir.pkgvc/state.json: what each tree holds.
@@ -156,6 +161,7 @@ func (s *slotState) complete() bool { return s != nil && !s.Version.IsZero() && 
 type checkouter struct {
 	st      *repo.Store
 	o       CheckoutOptions
+	kind    string // content kind, which picks the publisher
 	dir     string // the checkout (symbolic link), absolute and clean
 	home    string // dir + ".pkgvc"
 	tmp     string // home/tmp: temporary files, renamed into the trees
@@ -181,7 +187,7 @@ func checkout(ctx context.Context, st *repo.Store, kind string, v *repo.Version,
 	if o.Workers <= 0 {
 		o.Workers = defaultWorker
 	}
-	c := &checkouter{st: st, o: o, dir: abs, home: abs + homeSuffix, tmp: filepath.Join(abs+homeSuffix, tmpName), chmod: umaskHidesRead()}
+	c := &checkouter{st: st, o: o, kind: kind, dir: abs, home: abs + homeSuffix, tmp: filepath.Join(abs+homeSuffix, tmpName), chmod: umaskHidesRead()}
 	c.bufs.New = func() any {
 		b := make([]byte, copyBufSize)
 		return &b
@@ -194,10 +200,10 @@ func checkout(ctx context.Context, st *repo.Store, kind string, v *repo.Version,
 		return nil, err
 	}
 	defer unlock()
-	return c.run(ctx, kind, v)
+	return c.run(ctx, v)
 }
 
-func (c *checkouter) run(ctx context.Context, kind string, v *repo.Version) (*CheckoutResult, error) {
+func (c *checkouter) run(ctx context.Context, v *repo.Version) (*CheckoutResult, error) {
 	served, emptyDir, err := c.served() // again, under the lock
 	if err != nil {
 		return nil, err
@@ -218,13 +224,13 @@ func (c *checkouter) run(ctx context.Context, kind string, v *repo.Version) (*Ch
 	}
 	if reuse != "" && c.state.Slots[served].Version == v.ID {
 		res.Tree, res.UpToDate = c.slotDir(served), true
-		return res, nil
+		return res, c.standby(ctx, res, served, v, nil)
 	}
-	pubs, err := c.publish(ctx, kind, v, reuse)
+	pubs, err := c.publish(ctx, c.kind, v, reuse)
 	if err != nil {
 		return nil, err
 	}
-	target := "a"
+	target := slotA
 	if served != "" {
 		target = otherSlot(served)
 	}
@@ -238,16 +244,29 @@ func (c *checkouter) run(ctx context.Context, kind string, v *repo.Version) (*Ch
 	res.Tree, res.Removed = c.slotDir(target), removed
 	res.Written, res.Linked = int(c.written.Load()), int(c.linked.Load())
 	res.Bytes, res.Fetched = c.bytes.Load(), int(c.fetched.Load())
-	if standby := otherSlot(target); !c.state.Slots[standby].complete() {
-		// The first checkout gets here: fill the standby tree now, by
-		// links, so that the next checkout writes only what changed.
-		c.written.Store(0)
-		if _, err := c.build(ctx, standby, v, pubs, target); err != nil {
-			return res, fmt.Errorf("%s now serves %s, but preparing the standby tree %s failed (the next checkout retries): %w", c.dir, v, c.slotDir(standby), err)
-		}
-		res.Standby = int(c.written.Load())
+	return res, c.standby(ctx, res, target, v, pubs)
+}
+
+// standby fills the tree that is not served with v by links from served,
+// if it is not complete (after the first checkout, or a failure), so that
+// the next checkout writes only what changed.
+func (c *checkouter) standby(ctx context.Context, res *CheckoutResult, served string, v *repo.Version, pubs []File) error {
+	slot := otherSlot(served)
+	if c.state.Slots[slot].complete() {
+		return nil
 	}
-	return res, nil
+	if pubs == nil {
+		var err error
+		if pubs, err = c.publish(ctx, c.kind, v, served); err != nil {
+			return err
+		}
+	}
+	c.written.Store(0)
+	if _, err := c.build(ctx, slot, v, pubs, served); err != nil {
+		return fmt.Errorf("%s serves %s, but preparing the standby tree %s failed (the next checkout retries): %w", c.dir, v, c.slotDir(slot), err)
+	}
+	res.Standby = int(c.written.Load())
+	return nil
 }
 
 // served inspects dir: the tree it links to ("" if none), and whether it
@@ -264,12 +283,12 @@ func (c *checkouter) served() (slot string, emptyDir bool, err error) {
 		if err != nil {
 			return "", false, err
 		}
-		for _, s := range slots {
+		for _, s := range []string{slotA, slotB} {
 			if target == c.linkTarget(s) {
 				return s, false, nil
 			}
 		}
-		return "", false, fmt.Errorf("%w: %s is a symbolic link to %s, not to %s; remove it or give another directory", ErrNotCheckout, c.dir, target, c.linkTarget("a"))
+		return "", false, fmt.Errorf("%w: %s is a symbolic link to %s, not to %s; remove it or give another directory", ErrNotCheckout, c.dir, target, c.linkTarget(slotA))
 	case fi.IsDir():
 		f, err := os.Open(c.dir)
 		if err != nil {
@@ -283,7 +302,7 @@ func (c *checkouter) served() (slot string, emptyDir bool, err error) {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return "", false, err
 		}
-		return "", false, fmt.Errorf("%w: %s is a directory with files that pkgvc did not write; give a new or empty directory (checkout makes it a symbolic link to %s)", ErrNotCheckout, c.dir, c.slotDir("a"))
+		return "", false, fmt.Errorf("%w: %s is a directory with files that pkgvc did not write; give a new or empty directory (checkout makes it a symbolic link to %s)", ErrNotCheckout, c.dir, c.slotDir(slotA))
 	}
 	return "", false, fmt.Errorf("%w: %s is a file; give a new or empty directory", ErrNotCheckout, c.dir)
 }
@@ -320,7 +339,7 @@ func (c *checkouter) lock(ctx context.Context) (func(), error) {
 				return nil, err
 			}
 			for _, e := range ents {
-				if !slices.Contains([]string{lockName, stateName, tmpName, slots[0], slots[1]}, e.Name()) {
+				if !slices.Contains([]string{lockName, stateName, tmpName, slotA, slotB}, e.Name()) {
 					return nil, fmt.Errorf("%w: %s exists and was not made by pkgvc checkout; checkout keeps its trees there, move it away", ErrNotCheckout, c.home)
 				}
 			}
@@ -353,7 +372,7 @@ func (c *checkouter) loadState() error {
 	if err := json.Unmarshal(data, &s); err != nil || s.Format != stateFormat {
 		return nil // unreadable: every tree is rebuilt
 	}
-	for _, slot := range slots {
+	for _, slot := range []string{slotA, slotB} {
 		if st := s.Slots[slot]; st != nil {
 			c.state.Slots[slot] = st
 		}
@@ -481,10 +500,7 @@ func (c *checkouter) build(ctx context.Context, slot string, v *repo.Version, pu
 	if ss == nil || len(ss.Partial) >= maxPartial || (fresh && !ss.Version.IsZero()) {
 		ss, fresh = &slotState{}, true
 	}
-	t0 := time.Now()
-	defer func() { fmt.Fprintln(os.Stderr, "TRACE build total", slot, time.Since(t0)) }()
 	writes, removes, err := c.plan(ctx, ss, v)
-	fmt.Fprintln(os.Stderr, "TRACE plan", time.Since(t0))
 	if errors.Is(err, objects.ErrNotFound) && !fresh {
 		// An old version's tree was collected: start the tree afresh.
 		ss, fresh = &slotState{}, true
@@ -552,12 +568,10 @@ func (c *checkouter) build(ctx context.Context, slot string, v *repo.Version, pu
 			return removed, err
 		}
 	}
-	fmt.Fprintln(os.Stderr, "TRACE writes+pubs", time.Since(t0))
 	if err := syncFS(root); err != nil {
 		return removed, err
 	}
 	c.state.Slots[slot] = &slotState{Version: v.ID, Tree: v.Tree, Published: pubPaths}
-	fmt.Fprintln(os.Stderr, "TRACE syncfs", time.Since(t0))
 	return removed, c.saveState()
 }
 
@@ -730,16 +744,16 @@ func (c *checkouter) copyBlob(ctx context.Context, e *tree.Entry, dst string) er
 		name = c.tempName()
 		n, err = c.create(name, fill)
 	}
-	if err == nil && n != e.Size {
-		err = fmt.Errorf("%s: blob %s: %w: %d bytes, the record says %d", e.Path, e.SHA256, objects.ErrCorrupt, n, e.Size)
+	if err != nil {
+		return layoutOr(e.Path, err) // create removed what it made
 	}
-	if err == nil && name != dst {
-		err = os.Rename(name, dst)
+	if n != e.Size {
+		err = fmt.Errorf("%s: blob %s: %w: %d bytes, the record says %d", e.Path, e.SHA256, objects.ErrCorrupt, n, e.Size)
+	} else if name != dst {
+		err = rename(name, dst)
 	}
 	if err != nil {
-		if !errors.Is(err, fs.ErrExist) {
-			_ = os.Remove(name) // partial; a temporary is garbage anyway
-		}
+		_ = os.Remove(name) // ours: wrong, or a temporary
 		return layoutOr(e.Path, err)
 	}
 	c.written.Add(1)
@@ -765,8 +779,10 @@ func (c *checkouter) writePublished(root string, f File, fromRoot string) error 
 	if err != nil {
 		return err
 	}
-	if old, err := os.ReadFile(dst); err == nil && bytes.Equal(old, f.Content) {
-		return nil
+	if fi, err := os.Stat(dst); err == nil && fi.Size() == int64(len(f.Content)) {
+		if old, err := os.ReadFile(dst); err == nil && bytes.Equal(old, f.Content) {
+			return nil
+		}
 	}
 	if fromRoot != "" {
 		if src, err := under(fromRoot, f.Path); err == nil && c.link(src, dst) == nil {
@@ -778,10 +794,9 @@ func (c *checkouter) writePublished(root string, f File, fromRoot string) error 
 		n, err := w.Write(f.Content)
 		return int64(n), err
 	}); err != nil {
-		_ = os.Remove(tmp)
 		return err
 	}
-	if err := c.place(dst, func(name string) error { return os.Rename(tmp, name) }); err != nil {
+	if err := c.place(dst, func(name string) error { return rename(tmp, name) }); err != nil {
 		_ = os.Remove(tmp)
 		if isLayout(err) {
 			return layoutError(f.Path, err)
@@ -811,9 +826,18 @@ func (c *checkouter) place(dst string, mk func(name string) error) error {
 	if err := mk(tmp); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, dst); err != nil {
+	if err := rename(tmp, dst); err != nil {
 		_ = os.Remove(tmp)
 		return err
+	}
+	return nil
+}
+
+// rename is rename(2): unlike os.Rename it does not stat newname first, and
+// a directory there fails with EISDIR.
+func rename(oldname, newname string) error {
+	if err := unix.Rename(oldname, newname); err != nil {
+		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: err}
 	}
 	return nil
 }
@@ -831,6 +855,9 @@ func (c *checkouter) create(name string, write func(*os.File) (int64, error)) (i
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(name) // partial; the write error is the one that matters
 	}
 	return n, err
 }
@@ -902,7 +929,7 @@ func (c *checkouter) swap(slot string, emptyDir bool) error {
 			return fmt.Errorf("replace empty directory %s: %w", c.dir, err)
 		}
 	}
-	if err := os.Rename(tmp, c.dir); err != nil {
+	if err := rename(tmp, c.dir); err != nil {
 		return err
 	}
 	return syncDir(filepath.Dir(c.dir))

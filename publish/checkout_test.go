@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/internal/format/pulpmanifest"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/publish/all"
@@ -113,9 +115,11 @@ func (f *fixture) manifest(rev string) []byte {
 	recs, err := f.st.List(f.ctx, rev)
 	require.NoError(f.t, err)
 	var b bytes.Buffer
-	for _, r := range recs {
-		fmt.Fprintf(&b, "%s,%s,%d\n", r.Path, r.SHA256, r.Size)
+	entries := make([]pulpmanifest.Entry, len(recs))
+	for i, r := range recs {
+		entries[i] = pulpmanifest.Entry{Path: r.Path, SHA256: r.SHA256, Size: r.Size}
 	}
+	require.NoError(f.t, pulpmanifest.Write(&b, entries))
 	return b.Bytes()
 }
 
@@ -215,7 +219,7 @@ func TestCheckoutFirst(t *testing.T) {
 	f.requireServes(dir, "r")
 	manifest, err := os.ReadFile(filepath.Join(dir, "PULP_MANIFEST"))
 	require.NoError(t, err)
-	require.Contains(t, string(manifest), "\nwith,comma.txt,"+fmt.Sprintf("%x", sha256.Sum256([]byte("comma")))+",5\n")
+	require.Contains(t, string(manifest), "\n\"with,comma.txt\","+fmt.Sprintf("%x", sha256.Sum256([]byte("comma")))+",5\n")
 	require.True(t, strings.HasPrefix(string(manifest), "deep/a/b/c/leaf.bin,"))
 
 	// Nothing of pkgvc's own is served.
@@ -227,6 +231,12 @@ func TestCheckoutFirst(t *testing.T) {
 	again := f.checkout("d", dir)
 	require.True(t, again.UpToDate)
 	require.Equal(t, 0, again.Written)
+
+	// A quoted manifest line makes the incremental manifest give way to a
+	// full one; the result is the same.
+	f.commit("r", map[string][]byte{"more,commas.txt": []byte("more")}, "raw.bin")
+	f.checkout("d", dir)
+	f.requireServes(dir, "r")
 }
 
 func TestCheckoutHardLinksAndCopies(t *testing.T) {
@@ -649,4 +659,56 @@ func waitHTTP(t *testing.T, url string, stderr *bytes.Buffer) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("nginx did not answer at %s: %s", url, stderr.String())
+}
+
+// TestCheckoutRepairsState: a lost, damaged or stale state file costs a
+// rebuild, never a wrong tree.
+func TestCheckoutRepairsState(t *testing.T) {
+	f := newFixture(t)
+	f.createRepo("r", repo.CreateOptions{})
+	f.commit("r", map[string][]byte{"a.txt": []byte("a"), "sub/b.bin": randomBytes(100)})
+	f.createDist("d", "d", "r")
+	dir := filepath.Join(f.out, "d")
+	f.checkout("d", dir)
+	statePath := filepath.Join(dir+".pkgvc", "state.json")
+	editState := func(edit func(map[string]any)) {
+		data, err := os.ReadFile(statePath)
+		require.NoError(t, err)
+		var st map[string]any
+		require.NoError(t, json.Unmarshal(data, &st))
+		edit(st["slots"].(map[string]any))
+		data, err = json.Marshal(st)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(statePath, data, 0o644))
+	}
+
+	// The standby tree's state is lost: an up-to-date checkout refills it.
+	editState(func(slots map[string]any) { delete(slots, "b") })
+	res := f.checkout("d", dir)
+	require.True(t, res.UpToDate)
+	require.Equal(t, 3, res.Standby)
+
+	// It names a tree the store no longer has: rebuilt from scratch.
+	editState(func(slots map[string]any) {
+		slots["b"].(map[string]any)["tree"] = objects.Sum([]byte("collected")).String()
+	})
+	f.commit("r", map[string][]byte{"c.txt": []byte("c")}, "a.txt")
+	res = f.checkout("d", dir)
+	require.Equal(t, 3, res.Written, "every file of the rebuilt tree")
+	f.requireServes(dir, "r")
+
+	// Garbage: both trees are rebuilt, and leftovers in tmp go.
+	require.NoError(t, os.WriteFile(statePath, []byte("{not json"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir+".pkgvc", "tmp", "leftover"), []byte("x"), 0o644))
+	f.commit("r", map[string][]byte{"d.txt": []byte("d")})
+	res = f.checkout("d", dir)
+	require.Equal(t, 4, res.Written)
+	require.Equal(t, 4, res.Standby)
+	f.requireServes(dir, "r")
+	_, err := os.Stat(filepath.Join(dir+".pkgvc", "tmp", "leftover"))
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	f.commit("r", map[string][]byte{"e.txt": []byte("e")}, "c.txt")
+	res = f.checkout("d", dir)
+	require.Equal(t, 2, res.Written, "incremental again")
+	f.requireServes(dir, "r")
 }

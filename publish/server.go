@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -54,6 +55,18 @@ func WithFetcher(f FetchFunc) ServerOption { return func(s *Server) { s.fetch = 
 // still checked against its file on disk (a stat) at every request.
 func WithMemoryCache(n int64) ServerOption { return func(s *Server) { s.memBytes = max(n, 0) } }
 
+// WithRecheck sets how often a small file served from memory is compared
+// with its file on disk (a stat: inode, size, mtime, ctime), so that a
+// damaged file is noticed and verified again (default 1 s; 0 compares at
+// every request). Memory holds only verified content, so until then
+// clients get the right bytes.
+func WithRecheck(d time.Duration) ServerOption { return func(s *Server) { s.recheck = max(d, 0) } }
+
+// WithRefsWatch lets the server skip looking refs up while the watch shows
+// that no ref changed (see repo.RefsWatch); without one, every request
+// looks up its distribution's refs. The server does not close w.
+func WithRefsWatch(w *repo.RefsWatch) ServerOption { return func(s *Server) { s.watch = w } }
+
 // Server serves every distribution at ContentPrefix + base path, straight
 // from the store: package files with their SHA-256 as strong ETag
 // (conditional and Range requests through http.ServeContent), publication
@@ -76,9 +89,11 @@ type Server struct {
 	pubs  *Publications
 	log   *slog.Logger
 	fetch FetchFunc
+	watch *repo.RefsWatch
 	mux   *http.ServeMux
 
 	memBytes int64
+	recheck  time.Duration
 
 	tableMu  sync.Mutex
 	table    atomic.Pointer[distTable]
@@ -111,6 +126,7 @@ func NewServer(st *repo.Store, dists *Dists, pubs *Publications, opts ...ServerO
 		st: st, dists: dists, pubs: pubs,
 		log:      slog.New(slog.DiscardHandler),
 		memBytes: defaultMemBytes,
+		recheck:  time.Second,
 		versions: newCache[objects.ID, *verState](maxVersions, 0),
 		nodes:    newCache[objects.ID, []byte](1<<20, maxNodeBytes),
 		listings: newCache[objects.ID, []repo.Record](64, maxListed),
@@ -133,28 +149,43 @@ func NewServer(st *repo.Store, dists *Dists, pubs *Publications, opts ...ServerO
 
 // ServeHTTP rejects malformed content paths, then routes the request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/content") || strings.HasPrefix(r.URL.RawPath, "/content") {
-		if msg := checkPath(r.URL.EscapedPath()); msg != "" {
-			textError(w, http.StatusBadRequest, "bad request: "+msg)
-			return
-		}
+	p := r.URL.Path
+	if !strings.HasPrefix(p, "/content") && !strings.HasPrefix(r.URL.RawPath, "/content") {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	var msg string
+	if r.URL.RawPath == "" {
+		// The request path had no escapes beyond the default ones, so no
+		// encoded '/' either: the decoded path tells everything.
+		msg = checkPath(p, false)
+	} else {
+		msg = checkPath(r.URL.EscapedPath(), true)
+	}
+	if msg != "" {
+		textError(w, http.StatusBadRequest, "bad request: "+msg)
+		return
+	}
+	if strings.HasPrefix(p, ContentPrefix) {
+		s.serveContent(w, r) // the hot path skips the mux
+		return
 	}
 	s.mux.ServeHTTP(w, r)
 }
 
-// checkPath inspects the escaped request path segment by segment and
-// returns why it is refused: ".", ".." or empty segments, NUL and other
-// control bytes, or an encoded '/' or '\' inside a segment. Only a final
-// empty segment (a trailing '/') is allowed.
-func checkPath(escaped string) string {
-	p := strings.TrimPrefix(escaped, "/")
+// checkPath inspects a request path segment by segment and returns why it
+// is refused: ".", ".." or empty segments, NUL and other control bytes,
+// or (in an escaped path) an encoded '/' or '\' inside a segment. Only a
+// final empty segment (a trailing '/') is allowed.
+func checkPath(p string, escaped bool) string {
+	p = strings.TrimPrefix(p, "/")
 	for p != "" {
 		seg, rest, more := strings.Cut(p, "/")
 		if seg == "" {
 			return "empty path segment"
 		}
 		dec := seg
-		if strings.IndexByte(seg, '%') >= 0 {
+		if escaped && strings.IndexByte(seg, '%') >= 0 {
 			var err error
 			if dec, err = url.PathUnescape(seg); err != nil {
 				return "malformed escape"
@@ -210,26 +241,19 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request) {
 		textError(w, http.StatusNotFound, "not found: give a distribution's base path, as in "+ContentPrefix+"<base-path>/")
 		return
 	}
-	de, sub, exact, err := s.match(ctx, rest)
-	if err != nil {
+	de, sub, exact, cur, err := s.resolve(ctx, rest)
+	switch {
+	case err != nil && errors.Is(err, repo.ErrNotFound):
+		textError(w, http.StatusNotFound, "not found: "+err.Error())
+		return
+	case err != nil:
 		s.internal(w, r, "distributions", err)
 		return
-	}
-	if de == nil {
+	case de == nil:
 		textError(w, http.StatusNotFound, "not found: no distribution serves "+rest)
 		return
-	}
-	if exact {
+	case exact:
 		redirectDir(w, r)
-		return
-	}
-	cur, err := s.current(ctx, de)
-	if err != nil {
-		if errors.Is(err, repo.ErrNotFound) {
-			textError(w, http.StatusNotFound, "not found: "+err.Error())
-			return
-		}
-		s.internal(w, r, "distribution "+de.name, err)
 		return
 	}
 	q := request{dist: de, vs: cur, sub: sub, prefix: ContentPrefix + de.basePath + "/"}

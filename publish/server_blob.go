@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkgvc/pkgvc/objects"
@@ -27,13 +28,15 @@ const blobOverhead = 256
 // blobEntry is a raw blob file whose content was verified while it had
 // ident; data holds the content of a small one.
 type blobEntry struct {
-	path  string
-	dir   *blobDir // for small ones: the directory of path, and
-	name  string   // the name of path in it
-	ident fileIdent
-	data  []byte
-	size  []string // Content-Length
-	etag  []string
+	path string
+	dir  *blobDir // for small ones: the directory of path, and
+	name string   // the name of path in it
+	// checked is when (UnixNano) the file was last seen unchanged.
+	checked atomic.Int64
+	ident   fileIdent
+	data    []byte
+	size    []string // Content-Length
+	etag    []string
 }
 
 func quotedETag(id objects.ID) []string { return []string{`"` + id.String() + `"`} }
@@ -45,7 +48,13 @@ func (s *Server) serveRecord(w http.ResponseWriter, r *http.Request, rec *repo.R
 	if be, ok := s.blobs.Get(rec.SHA256); ok {
 		h["Etag"] = be.etag
 		if be.data != nil {
+			now := time.Now().UnixNano()
+			if now-be.checked.Load() < int64(s.recheck) {
+				serveBytes(w, r, be)
+				return
+			}
 			if id, ok := be.dir.statAt(be.name); ok && id == be.ident {
+				be.checked.Store(now)
 				serveBytes(w, r, be)
 				return
 			}
@@ -85,7 +94,7 @@ func serveBytes(w http.ResponseWriter, r *http.Request, be *blobEntry) {
 		h["Content-Length"] = be.size
 		h["Accept-Ranges"] = acceptRanges
 		w.WriteHeader(http.StatusOK)
-		writeCorked(w, r, be.data)
+		_, _ = w.Write(be.data) // a client that went away is not an error
 		return
 	}
 	http.ServeContent(w, r, "", zeroTime, bytes.NewReader(be.data))
@@ -147,7 +156,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rec *repo.Rec
 		return
 	}
 	size := []string{strconv.FormatInt(rec.Size, 10)}
-	if rec.Size <= maxSmallBlob && s.memBytes > 0 && r.Method == http.MethodGet {
+	if rec.Size <= maxSmallBlob && s.memBytes > 0 && r.Method == http.MethodGet && r.Header.Get("Range") == "" {
 		data := make([]byte, rec.Size)
 		if _, err := io.ReadFull(f, data); err != nil {
 			s.internal(w, r, "read "+rec.Path, err)
@@ -158,6 +167,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rec *repo.Rec
 			return
 		}
 		be := &blobEntry{path: p, ident: ident, data: data, size: size, etag: etag}
+		be.checked.Store(time.Now().UnixNano())
 		if be.dir, be.name = s.blobDirOf(p); be.dir != nil {
 			s.blobs.Add(id, be, blobOverhead+rec.Size)
 		}

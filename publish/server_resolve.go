@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
@@ -17,6 +18,9 @@ import (
 // distTable maps base paths to distributions, as of one read of the refs.
 type distTable struct {
 	byBase map[string]*distEntry
+	listed time.Time      // when the refs were listed
+	stamp  repo.RefsStamp // the refs stamp before listing, if fresh
+	fresh  bool
 }
 
 // distEntry is one distribution document; docs are immutable, so an entry
@@ -25,41 +29,95 @@ type distEntry struct {
 	name, ref, basePath string
 	doc                 objects.ID
 	d                   *Distribution
+	check               atomic.Pointer[distCheck] // refs as read at a stamp
+	last                atomic.Pointer[verState]  // the version served last
 }
 
-// match finds the distribution serving rest (the URL path after
-// ContentPrefix, decoded). It returns the path inside the distribution and
-// whether rest is the bare base path (which redirects to base path + "/").
-// The matched distribution's ref is re-read, so a changed or deleted
-// distribution is noticed at once; a path no distribution serves makes the
-// table be rebuilt, so a new one is noticed too.
-func (s *Server) match(ctx context.Context, rest string) (*distEntry, string, bool, error) {
+// distCheck is what the refs said about a distribution at a refs stamp:
+// its document was current and its repository's head was head.
+type distCheck struct {
+	stamp repo.RefsStamp
+	head  objects.ID
+}
+
+// stamp reads the refs stamp, if the server watches the refs.
+func (s *Server) stamp() (repo.RefsStamp, bool) {
+	if s.watch == nil {
+		return repo.RefsStamp{}, false
+	}
+	st, err := s.watch.Stamp()
+	return st, err == nil
+}
+
+// resolve finds the distribution serving rest (the URL path after
+// ContentPrefix, decoded) and the version it serves now. It returns the
+// path inside the distribution and whether rest is the bare base path
+// (which redirects to base path + "/"); no distribution and no error when
+// none serves rest.
+//
+// The refs are read for every request, so a commit, a promotion or a
+// changed distribution is served at once: the matched distribution's ref
+// and its repository's head are looked up, unless the refs watch shows
+// that no ref changed since they were; a path no distribution serves
+// makes the table of distributions be read again.
+func (s *Server) resolve(ctx context.Context, rest string) (*distEntry, string, bool, *verState, error) {
+	stamp, fresh := s.stamp()
 	t := s.table.Load()
 	for attempt := 0; attempt < 3; attempt++ {
 		if t == nil {
 			var err error
-			if t, err = s.rebuild(ctx, nil); err != nil {
-				return nil, "", false, err
+			if t, err = s.rebuild(ctx, nil, stamp, fresh); err != nil {
+				return nil, "", false, nil, err
 			}
 		}
 		de, sub, exact := t.match(rest)
-		if de != nil && expNoRefs {
-			return de, sub, exact, nil
-		}
-		if de != nil {
-			id, err := s.st.Refs().Get(ctx, de.ref)
-			if err == nil && id == de.doc {
-				return de, sub, exact, nil
+		if de == nil {
+			if attempt > 0 || (fresh && t.fresh && t.stamp == stamp) {
+				return nil, "", false, nil, nil
 			}
-		} else if attempt > 0 {
-			return nil, "", false, nil // freshly read: no such distribution
+		} else {
+			head, ok, err := s.check(ctx, de, stamp, fresh)
+			if err != nil {
+				return nil, "", false, nil, err
+			}
+			if ok {
+				cur, err := s.current(ctx, de, head)
+				return de, sub, exact, cur, err
+			}
 		}
 		var err error
-		if t, err = s.rebuild(ctx, t); err != nil {
-			return nil, "", false, err
+		if t, err = s.rebuild(ctx, t, stamp, fresh); err != nil {
+			return nil, "", false, nil, err
 		}
 	}
-	return nil, "", false, fmt.Errorf("distributions keep changing, retry")
+	return nil, "", false, nil, fmt.Errorf("distributions keep changing, retry")
+}
+
+// check reports whether de's document is still current and returns the
+// head of the repository it follows (zero for a pinned one).
+func (s *Server) check(ctx context.Context, de *distEntry, stamp repo.RefsStamp, fresh bool) (objects.ID, bool, error) {
+	if fresh {
+		if c := de.check.Load(); c != nil && c.stamp == stamp {
+			return c.head, true, nil
+		}
+	}
+	id, err := s.st.Refs().Get(ctx, de.ref)
+	if errors.Is(err, refs.ErrNotFound) || err == nil && id != de.doc {
+		return objects.ID{}, false, nil
+	}
+	if err != nil {
+		return objects.ID{}, false, err
+	}
+	var head objects.ID
+	if de.d.Version.IsZero() {
+		if head, err = s.st.HeadID(ctx, de.d.Repo); err != nil {
+			return objects.ID{}, false, err
+		}
+	}
+	if fresh {
+		de.check.Store(&distCheck{stamp: stamp, head: head})
+	}
+	return head, true, nil
 }
 
 func (t *distTable) match(rest string) (*distEntry, string, bool) {
@@ -77,15 +135,16 @@ func (t *distTable) match(rest string) (*distEntry, string, bool) {
 	return nil, "", false
 }
 
-// rebuild reads the distribution refs again, reusing the entries of the
-// table seen (if still current) and of the installed table. Concurrent
-// callers share one rebuild.
-func (s *Server) rebuild(ctx context.Context, seen *distTable) (*distTable, error) {
+// rebuild reads the distribution refs again, reusing the entries of
+// documents already known. Concurrent callers share one rebuild: a table
+// listed after a caller asked is as good as its own.
+func (s *Server) rebuild(ctx context.Context, seen *distTable, stamp repo.RefsStamp, fresh bool) (*distTable, error) {
+	asked := time.Now()
 	s.tableMu.Lock()
 	defer s.tableMu.Unlock()
 	cur := s.table.Load()
-	if cur != seen && cur != nil {
-		return cur, nil // rebuilt meanwhile
+	if cur != nil && cur != seen && (cur.listed.After(asked) || fresh && cur.fresh && cur.stamp == stamp) {
+		return cur, nil
 	}
 	old := map[objects.ID]*distEntry{}
 	if cur != nil {
@@ -98,13 +157,14 @@ func (s *Server) rebuild(ctx context.Context, seen *distTable) (*distTable, erro
 		id   objects.ID
 	}
 	var all []ref
+	listed := time.Now()
 	if err := s.st.Refs().List(ctx, "config/dists/", func(name string, id objects.ID) error {
 		all = append(all, ref{name, id})
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	t := &distTable{byBase: make(map[string]*distEntry, len(all))}
+	t := &distTable{byBase: make(map[string]*distEntry, len(all)), listed: listed, stamp: stamp, fresh: fresh}
 	for _, rf := range all {
 		de := old[rf.id]
 		if de == nil || de.ref != rf.name {
@@ -120,33 +180,27 @@ func (s *Server) rebuild(ctx context.Context, seen *distTable) (*distTable, erro
 	return t, nil
 }
 
-// current returns the version a distribution serves now.
-func (s *Server) current(ctx context.Context, de *distEntry) (*verState, error) {
+// current returns the version a distribution serves, given the head of
+// the repository it follows.
+func (s *Server) current(ctx context.Context, de *distEntry, head objects.ID) (*verState, error) {
 	id := de.d.Version
-	if expNoRefs {
-		if x := expHead.Load(); x != nil {
-			id = *x
-		}
+	if id.IsZero() {
+		id = head
 	}
 	if id.IsZero() {
-		var err error
-		if id, err = s.st.HeadID(ctx, de.d.Repo); err != nil {
-			return nil, err
+		if _, err := s.st.RepoHead(ctx, de.d.Repo); err != nil {
+			return nil, fmt.Errorf("distribution %s: %w", de.name, err)
 		}
-		if id.IsZero() {
-			if _, err := s.st.RepoHead(ctx, de.d.Repo); err != nil {
-				return nil, fmt.Errorf("distribution %s: %w", de.name, err)
-			}
-			return nil, fmt.Errorf("distribution %s: repository %s has no version yet: %w", de.name, de.d.Repo, repo.ErrVersionNotFound)
-		}
+		return nil, &noVersionError{dist: de.name, repo: de.d.Repo}
 	}
-	if expNoRefs {
-		expHead.Store(&id)
+	if vs := de.last.Load(); vs != nil && vs.v.ID == id {
+		return vs, nil
 	}
 	vs, err := s.version(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("distribution %s: %w", de.name, err)
 	}
+	de.last.Store(vs)
 	return vs, nil
 }
 
@@ -276,5 +330,11 @@ func (s *Server) records(ctx context.Context, vs *verState) ([]repo.Record, erro
 	return rs, nil
 }
 
-var expNoRefs = os.Getenv("EXP_NOREFS") != ""
-var expHead atomic.Pointer[objects.ID]
+// noVersionError reports a distribution whose repository has no version.
+type noVersionError struct{ dist, repo string }
+
+func (e *noVersionError) Error() string {
+	return "distribution " + e.dist + ": repository " + e.repo + " has no version yet"
+}
+
+func (e *noVersionError) Unwrap() error { return repo.ErrVersionNotFound }

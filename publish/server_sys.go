@@ -10,19 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// cork sets or clears TCP_CORK: while it is set, the kernel holds partial
-// segments, so a response that net/http writes with two syscalls (its
-// connection buffer holds 4 KiB) leaves in one segment when it is cleared.
-func cork(rc syscall.RawConn, on bool) {
-	v := 0
-	if on {
-		v = 1
-	}
-	_ = rc.Control(func(fd uintptr) {
-		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_CORK, v) // an optimization only
-	})
-}
-
 // fileIdent tells whether a file changed since it was verified: a rewrite
 // changes the inode or the times, and any write changes the ctime, which
 // cannot be set back.

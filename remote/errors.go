@@ -54,6 +54,7 @@ type SyncError struct {
 	Total        int         // files the sync had to download
 	Files        []FileError // sorted by path
 	Kept         int         // verified downloads kept in the store
+	Skipped      int         // files not tried after too many failures
 }
 
 // maxListed bounds how many failed files an error message names.
@@ -64,6 +65,9 @@ func (e *SyncError) Error() string {
 	fmt.Fprintf(&b, "sync %s into %s: %d of %d file(s) failed, no version made", e.Remote, e.Repo, len(e.Files), e.Total)
 	if e.Kept > 0 {
 		fmt.Fprintf(&b, " (%d verified download(s) kept for the next sync)", e.Kept)
+	}
+	if e.Skipped > 0 {
+		fmt.Fprintf(&b, " (%d file(s) not tried after %d failures)", e.Skipped, len(e.Files))
 	}
 	for i, f := range e.Files {
 		if i == maxListed {

@@ -312,3 +312,37 @@ func TestSyncRefusesBadIndex(t *testing.T) {
 		})
 	}
 }
+
+func TestSyncManifestDropped(t *testing.T) {
+	e := newEnv(t)
+	files := map[string][]byte{}
+	for i := range 300 {
+		files[fmt.Sprintf("dir/file-%03d.bin", i)] = []byte(fmt.Sprint(i))
+	}
+	u := newUpstream(t, files)
+	u.faults["PULP_MANIFEST"] = &fault{dropAfter: 5000}
+	e.remote(u.url())
+	res := e.syncOK(false)
+	require.Equal(t, 300, res.Added)
+	require.Equal(t, []string{"bytes=5000-"}, u.rangesOf("PULP_MANIFEST"))
+}
+
+func TestSyncStopsAfterManyFailures(t *testing.T) {
+	e := newEnv(t)
+	files := map[string][]byte{}
+	manifest := map[string][]byte{}
+	for i := range 100 {
+		manifest[fmt.Sprintf("gone/%03d.bin", i)] = []byte(fmt.Sprint(i))
+	}
+	u := newUpstream(t, files)
+	u.manifest = manifestOf(manifest)
+	e.remote(u.url(), func(r *remote.Remote) { r.DownloadConcurrency = 2 })
+	_, err := e.sync(false)
+	var se *remote.SyncError
+	require.True(t, errors.As(err, &se))
+	require.GreaterOrEqual(t, len(se.Files), 10)
+	require.LessOrEqual(t, len(se.Files), 12, "at most the downloads already started finish")
+	require.Equal(t, 100, len(se.Files)+se.Skipped)
+	require.Contains(t, err.Error(), "not tried")
+	require.Contains(t, err.Error(), "and ")
+}

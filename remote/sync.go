@@ -72,6 +72,12 @@ type job struct {
 // commits the result as one new version (see the package doc). The
 // repository must have the remote's kind.
 //
+// Downloads run r.DownloadConcurrency at once; each is retried and
+// resumed as the remote says, and verified (sha256 and size) while it
+// streams into the store. A file that still fails does not stop the
+// others (their verified blobs are kept), but after maxFailures (10)
+// failed files no new download starts.
+//
 // On failure the returned SyncResult, when not nil, says what was done;
 // if files failed the error is a *SyncError naming them, no version was
 // made, and the blobs that did verify were kept in the store.
@@ -241,6 +247,11 @@ func metaIncludes(have, want map[string]string) bool {
 	return true
 }
 
+// maxFailures is how many failed files make a sync stop starting
+// downloads: it fails anyway, and an upstream that is down should not
+// cost every file's retries.
+const maxFailures = 10
+
 // fetchAll downloads the jobs' blobs the store lacks, at most
 // r.DownloadConcurrency at once. Verified blobs go into one shared batch,
 // flushed now and then and at the end, whatever happens to other files.
@@ -285,7 +296,7 @@ func (m *Manager) fetchAll(ctx context.Context, c *httpx.Client, r *Remote, repo
 			return
 		}
 		var got int64
-		b := (*objects.Batch)(nil)
+		var b *objects.Batch
 		if err == nil {
 			b, err = m.download(ctx, c, j.pkg.URL, j.pkg.SHA256, j.pkg.Size, nil, func(n int64) {
 				mu.Lock()
@@ -341,12 +352,14 @@ func (m *Manager) fetchAll(ctx context.Context, c *httpx.Client, r *Remote, repo
 			}
 		}()
 	}
+	skipped := 0
 feed:
-	for _, j := range jobs {
+	for i, j := range jobs {
 		mu.Lock()
-		stop := fatal != nil
+		stop := fatal != nil || len(failed) >= maxFailures
 		mu.Unlock()
 		if stop {
+			skipped = countPaths(jobs[i:])
 			break
 		}
 		select {
@@ -376,7 +389,7 @@ feed:
 		for _, f := range failed {
 			res.Failures = append(res.Failures, f.Error())
 		}
-		return &SyncError{Remote: r.Name, Repo: repoName, Total: countPaths(jobs), Files: failed, Kept: res.Downloaded}
+		return &SyncError{Remote: r.Name, Repo: repoName, Total: countPaths(jobs), Files: failed, Kept: res.Downloaded, Skipped: skipped}
 	}
 	return nil
 }

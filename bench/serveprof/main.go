@@ -25,11 +25,16 @@ func main() {
 		panic(err)
 	}
 	go http.ListenAndServe("127.0.0.1:6060", nil)
-	srv := publish.NewServer(st, publish.NewDists(st), publish.NewPublications(st, puball.Registry(), 16))
+	var opts []publish.ServerOption
+	if os.Getenv("NOWATCH") == "" {
+		w, _ := repo.WatchRefs(*store)
+		opts = append(opts, publish.WithRefsWatch(w))
+	}
+	srv := publish.NewServer(st, publish.NewDists(st), publish.NewPublications(st, puball.Registry(), 16), opts...)
 	var h http.Handler = srv
 	if !*nolog {
 		f, _ := os.Create("/tmp/nb/prof-access.log")
 		h = httplog.New(f).Middleware(srv)
 	}
-	publish.ListenAndServe(ctx, *addr, h, nil)
+	publish.ListenAndServe(ctx, *addr, h, nil, nil)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/publish/httplog"
+	"github.com/pkgvc/pkgvc/repo"
 )
 
 func serveCmd(e *env) *cli.Command {
@@ -42,10 +43,20 @@ func serveCmd(e *env) *cli.Command {
 				out = f
 			}
 			alog := httplog.New(out)
-			srv := publish.NewServer(st, publish.NewDists(st), publish.NewPublications(st, puball.Registry(), 16),
-				publish.WithLogger(slog.New(slog.NewJSONHandler(e.stderr, nil))))
-			h := alog.Middleware(srv)
-			err = publish.ListenAndServe(ctx, c.String("listen"), h, func(a net.Addr) {
+			errlog := slog.New(slog.NewJSONHandler(e.stderr, nil))
+			opts := []publish.ServerOption{publish.WithLogger(errlog)}
+			dir := c.String("store")
+			if dir == "" {
+				dir = "pkgvc-data"
+			}
+			if w, err := repo.WatchRefs(dir); err == nil {
+				defer w.Close()
+				opts = append(opts, publish.WithRefsWatch(w))
+			} else {
+				errlog.Warn("serve: looking refs up at every request", "err", err)
+			}
+			srv := publish.NewServer(st, publish.NewDists(st), publish.NewPublications(st, puball.Registry(), 16), opts...)
+			err = publish.ListenAndServe(ctx, c.String("listen"), alog.Middleware(srv), errlog, func(a net.Addr) {
 				fmt.Fprintf(e.stdout, "serving distributions at http://%s%s<base-path>/\n", a, publish.ContentPrefix)
 			})
 			return errors.Join(err, alog.Close())

@@ -272,7 +272,8 @@ func (c *Client) once(ctx context.Context, rawURL string, from int64) (*response
 	return &response{Response: resp, body: b}, nil
 }
 
-// idleBody cancels its request when no byte arrives for timeout.
+// idleBody cancels its request when no byte arrives for timeout; ctx is
+// the request's, kept to tell an idle timeout from other cancellations.
 type idleBody struct {
 	rc      io.ReadCloser
 	ctx     context.Context
@@ -443,7 +444,8 @@ func (c *Client) Open(ctx context.Context, rawURL string, size int64) (io.ReadCl
 	return d, nil
 }
 
-// download is a resumable body.
+// download is a resumable body. It keeps the context Open was given, as
+// an http.Request does, because Read cannot take one.
 type download struct {
 	c    *Client
 	ctx  context.Context

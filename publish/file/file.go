@@ -3,22 +3,22 @@
 //
 // # PULP_MANIFEST
 //
-// One line per file, sorted by path: relative_path,sha256,size, ending in
-// "\n". Paths are written as they are, unquoted, as Pulp writes them: Pulp
-// splits a line at its last two commas, so a path may hold commas.
+// One line per file, sorted by path: relative_path,sha256,size, written by
+// internal/format/pulpmanifest (which quotes, CSV-style, a path holding a
+// comma or a quote or starting with a space).
 package file
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sort"
 	"strconv"
 
+	"github.com/pkgvc/pkgvc/internal/format/pulpmanifest"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	kindfile "github.com/pkgvc/pkgvc/repo/kinds/file"
@@ -42,13 +42,17 @@ func (Publisher) Kind() string { return "file" }
 
 // Publish returns the PULP_MANIFEST of v.
 func (Publisher) Publish(ctx context.Context, st *repo.Store, v *repo.Version) ([]publish.File, error) {
-	entries, err := tree.Sorted(ctx, st.Objects(), v.Tree)
+	recs, err := tree.Sorted(ctx, st.Objects(), v.Tree)
 	if err != nil {
 		return nil, err
 	}
+	entries := make([]pulpmanifest.Entry, len(recs))
+	for i, r := range recs {
+		entries[i] = pulpmanifest.Entry{Path: r.Path, SHA256: r.SHA256, Size: r.Size}
+	}
 	var buf bytes.Buffer
 	buf.Grow(len(entries) * 100)
-	if err := writeManifest(&buf, entries); err != nil {
+	if err := pulpmanifest.Write(&buf, entries); err != nil {
 		return nil, err
 	}
 	return manifestFile(buf.Bytes()), nil
@@ -58,9 +62,15 @@ func manifestFile(content []byte) []publish.File {
 	return []publish.File{{Path: ManifestPath, ContentType: "text/plain; charset=utf-8", Content: content}}
 }
 
+// errQuoted makes Update give way to Publish: quoted lines are rare, and
+// merging them would need a CSV parser.
+var errQuoted = errors.New("a quoted path: publish afresh")
+
 // Update derives a version's PULP_MANIFEST from an earlier version's and
-// the records that differ: one merge over the old lines, without reading
-// the version's records.
+// the records that differ: it finds each changed path in the old, sorted
+// lines by binary search and copies the runs between them, so its cost is
+// a copy plus O(changes × log lines). It declines (errors) when a path in
+// either is quoted, or when the old manifest is not one it wrote.
 func (Publisher) Update(ctx context.Context, old []publish.File, changes []publish.Change) ([]publish.File, error) {
 	var prev []byte
 	found := false
@@ -72,85 +82,89 @@ func (Publisher) Update(ctx context.Context, old []publish.File, changes []publi
 	if !found {
 		return nil, fmt.Errorf("no earlier %s", ManifestPath)
 	}
+	if len(prev) > 0 && prev[len(prev)-1] != '\n' {
+		return nil, fmt.Errorf("earlier %s: last line unterminated", ManifestPath)
+	}
+	if bytes.IndexByte(prev, '"') >= 0 {
+		return nil, errQuoted
+	}
 	changes = slices.Clone(changes)
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Path() < changes[j].Path() })
-	var out bytes.Buffer
-	out.Grow(len(prev) + 100*len(changes))
-	var line []byte
-	add := func(r *repo.Record) {
-		if r != nil {
-			line = appendLine(line[:0], r)
-			out.Write(line)
+	out := make([]byte, 0, len(prev)+100*len(changes))
+	done := 0 // prev[:done] is copied or replaced
+	for _, c := range changes {
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
-	}
-	i, last := 0, ""
-	for n := 0; len(prev) > 0; n++ {
-		if n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
+		p := c.Path()
+		var bad error
+		at := done + sort.Search(len(prev)-done, func(i int) bool {
+			l := lineAround(prev, done+i)
+			path, ok := linePath(l)
+			if !ok {
+				bad = fmt.Errorf("earlier %s: bad line %q", ManifestPath, l)
+				return true
+			}
+			return string(path) >= p
+		})
+		if bad != nil {
+			return nil, bad
+		}
+		out = append(out, prev[done:at]...)
+		done = at
+		if at < len(prev) {
+			l := lineAround(prev, at)
+			if path, _ := linePath(l); string(path) == p {
+				done += len(l) // replaced or removed
 			}
 		}
-		end := bytes.IndexByte(prev, '\n')
-		if end < 0 {
-			return nil, fmt.Errorf("earlier %s: last line unterminated", ManifestPath)
+		if c.New != nil {
+			l, err := plainLine(c.New)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, l...)
 		}
-		l := prev[:end+1]
-		prev = prev[end+1:]
-		path, ok := linePath(l)
-		if !ok || (last != "" && path <= last) {
-			return nil, fmt.Errorf("earlier %s: bad or unsorted line %q", ManifestPath, l)
-		}
-		last = path
-		for i < len(changes) && changes[i].Path() < path {
-			add(changes[i].New)
-			i++
-		}
-		if i < len(changes) && changes[i].Path() == path {
-			add(changes[i].New)
-			i++
-			continue
-		}
-		out.Write(l)
 	}
-	for ; i < len(changes); i++ {
-		add(changes[i].New)
-	}
-	return manifestFile(out.Bytes()), nil
+	out = append(out, prev[done:]...)
+	return manifestFile(out), nil
 }
 
-// linePath returns the path of a manifest line: what precedes its last two
-// commas.
-func linePath(l []byte) (string, bool) {
-	c2 := bytes.LastIndexByte(l, ',')
-	if c2 < 0 {
-		return "", false
-	}
-	c1 := bytes.LastIndexByte(l[:c2], ',')
-	if c1 <= 0 {
-		return "", false
-	}
-	return string(l[:c1]), true
+// lineAround returns the line of buf holding offset i, with its '\n'.
+func lineAround(buf []byte, i int) []byte {
+	start := bytes.LastIndexByte(buf[:i], '\n') + 1
+	end := bytes.IndexByte(buf[i:], '\n')
+	return buf[start : i+end+1]
 }
 
-// writeManifest writes the manifest lines of records, which must be sorted
-// by path.
-func writeManifest(w io.Writer, records []repo.Record) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	var line []byte
-	for i := range records {
-		line = appendLine(line[:0], &records[i])
-		if _, err := bw.Write(line); err != nil {
-			return err
-		}
-	}
-	return bw.Flush()
-}
-
-func appendLine(line []byte, r *repo.Record) []byte {
-	line = append(line, r.Path...)
-	line = append(line, ',')
+// plainLine is r's manifest line as pulpmanifest.Write writes it, provided
+// it needs no quoting.
+func plainLine(r *repo.Record) ([]byte, error) {
+	line := append([]byte(r.Path), ',')
 	line = hex.AppendEncode(line, r.SHA256[:])
 	line = append(line, ',')
 	line = strconv.AppendInt(line, r.Size, 10)
-	return append(line, '\n')
+	line = append(line, '\n')
+	var want bytes.Buffer
+	if err := pulpmanifest.Write(&want, []pulpmanifest.Entry{{Path: r.Path, SHA256: r.SHA256, Size: r.Size}}); err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(line, want.Bytes()) {
+		return nil, errQuoted
+	}
+	return line, nil
+}
+
+// linePath returns the path of an unquoted manifest line: what precedes its
+// last two commas.
+func linePath(l []byte) ([]byte, bool) {
+	c2 := bytes.LastIndexByte(l, ',')
+	if c2 < 0 {
+		return nil, false
+	}
+	c1 := bytes.LastIndexByte(l[:c2], ',')
+	if c1 <= 0 {
+		return nil, false
+	}
+	return l[:c1], true
 }

@@ -114,7 +114,7 @@ func (l *Logger) write(line []byte) {
 type Entry struct {
 	Time      time.Time
 	Method    string
-	Path      string // escaped, with the query
+	Path      string // the request target as received (path and query)
 	Status    int
 	Bytes     int64 // body bytes written
 	Duration  time.Duration
@@ -221,8 +221,12 @@ func (l *Logger) Middleware(next http.Handler) http.Handler {
 		start := l.now()
 		done := false
 		defer func() {
+			uri := r.RequestURI // as received
+			if uri == "" {
+				uri = r.URL.RequestURI()
+			}
 			e := Entry{
-				Time: start, Method: r.Method, Path: r.URL.RequestURI(),
+				Time: start, Method: r.Method, Path: uri,
 				Status: rec.status, Bytes: rec.bytes, Duration: l.now().Sub(start),
 				Remote: r.RemoteAddr, UserAgent: r.Header.Get("User-Agent"), Aborted: !done,
 			}

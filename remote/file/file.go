@@ -29,12 +29,13 @@ func (Syncer) Index(ctx context.Context, up remote.Upstream) ([]remote.Package, 
 	if err != nil {
 		return nil, err
 	}
-	resp, err := up.Client.Get(ctx, up.Remote.URL)
+	// Open, not Get: a manifest cut off mid-body is resumed, not half read.
+	body, err := up.Client.Open(ctx, up.Remote.URL, -1)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close() // read to the end or failed: nothing more to learn
-	entries, err := pulpmanifest.Parse(resp.Body)
+	defer body.Close() // read to the end or failed: nothing more to learn
+	entries, err := pulpmanifest.Parse(body)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/all"
+)
+
+// lockedBuffer is a bytes.Buffer safe to read while a command writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// fetch GETs url with the real curl when it is installed, else with Go's
+// client, and returns the body.
+func fetch(t *testing.T, url string) []byte {
+	t.Helper()
+	if curl, err := exec.LookPath("curl"); err == nil {
+		out, err := exec.Command(curl, "-sSf", "--max-time", "20", url).Output()
+		require.NoError(t, err, "curl %s", url)
+		return out
+	}
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return body
+}
+
+func TestServeCommand(t *testing.T) {
+	h := newHarness(t)
+	h.ok("repo", "create", "prod")
+	data := randBytes(t, 200000)
+	h.commit("prod", "--add", h.file("site/d/blob.bin", data)+"=d/blob.bin")
+	ctx := context.Background()
+	st, err := repo.OpenDir(ctx, h.store, all.Kinds())
+	require.NoError(t, err)
+	_, err = publish.NewDists(st).Create(ctx, "web", publish.DistSpec{BasePath: "site/web", Repo: "prod"})
+	require.NoError(t, err)
+
+	addr := freeAddr(t)
+	accessLog := filepath.Join(h.work, "access.log")
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(sctx, []string{"pkgvc", "--store", h.store, "serve", "--listen", addr, "--access-log", accessLog}, &stdout, &stderr)
+	}()
+	base := "http://" + addr + "/content/site/web/"
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond, "serve did not start: %s", stderr.String())
+
+	require.True(t, bytes.Equal(data, fetch(t, base+"d/blob.bin")))
+	require.Contains(t, string(fetch(t, base+"PULP_MANIFEST")), fmt.Sprintf("d/blob.bin,%s,%d\n", sha(data), len(data)))
+	h.commit("prod", "--add", h.file("v2.txt", []byte("v2\n"))+"=v2.txt")
+	require.Equal(t, "v2\n", string(fetch(t, base+"v2.txt")), "a new version is served without restart")
+
+	cancel()
+	select {
+	case code := <-done:
+		require.Equal(t, 0, code, "stderr: %s", stderr.String())
+	case <-time.After(40 * time.Second):
+		t.Fatal("serve did not stop on cancel")
+	}
+	require.Contains(t, stdout.String(), "http://"+addr+"/content/")
+	require.NotContains(t, stderr.String(), "looking refs up", "the refs watch is used")
+
+	logData, err := os.ReadFile(accessLog)
+	require.NoError(t, err)
+	var paths []string
+	for _, line := range strings.Split(strings.TrimSpace(string(logData)), "\n") {
+		var m struct {
+			Method, Path string
+			Status       int
+			Bytes        int64
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+		paths = append(paths, m.Path)
+		if m.Path == "/content/site/web/d/blob.bin" {
+			require.Equal(t, 200, m.Status)
+			require.Equal(t, int64(len(data)), m.Bytes)
+		}
+	}
+	require.Contains(t, paths, "/content/site/web/d/blob.bin")
+	require.Contains(t, paths, "/content/site/web/v2.txt")
+}
+
+func TestServeCommandErrors(t *testing.T) {
+	h := newHarness(t)
+	r := h.run("serve", "extra")
+	require.Equal(t, 2, r.code, r.String())
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	r = h.run("serve", "--listen", l.Addr().String())
+	require.Equal(t, 1, r.code, "an address in use is refused: %s", r)
+	require.Contains(t, r.stderr, "address already in use")
+}
