@@ -75,14 +75,16 @@ func WithRefsWatch(w *repo.RefsWatch) ServerOption { return func(s *Server) { s.
 //
 // A distribution is resolved at every request, so a commit, promotion or
 // distribution change is served at once; a request keeps the version it
-// started with. Decoded objects, versions and lookups are cached by id
-// (they are immutable); refs are re-read per request.
+// started with. Distribution documents, versions, tree objects, path
+// lookups and listings are cached by id (they are immutable); refs are
+// re-read per request (see WithRefsWatch).
 //
 // Package files are verified: the first full GET of a blob streams through
 // a SHA-256 check that cuts the response before its end on a mismatch;
 // later requests for the same unchanged file (same inode, size, mtime and
-// ctime) are served from the file with sendfile, or from memory for small
-// files. Range requests are not verified; fsck is.
+// ctime) are served straight from the file, or from memory for small files
+// (see WithMemoryCache, WithRecheck). Range requests are not verified;
+// fsck is. Compressed blobs are decoded through the object store.
 type Server struct {
 	st    *repo.Store
 	dists *Dists

@@ -62,7 +62,7 @@ func (s *Server) serveRecord(w http.ResponseWriter, r *http.Request, rec *repo.R
 			defer f.Close()
 			if fi, err := f.Stat(); err == nil {
 				if id, ok := identOfInfo(fi); ok && id == be.ident {
-					http.ServeContent(w, r, "", zeroTime, f) // sendfile
+					http.ServeContent(w, r, "", zeroTime, f)
 					return
 				}
 			}

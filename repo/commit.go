@@ -80,6 +80,11 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 	if err := checkRequest(&req); err != nil {
 		return nil, err
 	}
+	for _, p := range append(addPaths(req.Adds), recordPaths(req.Records)...) {
+		if err := checkPath(kind, p); err != nil {
+			return nil, err
+		}
+	}
 	blobs := s.objects.NewBatch()
 	records, err := s.ingest(ctx, blobs, kind, req)
 	if err != nil {
@@ -116,6 +121,22 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 		res.NewBytes += nBytes
 		return res, nil
 	}
+}
+
+func addPaths(adds []Add) []string {
+	out := make([]string, len(adds))
+	for i, a := range adds {
+		out[i] = a.Path
+	}
+	return out
+}
+
+func recordPaths(rs []Record) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Path
+	}
+	return out
 }
 
 func checkRequest(req *CommitRequest) error {

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/publish/all"
+	"github.com/pkgvc/pkgvc/repo"
 )
 
 func checkoutCmd(e *env) *cli.Command {
@@ -27,7 +29,15 @@ func checkoutCmd(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			res, err := publish.NewDists(st).Checkout(ctx, a[0], a[1], publish.CheckoutOptions{Publishers: all.Registry()})
+			rm, err := e.remotes(ctx, c)
+			if err != nil {
+				return err
+			}
+			res, err := publish.NewDists(st).Checkout(ctx, a[0], a[1], publish.CheckoutOptions{
+				Publishers: all.Registry(),
+				// On-demand packages are fetched from their remote now.
+				Fetch: func(ctx context.Context, r repo.Record) error { return rm.FetchBlob(ctx, r, io.Discard) },
+			})
 			if err != nil {
 				return err
 			}

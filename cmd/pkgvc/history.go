@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -103,7 +105,15 @@ func catCmd(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			r, _, err := st.Cat(ctx, a[0], a[1])
+			r, rec, err := st.Cat(ctx, a[0], a[1])
+			if errors.Is(err, objects.ErrNotFound) && repo.IsOnDemand(rec) {
+				// Not fetched yet: fetch it from its remote, verified, as it streams.
+				rm, err := e.remotes(ctx, c)
+				if err != nil {
+					return err
+				}
+				return rm.FetchBlob(ctx, rec, e.stdout)
+			}
 			if err != nil {
 				return err
 			}
