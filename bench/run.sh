@@ -20,10 +20,11 @@ P() { "$T/pkgvc" --store "$T/store" "$@"; }
 best() { local b=999999 s e; for i in 1 2 3; do s=$(ms); "$@" "$i" >/dev/null; e=$(ms); [ $((e-s)) -lt $b ] && b=$((e-s)); done; echo "$b"; }
 one() { echo "cli $1 $RANDOM" >"$T/one.txt"; P commit dev --add "$T/one.txt=cli/one-$1-$RANDOM.txt" -m one; }
 diffc() { P diff dev~1 dev; }
-prom() { one "p$1" >/dev/null; P promote dev prod; }
+# promote: reset prod one version back (untimed), then time the fast-forward
+bestprom() { local b=999999 s e; for i in 1 2 3; do P promote 'dev~1' prod --force >/dev/null; s=$(ms); P promote dev prod >/dev/null; e=$(ms); [ $((e-s)) -lt $b ] && b=$((e-s)); done; echo "$b"; }
 printf "%-44s %8s ms\n" "commit 1 file (pkgvc commit --add)" "$(best one)"
 printf "%-44s %8s ms\n" "diff dev~1 dev" "$(best diffc)"
-printf "%-44s %8s ms\n" "promote dev prod" "$(best prom)"
+printf "%-44s %8s ms\n" "promote dev prod (fast-forward)" "$(bestprom)"
 printf "%-44s %8s ms\n" "log -n 1 dev" "$(best sh -c "\"$T/pkgvc\" --store \"$T/store\" log -n 1 dev; :")"
 
 echo; echo "## ingest of 1 GiB of incompressible files (16 x 64 MiB), same files, same run"

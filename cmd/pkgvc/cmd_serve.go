@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 
 	"github.com/urfave/cli/v3"
 
@@ -41,6 +42,12 @@ func serveCmd(e *env) *cli.Command {
 				}
 				defer f.Close()
 				out = f
+			}
+			if os.Getenv("GOGC") == "" {
+				// The live heap of a content server is small (caches of
+				// immutable objects) and each request allocates a little:
+				// collecting less often saves about a tenth of its CPU.
+				debug.SetGCPercent(400)
 			}
 			alog := httplog.New(out)
 			errlog := slog.New(slog.NewJSONHandler(e.stderr, nil))
