@@ -300,7 +300,7 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, what string, e
 		return // the client went away
 	}
 	s.log.Error("serve", "path", r.URL.EscapedPath(), "what", what, "err", err)
-	textError(w, http.StatusInternalServerError, "internal error: "+what+": "+oneLine(err.Error()))
+	textError(w, http.StatusInternalServerError, "internal error: "+what+" (the server log tells more)")
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

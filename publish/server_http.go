@@ -137,6 +137,7 @@ type hconn struct {
 	remote string
 	resp   response
 	hdr    []byte
+	vec    [6][]byte // backing array of the writev of a header
 }
 
 func newHconn(cs *connServer, c net.Conn) *hconn {
@@ -448,9 +449,7 @@ func (w *response) sendHeader(extra []byte) error {
 	if w.buf != nil {
 		body = *w.buf
 	}
-	var bufs net.Buffers
-	var arr [6][]byte
-	bufs = arr[:0]
+	bufs := net.Buffers(w.hc.vec[:0])
 	bufs = append(bufs, hdr)
 	if w.chunked {
 		for _, p := range [][]byte{body, extra} {

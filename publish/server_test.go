@@ -617,3 +617,31 @@ func TestServeMissingBlob(t *testing.T) {
 	require.Equal(t, 500, resp.StatusCode)
 	require.Contains(t, string(body), "fsck")
 }
+
+// TestServeMemStore serves from a store without local files (objects and
+// refs in memory): blobs go through the object store's verifying reader.
+func TestServeMemStore(t *testing.T) {
+	ctx, st, dists := memDists(t)
+	big := randBytes(1 << 20)
+	text := bytes.Repeat([]byte("compressible "), 50000)
+	dir := t.TempDir()
+	var adds []repo.Add
+	for name, data := range map[string][]byte{"big.bin": big, "text.txt": text} {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, data, 0o644))
+		adds = append(adds, repo.Add{Path: name, File: p})
+	}
+	_, err := st.Commit(ctx, "r", repo.CommitRequest{Adds: adds})
+	require.NoError(t, err)
+	_, err = dists.Create(ctx, "d", publish.DistSpec{BasePath: "d", Repo: "r"})
+	require.NoError(t, err)
+	base := startServer(t, "publish.Serve", publish.NewServer(st, dists, nil))
+	for name, data := range map[string][]byte{"big.bin": big, "text.txt": text} {
+		resp, body := get(t, "GET", base+"/content/d/"+name)
+		require.Equal(t, 200, resp.StatusCode)
+		require.True(t, bytes.Equal(data, body), name)
+		resp, body = get(t, "GET", base+"/content/d/"+name, "Range", "bytes=1000-1999")
+		require.Equal(t, 206, resp.StatusCode)
+		require.Equal(t, data[1000:2000], body)
+	}
+}

@@ -51,7 +51,11 @@ func serveCmd(e *env) *cli.Command {
 			}
 			alog := httplog.New(out)
 			errlog := slog.New(slog.NewJSONHandler(e.stderr, nil))
-			opts := []publish.ServerOption{publish.WithLogger(errlog)}
+			mgr, err := e.remotes(ctx, c)
+			if err != nil {
+				return err
+			}
+			opts := []publish.ServerOption{publish.WithLogger(errlog), publish.WithFetcher(mgr.FetchBlob)}
 			dir := c.String("store")
 			if dir == "" {
 				dir = "pkgvc-data"

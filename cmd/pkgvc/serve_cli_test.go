@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -130,6 +132,69 @@ func TestServeCommand(t *testing.T) {
 	}
 	require.Contains(t, paths, "/content/site/web/d/blob.bin")
 	require.Contains(t, paths, "/content/site/web/v2.txt")
+}
+
+// startServe runs `pkgvc serve` on the harness store until the test ends.
+func startServe(t *testing.T, h *harness) (base string, stderr *lockedBuffer) {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr = &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"pkgvc", "--store", h.store, "serve", "--listen", addr}, io.Discard, stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		require.Equal(t, 0, <-done, "stderr: %s", stderr.String())
+	})
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond, "serve did not start: %s", stderr.String())
+	return "http://" + addr, stderr
+}
+
+// TestServeOnDemand syncs a file remote with the on_demand policy and
+// serves its records: the first request fetches from the upstream while
+// storing, later ones come from the store.
+func TestServeOnDemand(t *testing.T) {
+	h := newHarness(t)
+	up := t.TempDir()
+	data := randBytes(t, 300000)
+	require.NoError(t, os.WriteFile(filepath.Join(up, "pkg.bin"), data, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(up, "PULP_MANIFEST"), []byte(fmt.Sprintf("pkg.bin,%s,%d\n", sha(data), len(data))), 0o644))
+	var hits sync.Map
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := hits.LoadOrStore(r.URL.Path, new(int))
+		*n.(*int)++
+		http.FileServer(http.Dir(up)).ServeHTTP(w, r)
+	}))
+	defer upstream.Close()
+	h.ok("repo", "create", "mirror")
+	h.ok("remote", "create", "up", "--url", upstream.URL+"/PULP_MANIFEST", "--policy", "on_demand")
+	h.ok("sync", "up", "mirror")
+	ctx := context.Background()
+	st, err := repo.OpenDir(ctx, h.store, all.Kinds())
+	require.NoError(t, err)
+	_, err = publish.NewDists(st).Create(ctx, "m", publish.DistSpec{BasePath: "m", Repo: "mirror"})
+	require.NoError(t, err)
+	has, err := st.Objects().HasBlob(ctx, objects.Sum(data))
+	require.NoError(t, err)
+	require.False(t, has, "on_demand: not downloaded by sync")
+
+	base, _ := startServe(t, h)
+	for i := 0; i < 3; i++ {
+		require.True(t, bytes.Equal(data, fetch(t, base+"/content/m/pkg.bin")))
+	}
+	n, _ := hits.Load("/pkg.bin")
+	require.Equal(t, 1, *n.(*int), "fetched once, then served from the store")
+	has, err = st.Objects().HasBlob(ctx, objects.Sum(data))
+	require.NoError(t, err)
+	require.True(t, has)
 }
 
 func TestServeCommandErrors(t *testing.T) {

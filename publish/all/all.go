@@ -4,9 +4,10 @@ package all
 import (
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/publish/file"
+	"github.com/pkgvc/pkgvc/publish/pypi"
 )
 
 // Registry returns a fresh registry of all publishers.
 func Registry() *publish.Registry {
-	return publish.NewRegistry(file.Publisher{})
+	return publish.NewRegistry(file.Publisher{}, pypi.New())
 }

@@ -1,0 +1,4 @@
+package python
+
+// ZipEntries exposes zipEntries to the external tests.
+var ZipEntries = zipEntries

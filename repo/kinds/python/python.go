@@ -1,0 +1,114 @@
+// Package python is the "python" content kind: wheels and sdists, each
+// validated when committed and described by the core metadata read from the
+// file itself (internal/format/python), as in Pulp's python plugin.
+//
+// # Record metadata
+//
+// Inspect gives every record these keys:
+//
+//	name             project name, PEP 503 normalized ("my-pkg")
+//	version          PEP 440 normalized version ("1.0rc1")
+//	filename         the file name (the path's last segment)
+//	packagetype      "bdist_wheel" or "sdist"
+//	requires_python  Requires-Python, if the metadata has it
+//	metadata_sha256  hex SHA-256 of the METADATA (wheel) or PKG-INFO (sdist)
+//	                 file, the digest PEP 658 advertises
+//	yanked           "false" (PEP 592); a record committed by digest may say
+//	                 "true", with the reason in yanked_reason
+//
+// Records committed by digest (a sync) may also carry upload_time (RFC 3339);
+// otherwise the publication uses the time of the version it publishes.
+//
+// # Reserved paths
+//
+// The publication writes the Simple API under simple/ and each wheel's
+// metadata at its path plus ".metadata", so no package may sit there.
+package python
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+// Record metadata keys.
+const (
+	MetaName           = "name"
+	MetaVersion        = "version"
+	MetaFilename       = "filename"
+	MetaPackageType    = "packagetype"
+	MetaRequiresPython = "requires_python"
+	MetaMetadataSHA256 = "metadata_sha256"
+	MetaYanked         = "yanked"
+	MetaYankedReason   = "yanked_reason"
+	MetaUploadTime     = "upload_time"
+)
+
+// Paths the publication generates.
+const (
+	// SimpleDir is the directory of the Simple Repository API.
+	SimpleDir = "simple"
+	// MetadataSuffix follows a wheel's path to name its core metadata
+	// file (PEP 658).
+	MetadataSuffix = ".metadata"
+)
+
+// Kind validates wheels and sdists.
+type Kind struct{}
+
+var (
+	_ repo.Kind        = Kind{}
+	_ repo.PathChecker = Kind{}
+)
+
+// Name returns "python".
+func (Kind) Name() string { return "python" }
+
+// Inspect reads the wheel or sdist that will sit at p and returns its record
+// metadata. It refuses a file whose name and metadata disagree, a broken or
+// unsafe archive, and one over pyformat's default Limits.
+func (k Kind) Inspect(ctx context.Context, p string, content io.ReaderAt, size int64) (map[string]string, error) {
+	if err := k.CheckPath(p); err != nil {
+		return nil, err
+	}
+	d, err := pyformat.ReadDist(ctx, content, size, path.Base(p), pyformat.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	return Metadata(d), nil
+}
+
+// Metadata returns the record metadata describing d.
+func Metadata(d *pyformat.Dist) map[string]string {
+	sum := d.MetadataSHA256()
+	m := map[string]string{
+		MetaName:           d.Name,
+		MetaVersion:        d.Version,
+		MetaFilename:       d.Filename,
+		MetaPackageType:    d.Type,
+		MetaMetadataSHA256: hex.EncodeToString(sum[:]),
+		MetaYanked:         "false",
+	}
+	if d.RequiresPython != "" {
+		m[MetaRequiresPython] = d.RequiresPython
+	}
+	return m
+}
+
+// CheckPath refuses paths under SimpleDir and paths ending in
+// MetadataSuffix, where the publication writes its own files.
+func (Kind) CheckPath(p string) error {
+	switch {
+	case p == SimpleDir || strings.HasPrefix(p, SimpleDir+"/"):
+		return fmt.Errorf("%w %q: a python repository's publication writes the Simple API under %s/; give the package another path", repo.ErrReservedPath, p, SimpleDir)
+	case strings.HasSuffix(p, MetadataSuffix):
+		return fmt.Errorf("%w %q: a python repository's publication writes each wheel's core metadata at its path plus %s", repo.ErrReservedPath, p, MetadataSuffix)
+	}
+	return nil
+}
