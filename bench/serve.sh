@@ -34,7 +34,7 @@ P dist create d --base-path d --repo r >/dev/null
 P checkout d "$T/co" >/dev/null 2>&1 || { rm -rf "$T/co"; cp -r "$T/f" "$T/co"; }
 
 pp=$(freeport)
-P serve --listen "127.0.0.1:$pp" --access-log "$T/pkgvc-access.log" >"$T/serve.log" 2>&1 & PIDS+=($!)
+"$T/pkgvc" --store "$T/store" serve --listen "127.0.0.1:$pp" --access-log "$T/pkgvc-access.log" >"$T/serve.log" 2>&1 & PIDS+=($!)
 waitport "$pp" || { echo "pkgvc serve did not start: $(tail -2 "$T/serve.log")"; exit 1; }
 np=$(freeport)
 mkdir -p "$T/ngx"

@@ -128,3 +128,13 @@ func (p *Publications) For(ctx context.Context, kind string, v *repo.Version) (*
 	}
 	return e.pub, e.err
 }
+
+// Router returns the publisher of kind if it routes requests itself.
+func (p *Publications) Router(kind string) (Router, bool) {
+	pubr, ok := p.reg.Lookup(kind)
+	if !ok {
+		return nil, false
+	}
+	rt, ok := pubr.(Router)
+	return rt, ok
+}

@@ -96,6 +96,7 @@ type Server struct {
 
 	memBytes int64
 	recheck  time.Duration
+	listMax  int // largest version listed from its cached sorted records
 
 	tableMu  sync.Mutex
 	table    atomic.Pointer[distTable]
@@ -129,6 +130,7 @@ func NewServer(st *repo.Store, dists *Dists, pubs *Publications, opts ...ServerO
 		log:      slog.New(slog.DiscardHandler),
 		memBytes: defaultMemBytes,
 		recheck:  time.Second,
+		listMax:  maxListed,
 		versions: newCache[objects.ID, *verState](maxVersions, 0),
 		nodes:    newCache[objects.ID, []byte](1<<20, maxNodeBytes),
 		listings: newCache[objects.ID, []repo.Record](64, maxListed),
@@ -258,6 +260,13 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request) {
 		redirectDir(w, r)
 		return
 	}
+	if de.d.Private {
+		// Reading a private distribution needs a token, and this server has
+		// no token store yet: refuse rather than serve it to anyone.
+		w.Header().Set("WWW-Authenticate", `Basic realm="pkgvc"`)
+		textError(w, http.StatusUnauthorized, "unauthorized: distribution "+de.name+" is private")
+		return
+	}
 	q := request{dist: de, vs: cur, sub: sub, prefix: ContentPrefix + de.basePath + "/"}
 	if strings.HasPrefix(sub, "@") {
 		seg, after, slash := strings.Cut(sub[1:], "/")
@@ -296,7 +305,7 @@ func redirectDir(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
-	if errors.Is(err, context.Canceled) {
+	if r.Context().Err() != nil {
 		return // the client went away
 	}
 	s.log.Error("serve", "path", r.URL.EscapedPath(), "what", what, "err", err)
@@ -312,6 +321,9 @@ func (s *Server) serveVersionPath(w http.ResponseWriter, r *http.Request, q *req
 	cc := cacheNormal
 	if q.immutable {
 		cc = cacheImmutable
+	}
+	if s.route(w, r, q, cc) {
+		return
 	}
 	if q.sub == "" || strings.HasSuffix(q.sub, "/") {
 		s.serveListing(w, r, q, cc)
@@ -350,6 +362,42 @@ func (s *Server) serveVersionPath(w http.ResponseWriter, r *http.Request, q *req
 		return
 	}
 	textError(w, http.StatusNotFound, fmt.Sprintf("not found: %s in distribution %s (version %d, %s)", q.sub, q.dist.name, q.vs.v.Number, q.vs.v.ID))
+}
+
+// route lets the publisher of a negotiating kind (a Router: the Simple
+// Repository API's HTML or JSON, normalized project names) pick the file to
+// serve. It reports whether it answered.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, q *request, cc []string) bool {
+	if s.pubs == nil {
+		return false
+	}
+	rt, ok := s.pubs.Router(q.dist.d.Kind)
+	if !ok {
+		return false
+	}
+	pub, err := s.publication(r.Context(), q)
+	if err != nil {
+		s.internal(w, r, "publication", err)
+		return true
+	}
+	target, redirect, vary, ok := rt.Route(r, q.sub, pub)
+	if !ok {
+		return false
+	}
+	if vary != "" {
+		w.Header().Set("Vary", vary)
+	}
+	if redirect {
+		w.Header()["Cache-Control"] = cc
+		http.Redirect(w, r, q.prefix+target, http.StatusMovedPermanently)
+		return true
+	}
+	f, ok := pub.File(target)
+	if !ok {
+		return false
+	}
+	s.servePubFile(w, r, q, f, cc)
+	return true
 }
 
 // publication returns the publication of q's version, or nil without a

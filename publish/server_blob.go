@@ -338,7 +338,9 @@ func (v *verifyingFile) Read(p []byte) (int, error) {
 // storeBlob is a ReadSeeker over a blob read through the object store (a
 // compressed blob, or a backend without local files). A read from offset
 // 0 goes through OpenBlob, which verifies and withholds the end of a
-// corrupt blob; a read from elsewhere through OpenBlobRange.
+// corrupt blob; a read from elsewhere through OpenBlobRange. It holds the
+// request's context because http.ServeContent, which drives it, passes
+// none; it lives only as long as the request.
 type storeBlob struct {
 	ctx   context.Context
 	objs  *objects.Store

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
 // listItem is one line of a directory listing.
@@ -20,57 +22,68 @@ type listItem struct {
 
 // children lists the immediate children of directory dir ("" or ending in
 // '/') in q's version, publication files included; ok is false when
-// nothing lies under dir.
+// nothing lies under dir. A version of up to listMax records is listed
+// from its cached sorted records; a larger one is walked, keeping only
+// dir's children.
 func (s *Server) children(ctx context.Context, q *request, dir string) ([]listItem, bool, error) {
-	rs, err := s.records(ctx, q.vs)
+	var items []listItem
+	index := map[string]int{} // name (with a trailing '/' for a directory) -> position in items
+	add := func(p string, size int64) {
+		rest := p[len(dir):]
+		it := listItem{name: rest, size: size}
+		key := rest
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			it = listItem{name: rest[:i], dir: true}
+			key = rest[:i+1]
+		}
+		if _, dup := index[key]; !dup {
+			index[key] = len(items)
+			items = append(items, it)
+		}
+	}
+	n, err := s.count(ctx, q.vs)
 	if err != nil {
 		return nil, false, err
 	}
-	var items []listItem
-	add := func(p string, size int64) {
-		rest := p[len(dir):]
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			name := rest[:i]
-			if n := len(items); n > 0 && items[n-1].dir && items[n-1].name == name {
-				return
-			}
-			items = append(items, listItem{name: name, dir: true})
-			return
+	if n <= s.listMax {
+		rs, err := s.records(ctx, q.vs)
+		if err != nil {
+			return nil, false, err
 		}
-		items = append(items, listItem{name: rest, size: size})
-	}
-	for i := sort.Search(len(rs), func(i int) bool { return rs[i].Path >= dir }); i < len(rs) && strings.HasPrefix(rs[i].Path, dir); i++ {
-		add(rs[i].Path, rs[i].Size)
+		for i := sort.Search(len(rs), func(i int) bool { return rs[i].Path >= dir }); i < len(rs) && strings.HasPrefix(rs[i].Path, dir); i++ {
+			add(rs[i].Path, rs[i].Size)
+		}
+	} else if err := tree.Walk(ctx, nodeGetter{s}, q.vs.v.Tree, func(e tree.Entry) error {
+		if strings.HasPrefix(e.Path, dir) {
+			add(e.Path, e.Size)
+		}
+		return nil
+	}); err != nil {
+		return nil, false, err
 	}
 	pub, err := s.publication(ctx, q)
 	if err != nil {
 		return nil, false, err
 	}
 	if pub != nil {
-		n := len(items)
 		for _, p := range pub.Paths() {
 			if strings.HasPrefix(p, dir) {
 				f, _ := pub.File(p)
 				add(p, int64(len(f.Content)))
 			}
 		}
-		if len(items) > n {
-			sort.SliceStable(items, func(i, j int) bool { return items[i].name < items[j].name })
-			out := items[:0]
-			for i, it := range items {
-				if i > 0 && it.dir && out[len(out)-1].dir && out[len(out)-1].name == it.name {
-					continue
-				}
-				out = append(out, it)
-			}
-			items = out
-		}
 	}
+	sort.Slice(items, func(i, j int) bool { return items[i].name < items[j].name })
 	return items, len(items) > 0, nil
 }
 
-// isDir reports whether anything lies under directory p.
+// isDir reports whether anything lies under directory p. For a version
+// too large to list from memory it answers false, so that a request for a
+// missing path never walks a whole version.
 func (s *Server) isDir(ctx context.Context, q *request, p string) (bool, error) {
+	if n, err := s.count(ctx, q.vs); err != nil || n > s.listMax {
+		return false, err
+	}
 	_, ok, err := s.children(ctx, q, p+"/")
 	return ok, err
 }

@@ -239,18 +239,19 @@ func (s *Server) versionFor(ctx context.Context, cur *verState, id objects.ID) (
 		ok = false
 		v := cur.v
 		for len(v.Parents) > 0 && v.Number > target.v.Number {
-			pv, err := s.version(ctx, v.Parents[0])
-			if errors.Is(err, objects.ErrNotFound) {
-				break // beyond a retention boundary
-			}
-			if err != nil {
-				return nil, false, err
-			}
-			if pv.v.ID == id {
+			if v.Parents[0] == id {
 				ok = true
 				break
 			}
-			v = pv.v
+			var pv *repo.Version
+			if vs, hit := s.versions.Get(v.Parents[0]); hit {
+				pv = vs.v
+			} else if pv, err = s.st.Version(ctx, v.Parents[0]); errors.Is(err, objects.ErrNotFound) {
+				break // beyond a retention boundary
+			} else if err != nil {
+				return nil, false, err
+			}
+			v = pv
 		}
 		s.reach.Add(key, ok, 1)
 	}
@@ -267,6 +268,7 @@ type verState struct {
 	lookups atomic.Pointer[sync.Map] // package path -> *lookupEntry
 	nlook   atomic.Int64
 	pub     atomic.Pointer[pubSlot]
+	count   atomic.Int64 // records + 1; 0 until known
 }
 
 // lookupEntry is the result of looking a path up in a version.
@@ -316,8 +318,21 @@ func (g nodeGetter) GetObject(ctx context.Context, id objects.ID) ([]byte, error
 	return b, nil
 }
 
-// records returns every record of q's version sorted by path, cached for
-// versions of moderate size.
+// count returns the number of records of a version.
+func (s *Server) count(ctx context.Context, vs *verState) (int, error) {
+	if n := vs.count.Load(); n > 0 {
+		return int(n - 1), nil
+	}
+	n, err := tree.Count(ctx, nodeGetter{s}, vs.v.Tree)
+	if err != nil {
+		return 0, err
+	}
+	vs.count.Store(int64(n) + 1)
+	return n, nil
+}
+
+// records returns every record of a version sorted by path, cached while
+// the total stays within maxListed records.
 func (s *Server) records(ctx context.Context, vs *verState) ([]repo.Record, error) {
 	if rs, ok := s.listings.Get(vs.v.ID); ok {
 		return rs, nil

@@ -102,7 +102,7 @@ func (Publisher) Kind() string { return kindpython.Kind{}.Name() }
 type dist struct {
 	rec            *repo.Record
 	name, version  string
-	filename, typ  string
+	filename       string
 	requiresPython string
 	yanked         pyformat.Yanked
 	uploaded       time.Time
@@ -152,13 +152,6 @@ func describe(rec *repo.Record, versionTime time.Time) (*dist, bool) {
 		}
 		if d.name, d.version, ok = pyformat.GuessSdistName(stem); !ok {
 			return nil, false
-		}
-	}
-	d.typ = m[kindpython.MetaPackageType]
-	if d.typ == "" {
-		d.typ = pyformat.TypeSdist
-		if strings.HasSuffix(d.filename, pyformat.WheelExt) {
-			d.typ = pyformat.TypeWheel
 		}
 	}
 	if m[kindpython.MetaYanked] == "true" {

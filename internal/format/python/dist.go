@@ -329,7 +329,7 @@ func openZip(r io.ReaderAt, size int64, lim Limits) (*zip.Reader, error) {
 	if n > uint64(lim.Entries) {
 		return nil, fmt.Errorf("%w: the zip holds %d entries, more than %d", ErrLimit, n, lim.Entries)
 	}
-	zr, err := zip.NewReader(r, size)
+	zr, err := zip.NewReader(boundedReaderAt{r, size}, size)
 	if err != nil {
 		return nil, broken("broken zip", err)
 	}
@@ -493,7 +493,7 @@ func broken(what string, err error) error {
 	var stdCorrupt stdflate.CorruptInputError
 	var corrupt flate.CorruptInputError
 	for _, format := range []error{
-		io.EOF, io.ErrUnexpectedEOF,
+		io.EOF, io.ErrUnexpectedEOF, errOutOfRange,
 		zip.ErrFormat, zip.ErrAlgorithm, zip.ErrChecksum, zip.ErrInsecurePath,
 		tar.ErrHeader, tar.ErrFieldTooLong, tar.ErrInsecurePath,
 		gzip.ErrHeader, gzip.ErrChecksum,
@@ -506,6 +506,31 @@ func broken(what string, err error) error {
 		return fmt.Errorf("%w: %s: %w", ErrInvalid, what, err)
 	}
 	return fmt.Errorf("read %s: %w", what, err)
+}
+
+// errOutOfRange reports a read outside the archive, at an offset its
+// headers computed.
+var errOutOfRange = errors.New("offset outside the archive")
+
+// boundedReaderAt reads r's size bytes; reads at offsets outside them
+// (bad zip headers can compute negative ones) fail with errOutOfRange.
+type boundedReaderAt struct {
+	r    io.ReaderAt
+	size int64
+}
+
+func (b boundedReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off > b.size {
+		return 0, errOutOfRange
+	}
+	if rest := b.size - off; int64(len(p)) > rest {
+		n, err := b.r.ReadAt(p[:rest], off)
+		if err == nil {
+			err = io.EOF
+		}
+		return n, err
+	}
+	return b.r.ReadAt(p, off)
 }
 
 // limitedReader reads at most left bytes of r, then fails, noting it.
