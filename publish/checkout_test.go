@@ -606,10 +606,21 @@ http { access_log off; client_body_temp_path %[2]s; proxy_temp_path %[2]s; fastc
 	cmd := exec.Command(bin, "-c", filepath.Join(ngx, "nginx.conf"), "-p", ngx)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	// Its own process group, so that stopping it stops its workers too
+	// (killing only the master would leave them running, holding our pipe).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
 	})
 	base := fmt.Sprintf("http://127.0.0.1:%d/content/d/", port)
 	waitHTTP(t, base+"PULP_MANIFEST", &stderr)

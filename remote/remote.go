@@ -88,6 +88,20 @@ type Remote struct {
 	// 5xx, dropped body) is tried again, with exponential backoff.
 	Retries int `json:"retries"`
 
+	// Python upstreams (kind "python"; see remote/pypi). Projects lists
+	// the projects to sync, each a name with an optional PEP 440
+	// specifier set ("django>=4.2,<5"); empty syncs every project the
+	// index lists. Platforms keeps wheels whose platform tag matches one
+	// of these path.Match patterns (sdists and "any" wheels always stay).
+	// Latest keeps the N latest versions per project (0: all).
+	// Prerelease keeps pre- and dev-releases. AllowHosts names the hosts
+	// besides the index's own that files may be downloaded from.
+	Projects   []string `json:"projects,omitempty"`
+	Platforms  []string `json:"platforms,omitempty"`
+	Latest     int      `json:"latest,omitempty"`
+	Prerelease bool     `json:"prerelease,omitempty"`
+	AllowHosts []string `json:"allow_hosts,omitempty"`
+
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
 }
@@ -147,6 +161,24 @@ func (r *Remote) Validate() error {
 	}
 	if r.Retries < 0 || r.Retries > MaxRetries {
 		return bad("retries %d: want 0 to %d", r.Retries, MaxRetries)
+	}
+	if r.Latest < 0 {
+		return bad("latest %d: want 0 (all versions) or more", r.Latest)
+	}
+	for _, p := range r.Projects {
+		if strings.TrimSpace(p) == "" {
+			return bad("empty project")
+		}
+	}
+	for _, p := range r.Platforms {
+		if p == "" || strings.ContainsAny(p, " \t\r\n/") {
+			return bad("platform %q: want a wheel platform tag or pattern such as manylinux*_x86_64", p)
+		}
+	}
+	for _, h := range r.AllowHosts {
+		if h == "" || strings.ContainsAny(h, "/@ \t\r\n?#") {
+			return bad("allowed host %q: want a host name, optionally with :port", h)
+		}
 	}
 	return nil
 }

@@ -20,7 +20,8 @@ import (
 //     by its own name, or a package, is not Route's (ok false).
 //
 // The format is picked from the "format" query parameter when it names one
-// of the media types below, else from the Accept header (PEP 691): each of
+// of the media types below (or is "json" or "html"), else from the Accept
+// header (PEP 691): each of
 // text/html, application/vnd.pypi.simple.v1+html and
 // application/vnd.pypi.simple.v1+json gets the q value of the most specific
 // media range matching it (the "latest" aliases, latest+html and
@@ -98,6 +99,12 @@ func negotiate(r *http.Request) format {
 	if v := r.URL.Query().Get("format"); v != "" {
 		mt, _, _ := strings.Cut(v, ";")
 		mt = strings.ToLower(strings.TrimSpace(mt))
+		switch mt {
+		case "json":
+			return formatJSON
+		case "html":
+			return formatHTML
+		}
 		for _, o := range offers {
 			for _, t := range o.types {
 				if mt == t {

@@ -68,6 +68,8 @@ func TestRouteNegotiation(t *testing.T) {
 		{"format query json", "", "format=application/vnd.pypi.simple.v1%2Bjson", json},
 		{"format query v1 html", jsonType, "format=application/vnd.pypi.simple.v1%2Bhtml", v1html},
 		{"format query unknown", jsonType, "format=xml", json},
+		{"format json", "", "format=json", json},
+		{"format html", jsonType, "format=HTML", html},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest("GET", "/content/py/simple/beta/?"+tc.query, nil)
