@@ -389,7 +389,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, q *request, cc []
 	}
 	if redirect {
 		w.Header()["Cache-Control"] = cc
-		http.Redirect(w, r, q.prefix+target, http.StatusMovedPermanently)
+		u := q.prefix + target
+		if r.URL.RawQuery != "" { // keep ?format=... across the redirect
+			u += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, u, http.StatusMovedPermanently)
 		return true
 	}
 	f, ok := pub.File(target)

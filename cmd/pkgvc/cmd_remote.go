@@ -52,6 +52,11 @@ func remoteFlags(create bool) []cli.Flag {
 		&cli.DurationFlag{Name: "read-timeout", Usage: "limit for waiting for response headers and for any pause in a download"},
 		&cli.IntFlag{Name: "download-concurrency", Usage: "files downloaded at once"},
 		&cli.IntFlag{Name: "retries", Usage: "retries of a failed request (connection error, 408, 429, 5xx, dropped download), with exponential backoff"},
+		&cli.GenericFlag{Name: "project", Value: &globList{}, Usage: "python: sync only `PROJECT`, a name with an optional PEP 440 specifier set such as 'django>=4.2,<5' (repeatable; default: every project)"},
+		&cli.GenericFlag{Name: "platform", Value: &globList{}, Usage: "python: keep only wheels whose platform tag matches `TAG` (a pattern such as manylinux*_x86_64; repeatable), plus sdists and 'any' wheels"},
+		&cli.IntFlag{Name: "latest", Usage: "python: keep only the `N` latest versions of each project (0: all)"},
+		&cli.BoolFlag{Name: "prerelease", Usage: "python: keep pre- and dev-releases (otherwise only those a --project specifier names)"},
+		&cli.GenericFlag{Name: "allow-host", Value: &globList{}, Usage: "python: also download files from `HOST` (e.g. files.pythonhosted.org; repeatable)"},
 	}
 	if create {
 		defaults := map[string]string{
@@ -157,6 +162,15 @@ func applyRemoteFlags(c *cli.Command, r *remote.Remote) error {
 	}
 	if c.IsSet("retries") {
 		r.Retries = int(c.Int("retries"))
+	}
+	list("project", &r.Projects)
+	list("platform", &r.Platforms)
+	list("allow-host", &r.AllowHosts)
+	if c.IsSet("latest") {
+		r.Latest = int(c.Int("latest"))
+	}
+	if c.IsSet("prerelease") {
+		r.Prerelease = c.Bool("prerelease")
 	}
 	return nil
 }

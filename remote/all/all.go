@@ -4,9 +4,10 @@ package all
 import (
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/remote/file"
+	"github.com/pkgvc/pkgvc/remote/pypi"
 )
 
 // Registry returns a fresh registry of all upstream kinds.
 func Registry() *remote.Registry {
-	return remote.NewRegistry(file.Syncer{})
+	return remote.NewRegistry(file.Syncer{}, pypi.Syncer{})
 }
