@@ -20,15 +20,7 @@ func checkoutCmd(e *env) *cli.Command {
 		Description: "DIR becomes a symbolic link to DIR.pkgvc/a or DIR.pkgvc/b and is replaced atomically:\n" +
 			"readers never see a half-written tree. Only the files that changed are written; raw\n" +
 			"blobs are hard-linked from the store when it is on the same file system.",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 2, 2, "DIST DIR")
-			if err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(2, 2, "DIST DIR", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
 			rm, err := e.remotes(ctx, c)
 			if err != nil {
 				return err
@@ -51,6 +43,6 @@ func checkoutCmd(e *env) *cli.Command {
 			fmt.Fprintf(e.stdout, "checked out %s (%s %s) into %s: %d file(s) written (%d hard links), %d removed\n",
 				res.Dist, res.Version, res.Version.ID, a[1], res.Written, res.Linked, res.Removed)
 			return nil
-		},
+		}),
 	}
 }

@@ -154,15 +154,7 @@ func distShowCmd(e *env) *cli.Command {
 		Name:      "show",
 		Usage:     "describe a distribution and the version it serves now",
 		ArgsUsage: "NAME",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 1, 1, "NAME")
-			if err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(1, 1, "NAME", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
 			dists := publish.NewDists(st)
 			d, err := dists.Get(ctx, a[0])
 			if err != nil {
@@ -187,7 +179,7 @@ func distShowCmd(e *env) *cli.Command {
 				fmt.Fprintf(e.stdout, "serving:   %s %s\n", v, v.ID)
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -239,15 +231,7 @@ func distDeleteCmd(e *env) *cli.Command {
 		Name:      "delete",
 		Usage:     "delete a distribution (the content stays in its repository)",
 		ArgsUsage: "NAME",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 1, 1, "NAME")
-			if err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(1, 1, "NAME", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
 			if err := publish.NewDists(st).Delete(ctx, a[0]); err != nil {
 				return err
 			}
@@ -256,6 +240,6 @@ func distDeleteCmd(e *env) *cli.Command {
 			}
 			fmt.Fprintf(e.stdout, "deleted distribution %s\n", a[0])
 			return nil
-		},
+		}),
 	}
 }

@@ -21,15 +21,7 @@ func logCmd(e *env) *cli.Command {
 		Usage:     "list the versions of a repository, newest first",
 		ArgsUsage: "REV",
 		Flags:     []cli.Flag{&cli.IntFlag{Name: "max-count", Aliases: []string{"n"}, Usage: "show at most N versions"}},
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 1, 1, "REV")
-			if err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(1, 1, "REV", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
 			entries, err := st.Log(ctx, a[0], int(c.Int("max-count")))
 			if err != nil {
 				return err
@@ -49,7 +41,7 @@ func logCmd(e *env) *cli.Command {
 				}
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -58,15 +50,7 @@ func lsCmd(e *env) *cli.Command {
 		Name:      "ls",
 		Usage:     "list the packages of a version",
 		ArgsUsage: "REV",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 1, 1, "REV")
-			if err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(1, 1, "REV", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
 			recs, err := st.List(ctx, a[0])
 			if err != nil {
 				return err
@@ -87,7 +71,7 @@ func lsCmd(e *env) *cli.Command {
 				fmt.Fprintf(tw, "%s\t%d\t %s\n", r.SHA256, r.Size, r.Path)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 }
 
@@ -96,15 +80,7 @@ func catCmd(e *env) *cli.Command {
 		Name:      "cat",
 		Usage:     "write a package's content to stdout, verifying its digest",
 		ArgsUsage: "REV PATH",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 2, 2, "REV PATH")
-			if err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(2, 2, "REV PATH", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
 			r, rec, err := st.Cat(ctx, a[0], a[1])
 			if errors.Is(err, objects.ErrNotFound) && repo.IsOnDemand(rec) {
 				// Not fetched yet: fetch it from its remote, verified, as it streams.
@@ -120,7 +96,7 @@ func catCmd(e *env) *cli.Command {
 			defer r.Close()
 			_, err = io.Copy(e.stdout, r)
 			return err
-		},
+		}),
 	}
 }
 
@@ -129,15 +105,7 @@ func reflogCmd(e *env) *cli.Command {
 		Name:      "reflog",
 		Usage:     "list the moves of a repository's head, newest first",
 		ArgsUsage: "NAME",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 1, 1, "NAME")
-			if err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(1, 1, "NAME", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
 			entries, err := st.Reflog(ctx, a[0])
 			if err != nil {
 				return err
@@ -150,7 +118,7 @@ func reflogCmd(e *env) *cli.Command {
 					r.Time.Local().Format("2006-01-02 15:04:05"), r.Who, r.Action)
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -166,15 +134,7 @@ func diffCmd(e *env) *cli.Command {
 		Name:      "diff",
 		Usage:     "list paths added, removed and changed between two versions",
 		ArgsUsage: "REV REV",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 2, 2, "REV REV")
-			if err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(2, 2, "REV REV", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
 			d, err := st.Diff(ctx, a[0], a[1])
 			if err != nil {
 				return err
@@ -184,7 +144,7 @@ func diffCmd(e *env) *cli.Command {
 			}
 			printDiff(e.stdout, d)
 			return nil
-		},
+		}),
 	}
 }
 

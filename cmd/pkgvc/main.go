@@ -59,6 +59,22 @@ func (e *env) store(ctx context.Context, c *cli.Command) (*repo.Store, error) {
 	return st, nil
 }
 
+// storeAction is the action of a command that works on the store: it
+// checks the positional arguments, opens the store, then runs body.
+func (e *env) storeAction(min, max int, usage string, body func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error) cli.ActionFunc {
+	return func(ctx context.Context, c *cli.Command) error {
+		a, err := args(c, min, max, usage)
+		if err != nil {
+			return err
+		}
+		st, err := e.store(ctx, c)
+		if err != nil {
+			return err
+		}
+		return body(ctx, c, st, a)
+	}
+}
+
 // jsonOut reports whether --json was given.
 func jsonOut(c *cli.Command) bool { return c.Bool("json") }
 

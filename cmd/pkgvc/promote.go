@@ -72,20 +72,12 @@ func rollbackCmd(e *env) *cli.Command {
 		Name:      "rollback",
 		Usage:     "make a new version of REPO with REV's content",
 		ArgsUsage: "REPO REV",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 2, 2, "REPO REV")
-			if err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(2, 2, "REPO REV", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
 			res, err := st.Rollback(ctx, a[0], a[1])
 			if err != nil {
 				return err
 			}
 			return e.printCommit(c, res)
-		},
+		}),
 	}
 }

@@ -30,15 +30,7 @@ func repoCreateCmd(e *env) *cli.Command {
 			&cli.StringFlag{Name: "kind", Value: "file", Usage: "content kind"},
 			&cli.IntFlag{Name: "retain", Usage: "keep only the last N versions (0 keeps all)"},
 		},
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 1, 1, "NAME [--kind KIND] [--retain N]")
-			if err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(1, 1, "NAME [--kind KIND] [--retain N]", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
 			cfg, err := st.CreateRepo(ctx, a[0], repo.CreateOptions{Kind: c.String("kind"), Retain: int(c.Int("retain"))})
 			if err != nil {
 				return err
@@ -48,7 +40,7 @@ func repoCreateCmd(e *env) *cli.Command {
 			}
 			fmt.Fprintf(e.stdout, "created repository %s (kind %s)\n", cfg.Name, cfg.Kind)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -100,15 +92,7 @@ func repoShowCmd(e *env) *cli.Command {
 		Name:      "show",
 		Usage:     "describe a repository",
 		ArgsUsage: "NAME",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 1, 1, "NAME")
-			if err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(1, 1, "NAME", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
 			info, err := st.ShowRepo(ctx, a[0])
 			if err != nil {
 				return err
@@ -123,7 +107,7 @@ func repoShowCmd(e *env) *cli.Command {
 			}
 			fmt.Fprintf(e.stdout, "head:     %s %s\npackages: %d\n", info.Head, info.Head.ID, info.Packages)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -135,15 +119,7 @@ func repoDeleteCmd(e *env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "force", Usage: "delete even while distributions follow it"},
 		},
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 1, 1, "NAME [--force]")
-			if err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(1, 1, "NAME [--force]", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
 			if err := publish.NewDists(st).DeleteRepo(ctx, a[0], c.Bool("force")); err != nil {
 				return err
 			}
@@ -152,6 +128,6 @@ func repoDeleteCmd(e *env) *cli.Command {
 			}
 			fmt.Fprintf(e.stdout, "deleted repository %s\n", a[0])
 			return nil
-		},
+		}),
 	}
 }
