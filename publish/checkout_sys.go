@@ -2,38 +2,16 @@ package publish
 
 import (
 	"context"
-	"errors"
+	filelock "github.com/pkgvc/pkgvc/internal/flock"
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// flock takes LOCK_EX on f, polling with LOCK_NB so that ctx can end the
-// wait.
-func flock(ctx context.Context, f *os.File) error {
-	pause := 100 * time.Microsecond
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, unix.EWOULDBLOCK), errors.Is(err, unix.EINTR):
-		default:
-			return err
-		}
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		pause = min(2*pause, 20*time.Millisecond)
-	}
-}
+// flock takes LOCK_EX on f; ctx can end the wait.
+func flock(ctx context.Context, f *os.File) error { return filelock.Lock(ctx, f) }
 
 // syncFS makes everything written to the file system holding dir durable
 // (syncfs(2)): one call instead of an fsync per file.

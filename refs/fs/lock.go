@@ -2,10 +2,9 @@ package fs
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	filelock "github.com/pkgvc/pkgvc/internal/flock"
 	"os"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -43,36 +42,5 @@ func (b *Backend) lock(ctx context.Context) (unlock func(), err error) {
 	}, nil
 }
 
-// flock takes LOCK_EX on f. Without a cancelable ctx it blocks in the
-// kernel; otherwise it polls with LOCK_NB and a growing pause, so ctx can
-// interrupt the wait.
-func flock(ctx context.Context, f *os.File) error {
-	fd := int(f.Fd())
-	if ctx.Done() == nil {
-		for {
-			err := unix.Flock(fd, unix.LOCK_EX)
-			if !errors.Is(err, unix.EINTR) {
-				return err
-			}
-		}
-	}
-	pause := 20 * time.Microsecond
-	for {
-		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, unix.EWOULDBLOCK), errors.Is(err, unix.EINTR):
-		default:
-			return err
-		}
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		pause = min(2*pause, 2*time.Millisecond)
-	}
-}
+// flock takes LOCK_EX on f; ctx can end the wait.
+func flock(ctx context.Context, f *os.File) error { return filelock.Lock(ctx, f) }

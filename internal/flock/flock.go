@@ -1,0 +1,49 @@
+// Package flock takes exclusive advisory locks on files, the way several
+// pkgvc processes sharing one store serialize their writers.
+package flock
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Lock takes LOCK_EX on f. Without a cancelable ctx it blocks in the
+// kernel; otherwise it polls with LOCK_NB and a growing pause, so that ctx
+// can end the wait.
+func Lock(ctx context.Context, f *os.File) error {
+	fd := int(f.Fd())
+	if ctx.Done() == nil {
+		for {
+			err := unix.Flock(fd, unix.LOCK_EX)
+			if !errors.Is(err, unix.EINTR) {
+				return err
+			}
+		}
+	}
+	pause := 20 * time.Microsecond
+	for {
+		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, unix.EWOULDBLOCK), errors.Is(err, unix.EINTR):
+		default:
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		pause = min(2*pause, 5*time.Millisecond)
+	}
+}
+
+// Unlock releases the lock on f.
+func Unlock(f *os.File) error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }
