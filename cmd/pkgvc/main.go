@@ -124,6 +124,7 @@ func newApp(e *env) *cli.Command {
 			serveCmd(e),
 			remoteCmd(e),
 			syncCmd(e),
+			tokenCmd(e),
 		},
 		Action: func(_ context.Context, c *cli.Command) error {
 			if c.Args().Len() > 0 {
