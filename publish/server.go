@@ -29,6 +29,10 @@ const ContentPrefix = "/content/"
 var (
 	cacheNormal    = []string{"no-cache"}
 	cacheImmutable = []string{"public, max-age=31536000, immutable"}
+	// A private distribution's responses may be kept by the client only,
+	// never by a shared cache.
+	cachePrivateNormal    = []string{"private, no-cache"}
+	cachePrivateImmutable = []string{"private, max-age=31536000, immutable"}
 	acceptRanges   = []string{"bytes"}
 	octetStream    = []string{"application/octet-stream"}
 	htmlType       = []string{"text/html; charset=utf-8"}
@@ -93,6 +97,7 @@ type Server struct {
 	fetch FetchFunc
 	watch *repo.RefsWatch
 	mux   *http.ServeMux
+	gate  *authGate // see WithAuth
 
 	memBytes int64
 	recheck  time.Duration
@@ -106,6 +111,8 @@ type Server struct {
 	blobs    *cache[objects.ID, *blobEntry]
 	reach    *cache[[2]objects.ID, bool]
 	dirs     sync.Map // directory path -> *blobDir
+
+	ops *ops // metrics and readiness checks (ops.go)
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -135,6 +142,7 @@ func NewServer(st *repo.Store, dists *Dists, pubs *Publications, opts ...ServerO
 		nodes:    newCache[objects.ID, []byte](1<<20, maxNodeBytes),
 		listings: newCache[objects.ID, []repo.Record](64, maxListed),
 		reach:    newCache[[2]objects.ID, bool](maxReach, 0),
+		ops:      newOps(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -148,11 +156,13 @@ func NewServer(st *repo.Store, dists *Dists, pubs *Publications, opts ...ServerO
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		textError(w, http.StatusNotFound, "not found: distributions are served under "+ContentPrefix+"<base-path>/")
 	})
+	s.setupOps()
 	return s
 }
 
-// ServeHTTP rejects malformed content paths, then routes the request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// dispatch rejects malformed content paths, then routes the request.
+// ServeHTTP (ops.go) calls it and counts the request.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	if !strings.HasPrefix(p, "/content") && !strings.HasPrefix(r.URL.RawPath, "/content") {
 		s.mux.ServeHTTP(w, r)
@@ -260,12 +270,8 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request) {
 		redirectDir(w, r)
 		return
 	}
-	if de.d.Private {
-		// Reading a private distribution needs a token, and this server has
-		// no token store yet: refuse rather than serve it to anyone.
-		w.Header().Set("WWW-Authenticate", `Basic realm="pkgvc"`)
-		textError(w, http.StatusUnauthorized, "unauthorized: distribution "+de.name+" is private")
-		return
+	if de.d.Private && !s.authorize(w, r, de.name) {
+		return // reading a private distribution needs a token (see WithAuth)
 	}
 	q := request{dist: de, vs: cur, sub: sub, prefix: ContentPrefix + de.basePath + "/"}
 	if strings.HasPrefix(sub, "@") {
@@ -319,8 +325,13 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 func (s *Server) serveVersionPath(w http.ResponseWriter, r *http.Request, q *request) {
 	ctx := r.Context()
 	cc := cacheNormal
-	if q.immutable {
+	switch {
+	case q.immutable && q.dist.d.Private:
+		cc = cachePrivateImmutable
+	case q.immutable:
 		cc = cacheImmutable
+	case q.dist.d.Private:
+		cc = cachePrivateNormal
 	}
 	if s.route(w, r, q, cc) {
 		return

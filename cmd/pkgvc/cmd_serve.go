@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +11,10 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/urfave/cli/v3"
 
+	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/publish/httplog"
@@ -25,10 +28,22 @@ func serveCmd(e *env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "address to listen on"},
 			&cli.StringFlag{Name: "access-log", Usage: "append access logs (JSON lines) to `FILE` instead of stderr"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with the PEM certificate chain in `FILE` (needs --tls-key)"},
+			&cli.StringFlag{Name: "tls-key", Usage: "PEM private key of --tls-cert in `FILE`"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
-			if _, err := args(c, 0, 0, "[--listen ADDR] [--access-log FILE]"); err != nil {
+			if _, err := args(c, 0, 0, "[--listen ADDR] [--access-log FILE] [--tls-cert FILE --tls-key FILE]"); err != nil {
 				return err
+			}
+			var tlsCfg *tls.Config
+			if cert, key := c.String("tls-cert"), c.String("tls-key"); cert != "" || key != "" {
+				if cert == "" || key == "" {
+					return usagef("serve: --tls-cert and --tls-key go together")
+				}
+				var err error
+				if tlsCfg, err = publish.TLSConfig(cert, key); err != nil {
+					return fmt.Errorf("tls: %w", err)
+				}
 			}
 			st, err := e.store(ctx, c)
 			if err != nil {
@@ -55,7 +70,7 @@ func serveCmd(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			opts := []publish.ServerOption{publish.WithLogger(errlog), publish.WithFetcher(mgr.FetchBlob)}
+			opts := []publish.ServerOption{publish.WithLogger(errlog), publish.WithFetcher(mgr.FetchBlob), publish.WithAuth(auth.New(st))}
 			dir := c.String("store")
 			if dir == "" {
 				dir = "pkgvc-data"
@@ -67,9 +82,19 @@ func serveCmd(e *env) *cli.Command {
 				errlog.Warn("serve: looking refs up at every request", "err", err)
 			}
 			srv := publish.NewServer(st, publish.NewDists(st), publish.NewPublications(st, puball.Registry(), 16), opts...)
-			err = publish.ListenAndServe(ctx, c.String("listen"), alog.Middleware(srv), errlog, func(a net.Addr) {
-				fmt.Fprintf(e.stdout, "serving distributions at http://%s%s<base-path>/\n", a, publish.ContentPrefix)
-			})
+			srv.Registry().MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			scheme := "http"
+			if tlsCfg != nil {
+				scheme = "https"
+			}
+			ready := func(a net.Addr) {
+				fmt.Fprintf(e.stdout, "serving distributions at %s://%s%s<base-path>/\n", scheme, a, publish.ContentPrefix)
+			}
+			if tlsCfg != nil {
+				err = publish.ListenAndServeTLS(ctx, c.String("listen"), tlsCfg, alog.Middleware(srv), errlog, ready)
+			} else {
+				err = publish.ListenAndServe(ctx, c.String("listen"), alog.Middleware(srv), errlog, ready)
+			}
 			return errors.Join(err, alog.Close())
 		},
 	}

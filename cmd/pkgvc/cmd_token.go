@@ -1,7 +1,162 @@
 package main
 
-import "github.com/urfave/cli/v3"
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/repo"
+)
 
 func tokenCmd(e *env) *cli.Command {
-	return &cli.Command{Name: "token", Hidden: true}
+	return &cli.Command{
+		Name:     "token",
+		Usage:    "create, list and revoke API tokens with scopes (KIND:GLOB:LEVEL)",
+		Commands: []*cli.Command{tokenCreateCmd(e), tokenListCmd(e), tokenRevokeCmd(e)},
+	}
+}
+
+// tokenOut is the --json shape of a token; the secret only at creation.
+type tokenOut struct {
+	Name    string     `json:"name"`
+	Token   string     `json:"token,omitempty"`
+	Scopes  []string   `json:"scopes"`
+	Created *time.Time `json:"created,omitempty"`
+	Expires *time.Time `json:"expires,omitempty"`
+}
+
+func newTokenOut(t *auth.Token, secret string) tokenOut {
+	o := tokenOut{Name: t.Name, Token: secret, Scopes: scopeStrings(t.Scopes)}
+	if secret == "" {
+		o.Created = &t.Created
+	}
+	if !t.Expires.IsZero() {
+		o.Expires = &t.Expires
+	}
+	return o
+}
+
+func scopeStrings(ss []auth.Scope) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = s.String()
+	}
+	return out
+}
+
+func tokenCreateCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "create",
+		Usage: "create a token and print it (only this once)",
+		Flags: []cli.Flag{
+			&cli.GenericFlag{Name: "scope", Value: &globList{}, Usage: "grant `KIND:GLOB:LEVEL` (repeatable): KIND repo, dist, remote or *; GLOB matches names; LEVEL read, write or admin"},
+			&cli.StringFlag{Name: "expires", Usage: "lifetime such as 30d or 12h (default: never expires)"},
+			&cli.StringFlag{Name: "name", Usage: "token name (default: generated)"},
+		},
+		Action: e.storeAction(0, 0, "--scope KIND:GLOB:LEVEL... [--expires 30d] [--name NAME]", func(ctx context.Context, c *cli.Command, st *repo.Store, _ []string) error {
+			raw := *c.Generic("scope").(*globList)
+			if len(raw) == 0 {
+				return usagef("token create needs at least one --scope KIND:GLOB:LEVEL, as in --scope 'dist:*:read'")
+			}
+			o := auth.CreateOptions{Name: c.String("name")}
+			for _, s := range raw {
+				sc, err := auth.ParseScope(s)
+				if err != nil {
+					return &usageError{err.Error()}
+				}
+				o.Scopes = append(o.Scopes, sc)
+			}
+			if x := c.String("expires"); x != "" {
+				d, err := parseLifetime(x)
+				if err != nil {
+					return err
+				}
+				o.TTL = d
+			}
+			tok, secret, err := auth.New(st).Create(ctx, o)
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(newTokenOut(tok, secret))
+			}
+			fmt.Fprintln(e.stdout, secret)
+			fmt.Fprintf(e.stderr, "created token %s (%s); it is shown only this once\n", tok.Name, strings.Join(scopeStrings(tok.Scopes), " "))
+			return nil
+		}),
+	}
+}
+
+// parseLifetime parses a duration, also in days ("30d").
+func parseLifetime(s string) (time.Duration, error) {
+	var d time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days > 100*365 {
+			return 0, usagef("--expires %q: give a lifetime such as 30d, 12h or 90m", s)
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, usagef("--expires %q: give a lifetime such as 30d, 12h or 90m", s)
+		}
+	}
+	if d <= 0 {
+		return 0, usagef("--expires %q: the lifetime must be positive", s)
+	}
+	return d, nil
+}
+
+func tokenListCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "list tokens (never their secrets)",
+		Action: e.storeAction(0, 0, "", func(ctx context.Context, c *cli.Command, st *repo.Store, _ []string) error {
+			toks, err := auth.New(st).List(ctx)
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				out := make([]tokenOut, len(toks))
+				for i := range toks {
+					out[i] = newTokenOut(&toks[i], "")
+				}
+				return e.printJSON(out)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tSCOPES\tCREATED\tEXPIRES")
+			for _, t := range toks {
+				exp := "never"
+				if !t.Expires.IsZero() {
+					exp = t.Expires.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, strings.Join(scopeStrings(t.Scopes), " "), t.Created.Format(time.RFC3339), exp)
+			}
+			return tw.Flush()
+		}),
+	}
+}
+
+func tokenRevokeCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "revoke",
+		Usage: "revoke a token: servers refuse it within seconds",
+		Action: e.storeAction(1, 1, "NAME", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
+			if err := auth.New(st).Revoke(ctx, a[0]); err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(map[string]any{"name": a[0], "revoked": true})
+			}
+			fmt.Fprintf(e.stdout, "revoked token %s\n", a[0])
+			return nil
+		}),
+	}
 }

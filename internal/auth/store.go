@@ -1,0 +1,295 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/refs"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+var (
+	// ErrUnauthorized reports a missing, unknown, revoked or expired token.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden reports a valid token that lacks the scope asked for.
+	ErrForbidden = errors.New("forbidden")
+	// ErrInvalidScope reports a malformed scope.
+	ErrInvalidScope = fmt.Errorf("scope %w", repo.ErrInvalid)
+	// ErrTokenNotFound reports an unknown token name.
+	ErrTokenNotFound = fmt.Errorf("token %w", repo.ErrNotFound)
+	// ErrTokenExists reports a token name already taken.
+	ErrTokenExists = fmt.Errorf("token %w", repo.ErrExists)
+)
+
+// Prefix starts every token, so that a leaked one is recognizable.
+const Prefix = "pkgvc_"
+
+const (
+	tokenBytes  = 32
+	namesPrefix = "config/tokens/"
+	hashPrefix  = "config/token-hashes/"
+	maxCached   = 4096
+	// DefaultCacheTTL is how long Authenticate trusts a token it looked
+	// up before it reads it again (and so notices a revocation).
+	DefaultCacheTTL = 2 * time.Second
+)
+
+// Token describes a token; it never holds the secret.
+type Token struct {
+	Name    string    `json:"name"`
+	Scopes  []Scope   `json:"scopes"`
+	Created time.Time `json:"created"`
+	Expires time.Time `json:"expires,omitzero"`
+}
+
+// Allows reports whether one of t's scopes grants level on kind/name.
+func (t *Token) Allows(kind, name string, level Level) bool {
+	for _, s := range t.Scopes {
+		if s.Allows(kind, name, level) {
+			return true
+		}
+	}
+	return false
+}
+
+// expired reports whether t has expired at now.
+func (t *Token) expired(now time.Time) bool {
+	return !t.Expires.IsZero() && !now.Before(t.Expires)
+}
+
+// tokenDoc is the stored document of a token.
+type tokenDoc struct {
+	Token
+	Hash string `json:"sha256"` // hex SHA-256 of the token
+}
+
+// CreateOptions describes a new token.
+type CreateOptions struct {
+	Name   string        // a repo.ValidateName name; generated when empty
+	Scopes []Scope       // at least one
+	TTL    time.Duration // lifetime; 0 never expires
+}
+
+// Validate checks o.
+func (o CreateOptions) Validate() error {
+	if o.Name != "" {
+		if err := repo.ValidateName(o.Name); err != nil {
+			return fmt.Errorf("token %w", err)
+		}
+	}
+	if len(o.Scopes) == 0 {
+		return fmt.Errorf("%w: a token needs at least one scope", ErrInvalidScope)
+	}
+	for _, s := range o.Scopes {
+		if _, err := ParseScope(s.String()); err != nil {
+			return err
+		}
+	}
+	if o.TTL < 0 {
+		return fmt.Errorf("token expiry %w: negative lifetime", repo.ErrInvalid)
+	}
+	return nil
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithCacheTTL sets how long Authenticate trusts a token it looked up
+// (default DefaultCacheTTL; 0 reads the store at every call).
+func WithCacheTTL(d time.Duration) Option { return func(s *Store) { s.ttl = max(d, 0) } }
+
+// WithClock sets the clock that dates tokens and checks expiry.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// Store manages the tokens of a repo.Store.
+type Store struct {
+	st  *repo.Store
+	ttl time.Duration
+	now func() time.Time
+
+	mu    sync.Mutex
+	cache map[[sha256.Size]byte]cached
+}
+
+type cached struct {
+	tok *Token
+	at  time.Time
+}
+
+// New returns the token store of st.
+func New(st *repo.Store, opts ...Option) *Store {
+	s := &Store{st: st, ttl: DefaultCacheTTL, now: time.Now, cache: map[[sha256.Size]byte]cached{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Create makes a token and returns its description and its secret, which
+// is not stored and cannot be shown again.
+func (s *Store) Create(ctx context.Context, o CreateOptions) (*Token, string, error) {
+	if err := o.Validate(); err != nil {
+		return nil, "", err
+	}
+	var raw [tokenBytes]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, "", err
+	}
+	secret := Prefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	sum := sha256.Sum256([]byte(secret))
+	now := s.now().UTC().Truncate(time.Second)
+	d := tokenDoc{Token: Token{Name: o.Name, Scopes: slices.Clone(o.Scopes), Created: now}, Hash: hex.EncodeToString(sum[:])}
+	if d.Name == "" {
+		d.Name = "token-" + d.Hash[:12] // the hash of a random secret: random, reveals nothing
+	}
+	if o.TTL > 0 {
+		d.Expires = now.Add(o.TTL)
+	}
+	id, err := s.st.WriteDoc(ctx, &d)
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.st.ApplyRefs(ctx, "token create "+d.Name,
+		refs.Update{Name: namesPrefix + d.Name, New: id},
+		refs.Update{Name: hashPrefix + d.Hash, New: id})
+	if errors.Is(err, refs.ErrConflict) {
+		return nil, "", fmt.Errorf("%w: %s", ErrTokenExists, d.Name)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return &d.Token, secret, nil
+}
+
+// List returns every token, sorted by name.
+func (s *Store) List(ctx context.Context) ([]Token, error) {
+	var names []string
+	err := s.st.Refs().List(ctx, namesPrefix, func(name string, _ objects.ID) error {
+		names = append(names, name)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Token, 0, len(names))
+	for _, n := range names {
+		var d tokenDoc
+		if _, err := s.st.ReadDocRef(ctx, n, &d); errors.Is(err, repo.ErrNotFound) {
+			continue // revoked meanwhile
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, d.Token)
+	}
+	slices.SortFunc(out, func(a, b Token) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// Revoke deletes the token name. Authenticate of a Store on the same
+// repo.Store in another process notices within its cache TTL.
+func (s *Store) Revoke(ctx context.Context, name string) error {
+	if err := repo.ValidateName(name); err != nil {
+		return fmt.Errorf("token %w", err)
+	}
+	var d tokenDoc
+	id, err := s.st.ReadDocRef(ctx, namesPrefix+name, &d)
+	if errors.Is(err, repo.ErrNotFound) {
+		return fmt.Errorf("%w: %s", ErrTokenNotFound, name)
+	}
+	if err != nil {
+		return err
+	}
+	ups := []refs.Update{{Name: namesPrefix + name, Old: id}}
+	if cur, err := s.st.Refs().Get(ctx, hashPrefix+d.Hash); err == nil {
+		ups = append(ups, refs.Update{Name: hashPrefix + d.Hash, Old: cur})
+	} else if !errors.Is(err, refs.ErrNotFound) {
+		return err
+	}
+	if err := s.st.ApplyRefs(ctx, "token revoke "+name, ups...); err != nil {
+		return err
+	}
+	if sum, err := hex.DecodeString(d.Hash); err == nil && len(sum) == sha256.Size {
+		s.mu.Lock()
+		delete(s.cache, [sha256.Size]byte(sum))
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// Authenticate returns the token whose secret is secret; an unknown,
+// revoked or expired one is ErrUnauthorized.
+func (s *Store) Authenticate(ctx context.Context, secret string) (*Token, error) {
+	if !strings.HasPrefix(secret, Prefix) || len(secret) > 128 {
+		return nil, fmt.Errorf("%w: not a pkgvc token", ErrUnauthorized)
+	}
+	sum := sha256.Sum256([]byte(secret))
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.cache[sum]
+	s.mu.Unlock()
+	if !ok || now.Sub(c.at) >= s.ttl || now.Before(c.at) {
+		tok, err := s.lookup(ctx, sum)
+		if err != nil {
+			if errors.Is(err, ErrUnauthorized) {
+				s.mu.Lock()
+				delete(s.cache, sum)
+				s.mu.Unlock()
+			}
+			return nil, err
+		}
+		c = cached{tok: tok, at: now}
+		if s.ttl > 0 {
+			s.mu.Lock()
+			if len(s.cache) >= maxCached {
+				clear(s.cache)
+			}
+			s.cache[sum] = c
+			s.mu.Unlock()
+		}
+	}
+	if c.tok.expired(now) {
+		return nil, fmt.Errorf("%w: token %s expired at %s", ErrUnauthorized, c.tok.Name, c.tok.Expires.Format(time.RFC3339))
+	}
+	return c.tok, nil
+}
+
+// lookup reads the token whose SHA-256 is sum.
+func (s *Store) lookup(ctx context.Context, sum [sha256.Size]byte) (*Token, error) {
+	var d tokenDoc
+	_, err := s.st.ReadDocRef(ctx, hashPrefix+hex.EncodeToString(sum[:]), &d)
+	if errors.Is(err, repo.ErrNotFound) {
+		return nil, fmt.Errorf("%w: unknown or revoked token", ErrUnauthorized)
+	}
+	if err != nil {
+		return nil, err
+	}
+	stored, err := hex.DecodeString(d.Hash)
+	if err != nil || subtle.ConstantTimeCompare(stored, sum[:]) != 1 {
+		return nil, fmt.Errorf("%w: unknown or revoked token", ErrUnauthorized)
+	}
+	return &d.Token, nil
+}
+
+// Authorize authenticates secret and checks that it grants level on the
+// resource kind/name: ErrUnauthorized or ErrForbidden otherwise.
+func (s *Store) Authorize(ctx context.Context, secret, kind, name string, level Level) (*Token, error) {
+	tok, err := s.Authenticate(ctx, secret)
+	if err != nil {
+		return nil, err
+	}
+	if !tok.Allows(kind, name, level) {
+		return tok, fmt.Errorf("%w: token %s does not grant %s:%s:%s", ErrForbidden, tok.Name, kind, name, level)
+	}
+	return tok, nil
+}
