@@ -33,9 +33,9 @@ var (
 	// never by a shared cache.
 	cachePrivateNormal    = []string{"private, no-cache"}
 	cachePrivateImmutable = []string{"private, max-age=31536000, immutable"}
-	acceptRanges   = []string{"bytes"}
-	octetStream    = []string{"application/octet-stream"}
-	htmlType       = []string{"text/html; charset=utf-8"}
+	acceptRanges          = []string{"bytes"}
+	octetStream           = []string{"application/octet-stream"}
+	htmlType              = []string{"text/html; charset=utf-8"}
 )
 
 // FetchFunc streams the content of an on-demand record from its remote to
