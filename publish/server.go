@@ -244,6 +244,10 @@ type request struct {
 }
 
 func (s *Server) serveContent(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && isUploadPath(r.URL.Path) {
+		s.serveUpload(w, r) // a legacy upload (upload.go)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		textError(w, http.StatusMethodNotAllowed, "method not allowed: the content server is read-only")
