@@ -95,6 +95,7 @@ type Server struct {
 	pubs  *Publications
 	log   *slog.Logger
 	fetch FetchFunc
+	pull  *puller
 	watch *repo.RefsWatch
 	mux   *http.ServeMux
 	gate  *authGate // see WithAuth
@@ -260,6 +261,9 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	de, sub, exact, cur, err := s.resolve(ctx, rest)
+	if err != nil && s.pullEmpty(w, r, de, sub, err) {
+		return // pull-through into an empty repository (pullthrough.go)
+	}
 	switch {
 	case err != nil && errors.Is(err, repo.ErrNotFound):
 		textError(w, http.StatusNotFound, "not found: "+err.Error())
@@ -339,6 +343,9 @@ func (s *Server) serveVersionPath(w http.ResponseWriter, r *http.Request, q *req
 	}
 	if s.route(w, r, q, cc) {
 		return
+	}
+	if !q.immutable && s.pullThrough(w, r, q.dist, q.vs, q.sub) {
+		return // a project the distribution lacks (pullthrough.go)
 	}
 	if q.sub == "" || strings.HasSuffix(q.sub, "/") {
 		s.serveListing(w, r, q, cc)

@@ -30,6 +30,7 @@ func serveCmd(e *env) *cli.Command {
 			&cli.StringFlag{Name: "access-log", Usage: "append access logs (JSON lines) to `FILE` instead of stderr"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with the PEM certificate chain in `FILE` (needs --tls-key)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "PEM private key of --tls-cert in `FILE`"},
+			&cli.BoolFlag{Name: "pull-through", Value: true, Usage: "let python distributions with a --remote fetch the projects they lack from it (--pull-through=false turns it off)"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if _, err := args(c, 0, 0, "[--listen ADDR] [--access-log FILE] [--tls-cert FILE --tls-key FILE]"); err != nil {
@@ -71,6 +72,15 @@ func serveCmd(e *env) *cli.Command {
 				return err
 			}
 			opts := []publish.ServerOption{publish.WithLogger(errlog), publish.WithFetcher(mgr.FetchBlob), publish.WithAuth(auth.New(st))}
+			if c.Bool("pull-through") {
+				opts = append(opts, publish.WithPullThrough(func(ctx context.Context, rem, rp string, projects []string) (publish.PullResult, error) {
+					res, err := mgr.PullProjects(ctx, rem, rp, projects)
+					if err != nil {
+						return publish.PullResult{}, err
+					}
+					return publish.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
+				}))
+			}
 			dir := c.String("store")
 			if dir == "" {
 				dir = "pkgvc-data"

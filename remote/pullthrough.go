@@ -1,0 +1,144 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
+	"github.com/pkgvc/pkgvc/internal/httpx"
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/tree"
+)
+
+// pullKind is the only remote kind whose Syncer reads one project at a
+// time (its Remote.Projects narrows the index).
+const pullKind = "python"
+
+// PullResult reports a PullProjects call.
+type PullResult struct {
+	SyncResult
+	// NotFound lists the requested projects (normalized) the upstream does
+	// not have (404 or 410 for the project's page).
+	NotFound []string `json:"not_found,omitempty"`
+	// Failed maps each project whose page could not be read to the error.
+	Failed map[string]error `json:"-"`
+}
+
+// PullProjects brings projects of python remote remoteName into
+// repository repoName, for pull-through: each project's upstream page is
+// read (the remote's own specifier for it applies when it lists it; its
+// other filters apply too), and its files are recorded on demand (policy
+// on_demand whatever the remote's: their bytes are fetched by FetchBlob
+// when first asked for), additively, in one new version for all the
+// projects. Projects the upstream does not have are named in NotFound,
+// projects that failed in Failed; the others are committed regardless.
+// The result's ID is the repository's head afterwards.
+func (m *Manager) PullProjects(ctx context.Context, remoteName, repoName string, projects []string) (*PullResult, error) {
+	start := time.Now()
+	r, doc, err := m.load(ctx, remoteName)
+	if err != nil {
+		return nil, err
+	}
+	if r.Kind != pullKind {
+		return nil, fmt.Errorf("%w: remote %s has kind %s: pull-through reads %s remotes only", repo.ErrInvalid, r.Name, r.Kind, pullKind)
+	}
+	syncer, err := m.reg.Lookup(r.Kind)
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w", r.Name, err)
+	}
+	info, err := m.st.ShowRepo(ctx, repoName)
+	if err != nil {
+		return nil, err
+	}
+	if info.Kind != r.Kind {
+		return nil, fmt.Errorf("%w: remote %s has kind %s, repository %s has kind %s", repo.ErrInvalid, r.Name, r.Kind, repoName, info.Kind)
+	}
+	c, err := m.client(r, doc)
+	if err != nil {
+		return nil, err
+	}
+	specs := make(map[string]string, len(r.Projects))
+	for _, p := range r.Projects {
+		name := strings.TrimSpace(p)
+		if i := strings.IndexAny(name, "<>=!~ "); i >= 0 {
+			name = name[:i]
+		}
+		specs[pyformat.NormalizeName(name)] = p
+	}
+
+	one := *r
+	one.Policy = OnDemand
+	res := &PullResult{SyncResult: SyncResult{Remote: r.Name, Repo: repoName, Policy: OnDemand}}
+	var pkgs []Package
+	seen := make(map[string]bool, len(projects))
+	for _, p := range projects {
+		if !pyformat.ValidName(p) {
+			return nil, fmt.Errorf("%w: project %q is not a valid project name", repo.ErrInvalid, p)
+		}
+		norm := pyformat.NormalizeName(p)
+		if seen[norm] {
+			continue
+		}
+		seen[norm] = true
+		one.Projects = []string{norm}
+		if s, ok := specs[norm]; ok {
+			one.Projects = []string{s}
+		}
+		got, err := syncer.Index(ctx, Upstream{Remote: one, Client: c})
+		var se *httpx.StatusError
+		switch {
+		case errors.As(err, &se) && (se.StatusCode == http.StatusNotFound || se.StatusCode == http.StatusGone):
+			res.NotFound = append(res.NotFound, norm)
+		case err != nil:
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if res.Failed == nil {
+				res.Failed = make(map[string]error)
+			}
+			res.Failed[norm] = fmt.Errorf("read upstream %s: %w", r.URL, err)
+		default:
+			pkgs = append(pkgs, got...)
+		}
+	}
+	slices.Sort(res.NotFound)
+	if err := checkIndex(pkgs); err != nil {
+		return nil, fmt.Errorf("pull %s: upstream index %s: %w", r.Name, r.URL, err)
+	}
+	existing := make(map[string]repo.Record)
+	if info.Head != nil {
+		res.Version, res.ID = info.Head.Number, info.Head.ID
+		if err := tree.Walk(ctx, m.st.Objects(), info.Head.Tree, func(e tree.Entry) error {
+			existing[e.Path] = e
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	records, _, _, err := m.plan(ctx, &one, pkgs, existing, false, &res.SyncResult)
+	if err != nil {
+		return nil, err
+	}
+	if len(records) > 0 {
+		var got []string
+		for p := range seen {
+			if _, failed := res.Failed[p]; !failed && !slices.Contains(res.NotFound, p) {
+				got = append(got, p)
+			}
+		}
+		slices.Sort(got)
+		msg := fmt.Sprintf("pull-through %s (%s): %s: %d added, %d updated", r.Name, r.URL, strings.Join(got, ", "), res.Added, res.Updated)
+		cres, err := m.st.Commit(ctx, repoName, repo.CommitRequest{Records: records, Message: msg})
+		if err != nil {
+			return nil, fmt.Errorf("pull %s into %s: %w", r.Name, repoName, err)
+		}
+		res.Version, res.ID, res.Changed = cres.Version, cres.ID, cres.Changed
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
