@@ -255,3 +255,12 @@ func (m *Manager) client(r *Remote, doc objects.ID) (*httpx.Client, error) {
 	m.clients[r.Name] = cachedClient{doc: doc, c: c}
 	return c, nil
 }
+
+// knownSize reports the size of a blob the store already holds.
+func (m *Manager) knownSize(ctx context.Context, id objects.ID) (int64, bool) {
+	st, err := m.st.Objects().StatBlob(ctx, id)
+	if err != nil {
+		return 0, false
+	}
+	return st.Size, true
+}

@@ -24,6 +24,9 @@ type Upstream struct {
 	// Client is built from the remote's settings (TLS, proxy, auth,
 	// timeouts) and retries as the remote says.
 	Client *httpx.Client
+	// KnownSize, when set, gives the size of content the store already
+	// holds, so an index that omits sizes needs no request for it.
+	KnownSize func(ctx context.Context, id objects.ID) (int64, bool)
 }
 
 // Syncer reads one kind of upstream. Implementations live in

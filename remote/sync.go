@@ -102,7 +102,7 @@ func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncO
 	if err != nil {
 		return nil, err
 	}
-	pkgs, err := syncer.Index(ctx, Upstream{Remote: *r, Client: c})
+	pkgs, err := syncer.Index(ctx, Upstream{Remote: *r, Client: c, KnownSize: m.knownSize})
 	if err != nil {
 		return nil, fmt.Errorf("sync %s: read upstream index %s: %w", r.Name, r.URL, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	pep440 "github.com/aquasecurity/go-pep440-version"
@@ -187,15 +188,32 @@ func (s Syncer) Index(ctx context.Context, up remote.Upstream) ([]remote.Package
 			return nil, err
 		}
 	}
-	var out []remote.Package
-	for _, req := range reqs {
-		pkgs, err := f.project(ctx, root, req, o)
-		if err != nil {
-			return nil, fmt.Errorf("project %s: %w", req.Name, err)
+	// Project pages are read a few at a time (the remote's download
+	// concurrency); the result keeps the order of the project list.
+	results := make([][]remote.Package, len(reqs))
+	errs := make([]error, len(reqs))
+	sem := make(chan struct{}, max(1, up.Remote.DownloadConcurrency))
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		if ctx.Err() != nil {
+			break
 		}
-		out = append(out, pkgs...)
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], errs[i] = f.project(ctx, root, req, o)
+		}()
 	}
-	return out, nil
+	wg.Wait()
+	var out []remote.Package
+	for i, req := range reqs {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("project %s: %w", req.Name, errs[i])
+		}
+		out = append(out, results[i]...)
+	}
+	return out, ctx.Err()
 }
 
 // fetcher makes an Index's requests.
@@ -384,6 +402,11 @@ func (f *fetcher) pkg(ctx context.Context, project string, c candidate, o *optio
 		return remote.Package{}, fmt.Errorf("%s: sha256 %q: %w", file.Filename, hex, err)
 	}
 	size := file.Size
+	if size < 0 && f.up.KnownSize != nil {
+		if known, ok := f.up.KnownSize(ctx, id); ok {
+			size = known // stored already: its size is known without a HEAD
+		}
+	}
 	if size < 0 {
 		if size, err = f.size(ctx, file.URL.String()); err != nil {
 			return remote.Package{}, fmt.Errorf("%s: %w", file.Filename, err)
