@@ -5,13 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/pkgvc/pkgvc/publish/httplog"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -250,79 +250,22 @@ func (s *Server) Ready(ctx context.Context) error {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	o := s.ops
 	route := routeOf(r.URL.Path)
-	rec := opsRecorderPool.Get().(*opsRecorder)
-	rec.ResponseWriter, rec.status, rec.bytes = w, 0, 0
+	rec := httplog.AcquireRecorder(w)
 	start := time.Now()
 	done := false
 	defer func() {
 		o.duration[route].Observe(time.Since(start).Seconds())
-		status := rec.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		o.counter(route, status).Inc()
-		if rec.bytes > 0 {
-			o.bytes[route].Add(float64(rec.bytes))
+		o.counter(route, rec.Status()).Inc()
+		if n := rec.Bytes(); n > 0 {
+			o.bytes[route].Add(float64(n))
 		}
 		if done { // a panicking handler may still hold rec
-			rec.ResponseWriter = nil
-			opsRecorderPool.Put(rec)
+			httplog.ReleaseRecorder(rec)
 		}
 	}()
 	s.dispatch(rec, r)
 	done = true
 }
-
-var opsRecorderPool = sync.Pool{New: func() any { return new(opsRecorder) }}
-
-// opsRecorder notes the status and body size of a response. It passes
-// ReadFrom and Flush through.
-type opsRecorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (r *opsRecorder) WriteHeader(code int) {
-	if r.status == 0 && code >= 200 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *opsRecorder) Write(p []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	n, err := r.ResponseWriter.Write(p)
-	r.bytes += int64(n)
-	return n, err
-}
-
-func (r *opsRecorder) ReadFrom(src io.Reader) (int64, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	var n int64
-	var err error
-	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(src)
-	} else {
-		n, err = io.Copy(struct{ io.Writer }{r.ResponseWriter}, src)
-	}
-	r.bytes += n
-	return n, err
-}
-
-// Flush flushes the response, if the writer supports it.
-func (r *opsRecorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap returns the wrapped writer, for http.ResponseController.
-func (r *opsRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // TLSConfig returns a server TLS configuration for Serve or
 // ListenAndServeTLS with the certificate chain and key of the PEM files

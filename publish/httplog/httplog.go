@@ -216,8 +216,7 @@ func appendString(b []byte, s string) []byte {
 // aborted set, and the panic goes on.
 func (l *Logger) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := recorderPool.Get().(*recorder)
-		rec.ResponseWriter, rec.status, rec.bytes = w, 0, 0
+		rec := AcquireRecorder(w)
 		start := l.now()
 		done := false
 		defer func() {
@@ -234,9 +233,8 @@ func (l *Logger) Middleware(next http.Handler) http.Handler {
 				e.Status = http.StatusOK
 			}
 			l.Log(&e)
-			if done {
-				rec.ResponseWriter = nil
-				recorderPool.Put(rec)
+			if done { // a panicking handler may still hold rec
+				ReleaseRecorder(rec)
 			}
 		}()
 		next.ServeHTTP(rec, r)
@@ -244,24 +242,49 @@ func (l *Logger) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-var recorderPool = sync.Pool{New: func() any { return new(recorder) }}
+var recorderPool = sync.Pool{New: func() any { return new(Recorder) }}
 
-// recorder notes the status and body size of a response. It passes
-// ReadFrom through, so that files still go out with sendfile.
-type recorder struct {
+// AcquireRecorder returns a pooled Recorder wrapping w.
+func AcquireRecorder(w http.ResponseWriter) *Recorder {
+	rec := recorderPool.Get().(*Recorder)
+	rec.ResponseWriter, rec.status, rec.bytes = w, 0, 0
+	return rec
+}
+
+// ReleaseRecorder returns rec to the pool once its handler has returned.
+func ReleaseRecorder(rec *Recorder) {
+	rec.ResponseWriter = nil
+	recorderPool.Put(rec)
+}
+
+// Status is the response's status code (200 if the handler wrote none).
+func (r *Recorder) Status() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
+}
+
+// Bytes is the size of the body written so far.
+func (r *Recorder) Bytes() int64 { return r.bytes }
+
+// Recorder notes the status and body size of a response, for access logs
+// and metrics. It passes ReadFrom, Flush and Unwrap through, so that files
+// still go out with the writer's own fast path.
+type Recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
 }
 
-func (r *recorder) WriteHeader(code int) {
+func (r *Recorder) WriteHeader(code int) {
 	if r.status == 0 && code >= 200 {
 		r.status = code
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
-func (r *recorder) Write(p []byte) (int, error) {
+func (r *Recorder) Write(p []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
@@ -270,7 +293,7 @@ func (r *recorder) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+func (r *Recorder) ReadFrom(src io.Reader) (int64, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
@@ -286,11 +309,11 @@ func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 }
 
 // Flush flushes the response, if the writer supports it.
-func (r *recorder) Flush() {
+func (r *Recorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
 }
 
 // Unwrap returns the wrapped writer, for http.ResponseController.
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
