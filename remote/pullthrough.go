@@ -40,28 +40,11 @@ type PullResult struct {
 // The result's ID is the repository's head afterwards.
 func (m *Manager) PullProjects(ctx context.Context, remoteName, repoName string, projects []string) (*PullResult, error) {
 	start := time.Now()
-	r, doc, err := m.load(ctx, remoteName)
+	op, err := m.open(ctx, remoteName, repoName, pullKind)
 	if err != nil {
 		return nil, err
 	}
-	if r.Kind != pullKind {
-		return nil, fmt.Errorf("%w: remote %s has kind %s: pull-through reads %s remotes only", repo.ErrInvalid, r.Name, r.Kind, pullKind)
-	}
-	syncer, err := m.reg.Lookup(r.Kind)
-	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w", r.Name, err)
-	}
-	info, err := m.st.ShowRepo(ctx, repoName)
-	if err != nil {
-		return nil, err
-	}
-	if info.Kind != r.Kind {
-		return nil, fmt.Errorf("%w: remote %s has kind %s, repository %s has kind %s", repo.ErrInvalid, r.Name, r.Kind, repoName, info.Kind)
-	}
-	c, err := m.client(r, doc)
-	if err != nil {
-		return nil, err
-	}
+	r, syncer, c, info := op.r, op.syncer, op.client, op.info
 	specs := make(map[string]string, len(r.Projects))
 	for _, p := range r.Projects {
 		name := strings.TrimSpace(p)

@@ -68,6 +68,43 @@ type job struct {
 	paths []string
 }
 
+// opened is a remote ready to read, and the repository it feeds.
+type opened struct {
+	r      *Remote
+	syncer Syncer
+	client *httpx.Client
+	info   *repo.RepoInfo
+}
+
+// open loads a remote, its Syncer and its HTTP client for work on
+// repository repoName, which must have the remote's kind (and kind, when
+// not empty).
+func (m *Manager) open(ctx context.Context, remoteName, repoName, kind string) (*opened, error) {
+	r, doc, err := m.load(ctx, remoteName)
+	if err != nil {
+		return nil, err
+	}
+	if kind != "" && r.Kind != kind {
+		return nil, fmt.Errorf("%w: remote %s has kind %s: this reads %s remotes only", repo.ErrInvalid, r.Name, r.Kind, kind)
+	}
+	syncer, err := m.reg.Lookup(r.Kind)
+	if err != nil {
+		return nil, fmt.Errorf("remote %s: %w", r.Name, err)
+	}
+	info, err := m.st.ShowRepo(ctx, repoName)
+	if err != nil {
+		return nil, err
+	}
+	if info.Kind != r.Kind {
+		return nil, fmt.Errorf("%w: remote %s has kind %s, repository %s has kind %s", repo.ErrInvalid, r.Name, r.Kind, repoName, info.Kind)
+	}
+	c, err := m.client(r, doc)
+	if err != nil {
+		return nil, err
+	}
+	return &opened{r: r, syncer: syncer, client: c, info: info}, nil
+}
+
 // Sync brings repository repoName up to date with remote remoteName and
 // commits the result as one new version (see the package doc). The
 // repository must have the remote's kind.
@@ -83,25 +120,11 @@ type job struct {
 // made, and the blobs that did verify were kept in the store.
 func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncOptions) (*SyncResult, error) {
 	start := time.Now()
-	r, doc, err := m.load(ctx, remoteName)
+	op, err := m.open(ctx, remoteName, repoName, "")
 	if err != nil {
 		return nil, err
 	}
-	syncer, err := m.reg.Lookup(r.Kind)
-	if err != nil {
-		return nil, fmt.Errorf("sync %s: %w", r.Name, err)
-	}
-	info, err := m.st.ShowRepo(ctx, repoName)
-	if err != nil {
-		return nil, err
-	}
-	if info.Kind != r.Kind {
-		return nil, fmt.Errorf("%w: remote %s has kind %s, repository %s has kind %s", repo.ErrInvalid, r.Name, r.Kind, repoName, info.Kind)
-	}
-	c, err := m.client(r, doc)
-	if err != nil {
-		return nil, err
-	}
+	r, syncer, c, info := op.r, op.syncer, op.client, op.info
 	pkgs, err := syncer.Index(ctx, Upstream{Remote: *r, Client: c, KnownSize: m.knownSize})
 	if err != nil {
 		return nil, fmt.Errorf("sync %s: read upstream index %s: %w", r.Name, r.URL, err)
