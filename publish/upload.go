@@ -112,12 +112,16 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		author = "token " + tok.Name
 	}
 	res, err := s.st.Commit(ctx, repoName, repo.CommitRequest{
-		Adds:    []repo.Add{{Path: up.filename, File: up.tmp, Size: up.size}},
-		Message: "upload " + up.filename,
-		Author:  author,
+		Adds:      []repo.Add{{Path: up.filename, File: up.tmp, Size: up.size}},
+		Message:   "upload " + up.filename,
+		Author:    author,
+		NoReplace: true, // another upload of this name may have landed meanwhile
 	})
 	switch {
 	case err == nil:
+	case errors.Is(err, repo.ErrExists):
+		textError(w, http.StatusBadRequest, "bad request: "+oneLine(err.Error()))
+		return
 	case errors.Is(err, repo.ErrInvalid):
 		// The kind's message names the temporary file; name the upload.
 		textError(w, http.StatusBadRequest, "bad request: "+oneLine(strings.ReplaceAll(err.Error(), up.tmp, up.filename)))

@@ -36,6 +36,11 @@ type CommitRequest struct {
 	Message    string
 	Author     string // defaults to the store's identity
 	AllowEmpty bool   // make a version even if nothing changed
+	// NoReplace refuses (ErrExists) to put other content at a path the
+	// head already holds, as package indexes that never reuse a file name
+	// require; checked against the head each attempt, so it holds under
+	// concurrent writers.
+	NoReplace bool
 	// Progress, if set, is called with bytes ingested so far and in total.
 	Progress func(done, total int64)
 }
@@ -299,6 +304,17 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 			return nil, err
 		}
 		base, parents, number = v.Tree, []objects.ID{v.ID}, v.Number+1
+	}
+	if req.NoReplace {
+		for _, r := range records {
+			prev, ok, err := tree.Get(ctx, s.objects, base, r.Path)
+			if err != nil {
+				return nil, err
+			}
+			if ok && prev.SHA256 != r.SHA256 {
+				return nil, fmt.Errorf("%w: %s already holds %s with other content; a file name cannot be reused", ErrExists, st.name, r.Path)
+			}
+		}
 	}
 	removals, err := s.expandRemovals(ctx, st, base, req.Removes)
 	if err != nil {

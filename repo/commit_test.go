@@ -413,3 +413,19 @@ func TestCommitFileAndDirectorySamePath(t *testing.T) {
 		})
 	}
 }
+
+// TestCommitNoReplace: with NoReplace a path the head holds may be added
+// again only with the same content.
+func TestCommitNoReplace(t *testing.T) {
+	e := newMemEnv(t)
+	e.create("dev", repo.CreateOptions{})
+	e.commit("dev", map[string]string{"a.whl": "one"})
+	head := e.head("dev")
+	_, err := e.s.Commit(e.ctx, "dev", repo.CommitRequest{Adds: e.adds(map[string]string{"a.whl": "two"}), NoReplace: true})
+	require.ErrorIs(t, err, repo.ErrExists)
+	require.Equal(t, head, e.head("dev"))
+	res, err := e.s.Commit(e.ctx, "dev", repo.CommitRequest{Adds: e.adds(map[string]string{"a.whl": "one", "b.whl": "new"}), NoReplace: true})
+	require.NoError(t, err)
+	require.True(t, res.Changed)
+	require.Equal(t, map[string]string{"a.whl": "one", "b.whl": "new"}, e.contents("dev"))
+}
