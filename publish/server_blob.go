@@ -281,20 +281,12 @@ type verifyingFile struct {
 }
 
 func (v *verifyingFile) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		off += v.pos
-	case io.SeekEnd:
-		off += v.size
-	default:
-		return 0, errors.New("seek: invalid whence")
+	pos, err := seekPos(v.pos, v.size, off, whence)
+	if err != nil {
+		return 0, err
 	}
-	if off < 0 {
-		return 0, errors.New("seek: negative position")
-	}
-	v.pos = off
-	return off, nil
+	v.pos = pos
+	return pos, nil
 }
 
 func (v *verifyingFile) Read(p []byte) (int, error) {
@@ -353,20 +345,12 @@ type storeBlob struct {
 }
 
 func (b *storeBlob) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		off += b.pos
-	case io.SeekEnd:
-		off += b.size
-	default:
-		return 0, errors.New("seek: invalid whence")
+	pos, err := seekPos(b.pos, b.size, off, whence)
+	if err != nil {
+		return 0, err
 	}
-	if off < 0 {
-		return 0, errors.New("seek: negative position")
-	}
-	b.pos = off
-	return off, nil
+	b.pos = pos
+	return pos, nil
 }
 
 func (b *storeBlob) Read(p []byte) (int, error) {
@@ -407,4 +391,21 @@ func (b *storeBlob) Close() error {
 		return nil
 	}
 	return b.rc.Close()
+}
+
+// seekPos computes the position a Seek moves to, as io.Seeker defines it.
+func seekPos(pos, size, off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		off += pos
+	case io.SeekEnd:
+		off += size
+	default:
+		return 0, errors.New("seek: invalid whence")
+	}
+	if off < 0 {
+		return 0, errors.New("seek: negative position")
+	}
+	return off, nil
 }

@@ -98,14 +98,7 @@ func distListCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list distributions",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			if _, err := args(c, 0, 0, ""); err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(0, 0, "", func(ctx context.Context, c *cli.Command, st *repo.Store, _ []string) error {
 			ds, err := publish.NewDists(st).List(ctx)
 			if err != nil {
 				return err
@@ -124,7 +117,7 @@ func distListCmd(e *env) *cli.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.BasePath, target, d.Kind, dash(d.Remote), yesNo(d.Private))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/remote"
 	remoteall "github.com/pkgvc/pkgvc/remote/all"
+	"github.com/pkgvc/pkgvc/repo"
 )
 
 // remotes opens the store and returns its remote manager.
@@ -21,6 +22,18 @@ func (e *env) remotes(ctx context.Context, c *cli.Command) (*remote.Manager, err
 		return nil, err
 	}
 	return remote.New(st, remoteall.Registry()), nil
+}
+
+// remoteAction is the action of a command that works on remotes: it
+// checks the positional arguments, opens the remote manager, then runs body.
+func (e *env) remoteAction(min, max int, usage string, body func(ctx context.Context, c *cli.Command, m *remote.Manager, a []string) error) cli.ActionFunc {
+	return e.storeAction(min, max, usage, func(ctx context.Context, c *cli.Command, _ *repo.Store, a []string) error {
+		m, err := e.remotes(ctx, c)
+		if err != nil {
+			return err
+		}
+		return body(ctx, c, m, a)
+	})
 }
 
 func remoteCmd(e *env) *cli.Command {
@@ -218,14 +231,7 @@ func remoteListCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list remotes",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			if _, err := args(c, 0, 0, ""); err != nil {
-				return err
-			}
-			m, err := e.remotes(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.remoteAction(0, 0, "", func(ctx context.Context, c *cli.Command, m *remote.Manager, _ []string) error {
 			rs, err := m.List(ctx)
 			if err != nil {
 				return err
@@ -239,7 +245,7 @@ func remoteListCmd(e *env) *cli.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, r.Kind, r.Policy, r.URL)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 }
 
@@ -248,15 +254,7 @@ func remoteShowCmd(e *env) *cli.Command {
 		Name:      "show",
 		Usage:     "describe a remote",
 		ArgsUsage: "NAME",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 1, 1, "NAME")
-			if err != nil {
-				return err
-			}
-			m, err := e.remotes(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.remoteAction(1, 1, "NAME", func(ctx context.Context, c *cli.Command, m *remote.Manager, a []string) error {
 			r, err := m.Show(ctx, a[0])
 			if err != nil {
 				return err
@@ -266,7 +264,7 @@ func remoteShowCmd(e *env) *cli.Command {
 			}
 			e.printRemote(r)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -354,15 +352,7 @@ func remoteDeleteCmd(e *env) *cli.Command {
 		Name:      "delete",
 		Usage:     "delete a remote (records synced on demand from it can no longer be fetched)",
 		ArgsUsage: "NAME",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 1, 1, "NAME")
-			if err != nil {
-				return err
-			}
-			m, err := e.remotes(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.remoteAction(1, 1, "NAME", func(ctx context.Context, c *cli.Command, m *remote.Manager, a []string) error {
 			if err := m.Delete(ctx, a[0]); err != nil {
 				return err
 			}
@@ -371,6 +361,6 @@ func remoteDeleteCmd(e *env) *cli.Command {
 			}
 			fmt.Fprintf(e.stdout, "deleted remote %s\n", a[0])
 			return nil
-		},
+		}),
 	}
 }

@@ -25,15 +25,7 @@ func syncCmd(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "mirror", Usage: "also remove paths the upstream no longer lists (within --include/--exclude)"},
 			&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "version message"},
 		},
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 2, 2, "REMOTE REPO [--mirror] [-m MSG]")
-			if err != nil {
-				return err
-			}
-			m, err := e.remotes(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.remoteAction(2, 2, "REMOTE REPO [--mirror] [-m MSG]", func(ctx context.Context, c *cli.Command, m *remote.Manager, a []string) error {
 			o := remote.SyncOptions{Mirror: c.Bool("mirror"), Message: c.String("message")}
 			var bar *progressbar.ProgressBar
 			if !jsonOut(c) && isTerminal(os.Stdout) {
@@ -62,7 +54,7 @@ func syncCmd(e *env) *cli.Command {
 				}
 			}
 			return err
-		},
+		}),
 	}
 }
 

@@ -18,14 +18,7 @@ func gcCmd(e *env) *cli.Command {
 			&cli.DurationFlag{Name: "grace", Value: repo.DefaultGrace, Usage: "never delete objects younger than this"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "report what would be deleted"},
 		},
-		Action: func(ctx context.Context, c *cli.Command) error {
-			if _, err := args(c, 0, 0, "[--grace DURATION] [--dry-run]"); err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(0, 0, "[--grace DURATION] [--dry-run]", func(ctx context.Context, c *cli.Command, st *repo.Store, _ []string) error {
 			grace := c.Duration("grace")
 			if grace == 0 {
 				grace = -1 // an explicit 0 means no grace
@@ -44,7 +37,7 @@ func gcCmd(e *env) *cli.Command {
 			fmt.Fprintf(e.stdout, "%s %d objects and %d blobs (%d bytes); kept %d reachable objects, %d blobs and %d young unreachable\n",
 				verb, res.DeletedObjects, res.DeletedBlobs, res.FreedBytes, res.ReachableObjects, res.ReachableBlobs, res.KeptYoung)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -52,14 +45,7 @@ func fsckCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "fsck",
 		Usage: "verify every reachable version, tree object and blob",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			if _, err := args(c, 0, 0, ""); err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(0, 0, "", func(ctx context.Context, c *cli.Command, st *repo.Store, _ []string) error {
 			res, err := st.Fsck(ctx)
 			if res != nil && jsonOut(c) {
 				if perr := e.printJSON(res); perr != nil {
@@ -77,6 +63,6 @@ func fsckCmd(e *env) *cli.Command {
 				return fmt.Errorf("%w; restore the damaged blobs (re-sync or re-commit them) or roll back past the versions that need them", err)
 			}
 			return err
-		},
+		}),
 	}
 }

@@ -48,14 +48,7 @@ func repoListCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list repositories",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			if _, err := args(c, 0, 0, ""); err != nil {
-				return err
-			}
-			st, err := e.store(ctx, c)
-			if err != nil {
-				return err
-			}
+		Action: e.storeAction(0, 0, "", func(ctx context.Context, c *cli.Command, st *repo.Store, _ []string) error {
 			infos, err := st.ListRepos(ctx)
 			if err != nil {
 				return err
@@ -69,7 +62,7 @@ func repoListCmd(e *env) *cli.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", i.Name, i.Kind, headName(i.Head), i.Packages, retainText(i.Retain))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 }
 
