@@ -1,0 +1,193 @@
+// Package api is what pkgvc does, as one set of interfaces with two
+// implementations: api/local works on a store directory in this process,
+// api/client talks to a `pkgvc serve` over its REST API (/api/v1/). The
+// CLI holds a Service and does not know which one; api/server exposes any
+// Service over HTTP.
+//
+// Types are the library's own (repo, publish, remote, auth), so a result
+// decoded from the API is the value the local call returns.
+package api
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/remote"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+// Service is everything a store offers.
+type Service interface {
+	Repositories
+	Versions
+	Blobs
+	Distributions
+	Remotes
+	Tokens
+	Tasks
+	Schedules
+	Maintenance
+	// Close releases what the Service holds.
+	Close() error
+}
+
+// Repositories creates, lists, shows and deletes repositories.
+type Repositories interface {
+	CreateRepo(ctx context.Context, name string, o repo.CreateOptions) (*repo.Config, error)
+	ListRepos(ctx context.Context) ([]repo.RepoInfo, error)
+	ShowRepo(ctx context.Context, name string) (*repo.RepoInfo, error)
+	// DeleteRepo refuses while distributions follow the repository,
+	// unless force.
+	DeleteRepo(ctx context.Context, name string, force bool) error
+}
+
+// Versions reads and makes versions.
+type Versions interface {
+	// Commit makes a new version. Adds name local files: the API client
+	// uploads each (see Blobs) and commits them by digest; Records name
+	// blobs already in the store.
+	Commit(ctx context.Context, repoName string, req repo.CommitRequest) (*repo.CommitResult, error)
+	Log(ctx context.Context, rev string, limit int) ([]repo.LogEntry, error)
+	List(ctx context.Context, rev string) ([]repo.Record, error)
+	Cat(ctx context.Context, rev, path string) (io.ReadCloser, repo.Record, error)
+	Reflog(ctx context.Context, name string) ([]repo.ReflogEntry, error)
+	Diff(ctx context.Context, from, to string) (*repo.DiffResult, error)
+	Promote(ctx context.Context, pairs []repo.Pair, o repo.PromoteOptions) ([]repo.PromoteResult, error)
+	Rollback(ctx context.Context, repoName, rev string) (*repo.CommitResult, error)
+}
+
+// Blobs stores package files by content.
+type Blobs interface {
+	// PutBlob stores size bytes of r (size < 0: unknown) and returns
+	// their sha256; when want is not zero a different digest is an
+	// error and nothing is kept. Large uploads through the API are sent
+	// in chunks and resume after a dropped connection.
+	PutBlob(ctx context.Context, r io.Reader, size int64, want objects.ID) (objects.ID, error)
+}
+
+// Distributions manages distributions.
+type Distributions interface {
+	CreateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error)
+	ListDists(ctx context.Context) ([]publish.Distribution, error)
+	ShowDist(ctx context.Context, name string) (*publish.Distribution, error)
+	UpdateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error)
+	DeleteDist(ctx context.Context, name string) error
+}
+
+// RemotePatch changes some settings of a remote; nil fields stay.
+type RemotePatch = remote.Patch
+
+// Remotes manages remotes and syncs from them.
+type Remotes interface {
+	CreateRemote(ctx context.Context, r remote.Remote) (*remote.Remote, error)
+	ListRemotes(ctx context.Context) ([]remote.Remote, error)
+	ShowRemote(ctx context.Context, name string) (*remote.Remote, error)
+	UpdateRemote(ctx context.Context, name string, p RemotePatch) (*remote.Remote, error)
+	DeleteRemote(ctx context.Context, name string) error
+	// Sync runs a sync and waits for it (through the API: as a task,
+	// reporting its progress).
+	Sync(ctx context.Context, remoteName, repoName string, o remote.SyncOptions) (*remote.SyncResult, error)
+}
+
+// Token is an access token's public part; the secret is shown once.
+type Token = auth.Token
+
+// TokenRequest asks for a new token.
+type TokenRequest = auth.CreateOptions
+
+// Tokens manages access tokens.
+type Tokens interface {
+	// CreateToken returns the token and its secret.
+	CreateToken(ctx context.Context, o TokenRequest) (*Token, string, error)
+	ListTokens(ctx context.Context) ([]Token, error)
+	RevokeToken(ctx context.Context, name string) error
+}
+
+// Task states.
+const (
+	TaskQueued    = "queued"
+	TaskRunning   = "running"
+	TaskCompleted = "completed"
+	TaskFailed    = "failed"
+	TaskCanceled  = "canceled"
+)
+
+// TaskRequest is an operation to run as a task: Op is "sync", "gc",
+// "fsck" (more may come); Args are its command-line arguments, e.g.
+// ["REMOTE", "REPO", "--mirror"] for a sync.
+type TaskRequest struct {
+	Op   string   `json:"op"`
+	Args []string `json:"args,omitempty"`
+}
+
+// Progress is how far a running task is; Total 0 means unknown.
+type Progress struct {
+	Done  int64  `json:"done"`
+	Total int64  `json:"total"`
+	Unit  string `json:"unit,omitempty"` // "bytes", "files", ...
+}
+
+// Task is one long operation.
+type Task struct {
+	ID       string      `json:"id"`
+	Request  TaskRequest `json:"request"`
+	State    string      `json:"state"`
+	Repo     string      `json:"repo,omitempty"` // tasks on one repository run one at a time
+	Schedule string      `json:"schedule,omitempty"`
+	Created  time.Time   `json:"created"`
+	Started  time.Time   `json:"started,omitzero"`
+	Finished time.Time   `json:"finished,omitzero"`
+	Progress Progress    `json:"progress"`
+	Log      []string    `json:"log,omitempty"`
+	Error    string      `json:"error,omitempty"`
+	// Result is the operation's JSON result (a remote.SyncResult for a
+	// sync, a repo.GCResult for gc, ...).
+	Result []byte `json:"result,omitempty"`
+	By     string `json:"by,omitempty"` // the token or user that asked
+}
+
+// Done reports whether t has finished.
+func (t *Task) Done() bool {
+	return t.State == TaskCompleted || t.State == TaskFailed || t.State == TaskCanceled
+}
+
+// Tasks runs long operations.
+type Tasks interface {
+	// StartTask queues an operation and returns at once.
+	StartTask(ctx context.Context, req TaskRequest) (*Task, error)
+	ListTasks(ctx context.Context) ([]Task, error)
+	ShowTask(ctx context.Context, id string) (*Task, error)
+	// WaitTask returns when the task is done (or ctx ends), calling
+	// progress, when set, as it advances.
+	WaitTask(ctx context.Context, id string, progress func(*Task)) (*Task, error)
+	CancelTask(ctx context.Context, id string) (*Task, error)
+}
+
+// Schedule runs a task request at times given by a cron expression.
+type Schedule struct {
+	Name    string      `json:"name"`
+	Cron    string      `json:"cron"` // standard 5-field cron, or @daily etc.
+	Request TaskRequest `json:"request"`
+	Created time.Time   `json:"created"`
+	// LastRun and LastTask are the latest run started.
+	LastRun  time.Time `json:"last_run,omitzero"`
+	LastTask string    `json:"last_task,omitempty"`
+	Next     time.Time `json:"next,omitzero"`
+}
+
+// Schedules manages schedules; `pkgvc serve` runs them.
+type Schedules interface {
+	CreateSchedule(ctx context.Context, s Schedule) (*Schedule, error)
+	ListSchedules(ctx context.Context) ([]Schedule, error)
+	DeleteSchedule(ctx context.Context, name string) error
+}
+
+// Maintenance checks and collects the store.
+type Maintenance interface {
+	GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, error)
+	Fsck(ctx context.Context) (*repo.FsckResult, error)
+}
