@@ -56,6 +56,9 @@ type Versions interface {
 	Cat(ctx context.Context, rev, path string) (io.ReadCloser, repo.Record, error)
 	Reflog(ctx context.Context, name string) ([]repo.ReflogEntry, error)
 	Diff(ctx context.Context, from, to string) (*repo.DiffResult, error)
+	// DiffPackages compares two revisions package by package (python
+	// projects, container tags; else paths).
+	DiffPackages(ctx context.Context, from, to string) (*repo.PackageDiff, error)
 	Promote(ctx context.Context, pairs []repo.Pair, o repo.PromoteOptions) ([]repo.PromoteResult, error)
 	Rollback(ctx context.Context, repoName, rev string) (*repo.CommitResult, error)
 }

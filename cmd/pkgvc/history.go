@@ -134,7 +134,21 @@ func diffCmd(e *env) *cli.Command {
 		Name:      "diff",
 		Usage:     "list paths added, removed and changed between two versions",
 		ArgsUsage: "REV REV",
-		Action: e.storeAction(2, 2, "REV REV", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "by-package", Usage: "list packages (python projects, container tags) whose versions differ instead of paths"},
+		},
+		Action: e.storeAction(2, 2, "REV REV [--by-package]", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
+			if c.Bool("by-package") {
+				d, err := st.DiffPackages(ctx, a[0], a[1])
+				if err != nil {
+					return err
+				}
+				if jsonOut(c) {
+					return e.printJSON(d)
+				}
+				printPackageDiff(e.stdout, d)
+				return nil
+			}
 			d, err := st.Diff(ctx, a[0], a[1])
 			if err != nil {
 				return err
@@ -145,6 +159,21 @@ func diffCmd(e *env) *cli.Command {
 			printDiff(e.stdout, d)
 			return nil
 		}),
+	}
+}
+
+// printPackageDiff prints one line per package: A NAME VERSIONS, D NAME
+// VERSIONS, M NAME FROM -> TO.
+func printPackageDiff(w io.Writer, d *repo.PackageDiff) {
+	vs := func(v []string) string { return strings.Join(v, ",") }
+	for _, p := range d.Added {
+		fmt.Fprintf(w, "A\t%s\t%s\n", p.Name, vs(p.To))
+	}
+	for _, p := range d.Removed {
+		fmt.Fprintf(w, "D\t%s\t%s\n", p.Name, vs(p.From))
+	}
+	for _, p := range d.Changed {
+		fmt.Fprintf(w, "M\t%s\t%s -> %s\n", p.Name, vs(p.From), vs(p.To))
 	}
 }
 

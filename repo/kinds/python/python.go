@@ -70,6 +70,13 @@ var (
 // Name returns "python".
 func (Kind) Name() string { return "python" }
 
+// Package makes a project a package and its releases the package's
+// versions (repo.Packager).
+func (Kind) Package(rec repo.Record) (name, version string, ok bool) {
+	name, version = rec.Metadata[MetaName], rec.Metadata[MetaVersion]
+	return name, version, name != "" && version != ""
+}
+
 // Inspect reads the wheel or sdist that will sit at p and returns its record
 // metadata. It refuses a file whose name and metadata disagree, a broken or
 // unsafe archive, and one over pyformat's default Limits.
