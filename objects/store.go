@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -406,6 +407,16 @@ func (s *Store) VerifyBlob(ctx context.Context, id ID) error {
 		err = fmt.Errorf("close blob %s: %w", id, cerr)
 	}
 	return err
+}
+
+// TempDir returns the directory of local temporary files (see
+// WithTempDir), for callers that stage content before a Put, such as
+// chunked uploads.
+func (s *Store) TempDir() string {
+	if s.tempDir == "" {
+		return os.TempDir()
+	}
+	return s.tempDir
 }
 
 // BlobPath returns the path of the file holding blob id's raw content, if

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgvc/pkgvc/internal/format/oci"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo"
@@ -33,10 +34,17 @@ type Distribution struct {
 	// Kind is the content kind served, which decides the publication.
 	Kind string `json:"kind"`
 	// Remote, when set, lets requests for missing content pull through it.
-	Remote  string    `json:"remote,omitempty"`
-	Private bool      `json:"private,omitempty"`
-	Created time.Time `json:"created"`
+	Remote string `json:"remote,omitempty"`
+	// PullThroughTTL is how long content pulled under a mutable name (a
+	// container tag) is served before the remote is asked again; zero
+	// means DefaultPullThroughTTL.
+	PullThroughTTL time.Duration `json:"pull_through_ttl,omitempty"`
+	Private        bool          `json:"private,omitempty"`
+	Created        time.Time     `json:"created"`
 }
+
+// containerKind is the content kind whose base paths are image names.
+const containerKind = "container"
 
 func configRef(name string) string { return "config/dists/" + name }
 func pinRef(name string) string    { return "dists/" + name }
@@ -49,6 +57,8 @@ type DistSpec struct {
 	Version  string // pin this revision
 	Remote   string
 	Private  *bool
+	// PullThroughTTL, when set, replaces Distribution.PullThroughTTL.
+	PullThroughTTL *time.Duration
 }
 
 // Dists manages distributions in a store.
@@ -87,6 +97,9 @@ func (d *Dists) Create(ctx context.Context, name string, spec DistSpec) (*Distri
 	dist := &Distribution{Name: name, BasePath: spec.BasePath, Remote: spec.Remote, Created: time.Now().UTC()}
 	if spec.Private != nil {
 		dist.Private = *spec.Private
+	}
+	if spec.PullThroughTTL != nil {
+		dist.PullThroughTTL = *spec.PullThroughTTL
 	}
 	ups, err := d.target(ctx, dist, spec, objects.ID{})
 	if err != nil {
@@ -148,6 +161,12 @@ func (d *Dists) target(ctx context.Context, dist *Distribution, spec DistSpec, o
 func (d *Dists) checkBasePath(ctx context.Context, dist *Distribution) error {
 	if err := ValidateBasePath(dist.BasePath); err != nil {
 		return err
+	}
+	if dist.PullThroughTTL < 0 {
+		return fmt.Errorf("%w: pull-through TTL %s is negative", repo.ErrInvalid, dist.PullThroughTTL)
+	}
+	if dist.Kind == containerKind && !oci.ValidName(dist.BasePath) {
+		return fmt.Errorf("%w %q: a container distribution's base path is its image name: lower-case components of letters and digits, separated by '.', '_', '__' or '-'", ErrBasePath, dist.BasePath)
 	}
 	all, err := d.List(ctx)
 	if err != nil {
@@ -229,6 +248,9 @@ func (d *Dists) Update(ctx context.Context, name string, spec DistSpec) (*Distri
 	}
 	if spec.Private != nil {
 		dist.Private = *spec.Private
+	}
+	if spec.PullThroughTTL != nil {
+		dist.PullThroughTTL = *spec.PullThroughTTL
 	}
 	ups, err := d.target(ctx, &dist, spec, s.dist.Version)
 	if err != nil {

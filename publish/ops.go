@@ -90,6 +90,24 @@ type ops struct {
 	duration [numRoutes]prometheus.Observer
 	fetches  [2]prometheus.Counter // ok, error
 	fetched  prometheus.Counter
+	pulls    [numPullResults]prometheus.Counter
+}
+
+// Results of a pull-through lookup, counted by the puller.
+const (
+	pullHit      = iota // the repository had it: served without a pull
+	pullMiss            // it had to be pulled (or its pull waited for)
+	pullNegative        // the remote's recent "not found" was remembered
+	numPullResults
+)
+
+var pullResultNames = [numPullResults]string{"hit", "miss", "negative"}
+
+// counted counts one lookup of p.
+func (p *puller) counted(result int) {
+	if p.count != nil {
+		p.count(result)
+	}
 }
 
 func newOps() *ops {
@@ -121,7 +139,14 @@ func newOps() *ops {
 	}
 	o.fetches[0] = fetches.WithLabelValues("ok")
 	o.fetches[1] = fetches.WithLabelValues("error")
-	o.reg.MustRegister(o.requests, bytes, dur, fetches, o.fetched)
+	pulls := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pkgvc_pullthrough_requests_total",
+		Help: "Pull-through lookups of content a distribution may lack, by result: hit (the repository had it), miss (it was pulled from the remote), negative (the remote's recent 'not found' was remembered).",
+	}, []string{"result"})
+	for i, n := range pullResultNames {
+		o.pulls[i] = pulls.WithLabelValues(n)
+	}
+	o.reg.MustRegister(o.requests, bytes, dur, fetches, o.fetched, pulls)
 	return o
 }
 
@@ -170,6 +195,9 @@ func (s *Server) setupOps() {
 				ConstLabels: prometheus.Labels{"cache": c.name},
 			}, func() float64 { _, w := c.n(); return float64(w) }),
 		)
+	}
+	if s.pull != nil {
+		s.pull.count = func(result int) { o.pulls[result].Inc() }
 	}
 	if f := s.fetch; f != nil {
 		s.fetch = func(ctx context.Context, rec repo.Record, w io.Writer) error {
@@ -285,7 +313,7 @@ func TLSConfig(certFile, keyFile string) (*tls.Config, error) {
 // ListenAndServeTLS is ListenAndServe over TLS with cfg (see TLSConfig):
 // the connection loop of Serve runs on a crypto/tls listener, each
 // handshake done on the connection's first read, within the idle timeout.
-func ListenAndServeTLS(ctx context.Context, addr string, cfg *tls.Config, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
+func ListenAndServeTLS(ctx context.Context, addr string, cfg *tls.Config, h http.Handler, log *slog.Logger, ready func(net.Addr), opts ...ServeOption) error {
 	if cfg == nil || len(cfg.Certificates) == 0 && cfg.GetCertificate == nil {
 		return errors.New("listen tls: no certificate")
 	}
@@ -297,5 +325,5 @@ func ListenAndServeTLS(ctx context.Context, addr string, cfg *tls.Config, h http
 	if ready != nil {
 		ready(l.Addr())
 	}
-	return Serve(ctx, tls.NewListener(l, cfg), h, log)
+	return Serve(ctx, tls.NewListener(progressListener{l}, cfg), h, log, opts...)
 }

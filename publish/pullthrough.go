@@ -87,7 +87,10 @@ type puller struct {
 	open     map[[2]string]*pullBatch // collecting, by remote and repo
 	inflight map[pullKey]*pullCall
 	negative map[pullKey]time.Time // expiry
+	pulled   map[pullKey]time.Time // last successful pull, for getFresh
 	runs     map[string]*sync.Mutex
+
+	count func(result int) // metrics (ops.go); nil counts nothing
 }
 
 func newPuller(f PullFunc, window, negTTL time.Duration) *puller {
@@ -96,6 +99,7 @@ func newPuller(f PullFunc, window, negTTL time.Duration) *puller {
 		open:     make(map[[2]string]*pullBatch),
 		inflight: make(map[pullKey]*pullCall),
 		negative: make(map[pullKey]time.Time),
+		pulled:   make(map[pullKey]time.Time),
 		runs:     make(map[string]*sync.Mutex),
 	}
 }
@@ -108,10 +112,12 @@ func (p *puller) get(ctx context.Context, remote, rp, project string) error {
 	if exp, ok := p.negative[k]; ok {
 		if p.now().Before(exp) {
 			p.mu.Unlock()
+			p.counted(pullNegative)
 			return errNoProject
 		}
 		delete(p.negative, k)
 	}
+	p.counted(pullMiss)
 	c := p.inflight[k]
 	if c == nil {
 		c = &pullCall{done: make(chan struct{})}
@@ -132,6 +138,21 @@ func (p *puller) get(ctx context.Context, remote, rp, project string) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// getFresh is get, except that a project pulled successfully within
+// maxAge (> 0) is not pulled again.
+func (p *puller) getFresh(ctx context.Context, remote, rp, project string, maxAge time.Duration) error {
+	if maxAge > 0 {
+		p.mu.Lock()
+		at, ok := p.pulled[pullKey{remote, rp, project}]
+		p.mu.Unlock()
+		if ok && p.now().Sub(at) < maxAge {
+			p.counted(pullHit)
+			return nil
+		}
+	}
+	return p.get(ctx, remote, rp, project)
 }
 
 // run pulls batch b once its window closed.
@@ -168,6 +189,9 @@ func (p *puller) run(bk [2]string, b *pullBatch) {
 			}
 		}
 	}
+	if len(p.pulled) >= maxNegative {
+		clear(p.pulled) // only saves upstream checks
+	}
 	for name, c := range b.calls {
 		k := pullKey{bk[0], bk[1], name}
 		switch {
@@ -180,6 +204,8 @@ func (p *puller) run(bk [2]string, b *pullBatch) {
 			}
 		case res.Failed[name] != nil:
 			c.err = res.Failed[name]
+		default:
+			p.pulled[k] = now
 		}
 		delete(p.inflight, k)
 		close(c.done)
@@ -235,11 +261,15 @@ func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEnt
 				return false // a generated file, asked for by name
 			}
 			if _, ok := pub.File(kindpython.SimpleDir + "/" + project + "/index.html"); ok {
+				s.pull.counted(pullHit)
 				return false
 			}
 		} else {
 			le, err := vs.lookup(ctx, s, sub)
 			if err != nil || le.found {
+				if le.found {
+					s.pull.counted(pullHit)
+				}
 				return false
 			}
 		}
@@ -279,6 +309,18 @@ func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEnt
 	}
 	s.serveVersionPath(w, r, &request{dist: de2, vs: cur, sub: sub2, prefix: ContentPrefix + de2.basePath + "/"})
 	return true
+}
+
+// pullHit counts a routed request of a pull-through distribution for a
+// project it holds (its page) as a hit, unless it is served after its
+// pull.
+func (s *Server) pullHit(r *http.Request, q *request) {
+	if s.pull == nil || q.dist.d.Remote == "" || q.immutable || q.dist.d.Kind != pullKind || r.Context().Value(pulledKey{}) != nil {
+		return
+	}
+	if p, _ := pullProject(q.sub); p != "" {
+		s.pull.counted(pullHit)
+	}
 }
 
 // pullEmpty is pullThrough for a distribution whose repository has no

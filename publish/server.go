@@ -102,7 +102,8 @@ type Server struct {
 
 	memBytes int64
 	recheck  time.Duration
-	listMax  int // largest version listed from its cached sorted records
+	listMax  int   // largest version listed from its cached sorted records
+	maxBody  int64 // see WithMaxBodyBytes; 0 means MaxUploadBytes
 
 	tableMu  sync.Mutex
 	table    atomic.Pointer[distTable]
@@ -158,6 +159,7 @@ func NewServer(st *repo.Store, dists *Dists, pubs *Publications, opts ...ServerO
 		textError(w, http.StatusNotFound, "not found: distributions are served under "+ContentPrefix+"<base-path>/")
 	})
 	s.setupOps()
+	s.mount()
 	return s
 }
 
@@ -422,6 +424,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, q *request, cc []
 	if !ok {
 		return false
 	}
+	s.pullHit(r, q)
 	s.servePubFile(w, r, q, f, cc)
 	return true
 }

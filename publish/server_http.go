@@ -2,7 +2,9 @@ package publish
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +33,13 @@ import (
 // ResponseWriter. A request with a body is answered and its connection
 // closed, so no body is ever parsed as a request. Request contexts are
 // not canceled when a client goes away; a write to it fails instead.
+//
+// Deadlines bound what a client can hold (see ServeOption): a header
+// must arrive within the header timeout of its first byte, body reads and
+// the wait between requests within the idle timeout, and each write must
+// make progress within the write timeout. Write and body deadlines move
+// at most every quarter of their timeout, so a busy connection rarely
+// touches its timers.
 
 const (
 	// respBufSize is how much body a response buffers before it sends its
@@ -38,10 +47,10 @@ const (
 	respBufSize = 32 << 10
 	// respCopySize is the chunk in which larger bodies are read and sent.
 	respCopySize = 256 << 10
-	// maxHeaderBytes bounds a request's header.
-	maxHeaderBytes = 1 << 20
-	// idleTimeout bounds the wait for (and reading of) a request header.
-	idleTimeout = 2 * time.Minute
+	// lingerTimeout and lingerBytes bound the reading of what a client
+	// still sends after its connection is half-closed (see linger).
+	lingerTimeout = 2 * time.Second
+	lingerBytes   = 1 << 20
 )
 
 var errHeaderTooLarge = errors.New("request header too large")
@@ -50,6 +59,9 @@ var errHeaderTooLarge = errors.New("request header too large")
 type connServer struct {
 	h   http.Handler
 	log *slog.Logger
+
+	headerTimeout, idleTimeout, writeTimeout time.Duration
+	maxHeader                                int
 
 	bufs   sync.Pool // *[]byte of respBufSize capacity: response bodies
 	copies sync.Pool // *[]byte of respCopySize: copy buffers
@@ -138,10 +150,14 @@ type hconn struct {
 	resp   response
 	hdr    []byte
 	vec    [6][]byte // backing array of the writev of a header
+	wdl    time.Time // write deadline last set
+	wsent  int64     // bytes sent since
+	tls    bool      // a timed-out write leaves a TLS conn unusable
 }
 
 func newHconn(cs *connServer, c net.Conn) *hconn {
 	hc := &hconn{cs: cs, c: c, remote: c.RemoteAddr().String()}
+	_, hc.tls = c.(*tls.Conn)
 	hc.lr.r = c
 	hc.br = bufio.NewReaderSize(&hc.lr, 4<<10)
 	hc.resp.hc = hc
@@ -175,36 +191,167 @@ func (hc *hconn) serve() {
 		hc.cs.mu.Unlock()
 		hc.cs.wg.Done()
 	}()
-	for {
-		_ = hc.c.SetReadDeadline(time.Now().Add(idleTimeout))
-		if hc.cs.shutting.Load() {
+	cs := hc.cs
+	// The first request's header (and TLS handshake) must come within the
+	// header timeout of the accept.
+	_ = hc.c.SetReadDeadline(time.Now().Add(cs.headerTimeout))
+	for first := true; ; first = false {
+		if !first {
+			_ = hc.c.SetReadDeadline(time.Now().Add(cs.idleTimeout))
+		}
+		if cs.shutting.Load() {
 			return
 		}
-		hc.lr.n = maxHeaderBytes + 4<<10
+		hc.lr.n = int64(cs.maxHeader) + 4<<10
+		if !first {
+			if _, err := hc.br.Peek(1); err != nil {
+				hc.badRequest(err)
+				return
+			}
+			if !hc.headerBuffered() {
+				_ = hc.c.SetReadDeadline(time.Now().Add(cs.headerTimeout))
+			}
+		}
 		req, err := http.ReadRequest(hc.br)
 		if err != nil {
-			hc.badRequest(err)
+			if hc.badRequest(err) {
+				hc.linger()
+			}
 			return
 		}
 		hc.lr.n = 1 << 62
+		hasBody := req.Body != http.NoBody
+		if hasBody {
+			req.Body = &bodyReader{hc: hc, rc: req.Body}
+		}
 		if !hc.serveOne(req) {
+			if hasBody {
+				hc.linger()
+			}
 			return
 		}
 	}
 }
 
+var crlfcrlf = []byte("\r\n\r\n")
+
+// headerBuffered reports whether a whole request header is already read,
+// as with a client that sends each request in one packet: then no
+// header deadline is needed.
+func (hc *hconn) headerBuffered() bool {
+	b, _ := hc.br.Peek(hc.br.Buffered())
+	return bytes.Contains(b, crlfcrlf)
+}
+
+// linger half-closes the connection and discards what the client still
+// sends, for a little while, before the connection is closed: closing a
+// socket with unread data resets it, which can destroy the response
+// before the client reads it.
+func (hc *hconn) linger() {
+	cw, ok := hc.c.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	_ = hc.c.SetReadDeadline(time.Now().Add(lingerTimeout))
+	_, _ = io.CopyN(io.Discard, hc.c, lingerBytes)
+}
+
+// bodyReader reads a request body, moving the read deadline while bytes
+// arrive: a body may take long, but must keep coming.
+type bodyReader struct {
+	hc     *hconn
+	rc     io.ReadCloser
+	dl     time.Time
+	closed bool
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	t := b.hc.cs.idleTimeout
+	if now := time.Now(); b.dl.Sub(now) < t-t/4 {
+		b.dl = now.Add(t)
+		_ = b.hc.c.SetReadDeadline(b.dl)
+	}
+	return b.rc.Read(p)
+}
+
+// Close does not read the rest of the body (http.ReadRequest's body
+// would): the connection closes after a request with a body anyway.
+func (b *bodyReader) Close() error {
+	b.closed = true
+	return nil
+}
+
+// armWrite sets the write deadline before a write, unless the one set
+// still leaves three quarters of the timeout.
+func (hc *hconn) armWrite() {
+	t := hc.cs.writeTimeout
+	if now := time.Now(); hc.wdl.Sub(now) < t-t/4 {
+		hc.wdl, hc.wsent = now.Add(t), 0
+		_ = hc.c.SetWriteDeadline(hc.wdl)
+	}
+}
+
+// moreTime reports whether a write that failed with err may go on with a
+// new deadline: it timed out, but the client took bytes since the last
+// deadline was set. (A TLS connection cannot go on after a timeout; see
+// progressConn.)
+func (hc *hconn) moreTime(err error) bool {
+	if hc.wsent == 0 || hc.tls || !isTimeout(err) {
+		return false
+	}
+	hc.wdl = time.Time{}
+	hc.armWrite()
+	return true
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// write sends p within the write timeout of progress.
+func (hc *hconn) write(p []byte) error {
+	hc.armWrite()
+	for {
+		n, err := hc.c.Write(p)
+		hc.wsent += int64(n)
+		if err == nil || !hc.moreTime(err) {
+			return err
+		}
+		p = p[n:]
+	}
+}
+
+// writev sends bufs (in one writev when it can) within the write timeout
+// of progress. WriteTo consumes what it sent from bufs.
+func (hc *hconn) writev(bufs net.Buffers) error {
+	hc.armWrite()
+	for {
+		n, err := bufs.WriteTo(hc.c)
+		hc.wsent += n
+		if err == nil || !hc.moreTime(err) {
+			return err
+		}
+	}
+}
+
 // badRequest answers a request that could not be read, unless the client
-// just went away.
-func (hc *hconn) badRequest(err error) {
+// just went away; it reports whether the client may still be sending.
+func (hc *hconn) badRequest(err error) bool {
 	var ne net.Error
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
 		errors.As(err, &ne) && ne.Timeout():
-		return
+		return false
 	case errors.Is(err, errHeaderTooLarge):
 		hc.rawReply(http.StatusRequestHeaderFieldsTooLarge, "request header too large")
+		return true
 	default:
 		hc.rawReply(http.StatusBadRequest, "bad request")
+		return false
 	}
 }
 
@@ -372,10 +519,9 @@ func (w *response) writeBody(p []byte) error {
 		var pre [20]byte
 		b := strconv.AppendInt(pre[:0], int64(len(p)), 16)
 		b = append(b, '\r', '\n')
-		bufs := net.Buffers{b, p, crlf}
-		_, err = bufs.WriteTo(w.hc.c)
+		err = w.hc.writev(net.Buffers{b, p, crlf})
 	} else {
-		_, err = w.hc.c.Write(p)
+		err = w.hc.write(p)
 	}
 	if err != nil {
 		w.err = err
@@ -467,7 +613,7 @@ func (w *response) sendHeader(extra []byte) error {
 			bufs = append(bufs, extra)
 		}
 	}
-	_, err := bufs.WriteTo(w.hc.c)
+	err := w.hc.writev(bufs)
 	if w.buf != nil {
 		*w.buf = (*w.buf)[:0]
 	}
@@ -562,7 +708,7 @@ func (w *response) finish() bool {
 			return false
 		}
 	} else if w.chunked {
-		if _, err := w.hc.c.Write([]byte("0\r\n\r\n")); err != nil {
+		if err := w.hc.write([]byte("0\r\n\r\n")); err != nil {
 			return false
 		}
 	}
@@ -587,4 +733,55 @@ func (cs *connServer) dateLine() []byte {
 type dateEntry struct {
 	sec  int64
 	line []byte
+}
+
+// progressListener wraps the connections it accepts in a progressConn.
+// ListenAndServeTLS puts it under crypto/tls, for which a timed-out write
+// is fatal, so that its writes too have until the client stops reading.
+type progressListener struct{ net.Listener }
+
+func (l progressListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &progressConn{Conn: c}, nil
+}
+
+// progressConn is a net.Conn whose Write, on reaching its deadline when
+// some bytes were sent since the deadline was set, sets a new one as far
+// ahead as the last and goes on. Writes come from one goroutine at a
+// time (crypto/tls holds a lock), a deadline may be set from another.
+type progressConn struct {
+	net.Conn
+	span atomic.Int64 // time.Duration from the last SetWriteDeadline to its deadline
+	sent atomic.Int64 // bytes written since
+}
+
+func (c *progressConn) SetWriteDeadline(t time.Time) error {
+	c.span.Store(int64(time.Until(t)))
+	c.sent.Store(0)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *progressConn) SetDeadline(t time.Time) error {
+	c.span.Store(int64(time.Until(t)))
+	c.sent.Store(0)
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *progressConn) Write(p []byte) (int, error) {
+	total := 0
+	for {
+		n, err := c.Conn.Write(p)
+		total += n
+		sent := c.sent.Add(int64(n))
+		span := time.Duration(c.span.Load())
+		if err == nil || sent == 0 || span <= 0 || !isTimeout(err) {
+			return total, err
+		}
+		p = p[n:]
+		c.sent.Store(0)
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(span))
+	}
 }

@@ -24,11 +24,25 @@ const UploadDir = "legacy/"
 
 // Upload limits.
 const (
-	// MaxUploadBytes is the largest upload request body accepted.
+	// MaxUploadBytes is the largest upload request body accepted by
+	// default (see WithMaxBodyBytes).
 	MaxUploadBytes = 1 << 30
 	// maxUploadField bounds each form field other than the file.
 	maxUploadField = 1 << 20
 )
+
+// WithMaxBodyBytes sets the largest request body the server reads, such
+// as an upload (default MaxUploadBytes): a larger one is answered 413
+// Request Entity Too Large. Zero or less keeps the default.
+func WithMaxBodyBytes(n int64) ServerOption { return func(s *Server) { s.maxBody = max(n, 0) } }
+
+// maxBodyBytes is the body limit WithMaxBodyBytes set.
+func (s *Server) maxBodyBytes() int64 {
+	if s.maxBody > 0 {
+		return s.maxBody
+	}
+	return MaxUploadBytes
+}
 
 // serveUpload answers a POST under ContentPrefix: a twine-compatible
 // legacy upload (multipart/form-data, ":action" = "file_upload", the file
@@ -75,15 +89,16 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		textError(w, http.StatusBadRequest, fmt.Sprintf("bad request: repository %s holds %s content; uploads take python packages only", repoName, de.d.Kind))
 		return
 	}
-	if r.ContentLength > MaxUploadBytes {
-		textError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request entity too large: uploads are limited to %d bytes", MaxUploadBytes))
+	limit := s.maxBodyBytes()
+	if r.ContentLength > limit {
+		textError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request entity too large: uploads are limited to %d bytes", limit))
 		return
 	}
 	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "multipart/form-data" {
 		textError(w, http.StatusBadRequest, "bad request: send multipart/form-data, as twine does")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	up, code, msg := readUpload(r)
 	if up != nil && up.tmp != "" {
 		defer os.Remove(up.tmp)

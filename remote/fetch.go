@@ -1,22 +1,43 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 
-	"github.com/pkgvc/pkgvc/internal/httpx"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
-// download streams url into a batch of its own while hashing it (and
-// into w, if not nil), and checks the result against id and size. On
-// success the caller owns the batch (Flush it, or Adopt it into another);
-// on any error nothing stays staged. progress, if set, is called with each
-// count of bytes read.
-func (m *Manager) download(ctx context.Context, c *httpx.Client, url string, id objects.ID, size int64, w io.Writer, progress func(int64)) (*objects.Batch, error) {
-	rc, err := c.Open(ctx, url, size)
+// openFunc returns a package's bytes.
+type openFunc func(ctx context.Context, p Package) (io.ReadCloser, error)
+
+// packageOpener returns how the packages of s are read: from the bytes
+// the index already holds (Package.Data), through the Syncer's own client
+// (Opener), or by a resumable GET of their URL with up.Client.
+func packageOpener(s Syncer, up Upstream) openFunc {
+	o, _ := s.(Opener)
+	return func(ctx context.Context, p Package) (io.ReadCloser, error) {
+		switch {
+		case p.Data != nil:
+			return io.NopCloser(bytes.NewReader(p.Data)), nil
+		case o != nil:
+			return o.Open(ctx, up, p)
+		default:
+			return up.Client.Open(ctx, p.URL, p.Size)
+		}
+	}
+}
+
+// download streams p's bytes, read with open, into a batch of its own
+// while hashing them (and into w, if not nil), and checks the result
+// against p.SHA256 and p.Size. On success the caller owns the batch (Flush
+// it, or Adopt it into another); on any error nothing stays staged.
+// progress, if set, is called with each count of bytes read.
+func (m *Manager) download(ctx context.Context, open openFunc, p Package, w io.Writer, progress func(int64)) (*objects.Batch, error) {
+	id, size := p.SHA256, p.Size
+	rc, err := open(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -117,8 +138,13 @@ func (m *Manager) FetchBlob(ctx context.Context, rec repo.Record, w io.Writer) e
 	if err != nil {
 		return fmt.Errorf("fetch %s: %w", rec.Path, err)
 	}
-	sw := &softWriter{w: w}
-	b, err := m.download(ctx, c, url, rec.SHA256, rec.Size, sw, nil)
+	syncer, _ := m.reg.Lookup(r.Kind) // an unknown kind reads with a plain GET
+	open := packageOpener(syncer, Upstream{Remote: *r, Client: c, KnownSize: m.knownSize, OpenStored: m.st.Objects().OpenBlob})
+	// The final byte waits until the blob is stored: a client that saw
+	// the whole file and asks again then finds it in the store instead of
+	// making the server fetch it a second time.
+	sw := &softWriter{w: w, hold: rec.Size}
+	b, err := m.download(ctx, open, Package{Path: rec.Path, URL: url, SHA256: rec.SHA256, Size: rec.Size}, sw, nil)
 	if err != nil {
 		return fmt.Errorf("fetch %s from %s: %w", rec.Path, url, err)
 	}
@@ -126,6 +152,7 @@ func (m *Manager) FetchBlob(ctx context.Context, rec repo.Record, w io.Writer) e
 		b.Abort()
 		return fmt.Errorf("fetch %s: store: %w", rec.Path, err)
 	}
+	sw.release()
 	if sw.err != nil {
 		return fmt.Errorf("fetch %s: write: %w", rec.Path, sw.err)
 	}
@@ -148,17 +175,38 @@ func copyStored(ctx context.Context, objs *objects.Store, rec repo.Record, w io.
 }
 
 // softWriter writes to w until w fails, then swallows the rest so that
-// the download it is fed from can finish; err keeps the failure.
+// the download it is fed from can finish; err keeps the failure. With
+// hold > 0 (the expected size) it keeps the last byte back until release.
 type softWriter struct {
-	w   io.Writer
-	err error
+	w    io.Writer
+	err  error
+	hold int64 // bytes still to come, including the held one
+	last []byte
 }
 
 func (s *softWriter) Write(p []byte) (int, error) {
-	if s.err == nil {
+	n := len(p)
+	if s.hold > 0 {
+		if int64(len(p)) >= s.hold {
+			s.last = append(s.last[:0], p[s.hold-1:s.hold]...)
+			p = p[:s.hold-1]
+		}
+		s.hold -= min(int64(n), s.hold)
+	}
+	s.write(p)
+	return n, nil
+}
+
+func (s *softWriter) write(p []byte) {
+	if s.err == nil && len(p) > 0 {
 		if _, err := s.w.Write(p); err != nil {
 			s.err = err
 		}
 	}
-	return len(p), nil
+}
+
+// release writes the held byte.
+func (s *softWriter) release() {
+	s.write(s.last)
+	s.last = nil
 }

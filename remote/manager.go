@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pkgvc/pkgvc/internal/httpx"
 	"github.com/pkgvc/pkgvc/objects"
@@ -27,6 +30,8 @@ type Manager struct {
 
 	mu      sync.Mutex
 	clients map[string]cachedClient // by remote name
+
+	syncs atomic.Pointer[prometheus.HistogramVec] // see RegisterMetrics
 }
 
 type cachedClient struct {

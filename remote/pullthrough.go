@@ -19,13 +19,14 @@ import (
 // time (its Remote.Projects narrows the index).
 const pullKind = "python"
 
-// PullResult reports a PullProjects call.
+// PullResult reports a PullProjects or PullRefs call.
 type PullResult struct {
 	SyncResult
-	// NotFound lists the requested projects (normalized) the upstream does
-	// not have (404 or 410 for the project's page).
+	// NotFound lists the requested projects (normalized) or references the
+	// upstream does not have (404 or 410 for the project's page).
 	NotFound []string `json:"not_found,omitempty"`
-	// Failed maps each project whose page could not be read to the error.
+	// Failed maps each project or reference that could not be read to the
+	// error.
 	Failed map[string]error `json:"-"`
 }
 
@@ -114,6 +115,103 @@ func (m *Manager) PullProjects(ctx context.Context, remoteName, repoName string,
 				got = append(got, p)
 			}
 		}
+		slices.Sort(got)
+		msg := fmt.Sprintf("pull-through %s (%s): %s: %d added, %d updated", r.Name, r.URL, strings.Join(got, ", "), res.Added, res.Updated)
+		cres, err := m.st.Commit(ctx, repoName, repo.CommitRequest{Records: records, Message: msg})
+		if err != nil {
+			return nil, fmt.Errorf("pull %s into %s: %w", r.Name, repoName, err)
+		}
+		res.Version, res.ID, res.Changed = cres.Version, cres.ID, cres.Changed
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// ErrRefNotFound reports a reference (a tag, a manifest digest) the
+// upstream does not have; it matches repo.ErrNotFound.
+var ErrRefNotFound = wrap("reference not found upstream", repo.ErrNotFound)
+
+// PullRefs brings references of remote remoteName (container tags, or
+// manifest digests "sha256:<hex>") into repository repoName, for
+// pull-through: the remote's Syncer must be a RefIndexer. Each reference
+// is resolved upstream with the remote's filters, and what makes it up
+// (for a container: its manifest, an index's children, configs and
+// layers) is fetched and verified as Sync would (blobs recorded on demand
+// if that is the remote's policy), then committed, additively, in one new
+// version for all the references. References the upstream lacks are named
+// in NotFound, those that failed in Failed; the others are committed
+// regardless. Nothing changes when every record is already there. The
+// result's ID is the repository's head afterwards.
+func (m *Manager) PullRefs(ctx context.Context, remoteName, repoName string, refs []string) (*PullResult, error) {
+	start := time.Now()
+	op, err := m.open(ctx, remoteName, repoName, "")
+	if err != nil {
+		return nil, err
+	}
+	r, c, info := op.r, op.client, op.info
+	ri, ok := op.syncer.(RefIndexer)
+	if !ok {
+		return nil, fmt.Errorf("%w: remote %s: kind %s cannot pull single references", repo.ErrInvalid, r.Name, r.Kind)
+	}
+	up := Upstream{Remote: *r, Client: c, KnownSize: m.knownSize, OpenStored: m.st.Objects().OpenBlob}
+	res := &PullResult{SyncResult: SyncResult{Remote: r.Name, Repo: repoName, Policy: r.Policy}}
+	var (
+		pkgs []Package
+		got  []string
+	)
+	seenRef := make(map[string]bool, len(refs))
+	seenPath := make(map[string]bool)
+	for _, ref := range refs {
+		if seenRef[ref] {
+			continue
+		}
+		seenRef[ref] = true
+		ps, err := ri.IndexRef(ctx, up, ref)
+		switch {
+		case errors.Is(err, ErrRefNotFound):
+			res.NotFound = append(res.NotFound, ref)
+		case err != nil:
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if res.Failed == nil {
+				res.Failed = make(map[string]error)
+			}
+			res.Failed[ref] = fmt.Errorf("read upstream %s: %w", r.URL, err)
+		default:
+			got = append(got, ref)
+			// References share blobs and manifests: list each path once.
+			for _, p := range ps {
+				if !seenPath[p.Path] {
+					seenPath[p.Path] = true
+					pkgs = append(pkgs, p)
+				}
+			}
+		}
+	}
+	slices.Sort(res.NotFound)
+	if err := checkIndex(pkgs); err != nil {
+		return nil, fmt.Errorf("pull %s: upstream index %s: %w", r.Name, r.URL, err)
+	}
+	existing := make(map[string]repo.Record)
+	if info.Head != nil {
+		res.Version, res.ID = info.Head.Number, info.Head.ID
+		if err := tree.Walk(ctx, m.st.Objects(), info.Head.Tree, func(e tree.Entry) error {
+			existing[e.Path] = e
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	records, jobs, _, err := m.plan(ctx, r, pkgs, existing, false, &res.SyncResult)
+	if err != nil {
+		return nil, err
+	}
+	pkgs = nil
+	if err := m.fetchAll(ctx, packageOpener(op.syncer, up), r, repoName, jobs, nil, &res.SyncResult); err != nil {
+		return nil, fmt.Errorf("pull %s: %w", r.Name, err)
+	}
+	if len(records) > 0 {
 		slices.Sort(got)
 		msg := fmt.Sprintf("pull-through %s (%s): %s: %d added, %d updated", r.Name, r.URL, strings.Join(got, ", "), res.Added, res.Updated)
 		cres, err := m.st.Commit(ctx, repoName, repo.CommitRequest{Records: records, Message: msg})

@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 
 	"github.com/pkgvc/pkgvc/internal/httpx"
@@ -16,6 +17,10 @@ type Package struct {
 	SHA256   objects.ID        `json:"sha256"`
 	Size     int64             `json:"size"`
 	Metadata map[string]string `json:"metadata,omitempty"` // kind metadata for the record
+	// Data, when set, holds the bytes already, read while indexing (a
+	// small document such as a container manifest): the engine stores
+	// them, checked like a download, whatever the remote's policy.
+	Data []byte `json:"-"`
 }
 
 // Upstream is what a Syncer reads an index with.
@@ -27,6 +32,10 @@ type Upstream struct {
 	// KnownSize, when set, gives the size of content the store already
 	// holds, so an index that omits sizes needs no request for it.
 	KnownSize func(ctx context.Context, id objects.ID) (int64, bool)
+	// OpenStored, when set, reads content the store already holds (it is
+	// verified as it is read), so an index need not fetch a document it
+	// synced before.
+	OpenStored func(ctx context.Context, id objects.ID) (io.ReadCloser, error)
 }
 
 // Syncer reads one kind of upstream. Implementations live in
@@ -39,6 +48,26 @@ type Syncer interface {
 	// index it cannot read completely or trust (bad syntax, unsafe or
 	// duplicate paths) is an error: a sync never acts on part of one.
 	Index(ctx context.Context, up Upstream) ([]Package, error)
+}
+
+// Opener is implemented by Syncers whose package bytes need the kind's
+// own client rather than a GET of Package.URL (a container registry's
+// token auth). Sync and FetchBlob read through it; they still check the
+// sha256 and size of what it returns.
+type Opener interface {
+	// Open returns the bytes of p, a package Index listed (or one rebuilt
+	// from an on-demand record: Path, URL, SHA256, Size).
+	Open(ctx context.Context, up Upstream, p Package) (io.ReadCloser, error)
+}
+
+// RefIndexer is implemented by Syncers that can index one reference of
+// an upstream (a container registry's tag or manifest digest), for
+// pull-through (Manager.PullRefs).
+type RefIndexer interface {
+	// IndexRef returns the packages that make up ref, as Index lists
+	// them. A reference the upstream lacks is an error matching
+	// ErrRefNotFound.
+	IndexRef(ctx context.Context, up Upstream, ref string) ([]Package, error)
 }
 
 // RemoteValidator is implemented by Syncers that check kind-specific

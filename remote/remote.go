@@ -102,6 +102,16 @@ type Remote struct {
 	Prerelease bool     `json:"prerelease,omitempty"`
 	AllowHosts []string `json:"allow_hosts,omitempty"`
 
+	// Container upstreams (kind "container"; see remote/oci).
+	// UpstreamName is the repository on the registry ("library/alpine").
+	// IncludeTags and ExcludeTags filter its tags with path.Match
+	// patterns, as Include and Exclude filter paths. Platforms, for this
+	// kind, keeps the children of multi-arch indexes whose platform is
+	// one of these "os/arch[/variant]" values.
+	UpstreamName string   `json:"upstream_name,omitempty"`
+	IncludeTags  []string `json:"include_tags,omitempty"`
+	ExcludeTags  []string `json:"exclude_tags,omitempty"`
+
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
 }
@@ -170,9 +180,11 @@ func (r *Remote) Validate() error {
 			return bad("empty project")
 		}
 	}
+	// What a platform may look like depends on the kind (a wheel tag
+	// pattern, "os/arch"): its RemoteValidator checks the rest.
 	for _, p := range r.Platforms {
-		if p == "" || strings.ContainsAny(p, " \t\r\n/") {
-			return bad("platform %q: want a wheel platform tag or pattern such as manylinux*_x86_64", p)
+		if p == "" || strings.ContainsAny(p, " \t\r\n") {
+			return bad("platform %q: empty or white space", p)
 		}
 	}
 	for _, h := range r.AllowHosts {

@@ -118,14 +118,18 @@ func (m *Manager) open(ctx context.Context, remoteName, repoName, kind string) (
 // On failure the returned SyncResult, when not nil, says what was done;
 // if files failed the error is a *SyncError naming them, no version was
 // made, and the blobs that did verify were kept in the store.
-func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncOptions) (*SyncResult, error) {
+func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncOptions) (res *SyncResult, err error) {
 	start := time.Now()
+	kind := ""
+	defer func() { m.observeSync(kind, start, res, err) }()
 	op, err := m.open(ctx, remoteName, repoName, "")
 	if err != nil {
 		return nil, err
 	}
 	r, syncer, c, info := op.r, op.syncer, op.client, op.info
-	pkgs, err := syncer.Index(ctx, Upstream{Remote: *r, Client: c, KnownSize: m.knownSize})
+	kind = r.Kind
+	up := Upstream{Remote: *r, Client: c, KnownSize: m.knownSize, OpenStored: m.st.Objects().OpenBlob}
+	pkgs, err := syncer.Index(ctx, up)
 	if err != nil {
 		return nil, fmt.Errorf("sync %s: read upstream index %s: %w", r.Name, r.URL, err)
 	}
@@ -133,7 +137,7 @@ func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncO
 		return nil, fmt.Errorf("sync %s: upstream index %s: %w", r.Name, r.URL, err)
 	}
 
-	res := &SyncResult{Remote: r.Name, Repo: repoName, Policy: r.Policy, Mirror: o.Mirror}
+	res = &SyncResult{Remote: r.Name, Repo: repoName, Policy: r.Policy, Mirror: o.Mirror}
 	existing := make(map[string]repo.Record)
 	if info.Head != nil {
 		res.Version, res.ID = info.Head.Number, info.Head.ID
@@ -151,7 +155,7 @@ func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncO
 	}
 	pkgs = nil // let the index go; records and jobs hold what is needed
 
-	if err := m.fetchAll(ctx, c, r, repoName, jobs, o.Progress, res); err != nil {
+	if err := m.fetchAll(ctx, packageOpener(syncer, up), r, repoName, jobs, o.Progress, res); err != nil {
 		res.Seconds = time.Since(start).Seconds()
 		return res, err
 	}
@@ -231,7 +235,7 @@ func (m *Manager) plan(ctx context.Context, r *Remote, pkgs []Package, existing 
 			res.Added++
 		}
 		rec := repo.Record{Path: p.Path, SHA256: p.SHA256, Size: p.Size, Metadata: maps.Clone(p.Metadata)}
-		if r.Policy == OnDemand {
+		if r.Policy == OnDemand && p.Data == nil {
 			if rec.Metadata == nil {
 				rec.Metadata = make(map[string]string, 2)
 			}
@@ -278,7 +282,7 @@ const maxFailures = 10
 // fetchAll downloads the jobs' blobs the store lacks, at most
 // r.DownloadConcurrency at once. Verified blobs go into one shared batch,
 // flushed now and then and at the end, whatever happens to other files.
-func (m *Manager) fetchAll(ctx context.Context, c *httpx.Client, r *Remote, repoName string, jobs []*job, progress func(SyncProgress), res *SyncResult) error {
+func (m *Manager) fetchAll(ctx context.Context, open openFunc, r *Remote, repoName string, jobs []*job, progress func(SyncProgress), res *SyncResult) error {
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -321,7 +325,7 @@ func (m *Manager) fetchAll(ctx context.Context, c *httpx.Client, r *Remote, repo
 		var got int64
 		var b *objects.Batch
 		if err == nil {
-			b, err = m.download(ctx, c, j.pkg.URL, j.pkg.SHA256, j.pkg.Size, nil, func(n int64) {
+			b, err = m.download(ctx, open, j.pkg, nil, func(n int64) {
 				mu.Lock()
 				got += n
 				prog.Bytes += n

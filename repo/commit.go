@@ -90,6 +90,11 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 			return nil, err
 		}
 	}
+	for _, r := range req.Records {
+		if err := checkDigest(kind, r.Path, r.SHA256, r.Metadata); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+	}
 	blobs := s.objects.NewBatch()
 	records, err := s.ingest(ctx, blobs, kind, req)
 	if err != nil {
@@ -106,7 +111,7 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 	nObj, nBytes := blobs.Stats()
 	author := req.Author
 	if author == "" {
-		author = s.who
+		author = s.whoFor(ctx)
 	}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
@@ -249,6 +254,9 @@ func (s *Store) ingestFile(ctx context.Context, b *objects.Batch, kind Kind, a A
 	res, err := b.PutBlob(ctx, &progressReader{r: f, fn: progress})
 	if err != nil {
 		return Record{}, fmt.Errorf("add %s: %w", a.File, err)
+	}
+	if err := checkDigest(kind, a.Path, res.ID, meta); err != nil {
+		return Record{}, fmt.Errorf("%w: %s: %w", ErrInvalid, a.File, err)
 	}
 	return Record{Path: a.Path, SHA256: res.ID, Size: res.Size, Metadata: meta}, nil
 }
@@ -520,5 +528,5 @@ func (s *Store) moveHeads(ctx context.Context, action string, moves ...headMove)
 		ups = append(ups, ret...)
 	}
 	ups = dedupe(ups)
-	return s.refs.Apply(ctx, refs.Txn{Updates: ups, Who: s.who, Action: action})
+	return s.refs.Apply(ctx, refs.Txn{Updates: ups, Who: s.whoFor(ctx), Action: action})
 }

@@ -45,9 +45,10 @@ func (s *Store) ReadDocRef(ctx context.Context, ref string, v any) (objects.ID, 
 	return id, s.ReadDoc(ctx, id, v)
 }
 
-// ApplyRefs moves refs atomically, recording this store's identity.
+// ApplyRefs moves refs atomically, recording the identity of ctx
+// (WithWhoContext), else the store's.
 func (s *Store) ApplyRefs(ctx context.Context, action string, ups ...refs.Update) error {
-	return s.refs.Apply(ctx, refs.Txn{Updates: ups, Who: s.who, Action: action})
+	return s.refs.Apply(ctx, refs.Txn{Updates: ups, Who: s.whoFor(ctx), Action: action})
 }
 
 // RepoHead returns a repository's head version id (zero if it has none).

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/pkgvc/pkgvc/objects"
 )
 
 // Kind is a content type's plugin: it checks one package file and extracts
@@ -16,6 +18,24 @@ type Kind interface {
 	// Inspect validates the package that will sit at path and returns the
 	// metadata stored in its record. content holds size bytes.
 	Inspect(ctx context.Context, path string, content io.ReaderAt, size int64) (map[string]string, error)
+}
+
+// DigestChecker is an optional capability of a Kind whose paths name their
+// content by digest (a container repository's blobs/sha256/<hex>). Commit
+// calls CheckDigest after ingesting a file, with the SHA-256 the store
+// computed while storing it and the metadata Inspect returned, so that
+// Inspect need not hash large files again; and for every record added by
+// digest, with its SHA256 and Metadata. An error refuses the commit.
+type DigestChecker interface {
+	CheckDigest(path string, sha256 objects.ID, meta map[string]string) error
+}
+
+// checkDigest asks k about a record if k is a DigestChecker.
+func checkDigest(k Kind, path string, id objects.ID, meta map[string]string) error {
+	if dc, ok := k.(DigestChecker); ok {
+		return dc.CheckDigest(path, id, meta)
+	}
+	return nil
 }
 
 // Kinds is a registry of content kinds, built explicitly by its owner.

@@ -103,7 +103,7 @@ func (s *Store) Rollback(ctx context.Context, repoName, rev string) (*CommitResu
 	}
 	res := &CommitResult{Repo: repoName}
 	number := 1
-	c := &Commit{Tree: target.Tree, Time: s.now(), Author: s.who, Message: "rollback to " + rev}
+	c := &Commit{Tree: target.Tree, Time: s.now(), Author: s.whoFor(ctx), Message: "rollback to " + rev}
 	if !st.head.IsZero() {
 		head, err := s.version(ctx, st.head)
 		if err != nil {

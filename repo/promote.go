@@ -139,7 +139,7 @@ func (s *Store) promoteOnly(ctx context.Context, b *objects.Batch, src *Version,
 		return objects.ID{}, 0, fmt.Errorf("%w: no package of %s matches --only %v", ErrPathNotFound, src, []string(only))
 	}
 	w := storeWriter{s.objects, b}
-	c := &Commit{Time: s.now(), Author: s.who, Version: 1, Message: fmt.Sprintf("promote %d package(s) from %s", len(changes), src)}
+	c := &Commit{Time: s.now(), Author: s.whoFor(ctx), Version: 1, Message: fmt.Sprintf("promote %d package(s) from %s", len(changes), src)}
 	var base objects.ID // zero: the empty tree
 	if !dst.head.IsZero() {
 		head, err := s.version(ctx, dst.head)

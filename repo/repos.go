@@ -66,7 +66,7 @@ func (s *Store) CreateRepo(ctx context.Context, name string, o CreateOptions) (*
 	}
 	err = s.refs.Apply(ctx, refs.Txn{
 		Updates: []refs.Update{{Name: configRef(name), New: id}},
-		Who:     s.who, Action: "repo create " + name,
+		Who:     s.whoFor(ctx), Action: "repo create " + name,
 	})
 	if errors.Is(err, refs.ErrConflict) {
 		return nil, fmt.Errorf("repository %s %w", name, ErrExists)
@@ -166,5 +166,5 @@ func (s *Store) DeleteRepo(ctx context.Context, name string) error {
 	if !st.head.IsZero() {
 		ups = append(ups, refs.Update{Name: headRef(name), Old: st.head})
 	}
-	return s.refs.Apply(ctx, refs.Txn{Updates: ups, Who: s.who, Action: "repo delete " + name})
+	return s.refs.Apply(ctx, refs.Txn{Updates: ups, Who: s.whoFor(ctx), Action: "repo delete " + name})
 }

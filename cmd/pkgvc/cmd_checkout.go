@@ -20,12 +20,17 @@ func checkoutCmd(e *env) *cli.Command {
 		Description: "DIR becomes a symbolic link to DIR.pkgvc/a or DIR.pkgvc/b and is replaced atomically:\n" +
 			"readers never see a half-written tree. Only the files that changed are written; raw\n" +
 			"blobs are hard-linked from the store when it is on the same file system.",
-		Action: e.storeAction(2, 2, "DIST DIR", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
-			rm, err := e.remotes(ctx, c)
+		Action: func(ctx context.Context, c *cli.Command) error {
+			a, err := args(c, 2, 2, "DIST DIR")
 			if err != nil {
 				return err
 			}
-			res, err := publish.NewDists(st).Checkout(ctx, a[0], a[1], publish.CheckoutOptions{
+			l, err := e.local(ctx, c)
+			if err != nil {
+				return err
+			}
+			rm := l.Remotes()
+			res, err := l.Dists().Checkout(ctx, a[0], a[1], publish.CheckoutOptions{
 				Publishers: all.Registry(),
 				// On-demand packages are fetched from their remote now.
 				Fetch: func(ctx context.Context, r repo.Record) error { return rm.FetchBlob(ctx, r, io.Discard) },
@@ -43,6 +48,6 @@ func checkoutCmd(e *env) *cli.Command {
 			fmt.Fprintf(e.stdout, "checked out %s (%s %s) into %s: %d file(s) written (%d hard links), %d removed\n",
 				res.Dist, res.Version, res.Version.ID, a[1], res.Written, res.Linked, res.Removed)
 			return nil
-		}),
+		},
 	}
 }

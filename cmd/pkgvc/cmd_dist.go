@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -31,6 +32,7 @@ func distFlags() []cli.Flag {
 		&cli.StringFlag{Name: "version", Usage: "pin this revision (REPO@N, an id, ...)"},
 		&cli.StringFlag{Name: "remote", Usage: "remote to pull missing content through"},
 		&cli.BoolFlag{Name: "private", Usage: "require authentication to read (--private=false to open)"},
+		&cli.DurationFlag{Name: "pull-through-ttl", Usage: "with --remote: serve a pulled container tag this long before asking the remote again (default 5m)"},
 	}
 }
 
@@ -46,6 +48,13 @@ func distSpec(c *cli.Command) (publish.DistSpec, error) {
 	if c.IsSet("private") {
 		p := c.Bool("private")
 		spec.Private = &p
+	}
+	if c.IsSet("pull-through-ttl") {
+		ttl := c.Duration("pull-through-ttl")
+		if ttl <= 0 {
+			return spec, usagef("--pull-through-ttl: give a positive duration, as in 5m")
+		}
+		spec.PullThroughTTL = &ttl
 	}
 	return spec, nil
 }
@@ -69,11 +78,11 @@ func distCreateCmd(e *env) *cli.Command {
 			if spec.BasePath == "" || (spec.Repo == "" && spec.Version == "") {
 				return usagef("usage: pkgvc dist create %s", usage)
 			}
-			st, err := e.store(ctx, c)
+			svc, err := e.service(ctx, c)
 			if err != nil {
 				return err
 			}
-			d, err := publish.NewDists(st).Create(ctx, a[0], spec)
+			d, err := svc.CreateDist(ctx, a[0], spec)
 			if err != nil {
 				return err
 			}
@@ -98,8 +107,8 @@ func distListCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list distributions",
-		Action: e.storeAction(0, 0, "", func(ctx context.Context, c *cli.Command, st *repo.Store, _ []string) error {
-			ds, err := publish.NewDists(st).List(ctx)
+		Action: e.action(0, 0, "", func(ctx context.Context, c *cli.Command, svc api.Service, _ []string) error {
+			ds, err := svc.ListDists(ctx)
 			if err != nil {
 				return err
 			}
@@ -147,13 +156,12 @@ func distShowCmd(e *env) *cli.Command {
 		Name:      "show",
 		Usage:     "describe a distribution and the version it serves now",
 		ArgsUsage: "NAME",
-		Action: e.storeAction(1, 1, "NAME", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
-			dists := publish.NewDists(st)
-			d, err := dists.Get(ctx, a[0])
+		Action: e.action(1, 1, "NAME", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			d, err := svc.ShowDist(ctx, a[0])
 			if err != nil {
 				return err
 			}
-			v, rerr := dists.Resolve(ctx, d)
+			v, rerr := serving(ctx, svc, d)
 			if rerr != nil && !errors.Is(rerr, repo.ErrNotFound) {
 				return rerr
 			}
@@ -174,6 +182,23 @@ func distShowCmd(e *env) *cli.Command {
 			return nil
 		}),
 	}
+}
+
+// serving returns the version d serves now, or nil if it follows a
+// repository with no versions yet.
+func serving(ctx context.Context, svc api.Service, d *publish.Distribution) (*repo.Version, error) {
+	if d.Repo == "" {
+		log, err := svc.Log(ctx, d.Version.String(), 1)
+		if err != nil || len(log) == 0 {
+			return nil, err
+		}
+		return &log[0].Version, nil
+	}
+	info, err := svc.ShowRepo(ctx, d.Repo)
+	if err != nil {
+		return nil, err
+	}
+	return info.Head, nil
 }
 
 func printDist(w io.Writer, d *publish.Distribution) {
@@ -202,11 +227,11 @@ func distUpdateCmd(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			st, err := e.store(ctx, c)
+			svc, err := e.service(ctx, c)
 			if err != nil {
 				return err
 			}
-			d, err := publish.NewDists(st).Update(ctx, a[0], spec)
+			d, err := svc.UpdateDist(ctx, a[0], spec)
 			if err != nil {
 				return err
 			}
@@ -224,8 +249,8 @@ func distDeleteCmd(e *env) *cli.Command {
 		Name:      "delete",
 		Usage:     "delete a distribution (the content stays in its repository)",
 		ArgsUsage: "NAME",
-		Action: e.storeAction(1, 1, "NAME", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
-			if err := publish.NewDists(st).Delete(ctx, a[0]); err != nil {
+		Action: e.action(1, 1, "NAME", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			if err := svc.DeleteDist(ctx, a[0]); err != nil {
 				return err
 			}
 			if jsonOut(c) {

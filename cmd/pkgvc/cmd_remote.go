@@ -10,31 +10,9 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/remote"
-	remoteall "github.com/pkgvc/pkgvc/remote/all"
-	"github.com/pkgvc/pkgvc/repo"
 )
-
-// remotes opens the store and returns its remote manager.
-func (e *env) remotes(ctx context.Context, c *cli.Command) (*remote.Manager, error) {
-	st, err := e.store(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	return remote.New(st, remoteall.Registry()), nil
-}
-
-// remoteAction is the action of a command that works on remotes: it
-// checks the positional arguments, opens the remote manager, then runs body.
-func (e *env) remoteAction(min, max int, usage string, body func(ctx context.Context, c *cli.Command, m *remote.Manager, a []string) error) cli.ActionFunc {
-	return e.storeAction(min, max, usage, func(ctx context.Context, c *cli.Command, _ *repo.Store, a []string) error {
-		m, err := e.remotes(ctx, c)
-		if err != nil {
-			return err
-		}
-		return body(ctx, c, m, a)
-	})
-}
 
 func remoteCmd(e *env) *cli.Command {
 	return &cli.Command{
@@ -66,10 +44,13 @@ func remoteFlags(create bool) []cli.Flag {
 		&cli.IntFlag{Name: "download-concurrency", Usage: "files downloaded at once"},
 		&cli.IntFlag{Name: "retries", Usage: "retries of a failed request (connection error, 408, 429, 5xx, dropped download), with exponential backoff"},
 		&cli.GenericFlag{Name: "project", Value: &globList{}, Usage: "python: sync only `PROJECT`, a name with an optional PEP 440 specifier set such as 'django>=4.2,<5' (repeatable; default: every project)"},
-		&cli.GenericFlag{Name: "platform", Value: &globList{}, Usage: "python: keep only wheels whose platform tag matches `TAG` (a pattern such as manylinux*_x86_64; repeatable), plus sdists and 'any' wheels"},
+		&cli.GenericFlag{Name: "platform", Value: &globList{}, Usage: "python: keep only wheels whose platform tag matches `TAG` (a pattern such as manylinux*_x86_64; repeatable), plus sdists and 'any' wheels; container: keep only the images of multi-arch indexes for these os/arch[/variant] (e.g. linux/amd64)"},
 		&cli.IntFlag{Name: "latest", Usage: "python: keep only the `N` latest versions of each project (0: all)"},
 		&cli.BoolFlag{Name: "prerelease", Usage: "python: keep pre- and dev-releases (otherwise only those a --project specifier names)"},
 		&cli.GenericFlag{Name: "allow-host", Value: &globList{}, Usage: "python: also download files from `HOST` (e.g. files.pythonhosted.org; repeatable)"},
+		&cli.StringFlag{Name: "upstream-name", Usage: "container: the repository on the registry, e.g. library/alpine (--url is the registry's root)"},
+		&cli.GenericFlag{Name: "include-tag", Value: &globList{}, Usage: "container: sync only tags matching `GLOB` (repeatable; default: every tag)"},
+		&cli.GenericFlag{Name: "exclude-tag", Value: &globList{}, Usage: "container: never sync tags matching `GLOB` (repeatable)"},
 	}
 	if create {
 		defaults := map[string]string{
@@ -109,83 +90,71 @@ func (g *globList) Set(v string) error { *g = append(*g, v); return nil }
 func (g *globList) String() string     { return strings.Join(*g, " ") }
 func (g *globList) Get() any           { return g }
 
-// applyRemoteFlags copies the flags given on the command line into r.
-func applyRemoteFlags(c *cli.Command, r *remote.Remote) error {
-	str := func(name string, dst *string) {
-		if c.IsSet(name) {
-			*dst = c.String(name)
-		}
+// remoteFields maps the setting flags whose Remote JSON field is not the
+// flag's name with '_' for '-'.
+var remoteFields = map[string]string{
+	"project": "projects", "platform": "platforms", "allow-host": "allow_hosts",
+	"include-tag": "include_tags", "exclude-tag": "exclude_tags",
+}
+
+// remoteField is the Remote JSON field a setting flag sets.
+func remoteField(flag string) string {
+	if f, ok := remoteFields[flag]; ok {
+		return f
 	}
-	file := func(name string, dst *string) error {
+	return strings.ReplaceAll(flag, "-", "_")
+}
+
+// fileFlags name local files: the remote keeps their absolute paths.
+var fileFlags = map[string]bool{"password-file": true, "ca-cert": true, "client-cert": true, "client-key": true}
+
+// remotePatch reads the setting flags given on the command line: update
+// sends it, create applies it to the defaults.
+func remotePatch(c *cli.Command) (remote.Patch, error) {
+	p := remote.Patch{}
+	for _, f := range remoteFlags(false) {
+		name := f.Names()[0]
 		if !c.IsSet(name) {
-			return nil
+			continue
 		}
-		*dst = c.String(name)
-		if *dst == "" {
-			return nil
-		}
-		abs, err := filepath.Abs(*dst)
-		if err != nil {
-			return err
-		}
-		*dst = abs
-		return nil
-	}
-	list := func(name string, dst *[]string) {
-		if !c.IsSet(name) {
-			return
-		}
-		*dst = nil
-		if g, ok := c.Generic(name).(*globList); ok {
-			for _, v := range *g {
-				if v != "" {
-					*dst = append(*dst, v)
+		var v any
+		switch f.(type) {
+		case *cli.StringFlag:
+			s := c.String(name)
+			if fileFlags[name] && s != "" {
+				abs, err := filepath.Abs(s)
+				if err != nil {
+					return nil, err
+				}
+				s = abs
+			}
+			v = s
+		case *cli.GenericFlag:
+			var list []string // nil resets the field
+			for _, g := range *c.Generic(name).(*globList) {
+				if g != "" {
+					list = append(list, g)
 				}
 			}
+			v = list
+		case *cli.BoolFlag:
+			v = c.Bool(name)
+		case *cli.DurationFlag:
+			v = remote.Duration(c.Duration(name))
+		case *cli.IntFlag:
+			n := int(c.Int(name))
+			if name == "download-concurrency" && n < 1 {
+				return nil, usagef("--download-concurrency must be 1 or more")
+			}
+			v = n
+		default:
+			return nil, fmt.Errorf("flag --%s: unhandled type %T", name, f)
+		}
+		if err := p.Set(remoteField(name), v); err != nil {
+			return nil, err
 		}
 	}
-	str("url", &r.URL)
-	if c.IsSet("policy") {
-		r.Policy = remote.Policy(c.String("policy"))
-	}
-	list("include", &r.Include)
-	list("exclude", &r.Exclude)
-	str("username", &r.Username)
-	str("proxy", &r.Proxy)
-	for name, dst := range map[string]*string{
-		"password-file": &r.PasswordFile, "ca-cert": &r.CACert, "client-cert": &r.ClientCert, "client-key": &r.ClientKey,
-	} {
-		if err := file(name, dst); err != nil {
-			return err
-		}
-	}
-	if c.IsSet("tls-insecure") {
-		r.TLSInsecure = c.Bool("tls-insecure")
-	}
-	if c.IsSet("connect-timeout") {
-		r.ConnectTimeout = remote.Duration(c.Duration("connect-timeout"))
-	}
-	if c.IsSet("read-timeout") {
-		r.ReadTimeout = remote.Duration(c.Duration("read-timeout"))
-	}
-	if c.IsSet("download-concurrency") {
-		if r.DownloadConcurrency = int(c.Int("download-concurrency")); r.DownloadConcurrency < 1 {
-			return usagef("--download-concurrency must be 1 or more")
-		}
-	}
-	if c.IsSet("retries") {
-		r.Retries = int(c.Int("retries"))
-	}
-	list("project", &r.Projects)
-	list("platform", &r.Platforms)
-	list("allow-host", &r.AllowHosts)
-	if c.IsSet("latest") {
-		r.Latest = int(c.Int("latest"))
-	}
-	if c.IsSet("prerelease") {
-		r.Prerelease = c.Bool("prerelease")
-	}
-	return nil
+	return p, nil
 }
 
 func remoteCreateCmd(e *env) *cli.Command {
@@ -202,19 +171,23 @@ func remoteCreateCmd(e *env) *cli.Command {
 			if !c.IsSet("url") {
 				return usagef("pkgvc remote create %s: --url is required", a[0])
 			}
+			p, err := remotePatch(c)
+			if err != nil {
+				return err
+			}
 			r := remote.Remote{
 				Name: a[0], Kind: c.String("kind"), Retries: remote.DefaultRetries,
 				ConnectTimeout: remote.Duration(remote.DefaultConnectTimeout),
 				ReadTimeout:    remote.Duration(remote.DefaultReadTimeout),
 			}
-			if err := applyRemoteFlags(c, &r); err != nil {
+			if err := p.Apply(&r); err != nil {
 				return err
 			}
-			m, err := e.remotes(ctx, c)
+			svc, err := e.service(ctx, c)
 			if err != nil {
 				return err
 			}
-			res, err := m.Create(ctx, r)
+			res, err := svc.CreateRemote(ctx, r)
 			if err != nil {
 				return err
 			}
@@ -231,8 +204,8 @@ func remoteListCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list remotes",
-		Action: e.remoteAction(0, 0, "", func(ctx context.Context, c *cli.Command, m *remote.Manager, _ []string) error {
-			rs, err := m.List(ctx)
+		Action: e.action(0, 0, "", func(ctx context.Context, c *cli.Command, svc api.Service, _ []string) error {
+			rs, err := svc.ListRemotes(ctx)
 			if err != nil {
 				return err
 			}
@@ -254,8 +227,8 @@ func remoteShowCmd(e *env) *cli.Command {
 		Name:      "show",
 		Usage:     "describe a remote",
 		ArgsUsage: "NAME",
-		Action: e.remoteAction(1, 1, "NAME", func(ctx context.Context, c *cli.Command, m *remote.Manager, a []string) error {
-			r, err := m.Show(ctx, a[0])
+		Action: e.action(1, 1, "NAME", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			r, err := svc.ShowRemote(ctx, a[0])
 			if err != nil {
 				return err
 			}
@@ -309,6 +282,10 @@ func (e *env) printRemote(r *remote.Remote) {
 	} {
 		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
 	}
+	if r.UpstreamName != "" {
+		fmt.Fprintf(tw, "upstream name:\t%s\ninclude tags:\t%s\nexclude tags:\t%s\nplatforms:\t%s\n", r.UpstreamName,
+			or(strings.Join(r.IncludeTags, " "), "(all)"), or(strings.Join(r.ExcludeTags, " "), "-"), or(strings.Join(r.Platforms, " "), "(all)"))
+	}
 	_ = tw.Flush() // e.stdout errors surface nowhere else either
 }
 
@@ -323,18 +300,18 @@ func remoteUpdateCmd(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			changed := false
-			for _, f := range remoteFlags(false) {
-				changed = changed || c.IsSet(f.Names()[0])
-			}
-			if !changed {
-				return usagef("pkgvc remote update %s: give at least one setting to change (see --help)", a[0])
-			}
-			m, err := e.remotes(ctx, c)
+			p, err := remotePatch(c)
 			if err != nil {
 				return err
 			}
-			r, err := m.Update(ctx, a[0], func(r *remote.Remote) error { return applyRemoteFlags(c, r) })
+			if len(p) == 0 {
+				return usagef("pkgvc remote update %s: give at least one setting to change (see --help)", a[0])
+			}
+			svc, err := e.service(ctx, c)
+			if err != nil {
+				return err
+			}
+			r, err := svc.UpdateRemote(ctx, a[0], p)
 			if err != nil {
 				return err
 			}
@@ -352,8 +329,8 @@ func remoteDeleteCmd(e *env) *cli.Command {
 		Name:      "delete",
 		Usage:     "delete a remote (records synced on demand from it can no longer be fetched)",
 		ArgsUsage: "NAME",
-		Action: e.remoteAction(1, 1, "NAME", func(ctx context.Context, c *cli.Command, m *remote.Manager, a []string) error {
-			if err := m.Delete(ctx, a[0]); err != nil {
+		Action: e.action(1, 1, "NAME", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			if err := svc.DeleteRemote(ctx, a[0]); err != nil {
 				return err
 			}
 			if jsonOut(c) {

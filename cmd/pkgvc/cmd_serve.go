@@ -8,13 +8,16 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/urfave/cli/v3"
 
-	"github.com/pkgvc/pkgvc/internal/auth"
+	apiserver "github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/internal/tasks"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/publish/httplog"
@@ -30,7 +33,12 @@ func serveCmd(e *env) *cli.Command {
 			&cli.StringFlag{Name: "access-log", Usage: "append access logs (JSON lines) to `FILE` instead of stderr"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with the PEM certificate chain in `FILE` (needs --tls-key)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "PEM private key of --tls-cert in `FILE`"},
-			&cli.BoolFlag{Name: "pull-through", Value: true, Usage: "let python distributions with a --remote fetch the projects they lack from it (--pull-through=false turns it off)"},
+			&cli.BoolFlag{Name: "pull-through", Value: true, Usage: "let python and container distributions with a --remote fetch the projects or images they lack from it (--pull-through=false turns it off)"},
+			&cli.DurationFlag{Name: "read-header-timeout", Value: publish.DefaultReadHeaderTimeout, Usage: "drop a client that takes longer to send a request header"},
+			&cli.DurationFlag{Name: "idle-timeout", Value: publish.DefaultIdleTimeout, Usage: "close a keep-alive connection idle this long, or a request body that stops coming for this long"},
+			&cli.DurationFlag{Name: "write-timeout", Value: publish.DefaultWriteTimeout, Usage: "drop a client that takes none of its response for this long (slow steady downloads go on)"},
+			&cli.IntFlag{Name: "max-header-bytes", Value: publish.DefaultMaxHeaderBytes, Usage: "answer 431 to a larger request header"},
+			&cli.Int64Flag{Name: "max-body-bytes", Value: publish.MaxUploadBytes, Usage: "answer 413 to a larger request body (uploads)"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if _, err := args(c, 0, 0, "[--listen ADDR] [--access-log FILE] [--tls-cert FILE --tls-key FILE]"); err != nil {
@@ -46,10 +54,11 @@ func serveCmd(e *env) *cli.Command {
 					return fmt.Errorf("tls: %w", err)
 				}
 			}
-			st, err := e.store(ctx, c)
+			l, err := e.local(ctx, c)
 			if err != nil {
 				return err
 			}
+			st := l.Store()
 			var out io.Writer = e.stderr
 			if p := c.String("access-log"); p != "" {
 				f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
@@ -67,32 +76,49 @@ func serveCmd(e *env) *cli.Command {
 			}
 			alog := httplog.New(out)
 			errlog := slog.New(slog.NewJSONHandler(e.stderr, nil))
-			mgr, err := e.remotes(ctx, c)
-			if err != nil {
-				return err
-			}
-			opts := []publish.ServerOption{publish.WithLogger(errlog), publish.WithFetcher(mgr.FetchBlob), publish.WithAuth(auth.New(st))}
+			mgr := l.Remotes()
+			opts := []publish.ServerOption{publish.WithLogger(errlog), publish.WithFetcher(mgr.FetchBlob), publish.WithAuth(l.Tokens()), publish.WithMaxBodyBytes(c.Int64("max-body-bytes"))}
 			if c.Bool("pull-through") {
 				opts = append(opts, publish.WithPullThrough(func(ctx context.Context, rem, rp string, projects []string) (publish.PullResult, error) {
-					res, err := mgr.PullProjects(ctx, rem, rp, projects)
+					pull := mgr.PullProjects // python: project names
+					if r, err := mgr.Show(ctx, rem); err == nil && r.Kind == "container" {
+						pull = mgr.PullRefs // tags and manifest digests
+					}
+					res, err := pull(ctx, rem, rp, projects)
 					if err != nil {
 						return publish.PullResult{}, err
 					}
 					return publish.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
 				}))
 			}
-			dir := c.String("store")
-			if dir == "" {
-				dir = "pkgvc-data"
-			}
-			if w, err := repo.WatchRefs(dir); err == nil {
+			if w, err := repo.WatchRefs(storeDir(c)); err == nil {
 				defer w.Close()
 				opts = append(opts, publish.WithRefsWatch(w))
 			} else {
 				errlog.Warn("serve: looking refs up at every request", "err", err)
 			}
-			srv := publish.NewServer(st, publish.NewDists(st), publish.NewPublications(st, puball.Registry(), 16), opts...)
+			srv := publish.NewServer(st, l.Dists(), publish.NewPublications(st, puball.Registry(), 16), opts...)
 			srv.Registry().MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			if err := mgr.RegisterMetrics(srv.Registry()); err != nil {
+				return err
+			}
+			// Tasks queued by any process sharing the store, and due
+			// schedules, run here; stopping marks running ones interrupted.
+			runner := l.TaskRunner(tasks.RunnerConfig{Registerer: srv.Registry(), Logger: errlog})
+			if err := runner.Start(ctx); err != nil {
+				return err
+			}
+			defer runner.Close()
+			// The REST API answers under /api/v1/ from the same store; the
+			// content server, everything else.
+			apiSrv, err := apiserver.New(l, l.Tokens(), apiserver.WithLogger(errlog),
+				apiserver.WithUploadDir(filepath.Join(storeDir(c), "uploads")))
+			if err != nil {
+				return err
+			}
+			root := http.NewServeMux()
+			root.Handle(apiserver.Prefix+"/", apiSrv)
+			root.Handle("/", srv)
 			scheme := "http"
 			if tlsCfg != nil {
 				scheme = "https"
@@ -101,11 +127,21 @@ func serveCmd(e *env) *cli.Command {
 				fmt.Fprintf(e.stdout, "serving distributions at %s://%s%s<base-path>/\n", scheme, a, publish.ContentPrefix)
 			}
 			if tlsCfg != nil {
-				err = publish.ListenAndServeTLS(ctx, c.String("listen"), tlsCfg, alog.Middleware(srv), errlog, ready)
+				err = publish.ListenAndServeTLS(ctx, c.String("listen"), tlsCfg, alog.Middleware(root), errlog, ready, serveLimits(c)...)
 			} else {
-				err = publish.ListenAndServe(ctx, c.String("listen"), alog.Middleware(srv), errlog, ready)
+				err = publish.ListenAndServe(ctx, c.String("listen"), alog.Middleware(root), errlog, ready, serveLimits(c)...)
 			}
 			return errors.Join(err, alog.Close())
 		},
+	}
+}
+
+// serveLimits are the connection limits the serve flags set.
+func serveLimits(c *cli.Command) []publish.ServeOption {
+	return []publish.ServeOption{
+		publish.WithReadHeaderTimeout(c.Duration("read-header-timeout")),
+		publish.WithIdleTimeout(c.Duration("idle-timeout")),
+		publish.WithWriteTimeout(c.Duration("write-timeout")),
+		publish.WithMaxHeaderBytes(c.Int("max-header-bytes")),
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v3"
 
+	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/remote"
 )
 
@@ -24,8 +25,19 @@ func syncCmd(e *env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "mirror", Usage: "also remove paths the upstream no longer lists (within --include/--exclude)"},
 			&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "version message"},
+			noWaitFlag(),
 		},
-		Action: e.remoteAction(2, 2, "REMOTE REPO [--mirror] [-m MSG]", func(ctx context.Context, c *cli.Command, m *remote.Manager, a []string) error {
+		Action: e.action(2, 2, "REMOTE REPO [--mirror] [-m MSG] [--no-wait]", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			if c.Bool("no-wait") {
+				req := api.TaskRequest{Op: "sync", Args: append([]string(nil), a...)}
+				if c.Bool("mirror") {
+					req.Args = append(req.Args, "--mirror")
+				}
+				if c.IsSet("message") {
+					req.Args = append(req.Args, "--message", c.String("message"))
+				}
+				return e.startTask(ctx, c, svc, req)
+			}
 			o := remote.SyncOptions{Mirror: c.Bool("mirror"), Message: c.String("message")}
 			var bar *progressbar.ProgressBar
 			if !jsonOut(c) && isTerminal(os.Stdout) {
@@ -37,7 +49,7 @@ func syncCmd(e *env) *cli.Command {
 					_ = bar.Set64(p.Bytes) // a progress bar that cannot draw is no reason to fail
 				}
 			}
-			res, err := m.Sync(ctx, a[0], a[1], o)
+			res, err := svc.Sync(ctx, a[0], a[1], o)
 			if bar != nil {
 				_ = bar.Finish()
 				fmt.Fprintln(os.Stdout)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/internal/auth"
-	"github.com/pkgvc/pkgvc/repo"
 )
 
 func tokenCmd(e *env) *cli.Command {
@@ -59,7 +59,7 @@ func tokenCreateCmd(e *env) *cli.Command {
 			&cli.StringFlag{Name: "expires", Usage: "lifetime such as 30d or 12h (default: never expires)"},
 			&cli.StringFlag{Name: "name", Usage: "token name (default: generated)"},
 		},
-		Action: e.storeAction(0, 0, "--scope KIND:GLOB:LEVEL... [--expires 30d] [--name NAME]", func(ctx context.Context, c *cli.Command, st *repo.Store, _ []string) error {
+		Action: e.action(0, 0, "--scope KIND:GLOB:LEVEL... [--expires 30d] [--name NAME]", func(ctx context.Context, c *cli.Command, svc api.Service, _ []string) error {
 			raw := *c.Generic("scope").(*globList)
 			if len(raw) == 0 {
 				return usagef("token create needs at least one --scope KIND:GLOB:LEVEL, as in --scope 'dist:*:read'")
@@ -79,7 +79,7 @@ func tokenCreateCmd(e *env) *cli.Command {
 				}
 				o.TTL = d
 			}
-			tok, secret, err := auth.New(st).Create(ctx, o)
+			tok, secret, err := svc.CreateToken(ctx, o)
 			if err != nil {
 				return err
 			}
@@ -118,8 +118,8 @@ func tokenListCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list tokens (never their secrets)",
-		Action: e.storeAction(0, 0, "", func(ctx context.Context, c *cli.Command, st *repo.Store, _ []string) error {
-			toks, err := auth.New(st).List(ctx)
+		Action: e.action(0, 0, "", func(ctx context.Context, c *cli.Command, svc api.Service, _ []string) error {
+			toks, err := svc.ListTokens(ctx)
 			if err != nil {
 				return err
 			}
@@ -148,8 +148,8 @@ func tokenRevokeCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "revoke",
 		Usage: "revoke a token: servers refuse it within seconds",
-		Action: e.storeAction(1, 1, "NAME", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
-			if err := auth.New(st).Revoke(ctx, a[0]); err != nil {
+		Action: e.action(1, 1, "NAME", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			if err := svc.RevokeToken(ctx, a[0]); err != nil {
 				return err
 			}
 			if jsonOut(c) {

@@ -40,7 +40,7 @@ func commitCmd(e *env) *cli.Command {
 				}
 				req.Adds = append(req.Adds, adds...)
 			}
-			st, err := e.store(ctx, c)
+			svc, err := e.service(ctx, c)
 			if err != nil {
 				return err
 			}
@@ -52,7 +52,7 @@ func commitCmd(e *env) *cli.Command {
 					_ = bar.Set64(done)
 				}
 			}
-			res, err := st.Commit(ctx, a[0], req)
+			res, err := svc.Commit(ctx, a[0], req)
 			if bar != nil {
 				_ = bar.Finish()
 				fmt.Fprintln(os.Stderr)

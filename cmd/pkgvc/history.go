@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,7 +10,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -21,8 +20,8 @@ func logCmd(e *env) *cli.Command {
 		Usage:     "list the versions of a repository, newest first",
 		ArgsUsage: "REV",
 		Flags:     []cli.Flag{&cli.IntFlag{Name: "max-count", Aliases: []string{"n"}, Usage: "show at most N versions"}},
-		Action: e.storeAction(1, 1, "REV", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
-			entries, err := st.Log(ctx, a[0], int(c.Int("max-count")))
+		Action: e.action(1, 1, "REV", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			entries, err := svc.Log(ctx, a[0], int(c.Int("max-count")))
 			if err != nil {
 				return err
 			}
@@ -50,8 +49,8 @@ func lsCmd(e *env) *cli.Command {
 		Name:      "ls",
 		Usage:     "list the packages of a version",
 		ArgsUsage: "REV",
-		Action: e.storeAction(1, 1, "REV", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
-			recs, err := st.List(ctx, a[0])
+		Action: e.action(1, 1, "REV", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			recs, err := svc.List(ctx, a[0])
 			if err != nil {
 				return err
 			}
@@ -80,16 +79,8 @@ func catCmd(e *env) *cli.Command {
 		Name:      "cat",
 		Usage:     "write a package's content to stdout, verifying its digest",
 		ArgsUsage: "REV PATH",
-		Action: e.storeAction(2, 2, "REV PATH", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
-			r, rec, err := st.Cat(ctx, a[0], a[1])
-			if errors.Is(err, objects.ErrNotFound) && repo.IsOnDemand(rec) {
-				// Not fetched yet: fetch it from its remote, verified, as it streams.
-				rm, err := e.remotes(ctx, c)
-				if err != nil {
-					return err
-				}
-				return rm.FetchBlob(ctx, rec, e.stdout)
-			}
+		Action: e.action(2, 2, "REV PATH", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			r, _, err := svc.Cat(ctx, a[0], a[1])
 			if err != nil {
 				return err
 			}
@@ -105,8 +96,8 @@ func reflogCmd(e *env) *cli.Command {
 		Name:      "reflog",
 		Usage:     "list the moves of a repository's head, newest first",
 		ArgsUsage: "NAME",
-		Action: e.storeAction(1, 1, "NAME", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
-			entries, err := st.Reflog(ctx, a[0])
+		Action: e.action(1, 1, "NAME", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			entries, err := svc.Reflog(ctx, a[0])
 			if err != nil {
 				return err
 			}
@@ -137,9 +128,9 @@ func diffCmd(e *env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "by-package", Usage: "list packages (python projects, container tags) whose versions differ instead of paths"},
 		},
-		Action: e.storeAction(2, 2, "REV REV [--by-package]", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
+		Action: e.action(2, 2, "REV REV [--by-package]", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
 			if c.Bool("by-package") {
-				d, err := st.DiffPackages(ctx, a[0], a[1])
+				d, err := svc.DiffPackages(ctx, a[0], a[1])
 				if err != nil {
 					return err
 				}
@@ -149,7 +140,7 @@ func diffCmd(e *env) *cli.Command {
 				printPackageDiff(e.stdout, d)
 				return nil
 			}
-			d, err := st.Diff(ctx, a[0], a[1])
+			d, err := svc.Diff(ctx, a[0], a[1])
 			if err != nil {
 				return err
 			}

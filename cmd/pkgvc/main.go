@@ -15,8 +15,8 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/api/local"
 )
 
 func main() {
@@ -26,11 +26,13 @@ func main() {
 	os.Exit(code)
 }
 
-// env is what every command shares: output streams and the store, opened
-// on first use from the global flags.
+// env is what every command shares: output streams and the Service,
+// opened on first use from the global flags.
 type env struct {
 	stdout, stderr io.Writer
-	st             *repo.Store
+	svc            api.Service
+	// dial opens the API client of --server.
+	dial func(url, token string) (api.Service, error)
 }
 
 // usageError marks a malformed command line (exit code 2).
@@ -42,36 +44,79 @@ func usagef(format string, args ...any) error {
 	return &usageError{fmt.Sprintf(format, args...)}
 }
 
-// store opens the store named by --store, $PKGVC_STORE or ./pkgvc-data.
-func (e *env) store(ctx context.Context, c *cli.Command) (*repo.Store, error) {
-	if e.st != nil {
-		return e.st, nil
+// service opens what the global flags name: the server of --server
+// ($PKGVC_SERVER), else the store of --store ($PKGVC_STORE, else
+// ./pkgvc-data).
+func (e *env) service(ctx context.Context, c *cli.Command) (api.Service, error) {
+	if e.svc != nil {
+		return e.svc, nil
 	}
-	dir := c.String("store")
-	if dir == "" {
-		dir = "pkgvc-data"
+	var err error
+	if url := c.String("server"); url != "" {
+		e.svc, err = e.dialServer(c, url)
+	} else {
+		// Tasks live in the store: those queued here run in a `pkgvc serve`.
+		e.svc, err = local.Open(ctx, storeDir(c), local.WithStoreTasks())
 	}
-	st, err := repo.OpenDir(ctx, dir, all.Kinds())
+	if err != nil {
+		e.svc = nil // a typed nil would pass the check above
+	}
+	return e.svc, err
+}
+
+func (e *env) dialServer(c *cli.Command, url string) (api.Service, error) {
+	token := os.Getenv("PKGVC_TOKEN")
+	if f := c.String("token-file"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("token file: %w", err)
+		}
+		token = string(b)
+	}
+	if e.dial == nil {
+		return nil, errors.New("--server: this pkgvc cannot talk to a server (built without the API client)")
+	}
+	return e.dial(url, strings.TrimSpace(token))
+}
+
+// storeDir is the store directory the global flags name.
+func storeDir(c *cli.Command) string {
+	if dir := c.String("store"); dir != "" {
+		return dir
+	}
+	return "pkgvc-data"
+}
+
+// local opens the local store for the commands that work on its files
+// (serve, checkout), which a server cannot run for them.
+func (e *env) local(ctx context.Context, c *cli.Command) (*local.Service, error) {
+	if c.String("server") != "" {
+		return nil, usagef("pkgvc %s works on a local store (--store DIR); it cannot run through --server", c.Name)
+	}
+	svc, err := e.service(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	e.st = st
-	return st, nil
+	l, ok := svc.(*local.Service)
+	if !ok {
+		return nil, fmt.Errorf("pkgvc %s needs a local store", c.Name)
+	}
+	return l, nil
 }
 
-// storeAction is the action of a command that works on the store: it
-// checks the positional arguments, opens the store, then runs body.
-func (e *env) storeAction(min, max int, usage string, body func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error) cli.ActionFunc {
+// action is the action of a command that works on the Service: it checks
+// the positional arguments, opens the Service, then runs body.
+func (e *env) action(min, max int, usage string, body func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error) cli.ActionFunc {
 	return func(ctx context.Context, c *cli.Command) error {
 		a, err := args(c, min, max, usage)
 		if err != nil {
 			return err
 		}
-		st, err := e.store(ctx, c)
+		svc, err := e.service(ctx, c)
 		if err != nil {
 			return err
 		}
-		return body(ctx, c, st, a)
+		return body(ctx, c, svc, a)
 	}
 }
 
@@ -101,6 +146,8 @@ func newApp(e *env) *cli.Command {
 		Usage: "versioned package repositories: commit, diff, promote, serve",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "store", Usage: "store directory", Sources: cli.EnvVars("PKGVC_STORE"), Value: "pkgvc-data", DefaultText: "$PKGVC_STORE, else ./pkgvc-data"},
+			&cli.StringFlag{Name: "server", Usage: "work through the pkgvc server at `URL` instead of a store (wins over --store)", Sources: cli.EnvVars("PKGVC_SERVER")},
+			&cli.StringFlag{Name: "token-file", Usage: "read the server's API token from `FILE` (default: $PKGVC_TOKEN holds the token)"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON document"},
 		},
 		Writer:          e.stdout,
@@ -125,6 +172,8 @@ func newApp(e *env) *cli.Command {
 			remoteCmd(e),
 			syncCmd(e),
 			tokenCmd(e),
+			taskCmd(e),
+			scheduleCmd(e),
 		},
 		Action: func(_ context.Context, c *cli.Command) error {
 			if c.Args().Len() > 0 {
@@ -138,14 +187,21 @@ func newApp(e *env) *cli.Command {
 // run executes one command line and returns the exit code: 0 success,
 // 1 refused or failed, 2 usage error.
 func run(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr}
+	return (&env{stdout: stdout, stderr: stderr, dial: dialServer}).run(ctx, argv)
+}
+
+func (e *env) run(ctx context.Context, argv []string) int {
 	app := newApp(e)
 	markUsageErrors(app)
+	useConfig(app) // --config FILE (config.go)
 	err := app.Run(ctx, argv)
+	if e.svc != nil {
+		err = errors.Join(err, e.svc.Close())
+	}
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "pkgvc: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(e.stderr, "pkgvc: %s\n", oneLine(err.Error()))
 	if isUsage(err) {
 		return 2
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -17,13 +18,24 @@ func gcCmd(e *env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "grace", Value: repo.DefaultGrace, Usage: "never delete objects younger than this"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "report what would be deleted"},
+			noWaitFlag(),
 		},
-		Action: e.storeAction(0, 0, "[--grace DURATION] [--dry-run]", func(ctx context.Context, c *cli.Command, st *repo.Store, _ []string) error {
+		Action: e.action(0, 0, "[--grace DURATION] [--dry-run] [--no-wait]", func(ctx context.Context, c *cli.Command, svc api.Service, _ []string) error {
+			if c.Bool("no-wait") {
+				req := api.TaskRequest{Op: "gc"}
+				if c.IsSet("grace") {
+					req.Args = append(req.Args, "--grace", c.Duration("grace").String())
+				}
+				if c.Bool("dry-run") {
+					req.Args = append(req.Args, "--dry-run")
+				}
+				return e.startTask(ctx, c, svc, req)
+			}
 			grace := c.Duration("grace")
 			if grace == 0 {
 				grace = -1 // an explicit 0 means no grace
 			}
-			res, err := st.GC(ctx, repo.GCOptions{Grace: grace, DryRun: c.Bool("dry-run")})
+			res, err := svc.GC(ctx, repo.GCOptions{Grace: grace, DryRun: c.Bool("dry-run")})
 			if err != nil {
 				return err
 			}
@@ -45,8 +57,12 @@ func fsckCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "fsck",
 		Usage: "verify every reachable version, tree object and blob",
-		Action: e.storeAction(0, 0, "", func(ctx context.Context, c *cli.Command, st *repo.Store, _ []string) error {
-			res, err := st.Fsck(ctx)
+		Flags: []cli.Flag{noWaitFlag()},
+		Action: e.action(0, 0, "[--no-wait]", func(ctx context.Context, c *cli.Command, svc api.Service, _ []string) error {
+			if c.Bool("no-wait") {
+				return e.startTask(ctx, c, svc, api.TaskRequest{Op: "fsck"})
+			}
+			res, err := svc.Fsck(ctx)
 			if res != nil && jsonOut(c) {
 				if perr := e.printJSON(res); perr != nil {
 					return perr

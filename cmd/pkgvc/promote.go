@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -28,11 +29,11 @@ func promoteCmd(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			st, err := e.store(ctx, c)
+			svc, err := e.service(ctx, c)
 			if err != nil {
 				return err
 			}
-			res, err := st.Promote(ctx, pairs, repo.PromoteOptions{Force: c.Bool("force"), Only: c.StringSlice("only")})
+			res, err := svc.Promote(ctx, pairs, repo.PromoteOptions{Force: c.Bool("force"), Only: c.StringSlice("only")})
 			if err != nil {
 				return err
 			}
@@ -72,8 +73,8 @@ func rollbackCmd(e *env) *cli.Command {
 		Name:      "rollback",
 		Usage:     "make a new version of REPO with REV's content",
 		ArgsUsage: "REPO REV",
-		Action: e.storeAction(2, 2, "REPO REV", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
-			res, err := st.Rollback(ctx, a[0], a[1])
+		Action: e.action(2, 2, "REPO REV", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			res, err := svc.Rollback(ctx, a[0], a[1])
 			if err != nil {
 				return err
 			}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -30,8 +30,8 @@ func repoCreateCmd(e *env) *cli.Command {
 			&cli.StringFlag{Name: "kind", Value: "file", Usage: "content kind"},
 			&cli.IntFlag{Name: "retain", Usage: "keep only the last N versions (0 keeps all)"},
 		},
-		Action: e.storeAction(1, 1, "NAME [--kind KIND] [--retain N]", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
-			cfg, err := st.CreateRepo(ctx, a[0], repo.CreateOptions{Kind: c.String("kind"), Retain: int(c.Int("retain"))})
+		Action: e.action(1, 1, "NAME [--kind KIND] [--retain N]", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			cfg, err := svc.CreateRepo(ctx, a[0], repo.CreateOptions{Kind: c.String("kind"), Retain: int(c.Int("retain"))})
 			if err != nil {
 				return err
 			}
@@ -48,8 +48,8 @@ func repoListCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list repositories",
-		Action: e.storeAction(0, 0, "", func(ctx context.Context, c *cli.Command, st *repo.Store, _ []string) error {
-			infos, err := st.ListRepos(ctx)
+		Action: e.action(0, 0, "", func(ctx context.Context, c *cli.Command, svc api.Service, _ []string) error {
+			infos, err := svc.ListRepos(ctx)
 			if err != nil {
 				return err
 			}
@@ -85,8 +85,8 @@ func repoShowCmd(e *env) *cli.Command {
 		Name:      "show",
 		Usage:     "describe a repository",
 		ArgsUsage: "NAME",
-		Action: e.storeAction(1, 1, "NAME", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
-			info, err := st.ShowRepo(ctx, a[0])
+		Action: e.action(1, 1, "NAME", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			info, err := svc.ShowRepo(ctx, a[0])
 			if err != nil {
 				return err
 			}
@@ -112,8 +112,8 @@ func repoDeleteCmd(e *env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "force", Usage: "delete even while distributions follow it"},
 		},
-		Action: e.storeAction(1, 1, "NAME [--force]", func(ctx context.Context, c *cli.Command, st *repo.Store, a []string) error {
-			if err := publish.NewDists(st).DeleteRepo(ctx, a[0], c.Bool("force")); err != nil {
+		Action: e.action(1, 1, "NAME [--force]", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			if err := svc.DeleteRepo(ctx, a[0], c.Bool("force")); err != nil {
 				return err
 			}
 			if jsonOut(c) {

@@ -212,6 +212,20 @@ func New(cfg Config) (*Client, error) {
 // retries nor the credentials).
 func (c *Client) HTTP() *http.Client { return c.hc }
 
+// WithTransport returns a Client with c's retry, resume and timeout
+// rules that sends its requests through rt instead, for upstreams whose
+// own auth flow wraps the transport (a container registry's tokens):
+// it adds no credentials of its own.
+func (c *Client) WithTransport(rt http.RoundTripper) *Client {
+	cfg := c.cfg
+	cfg.Username, cfg.PasswordFile = "", ""
+	return &Client{hc: &http.Client{Transport: rt}, cfg: cfg}
+}
+
+// Retries returns how often a failed request is tried again and the
+// backoff between tries, for clients of other libraries to match.
+func (c *Client) Retries() (int, Backoff) { return c.cfg.Retries, c.cfg.Backoff }
+
 // CloseIdleConnections closes kept-alive connections.
 func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 

@@ -4,10 +4,11 @@ package all
 import (
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/remote/file"
+	"github.com/pkgvc/pkgvc/remote/oci"
 	"github.com/pkgvc/pkgvc/remote/pypi"
 )
 
 // Registry returns a fresh registry of all upstream kinds.
 func Registry() *remote.Registry {
-	return remote.NewRegistry(file.Syncer{}, pypi.Syncer{})
+	return remote.NewRegistry(file.Syncer{}, pypi.Syncer{}, oci.New())
 }

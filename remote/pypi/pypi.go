@@ -142,6 +142,9 @@ func parseOptions(r *remote.Remote) (*options, error) {
 		o.reqs = append(o.reqs, req)
 	}
 	for _, p := range r.Platforms {
+		if strings.Contains(p, "/") {
+			return nil, fmt.Errorf("platform %q: want a wheel platform tag or pattern such as manylinux*_x86_64", p)
+		}
 		if _, err := path.Match(p, ""); err != nil {
 			return nil, fmt.Errorf("platform pattern %q: %w", p, err)
 		}

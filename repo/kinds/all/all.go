@@ -3,11 +3,12 @@ package all
 
 import (
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/container"
 	"github.com/pkgvc/pkgvc/repo/kinds/file"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
 )
 
 // Kinds returns a fresh registry of all content kinds.
 func Kinds() *repo.Kinds {
-	return repo.NewKinds(file.Kind{}, python.Kind{})
+	return repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{})
 }

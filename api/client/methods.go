@@ -1,0 +1,324 @@
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/remote"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+// CreateRepo creates a repository.
+func (c *Client) CreateRepo(ctx context.Context, name string, o repo.CreateOptions) (*repo.Config, error) {
+	var out repo.Config
+	err := c.do(ctx, http.MethodPost, "/repositories", nil, server.CreateRepoBody{Name: name, Kind: o.Kind, Retain: o.Retain}, &out)
+	return ptr(&out, err)
+}
+
+// ListRepos lists the repositories the token may read.
+func (c *Client) ListRepos(ctx context.Context) ([]repo.RepoInfo, error) {
+	return all[repo.RepoInfo](ctx, c, "/repositories", nil, 0)
+}
+
+// ShowRepo describes a repository.
+func (c *Client) ShowRepo(ctx context.Context, name string) (*repo.RepoInfo, error) {
+	var out repo.RepoInfo
+	return ptr(&out, c.do(ctx, http.MethodGet, "/repositories/"+esc(name), nil, nil, &out))
+}
+
+// DeleteRepo deletes a repository.
+func (c *Client) DeleteRepo(ctx context.Context, name string, force bool) error {
+	q := url.Values{}
+	if force {
+		q.Set("force", "true")
+	}
+	return c.do(ctx, http.MethodDelete, "/repositories/"+esc(name), q, nil, nil)
+}
+
+// Commit uploads the files req.Adds names, then makes the version with
+// them as records, so the server sees the same request as a local commit.
+func (c *Client) Commit(ctx context.Context, repoName string, req repo.CommitRequest) (*repo.CommitResult, error) {
+	if len(req.Adds) > 0 {
+		recs, err := c.uploadAdds(ctx, req.Adds, req.Progress)
+		if err != nil {
+			return nil, err
+		}
+		req.Records = append(recs, req.Records...)
+		req.Adds = nil
+	}
+	var out repo.CommitResult
+	err := c.do(ctx, http.MethodPost, "/repositories/"+esc(repoName)+"/commits", nil, server.NewCommitBody(req), &out)
+	return ptr(&out, err)
+}
+
+// Log lists rev's history, newest first; limit <= 0 lists all of it.
+func (c *Client) Log(ctx context.Context, rev string, limit int) ([]repo.LogEntry, error) {
+	return all[repo.LogEntry](ctx, c, "/revisions/"+esc(rev)+"/log", nil, limit)
+}
+
+// List lists the packages of rev by path.
+func (c *Client) List(ctx context.Context, rev string) ([]repo.Record, error) {
+	rs, err := all[repo.Record](ctx, c, "/revisions/"+esc(rev)+"/packages", nil, 0)
+	for i := range rs {
+		if len(rs[i].Metadata) == 0 {
+			rs[i].Metadata = nil // sent as {} (the schema's metadata is an object), kept as nil
+		}
+	}
+	return rs, err
+}
+
+// Reflog lists the moves of a repository's head, newest first.
+func (c *Client) Reflog(ctx context.Context, name string) ([]repo.ReflogEntry, error) {
+	return all[repo.ReflogEntry](ctx, c, "/repositories/"+esc(name)+"/reflog", nil, 0)
+}
+
+// Diff compares two revisions.
+func (c *Client) Diff(ctx context.Context, from, to string) (*repo.DiffResult, error) {
+	var out repo.DiffResult
+	return ptr(&out, c.do(ctx, http.MethodGet, "/diff", url.Values{"from": {from}, "to": {to}}, nil, &out))
+}
+
+// DiffPackages compares two revisions package by package.
+func (c *Client) DiffPackages(ctx context.Context, from, to string) (*repo.PackageDiff, error) {
+	var out repo.PackageDiff
+	return ptr(&out, c.do(ctx, http.MethodGet, "/diff/packages", url.Values{"from": {from}, "to": {to}}, nil, &out))
+}
+
+// Promote moves each destination to its source, all or none.
+func (c *Client) Promote(ctx context.Context, pairs []repo.Pair, o repo.PromoteOptions) ([]repo.PromoteResult, error) {
+	b := server.PromoteBody{Force: o.Force, Only: o.Only}
+	for _, p := range pairs {
+		b.Pairs = append(b.Pairs, server.PairBody{Src: p.Src, Dst: p.Dst})
+	}
+	var out []repo.PromoteResult
+	if err := c.do(ctx, http.MethodPost, "/promote", nil, b, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Rollback makes a version of repoName with rev's content.
+func (c *Client) Rollback(ctx context.Context, repoName, rev string) (*repo.CommitResult, error) {
+	var out repo.CommitResult
+	err := c.do(ctx, http.MethodPost, "/repositories/"+esc(repoName)+"/rollback", nil, server.RollbackBody{Rev: rev}, &out)
+	return ptr(&out, err)
+}
+
+// Cat streams a package. The reader checks the bytes against the digest
+// the server announced and fails at the end (objects.ErrCorrupt) if they
+// differ.
+func (c *Client) Cat(ctx context.Context, rev, path string) (io.ReadCloser, repo.Record, error) {
+	req, err := c.request(ctx, http.MethodGet, "/revisions/"+esc(rev)+"/content", url.Values{"path": {path}}, nil)
+	if err != nil {
+		return nil, repo.Record{}, err
+	}
+	req.Header.Set("Accept", "application/octet-stream, application/json")
+	resp, err := c.send(req)
+	if err != nil {
+		return nil, repo.Record{}, err
+	}
+	rec := repo.Record{Path: path, Size: resp.ContentLength, Metadata: server.DecodeMetadata(resp.Header.Get(server.HeaderMetadata))}
+	if rec.SHA256, err = objects.ParseID(resp.Header.Get(server.HeaderSHA256)); err != nil {
+		resp.Body.Close()
+		return nil, rec, fmt.Errorf("cat %s: the server sent no valid %s header", path, server.HeaderSHA256)
+	}
+	if n, err := strconv.ParseInt(resp.Header.Get("Content-Length"), 10, 64); err == nil {
+		rec.Size = n
+	}
+	return &verifyReader{rc: resp.Body, h: sha256.New(), want: rec.SHA256, path: path}, rec, nil
+}
+
+type verifyReader struct {
+	rc   io.ReadCloser
+	h    hash.Hash
+	want objects.ID
+	path string
+}
+
+func (v *verifyReader) Read(p []byte) (int, error) {
+	n, err := v.rc.Read(p)
+	v.h.Write(p[:n])
+	if err == io.EOF {
+		var got objects.ID
+		copy(got[:], v.h.Sum(nil))
+		if got != v.want {
+			return n, fmt.Errorf("%s: %w: sha256 %s, expected %s", v.path, objects.ErrCorrupt, got, v.want)
+		}
+	}
+	return n, err
+}
+
+func (v *verifyReader) Close() error { return v.rc.Close() }
+
+// CreateDist creates a distribution.
+func (c *Client) CreateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error) {
+	var out publish.Distribution
+	return ptr(&out, c.do(ctx, http.MethodPost, "/distributions", nil, server.NewDistBody(name, spec), &out))
+}
+
+// ListDists lists the distributions the token may read.
+func (c *Client) ListDists(ctx context.Context) ([]publish.Distribution, error) {
+	return all[publish.Distribution](ctx, c, "/distributions", nil, 0)
+}
+
+// ShowDist describes a distribution.
+func (c *Client) ShowDist(ctx context.Context, name string) (*publish.Distribution, error) {
+	var out publish.Distribution
+	return ptr(&out, c.do(ctx, http.MethodGet, "/distributions/"+esc(name), nil, nil, &out))
+}
+
+// UpdateDist changes a distribution.
+func (c *Client) UpdateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error) {
+	var out publish.Distribution
+	return ptr(&out, c.do(ctx, http.MethodPatch, "/distributions/"+esc(name), nil, server.NewDistBody("", spec), &out))
+}
+
+// DeleteDist deletes a distribution.
+func (c *Client) DeleteDist(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/distributions/"+esc(name), nil, nil, nil)
+}
+
+// CreateRemote creates a remote.
+func (c *Client) CreateRemote(ctx context.Context, r remote.Remote) (*remote.Remote, error) {
+	var out remote.Remote
+	return ptr(&out, c.do(ctx, http.MethodPost, "/remotes", nil, r, &out))
+}
+
+// ListRemotes lists the remotes the token may read.
+func (c *Client) ListRemotes(ctx context.Context) ([]remote.Remote, error) {
+	return all[remote.Remote](ctx, c, "/remotes", nil, 0)
+}
+
+// ShowRemote describes a remote.
+func (c *Client) ShowRemote(ctx context.Context, name string) (*remote.Remote, error) {
+	var out remote.Remote
+	return ptr(&out, c.do(ctx, http.MethodGet, "/remotes/"+esc(name), nil, nil, &out))
+}
+
+// UpdateRemote changes some settings of a remote.
+func (c *Client) UpdateRemote(ctx context.Context, name string, p api.RemotePatch) (*remote.Remote, error) {
+	var out remote.Remote
+	return ptr(&out, c.do(ctx, http.MethodPatch, "/remotes/"+esc(name), nil, p, &out))
+}
+
+// DeleteRemote deletes a remote.
+func (c *Client) DeleteRemote(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/remotes/"+esc(name), nil, nil, nil)
+}
+
+// Sync runs a sync as a server task and waits for it, reporting its
+// progress to o.Progress.
+func (c *Client) Sync(ctx context.Context, remoteName, repoName string, o remote.SyncOptions) (*remote.SyncResult, error) {
+	var t api.Task
+	err := c.do(ctx, http.MethodPost, "/remotes/"+esc(remoteName)+"/sync", nil,
+		server.SyncBody{Repo: repoName, Mirror: o.Mirror, Message: o.Message}, &t)
+	if err != nil {
+		return nil, err
+	}
+	var progress func(*api.Task)
+	if o.Progress != nil {
+		progress = func(t *api.Task) {
+			p := remote.SyncProgress{}
+			switch t.Progress.Unit {
+			case "files":
+				p.Files, p.FilesTotal = int(t.Progress.Done), int(t.Progress.Total)
+			default:
+				p.Bytes, p.BytesTotal = t.Progress.Done, t.Progress.Total
+			}
+			o.Progress(p)
+		}
+	}
+	var res remote.SyncResult
+	return ptr(&res, c.runTask(ctx, &t, progress, &res))
+}
+
+// CreateToken makes a token and returns its secret.
+func (c *Client) CreateToken(ctx context.Context, o api.TokenRequest) (*api.Token, string, error) {
+	var out server.TokenCreated
+	if err := c.do(ctx, http.MethodPost, "/tokens", nil, server.NewTokenBody(o), &out); err != nil {
+		return nil, "", err
+	}
+	return &out.Token, out.Secret, nil
+}
+
+// ListTokens lists tokens.
+func (c *Client) ListTokens(ctx context.Context) ([]api.Token, error) {
+	return all[api.Token](ctx, c, "/tokens", nil, 0)
+}
+
+// RevokeToken revokes a token.
+func (c *Client) RevokeToken(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/tokens/"+esc(name), nil, nil, nil)
+}
+
+// CreateSchedule creates a schedule.
+func (c *Client) CreateSchedule(ctx context.Context, s api.Schedule) (*api.Schedule, error) {
+	var out api.Schedule
+	err := c.do(ctx, http.MethodPost, "/schedules", nil, server.ScheduleBody{Name: s.Name, Cron: s.Cron, Request: s.Request}, &out)
+	return ptr(&out, err)
+}
+
+// ListSchedules lists schedules.
+func (c *Client) ListSchedules(ctx context.Context) ([]api.Schedule, error) {
+	return all[api.Schedule](ctx, c, "/schedules", nil, 0)
+}
+
+// DeleteSchedule deletes a schedule.
+func (c *Client) DeleteSchedule(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/schedules/"+esc(name), nil, nil, nil)
+}
+
+// GC collects the store, as a server task.
+func (c *Client) GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, error) {
+	t, err := c.StartTask(ctx, server.GCTask(o))
+	if err != nil {
+		return nil, err
+	}
+	var res repo.GCResult
+	return ptr(&res, c.runTask(ctx, t, nil, &res))
+}
+
+// Fsck checks the store, as a server task. Problems found come back with
+// the result and an error matching repo.ErrCorrupt.
+func (c *Client) Fsck(ctx context.Context) (*repo.FsckResult, error) {
+	t, err := c.StartTask(ctx, server.FsckTask())
+	if err != nil {
+		return nil, err
+	}
+	var res repo.FsckResult
+	err = c.runTask(ctx, t, nil, &res)
+	if err != nil && len(res.Problems) > 0 {
+		return &res, fmt.Errorf("%w: %w", repo.ErrCorrupt, err)
+	}
+	return ptr(&res, err)
+}
+
+// ptr returns v, or nil with err.
+func ptr[T any](v *T, err error) (*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// decodeResult decodes a task's result into out.
+func decodeResult(t *api.Task, out any) error {
+	if len(t.Result) == 0 || out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(t.Result, out); err != nil {
+		return fmt.Errorf("task %s: decode its result: %w", t.ID, err)
+	}
+	return nil
+}

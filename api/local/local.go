@@ -1,0 +1,273 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/remote"
+	remoteall "github.com/pkgvc/pkgvc/remote/all"
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/all"
+)
+
+// Service is api.Service over one store. Changes are recorded in the
+// reflog as made by repo.WhoFrom(ctx) when the context names someone, else
+// by the store's identity.
+type Service struct {
+	api.Tasks
+	api.Schedules
+
+	st      *repo.Store
+	dists   *publish.Dists
+	remotes *remote.Manager
+	tokens  *auth.Store
+}
+
+var _ api.Service = (*Service)(nil)
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithTasks sets what runs tasks.
+func WithTasks(t api.Tasks) Option { return func(s *Service) { s.Tasks = t } }
+
+// WithSchedules sets what keeps schedules.
+func WithSchedules(sc api.Schedules) Option { return func(s *Service) { s.Schedules = sc } }
+
+// New returns the Service of st. Options run in order, after the
+// library managers exist, so an option may build tasks on the Service.
+func New(st *repo.Store, opts ...Option) *Service {
+	s := &Service{
+		Tasks: noTasks{}, Schedules: noTasks{},
+		st: st, dists: publish.NewDists(st), remotes: remote.New(st, remoteall.Registry()), tokens: auth.New(st),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Open opens (or creates) the store in dir with every content kind.
+func Open(ctx context.Context, dir string, opts ...Option) (*Service, error) {
+	st, err := repo.OpenDir(ctx, dir, all.Kinds())
+	if err != nil {
+		return nil, err
+	}
+	return New(st, opts...), nil
+}
+
+// Store returns the store.
+func (s *Service) Store() *repo.Store { return s.st }
+
+// Dists returns the distribution manager.
+func (s *Service) Dists() *publish.Dists { return s.dists }
+
+// Remotes returns the remote manager.
+func (s *Service) Remotes() *remote.Manager { return s.remotes }
+
+// Tokens returns the token store.
+func (s *Service) Tokens() *auth.Store { return s.tokens }
+
+// Close closes the tasks and schedules implementations that are
+// io.Closers; the store itself holds nothing open.
+func (s *Service) Close() error {
+	var errs []error
+	if c, ok := s.Tasks.(io.Closer); ok {
+		errs = append(errs, c.Close())
+	}
+	// One value often implements both.
+	if c, ok := s.Schedules.(io.Closer); ok && any(s.Schedules) != any(s.Tasks) {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// CreateRepo creates an empty repository.
+func (s *Service) CreateRepo(ctx context.Context, name string, o repo.CreateOptions) (*repo.Config, error) {
+	return s.st.CreateRepo(ctx, name, o)
+}
+
+// ListRepos describes every repository.
+func (s *Service) ListRepos(ctx context.Context) ([]repo.RepoInfo, error) {
+	return s.st.ListRepos(ctx)
+}
+
+// ShowRepo describes one repository.
+func (s *Service) ShowRepo(ctx context.Context, name string) (*repo.RepoInfo, error) {
+	return s.st.ShowRepo(ctx, name)
+}
+
+// DeleteRepo deletes a repository; distributions following it must go
+// first unless force.
+func (s *Service) DeleteRepo(ctx context.Context, name string, force bool) error {
+	return s.dists.DeleteRepo(ctx, name, force)
+}
+
+// Commit makes a new version.
+func (s *Service) Commit(ctx context.Context, repoName string, req repo.CommitRequest) (*repo.CommitResult, error) {
+	return s.st.Commit(ctx, repoName, req)
+}
+
+// Log lists rev's first-parent history, newest first.
+func (s *Service) Log(ctx context.Context, rev string, limit int) ([]repo.LogEntry, error) {
+	return s.st.Log(ctx, rev, limit)
+}
+
+// List lists the packages of a version.
+func (s *Service) List(ctx context.Context, rev string) ([]repo.Record, error) {
+	return s.st.List(ctx, rev)
+}
+
+// Cat opens a package's content, verified as it is read. A package
+// synced on demand and not fetched yet is fetched from its remote as the
+// reader is read, and stored.
+func (s *Service) Cat(ctx context.Context, rev, path string) (io.ReadCloser, repo.Record, error) {
+	r, rec, err := s.st.Cat(ctx, rev, path)
+	if errors.Is(err, objects.ErrNotFound) && repo.IsOnDemand(rec) {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(s.remotes.FetchBlob(ctx, rec, pw)) }()
+		return pr, rec, nil
+	}
+	return r, rec, err
+}
+
+// Reflog lists the moves of a repository's head, newest first.
+func (s *Service) Reflog(ctx context.Context, name string) ([]repo.ReflogEntry, error) {
+	return s.st.Reflog(ctx, name)
+}
+
+// Diff lists the paths that differ between two revisions.
+func (s *Service) Diff(ctx context.Context, from, to string) (*repo.DiffResult, error) {
+	return s.st.Diff(ctx, from, to)
+}
+
+// DiffPackages lists the packages that differ between two revisions.
+func (s *Service) DiffPackages(ctx context.Context, from, to string) (*repo.PackageDiff, error) {
+	return s.st.DiffPackages(ctx, from, to)
+}
+
+// Promote moves repositories' heads, atomically.
+func (s *Service) Promote(ctx context.Context, pairs []repo.Pair, o repo.PromoteOptions) ([]repo.PromoteResult, error) {
+	return s.st.Promote(ctx, pairs, o)
+}
+
+// Rollback makes a new version of repoName with rev's content.
+func (s *Service) Rollback(ctx context.Context, repoName, rev string) (*repo.CommitResult, error) {
+	return s.st.Rollback(ctx, repoName, rev)
+}
+
+// PutBlob stores r's content and returns its sha256. A size (when not
+// negative) or digest (when not zero) other than the content's stores
+// nothing and fails with an error matching repo.ErrInvalid.
+func (s *Service) PutBlob(ctx context.Context, r io.Reader, size int64, want objects.ID) (objects.ID, error) {
+	b := s.st.Objects().NewBatch()
+	if size >= 0 {
+		r = io.LimitReader(r, size+1) // one byte more tells a long body
+	}
+	res, err := b.PutBlob(ctx, r)
+	if err != nil {
+		b.Abort()
+		return objects.ID{}, err
+	}
+	switch {
+	case size >= 0 && res.Size > size:
+		b.Abort()
+		return objects.ID{}, fmt.Errorf("%w upload: %w: more than the %d bytes announced", repo.ErrInvalid, remote.ErrSizeMismatch, size)
+	case size >= 0 && res.Size < size:
+		b.Abort()
+		return objects.ID{}, fmt.Errorf("%w upload: %w: %d bytes, expected %d", repo.ErrInvalid, remote.ErrSizeMismatch, res.Size, size)
+	case !want.IsZero() && res.ID != want:
+		b.Abort()
+		return objects.ID{}, fmt.Errorf("%w upload: %w: got %s, expected %s", repo.ErrInvalid, remote.ErrDigestMismatch, res.ID, want)
+	}
+	if err := b.Flush(ctx); err != nil {
+		return objects.ID{}, err
+	}
+	return res.ID, nil
+}
+
+// CreateDist creates a distribution.
+func (s *Service) CreateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error) {
+	return s.dists.Create(ctx, name, spec)
+}
+
+// ListDists lists distributions.
+func (s *Service) ListDists(ctx context.Context) ([]publish.Distribution, error) {
+	return s.dists.List(ctx)
+}
+
+// ShowDist returns one distribution.
+func (s *Service) ShowDist(ctx context.Context, name string) (*publish.Distribution, error) {
+	return s.dists.Get(ctx, name)
+}
+
+// UpdateDist changes a distribution.
+func (s *Service) UpdateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error) {
+	return s.dists.Update(ctx, name, spec)
+}
+
+// DeleteDist deletes a distribution.
+func (s *Service) DeleteDist(ctx context.Context, name string) error {
+	return s.dists.Delete(ctx, name)
+}
+
+// CreateRemote stores a new remote.
+func (s *Service) CreateRemote(ctx context.Context, r remote.Remote) (*remote.Remote, error) {
+	return s.remotes.Create(ctx, r)
+}
+
+// ListRemotes lists remotes.
+func (s *Service) ListRemotes(ctx context.Context) ([]remote.Remote, error) {
+	return s.remotes.List(ctx)
+}
+
+// ShowRemote returns one remote.
+func (s *Service) ShowRemote(ctx context.Context, name string) (*remote.Remote, error) {
+	return s.remotes.Show(ctx, name)
+}
+
+// UpdateRemote applies p to a remote.
+func (s *Service) UpdateRemote(ctx context.Context, name string, p api.RemotePatch) (*remote.Remote, error) {
+	return s.remotes.Update(ctx, name, p.Apply)
+}
+
+// DeleteRemote deletes a remote.
+func (s *Service) DeleteRemote(ctx context.Context, name string) error {
+	return s.remotes.Delete(ctx, name)
+}
+
+// Sync syncs a repository from a remote in this process.
+func (s *Service) Sync(ctx context.Context, remoteName, repoName string, o remote.SyncOptions) (*remote.SyncResult, error) {
+	return s.remotes.Sync(ctx, remoteName, repoName, o)
+}
+
+// CreateToken makes a token and returns its secret.
+func (s *Service) CreateToken(ctx context.Context, o api.TokenRequest) (*api.Token, string, error) {
+	return s.tokens.Create(ctx, o)
+}
+
+// ListTokens lists tokens.
+func (s *Service) ListTokens(ctx context.Context) ([]api.Token, error) {
+	return s.tokens.List(ctx)
+}
+
+// RevokeToken revokes a token.
+func (s *Service) RevokeToken(ctx context.Context, name string) error {
+	return s.tokens.Revoke(ctx, name)
+}
+
+// GC deletes what no ref reaches.
+func (s *Service) GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, error) {
+	return s.st.GC(ctx, o)
+}
+
+// Fsck verifies the store.
+func (s *Service) Fsck(ctx context.Context) (*repo.FsckResult, error) {
+	return s.st.Fsck(ctx)
+}

@@ -1,0 +1,202 @@
+package local_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/api/local"
+	storetasks "github.com/pkgvc/pkgvc/internal/tasks"
+	"github.com/pkgvc/pkgvc/remote"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+func fastRunner() storetasks.RunnerConfig {
+	return storetasks.RunnerConfig{Poll: 10 * time.Millisecond, Flush: 10 * time.Millisecond}
+}
+
+func waitTask(t *testing.T, s api.Service, id string) *api.Task {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	task, err := s.WaitTask(ctx, id, nil)
+	require.NoError(t, err)
+	return task
+}
+
+// slowUpstream serves files under / and their PULP_MANIFEST, in name
+// order. Until open is closed, a request for slow reports itself on asked
+// and hangs until the client gives up.
+type slowUpstream struct {
+	files map[string][]byte
+	slow  string
+	asked chan struct{}
+	open  chan struct{}
+
+	mu       sync.Mutex
+	requests map[string]int
+}
+
+func (u *slowUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := strings.TrimPrefix(r.URL.Path, "/")
+	if p == "PULP_MANIFEST" {
+		var names []string
+		for n := range u.files {
+			names = append(names, n)
+		}
+		sortStrings(names)
+		for _, n := range names {
+			sum := sha256.Sum256(u.files[n])
+			fmt.Fprintf(w, "%s,%s,%d\n", n, hex.EncodeToString(sum[:]), len(u.files[n]))
+		}
+		return
+	}
+	data, ok := u.files[p]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	u.mu.Lock()
+	u.requests[p]++
+	u.mu.Unlock()
+	if p == u.slow {
+		select {
+		case <-u.open:
+		default:
+			u.asked <- struct{}{}
+			<-r.Context().Done()
+			return
+		}
+	}
+	_, _ = w.Write(data)
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+func TestSyncTaskResumesAfterRestart(t *testing.T) {
+	up := &slowUpstream{
+		files: map[string][]byte{
+			"a.bin": []byte(strings.Repeat("a", 3000)),
+			"b.bin": []byte(strings.Repeat("b", 5000)),
+			"c.bin": []byte(strings.Repeat("c", 7000)),
+			"z.bin": []byte(strings.Repeat("z", 9000)),
+		},
+		slow: "z.bin", asked: make(chan struct{}, 10), open: make(chan struct{}), requests: map[string]int{},
+	}
+	srv := httptest.NewServer(up)
+	defer srv.Close()
+
+	s := open(t, local.WithStoreTasks())
+	ctx := t.Context()
+	_, err := s.CreateRepo(ctx, "mirror", repo.CreateOptions{})
+	require.NoError(t, err)
+	// One download at a time: when z.bin is asked for, a, b and c are
+	// verified and kept.
+	_, err = s.CreateRemote(ctx, remote.Remote{Name: "up", Kind: "file", URL: srv.URL + "/PULP_MANIFEST", DownloadConcurrency: 1})
+	require.NoError(t, err)
+
+	first := s.TaskRunner(fastRunner())
+	require.NoError(t, first.Start(context.Background()))
+	req := api.TaskRequest{Op: "sync", Args: []string{"up", "mirror"}}
+	task, err := s.StartTask(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, "mirror", task.Repo)
+	select {
+	case <-up.asked:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the sync never reached z.bin")
+	}
+	running, err := s.ShowTask(ctx, task.ID)
+	require.NoError(t, err)
+	require.Equal(t, api.TaskRunning, running.State)
+
+	// The server stops in the middle of the sync.
+	require.NoError(t, first.Close())
+	got, err := s.ShowTask(ctx, task.ID)
+	require.NoError(t, err)
+	require.Equal(t, api.TaskFailed, got.State)
+	require.Equal(t, storetasks.Interrupted, got.Error)
+	info, err := s.ShowRepo(ctx, "mirror")
+	require.NoError(t, err)
+	require.Nil(t, info.Head, "no version from an interrupted sync")
+
+	// It starts again; the sync is run again and finishes.
+	close(up.open)
+	second := s.TaskRunner(fastRunner())
+	require.NoError(t, second.Start(context.Background()))
+	defer second.Close()
+	again, err := s.StartTask(ctx, req)
+	require.NoError(t, err)
+	done := waitTask(t, s, again.ID)
+	require.Equal(t, api.TaskCompleted, done.State, done.Error)
+	var res remote.SyncResult
+	require.NoError(t, json.Unmarshal(done.Result, &res))
+	require.True(t, res.Changed)
+	require.Equal(t, 4, res.Added)
+	require.Equal(t, 3, res.Reused, "what the first run verified is not downloaded again")
+	require.Equal(t, 1, res.Downloaded)
+	require.Equal(t, api.Progress{Done: 9000, Total: 9000, Unit: "bytes"}, done.Progress)
+	up.mu.Lock()
+	require.Equal(t, map[string]int{"a.bin": 1, "b.bin": 1, "c.bin": 1, "z.bin": 2}, up.requests)
+	up.mu.Unlock()
+	require.Equal(t, "zzz", cat(t, s, "mirror", "z.bin")[:3])
+}
+
+func TestTaskOps(t *testing.T) {
+	s := open(t, local.WithStoreTasks())
+	ctx := t.Context()
+	_, err := s.CreateRepo(ctx, "dev", repo.CreateOptions{})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		req  api.TaskRequest
+		want error
+	}{
+		{api.TaskRequest{Op: "sync", Args: []string{"nope", "dev"}}, repo.ErrNotFound},
+		{api.TaskRequest{Op: "sync", Args: []string{"up"}}, repo.ErrInvalid},
+		{api.TaskRequest{Op: "sync", Args: []string{"up", "dev", "--bogus"}}, repo.ErrInvalid},
+		{api.TaskRequest{Op: "gc", Args: []string{"--grace", "soon"}}, repo.ErrInvalid},
+		{api.TaskRequest{Op: "gc", Args: []string{"extra"}}, repo.ErrInvalid},
+		{api.TaskRequest{Op: "fsck", Args: []string{"x"}}, repo.ErrInvalid},
+		{api.TaskRequest{Op: "commit"}, repo.ErrInvalid},
+	} {
+		_, err := s.StartTask(ctx, tc.req)
+		require.ErrorIs(t, err, tc.want, "%v", tc.req)
+	}
+	_, err = s.CreateSchedule(ctx, api.Schedule{Name: "gc", Cron: "0 3 * * *", Request: api.TaskRequest{Op: "gc", Args: []string{"--dry-run"}}})
+	require.NoError(t, err)
+
+	runner := s.TaskRunner(fastRunner())
+	require.NoError(t, runner.Start(context.Background()))
+	defer runner.Close()
+	gc, err := s.StartTask(ctx, api.TaskRequest{Op: "gc", Args: []string{"--grace=0s", "--dry-run"}})
+	require.NoError(t, err)
+	fsck, err := s.StartTask(ctx, api.TaskRequest{Op: "fsck"})
+	require.NoError(t, err)
+	g := waitTask(t, s, gc.ID)
+	require.Equal(t, api.TaskCompleted, g.State, g.Error)
+	var gres repo.GCResult
+	require.NoError(t, json.Unmarshal(g.Result, &gres))
+	f := waitTask(t, s, fsck.ID)
+	require.Equal(t, api.TaskCompleted, f.State, f.Error)
+	var fres repo.FsckResult
+	require.NoError(t, json.Unmarshal(f.Result, &fres))
+	require.Empty(t, fres.Problems)
+	require.NotEmpty(t, f.Log)
+}

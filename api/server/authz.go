@@ -1,0 +1,229 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+// Authenticator finds the token whose secret a request sent; an unknown,
+// revoked or expired one is auth.ErrUnauthorized. *auth.Store is one.
+type Authenticator interface {
+	Authenticate(ctx context.Context, secret string) (*auth.Token, error)
+}
+
+type tokenKey struct{}
+
+// tokenFrom returns the token the request authenticated with.
+func tokenFrom(ctx context.Context) *auth.Token {
+	t, _ := ctx.Value(tokenKey{}).(*auth.Token)
+	return t
+}
+
+// authenticate answers 401 to requests without a valid token (429 once an
+// address failed too often; a valid token is always accepted), and gives
+// the others the token and, for the reflog, its name as identity.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secret, ok := credentials(r)
+		if !ok {
+			writeError(w, errorf(auth.ErrUnauthorized, "unauthorized: send a token (Authorization: Bearer TOKEN, or as the HTTP Basic password)"))
+			return
+		}
+		addr := clientAddr(r)
+		tok, err := s.authn.Authenticate(r.Context(), secret)
+		if err != nil {
+			if !errors.Is(err, auth.ErrUnauthorized) {
+				writeError(w, toError(err))
+				return
+			}
+			if wait := s.limiter.fail(addr); wait > 0 {
+				tooMany(w, wait)
+				return
+			}
+			// The message never repeats the secret.
+			writeError(w, errorf(auth.ErrUnauthorized, "unauthorized: unknown, revoked or expired token"))
+			return
+		}
+		ctx := context.WithValue(r.Context(), tokenKey{}, tok)
+		ctx = repo.WithWhoContext(ctx, tok.Name)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func tooMany(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", itoa(int64((wait+time.Second-1)/time.Second)))
+	writeError(w, errorf(ErrRateLimited, "too many requests: too many failed authentications from this address"))
+}
+
+// credentials returns the token of r's Authorization header: the Bearer
+// token, or the password of Basic (the user name when the password is empty).
+func credentials(r *http.Request) (string, bool) {
+	scheme, rest, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	rest = strings.TrimSpace(rest)
+	switch {
+	case strings.EqualFold(scheme, "Bearer") && rest != "":
+		return rest, true
+	case strings.EqualFold(scheme, "Basic"):
+		raw, err := base64.StdEncoding.DecodeString(rest)
+		if err != nil {
+			return "", false
+		}
+		user, pass, _ := strings.Cut(string(raw), ":")
+		if pass == "" {
+			pass = user
+		}
+		return pass, pass != ""
+	}
+	return "", false
+}
+
+func clientAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// limiter counts failed authentications per client address.
+type limiter struct {
+	failures      int
+	window, block time.Duration
+	now           func() time.Time
+
+	mu      sync.Mutex
+	clients map[string]*failCount
+}
+
+type failCount struct {
+	start        time.Time
+	n            int
+	blockedUntil time.Time
+}
+
+const maxLimitedClients = 1 << 16
+
+// fail records a failure from addr and returns how long it must wait, or
+// 0 while it is under the limit.
+func (l *limiter) fail(addr string) time.Duration {
+	if l.failures <= 0 {
+		return 0
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.clients[addr]
+	if c == nil {
+		if len(l.clients) >= maxLimitedClients {
+			for a, c := range l.clients {
+				if !now.Before(c.blockedUntil) && now.Sub(c.start) >= l.window {
+					delete(l.clients, a)
+				}
+			}
+			if len(l.clients) >= maxLimitedClients {
+				clear(l.clients)
+			}
+		}
+		c = &failCount{start: now}
+		l.clients[addr] = c
+	}
+	if now.Sub(c.start) >= l.window {
+		c.start, c.n = now, 0
+	}
+	c.n++
+	if c.n > l.failures {
+		c.blockedUntil = now.Add(l.block)
+		c.start, c.n = c.blockedUntil, 0
+		return l.block
+	}
+	return 0
+}
+
+// need checks that the request's token grants level on kind/name.
+func need(ctx context.Context, kind, name string, level auth.Level) error {
+	tok := tokenFrom(ctx)
+	if tok == nil {
+		return errorf(auth.ErrUnauthorized, "unauthorized: no token")
+	}
+	if !tok.Allows(kind, name, level) {
+		return denied(tok, kind, name, level)
+	}
+	return nil
+}
+
+// needAll checks that the token grants level on every resource of kind
+// (KindAny: of every kind), as store-wide operations require.
+func needAll(ctx context.Context, kind string, level auth.Level) error {
+	tok := tokenFrom(ctx)
+	if tok == nil {
+		return errorf(auth.ErrUnauthorized, "unauthorized: no token")
+	}
+	if !allowsAll(tok, kind, level) {
+		return denied(tok, kind, "*", level)
+	}
+	return nil
+}
+
+func allowsAll(tok *auth.Token, kind string, level auth.Level) bool {
+	for _, s := range tok.Scopes {
+		if s.Glob == "*" && s.Level >= level && (s.Kind == auth.KindAny || s.Kind == kind) {
+			return true
+		}
+	}
+	return false
+}
+
+// allowsAny reports whether the token grants level on some resource of kind.
+func allowsAny(tok *auth.Token, kind string, level auth.Level) bool {
+	for _, s := range tok.Scopes {
+		if s.Level >= level && (s.Kind == auth.KindAny || s.Kind == kind) {
+			return true
+		}
+	}
+	return false
+}
+
+func denied(tok *auth.Token, kind, name string, level auth.Level) error {
+	return errorf(auth.ErrForbidden, "forbidden: permission denied: token %s lacks the scope %s:%s:%s", tok.Name, kind, name, level)
+}
+
+// revBase splits a revision's base (a repository name or an id prefix)
+// as repo.Store.Resolve does.
+var revBase = regexp.MustCompile(`^([^@~]+)(@.*)?(~.*)?$`)
+
+var hexID = regexp.MustCompile(`^[0-9a-f]{8,64}$`)
+
+// needRev checks read access to the repository a revision goes through. A
+// bare id prefix may name a version of any repository, so it needs read
+// on every repository unless a scope names that exact name.
+func needRev(ctx context.Context, rev string) error {
+	m := revBase.FindStringSubmatch(rev)
+	if m == nil {
+		return errorf(repo.ErrInvalid, "invalid revision %q: use NAME, NAME@N, NAME@{K}, NAME~K or an id prefix", rev)
+	}
+	base := m[1]
+	if hexID.MatchString(base) && m[2] == "" {
+		tok := tokenFrom(ctx)
+		if tok != nil && allowsAll(tok, auth.KindRepo, auth.Read) {
+			return nil
+		}
+		if tok != nil {
+			for _, s := range tok.Scopes {
+				if s.Glob == base && s.Level >= auth.Read && (s.Kind == auth.KindRepo || s.Kind == auth.KindAny) {
+					return nil
+				}
+			}
+		}
+		return need(ctx, auth.KindRepo, "*", auth.Read)
+	}
+	return need(ctx, auth.KindRepo, base, auth.Read)
+}

@@ -1,0 +1,298 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+// stdErrors are the error statuses documented for every operation.
+var stdErrors = []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity}
+
+func op(method, path, id, summary, tag string) huma.Operation {
+	return huma.Operation{OperationID: id, Method: method, Path: Prefix + path, Summary: summary, Tags: []string{tag}, Errors: stdErrors}
+}
+
+// Inputs and outputs of the operations.
+type (
+	nameInput struct {
+		Name string `path:"name"`
+	}
+	emptyOutput       struct{}
+	pageOutput[T any] struct {
+		Link string `header:"Link" doc:"The next page, rel=\"next\"."`
+		Body Page[T]
+	}
+	bodyOutput[T any] struct {
+		Body T
+	}
+)
+
+func page[T any](path string, p PageParams, items []T, key func(T) string, sorted bool, extra url.Values) (*pageOutput[T], error) {
+	pg, err := paginate(items, p, key, sorted)
+	if err != nil {
+		return nil, err
+	}
+	return &pageOutput[T]{Body: pg, Link: nextLink(Prefix+path, p, pg.Next, extra)}, nil
+}
+
+func body[T any](v T, err error) (*bodyOutput[T], error) {
+	if err != nil {
+		return nil, apiError(err)
+	}
+	return &bodyOutput[T]{Body: v}, nil
+}
+
+func (s *Server) routes() {
+	s.repoRoutes()
+	s.versionRoutes()
+	s.distRoutes()
+	s.remoteRoutes()
+	s.tokenRoutes()
+	s.taskRoutes()
+	s.scheduleRoutes()
+	s.uploadRoutes()
+}
+
+func (s *Server) repoRoutes() {
+	a := s.api
+	huma.Register(a, op(http.MethodGet, "/repositories", "list-repositories", "List the repositories the token may read", "repositories"),
+		func(ctx context.Context, in *struct{ PageParams }) (*pageOutput[repo.RepoInfo], error) {
+			all, err := s.svc.ListRepos(ctx)
+			if err != nil {
+				return nil, apiError(err)
+			}
+			tok := tokenFrom(ctx)
+			var mine []repo.RepoInfo
+			for _, r := range all {
+				if tok.Allows(auth.KindRepo, r.Name, auth.Read) {
+					mine = append(mine, r)
+				}
+			}
+			return page("/repositories", in.PageParams, mine, func(r repo.RepoInfo) string { return r.Name }, true, nil)
+		})
+
+	create := op(http.MethodPost, "/repositories", "create-repository", "Create a repository (repo:NAME:admin)", "repositories")
+	create.DefaultStatus = http.StatusCreated
+	huma.Register(a, create, func(ctx context.Context, in *struct{ Body CreateRepoBody }) (*bodyOutput[*repo.Config], error) {
+		if err := need(ctx, auth.KindRepo, in.Body.Name, auth.Admin); err != nil {
+			return nil, err
+		}
+		return body(s.svc.CreateRepo(ctx, in.Body.Name, repo.CreateOptions{Kind: in.Body.Kind, Retain: in.Body.Retain}))
+	})
+
+	huma.Register(a, op(http.MethodGet, "/repositories/{name}", "get-repository", "Show a repository (repo:NAME:read)", "repositories"),
+		func(ctx context.Context, in *nameInput) (*bodyOutput[*repo.RepoInfo], error) {
+			if err := need(ctx, auth.KindRepo, in.Name, auth.Read); err != nil {
+				return nil, err
+			}
+			return body(s.svc.ShowRepo(ctx, in.Name))
+		})
+
+	huma.Register(a, op(http.MethodDelete, "/repositories/{name}", "delete-repository", "Delete a repository (repo:NAME:admin)", "repositories"),
+		func(ctx context.Context, in *struct {
+			Name  string `path:"name"`
+			Force bool   `query:"force" doc:"Delete even while distributions follow it."`
+		}) (*emptyOutput, error) {
+			if err := need(ctx, auth.KindRepo, in.Name, auth.Admin); err != nil {
+				return nil, err
+			}
+			return nil, apiError(s.svc.DeleteRepo(ctx, in.Name, in.Force))
+		})
+
+	huma.Register(a, op(http.MethodGet, "/repositories/{name}/versions", "list-versions", "The repository's history, newest first (repo:NAME:read)", "versions"),
+		func(ctx context.Context, in *struct {
+			Name string `path:"name"`
+			PageParams
+		}) (*pageOutput[repo.LogEntry], error) {
+			if err := need(ctx, auth.KindRepo, in.Name, auth.Read); err != nil {
+				return nil, err
+			}
+			return s.logPage(ctx, in.Name, "/repositories/"+url.PathEscape(in.Name)+"/versions", in.PageParams)
+		})
+
+	huma.Register(a, op(http.MethodGet, "/repositories/{name}/reflog", "get-reflog", "Moves of the repository's head, newest first (repo:NAME:read)", "versions"),
+		func(ctx context.Context, in *struct {
+			Name string `path:"name"`
+			PageParams
+		}) (*pageOutput[repo.ReflogEntry], error) {
+			if err := need(ctx, auth.KindRepo, in.Name, auth.Read); err != nil {
+				return nil, err
+			}
+			es, err := s.svc.Reflog(ctx, in.Name)
+			if err != nil {
+				return nil, apiError(err)
+			}
+			return page("/repositories/"+url.PathEscape(in.Name)+"/reflog", in.PageParams, es, nil, false, nil)
+		})
+
+	commit := op(http.MethodPost, "/repositories/{name}/commits", "commit", "Make a version from uploaded blobs and removals (repo:NAME:write)", "versions")
+	commit.DefaultStatus = http.StatusCreated
+	huma.Register(a, commit, func(ctx context.Context, in *struct {
+		Name string `path:"name"`
+		Body CommitBody
+	}) (*bodyOutput[*repo.CommitResult], error) {
+		if err := need(ctx, auth.KindRepo, in.Name, auth.Write); err != nil {
+			return nil, err
+		}
+		return body(s.svc.Commit(ctx, in.Name, in.Body.CommitRequest()))
+	})
+
+	rollback := op(http.MethodPost, "/repositories/{name}/rollback", "rollback", "Make a version with a revision's content (repo:NAME:write, read on the revision)", "versions")
+	rollback.DefaultStatus = http.StatusCreated
+	huma.Register(a, rollback, func(ctx context.Context, in *struct {
+		Name string `path:"name"`
+		Body RollbackBody
+	}) (*bodyOutput[*repo.CommitResult], error) {
+		if err := need(ctx, auth.KindRepo, in.Name, auth.Write); err != nil {
+			return nil, err
+		}
+		if err := needRev(ctx, in.Body.Rev); err != nil {
+			return nil, err
+		}
+		return body(s.svc.Rollback(ctx, in.Name, in.Body.Rev))
+	})
+
+	huma.Register(a, op(http.MethodPost, "/promote", "promote", "Move each destination to its source, all or none (write on each destination, admin with force; read on each source)", "versions"),
+		func(ctx context.Context, in *struct{ Body PromoteBody }) (*bodyOutput[[]repo.PromoteResult], error) {
+			pairs := make([]repo.Pair, len(in.Body.Pairs))
+			level := auth.Write
+			if in.Body.Force {
+				level = auth.Admin // a reset drops versions
+			}
+			for i, p := range in.Body.Pairs {
+				if err := needRev(ctx, p.Src); err != nil {
+					return nil, err
+				}
+				if err := need(ctx, auth.KindRepo, p.Dst, level); err != nil {
+					return nil, err
+				}
+				pairs[i] = repo.Pair{Src: p.Src, Dst: p.Dst}
+			}
+			return body(s.svc.Promote(ctx, pairs, repo.PromoteOptions{Force: in.Body.Force, Only: in.Body.Only}))
+		})
+}
+
+func (s *Server) versionRoutes() {
+	a := s.api
+	huma.Register(a, op(http.MethodGet, "/revisions/{rev}/log", "log", "First-parent history of a revision, newest first", "versions"),
+		func(ctx context.Context, in *struct {
+			Rev string `path:"rev" doc:"A revision: NAME, NAME@N, NAME@{K}, NAME~K or an id prefix."`
+			PageParams
+		}) (*pageOutput[repo.LogEntry], error) {
+			if err := needRev(ctx, in.Rev); err != nil {
+				return nil, err
+			}
+			return s.logPage(ctx, in.Rev, "/revisions/"+url.PathEscape(in.Rev)+"/log", in.PageParams)
+		})
+
+	huma.Register(a, op(http.MethodGet, "/revisions/{rev}/packages", "list-packages", "The package records of a revision, by path", "versions"),
+		func(ctx context.Context, in *struct {
+			Rev string `path:"rev" doc:"A revision: NAME, NAME@N, NAME@{K}, NAME~K or an id prefix."`
+			PageParams
+		}) (*pageOutput[repo.Record], error) {
+			if err := needRev(ctx, in.Rev); err != nil {
+				return nil, err
+			}
+			rs, err := s.svc.List(ctx, in.Rev)
+			if err != nil {
+				return nil, apiError(err)
+			}
+			for i := range rs {
+				if rs[i].Metadata == nil {
+					rs[i].Metadata = map[string]string{}
+				}
+			}
+			return page("/revisions/"+url.PathEscape(in.Rev)+"/packages", in.PageParams, rs, func(r repo.Record) string { return r.Path }, true, nil)
+		})
+
+	cat := op(http.MethodGet, "/revisions/{rev}/content", "get-content", "Stream a package's bytes; the digest is verified while streaming", "versions")
+	cat.Responses = map[string]*huma.Response{"200": {
+		Description: "The package's bytes.",
+		Content:     map[string]*huma.MediaType{"application/octet-stream": {}}, // the 3.0 document says a binary string
+		Headers: map[string]*huma.Param{
+			HeaderSHA256:     {Schema: &huma.Schema{Type: "string"}, Description: "The package's sha256."},
+			HeaderMetadata:   {Schema: &huma.Schema{Type: "string"}, Description: "The record's metadata as a URL query string."},
+			"Content-Length": {Schema: &huma.Schema{Type: "integer"}},
+		},
+	}}
+	huma.Register(a, cat, func(ctx context.Context, in *struct {
+		Rev  string `path:"rev" doc:"A revision: NAME, NAME@N, NAME@{K}, NAME~K or an id prefix."`
+		Path string `query:"path" required:"true" doc:"The package path."`
+	}) (*huma.StreamResponse, error) {
+		if err := needRev(ctx, in.Rev); err != nil {
+			return nil, err
+		}
+		rc, rec, err := s.svc.Cat(ctx, in.Rev, in.Path)
+		if err != nil {
+			return nil, apiError(err)
+		}
+		return &huma.StreamResponse{Body: func(hc huma.Context) {
+			defer rc.Close()
+			hc.SetHeader("Content-Type", "application/octet-stream")
+			hc.SetHeader("Content-Length", strconv.FormatInt(rec.Size, 10))
+			hc.SetHeader("ETag", `"`+rec.SHA256.String()+`"`)
+			hc.SetHeader(HeaderSHA256, rec.SHA256.String())
+			if len(rec.Metadata) > 0 {
+				hc.SetHeader(HeaderMetadata, EncodeMetadata(rec.Metadata))
+			}
+			hc.SetStatus(http.StatusOK)
+			if _, err := io.Copy(hc.BodyWriter(), rc); err != nil {
+				// Headers are gone: a short body tells the client.
+				s.log.Warn("api: cat", "rev", in.Rev, "path", in.Path, "err", err)
+			}
+		}}, nil
+	})
+
+	huma.Register(a, op(http.MethodGet, "/diff", "diff", "Paths that differ between two revisions (read on both)", "versions"),
+		func(ctx context.Context, in *struct {
+			From string `query:"from" required:"true"`
+			To   string `query:"to" required:"true"`
+		}) (*bodyOutput[*repo.DiffResult], error) {
+			if err := needRev(ctx, in.From); err != nil {
+				return nil, err
+			}
+			if err := needRev(ctx, in.To); err != nil {
+				return nil, err
+			}
+			return body(s.svc.Diff(ctx, in.From, in.To))
+		})
+	huma.Register(a, op(http.MethodGet, "/diff/packages", "diff-packages", "Packages that differ between two revisions: python projects, container tags, else paths (read on both)", "versions"),
+		func(ctx context.Context, in *struct {
+			From string `query:"from" required:"true"`
+			To   string `query:"to" required:"true"`
+		}) (*bodyOutput[*repo.PackageDiff], error) {
+			if err := needRev(ctx, in.From); err != nil {
+				return nil, err
+			}
+			if err := needRev(ctx, in.To); err != nil {
+				return nil, err
+			}
+			return body(s.svc.DiffPackages(ctx, in.From, in.To))
+		})
+}
+
+// logPage pages a history. The first page reads only as much history as it
+// shows; later ones find their cursor's version in the whole history.
+func (s *Server) logPage(ctx context.Context, rev, path string, p PageParams) (*pageOutput[repo.LogEntry], error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	n := 0
+	if p.Cursor == "" {
+		n = limit + 1
+	}
+	es, err := s.svc.Log(ctx, rev, n)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	return page(path, p, es, func(e repo.LogEntry) string { return e.ID.String() }, false, nil)
+}

@@ -1,0 +1,189 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/pkgvc/pkgvc/api"
+)
+
+// Server serves the REST API of an api.Service. It is an http.Handler for
+// the paths under Prefix.
+type Server struct {
+	svc     api.Service
+	authn   Authenticator
+	log     *slog.Logger
+	now     func() time.Time
+	limiter *limiter
+	uploads *uploads
+
+	api     huma.API
+	handler http.Handler
+
+	specOnce sync.Once
+	spec     []byte
+	specErr  error
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLogger sets where internal errors are logged (never tokens).
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithClock sets the clock of upload expiry and rate limits.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithUploadDir keeps unfinished uploads in dir (by default
+// $TMPDIR/pkgvc-uploads); on the store's file system, finishing one
+// moves rather than copies it.
+func WithUploadDir(dir string) Option { return func(s *Server) { s.uploads.dir = dir } }
+
+// WithUploadTTL sets how long an upload that receives nothing is kept
+// (default 24h).
+func WithUploadTTL(d time.Duration) Option { return func(s *Server) { s.uploads.ttl = d } }
+
+// WithAuthLimit sets how many failed authentications a client address may
+// make within window (default 10 a minute) before its requests get 429 for
+// block (default a minute); failures <= 0 disables the limit.
+func WithAuthLimit(failures int, window, block time.Duration) Option {
+	return func(s *Server) { s.limiter.failures, s.limiter.window, s.limiter.block = failures, window, block }
+}
+
+// New returns the API server of svc; authn checks tokens.
+func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) {
+	if svc == nil || authn == nil {
+		return nil, errors.New("api server: a service and an authenticator are needed")
+	}
+	useErrorModel()
+	s := &Server{
+		svc: svc, authn: authn, log: slog.New(slog.DiscardHandler), now: time.Now,
+		limiter: &limiter{failures: 10, window: time.Minute, block: time.Minute, clients: map[string]*failCount{}},
+		uploads: &uploads{dir: filepath.Join(os.TempDir(), "pkgvc-uploads"), ttl: 24 * time.Hour, busy: map[string]*uploadLock{}},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.limiter.now = s.now
+	s.uploads.now = s.now
+	if err := os.MkdirAll(s.uploads.dir, 0o700); err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	s.api = humago.New(mux, s.config())
+	s.routes()
+	finishSpec(s.api.OpenAPI())
+	mux.HandleFunc("GET "+Prefix+"/openapi.json", s.serveSpec)
+	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &Error{Code: "not_found", Message: "no such API endpoint: " + r.Method + " " + r.URL.Path, status: http.StatusNotFound})
+	})
+	s.handler = s.authenticate(mux)
+	return s, nil
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	s.handler.ServeHTTP(w, r)
+}
+
+// OpenAPI returns the API's OpenAPI 3.0 document, as served.
+func (s *Server) OpenAPI() ([]byte, error) {
+	s.specOnce.Do(func() { s.spec, s.specErr = s.api.OpenAPI().Downgrade() })
+	return s.spec, s.specErr
+}
+
+func (s *Server) serveSpec(w http.ResponseWriter, r *http.Request) {
+	spec, err := s.OpenAPI()
+	if err != nil {
+		writeError(w, toError(err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(spec)
+}
+
+func (s *Server) config() huma.Config {
+	// Built by hand rather than from huma.DefaultConfig: no docs page
+	// loading scripts from elsewhere, no $schema links in bodies, JSON only.
+	registry := huma.NewMapRegistry("#/components/schemas/", schemaName)
+	return huma.Config{
+		OpenAPI: &huma.OpenAPI{
+			OpenAPI: "3.1.0",
+			Info: &huma.Info{
+				Title:       "pkgvc API",
+				Version:     "1",
+				Description: "Versioned package repositories: repositories, versions, promotion, distributions, remotes, tasks and tokens.",
+			},
+			Components: &huma.Components{
+				Schemas: registry,
+				SecuritySchemes: map[string]*huma.SecurityScheme{
+					"bearer": {Type: "http", Scheme: "bearer", Description: "A pkgvc token."},
+					"basic":  {Type: "http", Scheme: "basic", Description: "A pkgvc token as the password; any user name."},
+				},
+			},
+			Security: []map[string][]string{{"bearer": {}}, {"basic": {}}},
+		},
+		Formats:       map[string]huma.Format{"application/json": huma.DefaultJSONFormat, "json": huma.DefaultJSONFormat},
+		DefaultFormat: "application/json",
+	}
+}
+
+// schemaName names a schema after its package and type (RepoConfig,
+// TreeEntry), since several packages have a Config or an Entry.
+func schemaName(t reflect.Type, hint string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	name := huma.DefaultSchemaNamer(t, hint)
+	pkg := filepath.Base(t.PkgPath())
+	switch {
+	case t.Name() == "" || pkg == "server" || pkg == "." || pkg == "api" || len(pkg) == 0,
+		strings.HasPrefix(strings.ToLower(name), pkg):
+		return name
+	}
+	return string(pkg[0]-'a'+'A') + pkg[1:] + name
+}
+
+// finishSpec adds what every operation may answer: 401 and 429 from the
+// authentication in front of huma, and a default error.
+func finishSpec(o *huma.OpenAPI) {
+	errSchema := &huma.Schema{Ref: "#/components/schemas/Error"}
+	for _, item := range o.Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch, item.Head} {
+			if op == nil {
+				continue
+			}
+			for _, code := range []string{"401", "429", "default"} {
+				if op.Responses[code] == nil {
+					op.Responses[code] = &huma.Response{
+						Description: "Error",
+						Content:     map[string]*huma.MediaType{"application/json": {Schema: errSchema}},
+					}
+				}
+			}
+		}
+	}
+}
+
+// writeError answers e outside huma (authentication, unknown paths).
+func writeError(w http.ResponseWriter, e *Error) {
+	if e.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="pkgvc"`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.status)
+	_ = json.NewEncoder(w).Encode(e)
+}

@@ -1,0 +1,326 @@
+package server
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+// Request and response bodies of the API that are not the library's own
+// types. The client encodes and decodes these very types.
+
+// Prefix is the path every API route starts with.
+const Prefix = "/api/v1"
+
+// Page is one page of a list.
+type Page[T any] struct {
+	Items []T `json:"items" nullable:"false"`
+	// Next is the cursor of the next page; empty on the last one.
+	Next string `json:"next,omitempty" doc:"Cursor of the next page (pass as ?cursor=); absent on the last page."`
+}
+
+// Page sizes.
+const (
+	DefaultLimit = 1000
+	MaxLimit     = 10000
+)
+
+// PageParams selects a page.
+type PageParams struct {
+	Limit  int    `query:"limit" minimum:"1" maximum:"10000" default:"1000" doc:"Items per page."`
+	Cursor string `query:"cursor" doc:"The next cursor of the previous page."`
+}
+
+// CreateRepoBody creates a repository.
+type CreateRepoBody struct {
+	Name   string `json:"name" minLength:"1"`
+	Kind   string `json:"kind,omitempty" doc:"Content kind (file, python, ...); file by default."`
+	Retain int    `json:"retain,omitempty" minimum:"0" doc:"Keep this many versions; 0 keeps all."`
+}
+
+// RecordBody names a stored blob to commit at a path. Metadata is what the
+// content kind extracts; the server inspects the blob itself.
+type RecordBody struct {
+	Path     string            `json:"path" minLength:"1"`
+	SHA256   objects.ID        `json:"sha256"`
+	Size     int64             `json:"size" minimum:"0"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// CommitBody makes a version from uploaded blobs and removals.
+type CommitBody struct {
+	Records    []RecordBody `json:"records,omitempty"`
+	Removes    []string     `json:"removes,omitempty"`
+	Message    string       `json:"message,omitempty"`
+	Author     string       `json:"author,omitempty"`
+	AllowEmpty bool         `json:"allow_empty,omitempty"`
+	NoReplace  bool         `json:"no_replace,omitempty"`
+}
+
+// CommitRequest converts b.
+func (b CommitBody) CommitRequest() repo.CommitRequest {
+	req := repo.CommitRequest{Removes: b.Removes, Message: b.Message, Author: b.Author, AllowEmpty: b.AllowEmpty, NoReplace: b.NoReplace}
+	for _, r := range b.Records {
+		req.Records = append(req.Records, repo.Record{Path: r.Path, SHA256: r.SHA256, Size: r.Size, Metadata: r.Metadata})
+	}
+	return req
+}
+
+// NewCommitBody is the body of a commit request; Adds must have been
+// uploaded and turned into Records by the caller.
+func NewCommitBody(req repo.CommitRequest) CommitBody {
+	b := CommitBody{Removes: req.Removes, Message: req.Message, Author: req.Author, AllowEmpty: req.AllowEmpty, NoReplace: req.NoReplace}
+	for _, r := range req.Records {
+		b.Records = append(b.Records, RecordBody{Path: r.Path, SHA256: r.SHA256, Size: r.Size, Metadata: r.Metadata})
+	}
+	return b
+}
+
+// PairBody is one promotion.
+type PairBody struct {
+	Src string `json:"src" minLength:"1" doc:"A revision, usually a repository name."`
+	Dst string `json:"dst" minLength:"1" doc:"A repository name."`
+}
+
+// PromoteBody promotes one or more pairs atomically.
+type PromoteBody struct {
+	Pairs []PairBody `json:"pairs" minItems:"1"`
+	Force bool       `json:"force,omitempty"`
+	Only  []string   `json:"only,omitempty"`
+}
+
+// RollbackBody names the revision whose content a new version takes.
+type RollbackBody struct {
+	Rev string `json:"rev" minLength:"1"`
+}
+
+// DistBody creates or changes a distribution; in a change, absent fields
+// keep their value.
+type DistBody struct {
+	Name     string `json:"name,omitempty" doc:"Only when creating."`
+	BasePath string `json:"base_path,omitempty"`
+	Repo     string `json:"repo,omitempty" doc:"Follow this repository's latest version, or"`
+	Version  string `json:"version,omitempty" doc:"pin this revision."`
+	Remote   string `json:"remote,omitempty"`
+	Private  *bool  `json:"private,omitempty"`
+}
+
+// SyncBody syncs a remote into a repository, as a task.
+type SyncBody struct {
+	Repo    string `json:"repo" minLength:"1"`
+	Mirror  bool   `json:"mirror,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// SyncTask is the task request of a sync.
+func SyncTask(remoteName, repoName string, mirror bool, message string) api.TaskRequest {
+	args := []string{remoteName, repoName}
+	if mirror {
+		args = append(args, "--mirror")
+	}
+	if message != "" {
+		args = append(args, "--message", message)
+	}
+	return api.TaskRequest{Op: "sync", Args: args}
+}
+
+// ScheduleBody creates a schedule.
+type ScheduleBody struct {
+	Name    string          `json:"name" minLength:"1"`
+	Cron    string          `json:"cron" minLength:"1"`
+	Request api.TaskRequest `json:"request"`
+}
+
+// TokenBody creates a token.
+type TokenBody struct {
+	Name       string   `json:"name,omitempty"`
+	Scopes     []string `json:"scopes" minItems:"1" doc:"KIND:GLOB:LEVEL, e.g. repo:dev:write."`
+	TTLSeconds int64    `json:"ttl_seconds,omitempty" minimum:"0" doc:"Lifetime; 0 never expires."`
+}
+
+// NewTokenBody encodes o.
+func NewTokenBody(o api.TokenRequest) TokenBody {
+	b := TokenBody{Name: o.Name, TTLSeconds: int64(o.TTL / time.Second)}
+	for _, s := range o.Scopes {
+		b.Scopes = append(b.Scopes, s.String())
+	}
+	return b
+}
+
+// TokenRequest decodes b.
+func (b TokenBody) TokenRequest() (api.TokenRequest, error) {
+	o := api.TokenRequest{Name: b.Name, TTL: time.Duration(b.TTLSeconds) * time.Second}
+	for _, s := range b.Scopes {
+		sc, err := auth.ParseScope(s)
+		if err != nil {
+			return o, err
+		}
+		o.Scopes = append(o.Scopes, sc)
+	}
+	return o, nil
+}
+
+// TokenCreated is a new token and its secret, shown once.
+type TokenCreated struct {
+	Token  api.Token `json:"token"`
+	Secret string    `json:"secret"`
+}
+
+// Upload is the state of a chunked upload.
+type Upload struct {
+	ID string `json:"id"`
+	// Offset is how many bytes the server holds: the next chunk starts there.
+	Offset  int64     `json:"offset"`
+	Expires time.Time `json:"expires" doc:"When the server drops the upload if it sees no more chunks."`
+}
+
+// FinishBody completes an upload.
+type FinishBody struct {
+	SHA256 objects.ID `json:"sha256" doc:"Expected sha256 of the whole upload; a different one drops it."`
+	Size   *int64     `json:"size,omitempty" minimum:"0" doc:"Expected size."`
+}
+
+// Blob is a stored blob.
+type Blob struct {
+	SHA256 objects.ID `json:"sha256"`
+	Size   int64      `json:"size"`
+}
+
+// Header names of the API.
+const (
+	// HeaderUploadOffset carries an upload's offset.
+	HeaderUploadOffset = "Upload-Offset"
+	// HeaderSHA256 and HeaderMetadata describe the package a content
+	// response streams: its digest and its record's metadata (a URL query
+	// string).
+	HeaderSHA256   = "Pkgvc-Sha256"
+	HeaderMetadata = "Pkgvc-Metadata"
+)
+
+// EncodeMetadata encodes record metadata for HeaderMetadata.
+func EncodeMetadata(m map[string]string) string {
+	v := url.Values{}
+	for k, s := range m {
+		v.Set(k, s)
+	}
+	return v.Encode()
+}
+
+// DecodeMetadata decodes HeaderMetadata; none is nil.
+func DecodeMetadata(s string) map[string]string {
+	v, _ := url.ParseQuery(s)
+	if len(v) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(v))
+	for k := range v {
+		m[k] = v.Get(k)
+	}
+	return m
+}
+
+// cursor encodes the key of the last item of a page.
+func cursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+
+func uncursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", errorf(repo.ErrInvalid, "invalid cursor %q", c)
+	}
+	return string(b), nil
+}
+
+// paginate cuts the page p selects out of items. key names an item
+// uniquely; sorted says items are sorted by key, so that a page still
+// follows when the item its cursor names is gone. Without key, cursors
+// are offsets.
+func paginate[T any](items []T, p PageParams, key func(T) string, sorted bool) (Page[T], error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	start := 0
+	if p.Cursor != "" {
+		k, err := uncursor(p.Cursor)
+		if err != nil {
+			return Page[T]{}, err
+		}
+		if key == nil {
+			n, err := strconv.Atoi(k)
+			if err != nil || n < 0 {
+				return Page[T]{}, errorf(repo.ErrInvalid, "invalid cursor %q", p.Cursor)
+			}
+			start = min(n, len(items))
+		} else {
+			start = len(items)
+			for i, it := range items {
+				ik := key(it)
+				if ik == k {
+					start = i + 1
+					break
+				}
+				if sorted && strings.Compare(ik, k) > 0 {
+					start = i
+					break
+				}
+			}
+		}
+	}
+	end := min(start+limit, len(items))
+	page := Page[T]{Items: items[start:end]}
+	if page.Items == nil {
+		page.Items = []T{}
+	}
+	if end < len(items) {
+		if key == nil {
+			page.Next = cursor(strconv.Itoa(end))
+		} else {
+			page.Next = cursor(key(items[end-1]))
+		}
+	}
+	return page, nil
+}
+
+// nextLink is the Link header of a page.
+func nextLink(path string, p PageParams, next string, extra url.Values) string {
+	if next == "" {
+		return ""
+	}
+	q := url.Values{}
+	for k, v := range extra {
+		q[k] = v
+	}
+	q.Set("cursor", next)
+	if p.Limit > 0 {
+		q.Set("limit", strconv.Itoa(p.Limit))
+	}
+	return "<" + path + "?" + q.Encode() + `>; rel="next"`
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// rawObject is a JSON object kept as its fields.
+type rawObject = map[string]json.RawMessage
+
+// GCTask is the task request of a collection.
+func GCTask(o repo.GCOptions) api.TaskRequest {
+	var args []string
+	if o.Grace != 0 {
+		args = append(args, "--grace", o.Grace.String())
+	}
+	if o.DryRun {
+		args = append(args, "--dry-run")
+	}
+	return api.TaskRequest{Op: "gc", Args: args}
+}
+
+// FsckTask is the task request of a store check.
+func FsckTask() api.TaskRequest { return api.TaskRequest{Op: "fsck"} }

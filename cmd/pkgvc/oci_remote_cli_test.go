@@ -1,0 +1,274 @@
+package main
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/stretchr/testify/require"
+)
+
+// startDockerRegistry runs Debian's docker-registry (distribution 2.8) on
+// a loopback port until the test ends and returns its host:port and a
+// function that stops it. It skips the test if the binary is missing.
+func startDockerRegistry(t *testing.T) (string, func()) {
+	t.Helper()
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		t.Skip("docker-registry is not installed (apt-get install docker-registry): no upstream registry to test against")
+	}
+	dir, addr := t.TempDir(), freeAddr(t)
+	cfg := filepath.Join(dir, "config.yml")
+	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(
+		"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n",
+		filepath.Join(dir, "root"), addr)), 0o644))
+	cmd := exec.Command(bin, "serve", cfg)
+	require.NoError(t, cmd.Start())
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}
+	t.Cleanup(stop)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + addr + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	}, 15*time.Second, 50*time.Millisecond, "docker-registry did not start")
+	return addr, stop
+}
+
+// ociImage is an OCI image of one random layer of n bytes for os/arch.
+func ociImage(t *testing.T, os, arch string, n int) v1.Image {
+	t.Helper()
+	b := make([]byte, n)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	img, err := mutate.AppendLayers(mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON),
+		static.NewLayer(b, types.OCILayer))
+	require.NoError(t, err)
+	cf, err := img.ConfigFile()
+	require.NoError(t, err)
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = os, arch
+	img, err = mutate.ConfigFile(img, cf)
+	require.NoError(t, err)
+	return img
+}
+
+func ref(t *testing.T, s string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(s, name.Insecure)
+	require.NoError(t, err)
+	return r
+}
+
+func TestContainerRemoteCLI(t *testing.T) {
+	h := newHarness(t)
+	type containerRemote struct {
+		remoteOut
+		UpstreamName string   `json:"upstream_name"`
+		IncludeTags  []string `json:"include_tags"`
+		ExcludeTags  []string `json:"exclude_tags"`
+		Platforms    []string `json:"platforms"`
+	}
+	var r containerRemote
+	h.jsonOK(&r, "remote", "create", "hub", "--kind", "container", "--url", "https://registry-1.docker.io",
+		"--upstream-name", "library/alpine", "--include-tag", "3.*", "--include-tag", "edge", "--exclude-tag", "*-rc*",
+		"--platform", "linux/amd64", "--platform", "linux/arm/v7")
+	require.Equal(t, "container", r.Kind)
+	require.Equal(t, "library/alpine", r.UpstreamName)
+	require.Equal(t, []string{"3.*", "edge"}, r.IncludeTags)
+	require.Equal(t, []string{"*-rc*"}, r.ExcludeTags)
+	require.Equal(t, []string{"linux/amd64", "linux/arm/v7"}, r.Platforms)
+	out := h.ok("remote", "show", "hub")
+	require.Regexp(t, `(?m)^upstream name: +library/alpine$`, out)
+	require.Regexp(t, `(?m)^platforms: +linux/amd64 linux/arm/v7$`, out)
+
+	r = containerRemote{}
+	h.jsonOK(&r, "remote", "update", "hub", "--include-tag", "latest", "--exclude-tag", "")
+	require.Equal(t, []string{"latest"}, r.IncludeTags)
+	require.Empty(t, r.ExcludeTags, "'' clears the list")
+	require.Equal(t, "library/alpine", r.UpstreamName, "the rest stays")
+
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--url", "https://r.example"}, "upstream name"},
+		{[]string{"--url", "https://r.example", "--upstream-name", "library/alpine", "--platform", "amd64"}, "os/arch"},
+		{[]string{"--url", "https://r.example/v2/library/alpine", "--upstream-name", "library/alpine"}, "registry's root"},
+		{[]string{"--url", "https://r.example", "--upstream-name", "Alpine"}, "upstream name"},
+	} {
+		res := h.run(append([]string{"remote", "create", "bad", "--kind", "container"}, tc.args...)...)
+		require.NotEqual(t, 0, res.code, "%v", tc.args)
+		require.Contains(t, res.stderr, tc.msg, "%v", tc.args)
+	}
+	// A python remote still refuses an os/arch platform.
+	res := h.run("remote", "create", "py", "--kind", "python", "--url", "https://pypi.org/simple/", "--platform", "linux/amd64")
+	require.NotEqual(t, 0, res.code)
+	require.Contains(t, res.stderr, "wheel platform tag")
+}
+
+func TestContainerSyncCLI(t *testing.T) {
+	addr, stop := startDockerRegistry(t)
+	amd, arm := ociImage(t, "linux", "amd64", 5000), ociImage(t, "linux", "arm64", 5000)
+	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
+	three := ociImage(t, "linux", "amd64", 3000)
+	require.NoError(t, ggcr.Write(ref(t, addr+"/library/alpine:3"), three))
+	require.NoError(t, ggcr.WriteIndex(ref(t, addr+"/library/alpine:edge"), idx))
+	require.NoError(t, ggcr.Write(ref(t, addr+"/library/alpine:old"), ociImage(t, "linux", "amd64", 10)))
+	d3, err := three.Digest()
+	require.NoError(t, err)
+	dEdge, err := idx.Digest()
+	require.NoError(t, err)
+	dArm, err := arm.Digest()
+	require.NoError(t, err)
+
+	h := newHarness(t)
+	h.ok("repo", "create", "mirrorrepo", "--kind", "container")
+	h.ok("remote", "create", "hub", "--kind", "container", "--url", "http://"+addr, "--upstream-name", "library/alpine",
+		"--platform", "linux/amd64", "--retries", "0")
+	var s syncOut
+	h.jsonOK(&s, "sync", "hub", "mirrorrepo")
+	require.True(t, s.Changed)
+	ls := h.lsMap("mirrorrepo")
+	require.Equal(t, d3.Hex, ls["tags/3"])
+	require.Equal(t, dEdge.Hex, ls["tags/edge"])
+	require.Contains(t, ls, "tags/old")
+	require.Contains(t, ls, "manifests/sha256/"+dEdge.Hex)
+	require.NotContains(t, ls, "manifests/sha256/"+dArm.Hex, "--platform linux/amd64")
+	out := h.ok("ls", "mirrorrepo")
+	require.Contains(t, out, "tags/3")
+
+	// No change, no version.
+	n := len(h.log("mirrorrepo"))
+	h.jsonOK(&s, "sync", "hub", "mirrorrepo")
+	require.False(t, s.Changed)
+	require.Zero(t, s.Downloaded)
+	require.Len(t, h.log("mirrorrepo"), n)
+
+	// A tag deleted upstream goes with --mirror only.
+	dOld, err := ggcr.Head(ref(t, addr+"/library/alpine:old"))
+	require.NoError(t, err)
+	require.NoError(t, ggcr.Delete(ref(t, addr+"/library/alpine@"+dOld.Digest.String())))
+	h.jsonOK(&s, "sync", "hub", "mirrorrepo")
+	require.False(t, s.Changed)
+	h.jsonOK(&s, "sync", "hub", "mirrorrepo", "--mirror")
+	require.True(t, s.Changed)
+	require.NotContains(t, h.lsMap("mirrorrepo"), "tags/old")
+
+	// Upstream down: a clear error, exit 1, no version.
+	stop()
+	res := h.run("sync", "hub", "mirrorrepo")
+	require.Equal(t, 1, res.code, "%s", res)
+	require.Contains(t, res.stderr, addr)
+	require.Contains(t, res.stderr, "connection refused")
+}
+
+// TestContainerPullThroughCLI serves a distribution with a container
+// remote: a tag, the index and a child by digest are pulled on first
+// request and still served once the upstream is gone.
+func TestContainerPullThroughCLI(t *testing.T) {
+	addr, stop := startDockerRegistry(t)
+	three := ociImage(t, "linux", "amd64", 4000)
+	require.NoError(t, ggcr.Write(ref(t, addr+"/library/alpine:3"), three))
+	d3, err := three.Digest()
+	require.NoError(t, err)
+
+	h := newHarness(t)
+	h.ok("repo", "create", "cacherepo", "--kind", "container")
+	h.ok("remote", "create", "hub", "--kind", "container", "--url", "http://"+addr, "--upstream-name", "library/alpine", "--retries", "0")
+	h.ok("dist", "create", "cache", "--base-path", "cache/alpine", "--repo", "cacherepo", "--remote", "hub")
+	base, stderr := startServe(t, h)
+	srv := strings.TrimPrefix(base, "http://")
+
+	img, err := ggcr.Image(ref(t, srv+"/cache/alpine:3"))
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	d, err := img.Digest()
+	require.NoError(t, err)
+	require.Equal(t, d3, d)
+	layers, err := img.Layers()
+	require.NoError(t, err)
+	rc, err := layers[0].Compressed() // digest verified by ggcr as it reads
+	require.NoError(t, err)
+	_, err = io.Copy(io.Discard, rc)
+	require.NoError(t, err)
+	require.NoError(t, rc.Close())
+	ls := h.lsMap("cacherepo")
+	require.Equal(t, d3.Hex, ls["tags/3"])
+	require.Len(t, h.log("cacherepo"), 1, "one version for the pull")
+
+	_, err = ggcr.Head(ref(t, srv+"/cache/alpine:nosuch"))
+	require.Error(t, err, "a tag upstream lacks is not found")
+
+	stop()
+	got, err := ggcr.Get(ref(t, srv+"/cache/alpine@"+d3.String()))
+	require.NoError(t, err, "served with upstream down")
+	require.Equal(t, d3, got.Digest)
+}
+
+// TestContainerSyncBearer syncs from another pkgvc's private registry
+// distribution: its /v2/ answers with a Bearer challenge, so the remote's
+// credentials go to its token service and the token to the registry.
+func TestContainerSyncBearer(t *testing.T) {
+	a := newHarness(t)
+	a.ok("repo", "create", "img", "--kind", "container")
+	a.ok("dist", "create", "img", "--base-path", "test/img", "--repo", "img", "--private")
+	var tok struct {
+		Token string `json:"token"`
+	}
+	a.jsonOK(&tok, "token", "create", "--name", "ci", "--scope", "*:*:admin")
+	base, stderr := startServe(t, a)
+	srv := strings.TrimPrefix(base, "http://")
+	resp, err := http.Get(base + "/v2/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.True(t, strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer "), "upstream challenges with Bearer: %q", resp.Header.Get("WWW-Authenticate"))
+
+	img := ociImage(t, "linux", "amd64", 6000)
+	require.NoError(t, ggcr.Write(ref(t, srv+"/test/img:v1"), img, ggcr.WithAuth(&authn.Basic{Username: "ci", Password: tok.Token})), "stderr: %s", stderr.String())
+	d, err := img.Digest()
+	require.NoError(t, err)
+
+	b := newHarness(t)
+	b.ok("repo", "create", "mirror", "--kind", "container")
+	pw := b.file("token", []byte(tok.Token+"\n"))
+	b.ok("remote", "create", "anon", "--kind", "container", "--url", base, "--upstream-name", "test/img", "--retries", "0")
+	res := b.run("sync", "anon", "mirror")
+	require.NotEqual(t, 0, res.code, "a private distribution refuses anonymous pulls")
+	b.ok("remote", "create", "up", "--kind", "container", "--url", base, "--upstream-name", "test/img",
+		"--username", "ci", "--password-file", pw, "--retries", "0")
+	var s syncOut
+	b.jsonOK(&s, "sync", "up", "mirror")
+	require.True(t, s.Changed)
+	ls := b.lsMap("mirror")
+	require.Equal(t, d.Hex, ls["tags/v1"])
+	layers, err := img.Layers()
+	require.NoError(t, err)
+	ld, err := layers[0].Digest()
+	require.NoError(t, err)
+	require.Equal(t, ld.Hex, ls["blobs/sha256/"+ld.Hex])
+}

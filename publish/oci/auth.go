@@ -1,0 +1,249 @@
+package oci
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/publish"
+)
+
+// Service is the service name of the Bearer challenge.
+const Service = "pkgvc"
+
+// anonPrefix starts every anonymous token, so that it is told apart from
+// a pkgvc token without a lookup.
+const anonPrefix = "pkgvc-anon."
+
+// anonToken returns a token that expires at exp, signed with the secret.
+func (g *registry) anonToken(exp time.Time) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(exp.Unix()))
+	m := hmac.New(sha256.New, g.secret)
+	m.Write(b[:])
+	enc := base64.RawURLEncoding
+	return anonPrefix + enc.EncodeToString(b[:]) + "." + enc.EncodeToString(m.Sum(nil))
+}
+
+// validAnon reports whether tok is an unexpired anonymous token of this
+// server.
+func (g *registry) validAnon(tok string) bool {
+	rest, ok := strings.CutPrefix(tok, anonPrefix)
+	if !ok {
+		return false
+	}
+	ts, sig, _ := strings.Cut(rest, ".")
+	enc := base64.RawURLEncoding
+	b, err1 := enc.DecodeString(ts)
+	s, err2 := enc.DecodeString(sig)
+	if err1 != nil || err2 != nil || len(b) != 8 {
+		return false
+	}
+	m := hmac.New(sha256.New, g.secret)
+	m.Write(b)
+	if !hmac.Equal(m.Sum(nil), s) {
+		return false
+	}
+	return g.cfg.now().Unix() < int64(binary.BigEndian.Uint64(b))
+}
+
+// challenge answers 401 with the Bearer challenge pointing at /token.
+func challenge(w http.ResponseWriter, r *http.Request, scope, msg string) {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	c := `Bearer realm="` + scheme + "://" + r.Host + `/token",service="` + Service + `"`
+	if scope != "" {
+		c += `,scope="` + scope + `"`
+	}
+	w.Header().Set("WWW-Authenticate", c)
+	writeError(w, http.StatusUnauthorized, codeUnauthorized, msg, nil)
+}
+
+// authFailed answers a failed token check.
+func authFailed(w http.ResponseWriter, r *http.Request, err error, scope, forbidden string) {
+	var lim *publish.AuthLimitError
+	switch {
+	case errors.As(err, &lim):
+		w.Header().Set("Retry-After", strconv.Itoa(int((lim.RetryAfter+time.Second-1)/time.Second)))
+		writeError(w, http.StatusTooManyRequests, codeTooManyRequests, "too many failed authentications from this address", nil)
+	case errors.Is(err, auth.ErrForbidden):
+		writeError(w, http.StatusForbidden, codeDenied, forbidden, nil)
+	default:
+		challenge(w, r, scope, "unknown, revoked or expired token")
+	}
+}
+
+// serveBase answers GET /v2/: 200 with valid credentials, else a challenge.
+func (g *registry) serveBase(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		notAllowed(w, "GET, HEAD")
+		return
+	}
+	tok, ok := publish.Credentials(r)
+	if !ok {
+		challenge(w, r, "", "send a pkgvc token (HTTP Basic password), or a Bearer token from /token")
+		return
+	}
+	if !g.validAnon(tok) {
+		if _, err := g.s.CheckToken(r, tok, auth.KindRepo, "", auth.Read); err != nil && !errors.Is(err, auth.ErrForbidden) {
+			authFailed(w, r, err, "", "")
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", "3")
+	_, _ = w.Write([]byte("{}\n"))
+}
+
+// authorize checks r's right to read the distribution (or, with write, to
+// push to its repository) and records the token's name as the request's
+// author. Otherwise it has answered 401, 403 or 429.
+func (q *request) authorize(w http.ResponseWriter, r *http.Request, write bool) bool {
+	d := q.t.Dist
+	action := "pull"
+	if write {
+		action = "pull,push"
+	}
+	scope := "repository:" + q.name + ":" + action
+	tok, has := publish.Credentials(r)
+	anon := has && strings.HasPrefix(tok, anonPrefix)
+	if anon && !q.g.validAnon(tok) {
+		challenge(w, r, scope, "expired or invalid anonymous token; ask /token again")
+		return false
+	}
+	if !has || anon {
+		if !write && !d.Private {
+			return true
+		}
+		what := "distribution " + d.Name + " is private"
+		if write {
+			what = "pushing to " + q.name + " needs a token granting repo:" + d.Repo + ":write"
+		}
+		challenge(w, r, scope, "authentication required: "+what)
+		return false
+	}
+	var t *auth.Token
+	var err error
+	switch {
+	case write:
+		t, err = q.g.s.CheckToken(r, tok, auth.KindRepo, d.Repo, auth.Write)
+	case d.Private:
+		t, err = q.g.s.CheckToken(r, tok, auth.KindDist, d.Name, auth.Read)
+		if errors.Is(err, auth.ErrForbidden) && d.Repo != "" {
+			t, err = q.g.s.CheckToken(r, tok, auth.KindRepo, d.Repo, auth.Write)
+		}
+	default: // a public pull: any valid token
+		t, err = q.g.s.CheckToken(r, tok, auth.KindDist, d.Name, auth.Read)
+		if errors.Is(err, auth.ErrForbidden) {
+			err = nil
+		}
+	}
+	if err != nil {
+		msg := "the token does not grant dist:" + d.Name + ":read"
+		if write {
+			msg = "the token does not grant repo:" + d.Repo + ":write"
+		}
+		authFailed(w, r, err, scope, msg)
+		return false
+	}
+	if t != nil && t.Name != "" {
+		q.who = "token " + t.Name
+	}
+	return true
+}
+
+// canWrite reports whether r's credentials may push to the distribution's
+// repository, without answering.
+func (q *request) canWrite(r *http.Request) bool {
+	tok, ok := publish.Credentials(r)
+	if !ok || strings.HasPrefix(tok, anonPrefix) || q.t.Dist.Repo == "" {
+		return false
+	}
+	_, err := q.g.s.CheckToken(r, tok, auth.KindRepo, q.t.Dist.Repo, auth.Write)
+	return err == nil
+}
+
+// tokenResponse is the registry token endpoint's answer.
+type tokenResponse struct {
+	Token        string `json:"token"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	ExpiresIn    int    `json:"expires_in"`
+	IssuedAt     string `json:"issued_at"`
+}
+
+// serveToken is the token endpoint of the registry token flow: GET with
+// HTTP Basic credentials (the password a pkgvc token) returns that token;
+// without credentials an anonymous one. POST takes the OAuth2 password or
+// refresh_token grant, as docker sends.
+func (g *registry) serveToken(w http.ResponseWriter, r *http.Request) {
+	var secret string
+	var has, offline bool
+	switch r.Method {
+	case http.MethodGet:
+		secret, has = publish.Credentials(r)
+		offline = r.URL.Query().Get("offline_token") == "true"
+	case http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			writeError(w, http.StatusBadRequest, codeUnsupported, "bad request: a form with grant_type", nil)
+			return
+		}
+		switch r.PostForm.Get("grant_type") {
+		case "password":
+			secret = r.PostForm.Get("password")
+			offline = r.PostForm.Get("access_type") == "offline"
+		case "refresh_token":
+			secret = r.PostForm.Get("refresh_token")
+		default:
+			writeError(w, http.StatusBadRequest, codeUnsupported, "bad request: grant_type password or refresh_token", nil)
+			return
+		}
+		has = secret != ""
+	default:
+		notAllowed(w, "GET, POST")
+		return
+	}
+	now := g.cfg.now()
+	res := tokenResponse{IssuedAt: now.UTC().Format(time.RFC3339)}
+	if !has {
+		res.Token = g.anonToken(now.Add(anonTokenTTL))
+		res.ExpiresIn = int(anonTokenTTL / time.Second)
+	} else {
+		tok, err := g.s.CheckToken(r, secret, auth.KindRepo, "", auth.Read)
+		if err != nil && !errors.Is(err, auth.ErrForbidden) {
+			var lim *publish.AuthLimitError
+			if errors.As(err, &lim) {
+				authFailed(w, r, err, "", "")
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Basic realm="`+Service+`"`)
+			writeError(w, http.StatusUnauthorized, codeUnauthorized, "unknown, revoked or expired token: give a pkgvc token as the password", nil)
+			return
+		}
+		res.Token = secret
+		res.ExpiresIn = int(tokenTTL / time.Second)
+		if tok != nil && !tok.Expires.IsZero() {
+			res.ExpiresIn = max(int(tok.Expires.Sub(now)/time.Second), 1)
+		}
+		if offline {
+			res.RefreshToken = secret
+		}
+	}
+	res.AccessToken = res.Token
+	body, _ := json.Marshal(res)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(body)
+}

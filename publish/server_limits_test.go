@@ -1,0 +1,298 @@
+package publish_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/publish/pypi"
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/all"
+)
+
+// smallBufListener shrinks the send buffer of the connections it accepts,
+// so that a client that reads slowly holds the server's writes back
+// after a few KiB rather than a few MiB.
+type smallBufListener struct{ net.Listener }
+
+func (l smallBufListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(16 << 10)
+	}
+	return c, err
+}
+
+// serveLimited runs h behind publish.Serve with opts until the test ends.
+func serveLimited(t *testing.T, h http.Handler, opts ...publish.ServeOption) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- publish.Serve(ctx, smallBufListener{l}, h, nil, opts...) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	return l.Addr().String()
+}
+
+// dialSmall connects with a small receive buffer.
+func dialSmall(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	require.NoError(t, c.(*net.TCPConn).SetReadBuffer(16<<10))
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// waitClosed reads c until the server closes it and returns how long
+// that took; it fails the test after limit.
+func waitClosed(t *testing.T, c net.Conn, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	require.NoError(t, c.SetReadDeadline(start.Add(limit)))
+	_, err := io.Copy(io.Discard, c)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the server did not close the connection within %s", limit)
+	}
+	return time.Since(start)
+}
+
+func TestReadHeaderTimeout(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	addr := serveLimited(t, h, publish.WithReadHeaderTimeout(300*time.Millisecond), publish.WithIdleTimeout(time.Minute))
+
+	// drip sends a header a line at a time, never ending it.
+	drip := func(c net.Conn, stop <-chan struct{}) {
+		for i := 0; ; i++ {
+			if _, err := fmt.Fprintf(c, "X-%d: y\r\n", i); err != nil {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+
+	t.Run("first request", func(t *testing.T) {
+		c := dialSmall(t, addr)
+		stop := make(chan struct{})
+		defer close(stop)
+		start := time.Now()
+		_, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n")
+		require.NoError(t, err)
+		go drip(c, stop)
+		waitClosed(t, c, 10*time.Second)
+		require.GreaterOrEqual(t, time.Since(start), 250*time.Millisecond)
+	})
+	t.Run("keep-alive", func(t *testing.T) {
+		c := dialSmall(t, addr)
+		br := bufio.NewReader(c)
+		get := func() {
+			_, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+			require.NoError(t, err)
+			resp, err := http.ReadResponse(br, nil)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			require.Equal(t, "ok", string(body))
+		}
+		get()
+		time.Sleep(time.Second) // idle longer than the header timeout: still open
+		get()
+		stop := make(chan struct{})
+		defer close(stop)
+		_, err := io.WriteString(c, "GET / HTTP/1.1\r\n")
+		require.NoError(t, err)
+		go drip(c, stop)
+		_, err = br.ReadByte()
+		require.Error(t, err, "a slow header is cut off")
+	})
+}
+
+func TestIdleTimeout(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	addr := serveLimited(t, h, publish.WithIdleTimeout(300*time.Millisecond))
+	c := dialSmall(t, addr)
+	_, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	_, err = io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	start := time.Now()
+	require.NoError(t, c.SetReadDeadline(start.Add(10*time.Second)))
+	_, err = br.ReadByte()
+	require.ErrorIs(t, err, io.EOF)
+	require.GreaterOrEqual(t, time.Since(start), 250*time.Millisecond)
+}
+
+// zeros is an endless reader of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// copyResult is what a handler's copy of a large body did.
+type copyResult struct {
+	n   int64
+	err error
+}
+
+// bigHandler answers size zero bytes and reports how its copy went.
+func bigHandler(size int64, results chan<- copyResult) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		n, err := io.Copy(w, io.LimitReader(zeros{}, size))
+		results <- copyResult{n, err}
+	})
+}
+
+func TestWriteTimeout(t *testing.T) {
+	const size = 512 << 10
+	results := make(chan copyResult, 4)
+	addr := serveLimited(t, bigHandler(size, results), publish.WithWriteTimeout(500*time.Millisecond))
+
+	t.Run("stalled reader is dropped", func(t *testing.T) {
+		c := dialSmall(t, addr)
+		_, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.NoError(t, err)
+		select {
+		case res := <-results:
+			require.Error(t, res.err)
+			require.Less(t, res.n, int64(size))
+		case <-time.After(10 * time.Second):
+			t.Fatal("a client that does not read holds the server")
+		}
+		waitClosed(t, c, 10*time.Second)
+	})
+	t.Run("slow steady reader completes", func(t *testing.T) {
+		// About 160 KB/s: each 256 KiB write of the server takes longer
+		// than the write timeout, but bytes keep flowing.
+		c := dialSmall(t, addr)
+		_, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err)
+		start := time.Now()
+		var got int64
+		buf := make([]byte, 8<<10)
+		for {
+			n, err := io.ReadFull(resp.Body, buf)
+			got += int64(n)
+			if err != nil {
+				require.ErrorIs(t, err, io.EOF)
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		require.Equal(t, int64(size), got)
+		require.Greater(t, time.Since(start), time.Second, "the reader was slow")
+		res := <-results
+		require.NoError(t, res.err)
+	})
+}
+
+func TestMaxHeaderBytes(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	addr := serveLimited(t, h, publish.WithMaxHeaderBytes(8<<10))
+	for _, tc := range []struct {
+		size, code int
+	}{{4 << 10, 200}, {64 << 10, 431}} {
+		c := dialSmall(t, addr)
+		go fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: a\r\nX: %s\r\n\r\n", strings.Repeat("x", tc.size))
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err)
+		require.Equal(t, tc.code, resp.StatusCode, "header of %d bytes", tc.size)
+	}
+}
+
+// TestMaxBodyBytes uploads more than WithMaxBodyBytes allows, with a
+// declared length and chunked: 413 either way, readable by a client still
+// sending its body.
+func TestMaxBodyBytes(t *testing.T) {
+	ctx := context.Background()
+	st, err := repo.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
+	require.NoError(t, err)
+	_, err = st.CreateRepo(ctx, "pyrepo", repo.CreateOptions{Kind: "python"})
+	require.NoError(t, err)
+	dists := publish.NewDists(st)
+	_, err = dists.Create(ctx, "pyweb", publish.DistSpec{BasePath: "pypi", Repo: "pyrepo"})
+	require.NoError(t, err)
+	tokens := auth.New(st)
+	_, secret, err := tokens.Create(ctx, auth.CreateOptions{Name: "ci", Scopes: []auth.Scope{mustScope(t, "repo:pyrepo:write")}})
+	require.NoError(t, err)
+	srv := publish.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(pypi.New()), 8),
+		publish.WithAuth(tokens), publish.WithMaxBodyBytes(32<<10))
+	addr := serveLimited(t, srv)
+
+	var form strings.Builder
+	mw := multipart.NewWriter(&form)
+	require.NoError(t, mw.WriteField(":action", "file_upload"))
+	fw, err := mw.CreateFormFile("content", "big-1.0-py3-none-any.whl")
+	require.NoError(t, err)
+	_, err = fw.Write(make([]byte, 1<<20))
+	require.NoError(t, err)
+	require.NoError(t, mw.Close())
+	body := form.String()
+
+	for _, chunked := range []bool{false, true} {
+		c := dialSmall(t, addr)
+		framing := "Content-Length: " + strconv.Itoa(len(body))
+		if chunked {
+			framing = "Transfer-Encoding: chunked"
+		}
+		go func() {
+			fmt.Fprintf(c, "POST /content/pypi/legacy/ HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\n%s\r\n\r\n",
+				secret, mw.FormDataContentType(), framing)
+			if chunked {
+				for rest := body; rest != ""; {
+					n := min(len(rest), 8<<10)
+					if _, err := fmt.Fprintf(c, "%x\r\n%s\r\n", n, rest[:n]); err != nil {
+						return
+					}
+					rest = rest[n:]
+				}
+				io.WriteString(c, "0\r\n\r\n")
+			} else {
+				io.WriteString(c, body)
+			}
+		}()
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err, "chunked %v", chunked)
+		msg, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, "chunked %v: %s", chunked, msg)
+		require.Contains(t, string(msg), strconv.Itoa(32<<10))
+	}
+}
+
+func mustScope(t *testing.T, s string) auth.Scope {
+	t.Helper()
+	sc, err := auth.ParseScope(s)
+	require.NoError(t, err)
+	return sc
+}
