@@ -124,17 +124,12 @@ func (s *Server) CheckToken(r *http.Request, token, kind, name string, level aut
 		tok, err = g.authz.Authorize(r.Context(), token, kind, name, level)
 	}
 	if errors.Is(err, auth.ErrUnauthorized) && g != nil {
-		if wait := g.fail(clientAddr(r)); wait > 0 {
+		if wait := g.limit.Fail(auth.ClientAddr(r)); wait > 0 {
 			return nil, &AuthLimitError{RetryAfter: wait}
 		}
 	}
 	return tok, err
 }
-
-// Credentials returns the token of r's Authorization header: the password
-// of HTTP Basic (or the user name when the password is empty), or the
-// Bearer token.
-func Credentials(r *http.Request) (string, bool) { return credentials(r) }
 
 // ErrNotOnRemote reports content a pull-through remote does not have.
 var ErrNotOnRemote = fmt.Errorf("%w on the remote", repo.ErrNotFound)

@@ -174,7 +174,7 @@ func uploadOK(w http.ResponseWriter, msg string) {
 // otherwise it has answered 401, 403, 429 or 500.
 func (s *Server) authorizeUpload(w http.ResponseWriter, r *http.Request, repoName string) (*auth.Token, bool) {
 	g := s.gate
-	token, ok := credentials(r)
+	token, ok := auth.Credentials(r)
 	if g == nil || g.authz == nil || !ok {
 		challenge(w, "unauthorized: uploading needs a token granting repo:"+repoName+":write (HTTP Basic password, user __token__)")
 		return nil, false
@@ -186,7 +186,7 @@ func (s *Server) authorizeUpload(w http.ResponseWriter, r *http.Request, repoNam
 	case errors.Is(err, auth.ErrForbidden):
 		textError(w, http.StatusForbidden, "forbidden: the token does not grant repo:"+repoName+":write")
 	case errors.Is(err, auth.ErrUnauthorized):
-		if wait := g.fail(clientAddr(r)); wait > 0 {
+		if wait := g.limit.Fail(auth.ClientAddr(r)); wait > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 			textError(w, http.StatusTooManyRequests, "too many requests: too many failed authentications from this address")
 			return nil, false

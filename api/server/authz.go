@@ -2,13 +2,9 @@ package server
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
-	"net"
 	"net/http"
 	"regexp"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/pkgvc/pkgvc/internal/auth"
@@ -34,19 +30,19 @@ func tokenFrom(ctx context.Context) *auth.Token {
 // the others the token and, for the reflog, its name as identity.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secret, ok := credentials(r)
+		secret, ok := auth.Credentials(r)
 		if !ok {
 			writeError(w, errorf(auth.ErrUnauthorized, "unauthorized: send a token (Authorization: Bearer TOKEN, or as the HTTP Basic password)"))
 			return
 		}
-		addr := clientAddr(r)
+		addr := auth.ClientAddr(r)
 		tok, err := s.authn.Authenticate(r.Context(), secret)
 		if err != nil {
 			if !errors.Is(err, auth.ErrUnauthorized) {
 				writeError(w, toError(err))
 				return
 			}
-			if wait := s.limiter.fail(addr); wait > 0 {
+			if wait := s.limiter.Fail(addr); wait > 0 {
 				tooMany(w, wait)
 				return
 			}
@@ -65,89 +61,6 @@ func tooMany(w http.ResponseWriter, wait time.Duration) {
 	writeError(w, errorf(ErrRateLimited, "too many requests: too many failed authentications from this address"))
 }
 
-// credentials returns the token of r's Authorization header: the Bearer
-// token, or the password of Basic (the user name when the password is empty).
-func credentials(r *http.Request) (string, bool) {
-	scheme, rest, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	rest = strings.TrimSpace(rest)
-	switch {
-	case strings.EqualFold(scheme, "Bearer") && rest != "":
-		return rest, true
-	case strings.EqualFold(scheme, "Basic"):
-		raw, err := base64.StdEncoding.DecodeString(rest)
-		if err != nil {
-			return "", false
-		}
-		user, pass, _ := strings.Cut(string(raw), ":")
-		if pass == "" {
-			pass = user
-		}
-		return pass, pass != ""
-	}
-	return "", false
-}
-
-func clientAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
-}
-
-// limiter counts failed authentications per client address.
-type limiter struct {
-	failures      int
-	window, block time.Duration
-	now           func() time.Time
-
-	mu      sync.Mutex
-	clients map[string]*failCount
-}
-
-type failCount struct {
-	start        time.Time
-	n            int
-	blockedUntil time.Time
-}
-
-const maxLimitedClients = 1 << 16
-
-// fail records a failure from addr and returns how long it must wait, or
-// 0 while it is under the limit.
-func (l *limiter) fail(addr string) time.Duration {
-	if l.failures <= 0 {
-		return 0
-	}
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	c := l.clients[addr]
-	if c == nil {
-		if len(l.clients) >= maxLimitedClients {
-			for a, c := range l.clients {
-				if !now.Before(c.blockedUntil) && now.Sub(c.start) >= l.window {
-					delete(l.clients, a)
-				}
-			}
-			if len(l.clients) >= maxLimitedClients {
-				clear(l.clients)
-			}
-		}
-		c = &failCount{start: now}
-		l.clients[addr] = c
-	}
-	if now.Sub(c.start) >= l.window {
-		c.start, c.n = now, 0
-	}
-	c.n++
-	if c.n > l.failures {
-		c.blockedUntil = now.Add(l.block)
-		c.start, c.n = c.blockedUntil, 0
-		return l.block
-	}
-	return 0
-}
-
 // need checks that the request's token grants level on kind/name.
 func need(ctx context.Context, kind, name string, level auth.Level) error {
 	tok := tokenFrom(ctx)
@@ -158,6 +71,18 @@ func need(ctx context.Context, kind, name string, level auth.Level) error {
 		return denied(tok, kind, name, level)
 	}
 	return nil
+}
+
+// readable keeps the items whose name the request's token may read.
+func readable[T any](ctx context.Context, kind string, items []T, name func(T) string) []T {
+	tok := tokenFrom(ctx)
+	var out []T
+	for _, it := range items {
+		if tok != nil && tok.Allows(kind, name(it), auth.Read) {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // needAll checks that the token grants level on every resource of kind

@@ -50,14 +50,8 @@ func (s *Server) distRoutes() {
 			if err != nil {
 				return nil, apiError(err)
 			}
-			tok := tokenFrom(ctx)
-			var mine []publish.Distribution
-			for _, d := range all {
-				if tok.Allows(auth.KindDist, d.Name, auth.Read) {
-					mine = append(mine, d)
-				}
-			}
-			return page("/distributions", in.PageParams, mine, func(d publish.Distribution) string { return d.Name }, true, nil)
+			name := func(d publish.Distribution) string { return d.Name }
+			return page("/distributions", in.PageParams, readable(ctx, auth.KindDist, all, name), name, true, nil)
 		})
 
 	create := op(http.MethodPost, "/distributions", "create-distribution", "Create a distribution (dist:NAME:admin, read on what it serves)", "distributions")
@@ -111,14 +105,8 @@ func (s *Server) remoteRoutes() {
 			if err != nil {
 				return nil, apiError(err)
 			}
-			tok := tokenFrom(ctx)
-			var mine []remote.Remote
-			for _, r := range all {
-				if tok.Allows(auth.KindRemote, r.Name, auth.Read) {
-					mine = append(mine, r)
-				}
-			}
-			return page("/remotes", in.PageParams, mine, func(r remote.Remote) string { return r.Name }, true, nil)
+			name := func(r remote.Remote) string { return r.Name }
+			return page("/remotes", in.PageParams, readable(ctx, auth.KindRemote, all, name), name, true, nil)
 		})
 
 	create := op(http.MethodPost, "/remotes", "create-remote", "Create a remote from its settings, as in the Remote schema (remote:NAME:admin)", "remotes")

@@ -69,14 +69,8 @@ func (s *Server) repoRoutes() {
 			if err != nil {
 				return nil, apiError(err)
 			}
-			tok := tokenFrom(ctx)
-			var mine []repo.RepoInfo
-			for _, r := range all {
-				if tok.Allows(auth.KindRepo, r.Name, auth.Read) {
-					mine = append(mine, r)
-				}
-			}
-			return page("/repositories", in.PageParams, mine, func(r repo.RepoInfo) string { return r.Name }, true, nil)
+			name := func(r repo.RepoInfo) string { return r.Name }
+			return page("/repositories", in.PageParams, readable(ctx, auth.KindRepo, all, name), name, true, nil)
 		})
 
 	create := op(http.MethodPost, "/repositories", "create-repository", "Create a repository (repo:NAME:admin)", "repositories")

@@ -16,6 +16,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/internal/auth"
 )
 
 // Server serves the REST API of an api.Service. It is an http.Handler for
@@ -25,7 +26,7 @@ type Server struct {
 	authn   Authenticator
 	log     *slog.Logger
 	now     func() time.Time
-	limiter *limiter
+	limiter *auth.Limiter
 	uploads *uploads
 
 	api     huma.API
@@ -58,7 +59,7 @@ func WithUploadTTL(d time.Duration) Option { return func(s *Server) { s.uploads.
 // make within window (default 10 a minute) before its requests get 429 for
 // block (default a minute); failures <= 0 disables the limit.
 func WithAuthLimit(failures int, window, block time.Duration) Option {
-	return func(s *Server) { s.limiter.failures, s.limiter.window, s.limiter.block = failures, window, block }
+	return func(s *Server) { s.limiter.Set(failures, window, block) }
 }
 
 // New returns the API server of svc; authn checks tokens.
@@ -69,13 +70,13 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	useErrorModel()
 	s := &Server{
 		svc: svc, authn: authn, log: slog.New(slog.DiscardHandler), now: time.Now,
-		limiter: &limiter{failures: 10, window: time.Minute, block: time.Minute, clients: map[string]*failCount{}},
+		limiter: auth.NewLimiter(auth.DefaultLimitFailures, auth.DefaultLimitWindow, auth.DefaultLimitBlock),
 		uploads: &uploads{dir: filepath.Join(os.TempDir(), "pkgvc-uploads"), ttl: 24 * time.Hour, busy: map[string]*uploadLock{}},
 	}
 	for _, o := range opts {
 		o(s)
 	}
-	s.limiter.now = s.now
+	s.limiter.SetClock(s.now)
 	s.uploads.now = s.now
 	if err := os.MkdirAll(s.uploads.dir, 0o700); err != nil {
 		return nil, err

@@ -89,7 +89,7 @@ func (g *registry) serveBase(w http.ResponseWriter, r *http.Request) {
 		notAllowed(w, "GET, HEAD")
 		return
 	}
-	tok, ok := publish.Credentials(r)
+	tok, ok := auth.Credentials(r)
 	if !ok {
 		challenge(w, r, "", "send a pkgvc token (HTTP Basic password), or a Bearer token from /token")
 		return
@@ -115,7 +115,7 @@ func (q *request) authorize(w http.ResponseWriter, r *http.Request, write bool) 
 		action = "pull,push"
 	}
 	scope := "repository:" + q.name + ":" + action
-	tok, has := publish.Credentials(r)
+	tok, has := auth.Credentials(r)
 	anon := has && strings.HasPrefix(tok, anonPrefix)
 	if anon && !q.g.validAnon(tok) {
 		challenge(w, r, scope, "expired or invalid anonymous token; ask /token again")
@@ -165,7 +165,7 @@ func (q *request) authorize(w http.ResponseWriter, r *http.Request, write bool) 
 // canWrite reports whether r's credentials may push to the distribution's
 // repository, without answering.
 func (q *request) canWrite(r *http.Request) bool {
-	tok, ok := publish.Credentials(r)
+	tok, ok := auth.Credentials(r)
 	if !ok || strings.HasPrefix(tok, anonPrefix) || q.t.Dist.Repo == "" {
 		return false
 	}
@@ -191,7 +191,7 @@ func (g *registry) serveToken(w http.ResponseWriter, r *http.Request) {
 	var has, offline bool
 	switch r.Method {
 	case http.MethodGet:
-		secret, has = publish.Credentials(r)
+		secret, has = auth.Credentials(r)
 		offline = r.URL.Query().Get("offline_token") == "true"
 	case http.MethodPost:
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)

@@ -356,7 +356,7 @@ func (q *request) mount(w http.ResponseWriter, r *http.Request, digest, from str
 		return false
 	}
 	if src.Dist.Private {
-		tok, ok := publish.Credentials(r)
+		tok, ok := auth.Credentials(r)
 		if !ok {
 			return false
 		}
