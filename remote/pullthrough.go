@@ -12,7 +12,6 @@ import (
 	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
 	"github.com/pkgvc/pkgvc/internal/httpx"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
 // pullKind is the only remote kind whose Syncer reads one project at a
@@ -94,15 +93,12 @@ func (m *Manager) PullProjects(ctx context.Context, remoteName, repoName string,
 	if err := checkIndex(pkgs); err != nil {
 		return nil, fmt.Errorf("pull %s: upstream index %s: %w", r.Name, r.URL, err)
 	}
-	existing := make(map[string]repo.Record)
 	if info.Head != nil {
 		res.Version, res.ID = info.Head.Number, info.Head.ID
-		if err := tree.Walk(ctx, m.st.Objects(), info.Head.Tree, func(e tree.Entry) error {
-			existing[e.Path] = e
-			return nil
-		}); err != nil {
-			return nil, err
-		}
+	}
+	existing, err := m.headRecords(ctx, info)
+	if err != nil {
+		return nil, err
 	}
 	records, _, _, err := m.plan(ctx, &one, pkgs, existing, false, &res.SyncResult)
 	if err != nil {
@@ -193,15 +189,12 @@ func (m *Manager) PullRefs(ctx context.Context, remoteName, repoName string, ref
 	if err := checkIndex(pkgs); err != nil {
 		return nil, fmt.Errorf("pull %s: upstream index %s: %w", r.Name, r.URL, err)
 	}
-	existing := make(map[string]repo.Record)
 	if info.Head != nil {
 		res.Version, res.ID = info.Head.Number, info.Head.ID
-		if err := tree.Walk(ctx, m.st.Objects(), info.Head.Tree, func(e tree.Entry) error {
-			existing[e.Path] = e
-			return nil
-		}); err != nil {
-			return nil, err
-		}
+	}
+	existing, err := m.headRecords(ctx, info)
+	if err != nil {
+		return nil, err
 	}
 	records, jobs, _, err := m.plan(ctx, r, pkgs, existing, false, &res.SyncResult)
 	if err != nil {

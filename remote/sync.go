@@ -138,15 +138,12 @@ func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncO
 	}
 
 	res = &SyncResult{Remote: r.Name, Repo: repoName, Policy: r.Policy, Mirror: o.Mirror}
-	existing := make(map[string]repo.Record)
 	if info.Head != nil {
 		res.Version, res.ID = info.Head.Number, info.Head.ID
-		if err := tree.Walk(ctx, m.st.Objects(), info.Head.Tree, func(e tree.Entry) error {
-			existing[e.Path] = e
-			return nil
-		}); err != nil {
-			return nil, err
-		}
+	}
+	existing, err := m.headRecords(ctx, info)
+	if err != nil {
+		return nil, err
 	}
 
 	records, jobs, removes, err := m.plan(ctx, r, pkgs, existing, o.Mirror, res)
@@ -427,4 +424,18 @@ func countPaths(jobs []*job) int {
 		n += len(j.paths)
 	}
 	return n
+}
+
+// headRecords reads the records of a repository's head by path (none
+// before its first version).
+func (m *Manager) headRecords(ctx context.Context, info *repo.RepoInfo) (map[string]repo.Record, error) {
+	existing := make(map[string]repo.Record)
+	if info.Head == nil {
+		return existing, nil
+	}
+	err := tree.Walk(ctx, m.st.Objects(), info.Head.Tree, func(e tree.Entry) error {
+		existing[e.Path] = e
+		return nil
+	})
+	return existing, err
 }
