@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/internal/auth"
 	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/publish"
@@ -139,12 +140,15 @@ func TestPipInstall(t *testing.T) {
 	pub, err := pubs.For(ctx, "python", head(t, ctx, st))
 	require.NoError(t, err)
 
-	install := func(t *testing.T, index string, log *accessLog) {
-		t.Helper()
+	pip := func(index string) ([]byte, error) {
 		cmd := exec.CommandContext(ctx, vpy, "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check",
 			"--force-reinstall", "--index-url", index, "alpha")
 		cmd.Env = append(os.Environ(), "PIP_CONFIG_FILE=/dev/null", "PIP_NO_INPUT=1", "NO_PROXY=*", "no_proxy=*")
-		out, err := cmd.CombinedOutput()
+		return cmd.CombinedOutput()
+	}
+	install := func(t *testing.T, index string, log *accessLog) {
+		t.Helper()
+		out, err := pip(index)
 		require.NoError(t, err, "pip install:\n%s\nrequests:\n%s", out, log)
 		v, err := exec.CommandContext(ctx, vpy, "-c", "import alpha, beta; print(alpha.VERSION, beta.VERSION)").CombinedOutput()
 		require.NoError(t, err, "%s", v)
@@ -185,6 +189,30 @@ func TestPipInstall(t *testing.T) {
 		hs := httptest.NewServer(log.wrap(h))
 		defer hs.Close()
 		install(t, hs.URL+base+"simple/", log)
+		checkLog(t, base, log)
+	})
+
+	// A private distribution: pip without credentials is refused; with
+	// the token as the password in the index URL (what pip sends as HTTP
+	// Basic) it installs.
+	t.Run("private", func(t *testing.T) {
+		_, err := dists.Create(ctx, "pypriv", publish.DistSpec{BasePath: "priv", Repo: "py", Private: new(true)})
+		require.NoError(t, err)
+		tokens := auth.New(st)
+		scope, err := auth.ParseScope("dist:pypriv:read")
+		require.NoError(t, err)
+		_, secret, err := tokens.Create(ctx, auth.CreateOptions{Name: "reader", Scopes: []auth.Scope{scope}})
+		require.NoError(t, err)
+		srv := publish.NewServer(st, dists, pubs, publish.WithAuth(tokens))
+		log := &accessLog{}
+		hs := httptest.NewServer(log.wrap(srv))
+		defer hs.Close()
+		base := publish.ContentPrefix + "priv/"
+		out, err := pip(hs.URL + base + "simple/")
+		require.Error(t, err, "pip installed from a private distribution without a token:\n%s", out)
+		require.Contains(t, log.String(), "GET "+base+"simple/alpha/ 401")
+		withToken := strings.Replace(hs.URL, "http://", "http://__token__:"+secret+"@", 1)
+		install(t, withToken+base+"simple/", log)
 		checkLog(t, base, log)
 	})
 
