@@ -10,6 +10,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"time"
 
@@ -147,10 +148,14 @@ type Task struct {
 	Progress Progress    `json:"progress"`
 	Log      []string    `json:"log,omitempty"`
 	Error    string      `json:"error,omitempty"`
+	// ErrorCode is a failed task's error as a machine-readable code, the
+	// one the REST API answers for the same error (not_found, invalid,
+	// ...), so that a client can match it as it matches the local error.
+	ErrorCode string `json:"error_code,omitempty"`
 	// Result is the operation's JSON result (a remote.SyncResult for a
-	// sync, a repo.GCResult for gc, ...).
-	Result []byte `json:"result,omitempty"`
-	By     string `json:"by,omitempty"` // the token or user that asked
+	// sync, a repo.GCResult for gc, ...), also when it failed.
+	Result json.RawMessage `json:"result,omitempty"`
+	By     string          `json:"by,omitempty"` // the token or user that asked
 }
 
 // Done reports whether t has finished.

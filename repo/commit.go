@@ -41,6 +41,14 @@ type CommitRequest struct {
 	// require; checked against the head each attempt, so it holds under
 	// concurrent writers.
 	NoReplace bool
+	// InspectRecords gives each of Records the metadata the kind's
+	// Inspect reads from its stored blob, as for Adds, rather than the
+	// metadata the record carries, for callers not trusted to describe
+	// content (the REST API). Of a record's own metadata only its
+	// on-demand provenance (MetaRemote and MetaURL) is kept. Every
+	// record's blob must then be stored: an on-demand record whose bytes
+	// were never fetched has nothing to inspect and is refused.
+	InspectRecords bool
 	// Progress, if set, is called with bytes ingested so far and in total.
 	Progress func(done, total int64)
 }
@@ -90,9 +98,16 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 			return nil, err
 		}
 	}
-	for _, r := range req.Records {
-		if err := checkDigest(kind, r.Path, r.SHA256, r.Metadata); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	if req.InspectRecords {
+		// Checks each blob and its digest too.
+		if req.Records, err = s.inspectRecords(ctx, kind, req.Records); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, r := range req.Records {
+			if err := checkDigest(kind, r.Path, r.SHA256, r.Metadata); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+			}
 		}
 	}
 	blobs := s.objects.NewBatch()
@@ -101,9 +116,11 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 		blobs.Abort()
 		return nil, err
 	}
-	if err := s.checkBlobs(ctx, req.Records); err != nil {
-		blobs.Abort()
-		return nil, err
+	if !req.InspectRecords {
+		if err := s.checkBlobs(ctx, req.Records); err != nil {
+			blobs.Abort()
+			return nil, err
+		}
 	}
 	if err := blobs.Flush(ctx); err != nil {
 		return nil, fmt.Errorf("store packages: %w", err)

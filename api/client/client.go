@@ -97,17 +97,23 @@ func (e *Error) Error() string { return e.Message }
 // Unwrap returns the sentinels of the error's code, so that errors.Is
 // matches as it does for the local error.
 func (e *Error) Unwrap() []error {
-	var out []error
+	if out := codeErrors(e.Code); len(out) > 0 {
+		return out
+	}
 	for _, c := range server.Codes {
-		if c.Code == e.Code {
-			out = append(out, c.Err)
+		if c.Status == e.Status {
+			return []error{c.Err}
 		}
 	}
-	if len(out) == 0 {
-		for _, c := range server.Codes {
-			if c.Status == e.Status {
-				return []error{c.Err}
-			}
+	return nil
+}
+
+// codeErrors returns the sentinels of an error code.
+func codeErrors(code string) []error {
+	var out []error
+	for _, c := range server.Codes {
+		if c.Code == code {
+			out = append(out, c.Err)
 		}
 	}
 	return out

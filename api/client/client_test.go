@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/api/client"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
@@ -312,4 +313,48 @@ func TestEveryEndpoint(t *testing.T) {
 	}
 
 	require.Empty(t, e.spec.unseen(), "operations no test request reached")
+}
+
+// TestSyncFailed: a sync that fails through the API returns its result
+// with an error matching the same sentinels, as the local sync does.
+func TestSyncFailed(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(e.admin)
+	ctx := e.ctx
+	good, bad := "good\n", "GOOD\n"
+	sum := sha256.Sum256([]byte(good))
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/PULP_MANIFEST" {
+			fmt.Fprintf(w, "u/bad.txt,%s,%d\n", hex.EncodeToString(sum[:]), len(good))
+			return
+		}
+		_, _ = io.WriteString(w, bad) // same length, other bytes
+	}))
+	t.Cleanup(ts.Close)
+	_, err := c.CreateRepo(ctx, "dev", repo.CreateOptions{})
+	require.NoError(t, err)
+	_, err = c.CreateRemote(ctx, remote.Remote{Name: "broken", Kind: "file", URL: ts.URL + "/PULP_MANIFEST", Retries: 0})
+	require.NoError(t, err)
+
+	want, wantErr := e.svc.Sync(ctx, "broken", "dev", remote.SyncOptions{})
+	require.ErrorIs(t, wantErr, remote.ErrDigestMismatch)
+	require.NotNil(t, want)
+	got, err := c.Sync(ctx, "broken", "dev", remote.SyncOptions{})
+	require.ErrorIs(t, err, remote.ErrDigestMismatch)
+	var te *client.TaskError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, "digest_mismatch", te.Task.ErrorCode)
+	require.Equal(t, wantErr.Error(), err.Error())
+	require.NotNil(t, got, "the result comes back with the error")
+	require.Equal(t, 1, got.Failed)
+	require.False(t, got.Changed)
+	want.Seconds, got.Seconds = 0, 0
+	require.Equal(t, want, got)
+
+	// Refused before it runs: no result, the same error.
+	_, wantErr = e.svc.Sync(ctx, "broken", "nope", remote.SyncOptions{})
+	res, err := c.Sync(ctx, "broken", "nope", remote.SyncOptions{})
+	require.Nil(t, res)
+	require.ErrorIs(t, err, repo.ErrRepoNotFound)
+	require.Equal(t, wantErr.Error(), err.Error())
 }

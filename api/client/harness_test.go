@@ -228,11 +228,13 @@ func (f *fakeTasks) StartTask(ctx context.Context, req api.TaskRequest) (*api.Ta
 		if t.State == api.TaskCanceled {
 			return
 		}
-		t.Result, _ = json.Marshal(res)
+		if b, _ := json.Marshal(res); string(b) != "null" {
+			t.Result = b
+		}
 		t.State, t.Finished = api.TaskCompleted, time.Now().UTC()
 		t.Progress = api.Progress{Done: 1, Total: 1, Unit: "files"}
 		if err != nil {
-			t.State, t.Error = api.TaskFailed, err.Error()
+			t.State, t.Error, t.ErrorCode = api.TaskFailed, err.Error(), server.ErrorCode(err)
 		}
 	}()
 	return &cp, nil

@@ -239,8 +239,13 @@ func (c *Client) Sync(ctx context.Context, remoteName, repoName string, o remote
 			o.Progress(p)
 		}
 	}
+	// A failed sync returns its result too, as remote.Manager.Sync does.
 	var res remote.SyncResult
-	return ptr(&res, c.runTask(ctx, &t, progress, &res))
+	ok, err := c.runTask(ctx, &t, progress, &res)
+	if err != nil && ok {
+		return &res, err
+	}
+	return ptr(&res, err)
 }
 
 // CreateToken makes a token and returns its secret.
@@ -286,7 +291,8 @@ func (c *Client) GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, erro
 		return nil, err
 	}
 	var res repo.GCResult
-	return ptr(&res, c.runTask(ctx, t, nil, &res))
+	_, err = c.runTask(ctx, t, nil, &res)
+	return ptr(&res, err)
 }
 
 // Fsck checks the store, as a server task. Problems found come back with
@@ -297,7 +303,7 @@ func (c *Client) Fsck(ctx context.Context) (*repo.FsckResult, error) {
 		return nil, err
 	}
 	var res repo.FsckResult
-	err = c.runTask(ctx, t, nil, &res)
+	_, err = c.runTask(ctx, t, nil, &res)
 	if err != nil && len(res.Problems) > 0 {
 		return &res, fmt.Errorf("%w: %w", repo.ErrCorrupt, err)
 	}
@@ -312,13 +318,14 @@ func ptr[T any](v *T, err error) (*T, error) {
 	return v, nil
 }
 
-// decodeResult decodes a task's result into out.
-func decodeResult(t *api.Task, out any) error {
-	if len(t.Result) == 0 || out == nil {
-		return nil
+// decodeResult decodes a task's result, if it has one, into out and
+// reports whether it did.
+func decodeResult(t *api.Task, out any) (bool, error) {
+	if len(t.Result) == 0 || string(t.Result) == "null" || out == nil {
+		return false, nil
 	}
 	if err := json.Unmarshal(t.Result, out); err != nil {
-		return fmt.Errorf("task %s: decode its result: %w", t.ID, err)
+		return false, fmt.Errorf("task %s: decode its result: %w", t.ID, err)
 	}
-	return nil
+	return true, nil
 }

@@ -3,6 +3,8 @@ package client_test
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -355,7 +357,8 @@ func TestPythonByDigest(t *testing.T) {
 	c := e.client(e.admin)
 	_, err := c.CreateRepo(e.ctx, "py", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
-	fn, data := pythontest.Spec{Name: "demo", Version: "1.0", RequiresPython: ">=3.8"}.Wheel()
+	spec := pythontest.Spec{Name: "demo", Version: "1.0", RequiresPython: ">=3.8"}
+	fn, data := spec.Wheel()
 	p := filepath.Join(t.TempDir(), fn)
 	require.NoError(t, os.WriteFile(p, data, 0o644))
 	_, err = c.Commit(e.ctx, "py", repo.CommitRequest{Adds: []repo.Add{{Path: "demo/" + fn, File: p}}})
@@ -363,11 +366,34 @@ func TestPythonByDigest(t *testing.T) {
 	recs, err := e.svc.List(e.ctx, "py")
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
-	if len(recs[0].Metadata) == 0 {
-		// repo.Store.Commit runs Kind.Inspect on Adds only; records
-		// committed by digest keep what they carry.
-		t.Skip("pending: records committed by digest are not inspected by api/local or repo")
-	}
-	require.Equal(t, "demo", recs[0].Metadata["name"])
+	sum := sha256.Sum256(spec.Metadata())
+	require.Equal(t, map[string]string{
+		"name": "demo", "version": "1.0", "filename": fn, "packagetype": "bdist_wheel",
+		"requires_python": ">=3.8", "metadata_sha256": hex.EncodeToString(sum[:]), "yanked": "false",
+	}, recs[0].Metadata)
 
+	// Metadata a client sends is not the package's: the server reads it
+	// from the blob, keeping only where an on-demand package came from.
+	fn2, data2 := pythontest.Spec{Name: "other", Version: "2.0"}.Wheel()
+	id, err := c.PutBlob(e.ctx, bytes.NewReader(data2), int64(len(data2)), objects.ID{})
+	require.NoError(t, err)
+	lie := map[string]string{"name": "demo", "version": "9.9", "yanked": "true", "pkgvc.remote": "up", "pkgvc.url": "https://up.example/" + fn2}
+	_, err = c.Commit(e.ctx, "py", repo.CommitRequest{Records: []repo.Record{{Path: fn2, SHA256: id, Size: int64(len(data2)), Metadata: lie}}})
+	require.NoError(t, err)
+	got, err := c.List(e.ctx, "py")
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, fn2, got[1].Path)
+	require.Equal(t, "other", got[1].Metadata["name"])
+	require.Equal(t, "2.0", got[1].Metadata["version"])
+	require.Equal(t, "false", got[1].Metadata["yanked"])
+	require.Equal(t, "up", got[1].Metadata["pkgvc.remote"])
+	require.Equal(t, "https://up.example/"+fn2, got[1].Metadata["pkgvc.url"])
+
+	// A blob that is no wheel is refused, as a local add is.
+	junk := []byte("not a zip")
+	id, err = c.PutBlob(e.ctx, bytes.NewReader(junk), int64(len(junk)), objects.ID{})
+	require.NoError(t, err)
+	_, err = c.Commit(e.ctx, "py", repo.CommitRequest{Records: []repo.Record{{Path: "junk-1.0-py3-none-any.whl", SHA256: id, Size: int64(len(junk))}}})
+	require.ErrorIs(t, err, repo.ErrInvalid)
 }

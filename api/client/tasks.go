@@ -75,17 +75,20 @@ func (e *TaskError) Error() string {
 	return "task " + e.Task.ID + " " + e.Task.State
 }
 
-// Unwrap gives context.Canceled for a canceled task.
-func (e *TaskError) Unwrap() error {
+// Unwrap gives context.Canceled for a canceled task, else the sentinels
+// of the task's error code, so that errors.Is matches a failed task's
+// error as it matches the error of the operation run locally.
+func (e *TaskError) Unwrap() []error {
 	if e.Task.State == api.TaskCanceled {
-		return context.Canceled
+		return []error{context.Canceled}
 	}
-	return nil
+	return codeErrors(e.Task.ErrorCode)
 }
 
-// runTask waits for t and decodes its result into out. If ctx ends first
-// the task is canceled, as a local operation would stop.
-func (c *Client) runTask(ctx context.Context, t *api.Task, progress func(*api.Task), out any) error {
+// runTask waits for t and decodes its result into out, also when the task
+// failed; it reports whether there was a result. If ctx ends first the
+// task is canceled, as a local operation would stop.
+func (c *Client) runTask(ctx context.Context, t *api.Task, progress func(*api.Task), out any) (bool, error) {
 	done, err := c.WaitTask(ctx, t.ID, progress)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -93,14 +96,14 @@ func (c *Client) runTask(ctx context.Context, t *api.Task, progress func(*api.Ta
 			_, _ = c.CancelTask(cctx, t.ID)
 			cancel()
 		}
-		return err
+		return false, err
 	}
-	rerr := decodeResult(done, out)
+	decoded, rerr := decodeResult(done, out)
 	if done.State != api.TaskCompleted {
 		if rerr != nil {
-			return errors.Join(&TaskError{Task: done}, rerr)
+			return false, errors.Join(&TaskError{Task: done}, rerr)
 		}
-		return &TaskError{Task: done}
+		return decoded, &TaskError{Task: done}
 	}
-	return rerr
+	return decoded, rerr
 }

@@ -121,6 +121,12 @@ func toError(err error) *Error {
 	return &Error{Code: "internal", Message: err.Error(), status: http.StatusInternalServerError, err: err}
 }
 
+// ErrorCode returns the code the API answers for err, as in Codes
+// ("internal" for an error none matches). A task runner gives it failed
+// tasks (api.Task.ErrorCode), so that their errors map back to the same
+// sentinels.
+func ErrorCode(err error) string { return toError(err).Code }
+
 // apiError returns a handler's error with its status, for huma.
 func apiError(err error) error {
 	if err == nil {

@@ -46,13 +46,15 @@ type CreateRepoBody struct {
 	Retain int    `json:"retain,omitempty" minimum:"0" doc:"Keep this many versions; 0 keeps all."`
 }
 
-// RecordBody names a stored blob to commit at a path. Metadata is what the
-// content kind extracts; the server inspects the blob itself.
+// RecordBody names a stored blob to commit at a path. The server inspects
+// the blob as its repository's content kind requires and records the
+// metadata the kind reads from it; of Metadata only the on-demand
+// provenance (pkgvc.remote and pkgvc.url) is kept.
 type RecordBody struct {
 	Path     string            `json:"path" minLength:"1"`
 	SHA256   objects.ID        `json:"sha256"`
 	Size     int64             `json:"size" minimum:"0"`
-	Metadata map[string]string `json:"metadata,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty" doc:"Ignored but for pkgvc.remote and pkgvc.url: the server reads a package's metadata from its blob."`
 }
 
 // CommitBody makes a version from uploaded blobs and removals.
@@ -65,9 +67,10 @@ type CommitBody struct {
 	NoReplace  bool         `json:"no_replace,omitempty"`
 }
 
-// CommitRequest converts b.
+// CommitRequest converts b. Its records are inspected
+// (repo.CommitRequest.InspectRecords): a client does not describe content.
 func (b CommitBody) CommitRequest() repo.CommitRequest {
-	req := repo.CommitRequest{Removes: b.Removes, Message: b.Message, Author: b.Author, AllowEmpty: b.AllowEmpty, NoReplace: b.NoReplace}
+	req := repo.CommitRequest{Removes: b.Removes, Message: b.Message, Author: b.Author, AllowEmpty: b.AllowEmpty, NoReplace: b.NoReplace, InspectRecords: true}
 	for _, r := range b.Records {
 		req.Records = append(req.Records, repo.Record{Path: r.Path, SHA256: r.SHA256, Size: r.Size, Metadata: r.Metadata})
 	}

@@ -47,6 +47,9 @@ type harness struct {
 	t     testing.TB
 	store string
 	work  string
+	// global, when set, replaces --store STORE before each command's
+	// arguments (see through).
+	global []string
 }
 
 func newHarness(t testing.TB) *harness {
@@ -60,7 +63,19 @@ func newHarness(t testing.TB) *harness {
 // run runs a command against the harness store (--store goes first).
 func (h *harness) run(args ...string) result {
 	h.t.Helper()
-	return runCLI(h.t, append([]string{"--store", h.store}, args...)...)
+	global := h.global
+	if global == nil {
+		global = []string{"--store", h.store}
+	}
+	return runCLI(h.t, append(slices.Clip(global), args...)...)
+}
+
+// through returns a harness with the same work directory whose commands
+// go to the server at url with the token in tokenFile.
+func (h *harness) through(url, tokenFile string) *harness {
+	c := *h
+	c.global = []string{"--server", url, "--token-file", tokenFile}
+	return &c
 }
 
 // ok runs a command that must succeed and returns its stdout.

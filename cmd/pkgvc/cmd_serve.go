@@ -104,7 +104,7 @@ func serveCmd(e *env) *cli.Command {
 			}
 			// Tasks queued by any process sharing the store, and due
 			// schedules, run here; stopping marks running ones interrupted.
-			runner := l.TaskRunner(tasks.RunnerConfig{Registerer: srv.Registry(), Logger: errlog})
+			runner := l.TaskRunner(tasks.RunnerConfig{Registerer: srv.Registry(), Logger: errlog, ErrorCode: apiserver.ErrorCode})
 			if err := runner.Start(ctx); err != nil {
 				return err
 			}

@@ -31,7 +31,7 @@ func newAPIServer(t *testing.T) (string, string) {
 	svc, err := local.Open(t.Context(), filepath.Join(t.TempDir(), "server"), local.WithStoreTasks())
 	require.NoError(t, err)
 	secret := adminToken(t, svc)
-	runner := svc.TaskRunner(tasks.RunnerConfig{Poll: 20 * time.Millisecond, Flush: 20 * time.Millisecond})
+	runner := svc.TaskRunner(tasks.RunnerConfig{Poll: 20 * time.Millisecond, Flush: 20 * time.Millisecond, ErrorCode: server.ErrorCode})
 	require.NoError(t, runner.Start(t.Context()))
 	t.Cleanup(func() { require.NoError(t, runner.Close()) })
 	srv, err := server.New(svc, svc.Tokens(), server.WithUploadDir(t.TempDir()))
@@ -76,12 +76,7 @@ func normalize(s string) string {
 
 // knownDiffs are the commands whose output through a server still differs
 // from a local store's; only their exit codes are compared.
-var knownDiffs = map[string]string{
-	"sync up nope":           `the server's task check prefixes "sync: "`,
-	"sync nope dev":          `the server's task check prefixes "sync: "`,
-	"sync broken dev":        "the client drops a failed sync's result, so no summary",
-	"--json sync broken dev": "the client drops a failed sync's result",
-}
+var knownDiffs = map[string]string{}
 
 // TestServerParity runs the same commands on a local store and through a
 // server: output and exit codes must be the same.
@@ -229,9 +224,12 @@ func TestServerTasks(t *testing.T) {
 	require.Contains(t, out, "request:  sync up dev --mirror\n")
 	require.Contains(t, out, "state:    completed\n")
 	require.Contains(t, out, "by:       ci\n")
+	require.Regexp(t, `(?m)^result: \{"remote":"up","repo":"dev",`, out, "the result is JSON, not base64")
 	require.Contains(t, ok("ls", "dev"), "u/up.txt")
+	list := ok("--json", "task", "list")
+	require.Contains(t, list, `"result": {`)
 	var ts []api.Task
-	require.NoError(t, json.Unmarshal([]byte(ok("--json", "task", "list")), &ts))
+	require.NoError(t, json.Unmarshal([]byte(list), &ts))
 	require.Len(t, ts, 1)
 	var res remote.SyncResult
 	require.NoError(t, json.Unmarshal(ts[0].Result, &res))

@@ -30,7 +30,9 @@ type OpFunc func(ctx context.Context, args []string, r *Report) (result any, err
 // Op is an operation tasks can run.
 type Op struct {
 	// Check validates args, before the task is queued, and returns the
-	// task's lock. Nil accepts no arguments and locks nothing.
+	// task's lock. Nil accepts no arguments and locks nothing. Its error
+	// reaches the caller unchanged, so that an operation refused before
+	// it is queued says what it says when run in the caller's process.
 	Check func(ctx context.Context, args []string) (Lock, error)
 	Run   OpFunc
 }
@@ -79,7 +81,7 @@ func (g *Registry) check(ctx context.Context, req api.TaskRequest) (Op, Lock, er
 	}
 	lock, err := op.Check(ctx, req.Args)
 	if err != nil {
-		return Op{}, Lock{}, fmt.Errorf("%s: %w", req.Op, err)
+		return Op{}, Lock{}, err
 	}
 	if lock.Repo != "" {
 		if err := repo.ValidateName(lock.Repo); err != nil {

@@ -43,6 +43,11 @@ type RunnerConfig struct {
 	Registerer prometheus.Registerer
 	// Logger gets what goes wrong outside of tasks (default: discarded).
 	Logger *slog.Logger
+	// ErrorCode, when set, gives a failed task's error its code
+	// (api.Task.ErrorCode); a server passes the mapping of its API's
+	// errors, so that clients match a task's error as they match a
+	// request's.
+	ErrorCode func(error) string
 }
 
 func (c *RunnerConfig) defaults() {
@@ -462,7 +467,7 @@ func (r *Runner) finish(ctx context.Context, j *job, res any, runErr error) {
 	if errors.Is(cause, errLost) {
 		return
 	}
-	state, msg := api.TaskCompleted, ""
+	state, msg, code := api.TaskCompleted, "", ""
 	switch {
 	case runErr == nil:
 	case errors.Is(cause, errCanceled):
@@ -472,12 +477,18 @@ func (r *Runner) finish(ctx context.Context, j *job, res any, runErr error) {
 		j.rep.Logf("stopped: %s", runErr)
 	default:
 		state, msg = api.TaskFailed, runErr.Error()
+		if r.cfg.ErrorCode != nil {
+			code = r.cfg.ErrorCode(runErr)
+		}
 	}
-	var result []byte
+	var result json.RawMessage
 	if res != nil {
 		var err error
 		if result, err = json.Marshal(res); err != nil {
 			j.rep.Logf("result: %s", err)
+			result = nil
+		}
+		if string(result) == "null" { // a nil pointer: no result
 			result = nil
 		}
 	}
@@ -492,7 +503,7 @@ func (r *Runner) finish(ctx context.Context, j *job, res any, runErr error) {
 			return
 		}
 		err := r.end(wctx, j.doc, j.ver, func(n *taskDoc) {
-			n.State, n.Error, n.Progress, n.Log, n.Result = state, msg, prog, log, result
+			n.State, n.Error, n.ErrorCode, n.Progress, n.Log, n.Result = state, msg, code, prog, log, result
 		})
 		if err == nil {
 			return

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -66,6 +67,7 @@ func TestStateMachine(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	cfg := fastConfig(2)
 	cfg.Registerer = reg
+	cfg.ErrorCode = func(err error) string { return "code of " + err.Error() }
 	startRunner(t, svc, cfg)
 	require.Equal(t, "a", h.waitStarted())
 	requireState(t, svc, task.ID, api.TaskRunning)
@@ -100,7 +102,11 @@ func TestStateMachine(t *testing.T) {
 	got := w.task
 	require.Equal(t, api.TaskCompleted, got.State)
 	require.Empty(t, got.Error)
+	require.Empty(t, got.ErrorCode)
 	require.JSONEq(t, `{"name":"a"}`, string(got.Result))
+	out, err := json.Marshal(got)
+	require.NoError(t, err)
+	require.Contains(t, string(out), `"result":{"name":"a"}`, "the result is JSON in the task's JSON")
 	require.Equal(t, api.Progress{Done: 2, Total: 2, Unit: "steps"}, got.Progress)
 	require.Contains(t, got.Log[0], "holding a")
 	require.Equal(t, time.Minute, got.Finished.Sub(got.Started))
@@ -112,6 +118,7 @@ func TestStateMachine(t *testing.T) {
 	f := wait(t, svc, failing.ID)
 	require.Equal(t, api.TaskFailed, f.State)
 	require.Equal(t, "it broke", f.Error)
+	require.Equal(t, "code of it broke", f.ErrorCode)
 	require.JSONEq(t, `{"partial":1}`, string(f.Result), "a result returned with an error is kept")
 	require.Contains(t, f.Log[0], "about to fail")
 
