@@ -87,7 +87,8 @@ func WithRefsWatch(w *repo.RefsWatch) ServerOption { return func(s *Server) { s.
 // a SHA-256 check that cuts the response before its end on a mismatch;
 // later requests for the same unchanged file (same inode, size, mtime and
 // ctime) are served straight from the file, or from memory for small files
-// (see WithMemoryCache, WithRecheck). Range requests are not verified;
+// (see WithMemoryCache, WithRecheck). A blob this process just wrote
+// counts as verified (see BlobWritten). Range requests are not verified;
 // fsck is. Compressed blobs are decoded through the object store.
 type Server struct {
 	st    *repo.Store

@@ -534,7 +534,8 @@ var crlf = []byte("\r\n")
 // ReadFrom copies src to the body through a large buffer: a body that
 // fits the response buffer leaves with the header in one write, a larger
 // one in respCopySize writes. (On loopback this measured faster than
-// sendfile, and on par with nginx.)
+// sendfile, and on par with nginx; for 50 MiB container layers too:
+// sendfile spares the server's CPU but slows the reading client by ~10 %.)
 func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -98,6 +101,30 @@ func (t *Target) Records(ctx context.Context) ([]repo.Record, error) {
 // Content-Type and Cache-Control.
 func (s *Server) ServeRecord(w http.ResponseWriter, r *http.Request, rec *repo.Record) {
 	s.serveRecord(w, r, rec)
+}
+
+// BlobWritten tells the server that blob id was just written to the
+// store by this process from content hashed on its way in (PutResult.New
+// of a flushed Batch), so that GETs serve its file without hashing it
+// again: the file is recorded as verified with its identity now, and a
+// later change to it is noticed as for any verified blob. Small blobs,
+// which the first GET verifies cheaply and keeps in memory, and blobs
+// without a raw local file are left alone.
+func (s *Server) BlobWritten(id objects.ID) {
+	p, ok := s.st.Objects().BlobPath(id)
+	if !ok {
+		return
+	}
+	fi, err := os.Stat(p)
+	if err != nil || fi.Size() <= maxSmallBlob && s.memBytes > 0 {
+		return
+	}
+	ident, ok := identOfInfo(fi)
+	if !ok {
+		return
+	}
+	size := []string{strconv.FormatInt(fi.Size(), 10)}
+	s.blobs.Add(id, &blobEntry{path: p, ident: ident, size: size, etag: quotedETag(id)}, blobOverhead)
 }
 
 // AuthLimitError reports a client address over the limit of failed

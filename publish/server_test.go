@@ -520,6 +520,30 @@ func TestServeCorruptBlob(t *testing.T) {
 	}
 }
 
+// A blob recorded by BlobWritten is served without hashing, but a change
+// to its file afterwards is still noticed.
+func TestServeBlobWritten(t *testing.T) {
+	for _, kind := range serverKinds {
+		t.Run(kind, func(t *testing.T) {
+			f := newSrvFixture(t, kind)
+			big := randBytes(2 << 20)
+			f.commit(map[string][]byte{"big.bin": big})
+			f.srv.BlobWritten(objects.Sum(big))
+			_, body := get(t, "GET", f.url("big.bin"))
+			require.True(t, bytes.Equal(big, body))
+			restore := flip(t, f.st, big, len(big)/2)
+			resp, err := http.Get(f.url("big.bin"))
+			require.NoError(t, err)
+			body, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.False(t, resp.StatusCode == 200 && rerr == nil && len(body) == len(big), "a changed file was served whole")
+			restore()
+			_, body = get(t, "GET", f.url("big.bin"))
+			require.True(t, bytes.Equal(big, body))
+		})
+	}
+}
+
 func TestServeCompressedBlob(t *testing.T) {
 	f := newSrvFixture(t, "publish.Serve")
 	text := bytes.Repeat([]byte("a compressible line of package metadata\n"), 20000)

@@ -330,6 +330,10 @@ func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.R
 		q.g.internal(w, r, "store the blob", err)
 		return
 	}
+	if res.New {
+		// Hashed just now: a pull right after the push needs no hashing.
+		q.g.s.BlobWritten(res.ID)
+	}
 	q.g.markPushed(q.t.Dist.Repo, res.ID)
 	q.blobCreated(w, "sha256:"+hex)
 }
