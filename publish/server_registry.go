@@ -187,3 +187,7 @@ func (s *Server) Pull(ctx context.Context, d *Distribution, name string, maxAge 
 	}
 	return err
 }
+
+// MaxBodyBytes is the largest request body the server accepts
+// (WithMaxBodyBytes), e.g. for one uploaded blob.
+func (s *Server) MaxBodyBytes() int64 { return s.maxBodyBytes() }

@@ -175,7 +175,12 @@ func (q *request) startUpload(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, codeDigestInvalid, err.Error(), nil)
 			return
 		}
-		q.storeBlob(w, r, r.Body, hex)
+		q.storeBlob(w, r, http.MaxBytesReader(w, r.Body, q.g.s.MaxBodyBytes()), hex)
+		return
+	}
+	if q.g.openUploads(q.t.Dist.Repo) >= maxUploadsPerRepo {
+		writeError(w, http.StatusTooManyRequests, codeTooManyRequests,
+			fmt.Sprintf("%d uploads to %s are open: finish or cancel some first", maxUploadsPerRepo, q.name), nil)
 		return
 	}
 	f, err := os.CreateTemp(q.g.tempDir, uploadPrefix+"*")
@@ -228,12 +233,17 @@ func (q *request) appendChunk(w http.ResponseWriter, r *http.Request, u *upload,
 	if !needBody && r.ContentLength == 0 {
 		return true
 	}
+	room := q.g.s.MaxBodyBytes() - u.size
+	if room <= 0 || (hasRange && end-start+1 > room) || r.ContentLength > room {
+		writeError(w, http.StatusRequestEntityTooLarge, codeSizeInvalid, fmt.Sprintf("a blob may have at most %d bytes", q.g.s.MaxBodyBytes()), nil)
+		return false
+	}
 	f, err := os.OpenFile(u.path, os.O_WRONLY, 0)
 	if err != nil {
 		q.g.internal(w, r, "open the upload", err)
 		return false
 	}
-	n, err := writeAt(f, u.size, r.Body)
+	n, err := writeAt(f, u.size, http.MaxBytesReader(w, r.Body, room))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -245,6 +255,11 @@ func (q *request) appendChunk(w http.ResponseWriter, r *http.Request, u *upload,
 	}
 	if err != nil {
 		_ = os.Truncate(u.path, u.size) // keep what earlier chunks sent
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, codeSizeInvalid, fmt.Sprintf("a blob may have at most %d bytes", q.g.s.MaxBodyBytes()), nil)
+			return false
+		}
 		if errors.Is(err, errBadChunk) {
 			writeError(w, http.StatusBadRequest, codeSizeInvalid, err.Error(), nil)
 		} else {
@@ -257,6 +272,23 @@ func (q *request) appendChunk(w http.ResponseWriter, r *http.Request, u *upload,
 }
 
 var errBadChunk = errors.New("chunk size mismatch")
+
+// maxUploadsPerRepo bounds the open upload sessions of one repository, so
+// that abandoned sessions cannot fill the disk before they expire.
+const maxUploadsPerRepo = 256
+
+// openUploads counts the open upload sessions to repository rp.
+func (g *registry) openUploads(rp string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, u := range g.uploads {
+		if u.repo == rp {
+			n++
+		}
+	}
+	return n
+}
 
 // writeAt copies r to f from offset off, dropping anything beyond it first.
 func writeAt(f *os.File, off int64, r io.Reader) (int64, error) {
@@ -316,6 +348,12 @@ func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.R
 	ctx := r.Context()
 	b := q.g.st.Objects().NewBatch()
 	res, err := b.PutBlob(ctx, content)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		b.Abort()
+		writeError(w, http.StatusRequestEntityTooLarge, codeSizeInvalid, fmt.Sprintf("a blob may have at most %d bytes", tooBig.Limit), nil)
+		return
+	}
 	if err != nil {
 		b.Abort()
 		writeError(w, http.StatusBadRequest, codeBlobUploadInvalid, "reading the blob: "+oneLine(err.Error()), nil)

@@ -2,7 +2,6 @@ package oci
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -96,7 +95,6 @@ type registry struct {
 	s       *publish.Server
 	st      *repo.Store
 	cfg     config
-	secret  []byte // signs anonymous tokens
 	tempDir string
 
 	mu        sync.Mutex
@@ -112,14 +110,12 @@ type pushedKey struct {
 }
 
 func newRegistry(s *publish.Server, cfg config) *registry {
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret) // never fails (crypto/rand)
 	dir := cfg.tempDir
 	if dir == "" {
 		dir = s.Store().Objects().TempDir()
 	}
 	return &registry{
-		s: s, st: s.Store(), cfg: cfg, secret: secret, tempDir: dir,
+		s: s, st: s.Store(), cfg: cfg, tempDir: dir,
 		uploads: map[string]*upload{}, pushed: map[pushedKey]time.Time{},
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/publish/oci"
 )
 
 func TestAuthChallengeAndTokens(t *testing.T) {
@@ -67,8 +68,11 @@ func TestAuthChallengeAndTokens(t *testing.T) {
 	require.Equal(t, http.StatusOK, bearer(http.MethodGet, "/v2/", anon).StatusCode)
 	require.Equal(t, http.StatusOK, bearer(http.MethodGet, "/v2/test/img/tags/list", anon).StatusCode)
 	require.Equal(t, http.StatusUnauthorized, bearer(http.MethodPost, "/v2/test/img/blobs/uploads/", anon).StatusCode)
-	forged := anon[:len(anon)-2] + "xx"
-	require.Equal(t, http.StatusUnauthorized, bearer(http.MethodGet, "/v2/test/img/tags/list", forged).StatusCode)
+	// An anonymous token another server process issued (or made up) is no
+	// credential: public pulls work, pushes are challenged.
+	foreign := "pkgvc-anon.1"
+	require.Equal(t, http.StatusOK, bearer(http.MethodGet, "/v2/test/img/tags/list", foreign).StatusCode)
+	require.Equal(t, http.StatusUnauthorized, bearer(http.MethodPost, "/v2/test/img/blobs/uploads/", foreign).StatusCode)
 
 	// A private distribution needs dist read.
 	private := true
@@ -289,4 +293,38 @@ func TestChunkedUpload(t *testing.T) {
 	q := url.Values{"mount": {mm.Layers[0].Digest}, "from": {"test/img"}}
 	resp, _ = f.do(http.MethodPost, "/v2/other/blobs/uploads/?"+q.Encode(), f.other, nil)
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+}
+
+// TestUploadLimits: a blob over the server's body limit is refused with 413
+// whether it comes in one request or in chunks, and nothing is kept; open
+// sessions per repository are bounded.
+func TestUploadLimits(t *testing.T) {
+	f := newFixture(t, publish.WithMaxBodyBytes(1000))
+	big := bytes.Repeat([]byte("x"), 1500)
+	d := digestOf(big)
+	resp, body := f.do(http.MethodPost, "/v2/test/img/blobs/uploads/?digest="+d, f.admin, big)
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, string(body))
+	require.Equal(t, "SIZE_INVALID", errCode(t, body))
+
+	resp, _ = f.do(http.MethodPost, "/v2/test/img/blobs/uploads/", f.admin, nil)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	loc := resp.Header.Get("Location")
+	resp, _ = f.do(http.MethodPatch, loc, f.admin, big[:800], "Content-Range", "0-799")
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	resp, body = f.do(http.MethodPatch, loc, f.admin, big[800:], "Content-Range", "800-1499")
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, string(body))
+	resp, _ = f.do(http.MethodGet, loc, f.admin, nil)
+	require.Equal(t, "0-799", resp.Header.Get("Range"), "a refused chunk leaves the session as it was")
+	// A last chunk sent with the digest is held to the limit too.
+	resp, body = f.do(http.MethodPut, loc+"?digest="+d, f.admin, big[800:])
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, string(body))
+	resp, _ = f.do(http.MethodHead, "/v2/test/img/blobs/"+d, f.admin, nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	for i := 1; i < oci.MaxUploadsPerRepo; i++ {
+		resp, _ = f.do(http.MethodPost, "/v2/test/img/blobs/uploads/", f.admin, nil)
+		require.Equal(t, http.StatusAccepted, resp.StatusCode, "session %d", i)
+	}
+	resp, body = f.do(http.MethodPost, "/v2/test/img/blobs/uploads/", f.admin, nil)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, string(body))
 }

@@ -1,0 +1,4 @@
+package oci
+
+// MaxUploadsPerRepo is exported for the tests.
+const MaxUploadsPerRepo = maxUploadsPerRepo
