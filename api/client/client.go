@@ -119,11 +119,16 @@ func codeErrors(code string) []error {
 	return out
 }
 
-// url returns the URL of an API path with query.
+// url returns the URL of an API path with query. path is already escaped
+// (see esc): it is kept as the raw path, not escaped again.
 func (c *Client) url(path string, q url.Values) string {
 	u := *c.base
-	u.Path = strings.TrimSuffix(u.Path, "/") + server.Prefix + path
-	u.RawPath = ""
+	raw := strings.TrimSuffix(u.EscapedPath(), "/") + server.Prefix + path
+	p, err := url.PathUnescape(raw)
+	if err != nil {
+		p = raw // esc makes valid escapes; keep what was given otherwise
+	}
+	u.Path, u.RawPath = p, raw
 	if len(q) > 0 {
 		u.RawQuery = q.Encode()
 	}

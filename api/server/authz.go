@@ -32,22 +32,22 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		secret, ok := auth.Credentials(r)
 		if !ok {
-			writeError(w, errorf(auth.ErrUnauthorized, "unauthorized: send a token (Authorization: Bearer TOKEN, or as the HTTP Basic password)"))
+			s.writeError(w, r, errorf(auth.ErrUnauthorized, "unauthorized: send a token (Authorization: Bearer TOKEN, or as the HTTP Basic password)"))
 			return
 		}
 		addr := auth.ClientAddr(r)
 		tok, err := s.authn.Authenticate(r.Context(), secret)
 		if err != nil {
 			if !errors.Is(err, auth.ErrUnauthorized) {
-				writeError(w, toError(err))
+				s.writeError(w, r, toError(err))
 				return
 			}
 			if wait := s.limiter.Fail(addr); wait > 0 {
-				tooMany(w, wait)
+				s.tooMany(w, r, wait)
 				return
 			}
 			// The message never repeats the secret.
-			writeError(w, errorf(auth.ErrUnauthorized, "unauthorized: unknown, revoked or expired token"))
+			s.writeError(w, r, errorf(auth.ErrUnauthorized, "unauthorized: unknown, revoked or expired token"))
 			return
 		}
 		ctx := context.WithValue(r.Context(), tokenKey{}, tok)
@@ -56,9 +56,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-func tooMany(w http.ResponseWriter, wait time.Duration) {
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
 	w.Header().Set("Retry-After", itoa(int64((wait+time.Second-1)/time.Second)))
-	writeError(w, errorf(ErrRateLimited, "too many requests: too many failed authentications from this address"))
+	s.writeError(w, r, errorf(ErrRateLimited, "too many requests: too many failed authentications from this address"))
 }
 
 // need checks that the request's token grants level on kind/name.
@@ -129,8 +129,9 @@ var hexID = regexp.MustCompile(`^[0-9a-f]{8,64}$`)
 
 // needRev checks read access to the repository a revision goes through. A
 // bare id prefix may name a version of any repository, so it needs read
-// on every repository unless a scope names that exact name.
-func needRev(ctx context.Context, rev string) error {
+// on every repository, unless a repository has that name (which Resolve
+// takes first).
+func (s *Server) needRev(ctx context.Context, rev string) error {
 	m := revBase.FindStringSubmatch(rev)
 	if m == nil {
 		return errorf(repo.ErrInvalid, "invalid revision %q: use NAME, NAME@N, NAME@{K}, NAME~K or an id prefix", rev)
@@ -141,12 +142,8 @@ func needRev(ctx context.Context, rev string) error {
 		if tok != nil && allowsAll(tok, auth.KindRepo, auth.Read) {
 			return nil
 		}
-		if tok != nil {
-			for _, s := range tok.Scopes {
-				if s.Glob == base && s.Level >= auth.Read && (s.Kind == auth.KindRepo || s.Kind == auth.KindAny) {
-					return nil
-				}
-			}
+		if _, err := s.svc.ShowRepo(ctx, base); err == nil {
+			return need(ctx, auth.KindRepo, base, auth.Read)
 		}
 		return need(ctx, auth.KindRepo, "*", auth.Read)
 	}

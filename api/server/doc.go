@@ -23,7 +23,20 @@
 // PUT /uploads/{id} with Content-Range appends at the offset the server
 // reports (GET or HEAD /uploads/{id}), so a client resumes after a dropped
 // connection; POST /uploads/{id}/finish checks the sha256 and stores the
-// blob. Bytes are streamed to a file, never held in memory.
+// blob. Bytes are streamed to a file, never held in memory. An upload may
+// not pass the server's size limit (413), and a token may keep only so
+// many open (429).
+//
+// A commit names blobs by sha256: each must be held by the repository's
+// head already, or have been uploaded by the same token (by name) within
+// the upload TTL; the server keeps that list beside its uploads directory,
+// so it survives a restart. A token with *:*:admin may name any blob.
+//
+// # Server files
+//
+// A remote's password_file, ca_cert, client_cert and client_key name files
+// on the server, which a sync reads and sends upstream: setting or
+// changing them needs *:*:admin.
 //
 // # Specification
 //

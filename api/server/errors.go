@@ -57,6 +57,10 @@ var (
 	ErrDigestMismatch = fmt.Errorf("sha256 mismatch: %w", repo.ErrInvalid)
 	// ErrRateLimited reports too many failed authentications.
 	ErrRateLimited = errors.New("too many requests")
+	// ErrTooManyUploads reports a token with too many open uploads.
+	ErrTooManyUploads = fmt.Errorf("too many open uploads: %w", ErrRateLimited)
+	// ErrTooLarge reports an upload over the server's size limit.
+	ErrTooLarge = errors.New("upload too large")
 )
 
 // Codes is the error table, most specific first.
@@ -64,6 +68,7 @@ var Codes = []Code{
 	{"unauthorized", http.StatusUnauthorized, auth.ErrUnauthorized},
 	{"forbidden", http.StatusForbidden, auth.ErrForbidden},
 	{"rate_limited", http.StatusTooManyRequests, ErrRateLimited},
+	{"too_large", http.StatusRequestEntityTooLarge, ErrTooLarge},
 	{"offset_mismatch", http.StatusConflict, ErrOffsetMismatch},
 	{"digest_mismatch", http.StatusUnprocessableEntity, ErrDigestMismatch},
 	{"digest_mismatch", http.StatusUnprocessableEntity, remote.ErrDigestMismatch},

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/internal/httpx"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
@@ -24,20 +26,69 @@ func NewDistBody(name string, sp publish.DistSpec) DistBody {
 	return DistBody{Name: name, BasePath: sp.BasePath, Repo: sp.Repo, Version: sp.Version, Remote: sp.Remote, Private: sp.Private}
 }
 
-// needDistSources checks read on what a distribution spec exposes.
-func needDistSources(ctx context.Context, b DistBody) error {
+// needDistSources checks what a distribution spec asks: read on what it
+// serves, and, when it has a remote, read on the remote and write on the
+// repository it follows, since pulling through commits into it.
+func (s *Server) needDistSources(ctx context.Context, b DistBody) error {
+	if b.Repo != "" {
+		level := auth.Read
+		if b.Remote != "" {
+			level = auth.Write
+		}
+		if err := need(ctx, auth.KindRepo, b.Repo, level); err != nil {
+			return err
+		}
+	}
+	if b.Version != "" {
+		if err := s.needRev(ctx, b.Version); err != nil {
+			return err
+		}
+	}
+	if b.Remote != "" {
+		return need(ctx, auth.KindRemote, b.Remote, auth.Read)
+	}
+	return nil
+}
+
+// mergedDist is the spec a distribution has after patch b, as
+// publish.Dists.Update makes it.
+func mergedDist(d *publish.Distribution, b DistBody) DistBody {
+	m := DistBody{Name: d.Name, BasePath: d.BasePath, Repo: d.Repo, Remote: d.Remote}
+	if d.Repo == "" && !d.Version.IsZero() {
+		m.Version = d.Version.String()
+	}
+	if b.BasePath != "" {
+		m.BasePath = b.BasePath
+	}
+	switch {
+	case b.Repo != "":
+		m.Repo, m.Version = b.Repo, ""
+	case b.Version != "":
+		m.Repo, m.Version = "", b.Version
+	}
+	if b.Remote != "" {
+		m.Remote = b.Remote
+	}
+	return m
+}
+
+// needDistUpdate checks a change of distribution d: read on the sources
+// the patch names, and on the merged spec what needDistSources asks when
+// the result pulls through a remote or its privacy changes.
+func (s *Server) needDistUpdate(ctx context.Context, d *publish.Distribution, b DistBody) error {
 	if b.Repo != "" {
 		if err := need(ctx, auth.KindRepo, b.Repo, auth.Read); err != nil {
 			return err
 		}
 	}
 	if b.Version != "" {
-		if err := needRev(ctx, b.Version); err != nil {
+		if err := s.needRev(ctx, b.Version); err != nil {
 			return err
 		}
 	}
-	if b.Remote != "" {
-		return need(ctx, auth.KindRemote, b.Remote, auth.Read)
+	m := mergedDist(d, b)
+	if m.Remote != "" || (b.Private != nil && *b.Private != d.Private) {
+		return s.needDistSources(ctx, m)
 	}
 	return nil
 }
@@ -60,7 +111,7 @@ func (s *Server) distRoutes() {
 		if err := need(ctx, auth.KindDist, in.Body.Name, auth.Admin); err != nil {
 			return nil, err
 		}
-		if err := needDistSources(ctx, in.Body); err != nil {
+		if err := s.needDistSources(ctx, in.Body); err != nil {
 			return nil, err
 		}
 		return body(s.svc.CreateDist(ctx, in.Body.Name, in.Body.spec()))
@@ -82,7 +133,11 @@ func (s *Server) distRoutes() {
 			if err := need(ctx, auth.KindDist, in.Name, auth.Admin); err != nil {
 				return nil, err
 			}
-			if err := needDistSources(ctx, in.Body); err != nil {
+			cur, err := s.svc.ShowDist(ctx, in.Name)
+			if err != nil {
+				return nil, apiError(err)
+			}
+			if err := s.needDistUpdate(ctx, cur, in.Body); err != nil {
 				return nil, err
 			}
 			return body(s.svc.UpdateDist(ctx, in.Name, in.Body.spec()))
@@ -125,7 +180,15 @@ func (s *Server) remoteRoutes() {
 		if err := need(ctx, auth.KindRemote, r.Name, auth.Admin); err != nil {
 			return nil, err
 		}
-		return body(s.svc.CreateRemote(ctx, r))
+		for _, f := range serverFiles {
+			if f.get(&r) != "" {
+				if err := needServerFile(ctx, f.field); err != nil {
+					return nil, err
+				}
+			}
+		}
+		res, err := s.svc.CreateRemote(ctx, r)
+		return body(res, redactFileError(ctx, err))
 	})
 
 	huma.Register(a, op(http.MethodGet, "/remotes/{name}", "get-remote", "Show a remote (remote:NAME:read)", "remotes"),
@@ -144,7 +207,11 @@ func (s *Server) remoteRoutes() {
 			if err := need(ctx, auth.KindRemote, in.Name, auth.Admin); err != nil {
 				return nil, err
 			}
-			return body(s.svc.UpdateRemote(ctx, in.Name, api.RemotePatch(in.Body)))
+			if err := s.needRemotePatch(ctx, in.Name, in.Body); err != nil {
+				return nil, err
+			}
+			res, err := s.svc.UpdateRemote(ctx, in.Name, api.RemotePatch(in.Body))
+			return body(res, redactFileError(ctx, err))
 		})
 
 	huma.Register(a, op(http.MethodDelete, "/remotes/{name}", "delete-remote", "Delete a remote (remote:NAME:admin)", "remotes"),
@@ -167,6 +234,72 @@ func (s *Server) remoteRoutes() {
 		}
 		return body(s.svc.StartTask(ctx, req))
 	})
+}
+
+// serverFiles are the remote fields that name files on the server, which
+// a sync reads and sends upstream.
+var serverFiles = []struct {
+	field string
+	get   func(*remote.Remote) string
+}{
+	{"password_file", func(r *remote.Remote) string { return r.PasswordFile }},
+	{"ca_cert", func(r *remote.Remote) string { return r.CACert }},
+	{"client_cert", func(r *remote.Remote) string { return r.ClientCert }},
+	{"client_key", func(r *remote.Remote) string { return r.ClientKey }},
+}
+
+// needServerFile checks that the token may name files of the server:
+// they could send any file the server can read to any URL.
+func needServerFile(ctx context.Context, field string) error {
+	tok := tokenFrom(ctx)
+	if tok != nil && allowsAll(tok, auth.KindAny, auth.Admin) {
+		return nil
+	}
+	name := ""
+	if tok != nil {
+		name = tok.Name
+	}
+	return errorf(auth.ErrForbidden, "forbidden: permission denied: setting %s (a file on the server) needs the scope *:*:admin, which token %s lacks", field, name)
+}
+
+// needRemotePatch checks the server-file fields a patch changes.
+func (s *Server) needRemotePatch(ctx context.Context, name string, p rawObject) error {
+	var cur *remote.Remote
+	for _, f := range serverFiles {
+		raw, ok := p[f.field]
+		if !ok {
+			continue
+		}
+		if cur == nil {
+			var err error
+			if cur, err = s.svc.ShowRemote(ctx, name); err != nil {
+				return apiError(err)
+			}
+		}
+		var v string
+		if string(raw) != "null" && json.Unmarshal(raw, &v) != nil {
+			return errorf(repo.ErrInvalid, "invalid remote patch: %s: want a string", f.field)
+		}
+		if v != f.get(cur) {
+			if err := needServerFile(ctx, f.field); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// redactFileError keeps why a remote's file did not load from tokens that
+// may not name such files: the OS error would tell whether a file exists.
+func redactFileError(ctx context.Context, err error) error {
+	var fe *httpx.FileError
+	if err == nil || !errors.As(err, &fe) {
+		return err
+	}
+	if tok := tokenFrom(ctx); tok != nil && allowsAll(tok, auth.KindAny, auth.Admin) {
+		return err
+	}
+	return errorf(repo.ErrInvalid, "invalid remote: cannot read its %s", fe.What)
 }
 
 // needTask checks the scopes a task needs: a sync needs read on the remote
@@ -196,13 +329,31 @@ func needTask(ctx context.Context, req api.TaskRequest) error {
 }
 
 // needTaskOwner lets a token see and cancel its own tasks; others' need
-// *:*:admin.
-func needTaskOwner(ctx context.Context, t *api.Task) error {
+// *:*:admin, and are not found without it, as missing ones are.
+func needTaskOwner(ctx context.Context, id string, t *api.Task) error {
 	tok := tokenFrom(ctx)
-	if tok != nil && t.By == tok.Name {
+	if tok != nil && (t.By == tok.Name || allowsAll(tok, auth.KindAny, auth.Admin)) {
 		return nil
 	}
-	return needAll(ctx, auth.KindAny, auth.Admin)
+	return errorf(repo.ErrNotFound, "task %s not found", id)
+}
+
+// showTask returns task id if the token may see it; a non-admin gets the
+// same not-found for another token's task as for a missing one.
+func (s *Server) showTask(ctx context.Context, id string) (*api.Task, error) {
+	t, err := s.svc.ShowTask(ctx, id)
+	if errors.Is(err, repo.ErrNotFound) {
+		if tok := tokenFrom(ctx); tok == nil || !allowsAll(tok, auth.KindAny, auth.Admin) {
+			return nil, errorf(repo.ErrNotFound, "task %s not found", id)
+		}
+	}
+	if err != nil {
+		return nil, apiError(err)
+	}
+	if err := needTaskOwner(ctx, id, t); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 func (s *Server) taskRoutes() {
@@ -239,11 +390,8 @@ func (s *Server) taskRoutes() {
 		func(ctx context.Context, in *struct {
 			ID string `path:"id"`
 		}) (*bodyOutput[*api.Task], error) {
-			t, err := s.svc.ShowTask(ctx, in.ID)
+			t, err := s.showTask(ctx, in.ID)
 			if err != nil {
-				return nil, apiError(err)
-			}
-			if err := needTaskOwner(ctx, t); err != nil {
 				return nil, err
 			}
 			return &bodyOutput[*api.Task]{Body: t}, nil
@@ -253,11 +401,7 @@ func (s *Server) taskRoutes() {
 		func(ctx context.Context, in *struct {
 			ID string `path:"id"`
 		}) (*bodyOutput[*api.Task], error) {
-			t, err := s.svc.ShowTask(ctx, in.ID)
-			if err != nil {
-				return nil, apiError(err)
-			}
-			if err := needTaskOwner(ctx, t); err != nil {
+			if _, err := s.showTask(ctx, in.ID); err != nil {
 				return nil, err
 			}
 			return body(s.svc.CancelTask(ctx, in.ID))

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -127,13 +129,22 @@ func (s *Server) repoRoutes() {
 			return page("/repositories/"+url.PathEscape(in.Name)+"/reflog", in.PageParams, es, nil, false, nil)
 		})
 
-	commit := op(http.MethodPost, "/repositories/{name}/commits", "commit", "Make a version from uploaded blobs and removals (repo:NAME:write)", "versions")
+	commit := op(http.MethodPost, "/repositories/{name}/commits", "commit", "Make a version from blobs this token uploaded or the repository holds, and removals (repo:NAME:write)", "versions")
 	commit.DefaultStatus = http.StatusCreated
+	bigBody(&commit)
 	huma.Register(a, commit, func(ctx context.Context, in *struct {
 		Name string `path:"name"`
 		Body CommitBody
 	}) (*bodyOutput[*repo.CommitResult], error) {
 		if err := need(ctx, auth.KindRepo, in.Name, auth.Write); err != nil {
+			return nil, err
+		}
+		for _, r := range in.Body.Records {
+			if r.Path == "" || r.Size < 0 {
+				return nil, errorf(repo.ErrInvalid, "invalid record %q: give a path and a size >= 0", r.Path)
+			}
+		}
+		if err := s.needBlobs(ctx, in.Name, in.Body.Records); err != nil {
 			return nil, err
 		}
 		return body(s.svc.Commit(ctx, in.Name, in.Body.CommitRequest()))
@@ -148,21 +159,29 @@ func (s *Server) repoRoutes() {
 		if err := need(ctx, auth.KindRepo, in.Name, auth.Write); err != nil {
 			return nil, err
 		}
-		if err := needRev(ctx, in.Body.Rev); err != nil {
+		if err := s.needRev(ctx, in.Body.Rev); err != nil {
 			return nil, err
 		}
 		return body(s.svc.Rollback(ctx, in.Name, in.Body.Rev))
 	})
 
-	huma.Register(a, op(http.MethodPost, "/promote", "promote", "Move each destination to its source, all or none (write on each destination, admin with force; read on each source)", "versions"),
+	promote := op(http.MethodPost, "/promote", "promote", "Move each destination to its source, all or none (write on each destination, admin with force; read on each source)", "versions")
+	bigBody(&promote)
+	huma.Register(a, promote,
 		func(ctx context.Context, in *struct{ Body PromoteBody }) (*bodyOutput[[]repo.PromoteResult], error) {
+			if len(in.Body.Pairs) == 0 {
+				return nil, errorf(repo.ErrInvalid, "invalid promotion: give at least one pair")
+			}
 			pairs := make([]repo.Pair, len(in.Body.Pairs))
 			level := auth.Write
 			if in.Body.Force {
 				level = auth.Admin // a reset drops versions
 			}
 			for i, p := range in.Body.Pairs {
-				if err := needRev(ctx, p.Src); err != nil {
+				if p.Src == "" || p.Dst == "" {
+					return nil, errorf(repo.ErrInvalid, "invalid promotion: a pair needs src and dst")
+				}
+				if err := s.needRev(ctx, p.Src); err != nil {
 					return nil, err
 				}
 				if err := need(ctx, auth.KindRepo, p.Dst, level); err != nil {
@@ -174,6 +193,50 @@ func (s *Server) repoRoutes() {
 		})
 }
 
+// MaxBigBody bounds the body of a commit or a promotion: a commit of
+// 20 000 records is some 3 MiB of JSON.
+const MaxBigBody = 256 << 20
+
+// bigBody lets an operation take a large JSON body. huma decodes it once
+// into the input, without the generic decode its schema validation needs
+// (a copy several times the body's size); the handler checks what the
+// schema would.
+func bigBody(o *huma.Operation) {
+	o.MaxBodyBytes = MaxBigBody
+	o.SkipValidateBody = true
+}
+
+// needBlobs checks that the token may commit the blobs records name: a
+// blob the repository's head holds already, or one this token finished
+// uploading. Any other blob in the store may belong to a repository the
+// token cannot read. Tokens with *:*:admin may name any blob.
+func (s *Server) needBlobs(ctx context.Context, repoName string, recs []RecordBody) error {
+	tok := tokenFrom(ctx)
+	if tok == nil || len(recs) == 0 || allowsAll(tok, auth.KindAny, auth.Admin) {
+		return nil
+	}
+	var held map[objects.ID]bool
+	for _, r := range recs {
+		if s.uploads.done.Has(tok.Name, r.SHA256) {
+			continue
+		}
+		if held == nil {
+			held = map[objects.ID]bool{}
+			head, err := s.svc.List(ctx, repoName)
+			if err != nil && !errors.Is(err, repo.ErrVersionNotFound) {
+				return apiError(err)
+			}
+			for _, h := range head {
+				held[h.SHA256] = true
+			}
+		}
+		if !held[r.SHA256] {
+			return errorf(auth.ErrForbidden, "forbidden: %s: blob sha256:%s was not uploaded by this token (%s) and is not in %s; upload it first", r.Path, r.SHA256, tok.Name, repoName)
+		}
+	}
+	return nil
+}
+
 func (s *Server) versionRoutes() {
 	a := s.api
 	huma.Register(a, op(http.MethodGet, "/revisions/{rev}/log", "log", "First-parent history of a revision, newest first", "versions"),
@@ -181,7 +244,7 @@ func (s *Server) versionRoutes() {
 			Rev string `path:"rev" doc:"A revision: NAME, NAME@N, NAME@{K}, NAME~K or an id prefix."`
 			PageParams
 		}) (*pageOutput[repo.LogEntry], error) {
-			if err := needRev(ctx, in.Rev); err != nil {
+			if err := s.needRev(ctx, in.Rev); err != nil {
 				return nil, err
 			}
 			return s.logPage(ctx, in.Rev, "/revisions/"+url.PathEscape(in.Rev)+"/log", in.PageParams)
@@ -192,7 +255,7 @@ func (s *Server) versionRoutes() {
 			Rev string `path:"rev" doc:"A revision: NAME, NAME@N, NAME@{K}, NAME~K or an id prefix."`
 			PageParams
 		}) (*pageOutput[repo.Record], error) {
-			if err := needRev(ctx, in.Rev); err != nil {
+			if err := s.needRev(ctx, in.Rev); err != nil {
 				return nil, err
 			}
 			rs, err := s.svc.List(ctx, in.Rev)
@@ -221,7 +284,7 @@ func (s *Server) versionRoutes() {
 		Rev  string `path:"rev" doc:"A revision: NAME, NAME@N, NAME@{K}, NAME~K or an id prefix."`
 		Path string `query:"path" required:"true" doc:"The package path."`
 	}) (*huma.StreamResponse, error) {
-		if err := needRev(ctx, in.Rev); err != nil {
+		if err := s.needRev(ctx, in.Rev); err != nil {
 			return nil, err
 		}
 		rc, rec, err := s.svc.Cat(ctx, in.Rev, in.Path)
@@ -250,10 +313,10 @@ func (s *Server) versionRoutes() {
 			From string `query:"from" required:"true"`
 			To   string `query:"to" required:"true"`
 		}) (*bodyOutput[*repo.DiffResult], error) {
-			if err := needRev(ctx, in.From); err != nil {
+			if err := s.needRev(ctx, in.From); err != nil {
 				return nil, err
 			}
-			if err := needRev(ctx, in.To); err != nil {
+			if err := s.needRev(ctx, in.To); err != nil {
 				return nil, err
 			}
 			return body(s.svc.Diff(ctx, in.From, in.To))
@@ -263,10 +326,10 @@ func (s *Server) versionRoutes() {
 			From string `query:"from" required:"true"`
 			To   string `query:"to" required:"true"`
 		}) (*bodyOutput[*repo.PackageDiff], error) {
-			if err := needRev(ctx, in.From); err != nil {
+			if err := s.needRev(ctx, in.From); err != nil {
 				return nil, err
 			}
-			if err := needRev(ctx, in.To); err != nil {
+			if err := s.needRev(ctx, in.To); err != nil {
 				return nil, err
 			}
 			return body(s.svc.DiffPackages(ctx, in.From, in.To))

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -28,6 +30,8 @@ type Server struct {
 	now     func() time.Time
 	limiter *auth.Limiter
 	uploads *uploads
+	// maxUpload bounds an upload's total size; 0 is no limit.
+	maxUpload int64
 
 	api     huma.API
 	handler http.Handler
@@ -55,6 +59,15 @@ func WithUploadDir(dir string) Option { return func(s *Server) { s.uploads.dir =
 // (default 24h).
 func WithUploadTTL(d time.Duration) Option { return func(s *Server) { s.uploads.ttl = d } }
 
+// WithMaxUploadBytes bounds the size of one upload (all its chunks
+// together); a chunk that would pass it is answered 413. n <= 0 is no
+// limit, the default.
+func WithMaxUploadBytes(n int64) Option { return func(s *Server) { s.maxUpload = max(n, 0) } }
+
+// WithMaxOpenUploads sets how many unfinished uploads one token may have
+// (default 64); more are answered 429.
+func WithMaxOpenUploads(n int) Option { return func(s *Server) { s.uploads.maxOpen = n } }
+
 // WithAuthLimit sets how many failed authentications a client address may
 // make within window (default 10 a minute) before its requests get 429 for
 // block (default a minute); failures <= 0 disables the limit.
@@ -71,7 +84,7 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	s := &Server{
 		svc: svc, authn: authn, log: slog.New(slog.DiscardHandler), now: time.Now,
 		limiter: auth.NewLimiter(auth.DefaultLimitFailures, auth.DefaultLimitWindow, auth.DefaultLimitBlock),
-		uploads: &uploads{dir: filepath.Join(os.TempDir(), "pkgvc-uploads"), ttl: 24 * time.Hour, busy: map[string]*uploadLock{}},
+		uploads: &uploads{dir: filepath.Join(os.TempDir(), "pkgvc-uploads"), ttl: 24 * time.Hour, busy: map[string]*uploadLock{}, maxOpen: DefaultMaxOpenUploads},
 	}
 	for _, o := range opts {
 		o(s)
@@ -81,6 +94,7 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	if err := os.MkdirAll(s.uploads.dir, 0o700); err != nil {
 		return nil, err
 	}
+	s.uploads.done = newUploaded(filepath.Clean(s.uploads.dir)+uploadedSuffix, s.uploads.ttl, s.now, s.log)
 
 	mux := http.NewServeMux()
 	s.api = humago.New(mux, s.config())
@@ -88,7 +102,7 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	finishSpec(s.api.OpenAPI())
 	mux.HandleFunc("GET "+Prefix+"/openapi.json", s.serveSpec)
 	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &Error{Code: "not_found", Message: "no such API endpoint: " + r.Method + " " + r.URL.Path, status: http.StatusNotFound})
+		s.writeError(w, r, &Error{Code: "not_found", Message: "no such API endpoint: " + r.Method + " " + r.URL.Path, status: http.StatusNotFound})
 	})
 	s.handler = s.authenticate(mux)
 	return s, nil
@@ -109,7 +123,7 @@ func (s *Server) OpenAPI() ([]byte, error) {
 func (s *Server) serveSpec(w http.ResponseWriter, r *http.Request) {
 	spec, err := s.OpenAPI()
 	if err != nil {
-		writeError(w, toError(err))
+		s.writeError(w, r, toError(err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -139,7 +153,29 @@ func (s *Server) config() huma.Config {
 		},
 		Formats:       map[string]huma.Format{"application/json": huma.DefaultJSONFormat, "json": huma.DefaultJSONFormat},
 		DefaultFormat: "application/json",
+		Transformers:  []huma.Transformer{s.hideInternal},
 	}
+}
+
+// hideInternal logs an internal error and answers a message without its
+// text, which may name files of the server.
+func (s *Server) hideInternal(ctx huma.Context, _ string, v any) (any, error) {
+	if e, ok := v.(*Error); ok && e.status == http.StatusInternalServerError {
+		return s.internal(e, ctx.Method(), ctx.URL().Path), nil
+	}
+	return v, nil
+}
+
+func (s *Server) internal(e *Error, method, path string) *Error {
+	var raw [8]byte
+	_, _ = rand.Read(raw[:])
+	id := hex.EncodeToString(raw[:])
+	var cause error = e
+	if e.err != nil {
+		cause = e.err
+	}
+	s.log.Error("api: internal error", "id", id, "method", method, "path", path, "code", e.Code, "err", cause)
+	return &Error{Code: e.Code, Message: "internal error " + id + " (" + s.now().UTC().Format(time.RFC3339) + "): the server's log has the details", status: e.status, err: e.err}
 }
 
 // schemaName names a schema after its package and type (RepoConfig,
@@ -180,7 +216,10 @@ func finishSpec(o *huma.OpenAPI) {
 }
 
 // writeError answers e outside huma (authentication, unknown paths).
-func writeError(w http.ResponseWriter, e *Error) {
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *Error) {
+	if e.status == http.StatusInternalServerError {
+		e = s.internal(e, r.Method, r.URL.Path)
+	}
 	if e.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="pkgvc"`)
 	}

@@ -29,9 +29,11 @@ import (
 // received (its size is the offset, its modification time the last
 // activity), ID.owner the name of the token that opened it.
 type uploads struct {
-	dir string
-	ttl time.Duration
-	now func() time.Time
+	dir     string
+	ttl     time.Duration
+	now     func() time.Time
+	maxOpen int
+	done    *uploaded
 
 	mu        sync.Mutex
 	busy      map[string]*uploadLock
@@ -44,6 +46,28 @@ type uploadLock struct {
 }
 
 var uploadIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// DefaultMaxOpenUploads is how many unfinished uploads a token may have.
+const DefaultMaxOpenUploads = 64
+
+// openBy counts the unfinished uploads of token name.
+func (u *uploads) openBy(name string) (int, error) {
+	ents, err := os.ReadDir(u.dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range ents {
+		id, ok := strings.CutSuffix(e.Name(), ".owner")
+		if !ok || !uploadIDRE.MatchString(id) {
+			continue
+		}
+		if owner, err := os.ReadFile(u.owner(id)); err == nil && string(owner) == name {
+			n++
+		}
+	}
+	return n, nil
+}
 
 func (u *uploads) part(id string) string  { return filepath.Join(u.dir, id+".part") }
 func (u *uploads) owner(id string) string { return filepath.Join(u.dir, id+".owner") }
@@ -218,6 +242,19 @@ func (s *Server) uploadRoutes() {
 			return nil, err
 		}
 		u.sweep()
+		if u.maxOpen > 0 {
+			// Sessions are files on the server: one token may not pile them up.
+			name := tokenFrom(ctx).Name
+			u.mu.Lock()
+			n, err := u.openBy(name)
+			u.mu.Unlock()
+			if err != nil {
+				return nil, apiError(err)
+			}
+			if n >= u.maxOpen {
+				return nil, errorf(ErrTooManyUploads, "too many open uploads: token %s has %d unfinished; finish or delete some first", name, n)
+			}
+		}
 		var raw [16]byte
 		if _, err := rand.Read(raw[:]); err != nil {
 			return nil, apiError(err)
@@ -278,12 +315,19 @@ func (s *Server) uploadRoutes() {
 			e.Offset = &st.Offset
 			return nil, e
 		}
+		if s.maxUpload > 0 && end >= s.maxUpload {
+			return nil, errorf(ErrTooLarge, "upload %s: %d bytes would pass the server's limit of %d bytes an upload", in.ID, end+1, s.maxUpload)
+		}
 		f, err := os.OpenFile(u.part(in.ID), os.O_WRONLY|os.O_APPEND, 0)
 		if err != nil {
 			return nil, apiError(err)
 		}
 		want := end - start + 1
-		n, copyErr := io.CopyN(f, in.body, want)
+		body := in.body
+		if s.maxUpload > 0 {
+			body = http.MaxBytesReader(nil, io.NopCloser(body), s.maxUpload-start)
+		}
+		n, copyErr := io.CopyN(f, body, want)
 		if err := f.Close(); err != nil && copyErr == nil {
 			copyErr = err
 		}
@@ -376,6 +420,8 @@ func (s *Server) storeUpload(ctx context.Context, id string, size int64, want ob
 		return Blob{}, fmt.Errorf("upload %s: stored as %s, not %s", id, got, want)
 	}
 	s.uploads.remove(id)
+	// The token may now commit this blob (see needBlobs).
+	s.uploads.done.Add(tokenFrom(ctx).Name, got)
 	return Blob{SHA256: got, Size: size}, nil
 }
 

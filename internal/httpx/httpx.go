@@ -157,11 +157,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.CACertFile != "" {
 		pem, err := os.ReadFile(cfg.CACertFile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: CA certificate: %w", ErrConfig, err)
+			return nil, fmt.Errorf("%w: %w", ErrConfig, &FileError{What: "CA certificate", Path: cfg.CACertFile, Err: err})
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%w: CA certificate %s: no PEM certificate in it", ErrConfig, cfg.CACertFile)
+			return nil, fmt.Errorf("%w: %w", ErrConfig, &FileError{What: "CA certificate", Path: cfg.CACertFile, Err: errors.New("no PEM certificate in it")})
 		}
 		tlsCfg.RootCAs = pool
 	}
@@ -171,7 +171,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ClientCertFile != "" {
 		pair, err := tls.LoadX509KeyPair(cfg.ClientCertFile, cfg.ClientKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: client certificate: %w", ErrConfig, err)
+			return nil, fmt.Errorf("%w: %w", ErrConfig, &FileError{What: "client certificate", Path: cfg.ClientCertFile + ", " + cfg.ClientKeyFile, Err: err})
 		}
 		tlsCfg.Certificates = []tls.Certificate{pair}
 	}
@@ -229,10 +229,23 @@ func (c *Client) Retries() (int, Backoff) { return c.cfg.Retries, c.cfg.Backoff 
 // CloseIdleConnections closes kept-alive connections.
 func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
+// FileError reports a file of the configuration that does not load.
+type FileError struct {
+	What string // "password file", "CA certificate", "client certificate"
+	Path string
+	Err  error
+}
+
+// Error names the file and says why it did not load.
+func (e *FileError) Error() string { return e.What + " " + e.Path + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *FileError) Unwrap() error { return e.Err }
+
 func readPassword(file string) (string, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return "", fmt.Errorf("password file: %w", err)
+		return "", &FileError{What: "password file", Path: file, Err: err}
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
