@@ -81,10 +81,7 @@ func (m *Manager) PullProjects(ctx context.Context, remoteName, repoName string,
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			if res.Failed == nil {
-				res.Failed = make(map[string]error)
-			}
-			res.Failed[norm] = fmt.Errorf("read upstream %s: %w", r.URL, err)
+			res.fail(norm, fmt.Errorf("read upstream %s: %w", r.URL, err))
 		default:
 			pkgs = append(pkgs, got...)
 		}
@@ -170,10 +167,7 @@ func (m *Manager) PullRefs(ctx context.Context, remoteName, repoName string, ref
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			if res.Failed == nil {
-				res.Failed = make(map[string]error)
-			}
-			res.Failed[ref] = fmt.Errorf("read upstream %s: %w", r.URL, err)
+			res.fail(ref, fmt.Errorf("read upstream %s: %w", r.URL, err))
 		default:
 			got = append(got, ref)
 			// References share blobs and manifests: list each path once.
@@ -215,4 +209,12 @@ func (m *Manager) PullRefs(ctx context.Context, remoteName, repoName string, ref
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// fail records that name could not be pulled.
+func (r *PullResult) fail(name string, err error) {
+	if r.Failed == nil {
+		r.Failed = make(map[string]error)
+	}
+	r.Failed[name] = err
 }

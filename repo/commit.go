@@ -8,10 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo/tree"
@@ -206,46 +206,16 @@ func (s *Store) ingest(ctx context.Context, b *objects.Batch, kind Kind, req Com
 	for _, a := range req.Adds {
 		total.Add(a.Size)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var firstErr error
-	workers := max(1, min(s.workers, len(req.Adds)))
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				rec, err := s.ingestFile(ctx, b, kind, req.Adds[i], func(n int64) {
-					if req.Progress != nil {
-						req.Progress(done.Add(n), total.Load())
-					}
-				})
-				if err != nil {
-					once.Do(func() { firstErr = err; cancel() })
-					continue
-				}
-				out[i] = rec
+	err := parallel.Do(ctx, len(req.Adds), s.workers, func(ctx context.Context, i int) error {
+		rec, err := s.ingestFile(ctx, b, kind, req.Adds[i], func(n int64) {
+			if req.Progress != nil {
+				req.Progress(done.Add(n), total.Load())
 			}
-		}()
-	}
-	for i := range req.Adds {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+		})
+		out[i] = rec
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	return append(out, req.Records...), nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
 )
 
@@ -19,40 +20,12 @@ import (
 // inspected by a few workers; rs is not changed.
 func (s *Store) inspectRecords(ctx context.Context, kind Kind, rs []Record) ([]Record, error) {
 	out := make([]Record, len(rs))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var firstErr error
-	for range max(1, min(s.workers, len(rs))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				rec, err := s.inspectRecord(ctx, kind, rs[i])
-				if err != nil {
-					once.Do(func() { firstErr = err; cancel() })
-					continue
-				}
-				out[i] = rec
-			}
-		}()
-	}
-feed:
-	for i := range rs {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+	err := parallel.Do(ctx, len(rs), s.workers, func(ctx context.Context, i int) error {
+		rec, err := s.inspectRecord(ctx, kind, rs[i])
+		out[i] = rec
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	return out, nil

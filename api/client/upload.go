@@ -11,11 +11,11 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -213,43 +213,15 @@ func (c *Client) uploadAdds(ctx context.Context, adds []repo.Add, progress func(
 			progress(done.Add(n), total.Load())
 		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		once     sync.Once
-		firstErr error
-		jobs     = make(chan int)
-	)
-	for range max(1, min(c.workers, len(adds))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				rec, err := c.uploadFile(ctx, adds[i], report)
-				if err != nil {
-					once.Do(func() { firstErr = err; cancel() })
-					continue
-				}
-				out[i] = rec
-			}
-		}()
+	err := parallel.Do(ctx, len(adds), c.workers, func(ctx context.Context, i int) error {
+		rec, err := c.uploadFile(ctx, adds[i], report)
+		out[i] = rec
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	for i := range adds {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	return out, ctx.Err()
+	return out, nil
 }
 
 func (c *Client) uploadFile(ctx context.Context, a repo.Add, progress func(int64)) (repo.Record, error) {

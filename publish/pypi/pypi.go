@@ -52,10 +52,10 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
@@ -169,44 +169,17 @@ const metadataWorkers = 8
 // readMetadata fills in the METADATA of every wheel in dists, several at a
 // time. Only errors reading the store fail it.
 func (p Publisher) readMetadata(ctx context.Context, s *objects.Store, dists []*dist) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan *dist)
-	var (
-		wg       sync.WaitGroup
-		once     sync.Once
-		firstErr error
-	)
-	for range metadataWorkers {
-		wg.Go(func() {
-			for d := range jobs {
-				meta, err := p.wheelMetadata(ctx, s, d)
-				if err != nil {
-					once.Do(func() { firstErr = err; cancel() })
-					continue
-				}
-				d.meta = meta
-			}
-		})
-	}
+	var wheels []*dist
 	for _, d := range dists {
-		if !strings.HasSuffix(d.filename, pyformat.WheelExt) {
-			continue
-		}
-		select {
-		case jobs <- d:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
+		if strings.HasSuffix(d.filename, pyformat.WheelExt) {
+			wheels = append(wheels, d)
 		}
 	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
+	return parallel.Do(ctx, len(wheels), metadataWorkers, func(ctx context.Context, i int) error {
+		meta, err := p.wheelMetadata(ctx, s, wheels[i])
+		wheels[i].meta = meta
+		return err
+	})
 }
 
 // wheelMetadata returns the METADATA of d's stored wheel, or nil when it is
