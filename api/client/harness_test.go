@@ -55,6 +55,11 @@ func newEnvNoSpec(t *testing.T, opts ...server.Option) *env {
 	svc, err := local.Open(ctx, t.TempDir(), local.WithTasks(ft), local.WithSchedules(ft))
 	require.NoError(t, err)
 	ft.svc = svc
+	ft.stop = make(chan struct{})
+	t.Cleanup(func() { // before the store's directory is removed
+		close(ft.stop)
+		ft.running.Wait()
+	})
 	tokens := auth.New(svc.Store(), auth.WithCacheTTL(0))
 	_, admin, err := tokens.Create(ctx, auth.CreateOptions{Name: "admin", Scopes: scopes(t, "*:*:admin")})
 	require.NoError(t, err)
@@ -205,7 +210,9 @@ func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { retur
 // runner of `pkgvc serve` does, so the API's task endpoints have
 // something to show.
 type fakeTasks struct {
-	svc *local.Service
+	svc     *local.Service
+	running sync.WaitGroup // tasks still going; the test waits for them before its directories go
+	stop    chan struct{}  // closed when the test ends: ends "sleep" tasks
 
 	mu        sync.Mutex
 	n         int
@@ -221,7 +228,9 @@ func (f *fakeTasks) StartTask(ctx context.Context, req api.TaskRequest) (*api.Ta
 	cp := *t
 	f.mu.Unlock()
 	run := repo.WithWhoContext(context.WithoutCancel(ctx), t.By)
+	f.running.Add(1)
 	go func() {
+		defer f.running.Done()
 		res, err := f.run(run, req)
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -249,7 +258,7 @@ func (f *fakeTasks) run(ctx context.Context, req api.TaskRequest) (any, error) {
 	case "fsck":
 		return f.svc.Fsck(ctx)
 	case "sleep":
-		time.Sleep(time.Hour)
+		<-f.stop
 		return nil, nil
 	}
 	return nil, fmt.Errorf("%w: unknown operation %q", repo.ErrInvalid, req.Op)
