@@ -152,6 +152,7 @@ func (m *Manager) FetchBlob(ctx context.Context, rec repo.Record, w io.Writer) e
 		b.Abort()
 		return fmt.Errorf("fetch %s: store: %w", rec.Path, err)
 	}
+	m.blobsStored(rec.SHA256)
 	sw.release()
 	if sw.err != nil {
 		return fmt.Errorf("fetch %s: write: %w", rec.Path, sw.err)

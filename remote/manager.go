@@ -31,7 +31,8 @@ type Manager struct {
 	mu      sync.Mutex
 	clients map[string]cachedClient // by remote name
 
-	syncs atomic.Pointer[prometheus.HistogramVec] // see RegisterMetrics
+	syncs  atomic.Pointer[prometheus.HistogramVec] // see RegisterMetrics
+	stored atomic.Pointer[func(objects.ID)]        // see OnBlobStored
 }
 
 type cachedClient struct {
@@ -268,4 +269,18 @@ func (m *Manager) knownSize(ctx context.Context, id objects.ID) (int64, bool) {
 		return 0, false
 	}
 	return st.Size, true
+}
+
+// OnBlobStored has f called with each blob a sync, pull or on-demand fetch
+// of this Manager downloaded, verified and stored — e.g. so that a content
+// server in the same process serves it without hashing it again.
+func (m *Manager) OnBlobStored(f func(objects.ID)) { m.stored.Store(&f) }
+
+// blobsStored reports ids to the OnBlobStored hook.
+func (m *Manager) blobsStored(ids ...objects.ID) {
+	if f := m.stored.Load(); f != nil {
+		for _, id := range ids {
+			(*f)(id)
+		}
+	}
 }

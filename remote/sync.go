@@ -302,10 +302,16 @@ func (m *Manager) fetchAll(ctx context.Context, open openFunc, r *Remote, repoNa
 			progress(prog)
 		}
 	}
+	var kept []objects.ID // adopted since the last flush; guarded by mu
 	flush := func(ctx context.Context) error {
+		mu.Lock()
+		ids := kept
+		kept = nil
+		mu.Unlock()
 		if err := keep.Flush(ctx); err != nil {
 			return fmt.Errorf("store downloads: %w", err)
 		}
+		m.blobsStored(ids...)
 		return nil
 	}
 	one := func(ctx context.Context, j *job) {
@@ -347,6 +353,7 @@ func (m *Manager) fetchAll(ctx context.Context, open openFunc, r *Remote, repoNa
 		}
 		report()
 		keep.Adopt(b)
+		kept = append(kept, j.pkg.SHA256)
 		res.Downloaded++
 		res.BytesDownloaded += j.pkg.Size
 		sinceFlush++

@@ -99,6 +99,7 @@ func serveCmd(e *env) *cli.Command {
 			}
 			srv := publish.NewServer(st, l.Dists(), publish.NewPublications(st, puball.Registry(), 16), opts...)
 			srv.Registry().MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			mgr.OnBlobStored(srv.BlobWritten) // hashed while downloaded: no second hash on first serve
 			if err := mgr.RegisterMetrics(srv.Registry()); err != nil {
 				return err
 			}
