@@ -1,79 +1,23 @@
 package main
 
 import (
-	"crypto/rand"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/remote/oci/ocitest"
 )
 
-// startDockerRegistry runs Debian's docker-registry (distribution 2.8) on
-// a loopback port until the test ends and returns its host:port and a
-// function that stops it. It skips the test if the binary is missing.
-func startDockerRegistry(t *testing.T) (string, func()) {
-	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		t.Skip("docker-registry is not installed (apt-get install docker-registry): no upstream registry to test against")
-	}
-	dir, addr := t.TempDir(), freeAddr(t)
-	cfg := filepath.Join(dir, "config.yml")
-	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(
-		"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n",
-		filepath.Join(dir, "root"), addr)), 0o644))
-	cmd := exec.Command(bin, "serve", cfg)
-	require.NoError(t, cmd.Start())
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}
-	t.Cleanup(stop)
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	}, 15*time.Second, 50*time.Millisecond, "docker-registry did not start")
-	return addr, stop
-}
-
 // ociImage is an OCI image of one random layer of n bytes for os/arch.
-func ociImage(t *testing.T, os, arch string, n int) v1.Image {
+func ociImage(t *testing.T, os, arch string, n int) ocitest.Image {
 	t.Helper()
-	b := make([]byte, n)
-	_, err := rand.Read(b)
-	require.NoError(t, err)
-	img, err := mutate.AppendLayers(mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON),
-		static.NewLayer(b, types.OCILayer))
-	require.NoError(t, err)
-	cf, err := img.ConfigFile()
-	require.NoError(t, err)
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = os, arch
-	img, err = mutate.ConfigFile(img, cf)
-	require.NoError(t, err)
-	return img
+	return ocitest.NewImage(t, os, arch, true, n)
 }
 
 func ref(t *testing.T, s string) name.Reference {
@@ -131,11 +75,10 @@ func TestContainerRemoteCLI(t *testing.T) {
 }
 
 func TestContainerSyncCLI(t *testing.T) {
-	addr, stop := startDockerRegistry(t)
+	up := ocitest.Start(t, "")
+	addr := up.Addr
 	amd, arm := ociImage(t, "linux", "amd64", 5000), ociImage(t, "linux", "arm64", 5000)
-	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
-		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
-		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
+	idx := ocitest.NewIndex(t, amd, arm)
 	three := ociImage(t, "linux", "amd64", 3000)
 	require.NoError(t, ggcr.Write(ref(t, addr+"/library/alpine:3"), three))
 	require.NoError(t, ggcr.WriteIndex(ref(t, addr+"/library/alpine:edge"), idx))
@@ -181,7 +124,7 @@ func TestContainerSyncCLI(t *testing.T) {
 	require.NotContains(t, h.lsMap("mirrorrepo"), "tags/old")
 
 	// Upstream down: a clear error, exit 1, no version.
-	stop()
+	up.Stop()
 	res := h.run("sync", "hub", "mirrorrepo")
 	require.Equal(t, 1, res.code, "%s", res)
 	require.Contains(t, res.stderr, addr)
@@ -192,7 +135,8 @@ func TestContainerSyncCLI(t *testing.T) {
 // remote: a tag, the index and a child by digest are pulled on first
 // request and still served once the upstream is gone.
 func TestContainerPullThroughCLI(t *testing.T) {
-	addr, stop := startDockerRegistry(t)
+	up := ocitest.Start(t, "")
+	addr := up.Addr
 	three := ociImage(t, "linux", "amd64", 4000)
 	require.NoError(t, ggcr.Write(ref(t, addr+"/library/alpine:3"), three))
 	d3, err := three.Digest()
@@ -224,7 +168,7 @@ func TestContainerPullThroughCLI(t *testing.T) {
 	_, err = ggcr.Head(ref(t, srv+"/cache/alpine:nosuch"))
 	require.Error(t, err, "a tag upstream lacks is not found")
 
-	stop()
+	up.Stop()
 	got, err := ggcr.Get(ref(t, srv+"/cache/alpine@"+d3.String()))
 	require.NoError(t, err, "served with upstream down")
 	require.Equal(t, d3, got.Digest)

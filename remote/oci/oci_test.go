@@ -22,6 +22,7 @@ import (
 	"github.com/pkgvc/pkgvc/remote"
 	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/remote/oci"
+	"github.com/pkgvc/pkgvc/remote/oci/ocitest"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/container"
 	"github.com/pkgvc/pkgvc/repo/tree"
@@ -116,11 +117,11 @@ func manifestPath(h v1.Hash) string { return oci.ManifestsDir + h.Hex }
 func blobPath(h v1.Hash) string     { return oci.BlobsDir + h.Hex }
 
 // imagePaths lists the blob paths of img (config and layers).
-func imagePaths(t *testing.T, img image) []string {
+func imagePaths(t *testing.T, img ocitest.Image) []string {
 	cd, err := img.ConfigName()
 	require.NoError(t, err)
 	out := []string{blobPath(cd)}
-	for _, l := range img.layers {
+	for _, l := range img.LayerList {
 		d, err := l.Digest()
 		require.NoError(t, err)
 		out = append(out, blobPath(d))
@@ -130,7 +131,7 @@ func imagePaths(t *testing.T, img image) []string {
 
 // requireImage checks that img's manifest and blobs are recorded and
 // stored with the upstream's bytes.
-func (e *env) requireImage(recs map[string]repo.Record, img image) {
+func (e *env) requireImage(recs map[string]repo.Record, img ocitest.Image) {
 	e.t.Helper()
 	d, err := img.Digest()
 	require.NoError(e.t, err)
@@ -142,7 +143,7 @@ func (e *env) requireImage(recs map[string]repo.Record, img image) {
 	require.True(e.t, ok, "manifest %s recorded", d)
 	require.Equal(e.t, string(mt), rec.Metadata[oci.MetaMediaType])
 	require.Equal(e.t, raw, e.stored(rec.SHA256), "manifest bytes as upstream has them")
-	for _, l := range img.layers {
+	for _, l := range img.LayerList {
 		ld, err := l.Digest()
 		require.NoError(e.t, err)
 		lr, ok := recs[blobPath(ld)]
@@ -166,16 +167,16 @@ func (e *env) requireImage(recs map[string]repo.Record, img image) {
 }
 
 func TestSyncTagsIndexesAndFilters(t *testing.T) {
-	up := startRegistry(t, "")
-	c := newCounter(t, up.url())
-	three := newImage(t, "linux", "amd64", false, 3000, 5000)
-	amd := newImage(t, "linux", "amd64", true, 4000)
-	arm := newImage(t, "linux", "arm64", true, 4100)
-	d3 := up.push("library/alpine", "3", three)
-	idx := newIndex(t, amd, arm)
-	dEdge := up.push("library/alpine", "edge", idx)
-	up.push("library/alpine", "old", newImage(t, "linux", "amd64", false, 100))
-	up.push("library/alpine", "3.19", three)
+	up := ocitest.Start(t, "")
+	c := newCounter(t, up.URL())
+	three := ocitest.NewImage(t, "linux", "amd64", false, 3000, 5000)
+	amd := ocitest.NewImage(t, "linux", "amd64", true, 4000)
+	arm := ocitest.NewImage(t, "linux", "arm64", true, 4100)
+	d3 := up.Push("library/alpine", "3", three)
+	idx := ocitest.NewIndex(t, amd, arm)
+	dEdge := up.Push("library/alpine", "edge", idx)
+	up.Push("library/alpine", "old", ocitest.NewImage(t, "linux", "amd64", false, 100))
+	up.Push("library/alpine", "3.19", three)
 
 	e := newEnv(t)
 	e.remote(c.srv.URL, "library/alpine", func(r *remote.Remote) {
@@ -228,7 +229,7 @@ func TestSyncTagsIndexesAndFilters(t *testing.T) {
 
 	// Without --mirror a tag gone upstream stays; with it, it goes, and
 	// so do the manifests and blobs only it needed.
-	up.deleteManifest("library/alpine", dEdge)
+	up.DeleteManifest("library/alpine", dEdge)
 	res = e.syncOK(false)
 	require.False(t, res.Changed)
 	require.Contains(t, e.records(), oci.TagsDir+"edge")
@@ -245,15 +246,15 @@ func TestSyncTagsIndexesAndFilters(t *testing.T) {
 }
 
 func TestSyncIncludeTagsAndAllPlatforms(t *testing.T) {
-	up := startRegistry(t, "")
-	amd := newImage(t, "linux", "amd64", true, 1000)
-	arm := newImage(t, "linux", "arm64", true, 1000)
-	dIdx := up.push("team/app", "v1.0", newIndex(t, amd, arm))
-	up.push("team/app", "v1.1", newImage(t, "linux", "amd64", true, 10))
-	up.push("team/app", "dev", newImage(t, "linux", "amd64", true, 10))
+	up := ocitest.Start(t, "")
+	amd := ocitest.NewImage(t, "linux", "amd64", true, 1000)
+	arm := ocitest.NewImage(t, "linux", "arm64", true, 1000)
+	dIdx := up.Push("team/app", "v1.0", ocitest.NewIndex(t, amd, arm))
+	up.Push("team/app", "v1.1", ocitest.NewImage(t, "linux", "amd64", true, 10))
+	up.Push("team/app", "dev", ocitest.NewImage(t, "linux", "amd64", true, 10))
 
 	e := newEnv(t)
-	e.remote(up.url(), "team/app", func(r *remote.Remote) { r.IncludeTags = []string{"v1.*"}; r.ExcludeTags = []string{"v1.1"} })
+	e.remote(up.URL(), "team/app", func(r *remote.Remote) { r.IncludeTags = []string{"v1.*"}; r.ExcludeTags = []string{"v1.1"} })
 	e.syncOK(false)
 	recs := e.records()
 	var tags []string
@@ -269,22 +270,22 @@ func TestSyncIncludeTagsAndAllPlatforms(t *testing.T) {
 }
 
 func TestSyncOnDemandFetchesBlobsLater(t *testing.T) {
-	up := startAuthRegistry(t)
-	img := newImage(t, "linux", "amd64", true, 20000)
-	d := up.push("library/alpine", "3", img)
+	up := ocitest.StartAuth(t)
+	img := ocitest.NewImage(t, "linux", "amd64", true, 20000)
+	d := up.Push("library/alpine", "3", img)
 
 	e := newEnv(t)
 	pw := filepath.Join(t.TempDir(), "pw")
-	require.NoError(t, os.WriteFile(pw, []byte(htpasswdPassword+"\n"), 0o600))
-	e.remote(up.url(), "library/alpine", func(r *remote.Remote) {
+	require.NoError(t, os.WriteFile(pw, []byte(ocitest.HtpasswdPassword+"\n"), 0o600))
+	e.remote(up.URL(), "library/alpine", func(r *remote.Remote) {
 		r.Policy = remote.OnDemand
-		r.Username, r.PasswordFile = htpasswdUser, pw
+		r.Username, r.PasswordFile = ocitest.HtpasswdUser, pw
 	})
 	res := e.syncOK(false)
 	require.Equal(t, 1, res.Downloaded, "the manifest (tag and digest paths, one blob) is stored at once")
 	recs := e.records()
 	require.NotNil(t, e.stored(idOf(t, d)), "manifest stored")
-	ld, err := img.layers[0].Digest()
+	ld, err := img.LayerList[0].Digest()
 	require.NoError(t, err)
 	lrec := recs[blobPath(ld)]
 	require.True(t, repo.IsOnDemand(lrec))
@@ -292,7 +293,7 @@ func TestSyncOnDemandFetchesBlobsLater(t *testing.T) {
 
 	var buf bytes.Buffer
 	require.NoError(t, e.m.FetchBlob(ctx(t), lrec, &buf))
-	rc, err := img.layers[0].Compressed()
+	rc, err := img.LayerList[0].Compressed()
 	require.NoError(t, err)
 	want, err := io.ReadAll(rc)
 	require.NoError(t, err)
@@ -301,42 +302,42 @@ func TestSyncOnDemandFetchesBlobsLater(t *testing.T) {
 }
 
 func TestSyncBasicAuth(t *testing.T) {
-	up := startAuthRegistry(t)
-	img := newImage(t, "linux", "amd64", false, 1000)
-	up.push("library/alpine", "3", img)
+	up := ocitest.StartAuth(t)
+	img := ocitest.NewImage(t, "linux", "amd64", false, 1000)
+	up.Push("library/alpine", "3", img)
 
 	e := newEnv(t)
 	pw := filepath.Join(t.TempDir(), "pw")
 	require.NoError(t, os.WriteFile(pw, []byte("wrong\n"), 0o600))
-	e.remote(up.url(), "library/alpine", func(r *remote.Remote) { r.Username, r.PasswordFile = htpasswdUser, pw })
+	e.remote(up.URL(), "library/alpine", func(r *remote.Remote) { r.Username, r.PasswordFile = ocitest.HtpasswdUser, pw })
 	_, err := e.sync(false)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "UNAUTHORIZED")
 
 	// The password file is read again: fixing it is enough.
-	require.NoError(t, os.WriteFile(pw, []byte(htpasswdPassword+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(pw, []byte(ocitest.HtpasswdPassword+"\n"), 0o600))
 	e.syncOK(false)
 	e.requireImage(e.records(), img)
 
 	// Anonymous is refused.
 	e2 := newEnv(t)
-	e2.remote(up.url(), "library/alpine")
+	e2.remote(up.URL(), "library/alpine")
 	_, err = e2.sync(false)
 	require.Error(t, err)
 	require.Equal(t, 0, e2.versions())
 }
 
 func TestSyncRefusesDigestMismatch(t *testing.T) {
-	up := startRegistry(t, "")
-	img := newImage(t, "linux", "amd64", true, 4096)
-	up.push("library/alpine", "3", img)
-	ld, err := img.layers[0].Digest()
+	up := ocitest.Start(t, "")
+	img := ocitest.NewImage(t, "linux", "amd64", true, 4096)
+	up.Push("library/alpine", "3", img)
+	ld, err := img.LayerList[0].Digest()
 	require.NoError(t, err)
 	// Same size, other bytes: only the digest can tell.
-	require.NoError(t, os.WriteFile(up.blobFile(ld), randomBytes(t, 4096), 0o644))
+	require.NoError(t, os.WriteFile(up.BlobFile(ld), ocitest.RandomBytes(t, 4096), 0o644))
 
 	e := newEnv(t)
-	e.remote(up.url(), "library/alpine")
+	e.remote(up.URL(), "library/alpine")
 	_, err = e.sync(false)
 	require.ErrorIs(t, err, remote.ErrDigestMismatch)
 	var se *remote.SyncError
@@ -347,41 +348,41 @@ func TestSyncRefusesDigestMismatch(t *testing.T) {
 }
 
 func TestSyncUpstreamDown(t *testing.T) {
-	up := startRegistry(t, "")
-	up.push("library/alpine", "3", newImage(t, "linux", "amd64", true, 10))
+	up := ocitest.Start(t, "")
+	up.Push("library/alpine", "3", ocitest.NewImage(t, "linux", "amd64", true, 10))
 	e := newEnv(t)
-	e.remote(up.url(), "library/alpine")
+	e.remote(up.URL(), "library/alpine")
 	e.syncOK(false)
-	up.stop()
+	up.Stop()
 
 	start := time.Now()
 	_, err := e.sync(false)
 	require.Error(t, err)
-	require.Contains(t, err.Error(), up.addr)
+	require.Contains(t, err.Error(), up.Addr)
 	require.Contains(t, err.Error(), "connection refused")
 	require.Less(t, time.Since(start), 20*time.Second)
 	require.Equal(t, 1, e.versions())
 
 	// A repository the registry lacks.
-	up2 := startRegistry(t, "")
+	up2 := ocitest.Start(t, "")
 	e2 := newEnv(t)
-	e2.remote(up2.url(), "no/such")
+	e2.remote(up2.URL(), "no/such")
 	_, err = e2.sync(false)
 	require.ErrorIs(t, err, repo.ErrNotFound)
 }
 
 func TestPullRefs(t *testing.T) {
-	up := startRegistry(t, "")
-	one := newImage(t, "linux", "amd64", true, 2000)
-	amd := newImage(t, "linux", "amd64", true, 3000)
-	arm := newImage(t, "linux", "arm64", true, 3000)
-	d1 := up.push("library/alpine", "3", one)
-	dIdx := up.push("library/alpine", "edge", newIndex(t, amd, arm))
+	up := ocitest.Start(t, "")
+	one := ocitest.NewImage(t, "linux", "amd64", true, 2000)
+	amd := ocitest.NewImage(t, "linux", "amd64", true, 3000)
+	arm := ocitest.NewImage(t, "linux", "arm64", true, 3000)
+	d1 := up.Push("library/alpine", "3", one)
+	dIdx := up.Push("library/alpine", "edge", ocitest.NewIndex(t, amd, arm))
 	dArm, err := arm.Digest()
 	require.NoError(t, err)
 
 	e := newEnv(t)
-	e.remote(up.url(), "library/alpine", func(r *remote.Remote) { r.Platforms = []string{"linux/arm64"} })
+	e.remote(up.URL(), "library/alpine", func(r *remote.Remote) { r.Platforms = []string{"linux/arm64"} })
 
 	res, err := e.m.PullRefs(ctx(t), "up", "mirror", []string{"3", "nosuch", "sha256:" + strings.Repeat("ab", 32)})
 	require.NoError(t, err)
@@ -415,8 +416,8 @@ func TestPullRefs(t *testing.T) {
 	require.Equal(t, v, e.versions())
 
 	// A tag moved upstream is updated in place.
-	two := newImage(t, "linux", "amd64", true, 2000)
-	d2 := up.push("library/alpine", "3", two)
+	two := ocitest.NewImage(t, "linux", "amd64", true, 2000)
+	d2 := up.Push("library/alpine", "3", two)
 	res, err = e.m.PullRefs(ctx(t), "up", "mirror", []string{"3"})
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Updated)
@@ -425,7 +426,7 @@ func TestPullRefs(t *testing.T) {
 	require.Contains(t, recs, manifestPath(d1), "the old manifest stays")
 
 	// Upstream down: every reference fails, nothing is committed.
-	up.stop()
+	up.Stop()
 	res, err = e.m.PullRefs(ctx(t), "up", "mirror", []string{"3"})
 	require.NoError(t, err)
 	require.Contains(t, res.Failed, "3")
@@ -462,13 +463,13 @@ func TestValidateRemote(t *testing.T) {
 // engine asks again for the rest with Range, through the registry's auth,
 // and the blob still verifies.
 func TestSyncResumesDroppedBlob(t *testing.T) {
-	up := startRegistry(t, "")
-	img := newImage(t, "linux", "amd64", true, 200000)
-	up.push("library/alpine", "3", img)
-	ld, err := img.layers[0].Digest()
+	up := ocitest.Start(t, "")
+	img := ocitest.NewImage(t, "linux", "amd64", true, 200000)
+	up.Push("library/alpine", "3", img)
+	ld, err := img.LayerList[0].Digest()
 	require.NoError(t, err)
 
-	target, err := url.Parse(up.url())
+	target, err := url.Parse(up.URL())
 	require.NoError(t, err)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	var (
@@ -490,7 +491,7 @@ func TestSyncResumesDroppedBlob(t *testing.T) {
 			rp.ServeHTTP(w, r)
 			return
 		}
-		rc, err := img.layers[0].Compressed()
+		rc, err := img.LayerList[0].Compressed()
 		require.NoError(t, err)
 		defer rc.Close()
 		w.Header().Set("Content-Length", "200000")
