@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -146,4 +147,66 @@ func TestTwoRunnersOneStore(t *testing.T) {
 	locks, _, err := svc1.getLocks(context.Background())
 	require.NoError(t, err)
 	require.Empty(t, locks.Running)
+}
+
+// exitedPid returns the id of a process that ran and has exited.
+func exitedPid(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("true")
+	require.NoError(t, cmd.Run())
+	return cmd.Process.Pid
+}
+
+func TestOwnerExited(t *testing.T) {
+	if node == "" {
+		t.Skip("no /proc: runners are judged by their lease alone")
+	}
+	sleeper := exec.Command("sleep", "60")
+	require.NoError(t, sleeper.Start())
+	alive := fmt.Sprintf("host/%d/abc@%s", sleeper.Process.Pid, node)
+	require.False(t, ownerExited(alive), "a running process")
+	require.NoError(t, sleeper.Process.Kill())
+	_ = sleeper.Wait()
+	require.True(t, ownerExited(alive), "the same process once it has exited")
+
+	gone := exitedPid(t)
+	require.True(t, ownerExited(fmt.Sprintf("h/%d/x@%s", gone, node)))
+	require.False(t, ownerExited(fmt.Sprintf("h/%d/x@%s", gone, "000000000000")), "another node's process ids say nothing here")
+	require.False(t, ownerExited(fmt.Sprintf("h/%d/x", gone)), "an owner without a node")
+	require.False(t, ownerExited(newOwner()), "this process")
+	require.False(t, ownerExited("garbage@"+node))
+}
+
+// TestRestartAfterKill: a Runner whose process was killed on this machine
+// leaves running tasks that the next Runner marks interrupted at once,
+// without waiting for their lease.
+func TestRestartAfterKill(t *testing.T) {
+	if node == "" {
+		t.Skip("no /proc: runners are judged by their lease alone")
+	}
+	h := newHarness(t)
+	st := newStore(t)
+	clk := newClock()
+	kb := &killable{Backend: NewStoreBackend(st)}
+	svcA := New(kb, h.registry(), WithClock(clk.Now))
+	running := start(t, svcA, "hold", "a", "x")
+	queued := start(t, svcA, "quick", "a", "y")
+	a := NewRunner(svcA, fastConfig(2))
+	a.owner = fmt.Sprintf("host/%d/dead@%s", exitedPid(t), node) // as a killed serve's Runner
+	a.finishWait = 50 * time.Millisecond
+	ctxA, cancelA := context.WithCancel(context.Background())
+	require.NoError(t, a.Start(ctxA))
+	require.Equal(t, "x", h.waitStarted())
+	requireState(t, svcA, running.ID, api.TaskRunning)
+	kb.dead.Store(true)
+	cancelA()
+	require.NoError(t, a.Close())
+
+	svcB := New(NewStoreBackend(st), h.registry(), WithClock(clk.Now))
+	startRunner(t, svcB, fastConfig(2))
+	got := wait(t, svcB, running.ID) // the clock stands still: no lease ran out
+	require.Equal(t, api.TaskFailed, got.State)
+	require.Equal(t, Interrupted, got.Error)
+	require.Contains(t, got.Log[len(got.Log)-1], "exited")
+	require.Equal(t, api.TaskCompleted, wait(t, svcB, queued.ID).State)
 }

@@ -2,13 +2,10 @@ package tasks
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sort"
 	"sync"
 	"time"
@@ -123,12 +120,9 @@ type job struct {
 // NewRunner returns a Runner for svc; Start starts it.
 func NewRunner(svc *Service, cfg RunnerConfig) *Runner {
 	cfg.defaults()
-	host, _ := os.Hostname()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
 	return &Runner{
 		svc: svc, cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer),
-		owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
+		owner: newOwner(),
 		jobs:  map[string]*job{}, finishWait: finishTimeout,
 	}
 }
@@ -569,7 +563,7 @@ func (r *Runner) reap(ctx context.Context, es []taskEntry, now time.Time) {
 			continue
 		}
 		running[d.ID] = true
-		if d.Owner == r.owner || !now.After(d.Lease) {
+		if !r.ownerGone(d, now) {
 			continue
 		}
 		if err := r.reapOne(ctx, d.ID, now); err != nil && ctx.Err() == nil {
@@ -600,21 +594,31 @@ func (r *Runner) reap(ctx context.Context, es []taskEntry, now time.Time) {
 	}
 }
 
+// ownerGone reports whether the Runner running d is gone: its lease ran
+// out, or its process exited.
+func (r *Runner) ownerGone(d *taskDoc, now time.Time) bool {
+	return d.Owner != r.owner && (now.After(d.Lease) || ownerExited(d.Owner))
+}
+
 func (r *Runner) reapOne(ctx context.Context, id string, now time.Time) error {
 	for range 5 {
 		d, ver, err := r.svc.get(ctx, id)
 		if err != nil {
 			return err
 		}
-		if d.State != api.TaskRunning || d.Owner == r.owner || !now.After(d.Lease) {
+		if d.State != api.TaskRunning || !r.ownerGone(d, now) {
 			return nil // renewed or ended meanwhile
+		}
+		why := " stopped renewing its lease"
+		if ownerExited(d.Owner) {
+			why = " exited"
 		}
 		err = r.end(ctx, d, ver, func(n *taskDoc) {
 			n.State, n.Error = api.TaskFailed, Interrupted
 			if d.Cancel {
 				n.State, n.Error = api.TaskCanceled, "canceled"
 			}
-			n.Log = appendBounded(n.Log, now.UTC().Format(time.RFC3339)+" runner "+d.Owner+" stopped renewing its lease")
+			n.Log = appendBounded(n.Log, now.UTC().Format(time.RFC3339)+" runner "+d.Owner+why)
 		})
 		if !isConflict(err) {
 			return err
