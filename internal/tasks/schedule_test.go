@@ -173,3 +173,62 @@ func TestScheduleOneRunnerFires(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoSchedulesOverlap: two schedules on one repository come due at
+// the same minute. Their runs take turns on the repository; while they
+// last, a schedule that comes due again is skipped, not doubled; once
+// both are done, the next due times run again.
+func TestTwoSchedulesOverlap(t *testing.T) {
+	h := newHarness(t)
+	clk := newClock()
+	clk.Set(at(0, 9))
+	svc := New(NewStoreBackend(newStore(t)), h.registry(), WithClock(clk.Now), WithLocation(time.UTC))
+	ctx := context.Background()
+	for _, s := range []api.Schedule{
+		{Name: "every5", Cron: "*/5 * * * *", Request: hold("a", "x")},
+		{Name: "every10", Cron: "*/10 * * * *", Request: hold("a", "y")},
+	} {
+		_, err := svc.CreateSchedule(ctx, s)
+		require.NoError(t, err)
+	}
+	startRunner(t, svc, fastConfig(2))
+	time.Sleep(50 * time.Millisecond)
+	require.Empty(t, tasksOf(t, svc, "every5"))
+
+	clk.Set(at(0, 10)) // both due
+	first := h.waitStarted()
+	require.Contains(t, []string{"x", "y"}, first)
+	count := func(schedule string) func() bool {
+		return func() bool { return len(tasksOf(t, svc, schedule)) == 1 }
+	}
+	require.Eventually(t, count("every5"), 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, count("every10"), 5*time.Second, 5*time.Millisecond)
+	other := map[string]string{"x": "every10", "y": "every5"}[first]
+	require.Equal(t, api.TaskQueued, tasksOf(t, svc, other)[0].State, "the second run waits for the repository")
+
+	clk.Set(at(0, 15)) // every5 due again while its run is running or queued
+	time.Sleep(100 * time.Millisecond)
+	require.Len(t, tasksOf(t, svc, "every5"), 1, "a run still going makes the next due time skip")
+	require.Len(t, tasksOf(t, svc, "every10"), 1)
+
+	h.release(first)
+	second := h.waitStarted()
+	require.NotEqual(t, first, second)
+	h.release(second)
+	for _, s := range []string{"every5", "every10"} {
+		require.Equal(t, api.TaskCompleted, wait(t, svc, tasksOf(t, svc, s)[0].ID).State)
+	}
+	require.Equal(t, 1, h.maxRepo["a"], "one run at a time on the repository")
+
+	clk.Set(at(0, 20)) // both due again, and run
+	for _, s := range []string{"every5", "every10"} {
+		require.Eventually(t, func() bool { return len(tasksOf(t, svc, s)) == 2 }, 5*time.Second, 5*time.Millisecond)
+		for _, task := range tasksOf(t, svc, s) {
+			require.Equal(t, api.TaskCompleted, wait(t, svc, task.ID).State)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	require.Equal(t, map[string]int{"x": 2, "y": 2}, h.runs)
+	require.Equal(t, 1, h.maxRepo["a"])
+}
