@@ -27,6 +27,10 @@ type Manager struct {
 	userAgent string
 	flushN    int   // flush kept downloads after this many blobs
 	flushB    int64 // or this many bytes
+	// flushT is the longest verified downloads stay unflushed, so that a
+	// process killed in the middle of a long sync loses at most this much
+	// of its work: the next sync finds the rest in the store.
+	flushT time.Duration
 
 	mu      sync.Mutex
 	clients map[string]cachedClient // by remote name
@@ -60,7 +64,7 @@ func WithUserAgent(ua string) Option { return func(m *Manager) { m.userAgent = u
 func New(st *repo.Store, registry *Registry, opts ...Option) *Manager {
 	m := &Manager{
 		st: st, reg: registry, now: time.Now, userAgent: "pkgvc",
-		flushN: 1000, flushB: 1 << 30,
+		flushN: 1000, flushB: 1 << 30, flushT: 2 * time.Second,
 		clients: make(map[string]cachedClient),
 	}
 	for _, o := range opts {

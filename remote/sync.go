@@ -309,6 +309,9 @@ func (m *Manager) fetchAll(ctx context.Context, open openFunc, r *Remote, repoNa
 		kept = nil
 		mu.Unlock()
 		if err := keep.Flush(ctx); err != nil {
+			mu.Lock()
+			kept = append(ids, kept...) // requeued by the batch: the next flush reports them
+			mu.Unlock()
 			return fmt.Errorf("store downloads: %w", err)
 		}
 		m.blobsStored(ids...)
@@ -372,6 +375,34 @@ func (m *Manager) fetchAll(ctx context.Context, open openFunc, r *Remote, repoNa
 		}
 	}
 
+	// A ticker flushes what waits, so a killed process loses at most
+	// m.flushT of verified downloads.
+	tick := time.NewTicker(m.flushT)
+	tickDone := make(chan struct{})
+	var ticking sync.WaitGroup
+	ticking.Add(1)
+	go func() {
+		defer ticking.Done()
+		for {
+			select {
+			case <-tickDone:
+				return
+			case <-tick.C:
+			}
+			mu.Lock()
+			waiting := len(kept) > 0
+			mu.Unlock()
+			if !waiting {
+				continue
+			}
+			if err := flush(ctx); err != nil && ctx.Err() == nil {
+				mu.Lock()
+				fatal = cmp.Or(fatal, err)
+				mu.Unlock()
+			}
+		}
+	}()
+
 	work := make(chan *job)
 	var wg sync.WaitGroup
 	for range min(max(r.DownloadConcurrency, 1), len(jobs)) {
@@ -401,6 +432,9 @@ feed:
 	}
 	close(work)
 	wg.Wait()
+	tick.Stop()
+	close(tickDone)
+	ticking.Wait()
 
 	// Keep what verified, even if the sync fails or was cancelled.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
