@@ -39,10 +39,14 @@ func serveCmd(e *env) *cli.Command {
 			&cli.DurationFlag{Name: "write-timeout", Value: publish.DefaultWriteTimeout, Usage: "drop a client that takes none of its response for this long (slow steady downloads go on)"},
 			&cli.IntFlag{Name: "max-header-bytes", Value: publish.DefaultMaxHeaderBytes, Usage: "answer 431 to a larger request header"},
 			&cli.Int64Flag{Name: "max-body-bytes", Value: publish.MaxUploadBytes, Usage: "answer 413 to a larger request body (uploads)"},
+			&cli.IntFlag{Name: "task-workers", Value: 3, Usage: "run at most `N` tasks (syncs, gc, fsck) at once in this process; 0 runs none here (other serve processes sharing the store do)"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if _, err := args(c, 0, 0, "[--listen ADDR] [--access-log FILE] [--tls-cert FILE --tls-key FILE]"); err != nil {
 				return err
+			}
+			if c.Int("task-workers") < 0 {
+				return usagef("serve: --task-workers is 0 or more")
 			}
 			var tlsCfg *tls.Config
 			if cert, key := c.String("tls-cert"), c.String("tls-key"); cert != "" || key != "" {
@@ -105,11 +109,13 @@ func serveCmd(e *env) *cli.Command {
 			}
 			// Tasks queued by any process sharing the store, and due
 			// schedules, run here; stopping marks running ones interrupted.
-			runner := l.TaskRunner(tasks.RunnerConfig{Registerer: srv.Registry(), Logger: errlog, ErrorCode: apiserver.ErrorCode})
-			if err := runner.Start(ctx); err != nil {
-				return err
+			if workers := c.Int("task-workers"); workers > 0 {
+				runner := l.TaskRunner(tasks.RunnerConfig{Workers: workers, Registerer: srv.Registry(), Logger: errlog, ErrorCode: apiserver.ErrorCode})
+				if err := runner.Start(ctx); err != nil {
+					return err
+				}
+				defer runner.Close()
 			}
-			defer runner.Close()
 			// The REST API answers under /api/v1/ from the same store; the
 			// content server, everything else.
 			apiSrv, err := apiserver.New(l, l.Tokens(), apiserver.WithLogger(errlog),

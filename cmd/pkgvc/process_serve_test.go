@@ -1,0 +1,184 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/remote"
+)
+
+// stallingUpstream serves files and their PULP_MANIFEST; until release is
+// closed, a request for the stall file reports itself on asked and hangs.
+type stallingUpstream struct {
+	files   map[string]string
+	stall   string
+	asked   chan struct{}
+	release chan struct{}
+
+	mu   sync.Mutex
+	gets map[string]int
+}
+
+func (u *stallingUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := strings.TrimPrefix(r.URL.Path, "/")
+	if p == "PULP_MANIFEST" {
+		for name, body := range u.files {
+			fmt.Fprintf(w, "%s,%x,%d\n", name, sha256.Sum256([]byte(body)), len(body))
+		}
+		return
+	}
+	body, ok := u.files[p]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	u.mu.Lock()
+	u.gets[p]++
+	u.mu.Unlock()
+	if p == u.stall {
+		select {
+		case <-u.release:
+		default:
+			select {
+			case u.asked <- struct{}{}:
+			default:
+			}
+			select {
+			case <-u.release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}
+	fmt.Fprint(w, body)
+}
+
+// startServeProc starts `pkgvc serve` as its own process on store and
+// waits until it answers /healthz.
+func startServeProc(t *testing.T, store string) (*proc, string) {
+	t.Helper()
+	addr := freeAddr(t)
+	p := startProc(t, store, "", "serve", "--listen", addr, "--access-log", os.DevNull)
+	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
+	base := "http://" + addr
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 20*time.Second, 50*time.Millisecond, "serve did not start")
+	return p, base
+}
+
+// TestProcessSyncTaskSurvivesServeKill: a sync task runs in a `pkgvc serve`
+// that is killed (SIGKILL) in the middle of a download. The restarted
+// server marks the task failed as interrupted without waiting for its
+// lease, and the same sync run again completes, downloading only what the
+// killed run had not verified.
+func TestProcessSyncTaskSurvivesServeKill(t *testing.T) {
+	up := &stallingUpstream{
+		files: map[string]string{
+			"a.bin": strings.Repeat("a", 3000),
+			"b.bin": strings.Repeat("b", 5000),
+			"z.bin": strings.Repeat("z", 9000),
+		},
+		stall: "z.bin", asked: make(chan struct{}, 1), release: make(chan struct{}), gets: map[string]int{},
+	}
+	ts := httptest.NewServer(up)
+	t.Cleanup(ts.Close)
+
+	store := filepath.Join(t.TempDir(), "store")
+	for _, args := range [][]string{
+		{"repo", "create", "mirror"},
+		// One download at a time, in path order: z.bin comes last.
+		{"remote", "create", "up", "--url", ts.URL + "/PULP_MANIFEST", "--download-concurrency", "1"},
+	} {
+		r := runProc(t, store, args...)
+		require.Equal(t, 0, r.code, "%v: %s", args, r)
+	}
+	r := runProc(t, store, "--json", "token", "create", "--name", "ops", "--scope", "*:*:admin")
+	require.Equal(t, 0, r.code, r.String())
+	var tok struct{ Token string }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &tok))
+	t.Setenv("PKGVC_TOKEN", tok.Token)
+
+	first, base := startServeProc(t, store)
+	cli := func(args ...string) result {
+		t.Helper()
+		return runCLI(t, append([]string{"--server", base}, args...)...)
+	}
+	r = cli("sync", "--no-wait", "up", "mirror")
+	require.Equal(t, 0, r.code, r.String())
+	id := strings.TrimSpace(r.stdout)
+	select {
+	case <-up.asked:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the sync never reached z.bin")
+	}
+	show := func(base string) api.Task {
+		t.Helper()
+		r := runCLI(t, "--server", base, "--json", "task", "show", id)
+		require.Equal(t, 0, r.code, r.String())
+		var task api.Task
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &task))
+		return task
+	}
+	require.Equal(t, api.TaskRunning, show(base).State)
+	// Verified downloads reach the store within seconds, not only at the
+	// end of the sync.
+	for _, name := range []string{"a.bin", "b.bin"} {
+		blob := filepath.Join(store, "data", "blobs", fmt.Sprintf("%x", sha256.Sum256([]byte(up.files[name]))))
+		blob = filepath.Join(filepath.Dir(blob), filepath.Base(blob)[:2], filepath.Base(blob))
+		require.Eventually(t, func() bool {
+			_, err1 := os.Stat(blob)
+			_, err2 := os.Stat(blob + ".zst")
+			return err1 == nil || err2 == nil
+		}, 20*time.Second, 50*time.Millisecond, "%s is not in the store while the sync runs", name)
+	}
+
+	require.NoError(t, first.cmd.Process.Kill())
+	_ = first.cmd.Wait()
+	killed := time.Now()
+
+	_, base = startServeProc(t, store)
+	var task api.Task
+	require.Eventually(t, func() bool {
+		task = show(base)
+		return task.State != api.TaskRunning
+	}, 20*time.Second, 100*time.Millisecond, "the killed server's task stays running")
+	require.Less(t, time.Since(killed), 25*time.Second, "marked before its 30 s lease ran out")
+	require.Equal(t, api.TaskFailed, task.State)
+	require.Contains(t, task.Error, "interrupted")
+	info := runCLI(t, "--server", base, "--json", "log", "mirror")
+	require.NotEqual(t, 0, info.code, "no version from the interrupted sync: %s", info)
+
+	close(up.release)
+	r = runCLI(t, "--server", base, "--json", "sync", "up", "mirror")
+	require.Equal(t, 0, r.code, r.String())
+	var res remote.SyncResult
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &res))
+	require.True(t, res.Changed)
+	require.Equal(t, 3, res.Added)
+	require.Equal(t, 2, res.Reused, "what the killed run verified is not downloaded again")
+	require.Equal(t, 1, res.Downloaded)
+	up.mu.Lock()
+	require.Equal(t, map[string]int{"a.bin": 1, "b.bin": 1, "z.bin": 2}, up.gets)
+	up.mu.Unlock()
+	r = runCLI(t, "--server", base, "cat", "mirror", "z.bin")
+	require.Equal(t, 0, r.code, r.String())
+	require.Equal(t, up.files["z.bin"], r.stdout)
+}
