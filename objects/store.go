@@ -13,9 +13,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/pkgvc/pkgvc/internal/clockcache"
 )
 
 const (
@@ -78,6 +80,8 @@ type Store struct {
 	readPool   sync.Pool // *[]byte of readBufferSize
 	encPool    sync.Pool // *zstd.Encoder, streaming
 	decPool    sync.Pool // *zstd.Decoder, streaming
+
+	cache atomic.Pointer[clockcache.Cache[ID, []byte]] // see CacheObjects
 }
 
 // New returns a Store on b.
@@ -466,8 +470,15 @@ func decodeObject(dec *zstd.Decoder, stored []byte) ([]byte, error) {
 }
 
 // GetObject returns small object id, verified: the SHA-256 of the decoded
-// bytes must equal id, else the error wraps ErrCorrupt.
+// bytes must equal id, else the error wraps ErrCorrupt. With CacheObjects,
+// an object read and verified before comes from memory (see Uncached).
 func (s *Store) GetObject(ctx context.Context, id ID) ([]byte, error) {
+	cache := s.objectCache(ctx)
+	if cache != nil {
+		if data, ok := cache.Get(id); ok {
+			return data, nil
+		}
+	}
 	rc, err := s.b.Open(ctx, objectKey(id), 0, -1)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("object %s: %w", id, ErrNotFound)
@@ -489,6 +500,9 @@ func (s *Store) GetObject(ctx context.Context, id ID) ([]byte, error) {
 	}
 	if Sum(data) != id {
 		return nil, fmt.Errorf("object %s: %w: digest mismatch", id, ErrCorrupt)
+	}
+	if cache != nil {
+		cache.Add(id, data, int64(len(data))+cachedObjectOverhead)
 	}
 	return data, nil
 }
@@ -568,7 +582,13 @@ func (s *Store) DeleteBlob(ctx context.Context, id ID, ifOlderThan time.Time) (b
 
 // DeleteObject deletes small object id, with DeleteBlob's semantics.
 func (s *Store) DeleteObject(ctx context.Context, id ID, ifOlderThan time.Time) (bool, error) {
-	return s.deleteKeys(ctx, "object "+id.String(), ifOlderThan, objectKey(id))
+	deleted, err := s.deleteKeys(ctx, "object "+id.String(), ifOlderThan, objectKey(id))
+	if deleted {
+		if c := s.cache.Load(); c != nil {
+			c.Remove(id)
+		}
+	}
+	return deleted, err
 }
 
 func (s *Store) deleteKeys(ctx context.Context, what string, ifOlderThan time.Time, keys ...string) (bool, error) {

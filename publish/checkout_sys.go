@@ -2,10 +2,11 @@ package publish
 
 import (
 	"context"
-	filelock "github.com/pkgvc/pkgvc/internal/flock"
 	"os"
 	"strconv"
 	"strings"
+
+	filelock "github.com/pkgvc/pkgvc/internal/flock"
 
 	"golang.org/x/sys/unix"
 )

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/pkgvc/pkgvc/publish/httplog"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/pkgvc/pkgvc/publish/httplog"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -182,8 +183,8 @@ func (s *Server) setupOps() {
 		name string
 		n    func() (count int, weight int64)
 	}{
-		{"versions", s.versions.size}, {"nodes", s.nodes.size}, {"listings", s.listings.size},
-		{"blobs", s.blobs.size}, {"reach", s.reach.size},
+		{"versions", s.versions.Size}, {"nodes", s.st.Objects().ObjectCacheSize}, {"listings", s.listings.Size},
+		{"blobs", s.blobs.Size}, {"reach", s.reach.Size},
 	} {
 		o.reg.MustRegister(
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -212,13 +213,6 @@ func (s *Server) setupOps() {
 			return err
 		}
 	}
-}
-
-// size returns a cache's entry count and weight.
-func (c *cache[K, V]) size() (int, int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.ring), c.weight
 }
 
 type countWriter struct {

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pkgvc/pkgvc/internal/clockcache"
+
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -108,11 +110,10 @@ type Server struct {
 
 	tableMu  sync.Mutex
 	table    atomic.Pointer[distTable]
-	versions *cache[objects.ID, *verState]
-	nodes    *cache[objects.ID, []byte]
-	listings *cache[objects.ID, []repo.Record]
-	blobs    *cache[objects.ID, *blobEntry]
-	reach    *cache[[2]objects.ID, bool]
+	versions *clockcache.Cache[objects.ID, *verState]
+	listings *clockcache.Cache[objects.ID, []repo.Record]
+	blobs    *clockcache.Cache[objects.ID, *blobEntry]
+	reach    *clockcache.Cache[[2]objects.ID, bool]
 	dirs     sync.Map // directory path -> *blobDir
 
 	ops *ops // metrics and readiness checks (ops.go)
@@ -123,8 +124,8 @@ var _ http.Handler = (*Server)(nil)
 // Cache bounds.
 const (
 	maxVersions     = 256
-	maxNodeBytes    = 64 << 20
-	maxListed       = 1 << 20 // records held in cached directory listings
+	maxNodeBytes    = 64 << 20 // small objects the store keeps (objects.Store.CacheObjects)
+	maxListed       = 1 << 20  // records held in cached directory listings
 	maxBlobs        = 1 << 16
 	maxSmallBlob    = 64 << 10 // largest file kept in memory
 	maxLookups      = 1 << 16  // per version
@@ -141,16 +142,17 @@ func NewServer(st *repo.Store, dists *Dists, pubs *Publications, opts ...ServerO
 		memBytes: defaultMemBytes,
 		recheck:  time.Second,
 		listMax:  maxListed,
-		versions: newCache[objects.ID, *verState](maxVersions, 0),
-		nodes:    newCache[objects.ID, []byte](1<<20, maxNodeBytes),
-		listings: newCache[objects.ID, []repo.Record](64, maxListed),
-		reach:    newCache[[2]objects.ID, bool](maxReach, 0),
+		versions: clockcache.New[objects.ID, *verState](maxVersions, 0),
+		listings: clockcache.New[objects.ID, []repo.Record](64, maxListed),
+		reach:    clockcache.New[[2]objects.ID, bool](maxReach, 0),
 		ops:      newOps(),
 	}
 	for _, o := range opts {
 		o(s)
 	}
-	s.blobs = newCache[objects.ID, *blobEntry](maxBlobs, s.memBytes+maxBlobs*blobOverhead)
+	// Every request reads tree nodes: the store keeps them in memory.
+	st.Objects().CacheObjects(maxNodeBytes)
+	s.blobs = clockcache.New[objects.ID, *blobEntry](maxBlobs, s.memBytes+maxBlobs*blobOverhead)
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc(ContentPrefix, s.serveContent)
 	s.mux.HandleFunc("/content", func(w http.ResponseWriter, r *http.Request) {

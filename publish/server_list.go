@@ -53,7 +53,7 @@ func (s *Server) children(ctx context.Context, q *request, dir string) ([]listIt
 		for i := sort.Search(len(rs), func(i int) bool { return rs[i].Path >= dir }); i < len(rs) && strings.HasPrefix(rs[i].Path, dir); i++ {
 			add(rs[i].Path, rs[i].Size)
 		}
-	} else if err := tree.Walk(ctx, nodeGetter{s}, q.vs.v.Tree, func(e tree.Entry) error {
+	} else if err := tree.Walk(ctx, s.st.Objects(), q.vs.v.Tree, func(e tree.Entry) error {
 		if strings.HasPrefix(e.Path, dir) {
 			add(e.Path, e.Size)
 		}

@@ -286,7 +286,7 @@ func (vs *verState) lookup(ctx context.Context, s *Server, p string) (*lookupEnt
 	if x, ok := m.Load(p); ok {
 		return x.(*lookupEntry), nil
 	}
-	rec, found, err := tree.Get(ctx, nodeGetter{s}, vs.v.Tree, p)
+	rec, found, err := tree.Get(ctx, s.st.Objects(), vs.v.Tree, p)
 	if err != nil {
 		return nil, err
 	}
@@ -303,27 +303,12 @@ func (vs *verState) lookup(ctx context.Context, s *Server, p string) (*lookupEnt
 	return le, nil
 }
 
-// nodeGetter reads tree objects through the server's cache of them.
-type nodeGetter struct{ s *Server }
-
-func (g nodeGetter) GetObject(ctx context.Context, id objects.ID) ([]byte, error) {
-	if b, ok := g.s.nodes.Get(id); ok {
-		return b, nil
-	}
-	b, err := g.s.st.Objects().GetObject(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	g.s.nodes.Add(id, b, int64(len(b))+64)
-	return b, nil
-}
-
 // count returns the number of records of a version.
 func (s *Server) count(ctx context.Context, vs *verState) (int, error) {
 	if n := vs.count.Load(); n > 0 {
 		return int(n - 1), nil
 	}
-	n, err := tree.Count(ctx, nodeGetter{s}, vs.v.Tree)
+	n, err := tree.Count(ctx, s.st.Objects(), vs.v.Tree)
 	if err != nil {
 		return 0, err
 	}
@@ -337,7 +322,7 @@ func (s *Server) records(ctx context.Context, vs *verState) ([]repo.Record, erro
 	if rs, ok := s.listings.Get(vs.v.ID); ok {
 		return rs, nil
 	}
-	rs, err := tree.Sorted(ctx, nodeGetter{s}, vs.v.Tree)
+	rs, err := tree.Sorted(ctx, s.st.Objects(), vs.v.Tree)
 	if err != nil {
 		return nil, err
 	}

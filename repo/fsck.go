@@ -24,6 +24,8 @@ type FsckResult struct {
 // digest. It returns ErrCorrupt, with the result listing each problem, if
 // anything is missing or damaged.
 func (s *Store) Fsck(ctx context.Context) (*FsckResult, error) {
+	// Check the stored bytes, not what a long-running process has cached.
+	ctx = objects.Uncached(ctx)
 	r, err := s.newReach(ctx)
 	if err != nil {
 		return nil, err
