@@ -2,16 +2,13 @@ package local_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/pkgvc/pkgvc/remote/remotetest"
 
 	"github.com/stretchr/testify/require"
 
@@ -35,71 +32,13 @@ func waitTask(t *testing.T, s api.Service, id string) *api.Task {
 	return task
 }
 
-// slowUpstream serves files under / and their PULP_MANIFEST, in name
-// order. Until open is closed, a request for slow reports itself on asked
-// and hangs until the client gives up.
-type slowUpstream struct {
-	files map[string][]byte
-	slow  string
-	asked chan struct{}
-	open  chan struct{}
-
-	mu       sync.Mutex
-	requests map[string]int
-}
-
-func (u *slowUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := strings.TrimPrefix(r.URL.Path, "/")
-	if p == "PULP_MANIFEST" {
-		var names []string
-		for n := range u.files {
-			names = append(names, n)
-		}
-		sortStrings(names)
-		for _, n := range names {
-			sum := sha256.Sum256(u.files[n])
-			fmt.Fprintf(w, "%s,%s,%d\n", n, hex.EncodeToString(sum[:]), len(u.files[n]))
-		}
-		return
-	}
-	data, ok := u.files[p]
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	u.mu.Lock()
-	u.requests[p]++
-	u.mu.Unlock()
-	if p == u.slow {
-		select {
-		case <-u.open:
-		default:
-			u.asked <- struct{}{}
-			<-r.Context().Done()
-			return
-		}
-	}
-	_, _ = w.Write(data)
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-}
-
 func TestSyncTaskResumesAfterRestart(t *testing.T) {
-	up := &slowUpstream{
-		files: map[string][]byte{
-			"a.bin": []byte(strings.Repeat("a", 3000)),
-			"b.bin": []byte(strings.Repeat("b", 5000)),
-			"c.bin": []byte(strings.Repeat("c", 7000)),
-			"z.bin": []byte(strings.Repeat("z", 9000)),
-		},
-		slow: "z.bin", asked: make(chan struct{}, 10), open: make(chan struct{}), requests: map[string]int{},
-	}
+	up := remotetest.New(map[string][]byte{
+		"a.bin": []byte(strings.Repeat("a", 3000)),
+		"b.bin": []byte(strings.Repeat("b", 5000)),
+		"c.bin": []byte(strings.Repeat("c", 7000)),
+		"z.bin": []byte(strings.Repeat("z", 9000)),
+	}, "z.bin")
 	srv := httptest.NewServer(up)
 	defer srv.Close()
 
@@ -119,7 +58,7 @@ func TestSyncTaskResumesAfterRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "mirror", task.Repo)
 	select {
-	case <-up.asked:
+	case <-up.Asked:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the sync never reached z.bin")
 	}
@@ -138,7 +77,7 @@ func TestSyncTaskResumesAfterRestart(t *testing.T) {
 	require.Nil(t, info.Head, "no version from an interrupted sync")
 
 	// It starts again; the sync is run again and finishes.
-	close(up.open)
+	close(up.Release)
 	second := s.TaskRunner(fastRunner())
 	require.NoError(t, second.Start(context.Background()))
 	defer second.Close()
@@ -153,9 +92,7 @@ func TestSyncTaskResumesAfterRestart(t *testing.T) {
 	require.Equal(t, 3, res.Reused, "what the first run verified is not downloaded again")
 	require.Equal(t, 1, res.Downloaded)
 	require.Equal(t, api.Progress{Done: 9000, Total: 9000, Unit: "bytes"}, done.Progress)
-	up.mu.Lock()
-	require.Equal(t, map[string]int{"a.bin": 1, "b.bin": 1, "c.bin": 1, "z.bin": 2}, up.requests)
-	up.mu.Unlock()
+	require.Equal(t, map[string]int{"a.bin": 1, "b.bin": 1, "c.bin": 1, "z.bin": 2}, up.Gets())
 	require.Equal(t, "zzz", cat(t, s, "mirror", "z.bin")[:3])
 }
 

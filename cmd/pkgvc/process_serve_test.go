@@ -9,61 +9,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/pkgvc/pkgvc/remote/remotetest"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/remote"
 )
-
-// stallingUpstream serves files and their PULP_MANIFEST; until release is
-// closed, a request for the stall file reports itself on asked and hangs.
-type stallingUpstream struct {
-	files   map[string]string
-	stall   string
-	asked   chan struct{}
-	release chan struct{}
-
-	mu   sync.Mutex
-	gets map[string]int
-}
-
-func (u *stallingUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := strings.TrimPrefix(r.URL.Path, "/")
-	if p == "PULP_MANIFEST" {
-		for name, body := range u.files {
-			fmt.Fprintf(w, "%s,%x,%d\n", name, sha256.Sum256([]byte(body)), len(body))
-		}
-		return
-	}
-	body, ok := u.files[p]
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	u.mu.Lock()
-	u.gets[p]++
-	u.mu.Unlock()
-	if p == u.stall {
-		select {
-		case <-u.release:
-		default:
-			select {
-			case u.asked <- struct{}{}:
-			default:
-			}
-			select {
-			case <-u.release:
-			case <-r.Context().Done():
-				return
-			}
-		}
-	}
-	fmt.Fprint(w, body)
-}
 
 // startServeProc starts `pkgvc serve` as its own process on store and
 // waits until it answers /healthz.
@@ -90,14 +45,11 @@ func startServeProc(t *testing.T, store string) (*proc, string) {
 // lease, and the same sync run again completes, downloading only what the
 // killed run had not verified.
 func TestProcessSyncTaskSurvivesServeKill(t *testing.T) {
-	up := &stallingUpstream{
-		files: map[string]string{
-			"a.bin": strings.Repeat("a", 3000),
-			"b.bin": strings.Repeat("b", 5000),
-			"z.bin": strings.Repeat("z", 9000),
-		},
-		stall: "z.bin", asked: make(chan struct{}, 1), release: make(chan struct{}), gets: map[string]int{},
-	}
+	up := remotetest.New(map[string][]byte{
+		"a.bin": []byte(strings.Repeat("a", 3000)),
+		"b.bin": []byte(strings.Repeat("b", 5000)),
+		"z.bin": []byte(strings.Repeat("z", 9000)),
+	}, "z.bin")
 	ts := httptest.NewServer(up)
 	t.Cleanup(ts.Close)
 
@@ -125,7 +77,7 @@ func TestProcessSyncTaskSurvivesServeKill(t *testing.T) {
 	require.Equal(t, 0, r.code, r.String())
 	id := strings.TrimSpace(r.stdout)
 	select {
-	case <-up.asked:
+	case <-up.Asked:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the sync never reached z.bin")
 	}
@@ -141,7 +93,7 @@ func TestProcessSyncTaskSurvivesServeKill(t *testing.T) {
 	// Verified downloads reach the store within seconds, not only at the
 	// end of the sync.
 	for _, name := range []string{"a.bin", "b.bin"} {
-		blob := filepath.Join(store, "data", "blobs", fmt.Sprintf("%x", sha256.Sum256([]byte(up.files[name]))))
+		blob := filepath.Join(store, "data", "blobs", fmt.Sprintf("%x", sha256.Sum256(up.Files[name])))
 		blob = filepath.Join(filepath.Dir(blob), filepath.Base(blob)[:2], filepath.Base(blob))
 		require.Eventually(t, func() bool {
 			_, err1 := os.Stat(blob)
@@ -166,7 +118,7 @@ func TestProcessSyncTaskSurvivesServeKill(t *testing.T) {
 	info := runCLI(t, "--server", base, "--json", "log", "mirror")
 	require.NotEqual(t, 0, info.code, "no version from the interrupted sync: %s", info)
 
-	close(up.release)
+	close(up.Release)
 	r = runCLI(t, "--server", base, "--json", "sync", "up", "mirror")
 	require.Equal(t, 0, r.code, r.String())
 	var res remote.SyncResult
@@ -175,10 +127,8 @@ func TestProcessSyncTaskSurvivesServeKill(t *testing.T) {
 	require.Equal(t, 3, res.Added)
 	require.Equal(t, 2, res.Reused, "what the killed run verified is not downloaded again")
 	require.Equal(t, 1, res.Downloaded)
-	up.mu.Lock()
-	require.Equal(t, map[string]int{"a.bin": 1, "b.bin": 1, "z.bin": 2}, up.gets)
-	up.mu.Unlock()
+	require.Equal(t, map[string]int{"a.bin": 1, "b.bin": 1, "z.bin": 2}, up.Gets())
 	r = runCLI(t, "--server", base, "cat", "mirror", "z.bin")
 	require.Equal(t, 0, r.code, r.String())
-	require.Equal(t, up.files["z.bin"], r.stdout)
+	require.Equal(t, string(up.Files["z.bin"]), r.stdout)
 }

@@ -11,28 +11,40 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/repo"
 )
 
-func TestRestartAfterCrash(t *testing.T) {
-	h := newHarness(t)
-	st := newStore(t)
-	clk := newClock()
+// crashWhileRunning runs task x (hold on repository a) in a Runner named
+// owner (its own name if empty), with quick task y queued behind it on a,
+// then makes that Runner's process die: nothing it does reaches the store
+// any more, and x stays recorded as running.
+func crashWhileRunning(t *testing.T, h *harness, st *repo.Store, clk *clock, owner string) (running, queued *api.Task) {
+	t.Helper()
 	kb := &killable{Backend: NewStoreBackend(st)}
 	svcA := New(kb, h.registry(), WithClock(clk.Now))
-	running := start(t, svcA, "hold", "a", "x")
-	queued := start(t, svcA, "quick", "a", "y") // waits for x's lock on a
+	running = start(t, svcA, "hold", "a", "x")
+	queued = start(t, svcA, "quick", "a", "y") // waits for x's lock on a
 	a := NewRunner(svcA, fastConfig(2))
+	if owner != "" {
+		a.owner = owner
+	}
 	a.finishWait = 50 * time.Millisecond
 	ctxA, cancelA := context.WithCancel(context.Background())
 	require.NoError(t, a.Start(ctxA))
 	require.Equal(t, "x", h.waitStarted())
 	requireState(t, svcA, running.ID, api.TaskRunning)
-
-	// The process dies: nothing it does reaches the store any more.
 	kb.dead.Store(true)
 	cancelA()
 	require.NoError(t, a.Close())
 	require.Equal(t, api.TaskRunning, show(t, svcA, running.ID).State)
+	return running, queued
+}
+
+func TestRestartAfterCrash(t *testing.T) {
+	h := newHarness(t)
+	st := newStore(t)
+	clk := newClock()
+	running, queued := crashWhileRunning(t, h, st, clk, "")
 
 	// The server starts again on the same store.
 	svcB := New(NewStoreBackend(st), h.registry(), WithClock(clk.Now))
@@ -187,20 +199,8 @@ func TestRestartAfterKill(t *testing.T) {
 	h := newHarness(t)
 	st := newStore(t)
 	clk := newClock()
-	kb := &killable{Backend: NewStoreBackend(st)}
-	svcA := New(kb, h.registry(), WithClock(clk.Now))
-	running := start(t, svcA, "hold", "a", "x")
-	queued := start(t, svcA, "quick", "a", "y")
-	a := NewRunner(svcA, fastConfig(2))
-	a.owner = fmt.Sprintf("host/%d/dead@%s", exitedPid(t), node) // as a killed serve's Runner
-	a.finishWait = 50 * time.Millisecond
-	ctxA, cancelA := context.WithCancel(context.Background())
-	require.NoError(t, a.Start(ctxA))
-	require.Equal(t, "x", h.waitStarted())
-	requireState(t, svcA, running.ID, api.TaskRunning)
-	kb.dead.Store(true)
-	cancelA()
-	require.NoError(t, a.Close())
+	// As a killed serve's Runner: its process is gone.
+	running, queued := crashWhileRunning(t, h, st, clk, fmt.Sprintf("host/%d/dead@%s", exitedPid(t), node))
 
 	svcB := New(NewStoreBackend(st), h.registry(), WithClock(clk.Now))
 	startRunner(t, svcB, fastConfig(2))
