@@ -86,38 +86,17 @@ func (m *Manager) PullProjects(ctx context.Context, remoteName, repoName string,
 			pkgs = append(pkgs, got...)
 		}
 	}
-	slices.Sort(res.NotFound)
-	if err := checkIndex(pkgs); err != nil {
-		return nil, fmt.Errorf("pull %s: upstream index %s: %w", r.Name, r.URL, err)
-	}
-	if info.Head != nil {
-		res.Version, res.ID = info.Head.Number, info.Head.ID
-	}
-	existing, err := m.headRecords(ctx, info)
+	records, _, err := m.planPull(ctx, &one, info, pkgs, res)
 	if err != nil {
 		return nil, err
 	}
-	records, _, _, err := m.plan(ctx, &one, pkgs, existing, false, &res.SyncResult)
-	if err != nil {
-		return nil, err
-	}
-	if len(records) > 0 {
-		var got []string
-		for p := range seen {
-			if _, failed := res.Failed[p]; !failed && !slices.Contains(res.NotFound, p) {
-				got = append(got, p)
-			}
+	var got []string
+	for p := range seen {
+		if _, failed := res.Failed[p]; !failed && !slices.Contains(res.NotFound, p) {
+			got = append(got, p)
 		}
-		slices.Sort(got)
-		msg := fmt.Sprintf("pull-through %s (%s): %s: %d added, %d updated", r.Name, r.URL, strings.Join(got, ", "), res.Added, res.Updated)
-		cres, err := m.st.Commit(ctx, repoName, repo.CommitRequest{Records: records, Message: msg})
-		if err != nil {
-			return nil, fmt.Errorf("pull %s into %s: %w", r.Name, repoName, err)
-		}
-		res.Version, res.ID, res.Changed = cres.Version, cres.ID, cres.Changed
 	}
-	res.Seconds = time.Since(start).Seconds()
-	return res, nil
+	return m.commitPull(ctx, r, repoName, records, got, res, start)
 }
 
 // ErrRefNotFound reports a reference (a tag, a manifest digest) the
@@ -179,18 +158,7 @@ func (m *Manager) PullRefs(ctx context.Context, remoteName, repoName string, ref
 			}
 		}
 	}
-	slices.Sort(res.NotFound)
-	if err := checkIndex(pkgs); err != nil {
-		return nil, fmt.Errorf("pull %s: upstream index %s: %w", r.Name, r.URL, err)
-	}
-	if info.Head != nil {
-		res.Version, res.ID = info.Head.Number, info.Head.ID
-	}
-	existing, err := m.headRecords(ctx, info)
-	if err != nil {
-		return nil, err
-	}
-	records, jobs, _, err := m.plan(ctx, r, pkgs, existing, false, &res.SyncResult)
+	records, jobs, err := m.planPull(ctx, r, info, pkgs, res)
 	if err != nil {
 		return nil, err
 	}
@@ -198,9 +166,34 @@ func (m *Manager) PullRefs(ctx context.Context, remoteName, repoName string, ref
 	if err := m.fetchAll(ctx, packageOpener(op.syncer, up), r, repoName, jobs, nil, &res.SyncResult); err != nil {
 		return nil, fmt.Errorf("pull %s: %w", r.Name, err)
 	}
+	return m.commitPull(ctx, r, repoName, records, got, res, start)
+}
+
+// planPull checks the packages a pull read from r's upstream and plans
+// them against the repository's head: the records of the new version, and
+// the downloads it needs.
+func (m *Manager) planPull(ctx context.Context, r *Remote, info *repo.RepoInfo, pkgs []Package, res *PullResult) ([]repo.Record, []*job, error) {
+	slices.Sort(res.NotFound)
+	if err := checkIndex(pkgs); err != nil {
+		return nil, nil, fmt.Errorf("pull %s: upstream index %s: %w", r.Name, r.URL, err)
+	}
+	if info.Head != nil {
+		res.Version, res.ID = info.Head.Number, info.Head.ID
+	}
+	existing, err := m.headRecords(ctx, info)
+	if err != nil {
+		return nil, nil, err
+	}
+	records, jobs, _, err := m.plan(ctx, r, pkgs, existing, false, &res.SyncResult)
+	return records, jobs, err
+}
+
+// commitPull commits the records a pull of names planned, if any, in one
+// version, and completes res.
+func (m *Manager) commitPull(ctx context.Context, r *Remote, repoName string, records []repo.Record, names []string, res *PullResult, start time.Time) (*PullResult, error) {
 	if len(records) > 0 {
-		slices.Sort(got)
-		msg := fmt.Sprintf("pull-through %s (%s): %s: %d added, %d updated", r.Name, r.URL, strings.Join(got, ", "), res.Added, res.Updated)
+		slices.Sort(names)
+		msg := fmt.Sprintf("pull-through %s (%s): %s: %d added, %d updated", r.Name, r.URL, strings.Join(names, ", "), res.Added, res.Updated)
 		cres, err := m.st.Commit(ctx, repoName, repo.CommitRequest{Records: records, Message: msg})
 		if err != nil {
 			return nil, fmt.Errorf("pull %s into %s: %w", r.Name, repoName, err)
