@@ -94,34 +94,78 @@ func (d *Dists) Create(ctx context.Context, name string, spec DistSpec) (*Distri
 	if err := repo.ValidateName(name); err != nil {
 		return nil, err
 	}
-	dist := &Distribution{Name: name, BasePath: spec.BasePath, Remote: spec.Remote, Created: time.Now().UTC()}
-	if spec.Private != nil {
-		dist.Private = *spec.Private
-	}
-	if spec.PullThroughTTL != nil {
-		dist.PullThroughTTL = *spec.PullThroughTTL
-	}
-	ups, err := d.target(ctx, dist, spec, objects.ID{})
-	if err != nil {
-		return nil, err
-	}
-	if err := d.checkBasePath(ctx, dist); err != nil {
-		return nil, err
-	}
-	id, err := d.st.WriteDoc(ctx, dist)
-	if err != nil {
-		return nil, err
-	}
-	ups = append(ups, refs.Update{Name: configRef(name), New: id})
-	if err := d.st.ApplyRefs(ctx, "dist create "+name, ups...); errors.Is(err, refs.ErrConflict) {
-		if _, gerr := d.get(ctx, name); gerr == nil {
+	var dist *Distribution
+	err := d.change(ctx, "dist create "+name, func(ctx context.Context) ([]refs.Update, error) {
+		if _, err := d.get(ctx, name); err == nil {
 			return nil, fmt.Errorf("distribution %s %w", name, repo.ErrExists)
+		} else if !errors.Is(err, ErrDistNotFound) {
+			return nil, err
 		}
-		return nil, err
-	} else if err != nil {
+		dist = &Distribution{Name: name, BasePath: spec.BasePath, Remote: spec.Remote, Created: time.Now().UTC()}
+		if spec.Private != nil {
+			dist.Private = *spec.Private
+		}
+		if spec.PullThroughTTL != nil {
+			dist.PullThroughTTL = *spec.PullThroughTTL
+		}
+		ups, err := d.target(ctx, dist, spec, objects.ID{})
+		if err != nil {
+			return nil, err
+		}
+		if err := d.checkBasePath(ctx, dist); err != nil {
+			return nil, err
+		}
+		id, err := d.st.WriteDoc(ctx, dist)
+		if err != nil {
+			return nil, err
+		}
+		return append(ups, refs.Update{Name: configRef(name), New: id}), nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return dist, nil
+}
+
+// setRef names a document that every create, update and delete of a
+// distribution replaces, in the same transaction as the change itself: a
+// change checks base paths against the distributions there were when it
+// read setRef, so of two concurrent changes that could clash, the second
+// to land finds setRef moved, and checks again.
+const setRef = "config/dist-set"
+
+// distSet is setRef's document; Seq makes each one new.
+type distSet struct {
+	Seq uint64 `json:"seq"`
+}
+
+// maxChangeAttempts bounds how often a change of distributions is tried
+// again after another process's change landed first.
+const maxChangeAttempts = 8
+
+// change applies the ref updates build returns, with the move of setRef,
+// in one transaction; build runs again, on what is there then, while
+// another change of distributions lands first.
+func (d *Dists) change(ctx context.Context, action string, build func(ctx context.Context) ([]refs.Update, error)) error {
+	for attempt := 1; ; attempt++ {
+		var set distSet
+		setID, err := d.st.ReadDocRef(ctx, setRef, &set)
+		if err != nil && !errors.Is(err, repo.ErrNotFound) {
+			return err
+		}
+		ups, err := build(ctx)
+		if err != nil {
+			return err
+		}
+		next, err := d.st.WriteDoc(ctx, distSet{Seq: set.Seq + 1})
+		if err != nil {
+			return err
+		}
+		err = d.st.ApplyRefs(ctx, action, append(ups, refs.Update{Name: setRef, Old: setID, New: next})...)
+		if !errors.Is(err, refs.ErrConflict) || attempt == maxChangeAttempts {
+			return err
+		}
+	}
 }
 
 // target fills dist's Repo or Version from spec and returns the update of
@@ -235,36 +279,39 @@ func (d *Dists) List(ctx context.Context) ([]Distribution, error) {
 
 // Update changes a distribution's base path, target, remote or privacy.
 func (d *Dists) Update(ctx context.Context, name string, spec DistSpec) (*Distribution, error) {
-	s, err := d.get(ctx, name)
+	var dist Distribution
+	err := d.change(ctx, "dist update "+name, func(ctx context.Context) ([]refs.Update, error) {
+		s, err := d.get(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		dist = *s.dist
+		if spec.BasePath != "" {
+			dist.BasePath = spec.BasePath
+		}
+		if spec.Remote != "" {
+			dist.Remote = spec.Remote
+		}
+		if spec.Private != nil {
+			dist.Private = *spec.Private
+		}
+		if spec.PullThroughTTL != nil {
+			dist.PullThroughTTL = *spec.PullThroughTTL
+		}
+		ups, err := d.target(ctx, &dist, spec, s.dist.Version)
+		if err != nil {
+			return nil, err
+		}
+		if err := d.checkBasePath(ctx, &dist); err != nil {
+			return nil, err
+		}
+		id, err := d.st.WriteDoc(ctx, &dist)
+		if err != nil {
+			return nil, err
+		}
+		return append(ups, refs.Update{Name: configRef(name), Old: s.id, New: id}), nil
+	})
 	if err != nil {
-		return nil, err
-	}
-	dist := *s.dist
-	if spec.BasePath != "" {
-		dist.BasePath = spec.BasePath
-	}
-	if spec.Remote != "" {
-		dist.Remote = spec.Remote
-	}
-	if spec.Private != nil {
-		dist.Private = *spec.Private
-	}
-	if spec.PullThroughTTL != nil {
-		dist.PullThroughTTL = *spec.PullThroughTTL
-	}
-	ups, err := d.target(ctx, &dist, spec, s.dist.Version)
-	if err != nil {
-		return nil, err
-	}
-	if err := d.checkBasePath(ctx, &dist); err != nil {
-		return nil, err
-	}
-	id, err := d.st.WriteDoc(ctx, &dist)
-	if err != nil {
-		return nil, err
-	}
-	ups = append(ups, refs.Update{Name: configRef(name), Old: s.id, New: id})
-	if err := d.st.ApplyRefs(ctx, "dist update "+name, ups...); err != nil {
 		return nil, err
 	}
 	return &dist, nil
@@ -273,15 +320,17 @@ func (d *Dists) Update(ctx context.Context, name string, spec DistSpec) (*Distri
 // Delete removes a distribution; the content it served stays in its
 // repository.
 func (d *Dists) Delete(ctx context.Context, name string) error {
-	s, err := d.get(ctx, name)
-	if err != nil {
-		return err
-	}
-	ups := []refs.Update{{Name: configRef(name), Old: s.id}}
-	if !s.dist.Version.IsZero() {
-		ups = append(ups, refs.Update{Name: pinRef(name), Old: s.dist.Version})
-	}
-	return d.st.ApplyRefs(ctx, "dist delete "+name, ups...)
+	return d.change(ctx, "dist delete "+name, func(ctx context.Context) ([]refs.Update, error) {
+		s, err := d.get(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		ups := []refs.Update{{Name: configRef(name), Old: s.id}}
+		if !s.dist.Version.IsZero() {
+			ups = append(ups, refs.Update{Name: pinRef(name), Old: s.dist.Version})
+		}
+		return ups, nil
+	})
 }
 
 // DeleteRepo deletes a repository, refusing while distributions follow it

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -330,4 +331,49 @@ func TestMatch(t *testing.T) {
 		require.Equal(t, tc.dist, d.Name)
 		require.Equal(t, tc.rest, rest)
 	}
+}
+
+// TestConcurrentClashingCreates: distributions created at once, by
+// several openers of one store (as several processes would), with base
+// paths that all clash: exactly one lands.
+func TestConcurrentClashingCreates(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	first, err := repo.OpenDir(ctx, dir, kinds.Kinds())
+	require.NoError(t, err)
+	_, err = first.CreateRepo(ctx, "r", repo.CreateOptions{})
+	require.NoError(t, err)
+	for round := range 5 {
+		const n = 6
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			st, err := repo.OpenDir(ctx, dir, kinds.Kinds())
+			require.NoError(t, err)
+			ds := publish.NewDists(st)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// r0, r0/d1, r0/d1/d2... all contain each other.
+				bp := fmt.Sprintf("r%d", round)
+				for j := 1; j <= i; j++ {
+					bp += fmt.Sprintf("/d%d", j)
+				}
+				_, errs[i] = ds.Create(ctx, fmt.Sprintf("d%d-%d", round, i), publish.DistSpec{BasePath: bp, Repo: "r"})
+			}()
+		}
+		wg.Wait()
+		landed := 0
+		for _, err := range errs {
+			if err == nil {
+				landed++
+			} else {
+				require.ErrorIs(t, err, publish.ErrBasePath)
+			}
+		}
+		require.Equal(t, 1, landed, "round %d: %v", round, errs)
+	}
+	all, err := publish.NewDists(first).List(ctx)
+	require.NoError(t, err)
+	require.Len(t, all, 5)
 }
