@@ -258,13 +258,17 @@ type response struct {
 	body *idleBody
 }
 
-// once makes one GET attempt; from > 0 asks for bytes from that offset.
-func (c *Client) once(ctx context.Context, rawURL string, from int64) (*response, error) {
+// once makes one attempt of a GET (or HEAD) with the extra header h;
+// from > 0 asks for bytes from that offset.
+func (c *Client) once(ctx context.Context, method, rawURL string, h http.Header, from int64) (*response, error) {
 	rctx, cancel := context.WithCancelCause(ctx)
-	req, err := http.NewRequestWithContext(rctx, http.MethodGet, rawURL, nil)
+	req, err := http.NewRequestWithContext(rctx, method, rawURL, nil)
 	if err != nil {
 		cancel(nil)
-		return nil, fmt.Errorf("GET %s: %w", rawURL, err)
+		return nil, fmt.Errorf("%s %s: %w", method, rawURL, err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
 	}
 	if c.cfg.UserAgent != "" {
 		req.Header.Set("User-Agent", c.cfg.UserAgent)
@@ -291,7 +295,7 @@ func (c *Client) once(ctx context.Context, rawURL string, from int64) (*response
 		if context.Cause(rctx) == errIdle && ctx.Err() == nil {
 			err = errIdle
 		}
-		return nil, fmt.Errorf("GET %s: %w", rawURL, err)
+		return nil, fmt.Errorf("%s %s: %w", method, rawURL, err)
 	}
 	b.rc = resp.Body
 	b.timer.Reset(c.cfg.ReadTimeout)
@@ -408,14 +412,20 @@ func sleep(ctx context.Context, d time.Duration) error {
 // response is a *StatusError. A failure while reading the body is not
 // retried; use Open for bodies that must survive one.
 func (c *Client) Get(ctx context.Context, rawURL string) (*http.Response, error) {
+	return c.Request(ctx, http.MethodGet, rawURL, nil)
+}
+
+// Request is Get with another method (GET or HEAD) and header fields of the
+// caller's (such as Accept) added to the request.
+func (c *Client) Request(ctx context.Context, method, rawURL string, h http.Header) (*http.Response, error) {
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if err := sleep(ctx, c.wait(attempt-1, lastErr)); err != nil {
-				return nil, fmt.Errorf("GET %s: %w (after %w)", rawURL, err, lastErr)
+				return nil, fmt.Errorf("%s %s: %w (after %w)", method, rawURL, err, lastErr)
 			}
 		}
-		r, err := c.once(ctx, rawURL, 0)
+		r, err := c.once(ctx, method, rawURL, h, 0)
 		if err == nil && r.StatusCode/100 == 2 {
 			return r.Response, nil
 		}
@@ -498,7 +508,7 @@ func (d *download) connect() error {
 				return fmt.Errorf("GET %s: %w (after %w)", d.url, err, d.lastErr)
 			}
 		}
-		r, err := d.c.once(d.ctx, d.url, d.off)
+		r, err := d.c.once(d.ctx, http.MethodGet, d.url, nil, d.off)
 		if err == nil {
 			err = d.accept(r)
 		}

@@ -91,6 +91,46 @@ func TestGetRetries(t *testing.T) {
 	require.True(t, httpx.Retryable(context.Background(), err))
 }
 
+// TestRequestHeaderAndHead: Request sends the caller's header fields on
+// every attempt, retries as Get does, and makes HEAD requests.
+func TestRequestHeaderAndHead(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Accept") != "application/x-test" {
+			http.Error(w, "wrong Accept: "+r.Header.Get("Accept"), http.StatusNotAcceptable)
+			return
+		}
+		if n.Add(1) < 2 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("X-Method", r.Method)
+		_, _ = io.WriteString(w, "hello")
+	}))
+	defer srv.Close()
+	c, err := httpx.New(httpx.Config{Retries: 3, Backoff: fast, UserAgent: "pkgvc-test"})
+	require.NoError(t, err)
+	h := http.Header{"Accept": {"application/x-test"}}
+	resp, err := c.Request(context.Background(), http.MethodGet, srv.URL, h)
+	require.NoError(t, err)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, "hello", string(b))
+	require.EqualValues(t, 2, n.Load(), "the retry sent Accept too")
+
+	resp, err = c.Request(context.Background(), http.MethodHead, srv.URL, h)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.MethodHead, resp.Header.Get("X-Method"))
+	require.EqualValues(t, 5, resp.ContentLength)
+
+	_, err = c.Request(context.Background(), http.MethodGet, srv.URL, nil)
+	var se *httpx.StatusError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, http.StatusNotAcceptable, se.StatusCode)
+}
+
 func TestBasicAuth(t *testing.T) {
 	pw := filepath.Join(t.TempDir(), "pw")
 	require.NoError(t, os.WriteFile(pw, []byte("s3cret\n"), 0o600))

@@ -1,14 +1,11 @@
 package pypi
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -19,7 +16,6 @@ import (
 
 	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
 	"github.com/pkgvc/pkgvc/internal/format/simplepage"
-	"github.com/pkgvc/pkgvc/internal/httpx"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	kindpython "github.com/pkgvc/pkgvc/repo/kinds/python"
@@ -468,60 +464,8 @@ func (f *fetcher) size(ctx context.Context, rawURL string) (int64, error) {
 	return resp.ContentLength, nil
 }
 
-// do makes a request with the index's Accept header and the remote's
-// credentials (for the index's host only), retrying as the remote says;
-// it returns a 2xx response. httpx.Client.Get cannot send Accept, so this
-// uses its underlying client (TLS, proxy, timeouts) and adds the rest.
+// do makes a request with the index's Accept header, retrying as the
+// remote says; it returns a 2xx response.
 func (f *fetcher) do(ctx context.Context, method, rawURL string) (*http.Response, error) {
-	r := f.up.Remote
-	var lastErr error
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			t := time.NewTimer(httpx.Backoff{}.Delay(attempt - 1))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, fmt.Errorf("%s %s: %w (after %w)", method, rawURL, ctx.Err(), lastErr)
-			case <-t.C:
-			}
-		}
-		resp, err := f.once(ctx, method, rawURL)
-		if err == nil {
-			return resp, nil
-		}
-		lastErr = err
-		if attempt >= r.Retries || !httpx.Retryable(ctx, err) {
-			return nil, err
-		}
-	}
-}
-
-func (f *fetcher) once(ctx context.Context, method, rawURL string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, rawURL, err)
-	}
-	req.Header.Set("Accept", simplepage.Accept)
-	r := f.up.Remote
-	if u, err := url.Parse(r.URL); err == nil && r.Username != "" && strings.EqualFold(u.Host, req.URL.Host) {
-		pw := ""
-		if r.PasswordFile != "" {
-			b, err := os.ReadFile(r.PasswordFile)
-			if err != nil {
-				return nil, fmt.Errorf("%w: password file: %w", httpx.ErrConfig, err)
-			}
-			pw = strings.TrimRight(string(b), "\r\n")
-		}
-		req.SetBasicAuth(r.Username, pw)
-	}
-	resp, err := f.up.Client.HTTP().Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, rawURL, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // drain to reuse the connection
-		_ = resp.Body.Close()
-		return nil, &httpx.StatusError{URL: rawURL, StatusCode: resp.StatusCode, Status: cmp.Or(resp.Status, fmt.Sprint(resp.StatusCode))}
-	}
-	return resp, nil
+	return f.up.Client.Request(ctx, method, rawURL, http.Header{"Accept": {simplepage.Accept}})
 }
