@@ -12,12 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pkgvc/pkgvc/remote/remotetest"
-
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/remote"
+	"github.com/pkgvc/pkgvc/remote/remotetest"
 )
 
 // startServeProc starts `pkgvc serve` as its own process on store and
@@ -37,6 +36,17 @@ func startServeProc(t *testing.T, store string) (*proc, string) {
 		return resp.StatusCode == http.StatusOK
 	}, 20*time.Second, 50*time.Millisecond, "serve did not start")
 	return p, base
+}
+
+// adminTokenProc creates a *:*:admin token in store and sets it as
+// $PKGVC_TOKEN for the test.
+func adminTokenProc(t *testing.T, store string) {
+	t.Helper()
+	r := runProc(t, store, "--json", "token", "create", "--name", "ops", "--scope", "*:*:admin")
+	require.Equal(t, 0, r.code, r.String())
+	var tok struct{ Token string }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &tok))
+	t.Setenv("PKGVC_TOKEN", tok.Token)
 }
 
 // TestProcessSyncTaskSurvivesServeKill: a sync task runs in a `pkgvc serve`
@@ -62,18 +72,10 @@ func TestProcessSyncTaskSurvivesServeKill(t *testing.T) {
 		r := runProc(t, store, args...)
 		require.Equal(t, 0, r.code, "%v: %s", args, r)
 	}
-	r := runProc(t, store, "--json", "token", "create", "--name", "ops", "--scope", "*:*:admin")
-	require.Equal(t, 0, r.code, r.String())
-	var tok struct{ Token string }
-	require.NoError(t, json.Unmarshal([]byte(r.stdout), &tok))
-	t.Setenv("PKGVC_TOKEN", tok.Token)
+	adminTokenProc(t, store)
 
 	first, base := startServeProc(t, store)
-	cli := func(args ...string) result {
-		t.Helper()
-		return runCLI(t, append([]string{"--server", base}, args...)...)
-	}
-	r = cli("sync", "--no-wait", "up", "mirror")
+	r := runCLI(t, "--server", base, "sync", "--no-wait", "up", "mirror")
 	require.Equal(t, 0, r.code, r.String())
 	id := strings.TrimSpace(r.stdout)
 	select {
@@ -131,4 +133,56 @@ func TestProcessSyncTaskSurvivesServeKill(t *testing.T) {
 	r = runCLI(t, "--server", base, "cat", "mirror", "z.bin")
 	require.Equal(t, 0, r.code, r.String())
 	require.Equal(t, string(up.Files["z.bin"]), r.stdout)
+}
+
+// TestProcessTwoServesShareStore: two `pkgvc serve` processes on one store
+// serve what a commit through either made, and share its task queue: syncs
+// queued through both complete, each in whichever process claimed it, and
+// the upstream's files are downloaded once.
+func TestProcessTwoServesShareStore(t *testing.T) {
+	up := remotetest.New(map[string][]byte{
+		"u/one.txt": []byte("one from upstream"),
+		"u/two.txt": []byte("two from upstream"),
+	}, "")
+	ts := httptest.NewServer(up)
+	t.Cleanup(ts.Close)
+	store := filepath.Join(t.TempDir(), "store")
+	for _, args := range [][]string{
+		{"repo", "create", "dev"},
+		{"dist", "create", "web", "--base-path", "web", "--repo", "dev"},
+		{"remote", "create", "up", "--url", ts.URL + "/PULP_MANIFEST"},
+	} {
+		r := runProc(t, store, args...)
+		require.Equal(t, 0, r.code, "%v: %s", args, r)
+	}
+	adminTokenProc(t, store)
+	_, a := startServeProc(t, store)
+	_, b := startServeProc(t, store)
+
+	file := filepath.Join(t.TempDir(), "app.txt")
+	require.NoError(t, os.WriteFile(file, []byte("built once"), 0o644))
+	r := runCLI(t, "--server", a, "commit", "dev", "--add", file, "-m", "through a")
+	require.Equal(t, 0, r.code, r.String())
+	require.Equal(t, "built once", string(fetch(t, b+"/content/web/app.txt")), "b serves a's commit")
+
+	var ids []string
+	for i := range 6 {
+		r := runCLI(t, "--server", []string{a, b}[i%2], "sync", "--no-wait", "up", "dev")
+		require.Equal(t, 0, r.code, r.String())
+		ids = append(ids, strings.TrimSpace(r.stdout))
+	}
+	for _, id := range ids {
+		r := runCLI(t, "--server", b, "--json", "task", "wait", id)
+		require.Equal(t, 0, r.code, r.String())
+		var task api.Task
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &task))
+		require.Equal(t, api.TaskCompleted, task.State, task.Error)
+	}
+	require.Equal(t, map[string]int{"u/one.txt": 1, "u/two.txt": 1}, up.Gets(), "each file downloaded once")
+	r = runCLI(t, "--server", a, "--json", "log", "dev")
+	require.Equal(t, 0, r.code, r.String())
+	var log []struct{ Message string }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &log))
+	require.Len(t, log, 2, "one commit, one sync that changed something: %+v", log)
+	require.Equal(t, "two from upstream", string(fetch(t, a+"/content/web/u/two.txt")))
 }
