@@ -15,17 +15,24 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pkgvc/pkgvc/repo"
 	"github.com/stretchr/testify/require"
 )
 
 // crane finds the crane binary, on PATH or in GOPATH/bin.
 func crane(t *testing.T) string {
-	if p, err := exec.LookPath("crane"); err == nil {
+	return goTool(t, "crane", "github.com/google/go-containerregistry/cmd/crane@v0.22.1")
+}
+
+// goTool finds a Go-installed client on PATH or in GOPATH/bin, skipping the
+// test when it is missing.
+func goTool(t *testing.T, name, install string) string {
+	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
-	p := filepath.Join(build.Default.GOPATH, "bin", "crane")
+	p := filepath.Join(build.Default.GOPATH, "bin", name)
 	if _, err := os.Stat(p); err != nil {
-		t.Skip("crane is not installed (go install github.com/google/go-containerregistry/cmd/crane@v0.22.1)")
+		t.Skipf("%s is not installed (go install %s)", name, install)
 	}
 	return p
 }
@@ -158,4 +165,58 @@ func TestCraneSkopeo(t *testing.T) {
 	// skopeo pushes too, with Basic credentials through the token flow.
 	s.must("copy", "-q", "--dest-tls-verify=false", "--dest-creds", creds, "dir:"+filepath.Join(dir, "dir"), "docker://"+f.host+"/other:copied")
 	require.Equal(t, d1, cr.must("digest", f.host+"/other:copied", "--insecure"))
+}
+
+// TestOrasReferrers attaches an artifact to an image with oras, which
+// pushes a manifest with a subject: oras discover finds it through the
+// referrers API, oras pulls it back, and it is promoted with the image.
+func TestOrasReferrers(t *testing.T) {
+	bin := goTool(t, "oras", "oras.land/oras/cmd/oras@v1.3.6")
+	f := newFixture(t)
+	dir := t.TempDir()
+	o := runner{t: t, bin: bin, env: []string{"DOCKER_CONFIG=" + filepath.Join(dir, "docker")}}
+	creds := []string{"--plain-http", "-u", "ci", "-p", f.admin}
+	img := f.image("test/img", "base", "")
+	resp, body := f.putManifest("test/img", "v1", img, f.admin)
+	require.Equal(t, 201, resp.StatusCode, string(body))
+	ref := f.host + "/test/img:v1"
+
+	sbom := filepath.Join(dir, "sbom.json")
+	require.NoError(t, os.WriteFile(sbom, []byte(`{"sbom":"for v1"}`), 0o644))
+	attach := func(flags ...string) (string, error) {
+		cmd := exec.Command(bin, append([]string{"attach", "--artifact-type", "application/vnd.example.sbom", ref, "sbom.json:application/json"}, flags...)...)
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), o.env...) // oras takes file names relative to its directory
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := attach("--plain-http")
+	require.Error(t, err, "no credentials")
+	require.Contains(t, out, "401")
+	out, err = attach(creds...)
+	require.NoError(t, err, out)
+
+	var found struct {
+		Digest    string
+		Referrers []struct {
+			Digest, ArtifactType string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(o.must(append([]string{"discover", "--format", "json", ref}, creds...)...)), &found))
+	require.Equal(t, sha(img), found.Digest)
+	require.Len(t, found.Referrers, 1)
+	require.Equal(t, "application/vnd.example.sbom", found.Referrers[0].ArtifactType)
+	art := found.Referrers[0].Digest
+
+	pulled := filepath.Join(dir, "pulled")
+	o.must(append([]string{"pull", "-o", pulled, f.host + "/test/img@" + art}, creds...)...)
+	got, err := os.ReadFile(filepath.Join(pulled, "sbom.json"))
+	require.NoError(t, err)
+	require.JSONEq(t, `{"sbom":"for v1"}`, string(got))
+
+	// The artifact is content of the repository: a promotion carries it.
+	_, err = f.st.Promote(f.ctx, []repo.Pair{{Src: "img", Dst: "other"}}, repo.PromoteOptions{Force: true})
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal([]byte(o.must(append([]string{"discover", "--format", "json", f.host + "/other:v1"}, creds...)...)), &found))
+	require.Len(t, found.Referrers, 1)
+	require.Equal(t, art, found.Referrers[0].Digest)
 }
