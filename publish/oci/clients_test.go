@@ -191,7 +191,7 @@ func TestOrasReferrers(t *testing.T) {
 	}
 	out, err := attach("--plain-http")
 	require.Error(t, err, "no credentials")
-	require.Contains(t, out, "401")
+	require.Contains(t, out, "unauthorized")
 	out, err = attach(creds...)
 	require.NoError(t, err, out)
 
