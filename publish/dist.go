@@ -334,24 +334,28 @@ func (d *Dists) Delete(ctx context.Context, name string) error {
 }
 
 // DeleteRepo deletes a repository, refusing while distributions follow it
-// unless force is set.
+// unless force is set. The check and the deletion land together, as
+// distribution changes do (see setRef): a distribution created meanwhile to
+// follow the repository makes it check again.
 func (d *Dists) DeleteRepo(ctx context.Context, name string, force bool) error {
-	if !force {
-		all, err := d.List(ctx)
-		if err != nil {
-			return err
-		}
-		var users []string
-		for _, o := range all {
-			if o.Repo == name {
-				users = append(users, o.Name)
+	return d.change(ctx, "repo delete "+name, func(ctx context.Context) ([]refs.Update, error) {
+		if !force {
+			all, err := d.List(ctx)
+			if err != nil {
+				return nil, err
+			}
+			var users []string
+			for _, o := range all {
+				if o.Repo == name {
+					users = append(users, o.Name)
+				}
+			}
+			if len(users) > 0 {
+				return nil, fmt.Errorf("repository %s is %w: distribution(s) %s follow it; delete or update them first, or pass --force", name, ErrInUse, strings.Join(users, ", "))
 			}
 		}
-		if len(users) > 0 {
-			return fmt.Errorf("repository %s is %w: distribution(s) %s follow it; delete or update them first, or pass --force", name, ErrInUse, strings.Join(users, ", "))
-		}
-	}
-	return d.st.DeleteRepo(ctx, name)
+		return d.st.DeleteRepoUpdates(ctx, name)
+	})
 }
 
 // Resolve returns the version a distribution serves now, or nil if it

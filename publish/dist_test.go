@@ -377,3 +377,43 @@ func TestConcurrentClashingCreates(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, all, 5)
 }
+
+// TestDeleteRepoRacesDistCreate: a repository deleted while a distribution
+// is created to follow it, by two openers of one store: never both.
+func TestDeleteRepoRacesDistCreate(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	open := func() (*repo.Store, *publish.Dists) {
+		st, err := repo.OpenDir(ctx, dir, kinds.Kinds())
+		require.NoError(t, err)
+		return st, publish.NewDists(st)
+	}
+	st, _ := open()
+	for round := range 20 {
+		name := fmt.Sprintf("r%d", round)
+		_, err := st.CreateRepo(ctx, name, repo.CreateOptions{})
+		require.NoError(t, err)
+		_, a := open()
+		_, b := open()
+		var wg sync.WaitGroup
+		var createErr, deleteErr error
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, createErr = a.Create(ctx, "d"+name, publish.DistSpec{BasePath: "d" + name, Repo: name})
+		}()
+		go func() {
+			defer wg.Done()
+			deleteErr = b.DeleteRepo(ctx, name, false)
+		}()
+		wg.Wait()
+		require.True(t, (createErr == nil) != (deleteErr == nil), "round %d: create %v, delete %v", round, createErr, deleteErr)
+		if createErr == nil {
+			require.ErrorIs(t, deleteErr, publish.ErrInUse)
+			_, err := st.ShowRepo(ctx, name)
+			require.NoError(t, err, "the followed repository stays")
+		} else {
+			require.ErrorIs(t, createErr, repo.ErrNotFound)
+		}
+	}
+}

@@ -158,13 +158,24 @@ func (s *Store) ShowRepo(ctx context.Context, name string) (*RepoInfo, error) {
 // DeleteRepo removes a repository's refs. Its versions stay in the reflog
 // for audit and become collectable by gc.
 func (s *Store) DeleteRepo(ctx context.Context, name string) error {
-	st, err := s.loadRepo(ctx, name)
+	ups, err := s.DeleteRepoUpdates(ctx, name)
 	if err != nil {
 		return err
+	}
+	return s.ApplyRefs(ctx, "repo delete "+name, ups...)
+}
+
+// DeleteRepoUpdates returns the ref updates that delete repository name as
+// it is now, for a caller that applies them in a transaction of its own
+// (with ApplyRefs): a commit landing meanwhile makes it conflict.
+func (s *Store) DeleteRepoUpdates(ctx context.Context, name string) ([]refs.Update, error) {
+	st, err := s.loadRepo(ctx, name)
+	if err != nil {
+		return nil, err
 	}
 	ups := []refs.Update{{Name: configRef(name), Old: st.configID}}
 	if !st.head.IsZero() {
 		ups = append(ups, refs.Update{Name: headRef(name), Old: st.head})
 	}
-	return s.refs.Apply(ctx, refs.Txn{Updates: ups, Who: s.whoFor(ctx), Action: "repo delete " + name})
+	return ups, nil
 }
