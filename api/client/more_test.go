@@ -6,11 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/client"
 	"github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/internal/auth"
@@ -335,6 +338,59 @@ func TestPaging(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, len(reflog), moves)
 
+	// Packages page by path. Paging a revision goes on from the cursor's
+	// path in the version the revision names at each request: a commit
+	// between pages shows in the later ones, and concurrent pagers of one
+	// version see the same pages.
+	recs := map[string][]byte{}
+	for i := range 30 {
+		recs[fmt.Sprintf("p/%02d.txt", i)] = []byte(strconv.Itoa(i))
+	}
+	commitFiles(t, st, "r101", recs)
+	v1, err := st.Log(ctx, "r101", 1)
+	require.NoError(t, err)
+	listAll := func(rev string, limit int, between func(page int)) []string {
+		var paths []string
+		follow("/api/v1/revisions/"+rev+"/packages", limit, func(raw []byte) int {
+			var pg server.Page[repo.Record]
+			require.NoError(t, jsonUnmarshal(raw, &pg))
+			for _, r := range pg.Items {
+				require.NotNil(t, r.Metadata)
+				paths = append(paths, r.Path)
+			}
+			if between != nil {
+				between(len(paths))
+			}
+			return len(pg.Items)
+		})
+		return paths
+	}
+	var wg sync.WaitGroup
+	lists := make([][]string, 4)
+	for i := range lists {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lists[i] = listAll(v1[0].ID.String(), 7, nil)
+		}()
+	}
+	wg.Wait()
+	for _, l := range lists {
+		require.Len(t, l, 30)
+		require.True(t, slices.IsSorted(l))
+		require.Equal(t, lists[0], l)
+	}
+	added := false
+	paths := listAll("r101", 10, func(n int) {
+		if n == 10 && !added {
+			added = true
+			commitFiles(t, st, "r101", map[string][]byte{"p/99.txt": []byte("late"), "p/00a.txt": []byte("early")})
+		}
+	})
+	require.Contains(t, paths, "p/99.txt", "a page after the commit lists it")
+	require.NotContains(t, paths, "p/00a.txt", "it sorts before the cursor")
+	require.Len(t, paths, 31)
+
 	resp := e.get(e.admin, "/api/v1/repositories?cursor=%25%25")
 	var apiErr server.Error
 	require.Error(t, decodeJSON(resp, &apiErr))
@@ -396,4 +452,18 @@ func TestPythonByDigest(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.Commit(e.ctx, "py", repo.CommitRequest{Records: []repo.Record{{Path: "junk-1.0-py3-none-any.whl", SHA256: id, Size: int64(len(junk))}}})
 	require.ErrorIs(t, err, repo.ErrInvalid)
+}
+
+// commitFiles commits files (path -> content) to repository name.
+func commitFiles(t *testing.T, svc api.Service, name string, files map[string][]byte) {
+	t.Helper()
+	dir := t.TempDir()
+	var adds []repo.Add
+	for p, data := range files {
+		f := filepath.Join(dir, strings.ReplaceAll(p, "/", "_"))
+		require.NoError(t, os.WriteFile(f, data, 0o644))
+		adds = append(adds, repo.Add{Path: p, File: f})
+	}
+	_, err := svc.Commit(t.Context(), name, repo.CommitRequest{Adds: adds})
+	require.NoError(t, err)
 }

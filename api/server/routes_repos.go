@@ -258,14 +258,9 @@ func (s *Server) versionRoutes() {
 			if err := s.needRev(ctx, in.Rev); err != nil {
 				return nil, err
 			}
-			rs, err := s.svc.List(ctx, in.Rev)
+			rs, err := s.records(ctx, in.Rev)
 			if err != nil {
 				return nil, apiError(err)
-			}
-			for i := range rs {
-				if rs[i].Metadata == nil {
-					rs[i].Metadata = map[string]string{}
-				}
 			}
 			return page("/revisions/"+url.PathEscape(in.Rev)+"/packages", in.PageParams, rs, func(r repo.Record) string { return r.Path }, true, nil)
 		})

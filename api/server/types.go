@@ -4,8 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pkgvc/pkgvc/api"
@@ -264,15 +264,16 @@ func paginate[T any](items []T, p PageParams, key func(T) string, sorted bool) (
 			start = min(n, len(items))
 		} else {
 			start = len(items)
-			for i, it := range items {
-				ik := key(it)
-				if ik == k {
-					start = i + 1
-					break
-				}
-				if sorted && strings.Compare(ik, k) > 0 {
-					start = i
-					break
+			if sorted {
+				// The page starts after the cursor's key, whether or not
+				// that item is still there.
+				start = sort.Search(len(items), func(i int) bool { return key(items[i]) > k })
+			} else {
+				for i, it := range items {
+					if key(it) == k {
+						start = i + 1
+						break
+					}
 				}
 			}
 		}
