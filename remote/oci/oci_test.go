@@ -301,6 +301,53 @@ func TestSyncOnDemandFetchesBlobsLater(t *testing.T) {
 	require.Equal(t, want, e.stored(lrec.SHA256), "fetched on demand and stored")
 }
 
+// TestSyncTokenAuth syncs from docker-registry with token authentication:
+// its /v2/ answers with a Bearer challenge, the remote's login is traded
+// at the token service for a token the registry checks, as with Docker
+// Hub. A wrong login and anonymous access are refused.
+func TestSyncTokenAuth(t *testing.T) {
+	up, tokens := ocitest.StartTokenAuth(t)
+	resp, err := http.Get(up.URL() + "/v2/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.True(t, strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer "), resp.Header.Get("WWW-Authenticate"))
+	a := ocitest.NewImage(t, "linux", "amd64", true, 3000, 2000)
+	b := ocitest.NewImage(t, "linux", "arm64", true, 2500)
+	up.Push("library/alpine", "3", a)
+	di := up.Push("library/alpine", "multi", ocitest.NewIndex(t, a, b))
+	pushed := tokens.Issued.Load()
+	require.Positive(t, pushed, "pushes went through the token service")
+
+	e := newEnv(t)
+	pw := filepath.Join(t.TempDir(), "pw")
+	require.NoError(t, os.WriteFile(pw, []byte(ocitest.TokenPassword+"\n"), 0o600))
+	e.remote(up.URL(), "library/alpine", func(r *remote.Remote) { r.Username, r.PasswordFile = ocitest.TokenUser, pw })
+	res := e.syncOK(false)
+	require.True(t, res.Changed)
+	require.Greater(t, tokens.Issued.Load(), pushed, "the sync asked the token service")
+	recs := e.records()
+	e.requireImage(recs, a)
+	e.requireImage(recs, b)
+	require.NotNil(t, e.stored(idOf(t, di)), "the index is stored")
+
+	// A wrong password: the token service refuses it.
+	bad := newEnv(t)
+	wrong := filepath.Join(t.TempDir(), "wrong")
+	require.NoError(t, os.WriteFile(wrong, []byte("nope\n"), 0o600))
+	bad.remote(up.URL(), "library/alpine", func(r *remote.Remote) { r.Username, r.PasswordFile = ocitest.TokenUser, wrong })
+	_, err = bad.sync(false)
+	require.ErrorContains(t, err, "incorrect username or password", "the token service's answer is passed on")
+	require.Equal(t, 0, bad.versions())
+
+	// Anonymous: a token without access, which the registry refuses.
+	anon := newEnv(t)
+	anon.remote(up.URL(), "library/alpine")
+	_, err = anon.sync(false)
+	require.ErrorContains(t, err, "UNAUTHORIZED")
+	require.Equal(t, 0, anon.versions())
+}
+
 func TestSyncBasicAuth(t *testing.T) {
 	up := ocitest.StartAuth(t)
 	img := ocitest.NewImage(t, "linux", "amd64", false, 1000)
