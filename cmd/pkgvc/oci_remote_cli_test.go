@@ -174,6 +174,41 @@ func TestContainerPullThroughCLI(t *testing.T) {
 	require.Equal(t, d3, got.Digest)
 }
 
+// TestContainerPullThroughTokenAuth: a pull-through distribution whose
+// upstream is docker-registry with token authentication, as Docker Hub:
+// the remote's login is traded for tokens, and what a client pulls from
+// pkgvc anonymously comes through it.
+func TestContainerPullThroughTokenAuth(t *testing.T) {
+	up, tokens := ocitest.StartTokenAuth(t)
+	img := ocitest.NewImage(t, "linux", "amd64", true, 5000)
+	d := up.Push("library/alpine", "3.20", img)
+
+	h := newHarness(t)
+	pw := h.file("pw", []byte(ocitest.TokenPassword+"\n"))
+	h.ok("repo", "create", "cacherepo", "--kind", "container")
+	h.ok("remote", "create", "hub", "--kind", "container", "--url", up.URL(), "--upstream-name", "library/alpine",
+		"--username", ocitest.TokenUser, "--password-file", pw, "--retries", "0")
+	h.ok("dist", "create", "cache", "--base-path", "library/alpine", "--repo", "cacherepo", "--remote", "hub")
+	base, stderr := startServe(t, h)
+	srv := strings.TrimPrefix(base, "http://")
+	before := tokens.Issued.Load()
+
+	got, err := ggcr.Image(ref(t, srv+"/library/alpine:3.20"))
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	gd, err := got.Digest()
+	require.NoError(t, err)
+	require.Equal(t, d, gd)
+	layers, err := got.Layers()
+	require.NoError(t, err)
+	rc, err := layers[0].Compressed()
+	require.NoError(t, err)
+	_, err = io.Copy(io.Discard, rc)
+	require.NoError(t, err)
+	require.NoError(t, rc.Close())
+	require.Greater(t, tokens.Issued.Load(), before, "pkgvc asked the token service")
+	require.Equal(t, d.Hex, h.lsMap("cacherepo")["tags/3.20"])
+}
+
 // TestContainerSyncBearer syncs from another pkgvc's private registry
 // distribution: its /v2/ answers with a Bearer challenge, so the remote's
 // credentials go to its token service and the token to the registry.
