@@ -27,6 +27,7 @@ type Service interface {
 	Versions
 	Blobs
 	Distributions
+	Replication
 	Remotes
 	Tokens
 	Tasks
@@ -80,6 +81,33 @@ type Distributions interface {
 	ShowDist(ctx context.Context, name string) (*publish.Distribution, error)
 	UpdateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error)
 	DeleteDist(ctx context.Context, name string) error
+}
+
+// Served is the version a distribution serves now.
+type Served struct {
+	Dist    string        `json:"dist"`
+	Kind    string        `json:"kind"`
+	Version *repo.Version `json:"version"`
+}
+
+// Replication reads exactly what a distribution serves, so that a copy
+// elsewhere (a checkout through a server) holds the same files. The
+// object and content reads name the version the caller is copying: while
+// the distribution serves another, they fail with publish.ErrDistMoved
+// and the copy starts again from Served.
+type Replication interface {
+	// Served returns the version distribution name serves now.
+	Served(ctx context.Context, name string) (*Served, error)
+	// ServedObject returns small object id, a node of version's tree.
+	ServedObject(ctx context.Context, name string, version, id objects.ID) ([]byte, error)
+	// ServedContent opens the package at path in version, verified as it
+	// is read (fetched from its remote first if it was synced on demand).
+	ServedContent(ctx context.Context, name string, version objects.ID, path string) (io.ReadCloser, repo.Record, error)
+	// Checkout writes what distribution name serves into dir as plain
+	// files (see publish.Dists.Checkout); through a server, dir is on
+	// this machine and only what changed since the last checkout into it
+	// is downloaded.
+	Checkout(ctx context.Context, name, dir string) (*publish.CheckoutResult, error)
 }
 
 // RemotePatch changes some settings of a remote; nil fields stay.

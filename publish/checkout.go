@@ -112,8 +112,24 @@ func (d *Dists) Checkout(ctx context.Context, name, dir string, o CheckoutOption
 	return res, nil
 }
 
+// CheckoutVersion writes version v of content kind into dir, as Checkout
+// does for a distribution, from st: the store of a copy of what a
+// distribution serves (a checkout through a server).
+func CheckoutVersion(ctx context.Context, st *repo.Store, kind string, v *repo.Version, dir string, o CheckoutOptions) (*CheckoutResult, error) {
+	return checkout(ctx, st, kind, v, dir, o)
+}
+
+// HomeDir is where the checkout into dir keeps its trees and state.
+func HomeDir(dir string) string { return filepath.Clean(dir) + homeSuffix }
+
+// ReplicaDir is where a checkout into dir through a server keeps its copy
+// of what the distribution serves: a store in the checkout's home, on the
+// same file system as its trees, so that packages are hard-linked.
+func ReplicaDir(dir string) string { return filepath.Join(HomeDir(dir), replicaName) }
+
 const (
 	homeSuffix    = ".pkgvc"
+	replicaName   = "store"
 	stateName     = "state.json"
 	lockName      = "lock"
 	tmpName       = "tmp"
@@ -339,7 +355,7 @@ func (c *checkouter) lock(ctx context.Context) (func(), error) {
 				return nil, err
 			}
 			for _, e := range ents {
-				if !slices.Contains([]string{lockName, stateName, tmpName, slotA, slotB}, e.Name()) {
+				if !slices.Contains([]string{lockName, stateName, tmpName, slotA, slotB, replicaName}, e.Name()) {
 					return nil, fmt.Errorf("%w: %s exists and was not made by pkgvc checkout; checkout keeps its trees there, move it away", ErrNotCheckout, c.home)
 				}
 			}

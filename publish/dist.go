@@ -21,6 +21,9 @@ var (
 	ErrBasePath = fmt.Errorf("base path %w", repo.ErrInvalid)
 	// ErrInUse reports a repository that distributions still follow.
 	ErrInUse = errors.New("in use")
+	// ErrDistMoved reports a distribution that serves another version
+	// than the one a reader of it is copying.
+	ErrDistMoved = fmt.Errorf("distribution serves another version: %w", repo.ErrConflict)
 )
 
 // Distribution exposes one repository version at a base path.

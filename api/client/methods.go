@@ -119,7 +119,13 @@ func (c *Client) Rollback(ctx context.Context, repoName, rev string) (*repo.Comm
 // the server announced and fails at the end (objects.ErrCorrupt) if they
 // differ.
 func (c *Client) Cat(ctx context.Context, rev, path string) (io.ReadCloser, repo.Record, error) {
-	req, err := c.request(ctx, http.MethodGet, "/revisions/"+esc(rev)+"/content", url.Values{"path": {path}}, nil)
+	return c.openPackage(ctx, "/revisions/"+esc(rev)+"/content", url.Values{"path": {path}}, path)
+}
+
+// openPackage GETs the package at the API path apiPath with query q,
+// verified against the digest the server announces as it is read.
+func (c *Client) openPackage(ctx context.Context, apiPath string, q url.Values, path string) (io.ReadCloser, repo.Record, error) {
+	req, err := c.request(ctx, http.MethodGet, apiPath, q, nil)
 	if err != nil {
 		return nil, repo.Record{}, err
 	}

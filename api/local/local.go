@@ -27,6 +27,8 @@ type Service struct {
 	dists   *publish.Dists
 	remotes *remote.Manager
 	tokens  *auth.Store
+
+	nodeSets nodeSets // see ServedObject
 }
 
 var _ api.Service = (*Service)(nil)

@@ -84,6 +84,7 @@ var Codes = []Code{
 	{"token_exists", http.StatusConflict, auth.ErrTokenExists},
 	{"exists", http.StatusConflict, repo.ErrExists},
 	{"not_fast_forward", http.StatusConflict, repo.ErrNotFastForward},
+	{"dist_moved", http.StatusConflict, publish.ErrDistMoved},
 	{"conflict", http.StatusConflict, repo.ErrConflict},
 	{"in_use", http.StatusConflict, publish.ErrInUse},
 	{"ambiguous", http.StatusBadRequest, repo.ErrAmbiguous},

@@ -56,6 +56,7 @@ func (s *Server) routes() {
 	s.repoRoutes()
 	s.versionRoutes()
 	s.distRoutes()
+	s.replicationRoutes()
 	s.remoteRoutes()
 	s.tokenRoutes()
 	s.taskRoutes()
@@ -266,15 +267,7 @@ func (s *Server) versionRoutes() {
 		})
 
 	cat := op(http.MethodGet, "/revisions/{rev}/content", "get-content", "Stream a package's bytes; the digest is verified while streaming", "versions")
-	cat.Responses = map[string]*huma.Response{"200": {
-		Description: "The package's bytes.",
-		Content:     map[string]*huma.MediaType{"application/octet-stream": {}}, // the 3.0 document says a binary string
-		Headers: map[string]*huma.Param{
-			HeaderSHA256:     {Schema: &huma.Schema{Type: "string"}, Description: "The package's sha256."},
-			HeaderMetadata:   {Schema: &huma.Schema{Type: "string"}, Description: "The record's metadata as a URL query string."},
-			"Content-Length": {Schema: &huma.Schema{Type: "integer"}},
-		},
-	}}
+	cat.Responses = packageResponse
 	huma.Register(a, cat, func(ctx context.Context, in *struct {
 		Rev  string `path:"rev" doc:"A revision: NAME, NAME@N, NAME@{K}, NAME~K or an id prefix."`
 		Path string `query:"path" required:"true" doc:"The package path."`
@@ -286,21 +279,7 @@ func (s *Server) versionRoutes() {
 		if err != nil {
 			return nil, apiError(err)
 		}
-		return &huma.StreamResponse{Body: func(hc huma.Context) {
-			defer rc.Close()
-			hc.SetHeader("Content-Type", "application/octet-stream")
-			hc.SetHeader("Content-Length", strconv.FormatInt(rec.Size, 10))
-			hc.SetHeader("ETag", `"`+rec.SHA256.String()+`"`)
-			hc.SetHeader(HeaderSHA256, rec.SHA256.String())
-			if len(rec.Metadata) > 0 {
-				hc.SetHeader(HeaderMetadata, EncodeMetadata(rec.Metadata))
-			}
-			hc.SetStatus(http.StatusOK)
-			if _, err := io.Copy(hc.BodyWriter(), rc); err != nil {
-				// Headers are gone: a short body tells the client.
-				s.log.Warn("api: cat", "rev", in.Rev, "path", in.Path, "err", err)
-			}
-		}}, nil
+		return s.streamPackage(rc, rec, "rev", in.Rev), nil
 	})
 
 	huma.Register(a, op(http.MethodGet, "/diff", "diff", "Paths that differ between two revisions (read on both)", "versions"),
@@ -347,4 +326,35 @@ func (s *Server) logPage(ctx context.Context, rev, path string, p PageParams) (*
 		return nil, apiError(err)
 	}
 	return page(path, p, es, func(e repo.LogEntry) string { return e.ID.String() }, false, nil)
+}
+
+// packageResponse documents a package's bytes as streamPackage sends them.
+var packageResponse = map[string]*huma.Response{"200": {
+	Description: "The package's bytes.",
+	Content:     map[string]*huma.MediaType{"application/octet-stream": {}}, // the 3.0 document says a binary string
+	Headers: map[string]*huma.Param{
+		HeaderSHA256:     {Schema: &huma.Schema{Type: "string"}, Description: "The package's sha256."},
+		HeaderMetadata:   {Schema: &huma.Schema{Type: "string"}, Description: "The record's metadata as a URL query string."},
+		"Content-Length": {Schema: &huma.Schema{Type: "integer"}},
+	},
+}}
+
+// streamPackage sends the bytes of record rec, read from rc; where names
+// the request in the log.
+func (s *Server) streamPackage(rc io.ReadCloser, rec repo.Record, where ...any) *huma.StreamResponse {
+	return &huma.StreamResponse{Body: func(hc huma.Context) {
+		defer rc.Close()
+		hc.SetHeader("Content-Type", "application/octet-stream")
+		hc.SetHeader("Content-Length", strconv.FormatInt(rec.Size, 10))
+		hc.SetHeader("ETag", `"`+rec.SHA256.String()+`"`)
+		hc.SetHeader(HeaderSHA256, rec.SHA256.String())
+		if len(rec.Metadata) > 0 {
+			hc.SetHeader(HeaderMetadata, EncodeMetadata(rec.Metadata))
+		}
+		hc.SetStatus(http.StatusOK)
+		if _, err := io.Copy(hc.BodyWriter(), rc); err != nil {
+			// Headers are gone: a short body tells the client.
+			s.log.Warn("api: package content", append(where, "path", rec.Path, "err", err)...)
+		}
+	}}
 }

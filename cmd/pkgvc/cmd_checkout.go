@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/pkgvc/pkgvc/publish"
-	"github.com/pkgvc/pkgvc/publish/all"
-	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/api"
 )
 
 func checkoutCmd(e *env) *cli.Command {
@@ -19,22 +16,11 @@ func checkoutCmd(e *env) *cli.Command {
 		ArgsUsage: "DIST DIR",
 		Description: "DIR becomes a symbolic link to DIR.pkgvc/a or DIR.pkgvc/b and is replaced atomically:\n" +
 			"readers never see a half-written tree. Only the files that changed are written; raw\n" +
-			"blobs are hard-linked from the store when it is on the same file system.",
-		Action: func(ctx context.Context, c *cli.Command) error {
-			a, err := args(c, 2, 2, "DIST DIR")
-			if err != nil {
-				return err
-			}
-			l, err := e.local(ctx, c)
-			if err != nil {
-				return err
-			}
-			rm := l.Remotes()
-			res, err := l.Dists().Checkout(ctx, a[0], a[1], publish.CheckoutOptions{
-				Publishers: all.Registry(),
-				// On-demand packages are fetched from their remote now.
-				Fetch: func(ctx context.Context, r repo.Record) error { return rm.FetchBlob(ctx, r, io.Discard) },
-			})
+			"blobs are hard-linked from the store when it is on the same file system.\n" +
+			"Through --server, DIR is on this machine: the served version's packages are downloaded\n" +
+			"into DIR.pkgvc/store (only those the last checkout did not have) and linked from there.",
+		Action: e.action(2, 2, "DIST DIR", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			res, err := svc.Checkout(ctx, a[0], a[1])
 			if err != nil {
 				return err
 			}
@@ -48,6 +34,6 @@ func checkoutCmd(e *env) *cli.Command {
 			fmt.Fprintf(e.stdout, "checked out %s (%s %s) into %s: %d file(s) written (%d hard links), %d removed\n",
 				res.Dist, res.Version, res.Version.ID, a[1], res.Written, res.Linked, res.Removed)
 			return nil
-		},
+		}),
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -169,6 +170,31 @@ func TestServerParity(t *testing.T) {
 		assert.Equal(t, normalize(want.stdout), normalize(got.stdout), "pkgvc %s: stdout", name)
 		assert.Equal(t, normalize(want.stderr), normalize(got.stderr), "pkgvc %s: stderr", name)
 	}
+	// checkout writes on this machine either way, the same files.
+	ldir, rdir := filepath.Join(t.TempDir(), "co"), filepath.Join(t.TempDir(), "co")
+	for _, args := range [][]string{{"checkout", "pin", "DIR"}, {"checkout", "pin", "DIR"}, {"--json", "checkout", "pin", "DIR"}, {"checkout", "nope", "DIR"}} {
+		name := strings.Join(args, " ")
+		at := func(dir string) []string {
+			return strings.Split(strings.Replace(name, "DIR", dir, 1), " ")
+		}
+		want := h.run(at(ldir)...)
+		got := runCLI(t, append([]string{"--server", url}, at(rdir)...)...)
+		require.Equal(t, want.code, got.code, "pkgvc %s\nlocal:  %s\nserver: %s", name, want, got)
+		unDir := func(s, dir string) string {
+			s = strings.ReplaceAll(s, filepath.Join(filepath.Dir(dir), "co.pkgvc"), "HOME")
+			return normalize(strings.ReplaceAll(s, dir, "DIR"))
+		}
+		assert.Equal(t, unDir(want.stdout, ldir), unDir(got.stdout, rdir), "pkgvc %s: stdout", name)
+		assert.Equal(t, unDir(want.stderr, ldir), unDir(got.stderr, rdir), "pkgvc %s: stderr", name)
+	}
+	for _, f := range []string{"PULP_MANIFEST", "a/one.txt", "b.txt"} {
+		want, err := os.ReadFile(filepath.Join(ldir, f))
+		require.NoError(t, err)
+		got, err := os.ReadFile(filepath.Join(rdir, f))
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), f)
+	}
+
 	// The server's store also holds its tasks: only the counts differ.
 	digits := regexp.MustCompile(`\d+`)
 	for _, args := range [][]string{{"gc", "--dry-run"}, {"fsck"}, {"--json", "fsck"}} {
