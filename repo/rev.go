@@ -203,6 +203,17 @@ func (s *Store) reflog(ctx context.Context, ref string) ([]refs.Entry, error) {
 }
 
 func (s *Store) resolveID(ctx context.Context, prefix string) (*Version, error) {
+	if id, err := objects.ParseID(prefix); err == nil {
+		// A whole id: read it, no listing of ids by prefix.
+		data, err := s.objects.GetObject(ctx, id)
+		if err == nil && isCommit(data) {
+			return s.version(ctx, id)
+		}
+		if err != nil && !errors.Is(err, objects.ErrNotFound) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: no repository or version %q (see `pkgvc repo list`)", ErrNotFound, prefix)
+	}
 	ids, err := s.objects.FindObjects(ctx, prefix)
 	if err != nil {
 		return nil, err
