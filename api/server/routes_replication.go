@@ -33,6 +33,14 @@ func (s *Server) replicationRoutes() {
 		}
 		return v, nil
 	}
+	// reader checks the token may read distribution name and parses the
+	// version it names.
+	reader := func(ctx context.Context, name, version string) (objects.ID, error) {
+		if err := need(ctx, auth.KindDist, name, auth.Read); err != nil {
+			return objects.ID{}, err
+		}
+		return parse(version)
+	}
 
 	obj := op(http.MethodGet, "/distributions/{name}/objects/{id}", "get-served-object", "A tree object of the version a distribution serves (dist:NAME:read)", "distributions")
 	obj.Responses = map[string]*huma.Response{"200": {
@@ -44,10 +52,7 @@ func (s *Server) replicationRoutes() {
 		ID      string `path:"id" doc:"The object's id (sha256, hex)."`
 		Version string `query:"version" required:"true" doc:"The id of the version the distribution serves; another answers 409 dist_moved."`
 	}) (*huma.StreamResponse, error) {
-		if err := need(ctx, auth.KindDist, in.Name, auth.Read); err != nil {
-			return nil, err
-		}
-		version, err := parse(in.Version)
+		version, err := reader(ctx, in.Name, in.Version)
 		if err != nil {
 			return nil, err
 		}
@@ -74,10 +79,7 @@ func (s *Server) replicationRoutes() {
 		Version string `query:"version" required:"true" doc:"The id of the version the distribution serves; another answers 409 dist_moved."`
 		Path    string `query:"path" required:"true" doc:"The package path."`
 	}) (*huma.StreamResponse, error) {
-		if err := need(ctx, auth.KindDist, in.Name, auth.Read); err != nil {
-			return nil, err
-		}
-		version, err := parse(in.Version)
+		version, err := reader(ctx, in.Name, in.Version)
 		if err != nil {
 			return nil, err
 		}
