@@ -65,8 +65,12 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	if token == "" {
 		return nil, fmt.Errorf("%w: a token is needed to talk to %s", repo.ErrInvalid, u.Redacted())
 	}
+	// Uploads, downloads and checkouts run several requests at once:
+	// keep a connection for each instead of net/http's default two.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 16
 	c := &Client{
-		base: u, token: token, hc: &http.Client{},
+		base: u, token: token, hc: &http.Client{Transport: tr},
 		chunkSize: 64 << 20, retries: 5, backoff: 200 * time.Millisecond,
 		pollMin: 100 * time.Millisecond, pollMax: 2 * time.Second, workers: 4,
 	}
