@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/require"
 
@@ -149,18 +151,7 @@ func TestContainerPullThroughCLI(t *testing.T) {
 	base, stderr := startServe(t, h)
 	srv := strings.TrimPrefix(base, "http://")
 
-	img, err := ggcr.Image(ref(t, srv+"/cache/alpine:3"))
-	require.NoError(t, err, "stderr: %s", stderr.String())
-	d, err := img.Digest()
-	require.NoError(t, err)
-	require.Equal(t, d3, d)
-	layers, err := img.Layers()
-	require.NoError(t, err)
-	rc, err := layers[0].Compressed() // digest verified by ggcr as it reads
-	require.NoError(t, err)
-	_, err = io.Copy(io.Discard, rc)
-	require.NoError(t, err)
-	require.NoError(t, rc.Close())
+	pullImage(t, srv+"/cache/alpine:3", d3, stderr)
 	ls := h.lsMap("cacherepo")
 	require.Equal(t, d3.Hex, ls["tags/3"])
 	require.Len(t, h.log("cacherepo"), 1, "one version for the pull")
@@ -172,6 +163,27 @@ func TestContainerPullThroughCLI(t *testing.T) {
 	got, err := ggcr.Get(ref(t, srv+"/cache/alpine@"+d3.String()))
 	require.NoError(t, err, "served with upstream down")
 	require.Equal(t, d3, got.Digest)
+}
+
+// pullImage pulls image reference r as a client would, checking that its
+// digest is want and reading its layers (ggcr verifies their digests as
+// it reads); stderr is serve's, for the failure message.
+func pullImage(t *testing.T, r string, want v1.Hash, stderr fmt.Stringer) {
+	t.Helper()
+	img, err := ggcr.Image(ref(t, r))
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	d, err := img.Digest()
+	require.NoError(t, err)
+	require.Equal(t, want, d)
+	layers, err := img.Layers()
+	require.NoError(t, err)
+	for _, l := range layers {
+		rc, err := l.Compressed()
+		require.NoError(t, err)
+		_, err = io.Copy(io.Discard, rc)
+		require.NoError(t, err)
+		require.NoError(t, rc.Close())
+	}
 }
 
 // TestContainerPullThroughTokenAuth: a pull-through distribution whose
@@ -193,18 +205,7 @@ func TestContainerPullThroughTokenAuth(t *testing.T) {
 	srv := strings.TrimPrefix(base, "http://")
 	before := tokens.Issued.Load()
 
-	got, err := ggcr.Image(ref(t, srv+"/library/alpine:3.20"))
-	require.NoError(t, err, "stderr: %s", stderr.String())
-	gd, err := got.Digest()
-	require.NoError(t, err)
-	require.Equal(t, d, gd)
-	layers, err := got.Layers()
-	require.NoError(t, err)
-	rc, err := layers[0].Compressed()
-	require.NoError(t, err)
-	_, err = io.Copy(io.Discard, rc)
-	require.NoError(t, err)
-	require.NoError(t, rc.Close())
+	pullImage(t, srv+"/library/alpine:3.20", d, stderr)
 	require.Greater(t, tokens.Issued.Load(), before, "pkgvc asked the token service")
 	require.Equal(t, d.Hex, h.lsMap("cacherepo")["tags/3.20"])
 }
