@@ -187,11 +187,14 @@ func (c *Client) copyTree(ctx context.Context, objs *objects.Store, name string,
 	for len(next) > 0 {
 		var missing []objects.ID
 		for _, id := range next {
+			if id.IsZero() {
+				continue // the empty tree is no object
+			}
 			has, err := objs.HasObject(ctx, id)
 			if err != nil {
 				return err
 			}
-			if !has && !id.IsZero() {
+			if !has {
 				missing = append(missing, id)
 			}
 		}

@@ -38,15 +38,21 @@ func startServeProc(t *testing.T, store string) (*proc, string) {
 	return p, base
 }
 
-// adminTokenProc creates a *:*:admin token in store and sets it as
-// $PKGVC_TOKEN for the test.
-func adminTokenProc(t *testing.T, store string) {
+// procStore makes a store by running each command line as its own pkgvc
+// process, then creates a *:*:admin token and sets it as $PKGVC_TOKEN.
+func procStore(t *testing.T, cmds ...[]string) string {
 	t.Helper()
+	store := filepath.Join(t.TempDir(), "store")
+	for _, args := range cmds {
+		r := runProc(t, store, args...)
+		require.Equal(t, 0, r.code, "%v: %s", args, r)
+	}
 	r := runProc(t, store, "--json", "token", "create", "--name", "ops", "--scope", "*:*:admin")
 	require.Equal(t, 0, r.code, r.String())
 	var tok struct{ Token string }
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &tok))
 	t.Setenv("PKGVC_TOKEN", tok.Token)
+	return store
 }
 
 // TestProcessSyncTaskSurvivesServeKill: a sync task runs in a `pkgvc serve`
@@ -63,16 +69,11 @@ func TestProcessSyncTaskSurvivesServeKill(t *testing.T) {
 	ts := httptest.NewServer(up)
 	t.Cleanup(ts.Close)
 
-	store := filepath.Join(t.TempDir(), "store")
-	for _, args := range [][]string{
-		{"repo", "create", "mirror"},
+	store := procStore(t,
+		[]string{"repo", "create", "mirror"},
 		// One download at a time, in path order: z.bin comes last.
-		{"remote", "create", "up", "--url", ts.URL + "/PULP_MANIFEST", "--download-concurrency", "1"},
-	} {
-		r := runProc(t, store, args...)
-		require.Equal(t, 0, r.code, "%v: %s", args, r)
-	}
-	adminTokenProc(t, store)
+		[]string{"remote", "create", "up", "--url", ts.URL + "/PULP_MANIFEST", "--download-concurrency", "1"},
+	)
 
 	first, base := startServeProc(t, store)
 	r := runCLI(t, "--server", base, "sync", "--no-wait", "up", "mirror")
@@ -146,16 +147,11 @@ func TestProcessTwoServesShareStore(t *testing.T) {
 	}, "")
 	ts := httptest.NewServer(up)
 	t.Cleanup(ts.Close)
-	store := filepath.Join(t.TempDir(), "store")
-	for _, args := range [][]string{
-		{"repo", "create", "dev"},
-		{"dist", "create", "web", "--base-path", "web", "--repo", "dev"},
-		{"remote", "create", "up", "--url", ts.URL + "/PULP_MANIFEST"},
-	} {
-		r := runProc(t, store, args...)
-		require.Equal(t, 0, r.code, "%v: %s", args, r)
-	}
-	adminTokenProc(t, store)
+	store := procStore(t,
+		[]string{"repo", "create", "dev"},
+		[]string{"dist", "create", "web", "--base-path", "web", "--repo", "dev"},
+		[]string{"remote", "create", "up", "--url", ts.URL + "/PULP_MANIFEST"},
+	)
 	_, a := startServeProc(t, store)
 	_, b := startServeProc(t, store)
 
