@@ -8,6 +8,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/internal/clockcache"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
@@ -28,7 +29,7 @@ type Service struct {
 	remotes *remote.Manager
 	tokens  *auth.Store
 
-	nodeSets nodeSets // see ServedObject
+	nodeSets *clockcache.Cache[objects.ID, map[objects.ID]bool] // see ServedObject
 }
 
 var _ api.Service = (*Service)(nil)
@@ -48,6 +49,7 @@ func New(st *repo.Store, opts ...Option) *Service {
 	s := &Service{
 		Tasks: noTasks{}, Schedules: noTasks{},
 		st: st, dists: publish.NewDists(st), remotes: remote.New(st, remoteall.Registry()), tokens: auth.New(st),
+		nodeSets: newNodeSets(),
 	}
 	for _, o := range opts {
 		o(s)

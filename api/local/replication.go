@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/internal/clockcache"
@@ -19,16 +18,10 @@ import (
 // nodes (a million records make at most some 65 000).
 const maxNodeSets = 1 << 20
 
-// nodeSets keeps, by version id, the ids of the version's tree objects:
+// newNodeSets keeps, by version id, the ids of the version's tree objects:
 // what ServedObject may hand out for it.
-type nodeSets struct {
-	once  sync.Once
-	cache *clockcache.Cache[objects.ID, map[objects.ID]bool]
-}
-
-func (n *nodeSets) get() *clockcache.Cache[objects.ID, map[objects.ID]bool] {
-	n.once.Do(func() { n.cache = clockcache.New[objects.ID, map[objects.ID]bool](64, maxNodeSets) })
-	return n.cache
+func newNodeSets() *clockcache.Cache[objects.ID, map[objects.ID]bool] {
+	return clockcache.New[objects.ID, map[objects.ID]bool](64, maxNodeSets)
 }
 
 // Served returns the version distribution name serves now.
@@ -66,8 +59,7 @@ func (s *Service) ServedObject(ctx context.Context, name string, version, id obj
 	if err != nil {
 		return nil, err
 	}
-	cache := s.nodeSets.get()
-	nodes, ok := cache.Get(version)
+	nodes, ok := s.nodeSets.Get(version)
 	if !ok {
 		nodes = map[objects.ID]bool{}
 		if err := tree.WalkNodes(ctx, s.st.Objects(), sv.Version.Tree, func(n objects.ID, _ []tree.Entry) (bool, error) {
@@ -76,7 +68,7 @@ func (s *Service) ServedObject(ctx context.Context, name string, version, id obj
 		}); err != nil {
 			return nil, err
 		}
-		cache.Add(version, nodes, int64(len(nodes)))
+		s.nodeSets.Add(version, nodes, int64(len(nodes)))
 	}
 	if !nodes[id] {
 		return nil, fmt.Errorf("%w: object %s is not part of what %s serves", objects.ErrNotFound, id, name)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 
 	"golang.org/x/sync/singleflight"
 
@@ -46,7 +47,7 @@ func (s *Server) records(ctx context.Context, rev string) ([]repo.Record, error)
 		return nil, err
 	}
 	if len(head) == 0 {
-		return s.svc.List(ctx, rev) // no version to key on: the service says why
+		return nil, fmt.Errorf("%w: %s", repo.ErrVersionNotFound, rev)
 	}
 	id := head[0].ID
 	if rs, ok := s.listings.cache.Get(id); ok {
