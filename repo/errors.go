@@ -27,6 +27,8 @@ var (
 	ErrPruned = wrap("version pruned by retention", ErrVersionNotFound)
 	// ErrConflict reports a ref that moved during the operation.
 	ErrConflict = refs.ErrConflict
+	// ErrNoStore reports a store directory that holds no store yet.
+	ErrNoStore = wrap("no store", ErrNotFound)
 	// ErrNotStore reports a directory that is not a pkgvc store.
 	ErrNotStore = errors.New("not a pkgvc store")
 	// ErrFormat reports a store written by a newer pkgvc.

@@ -101,6 +101,18 @@ func OpenDir(ctx context.Context, dir string, kinds *Kinds, opts ...Option) (*St
 	return New(objects.New(ob, objects.WithTempDir(filepath.Join(dir, "data", "tmp"))), rb, kinds, opts...), nil
 }
 
+// OpenExistingDir opens the store in dir as OpenDir does, but creates
+// none: a dir that is missing or empty is ErrNoStore.
+func OpenExistingDir(ctx context.Context, dir string, kinds *Kinds, opts ...Option) (*Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, formatFile)); errors.Is(err, os.ErrNotExist) {
+		ents, err := os.ReadDir(dir)
+		if errors.Is(err, os.ErrNotExist) || (err == nil && len(ents) == 0) {
+			return nil, fmt.Errorf("%w at %s", ErrNoStore, dir)
+		}
+	}
+	return OpenDir(ctx, dir, kinds, opts...) // refuses what is not a store
+}
+
 type formatDoc struct {
 	Format int `json:"format"`
 }

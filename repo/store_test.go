@@ -143,3 +143,37 @@ func TestKinds(t *testing.T) {
 	require.ErrorIs(t, err, repo.ErrInvalid)
 	require.Panics(t, func() { repo.NewKinds(kind, kind) })
 }
+
+func TestOpenExistingDir(t *testing.T) {
+	ctx := context.Background()
+	base := t.TempDir()
+	for _, dir := range []string{filepath.Join(base, "missing"), filepath.Join(base, "a", "b")} {
+		_, err := repo.OpenExistingDir(ctx, dir, all.Kinds())
+		require.ErrorIs(t, err, repo.ErrNoStore)
+		require.ErrorIs(t, err, repo.ErrNotFound)
+		require.ErrorContains(t, err, "no store at "+dir)
+		_, statErr := os.Stat(dir)
+		require.ErrorIs(t, statErr, os.ErrNotExist, "nothing is created")
+	}
+	empty := filepath.Join(base, "empty")
+	require.NoError(t, os.Mkdir(empty, 0o755))
+	_, err := repo.OpenExistingDir(ctx, empty, all.Kinds())
+	require.ErrorIs(t, err, repo.ErrNoStore)
+	ents, err := os.ReadDir(empty)
+	require.NoError(t, err)
+	require.Empty(t, ents)
+
+	other := filepath.Join(base, "other")
+	require.NoError(t, os.Mkdir(other, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(other, "notes.txt"), nil, 0o644))
+	_, err = repo.OpenExistingDir(ctx, other, all.Kinds())
+	require.ErrorIs(t, err, repo.ErrNotStore)
+
+	made := filepath.Join(base, "made")
+	_, err = repo.OpenDir(ctx, made, all.Kinds())
+	require.NoError(t, err)
+	s, err := repo.OpenExistingDir(ctx, made, all.Kinds())
+	require.NoError(t, err)
+	_, err = s.CreateRepo(ctx, "dev", repo.CreateOptions{})
+	require.NoError(t, err)
+}

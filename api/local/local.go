@@ -66,6 +66,16 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Service, error) {
 	return New(st, opts...), nil
 }
 
+// OpenExisting opens the store in dir as Open does, but creates none (see
+// repo.OpenExistingDir).
+func OpenExisting(ctx context.Context, dir string, opts ...Option) (*Service, error) {
+	st, err := repo.OpenExistingDir(ctx, dir, all.Kinds())
+	if err != nil {
+		return nil, err
+	}
+	return New(st, opts...), nil
+}
+
 // Store returns the store.
 func (s *Service) Store() *repo.Store { return s.st }
 

@@ -59,25 +59,13 @@ func tokenCreateCmd(e *env) *cli.Command {
 			&cli.StringFlag{Name: "expires", Usage: "lifetime such as 30d or 12h (default: never expires)"},
 			&cli.StringFlag{Name: "name", Usage: "token name (default: generated)"},
 		},
-		Action: e.action(0, 0, "--scope KIND:GLOB:LEVEL... [--expires 30d] [--name NAME]", func(ctx context.Context, c *cli.Command, svc api.Service, _ []string) error {
-			raw := *c.Generic("scope").(*globList)
-			if len(raw) == 0 {
-				return usagef("token create needs at least one --scope KIND:GLOB:LEVEL, as in --scope 'dist:*:read'")
-			}
-			o := auth.CreateOptions{Name: c.String("name")}
-			for _, s := range raw {
-				sc, err := auth.ParseScope(s)
-				if err != nil {
-					return &usageError{err.Error()}
-				}
-				o.Scopes = append(o.Scopes, sc)
-			}
-			if x := c.String("expires"); x != "" {
-				d, err := parseLifetime(x)
-				if err != nil {
-					return err
-				}
-				o.TTL = d
+		Action: e.checkedAction(0, 0, "--scope KIND:GLOB:LEVEL... [--expires 30d] [--name NAME]", func(c *cli.Command, _ []string) error {
+			_, err := tokenOptions(c)
+			return err
+		}, func(ctx context.Context, c *cli.Command, svc api.Service, _ []string) error {
+			o, err := tokenOptions(c)
+			if err != nil {
+				return err
 			}
 			tok, secret, err := svc.CreateToken(ctx, o)
 			if err != nil {
@@ -91,6 +79,30 @@ func tokenCreateCmd(e *env) *cli.Command {
 			return nil
 		}),
 	}
+}
+
+// tokenOptions reads the flags of token create.
+func tokenOptions(c *cli.Command) (auth.CreateOptions, error) {
+	o := auth.CreateOptions{Name: c.String("name")}
+	raw := *c.Generic("scope").(*globList)
+	if len(raw) == 0 {
+		return o, usagef("token create needs at least one --scope KIND:GLOB:LEVEL, as in --scope 'dist:*:read'")
+	}
+	for _, s := range raw {
+		sc, err := auth.ParseScope(s)
+		if err != nil {
+			return o, &usageError{err.Error()}
+		}
+		o.Scopes = append(o.Scopes, sc)
+	}
+	if x := c.String("expires"); x != "" {
+		d, err := parseLifetime(x)
+		if err != nil {
+			return o, err
+		}
+		o.TTL = d
+	}
+	return o, nil
 }
 
 // parseLifetime parses a duration, also in days ("30d").

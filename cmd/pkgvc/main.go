@@ -17,6 +17,8 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/local"
+	apiserver "github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/repo"
 )
 
 func main() {
@@ -33,6 +35,8 @@ type env struct {
 	svc            api.Service
 	// dial opens the API client of --server.
 	dial func(url, token string) (api.Service, error)
+	// printed is set once a JSON document is out: --json prints one.
+	printed bool
 }
 
 // usageError marks a malformed command line (exit code 2).
@@ -54,9 +58,14 @@ func (e *env) service(ctx context.Context, c *cli.Command) (api.Service, error) 
 	var err error
 	if url := c.String("server"); url != "" {
 		e.svc, err = e.dialServer(c, url)
-	} else {
+	} else if createsStore(c) {
 		// Tasks live in the store: those queued here run in a `pkgvc serve`.
 		e.svc, err = local.Open(ctx, storeDir(c), local.WithStoreTasks())
+	} else {
+		e.svc, err = local.OpenExisting(ctx, storeDir(c), local.WithStoreTasks())
+		if errors.Is(err, repo.ErrNoStore) {
+			err = fmt.Errorf("%w (pkgvc repo create NAME makes one)", err)
+		}
 	}
 	if err != nil {
 		e.svc = nil // a typed nil would pass the check above
@@ -77,6 +86,18 @@ func (e *env) dialServer(c *cli.Command, url string) (api.Service, error) {
 		return nil, errors.New("--server: this pkgvc cannot talk to a server (built without the API client)")
 	}
 	return e.dial(url, strings.TrimSpace(token))
+}
+
+// createsStore reports whether c makes the store when there is none: the
+// commands that write, which a fresh machine starts with. Every other
+// command fails on a missing store, so that a mistyped --store or the
+// wrong working directory shows rather than reading an empty store.
+func createsStore(c *cli.Command) bool {
+	switch strings.TrimPrefix(c.FullName(), "pkgvc ") {
+	case "repo create", "commit", "token create", "remote create", "serve":
+		return true
+	}
+	return false
 }
 
 // storeDir is the store directory the global flags name.
@@ -107,10 +128,22 @@ func (e *env) local(ctx context.Context, c *cli.Command) (*local.Service, error)
 // action is the action of a command that works on the Service: it checks
 // the positional arguments, opens the Service, then runs body.
 func (e *env) action(min, max int, usage string, body func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error) cli.ActionFunc {
+	return e.checkedAction(min, max, usage, nil, body)
+}
+
+// checkedAction is action with check run on the arguments before the
+// Service opens, so that a command refused for its arguments leaves no
+// trace (such as a new store).
+func (e *env) checkedAction(min, max int, usage string, check func(c *cli.Command, a []string) error, body func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error) cli.ActionFunc {
 	return func(ctx context.Context, c *cli.Command) error {
 		a, err := args(c, min, max, usage)
 		if err != nil {
 			return err
+		}
+		if check != nil {
+			if err := check(c, a); err != nil {
+				return err
+			}
 		}
 		svc, err := e.service(ctx, c)
 		if err != nil {
@@ -125,6 +158,7 @@ func jsonOut(c *cli.Command) bool { return c.Bool("json") }
 
 // printJSON writes one JSON document.
 func (e *env) printJSON(v any) error {
+	e.printed = true
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -201,11 +235,40 @@ func (e *env) run(ctx context.Context, argv []string) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(e.stderr, "pkgvc: %s\n", oneLine(err.Error()))
+	msg := oneLine(err.Error())
+	if strings.HasPrefix(msg, "pkgvc ") {
+		fmt.Fprintln(e.stderr, msg)
+	} else {
+		fmt.Fprintf(e.stderr, "pkgvc: %s\n", msg)
+	}
+	if app.Bool("json") && !e.printed {
+		_ = e.printJSON(errorDoc{Error: errorBody{Code: errorCode(err), Message: msg}}) // stderr has it anyway
+	}
 	if isUsage(err) {
 		return 2
 	}
 	return 1
+}
+
+// errorDoc is what --json prints on stdout for a failure that printed no
+// result (a failed sync prints its result, which says what failed).
+type errorDoc struct {
+	Error errorBody `json:"error"`
+}
+
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// errorCode is the REST API's code for err (see api/server.Codes), so
+// that scripts match a failure the same way locally and through --server;
+// a malformed command line is "invalid".
+func errorCode(err error) string {
+	if isUsage(err) {
+		return "invalid"
+	}
+	return apiserver.ErrorCode(err)
 }
 
 func isUsage(err error) bool {

@@ -50,7 +50,7 @@ func TestServerFlag(t *testing.T) {
 	require.Equal(t, "created repository dev (kind file)\n", r.stdout)
 	require.Equal(t, "http://pkgvc.example:8080", d.url)
 	require.Equal(t, "s3cret", d.token, "the token file's surrounding white space is ignored")
-	require.Equal(t, "NAME  KIND  VERSION  PACKAGES  RETAIN\n", h.ok("repo", "list"), "--server wins over --store")
+	requireRefused(t, h.run("repo", "list"), "no store at "+h.store) // --server won over --store: no store was made
 
 	t.Setenv("PKGVC_STORE", h.store)
 	t.Setenv("PKGVC_SERVER", "http://env.example")

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestNoStoreMadeByReads: a command that only reads, or one whose
+// arguments are wrong, fails on a missing store and creates nothing; the
+// commands that write make the store.
+func TestNoStoreMadeByReads(t *testing.T) {
+	for _, args := range [][]string{
+		{"repo", "list"}, {"repo", "show", "dev"}, {"log", "dev"}, {"ls", "dev"}, {"cat", "dev", "a.txt"},
+		{"diff", "dev", "test"}, {"reflog", "dev"}, {"fsck"}, {"gc"}, {"gc", "--grace", "0s"},
+		{"promote", "dev", "test"}, {"rollback", "dev", "dev~1"}, {"repo", "delete", "dev"},
+		{"dist", "list"}, {"dist", "show", "d"}, {"dist", "create", "d", "--base-path", "d", "--repo", "dev"},
+		{"remote", "list"}, {"remote", "show", "r"}, {"remote", "delete", "r"}, {"sync", "r", "dev"},
+		{"task", "list"}, {"schedule", "list"}, {"token", "list"}, {"checkout", "d", "out"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			store := filepath.Join(dir, "typo")
+			r := runCLI(t, append([]string{"--store", store}, args...)...)
+			requireRefused(t, r, "no store at "+store, "pkgvc repo create")
+			require.NoDirExists(t, store)
+			require.NotContains(t, r.stderr, "pkgvc: pkgvc")
+		})
+	}
+	for _, args := range [][]string{
+		{"repo", "create"}, {"repo", "create", "a", "b"}, {"commit"}, {"token", "create"},
+		{"remote", "create"}, {"serve", "extra"}, {"serve", "--task-workers", "-1"},
+	} {
+		t.Run("bad "+strings.Join(args, " "), func(t *testing.T) {
+			store := filepath.Join(t.TempDir(), "store")
+			r := runCLI(t, append([]string{"--store", store}, args...)...)
+			require.Equal(t, 2, r.code, "%s", r)
+			require.NoDirExists(t, store)
+		})
+	}
+	t.Run("writers make it", func(t *testing.T) {
+		h := newHarness(t)
+		h.ok("repo", "create", "dev")
+		require.FileExists(t, filepath.Join(h.store, "pkgvc-store.json"))
+		require.Contains(t, h.ok("repo", "list"), "dev")
+	})
+}
+
+// TestJSONErrors: with --json a failure also prints {"error":{code,message}}
+// on stdout, with the REST API's code; stderr and the exit code are as
+// without --json.
+func TestJSONErrors(t *testing.T) {
+	h := newHarness(t)
+	h.ok("repo", "create", "dev")
+	h.ok("repo", "create", "test")
+	h.ok("commit", "dev", h.file("a.txt", []byte("a")))
+	h.ok("commit", "test", h.file("b.txt", []byte("b")))
+	for _, tc := range []struct {
+		args []string
+		code string
+		exit int
+	}{
+		{[]string{"promote", "nosuch", "other"}, "repo_not_found", 1},
+		{[]string{"promote", "dev", "test"}, "not_fast_forward", 1},
+		{[]string{"repo", "create", "dev"}, "exists", 1},
+		{[]string{"log", "dev@9"}, "version_not_found", 1},
+		{[]string{"promote", "a:"}, "invalid", 2},
+		{[]string{"nosuchcommand"}, "invalid", 2},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			plain := h.run(tc.args...)
+			r := h.run(append([]string{"--json"}, tc.args...)...)
+			require.Equal(t, tc.exit, r.code, "%s", r)
+			require.Equal(t, plain.code, r.code)
+			require.Equal(t, plain.stderr, r.stderr)
+			var doc struct {
+				Error struct{ Code, Message string }
+			}
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &doc), "%s", r)
+			require.Equal(t, tc.code, doc.Error.Code)
+			require.Equal(t, strings.TrimPrefix(strings.TrimSpace(r.stderr), "pkgvc: "), doc.Error.Message)
+		})
+	}
+	require.NoDirExists(t, filepath.Join(h.work, "pkgvc-data"))
+	_ = os.Remove
+}
