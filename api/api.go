@@ -119,7 +119,10 @@ type Remotes interface {
 	ListRemotes(ctx context.Context) ([]remote.Remote, error)
 	ShowRemote(ctx context.Context, name string) (*remote.Remote, error)
 	UpdateRemote(ctx context.Context, name string, p RemotePatch) (*remote.Remote, error)
-	DeleteRemote(ctx context.Context, name string) error
+	// DeleteRemote deletes a remote, refusing while distributions pull
+	// through it unless force, which detaches them (they stop pulling
+	// through); it returns the distributions that were detached.
+	DeleteRemote(ctx context.Context, name string, force bool) ([]string, error)
 	// Sync runs a sync and waits for it (through the API: as a task,
 	// reporting its progress).
 	Sync(ctx context.Context, remoteName, repoName string, o remote.SyncOptions) (*remote.SyncResult, error)

@@ -19,7 +19,8 @@ var (
 	ErrDistNotFound = fmt.Errorf("distribution %w", repo.ErrNotFound)
 	// ErrBasePath reports an invalid or clashing base path.
 	ErrBasePath = fmt.Errorf("base path %w", repo.ErrInvalid)
-	// ErrInUse reports a repository that distributions still follow.
+	// ErrInUse reports a repository that distributions still follow, or a
+	// remote they pull through.
 	ErrInUse = errors.New("in use")
 	// ErrDistMoved reports a distribution that serves another version
 	// than the one a reader of it is copying.
@@ -65,10 +66,47 @@ type DistSpec struct {
 }
 
 // Dists manages distributions in a store.
-type Dists struct{ st *repo.Store }
+type Dists struct {
+	st      *repo.Store
+	remotes RemoteRefs
+}
+
+// RemoteRefs finds remotes for Dists (remote.Manager is one).
+type RemoteRefs interface {
+	// RemoteRef returns the ref holding remote name's document and its
+	// id; an unknown name is an error matching repo.ErrNotFound.
+	RemoteRef(ctx context.Context, name string) (string, objects.ID, error)
+}
+
+// DistsOption configures Dists.
+type DistsOption func(*Dists)
+
+// WithRemotes makes a distribution name only a remote that exists, checked
+// in the transaction that sets it (so a concurrent delete of the remote
+// makes one of the two fail), and lets DeleteRemote delete remotes.
+func WithRemotes(r RemoteRefs) DistsOption { return func(d *Dists) { d.remotes = r } }
 
 // NewDists returns the distribution manager of st.
-func NewDists(st *repo.Store) *Dists { return &Dists{st: st} }
+func NewDists(st *repo.Store, opts ...DistsOption) *Dists {
+	d := &Dists{st: st}
+	for _, o := range opts {
+		o(d)
+	}
+	return d
+}
+
+// remoteCheck returns the pure-check update that keeps remote name as it
+// is until the change naming it lands; none without WithRemotes.
+func (d *Dists) remoteCheck(ctx context.Context, name string) ([]refs.Update, error) {
+	if name == "" || d.remotes == nil {
+		return nil, nil
+	}
+	ref, id, err := d.remotes.RemoteRef(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return []refs.Update{{Name: ref, Old: id, New: id}}, nil
+}
 
 // ValidateBasePath checks a base path: '/'-separated segments, each a
 // valid package path segment.
@@ -118,11 +156,15 @@ func (d *Dists) Create(ctx context.Context, name string, spec DistSpec) (*Distri
 		if err := d.checkBasePath(ctx, dist); err != nil {
 			return nil, err
 		}
+		check, err := d.remoteCheck(ctx, spec.Remote)
+		if err != nil {
+			return nil, err
+		}
 		id, err := d.st.WriteDoc(ctx, dist)
 		if err != nil {
 			return nil, err
 		}
-		return append(ups, refs.Update{Name: configRef(name), New: id}), nil
+		return append(append(ups, check...), refs.Update{Name: configRef(name), New: id}), nil
 	})
 	if err != nil {
 		return nil, err
@@ -308,11 +350,15 @@ func (d *Dists) Update(ctx context.Context, name string, spec DistSpec) (*Distri
 		if err := d.checkBasePath(ctx, &dist); err != nil {
 			return nil, err
 		}
+		check, err := d.remoteCheck(ctx, spec.Remote)
+		if err != nil {
+			return nil, err
+		}
 		id, err := d.st.WriteDoc(ctx, &dist)
 		if err != nil {
 			return nil, err
 		}
-		return append(ups, refs.Update{Name: configRef(name), Old: s.id, New: id}), nil
+		return append(append(ups, check...), refs.Update{Name: configRef(name), Old: s.id, New: id}), nil
 	})
 	if err != nil {
 		return nil, err
@@ -359,6 +405,58 @@ func (d *Dists) DeleteRepo(ctx context.Context, name string, force bool) error {
 		}
 		return d.st.DeleteRepoUpdates(ctx, name)
 	})
+}
+
+// DeleteRemote deletes remote name (needs WithRemotes), refusing while
+// distributions pull through it unless force is set; with force those
+// distributions stop pulling through (their Remote is cleared) in the same
+// transaction, and their names are returned. As in DeleteRepo, a
+// distribution set to use the remote meanwhile makes it check again.
+func (d *Dists) DeleteRemote(ctx context.Context, name string, force bool) ([]string, error) {
+	if d.remotes == nil {
+		return nil, errors.New("delete remote: distributions were opened without remotes")
+	}
+	var detached []string
+	err := d.change(ctx, "remote delete "+name, func(ctx context.Context) ([]refs.Update, error) {
+		ref, id, err := d.remotes.RemoteRef(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		all, err := d.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		detached = nil
+		var ups []refs.Update
+		for _, o := range all {
+			if o.Remote != name {
+				continue
+			}
+			detached = append(detached, o.Name)
+			if !force {
+				continue
+			}
+			s, err := d.get(ctx, o.Name)
+			if err != nil {
+				return nil, err
+			}
+			dist := *s.dist
+			dist.Remote = ""
+			doc, err := d.st.WriteDoc(ctx, &dist)
+			if err != nil {
+				return nil, err
+			}
+			ups = append(ups, refs.Update{Name: configRef(o.Name), Old: s.id, New: doc})
+		}
+		if len(detached) > 0 && !force {
+			return nil, fmt.Errorf("remote %s is %w: distribution(s) %s pull through it; update or delete them first, or pass --force to detach them (they stop pulling through)", name, ErrInUse, strings.Join(detached, ", "))
+		}
+		return append(ups, refs.Update{Name: ref, Old: id}), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return detached, nil
 }
 
 // Resolve returns the version a distribution serves now, or nil if it

@@ -143,6 +143,26 @@ func (m *Manager) load(ctx context.Context, name string) (*Remote, objects.ID, e
 	return &r, id, nil
 }
 
+// RemoteRef returns the ref holding remote name's document and the
+// document's id, for a change elsewhere that must land only while the
+// remote is as it is now (a pure check, refs.Update with Old == New) or
+// that deletes it; an unknown name matches ErrRemoteNotFound.
+func (m *Manager) RemoteRef(ctx context.Context, name string) (string, objects.ID, error) {
+	_, id, err := m.load(ctx, name)
+	return refName(name), id, err
+}
+
+// Forget drops what the manager keeps for a remote deleted by a change
+// made elsewhere (see RemoteRef).
+func (m *Manager) Forget(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cc, ok := m.clients[name]; ok {
+		cc.c.CloseIdleConnections()
+		delete(m.clients, name)
+	}
+}
+
 // Show returns one remote; an unknown name matches ErrRemoteNotFound.
 func (m *Manager) Show(ctx context.Context, name string) (*Remote, error) {
 	r, _, err := m.load(ctx, name)
@@ -238,12 +258,7 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		m.mu.Lock()
-		if cc, ok := m.clients[name]; ok {
-			cc.c.CloseIdleConnections()
-			delete(m.clients, name)
-		}
-		m.mu.Unlock()
+		m.Forget(name)
 		return nil
 	}
 }

@@ -228,7 +228,8 @@ func TestEveryEndpoint(t *testing.T) {
 	require.NotEmpty(t, seen)
 	_, err = c.Sync(ctx, "nope", "test", remote.SyncOptions{})
 	require.Error(t, err)
-	require.NoError(t, c.DeleteRemote(ctx, "up"))
+	_, err = c.DeleteRemote(ctx, "up", false)
+	require.NoError(t, err)
 	_, err = c.ShowRemote(ctx, "up")
 	require.ErrorIs(t, err, remote.ErrRemoteNotFound)
 

@@ -218,9 +218,18 @@ func (c *Client) UpdateRemote(ctx context.Context, name string, p api.RemotePatc
 	return ptr(&out, c.do(ctx, http.MethodPatch, "/remotes/"+esc(name), nil, p, &out))
 }
 
-// DeleteRemote deletes a remote.
-func (c *Client) DeleteRemote(ctx context.Context, name string) error {
-	return c.do(ctx, http.MethodDelete, "/remotes/"+esc(name), nil, nil, nil)
+// DeleteRemote deletes a remote, with force detaching the distributions
+// that use it.
+func (c *Client) DeleteRemote(ctx context.Context, name string, force bool) ([]string, error) {
+	q := url.Values{}
+	if force {
+		q.Set("force", "true")
+	}
+	var out server.RemoteDeleted
+	if err := c.do(ctx, http.MethodDelete, "/remotes/"+esc(name), q, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Detached, nil
 }
 
 // Sync runs a sync as a server task and waits for it, reporting its

@@ -48,9 +48,10 @@ func WithSchedules(sc api.Schedules) Option { return func(s *Service) { s.Schedu
 func New(st *repo.Store, opts ...Option) *Service {
 	s := &Service{
 		Tasks: noTasks{}, Schedules: noTasks{},
-		st: st, dists: publish.NewDists(st), remotes: remote.New(st, remoteall.Registry()), tokens: auth.New(st),
+		st: st, remotes: remote.New(st, remoteall.Registry()), tokens: auth.New(st),
 		nodeSets: newNodeSets(),
 	}
+	s.dists = publish.NewDists(st, publish.WithRemotes(s.remotes))
 	for _, o := range opts {
 		o(s)
 	}
@@ -251,9 +252,14 @@ func (s *Service) UpdateRemote(ctx context.Context, name string, p api.RemotePat
 	return s.remotes.Update(ctx, name, p.Apply)
 }
 
-// DeleteRemote deletes a remote.
-func (s *Service) DeleteRemote(ctx context.Context, name string) error {
-	return s.remotes.Delete(ctx, name)
+// DeleteRemote deletes a remote, with the distributions that use it
+// (see publish.Dists.DeleteRemote).
+func (s *Service) DeleteRemote(ctx context.Context, name string, force bool) ([]string, error) {
+	detached, err := s.dists.DeleteRemote(ctx, name, force)
+	if err == nil {
+		s.remotes.Forget(name)
+	}
+	return detached, err
 }
 
 // Sync syncs a repository from a remote in this process.

@@ -222,7 +222,8 @@ func TestDistsRemotesTokens(t *testing.T) {
 	rs, err := s.ListRemotes(ctx)
 	require.NoError(t, err)
 	require.Len(t, rs, 1)
-	require.NoError(t, s.DeleteRemote(ctx, "up"))
+	_, err = s.DeleteRemote(ctx, "up", false)
+	require.NoError(t, err)
 	_, err = s.ShowRemote(ctx, "up")
 	require.ErrorIs(t, err, remote.ErrRemoteNotFound)
 

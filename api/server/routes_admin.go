@@ -214,12 +214,22 @@ func (s *Server) remoteRoutes() {
 			return body(res, redactFileError(ctx, err))
 		})
 
-	huma.Register(a, op(http.MethodDelete, "/remotes/{name}", "delete-remote", "Delete a remote (remote:NAME:admin)", "remotes"),
-		func(ctx context.Context, in *nameInput) (*emptyOutput, error) {
+	huma.Register(a, op(http.MethodDelete, "/remotes/{name}", "delete-remote", "Delete a remote (remote:NAME:admin); refused (in_use) while distributions pull through it, unless force", "remotes"),
+		func(ctx context.Context, in *struct {
+			Name  string `path:"name"`
+			Force bool   `query:"force" doc:"Delete it even while distributions pull through it: they stop pulling through."`
+		}) (*bodyOutput[RemoteDeleted], error) {
 			if err := need(ctx, auth.KindRemote, in.Name, auth.Admin); err != nil {
 				return nil, err
 			}
-			return nil, apiError(s.svc.DeleteRemote(ctx, in.Name))
+			detached, err := s.svc.DeleteRemote(ctx, in.Name, in.Force)
+			if err != nil {
+				return nil, apiError(err)
+			}
+			if detached == nil {
+				detached = []string{}
+			}
+			return body(RemoteDeleted{Name: in.Name, Detached: detached}, nil)
 		})
 
 	sync := op(http.MethodPost, "/remotes/{name}/sync", "sync", "Start a sync into a repository as a task (remote:NAME:read, repo:REPO:write)", "remotes")

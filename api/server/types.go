@@ -116,6 +116,14 @@ type DistBody struct {
 	Private  *bool  `json:"private,omitempty"`
 }
 
+// RemoteDeleted answers the delete of a remote.
+type RemoteDeleted struct {
+	Name string `json:"name"`
+	// Detached are the distributions that pulled through it and no
+	// longer do (with force).
+	Detached []string `json:"detached"`
+}
+
 // SyncBody syncs a remote into a repository, as a task.
 type SyncBody struct {
 	Repo    string `json:"repo" minLength:"1"`

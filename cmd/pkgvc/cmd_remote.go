@@ -327,16 +327,26 @@ func remoteUpdateCmd(e *env) *cli.Command {
 func remoteDeleteCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "delete",
-		Usage:     "delete a remote (records synced on demand from it can no longer be fetched)",
+		Usage:     "delete a remote (records synced on demand from it can no longer be fetched); refused while distributions pull through it, unless --force",
 		ArgsUsage: "NAME",
-		Action: e.action(1, 1, "NAME", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
-			if err := svc.DeleteRemote(ctx, a[0]); err != nil {
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Usage: "delete it even while distributions pull through it: they stop pulling through"},
+		},
+		Action: e.action(1, 1, "NAME [--force]", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			detached, err := svc.DeleteRemote(ctx, a[0], c.Bool("force"))
+			if err != nil {
 				return err
 			}
 			if jsonOut(c) {
-				return e.printJSON(map[string]string{"deleted": a[0]})
+				if detached == nil {
+					detached = []string{}
+				}
+				return e.printJSON(map[string]any{"deleted": a[0], "detached": detached})
 			}
 			fmt.Fprintf(e.stdout, "deleted remote %s\n", a[0])
+			if len(detached) > 0 {
+				fmt.Fprintf(e.stdout, "distribution(s) %s no longer pull through it\n", strings.Join(detached, ", "))
+			}
 			return nil
 		}),
 	}
