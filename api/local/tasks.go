@@ -110,7 +110,8 @@ func (s *Service) runSync(ctx context.Context, args []string, r *tasks.Report) (
 	return res, err
 }
 
-// parseGC reads a gc task's arguments: [--grace DURATION] [--dry-run].
+// parseGC reads a gc task's arguments: [--grace DURATION] [--dry-run];
+// --grace 0 (or less) is no grace, no --grace repo.DefaultGrace.
 func parseGC(args []string) (repo.GCOptions, error) {
 	var o repo.GCOptions
 	for i := 0; i < len(args); i++ {
@@ -129,6 +130,9 @@ func parseGC(args []string) (repo.GCOptions, error) {
 			d, err := time.ParseDuration(val)
 			if err != nil {
 				return o, fmt.Errorf("%w: --grace: %w", repo.ErrInvalid, err)
+			}
+			if d == 0 {
+				d = -1 // an explicit 0 is no grace, as on the command line
 			}
 			o.Grace = d
 		default:

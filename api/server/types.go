@@ -322,10 +322,14 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // rawObject is a JSON object kept as its fields.
 type rawObject = map[string]json.RawMessage
 
-// GCTask is the task request of a collection.
+// GCTask is the task request of a collection: a negative Grace (no
+// grace) is sent as --grace 0s, a zero one (the default) not at all.
 func GCTask(o repo.GCOptions) api.TaskRequest {
 	var args []string
-	if o.Grace != 0 {
+	switch {
+	case o.Grace < 0:
+		args = append(args, "--grace", "0s") // no grace: what --grace 0s means
+	case o.Grace > 0:
 		args = append(args, "--grace", o.Grace.String())
 	}
 	if o.DryRun {

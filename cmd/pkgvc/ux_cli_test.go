@@ -88,3 +88,39 @@ func TestJSONErrors(t *testing.T) {
 	require.NoDirExists(t, filepath.Join(h.work, "pkgvc-data"))
 	_ = os.Remove
 }
+
+// TestGCGraceZero: gc --grace 0s is no grace locally, through a server,
+// and as a task started with --no-wait.
+func TestGCGraceZero(t *testing.T) {
+	url, secret := newAPIServer(t)
+	t.Setenv("PKGVC_TOKEN", secret)
+	h := newHarness(t)
+	srv := *h
+	srv.global = []string{"--server", url}
+	for _, h := range []*harness{h, &srv} {
+		h.ok("repo", "create", "gone")
+		h.ok("commit", "gone", h.file("g.txt", []byte("garbage soon")))
+		h.ok("repo", "delete", "gone")
+		var res struct {
+			DeletedObjects int `json:"deleted_objects"`
+			KeptYoung      int `json:"kept_young"`
+		}
+		h.jsonOK(&res, "gc", "--grace", "0s", "--dry-run")
+		require.Positive(t, res.DeletedObjects, "%v: --grace 0s keeps nothing young", h.global)
+		require.Zero(t, res.KeptYoung, "%v", h.global)
+		h.jsonOK(&res, "gc", "--dry-run")
+		require.Zero(t, res.DeletedObjects, "%v: the default grace keeps them", h.global)
+		require.Positive(t, res.KeptYoung, "%v", h.global)
+
+		id := strings.TrimSpace(h.ok("gc", "--grace", "0s", "--dry-run", "--no-wait"))
+		var task struct {
+			Result struct {
+				DeletedObjects int `json:"deleted_objects"`
+			} `json:"result"`
+		}
+		if h == &srv {
+			h.jsonOK(&task, "task", "wait", id)
+			require.Positive(t, task.Result.DeletedObjects, "a gc task with --grace 0s keeps nothing young")
+		}
+	}
+}
