@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -94,8 +95,7 @@ func (s *Store) Promote(ctx context.Context, pairs []Pair, o PromoteOptions) ([]
 				}
 			}
 			if !ff {
-				return nil, fmt.Errorf("%w: %s has versions that %s lacks (its head %s is not an ancestor of %s); promote --force to reset %s to %s, or promote --only PATH to copy packages",
-					ErrNotFastForward, pl.dst.name, pairs[i].Src, short(pl.dst.head), pl.src, pl.dst.name, pairs[i].Src)
+				return nil, s.divergedError(ctx, pl.dst, pl.src, pairs[i].Src)
 			}
 			r.Mode, next, r.Version = "fast-forward", pl.src.ID, pl.src.Number
 		}
@@ -121,6 +121,66 @@ func (s *Store) Promote(ctx context.Context, pairs []Pair, o PromoteOptions) ([]
 		return nil, err
 	}
 	return results, nil
+}
+
+// maxDivergedShown bounds the versions a refused promotion names, and
+// maxDivergedWalk how far back it looks for them.
+const (
+	maxDivergedShown = 3
+	maxDivergedWalk  = 100
+)
+
+// divergedError says why dst cannot fast-forward to src (named srcRev by
+// the caller): the versions on dst's first-parent line that src lacks,
+// where to see their changes, and that --force would discard them.
+func (s *Store) divergedError(ctx context.Context, dst *repoState, src *Version, srcRev string) error {
+	var lost []string
+	more := false
+	h, err := s.newHistory(ctx, dst)
+	if err != nil {
+		return err
+	}
+	err = h.firstParents(ctx, dst.head, func(v *Version, _ bool) (bool, error) {
+		in, err := s.isAncestor(ctx, v.ID, src.ID)
+		if err != nil || in {
+			return false, err
+		}
+		if len(lost) == maxDivergedWalk {
+			more = true
+			return false, nil
+		}
+		v.Repo = dst.name
+		lost = append(lost, versionLine(v))
+		return true, nil
+	})
+	if err != nil && !errors.Is(err, objects.ErrNotFound) {
+		return err
+	}
+	n := fmt.Sprint(len(lost))
+	if more {
+		n += "+"
+	}
+	shown := lost
+	if len(shown) > maxDivergedShown {
+		shown = append(shown[:maxDivergedShown:maxDivergedShown], "...")
+	}
+	return fmt.Errorf("%w: %s has %s version(s) that %s lacks: %s (`pkgvc diff %s %s` shows their changes); "+
+		"`pkgvc promote --force %s %s` would reset %s to %s and discard them from %s's history (the reflog keeps them), "+
+		"`pkgvc promote --only PATH %s %s` copies single packages",
+		ErrNotFastForward, dst.name, n, srcRev, strings.Join(shown, ", "), srcRev, dst.name,
+		srcRev, dst.name, dst.name, src, dst.name, srcRev, dst.name)
+}
+
+// versionLine names v with the first line of its message, shortened.
+func versionLine(v *Version) string {
+	msg, _, _ := strings.Cut(v.Message, "\n")
+	if r := []rune(msg); len(r) > 40 {
+		msg = string(r[:39]) + "…"
+	}
+	if msg == "" {
+		return v.String()
+	}
+	return fmt.Sprintf("%s %q", v, msg)
 }
 
 // promoteOnly writes a new version of dst with src's packages that match.

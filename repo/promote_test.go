@@ -106,6 +106,28 @@ func TestPromoteNotFastForwardMessage(t *testing.T) {
 	require.Contains(t, err.Error(), "side")
 }
 
+// TestPromoteDivergedMessage: promoting the wrong way (test into dev,
+// which has a version test lacks) names what dev would lose, points at
+// diff, and offers --force only with what it discards.
+func TestPromoteDivergedMessage(t *testing.T) {
+	e := promoteEnv(t) // dev@3 is on top of test's head dev@2
+	head := e.head("dev")
+	_, err := e.s.Commit(e.ctx, "dev", repo.CommitRequest{Adds: e.adds(map[string]string{"p.txt": "patch"}), Message: "the patch\nsecond line"})
+	require.NoError(t, err)
+	_, err = e.s.Promote(e.ctx, []repo.Pair{{Src: "test", Dst: "dev"}}, repo.PromoteOptions{})
+	require.ErrorIs(t, err, repo.ErrNotFastForward)
+	msg := err.Error()
+	require.Contains(t, msg, "dev has 2 version(s) that test lacks")
+	require.Contains(t, msg, `dev@4 "the patch"`)
+	require.Contains(t, msg, "dev@3")
+	require.NotContains(t, msg, "dev@2", "test has dev@2")
+	require.NotContains(t, msg, "second line")
+	require.Contains(t, msg, "`pkgvc diff test dev`")
+	require.Contains(t, msg, "`pkgvc promote --force test dev` would reset dev to test@2 and discard them")
+	require.NotEqual(t, head, e.head("test"))
+	require.Equal(t, 4, e.resolve("dev").Number, "refused: dev did not move")
+}
+
 func TestPromoteForceKeepsOldHeadInReflog(t *testing.T) {
 	e := promoteEnv(t)
 	old := e.head("test")
