@@ -271,6 +271,10 @@ func TestSyncConcurrencyBound(t *testing.T) {
 	e.remote(u.url(), func(r *remote.Remote) { r.DownloadConcurrency = 3 })
 	var calls int
 	res, err := e.m.Sync(e.ctx, "up", "mirror", remote.SyncOptions{Progress: func(p remote.SyncProgress) {
+		if calls == 0 {
+			// The plan comes first, so a bar shows totals and an ETA at once.
+			require.Equal(t, remote.SyncProgress{FilesTotal: 40, BytesTotal: 40 * 10 << 10}, p)
+		}
 		calls++
 		require.LessOrEqual(t, p.Files, p.FilesTotal)
 		require.LessOrEqual(t, p.Bytes, p.BytesTotal)

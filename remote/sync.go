@@ -302,6 +302,8 @@ func (m *Manager) fetchAll(ctx context.Context, open openFunc, r *Remote, repoNa
 			progress(prog)
 		}
 	}
+	report() // the totals, before the first byte: a bar shows them (and an ETA) at once
+
 	var kept []objects.ID // adopted since the last flush; guarded by mu
 	flush := func(ctx context.Context) error {
 		mu.Lock()

@@ -248,8 +248,10 @@ func (c *Client) Sync(ctx context.Context, remoteName, repoName string, o remote
 			switch t.Progress.Unit {
 			case "files":
 				p.Files, p.FilesTotal = int(t.Progress.Done), int(t.Progress.Total)
-			default:
+			case "bytes":
 				p.Bytes, p.BytesTotal = t.Progress.Done, t.Progress.Total
+			default:
+				return // nothing reported yet (a queued task): a sync reports what it plans first
 			}
 			o.Progress(p)
 		}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v3"
 
 	"github.com/pkgvc/pkgvc/api"
@@ -39,20 +38,14 @@ func syncCmd(e *env) *cli.Command {
 				return e.startTask(ctx, c, svc, req)
 			}
 			o := remote.SyncOptions{Mirror: c.Bool("mirror"), Message: c.String("message")}
-			var bar *progressbar.ProgressBar
+			var bar *progressBar
 			if !jsonOut(c) && isTerminal(os.Stdout) {
-				o.Progress = func(p remote.SyncProgress) {
-					if bar == nil {
-						bar = progressbar.DefaultBytes(p.BytesTotal, "syncing")
-					}
-					bar.ChangeMax64(p.BytesTotal)
-					_ = bar.Set64(p.Bytes) // a progress bar that cannot draw is no reason to fail
-				}
+				bar = newProgressBar(e.stderr, "syncing")
+				o.Progress = func(p remote.SyncProgress) { bar.set(p.Bytes, p.BytesTotal, "bytes") }
 			}
 			res, err := svc.Sync(ctx, a[0], a[1], o)
 			if bar != nil {
-				_ = bar.Finish()
-				fmt.Fprintln(os.Stdout)
+				bar.finish()
 			}
 			if res != nil {
 				if jsonOut(c) {

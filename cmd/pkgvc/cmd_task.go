@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v3"
 
 	"github.com/pkgvc/pkgvc/api"
@@ -146,23 +145,19 @@ func taskWaitCmd(e *env) *cli.Command {
 		Usage:     "wait for a task to finish, showing its progress; exit 1 unless it completed",
 		ArgsUsage: "ID",
 		Action: e.action(1, 1, "ID", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
-			var bar *progressbar.ProgressBar
+			var bar *progressBar
 			var progress func(*api.Task)
 			if !jsonOut(c) && isTerminal(os.Stdout) {
 				progress = func(t *api.Task) {
 					if bar == nil {
-						bar = newTaskBar(t)
+						bar = newProgressBar(e.stderr, t.Request.Op)
 					}
-					if t.Progress.Total > 0 {
-						bar.ChangeMax64(t.Progress.Total)
-					}
-					_ = bar.Set64(t.Progress.Done) // a bar that cannot draw is no reason to fail
+					bar.set(t.Progress.Done, t.Progress.Total, t.Progress.Unit)
 				}
 			}
 			t, err := svc.WaitTask(ctx, a[0], progress)
 			if bar != nil {
-				_ = bar.Finish()
-				fmt.Fprintln(os.Stdout)
+				bar.finish()
 			}
 			if err != nil {
 				return err
@@ -181,17 +176,6 @@ func taskWaitCmd(e *env) *cli.Command {
 			return err
 		}),
 	}
-}
-
-func newTaskBar(t *api.Task) *progressbar.ProgressBar {
-	total := t.Progress.Total
-	if total == 0 {
-		total = -1 // unknown: a spinner
-	}
-	if t.Progress.Unit == "bytes" {
-		return progressbar.DefaultBytes(total, t.Request.Op)
-	}
-	return progressbar.Default(total, t.Request.Op)
 }
 
 func taskCancelCmd(e *env) *cli.Command {

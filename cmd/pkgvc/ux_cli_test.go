@@ -2,12 +2,16 @@ package main
 
 import (
 	"encoding/json"
-	"os"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/api/client"
+	"github.com/pkgvc/pkgvc/remote"
+	"github.com/pkgvc/pkgvc/repo"
 )
 
 // TestNoStoreMadeByReads: a command that only reads, or one whose
@@ -86,7 +90,6 @@ func TestJSONErrors(t *testing.T) {
 		})
 	}
 	require.NoDirExists(t, filepath.Join(h.work, "pkgvc-data"))
-	_ = os.Remove
 }
 
 // TestGCGraceZero: gc --grace 0s is no grace locally, through a server,
@@ -123,4 +126,36 @@ func TestGCGraceZero(t *testing.T) {
 			require.Positive(t, task.Result.DeletedObjects, "a gc task with --grace 0s keeps nothing young")
 		}
 	}
+}
+
+// TestSyncProgressThroughServer: a sync through a server reports the sync
+// engine's byte totals, carried by the task, to the caller's bar: never a
+// queued task's 0 of 0, and at the end all of it.
+func TestSyncProgressThroughServer(t *testing.T) {
+	url, secret := newAPIServer(t)
+	c, err := client.New(url, secret)
+	require.NoError(t, err)
+	defer c.Close()
+	files := map[string]string{}
+	var total int64
+	for i := range 8 {
+		body := strings.Repeat(fmt.Sprint(i), 64<<10)
+		files[fmt.Sprintf("u/%d.bin", i)] = body
+		total += int64(len(body))
+	}
+	up := upstream(t, files)
+	ctx := t.Context()
+	_, err = c.CreateRepo(ctx, "dev", repo.CreateOptions{})
+	require.NoError(t, err)
+	_, err = c.CreateRemote(ctx, remote.Remote{Name: "up", Kind: "file", URL: up + "/PULP_MANIFEST"})
+	require.NoError(t, err)
+	var seen []remote.SyncProgress
+	res, err := c.Sync(ctx, "up", "dev", remote.SyncOptions{Progress: func(p remote.SyncProgress) { seen = append(seen, p) }})
+	require.NoError(t, err)
+	require.Equal(t, 8, res.Downloaded)
+	require.NotEmpty(t, seen)
+	for _, p := range seen {
+		require.Equal(t, total, p.BytesTotal, "%+v", seen)
+	}
+	require.Equal(t, total, seen[len(seen)-1].Bytes)
 }
