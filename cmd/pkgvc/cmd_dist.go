@@ -32,7 +32,7 @@ func distFlags() []cli.Flag {
 		&cli.StringFlag{Name: "version", Usage: "pin this revision (REPO@N, an id, ...)"},
 		&cli.StringFlag{Name: "remote", Usage: "remote to pull missing content through"},
 		&cli.BoolFlag{Name: "private", Usage: "require authentication to read (--private=false to open)"},
-		&cli.DurationFlag{Name: "pull-through-ttl", Usage: "with --remote: serve a pulled container tag this long before asking the remote again (default 5m)"},
+		&cli.DurationFlag{Name: "pull-through-ttl", Usage: "with --remote: serve a pulled container tag this long before asking the remote again", DefaultText: publish.DefaultPullThroughTTL.String()},
 	}
 }
 

@@ -12,12 +12,13 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/remote"
+	remoteall "github.com/pkgvc/pkgvc/remote/all"
 )
 
 func remoteCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "remote",
-		Usage: "create, list, show, update and delete upstream remotes (see `pkgvc sync`)",
+		Usage: "create, list, show, update and delete upstream remotes (see pkgvc sync)",
 		Commands: []*cli.Command{
 			remoteCreateCmd(e), remoteListCmd(e), remoteShowCmd(e), remoteUpdateCmd(e), remoteDeleteCmd(e),
 		},
@@ -68,7 +69,7 @@ func remoteFlags(create bool) []cli.Flag {
 				f.DefaultText = defaults[f.Name]
 			}
 		}
-		fl = append([]cli.Flag{&cli.StringFlag{Name: "kind", Value: "file", Usage: "upstream kind"}}, fl...)
+		fl = append([]cli.Flag{&cli.StringFlag{Name: "kind", Value: "file", Usage: "upstream kind: " + orList(remoteall.Registry().Kinds())}}, fl...)
 	} else {
 		for _, f := range fl {
 			switch f := f.(type) {

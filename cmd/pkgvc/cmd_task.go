@@ -16,7 +16,7 @@ import (
 
 // noWaitFlag is the flag of the commands that can run as a task.
 func noWaitFlag() cli.Flag {
-	return &cli.BoolFlag{Name: "no-wait", Usage: "start it as a task and print the task's id (see `pkgvc task`)"}
+	return &cli.BoolFlag{Name: "no-wait", Usage: "start it as a task and print the task's id (see pkgvc task)"}
 }
 
 // startTask queues req and prints the task's id, or the task with --json.
@@ -200,7 +200,7 @@ func taskCancelCmd(e *env) *cli.Command {
 func scheduleCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "schedule",
-		Usage: "run tasks on a cron schedule (`pkgvc serve` runs them)",
+		Usage: "run tasks on a cron schedule (pkgvc serve runs them)",
 		Commands: []*cli.Command{
 			scheduleCreateCmd(e), scheduleListCmd(e), scheduleDeleteCmd(e),
 		},

@@ -176,8 +176,9 @@ func args(c *cli.Command, min, max int, names string) ([]string, error) {
 
 func newApp(e *env) *cli.Command {
 	return &cli.Command{
-		Name:  "pkgvc",
-		Usage: "versioned package repositories: commit, diff, promote, serve",
+		Name:    "pkgvc",
+		Usage:   "versioned package repositories: commit, diff, promote, serve",
+		Version: readVersion().String(),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "store", Usage: "store directory", Sources: cli.EnvVars("PKGVC_STORE"), Value: "pkgvc-data", DefaultText: "$PKGVC_STORE, else ./pkgvc-data"},
 			&cli.StringFlag{Name: "server", Usage: "work through the pkgvc server at `URL` instead of a store (wins over --store)", Sources: cli.EnvVars("PKGVC_SERVER")},
@@ -208,6 +209,7 @@ func newApp(e *env) *cli.Command {
 			tokenCmd(e),
 			taskCmd(e),
 			scheduleCmd(e),
+			versionCmd(e),
 		},
 		Action: func(_ context.Context, c *cli.Command) error {
 			if c.Args().Len() > 0 {

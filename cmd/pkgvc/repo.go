@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 func repoCmd(e *env) *cli.Command {
@@ -27,10 +30,17 @@ func repoCreateCmd(e *env) *cli.Command {
 		Usage:     "create an empty repository",
 		ArgsUsage: "NAME",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "kind", Value: "file", Usage: "content kind"},
+			&cli.StringFlag{Name: "kind", Value: "file", Usage: "content kind: " + orList(all.Kinds().Names())},
 			&cli.IntFlag{Name: "retain", Usage: "keep only the last N versions (0 keeps all)"},
 		},
-		Action: e.action(1, 1, "NAME [--kind KIND] [--retain N]", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+		Action: e.checkedAction(1, 1, "NAME [--kind KIND] [--retain N]", func(c *cli.Command, _ []string) error {
+			// Checked here too, so that a mistyped kind makes no store;
+			// a server knows its own kinds.
+			if kinds := all.Kinds().Names(); c.String("server") == "" && !slices.Contains(kinds, c.String("kind")) {
+				return fmt.Errorf("%w: unknown content kind %q: give --kind %s", repo.ErrInvalid, c.String("kind"), orList(kinds))
+			}
+			return nil
+		}, func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
 			cfg, err := svc.CreateRepo(ctx, a[0], repo.CreateOptions{Kind: c.String("kind"), Retain: int(c.Int("retain"))})
 			if err != nil {
 				return err
@@ -64,6 +74,14 @@ func repoListCmd(e *env) *cli.Command {
 			return tw.Flush()
 		}),
 	}
+}
+
+// orList joins names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 func headName(v *repo.Version) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -46,6 +47,11 @@ func TestNoStoreMadeByReads(t *testing.T) {
 			require.NoDirExists(t, store)
 		})
 	}
+	t.Run("repo create of an unknown kind", func(t *testing.T) {
+		store := filepath.Join(t.TempDir(), "store")
+		requireRefused(t, runCLI(t, "--store", store, "repo", "create", "a", "--kind", "nosuch"), "nosuch", "container, file or python")
+		require.NoDirExists(t, store)
+	})
 	t.Run("writers make it", func(t *testing.T) {
 		h := newHarness(t)
 		h.ok("repo", "create", "dev")
@@ -158,4 +164,19 @@ func TestSyncProgressThroughServer(t *testing.T) {
 		require.Equal(t, total, p.BytesTotal, "%+v", seen)
 	}
 	require.Equal(t, total, seen[len(seen)-1].Bytes)
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		r := runCLI(t, args...)
+		require.Equal(t, 0, r.code, "%s", r)
+		require.Regexp(t, `^pkgvc version \S+.* go1\.\d+`, r.stdout)
+	}
+	r := runCLI(t, "--json", "version")
+	require.Equal(t, 0, r.code, "%s", r)
+	var v buildVersion
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &v))
+	require.NotEmpty(t, v.Version)
+	require.Equal(t, runtime.Version(), v.Go)
+	require.Equal(t, 2, runCLI(t, "version", "extra").code)
 }
