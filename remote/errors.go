@@ -3,8 +3,11 @@ package remote
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/pkgvc/pkgvc/internal/httpx"
 	"github.com/pkgvc/pkgvc/repo"
@@ -25,6 +28,9 @@ var (
 	// ErrNotOnDemand reports a record FetchBlob cannot fetch: it names no
 	// upstream URL and its blob is not in the store.
 	ErrNotOnDemand = wrap("record is not on-demand and its blob is not stored", repo.ErrNotFound)
+	// ErrUnreachable reports an upstream that refused the connection or
+	// whose host does not exist (see UnreachableError).
+	ErrUnreachable = errors.New("upstream unreachable")
 )
 
 // wrapped is a sentinel that also matches its parent with errors.Is.
@@ -95,4 +101,38 @@ func (e *SyncError) Unwrap() []error {
 
 func sortFiles(fs []FileError) {
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Path < fs[j].Path })
+}
+
+// UnreachableError is an upstream that could not be reached at all: it
+// says what to do in one line; Err has the details.
+type UnreachableError struct {
+	Remote, Host string
+	Refused      bool // nothing listens: the connection was refused
+	Err          error
+}
+
+func (e *UnreachableError) Error() string {
+	if e.Refused {
+		return fmt.Sprintf("sync %s: upstream %s refuses connections (nothing listens there): start it, or fix the remote's URL (pkgvc remote update %s --url URL)", e.Remote, e.Host, e.Remote)
+	}
+	return fmt.Sprintf("sync %s: upstream %s: no such host: fix the remote's URL (pkgvc remote update %s --url URL)", e.Remote, e.Host, e.Remote)
+}
+
+// Unwrap returns ErrUnreachable and the cause.
+func (e *UnreachableError) Unwrap() []error { return []error{ErrUnreachable, e.Err} }
+
+// unreachable returns err as an UnreachableError when it says the
+// upstream of r could not be reached (refused, or an unknown host), else
+// nil.
+func unreachable(r *Remote, err error) error {
+	var dns *net.DNSError
+	refused := errors.Is(err, syscall.ECONNREFUSED)
+	if !refused && !(errors.As(err, &dns) && dns.IsNotFound) {
+		return nil
+	}
+	host := r.URL
+	if u, perr := url.Parse(r.URL); perr == nil && u.Host != "" {
+		host = u.Scheme + "://" + u.Host
+	}
+	return &UnreachableError{Remote: r.Name, Host: host, Refused: refused, Err: err}
 }

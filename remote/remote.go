@@ -200,6 +200,9 @@ func checkURL(s string) error {
 	if err != nil {
 		return err
 	}
+	if u.Scheme == "" && !strings.HasPrefix(s, "/") {
+		return fmt.Errorf("%q has no scheme: give https://%s (or http://%s)", s, s, s)
+	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("%q: want an absolute http:// or https:// URL", s)
 	}

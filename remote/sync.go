@@ -131,6 +131,9 @@ func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncO
 	up := Upstream{Remote: *r, Client: c, KnownSize: m.knownSize, OpenStored: m.st.Objects().OpenBlob}
 	pkgs, err := syncer.Index(ctx, up)
 	if err != nil {
+		if u := unreachable(r, err); u != nil {
+			return nil, u
+		}
 		return nil, fmt.Errorf("sync %s: read upstream index %s: %w", r.Name, r.URL, err)
 	}
 	if err := checkIndex(pkgs); err != nil {

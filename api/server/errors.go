@@ -72,6 +72,7 @@ var Codes = []Code{
 	{"offset_mismatch", http.StatusConflict, ErrOffsetMismatch},
 	{"digest_mismatch", http.StatusUnprocessableEntity, ErrDigestMismatch},
 	{"digest_mismatch", http.StatusUnprocessableEntity, remote.ErrDigestMismatch},
+	{"unreachable", http.StatusBadGateway, remote.ErrUnreachable},
 	{"pruned", http.StatusNotFound, repo.ErrPruned},
 	{"repo_not_found", http.StatusNotFound, repo.ErrRepoNotFound},
 	{"version_not_found", http.StatusNotFound, repo.ErrVersionNotFound},

@@ -18,6 +18,7 @@ import (
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/local"
 	apiserver "github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -43,6 +44,20 @@ type env struct {
 type usageError struct{ msg string }
 
 func (u *usageError) Error() string { return u.msg }
+
+// failure is an error said in its own words that matches a sentinel (for
+// the exit code and the --json error code) without naming it.
+type failure struct {
+	msg      string
+	sentinel error
+}
+
+func (f *failure) Error() string { return f.msg }
+func (f *failure) Unwrap() error { return f.sentinel }
+
+func failf(sentinel error, format string, args ...any) error {
+	return &failure{fmt.Sprintf(format, args...), sentinel}
+}
 
 func usagef(format string, args ...any) error {
 	return &usageError{fmt.Sprintf(format, args...)}
@@ -74,6 +89,9 @@ func (e *env) service(ctx context.Context, c *cli.Command) (api.Service, error) 
 }
 
 func (e *env) dialServer(c *cli.Command, url string) (api.Service, error) {
+	if !strings.Contains(url, "://") {
+		return nil, failf(repo.ErrInvalid, "--server %s has no scheme: give http://%s or https://%s", url, url, url)
+	}
 	token := os.Getenv("PKGVC_TOKEN")
 	if f := c.String("token-file"); f != "" {
 		b, err := os.ReadFile(f)
@@ -81,6 +99,9 @@ func (e *env) dialServer(c *cli.Command, url string) (api.Service, error) {
 			return nil, fmt.Errorf("token file: %w", err)
 		}
 		token = string(b)
+	}
+	if strings.TrimSpace(token) == "" {
+		return nil, failf(auth.ErrUnauthorized, "no API token for %s: give --token-file FILE or set $PKGVC_TOKEN (pkgvc token create makes one on the server's store)", url)
 	}
 	if e.dial == nil {
 		return nil, errors.New("--server: this pkgvc cannot talk to a server (built without the API client)")

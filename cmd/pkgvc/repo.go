@@ -37,7 +37,7 @@ func repoCreateCmd(e *env) *cli.Command {
 			// Checked here too, so that a mistyped kind makes no store;
 			// a server knows its own kinds.
 			if kinds := all.Kinds().Names(); c.String("server") == "" && !slices.Contains(kinds, c.String("kind")) {
-				return fmt.Errorf("%w: unknown content kind %q: give --kind %s", repo.ErrInvalid, c.String("kind"), orList(kinds))
+				return failf(repo.ErrInvalid, "unknown content kind %q: give --kind %s", c.String("kind"), orList(kinds))
 			}
 			return nil
 		}, func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {

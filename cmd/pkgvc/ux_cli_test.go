@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -179,4 +180,44 @@ func TestVersion(t *testing.T) {
 	require.NotEmpty(t, v.Version)
 	require.Equal(t, runtime.Version(), v.Go)
 	require.Equal(t, 2, runCLI(t, "version", "extra").code)
+}
+
+// deadURL is an http URL where nothing listens.
+func deadURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return "http://" + addr
+}
+
+// TestFailureHints: failures a new user meets say in one line what to do,
+// locally and through a server, with the API's code under --json.
+func TestFailureHints(t *testing.T) {
+	url, secret := newAPIServer(t)
+	h := newHarness(t)
+	srv := h.through(url, h.file("token", []byte(secret)))
+	dead := deadURL(t)
+	for _, h := range []*harness{h, srv} {
+		h.ok("repo", "create", "dev")
+		h.ok("remote", "create", "up", "--url", dead+"/PULP_MANIFEST", "--retries", "0")
+		r := h.run("sync", "up", "dev")
+		requireRefused(t, r, "upstream "+dead+" refuses connections", "pkgvc remote update up --url URL")
+		require.Equal(t, 1, strings.Count(r.stderr, "\n"), "%s", r)
+		r = h.run("--json", "sync", "up", "dev")
+		var doc struct{ Error struct{ Code string } }
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &doc), "%s", r)
+		require.Equal(t, "unreachable", doc.Error.Code)
+
+		requireRefused(t, h.run("remote", "create", "x", "--url", "example.com/simple/"), `"example.com/simple/" has no scheme: give https://example.com/simple/`)
+	}
+	t.Setenv("PKGVC_TOKEN", "")
+	r := runCLI(t, "--server", url, "repo", "list")
+	requireRefused(t, r, "no API token for "+url, "--token-file", "$PKGVC_TOKEN")
+	require.NotContains(t, r.stderr, "unauthorized:")
+	r = runCLI(t, "--json", "--server", url, "repo", "list")
+	require.Contains(t, r.stdout, `"code": "unauthorized"`)
+	host := strings.TrimPrefix(url, "http://")
+	requireRefused(t, runCLI(t, "--server", host, "repo", "list"), "--server "+host+" has no scheme: give http://"+host)
 }
