@@ -55,6 +55,10 @@ func WithPoll(min, max time.Duration) Option {
 	return func(c *Client) { c.pollMin, c.pollMax = min, max }
 }
 
+// ErrNoToken reports a client made without a token; it matches
+// repo.ErrInvalid.
+var ErrNoToken = fmt.Errorf("%w: a token is needed", repo.ErrInvalid)
+
 // New returns the client of the server at baseURL (scheme and host, and
 // a path prefix if the API is not at the root) using token.
 func New(baseURL, token string, opts ...Option) (*Client, error) {
@@ -63,7 +67,7 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("%w server URL %q: use http(s)://HOST[:PORT]", repo.ErrInvalid, baseURL)
 	}
 	if token == "" {
-		return nil, fmt.Errorf("%w: a token is needed to talk to %s", repo.ErrInvalid, u.Redacted())
+		return nil, fmt.Errorf("%w to talk to %s", ErrNoToken, u.Redacted())
 	}
 	// Uploads, downloads and checkouts run several requests at once:
 	// keep a connection for each instead of net/http's default two.

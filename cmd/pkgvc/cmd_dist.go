@@ -78,6 +78,10 @@ func distCreateCmd(e *env) *cli.Command {
 			if spec.BasePath == "" || (spec.Repo == "" && spec.Version == "") {
 				return usagef("usage: pkgvc dist create %s", usage)
 			}
+			base, err := publicURL(c)
+			if err != nil {
+				return err
+			}
 			svc, err := e.service(ctx, c)
 			if err != nil {
 				return err
@@ -86,10 +90,12 @@ func distCreateCmd(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
+			acc := publish.ClientAccess(d, base)
 			if jsonOut(c) {
-				return e.printJSON(d)
+				return e.printJSON(distCreated{Distribution: *d, Access: acc})
 			}
 			fmt.Fprintf(e.stdout, "created distribution %s at /%s: %s\n", d.Name, d.BasePath, serves(d))
+			fmt.Fprintf(e.stdout, "clients use it with: %s\n", acc.Use)
 			return nil
 		},
 	}
@@ -144,10 +150,18 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// distShow is the --json shape of dist show: the document and the version
-// it serves now (null if none).
+// distCreated is the --json shape of dist create: the document and how
+// clients use it.
+type distCreated struct {
+	publish.Distribution
+	publish.Access
+}
+
+// distShow is the --json shape of dist show: the document, how clients use
+// it and the version it serves now (null if none).
 type distShow struct {
 	publish.Distribution
+	publish.Access
 	Serving *repo.Version `json:"serving"`
 }
 
@@ -157,18 +171,24 @@ func distShowCmd(e *env) *cli.Command {
 		Usage:     "describe a distribution and the version it serves now",
 		ArgsUsage: "NAME",
 		Action: e.action(1, 1, "NAME", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			base, err := publicURL(c)
+			if err != nil {
+				return err
+			}
 			d, err := svc.ShowDist(ctx, a[0])
 			if err != nil {
 				return err
 			}
+			acc := publish.ClientAccess(d, base)
 			v, rerr := serving(ctx, svc, d)
 			if rerr != nil && !errors.Is(rerr, repo.ErrNotFound) {
 				return rerr
 			}
 			if jsonOut(c) {
-				return e.printJSON(distShow{Distribution: *d, Serving: v})
+				return e.printJSON(distShow{Distribution: *d, Access: acc, Serving: v})
 			}
 			printDist(e.stdout, d)
+			fmt.Fprintf(e.stdout, "url:       %s\nuse:       %s\n", acc.URL, acc.Use)
 			switch {
 			case rerr != nil:
 				fmt.Fprintf(e.stdout, "serving:   nothing (%s)\n", oneLine(rerr.Error()))

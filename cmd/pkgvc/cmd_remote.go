@@ -339,10 +339,11 @@ func remoteDeleteCmd(e *env) *cli.Command {
 				return err
 			}
 			if jsonOut(c) {
-				if detached == nil {
-					detached = []string{}
+				out := map[string]any{"deleted": a[0]}
+				if len(detached) > 0 {
+					out["detached"] = detached
 				}
-				return e.printJSON(map[string]any{"deleted": a[0], "detached": detached})
+				return e.printJSON(out)
 			}
 			fmt.Fprintf(e.stdout, "deleted remote %s\n", a[0])
 			if len(detached) > 0 {

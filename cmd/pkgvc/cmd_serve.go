@@ -12,16 +12,19 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/urfave/cli/v3"
 
+	"github.com/pkgvc/pkgvc/api/local"
 	apiserver "github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/internal/tasks"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/publish/httplog"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 func serveCmd(e *env) *cli.Command {
@@ -47,6 +50,13 @@ func serveCmd(e *env) *cli.Command {
 			}
 			if c.Int("task-workers") < 0 {
 				return usagef("serve: --task-workers is 0 or more")
+			}
+			public := ""
+			if c.String("public-url") != "" {
+				var err error
+				if public, err = publicURL(c); err != nil {
+					return err
+				}
 			}
 			var tlsCfg *tls.Config
 			if cert, key := c.String("tls-cert"), c.String("tls-key"); cert != "" || key != "" {
@@ -126,13 +136,18 @@ func serveCmd(e *env) *cli.Command {
 			}
 			root := http.NewServeMux()
 			root.Handle(apiserver.Prefix+"/", apiSrv)
+			root.Handle("GET /{$}", publish.Home(l.Dists(), public))
 			root.Handle("/", srv)
 			scheme := "http"
 			if tlsCfg != nil {
 				scheme = "https"
 			}
 			ready := func(a net.Addr) {
-				fmt.Fprintf(e.stdout, "serving distributions at %s://%s%s<base-path>/\n", scheme, a, publish.ContentPrefix)
+				base := public
+				if base == "" {
+					base = scheme + "://" + a.String()
+				}
+				printServing(ctx, e.stdout, l, storeDir(c), base)
 			}
 			if tlsCfg != nil {
 				err = publish.ListenAndServeTLS(ctx, c.String("listen"), tlsCfg, alog.Middleware(root), errlog, ready, serveLimits(c)...)
@@ -152,4 +167,32 @@ func serveLimits(c *cli.Command) []publish.ServeOption {
 		publish.WithWriteTimeout(c.Duration("write-timeout")),
 		publish.WithMaxHeaderBytes(c.Int("max-header-bytes")),
 	}
+}
+
+// printServing says what serve serves at base, and what to do next on a
+// store without distributions.
+func printServing(ctx context.Context, w io.Writer, l *local.Service, dir, base string) {
+	fmt.Fprintf(w, "serving %s/ from the store %s:\n", base, dir)
+	fmt.Fprintf(w, "  %-22s distributions (python: pip index at .../simple/)\n", publish.ContentPrefix+"<base-path>/")
+	fmt.Fprintf(w, "  %-22s container distributions, as a registry\n", "/v2/")
+	fmt.Fprintf(w, "  %-22s the REST API (pkgvc --server %s ..., with a token)\n", apiserver.Prefix+"/", base)
+	dists, err := l.Dists().List(ctx)
+	if err != nil {
+		return // serving goes on; the next request says what is wrong
+	}
+	for i := range dists {
+		fmt.Fprintf(w, "  distribution %s: %s\n", dists[i].Name, publish.ClientAccess(&dists[i], base).Use)
+	}
+	if len(dists) > 0 {
+		return
+	}
+	repos, err := l.ListRepos(ctx)
+	if err != nil {
+		return
+	}
+	if len(repos) == 0 {
+		fmt.Fprintf(w, "the store is empty: next, pkgvc repo create NAME [--kind %s], commit packages, then pkgvc dist create NAME --base-path PATH --repo NAME\n", strings.Join(all.Kinds().Names(), "|"))
+		return
+	}
+	fmt.Fprintf(w, "no distribution yet: next, pkgvc dist create NAME --base-path PATH --repo %s\n", repos[0].Name)
 }

@@ -48,6 +48,7 @@ func TestDistCLI(t *testing.T) {
 
 	out := h.ok("dist", "create", "img", "--base-path", "test/img", "--repo", "dev")
 	require.Contains(t, out, "created distribution img at /test/img: follows repository dev")
+	h.ok("remote", "create", "upstream", "--url", "http://127.0.0.1:9/PULP_MANIFEST")
 	pin := h.dist("create", "pin", "--base-path", "test/img2", "--version", "dev@1", "--remote", "upstream", "--private")
 	require.Equal(t, distOut{Name: "pin", BasePath: "test/img2", Version: v1.ID, Kind: "file", Remote: "upstream", Private: true}, pin)
 
@@ -55,7 +56,7 @@ func TestDistCLI(t *testing.T) {
 	raw := h.ok("--json", "dist", "show", "img")
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal([]byte(raw), &doc))
-	require.ElementsMatch(t, []string{"name", "base_path", "repo", "kind", "created", "serving"}, keys(doc))
+	require.ElementsMatch(t, []string{"name", "base_path", "repo", "kind", "created", "url", "use", "serving"}, keys(doc))
 
 	v2 := h.commit("dev", h.file("b.txt", []byte("two")))
 	show := h.dist("show", "img")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/api/client"
 	"github.com/pkgvc/pkgvc/api/local"
 	apiserver "github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/internal/auth"
@@ -100,13 +102,14 @@ func (e *env) dialServer(c *cli.Command, url string) (api.Service, error) {
 		}
 		token = string(b)
 	}
-	if strings.TrimSpace(token) == "" {
-		return nil, failf(auth.ErrUnauthorized, "no API token for %s: give --token-file FILE or set $PKGVC_TOKEN (pkgvc token create makes one on the server's store)", url)
-	}
 	if e.dial == nil {
 		return nil, errors.New("--server: this pkgvc cannot talk to a server (built without the API client)")
 	}
-	return e.dial(url, strings.TrimSpace(token))
+	svc, err := e.dial(url, strings.TrimSpace(token))
+	if errors.Is(err, client.ErrNoToken) {
+		return nil, failf(auth.ErrUnauthorized, "no API token for %s: give --token-file FILE or set $PKGVC_TOKEN (pkgvc token create makes one on the server's store)", url)
+	}
+	return svc, err
 }
 
 // createsStore reports whether c makes the store when there is none: the
@@ -119,6 +122,22 @@ func createsStore(c *cli.Command) bool {
 		return true
 	}
 	return false
+}
+
+// publicURL is the server's URL as clients reach it: --public-url, else
+// the --server URL, else a placeholder to read as such.
+func publicURL(c *cli.Command) (string, error) {
+	if u := c.String("public-url"); u != "" {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return "", usagef("--public-url %q: give http(s)://HOST[:PORT][/PREFIX]", u)
+		}
+		return strings.TrimSuffix(u, "/"), nil
+	}
+	if s := c.String("server"); s != "" {
+		return strings.TrimSuffix(s, "/"), nil
+	}
+	return "http://<server>", nil
 }
 
 // storeDir is the store directory the global flags name.
@@ -205,6 +224,7 @@ func newApp(e *env) *cli.Command {
 			&cli.StringFlag{Name: "server", Usage: "work through the pkgvc server at `URL` instead of a store (wins over --store)", Sources: cli.EnvVars("PKGVC_SERVER")},
 			&cli.StringFlag{Name: "token-file", Usage: "read the server's API token from `FILE` (default: $PKGVC_TOKEN holds the token)"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON document"},
+			&cli.StringFlag{Name: "public-url", Usage: "the `URL` clients reach the server at (scheme, host, port, path prefix), in the URLs serve, dist create and dist show print (default: the --server URL, else http://<server>)"},
 		},
 		Writer:          e.stdout,
 		ErrWriter:       e.stderr,

@@ -13,6 +13,7 @@ func TestOCIDistCLI(t *testing.T) {
 	h := newHarness(t)
 	h.ok("repo", "create", "img", "--kind", "container")
 	h.ok("repo", "create", "files")
+	h.ok("remote", "create", "hub", "--kind", "container", "--url", "http://127.0.0.1:9", "--upstream-name", "library/alpine")
 	h.ok("dist", "create", "img", "--base-path", "test/img", "--repo", "img", "--remote", "hub", "--pull-through-ttl", "90s")
 	raw := h.ok("--json", "dist", "show", "img")
 	var doc map[string]any

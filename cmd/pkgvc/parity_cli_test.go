@@ -82,7 +82,8 @@ var knownDiffs = map[string]string{}
 // TestServerParity runs the same commands on a local store and through a
 // server: output and exit codes must be the same.
 func TestServerParity(t *testing.T) {
-	t.Setenv("PKGVC_AUTHOR", "ci") // the local identity; the server records the token's name
+	t.Setenv("PKGVC_AUTHOR", "ci")                       // the local identity; the server records the token's name
+	t.Setenv("PKGVC_PUBLIC_URL", "https://pkgs.example") // else the URLs of dists name the server or a placeholder
 	h := newHarness(t)
 	svc, err := local.Open(t.Context(), h.store)
 	require.NoError(t, err)

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -220,4 +223,89 @@ func TestFailureHints(t *testing.T) {
 	require.Contains(t, r.stdout, `"code": "unauthorized"`)
 	host := strings.TrimPrefix(url, "http://")
 	requireRefused(t, runCLI(t, "--server", host, "repo", "list"), "--server "+host+" has no scheme: give http://"+host)
+}
+
+// TestServeSaysWhatItServes: serve on an empty store says what it serves
+// and what to do next; GET / answers a page saying the same.
+func TestServeSaysWhatItServes(t *testing.T) {
+	h := newHarness(t)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"pkgvc", "--store", h.store, "serve", "--listen", addr, "--access-log", os.DevNull}, &stdout, &stderr)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "empty") }, 10*time.Second, 20*time.Millisecond, "%s", stderr.String())
+	out := stdout.String()
+	for _, want := range []string{"http://" + addr + "/", "/content/<base-path>/", "/v2/", "/api/v1/", "the store is empty", "pkgvc repo create NAME", "pkgvc dist create"} {
+		require.Contains(t, out, want)
+	}
+	page := string(fetch(t, "http://"+addr+"/"))
+	require.Contains(t, page, "http://"+addr+"/api/v1/")
+	require.Contains(t, page, "No distribution yet")
+	cancel()
+	require.Equal(t, 0, <-done, "%s", stderr.String())
+}
+
+// TestDistURLs: dist create and dist show say the URL clients use, also in
+// --json, from --public-url, else the --server URL, else a placeholder.
+func TestDistURLs(t *testing.T) {
+	h := newHarness(t)
+	h.ok("repo", "create", "py", "--kind", "python")
+	h.ok("repo", "create", "img", "--kind", "container")
+	h.ok("repo", "create", "site")
+	require.Contains(t, h.ok("dist", "create", "py", "--base-path", "team/py", "--repo", "py"),
+		"pip install --index-url http://<server>/content/team/py/simple/ PROJECT")
+	var d struct {
+		Name, URL, Use string
+	}
+	h.jsonOK(&d, "--public-url", "https://pkgs.example:8443", "dist", "create", "img", "--base-path", "team/img", "--repo", "img")
+	require.Equal(t, "pkgs.example:8443/team/img", d.URL)
+	require.Equal(t, "docker pull pkgs.example:8443/team/img:TAG", d.Use)
+	t.Setenv("PKGVC_PUBLIC_URL", "https://pkgs.example/")
+	h.jsonOK(&d, "dist", "create", "site", "--base-path", "site", "--repo", "site")
+	require.Equal(t, "https://pkgs.example/content/site/", d.URL)
+	h.jsonOK(&d, "dist", "show", "py")
+	require.Equal(t, "https://pkgs.example/content/team/py/simple/", d.URL)
+	require.Contains(t, h.ok("dist", "show", "py"), "url:       https://pkgs.example/content/team/py/simple/\n")
+	r := h.run("--public-url", "pkgs.example", "dist", "show", "py")
+	require.Equal(t, 2, r.code, "%s", r)
+	require.Contains(t, r.stderr, "--public-url")
+
+	url, secret := newAPIServer(t)
+	srv := h.through(url, h.file("token", []byte(secret)))
+	t.Setenv("PKGVC_PUBLIC_URL", "")
+	srv.ok("repo", "create", "py", "--kind", "python")
+	require.Contains(t, srv.ok("dist", "create", "py", "--base-path", "py", "--repo", "py"), "pip install --index-url "+url+"/content/py/simple/ PROJECT")
+}
+
+// TestRemoteInUse: dist create names only remotes that exist; remote
+// delete is refused while a distribution pulls through it, and --force
+// detaches it, naming it.
+func TestRemoteInUse(t *testing.T) {
+	h := newHarness(t)
+	h.ok("repo", "create", "dev")
+	requireRefused(t, h.run("dist", "create", "d", "--base-path", "d", "--repo", "dev", "--remote", "nosuch"), "remote not found: nosuch")
+	requireRefused(t, h.run("dist", "show", "d"), "distribution not found")
+	h.ok("remote", "create", "up", "--url", "http://127.0.0.1:9/PULP_MANIFEST")
+	h.ok("remote", "create", "up2", "--url", "http://127.0.0.1:9/PULP_MANIFEST")
+	h.ok("dist", "create", "d", "--base-path", "d", "--repo", "dev", "--remote", "up")
+	h.ok("dist", "create", "e", "--base-path", "e", "--repo", "dev", "--remote", "up2")
+	h.ok("dist", "update", "e", "--remote", "up")
+	requireRefused(t, h.run("remote", "delete", "up"), "distribution(s) d, e pull through it", "--force")
+	r := h.run("--json", "remote", "delete", "up")
+	require.Contains(t, r.stdout, `"code": "in_use"`)
+	require.Equal(t, "deleted remote up\ndistribution(s) d, e no longer pull through it\n", h.ok("remote", "delete", "up", "--force"))
+	var d struct{ Remote string }
+	h.jsonOK(&d, "dist", "show", "d")
+	require.Empty(t, d.Remote)
+	var del struct {
+		Deleted  string
+		Detached []string
+	}
+	h.jsonOK(&del, "remote", "delete", "up2")
+	require.Equal(t, "up2", del.Deleted)
+	require.Empty(t, del.Detached)
 }
