@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -49,8 +51,21 @@ type CommitRequest struct {
 	// record's blob must then be stored: an on-demand record whose bytes
 	// were never fetched has nothing to inspect and is refused.
 	InspectRecords bool
+	// Updates change the metadata of packages the head holds, keeping
+	// their content. Each applies to the head's record when the version
+	// is made (so it keeps what a concurrent writer changed); a path the
+	// head lacks is ErrPathNotFound. An update that changes nothing makes
+	// no version by itself.
+	Updates []MetadataUpdate
 	// Progress, if set, is called with bytes ingested so far and in total.
 	Progress func(done, total int64)
+}
+
+// MetadataUpdate sets and deletes metadata keys of the package at Path.
+type MetadataUpdate struct {
+	Path   string
+	Set    map[string]string
+	Delete []string
 }
 
 // CommitResult reports a commit.
@@ -193,6 +208,11 @@ func checkRequest(req *CommitRequest) error {
 			return err
 		}
 	}
+	for _, u := range req.Updates {
+		if err := claim(u.Path, "updated"); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -315,6 +335,13 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 	if err != nil {
 		return nil, err
 	}
+	if len(req.Updates) > 0 {
+		updated, err := s.applyUpdates(ctx, st.name, base, req.Updates)
+		if err != nil {
+			return nil, err
+		}
+		records = append(slices.Clip(records), updated...)
+	}
 	changes := mergeChanges(removals, records)
 	root, err := tree.Apply(ctx, storeWriter{s.objects, b}, base, changes)
 	if err != nil {
@@ -364,6 +391,32 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 // mergeChanges applies removals before additions: removing a directory
 // and adding a file under it leaves just that file, and overlapping
 // removals ("sub" and "sub/b.txt") remove each path once.
+// applyUpdates returns the head's records of updates' paths with their
+// metadata updated.
+func (s *Store) applyUpdates(ctx context.Context, repoName string, base objects.ID, updates []MetadataUpdate) ([]Record, error) {
+	out := make([]Record, 0, len(updates))
+	for _, u := range updates {
+		rec, ok, err := tree.Get(ctx, s.objects, base, u.Path)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: %s in repository %s", ErrPathNotFound, u.Path, repoName)
+		}
+		m := maps.Clone(rec.Metadata)
+		if m == nil {
+			m = make(map[string]string, len(u.Set))
+		}
+		maps.Copy(m, u.Set)
+		for _, k := range u.Delete {
+			delete(m, k)
+		}
+		rec.Metadata = m
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
 func mergeChanges(removals []tree.Change, records []Record) []tree.Change {
 	added := make(map[string]bool, len(records))
 	changes := make([]tree.Change, 0, len(records)+len(removals))

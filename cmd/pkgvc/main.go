@@ -154,7 +154,7 @@ func newApp(e *env) *cli.Command {
 		ErrWriter:       e.stderr,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(context.Context, *cli.Command, error) {}, // run maps errors to codes
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			repoCmd(e),
 			commitCmd(e),
 			logCmd(e),
@@ -174,7 +174,7 @@ func newApp(e *env) *cli.Command {
 			tokenCmd(e),
 			taskCmd(e),
 			scheduleCmd(e),
-		},
+		}, kindCmds(e)...), // cmd_python.go
 		Action: func(_ context.Context, c *cli.Command) error {
 			if c.Args().Len() > 0 {
 				return usagef("unknown command %q (see pkgvc --help)", c.Args().First())

@@ -13,8 +13,9 @@
 //	requires_python  Requires-Python, if the metadata has it
 //	metadata_sha256  hex SHA-256 of the METADATA (wheel) or PKG-INFO (sdist)
 //	                 file, the digest PEP 658 advertises
-//	yanked           "false" (PEP 592); a record committed by digest may say
-//	                 "true", with the reason in yanked_reason
+//	yanked           "false" (PEP 592); "true", with the reason in
+//	                 yanked_reason, once Yank marks it (or a record committed
+//	                 by digest says so)
 //
 // Records committed by digest (a sync) may also carry upload_time (RFC 3339);
 // otherwise the publication uses the time of the version it publishes.
