@@ -134,8 +134,8 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case err == nil:
-	case errors.Is(err, repo.ErrExists):
-		reasonError(w, http.StatusBadRequest, "bad request: "+oneLine(err.Error()))
+	case errors.Is(err, repo.ErrExists): // "file already exists: …", as PyPI says
+		reasonError(w, http.StatusBadRequest, "bad request: file "+oneLine(err.Error()))
 		return
 	case errors.Is(err, repo.ErrInvalid):
 		// The kind's message names the temporary file; name the upload.

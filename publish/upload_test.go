@@ -290,4 +290,21 @@ func TestLegacyUploadTwine(t *testing.T) {
 	require.Contains(t, strings.Join(strings.Fields(string(out)), " "), // twine wraps lines
 		"File already exists ('"+fn+"') in repository pyrepo with other contents", string(out))
 	require.Equal(t, 1, f.head())
+
+	// Other spellings of the same project, version and tags are the same
+	// file: refused with other bytes, as PyPI does.
+	for _, sp := range [][2]string{{"Twined", "0.1"}, {"twined", "00.1"}, {"twined", "0.1.0"}} {
+		s := pythontest.Spec{Name: sp[0], Version: sp[1], Extra: spec.Extra}
+		name, data := s.Wheel()
+		local := filepath.Join(t.TempDir(), name)
+		require.NoError(t, os.WriteFile(local, data, 0o644))
+		cmd = exec.Command(twine, "upload", "--non-interactive", "--disable-progress-bar",
+			"--repository-url", f.legacy("pypi"), "-u", "__token__", "-p", writer, local)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+		out, err = cmd.CombinedOutput()
+		require.Error(t, err, "%s: %s", name, out)
+		require.Contains(t, strings.Join(strings.Fields(string(out)), " "),
+			"File already exists: "+name+" is the same file as "+fn, string(out))
+	}
+	require.Equal(t, 1, f.head())
 }

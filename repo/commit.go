@@ -342,6 +342,9 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 		}
 		records = append(slices.Clip(records), updated...)
 	}
+	if err := s.checkFileKeys(ctx, st, base, records, removals); err != nil {
+		return nil, err
+	}
 	changes := mergeChanges(removals, records)
 	root, err := tree.Apply(ctx, storeWriter{s.objects, b}, base, changes)
 	if err != nil {
@@ -391,6 +394,65 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 // mergeChanges applies removals before additions: removing a directory
 // and adding a file under it leaves just that file, and overlapping
 // removals ("sub" and "sub/b.txt") remove each path once.
+// errStop ends a walk early.
+var errStop = errors.New("stop")
+
+// checkFileKeys refuses records that are the same file as another record
+// of the new version, by the kind's FileKey, with other content: another
+// added record, or one of the head's that the commit keeps.
+func (s *Store) checkFileKeys(ctx context.Context, st *repoState, base objects.ID, records []Record, removals []tree.Change) error {
+	kind, err := s.kinds.Lookup(st.config.Kind)
+	if err != nil {
+		return err
+	}
+	fk, ok := kind.(FileKeyer)
+	if !ok || len(records) == 0 {
+		return nil
+	}
+	reused := func(key, p, other string) error {
+		return fmt.Errorf("%w: %s is the same file as %s in repository %s (%s) with other content; a file name cannot be reused", ErrExists, p, other, st.name, key)
+	}
+	added := make(map[string]*Record, len(records))
+	gone := make(map[string]bool, len(records)+len(removals))
+	for i := range records {
+		r := &records[i]
+		gone[r.Path] = true
+		k, ok := fk.FileKey(*r)
+		if !ok {
+			continue
+		}
+		if prev, dup := added[k]; dup && prev.SHA256 != r.SHA256 {
+			return reused(k, r.Path, prev.Path)
+		}
+		added[k] = r
+	}
+	if len(added) == 0 || base.IsZero() {
+		return nil
+	}
+	for _, c := range removals {
+		gone[c.Path] = true
+	}
+	var conflict error
+	err = tree.Walk(ctx, s.objects, base, func(e tree.Entry) error {
+		if gone[e.Path] {
+			return nil
+		}
+		k, ok := fk.FileKey(e)
+		if !ok {
+			return nil
+		}
+		if r, ok := added[k]; ok && r.SHA256 != e.SHA256 {
+			conflict = reused(k, r.Path, e.Path)
+			return errStop
+		}
+		return nil
+	})
+	if conflict != nil {
+		return conflict
+	}
+	return err
+}
+
 // applyUpdates returns the head's records of updates' paths with their
 // metadata updated.
 func (s *Store) applyUpdates(ctx context.Context, repoName string, base objects.ID, updates []MetadataUpdate) ([]Record, error) {
