@@ -51,6 +51,13 @@ type CommitRequest struct {
 	// record's blob must then be stored: an on-demand record whose bytes
 	// were never fetched has nothing to inspect and is refused.
 	InspectRecords bool
+	// FillMetadata gives each of Records whose blob is stored the
+	// metadata keys the kind's Inspect reads from it that the record
+	// lacks, so that a record an index described (a sync) carries what a
+	// commit of the same file would; the record's own values stay. A
+	// record whose blob is not stored, or whose content Inspect refuses,
+	// is left as it is.
+	FillMetadata bool
 	// Updates change the metadata of packages the head holds, keeping
 	// their content. Each applies to the head's record when the version
 	// is made (so it keeps what a concurrent writer changed); a path the
@@ -122,6 +129,11 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 		for _, r := range req.Records {
 			if err := checkDigest(kind, r.Path, r.SHA256, r.Metadata); err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+			}
+		}
+		if req.FillMetadata {
+			if req.Records, err = s.fillRecords(ctx, kind, req.Records); err != nil {
+				return nil, err
 			}
 		}
 	}
