@@ -1,11 +1,13 @@
 package pythontest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -54,14 +56,18 @@ func Pips(t testing.TB, dir, minPython string) []Pip {
 	}
 	cands = append(cands, filepath.SplitList(os.Getenv("PKGVC_TEST_PYTHONS"))...)
 
-	var pips []Pip
+	// Which interpreters bring which pip: fast, one after the other.
+	type cand struct {
+		py, pip string
+		pyv     [2]int
+	}
+	var todo []cand
 	seen := map[string]bool{}
 	for _, py := range cands {
 		if py == "" {
 			continue
 		}
-		// ensurepip's version is the pip a venv gets; sys.executable
-		// sees through pyenv's shims.
+		// ensurepip's version is the pip a venv gets.
 		out, err := exec.Command(py, "-c", "import ensurepip, sys; print(ensurepip.version(), sys.version_info[0], sys.version_info[1])").Output()
 		f := strings.Fields(string(out))
 		if err != nil || len(f) != 3 {
@@ -70,31 +76,49 @@ func Pips(t testing.TB, dir, minPython string) []Pip {
 		}
 		major, _ := strconv.Atoi(f[1])
 		minor, _ := strconv.Atoi(f[2])
-		pyv := strconv.Itoa(major) + "." + strconv.Itoa(minor)
-		if compareVersions(pyv, minPython) < 0 {
+		if pyv := f[1] + "." + f[2]; compareVersions(pyv, minPython) < 0 {
 			t.Logf("%s is Python %s, older than the %s the test needs: pip %s left out", py, pyv, minPython, f[0])
 			continue
 		}
-		if seen[f[0]] {
-			continue
+		if !seen[f[0]] {
+			seen[f[0]] = true
+			todo = append(todo, cand{py: py, pip: f[0], pyv: [2]int{major, minor}})
 		}
-		venv := filepath.Join(dir, "pip-"+f[0])
-		if out, err := exec.Command(py, "-m", "venv", venv).CombinedOutput(); err != nil {
-			if py == DebianPython && os.Getenv("CI") != "" {
-				t.Fatalf("Debian's python3 cannot make a venv (CI installs python3-venv): %v\n%s", err, out)
+	}
+	// The venvs, made at once (each takes seconds).
+	made := make([]*Pip, len(todo))
+	logs := make([]string, len(todo))
+	var wg sync.WaitGroup
+	for i, c := range todo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			venv := filepath.Join(dir, "pip-"+c.pip)
+			if out, err := exec.Command(c.py, "-m", "venv", venv).CombinedOutput(); err != nil {
+				logs[i] = fmt.Sprintf("%s -m venv failed, pip %s left out: %v\n%s", c.py, c.pip, err, out)
+				return
 			}
-			t.Logf("%s -m venv failed, pip %s left out: %v\n%s", py, f[0], err, out)
+			python := filepath.Join(venv, "bin", "python")
+			out, err := exec.Command(python, "-m", "pip", "--version").Output()
+			v := strings.Fields(string(out))
+			if err != nil || len(v) < 2 {
+				logs[i] = fmt.Sprintf("%s: the venv's pip does not run, left out: %v", c.py, err)
+				return
+			}
+			made[i] = &Pip{Version: v[1], Python: python, From: c.py, PythonVersion: c.pyv}
+		}()
+	}
+	wg.Wait()
+	var pips []Pip
+	for i, p := range made {
+		if p == nil {
+			if todo[i].py == DebianPython && os.Getenv("CI") != "" {
+				t.Fatalf("Debian's python3 cannot make a venv with pip (CI installs python3-venv): %s", logs[i])
+			}
+			t.Log(logs[i])
 			continue
 		}
-		python := filepath.Join(venv, "bin", "python")
-		out, err = exec.Command(python, "-m", "pip", "--version").Output()
-		v := strings.Fields(string(out))
-		if err != nil || len(v) < 2 {
-			t.Logf("%s: the venv's pip does not run, left out: %v", py, err)
-			continue
-		}
-		seen[f[0]], seen[v[1]] = true, true
-		pips = append(pips, Pip{Version: v[1], Python: python, From: py, PythonVersion: [2]int{major, minor}})
+		pips = append(pips, *p)
 	}
 	if len(pips) == 0 {
 		t.Skip("no Python here makes a venv with pip (install python3-venv)")
