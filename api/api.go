@@ -19,6 +19,7 @@ import (
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/python"
 )
 
 // Service is everything a store offers.
@@ -33,6 +34,7 @@ type Service interface {
 	Tasks
 	Schedules
 	Maintenance
+	Python
 	// Close releases what the Service holds.
 	Close() error
 }
@@ -223,6 +225,13 @@ type Schedules interface {
 	CreateSchedule(ctx context.Context, s Schedule) (*Schedule, error)
 	ListSchedules(ctx context.Context) ([]Schedule, error)
 	DeleteSchedule(ctx context.Context, name string) error
+}
+
+// Python is the python kind's own operations.
+type Python interface {
+	// Yank marks a file of python repository repoName yanked (PEP 592),
+	// or clears the mark, in a new version; see python.Yank.
+	Yank(ctx context.Context, repoName string, req python.YankRequest) (*repo.CommitResult, error)
 }
 
 // Maintenance checks and collects the store.

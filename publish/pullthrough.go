@@ -47,7 +47,9 @@ const (
 // they lack from it: a python distribution following a repository, asked
 // for simple/<project>/ or packages/<project>/... of a project its
 // publication does not know, has f bring the project into the repository,
-// then serves the request from the new version. Requests arriving within
+// then serves the request from the new version; a wheel's metadata file
+// (PEP 658) is answered from the store once the version holds the wheel,
+// with no upstream request. Requests arriving within
 // PullWindow of each other are pulled together (one new version); requests
 // for a project being pulled wait for it. A project the upstream does not
 // have is answered 404 and remembered for PullNegativeTTL; a failing
@@ -271,6 +273,18 @@ func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEnt
 					s.pull.counted(pullHit)
 				}
 				return false
+			}
+			// A wheel's metadata file is the store's to answer (generated
+			// or not) once the version holds the wheel: pulling the
+			// project again would not change it.
+			if wheel, ok := strings.CutSuffix(sub, kindpython.MetadataSuffix); ok {
+				le, err := vs.lookup(ctx, s, wheel)
+				if err != nil || le.found {
+					if le.found {
+						s.pull.counted(pullHit)
+					}
+					return false
+				}
 			}
 		}
 	}

@@ -30,6 +30,7 @@ type ptUpstream struct {
 	wheels map[string][]byte // path in the repository -> content
 	mu     sync.Mutex
 	hits   map[string]int
+	stop   func() // closes the upstream server
 }
 
 func newPTUpstream(t *testing.T) *ptUpstream {
@@ -63,7 +64,7 @@ func newPTUpstream(t *testing.T) *ptUpstream {
 		srv.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ts.Close)
-	u.url = ts.URL
+	u.url, u.stop = ts.URL, ts.Close
 	return u
 }
 
@@ -79,6 +80,7 @@ type ptDownstream struct {
 	ctx   context.Context
 	st    *repo.Store
 	dists *publish.Dists
+	mgr   *remote.Manager
 	base  string
 }
 
@@ -110,7 +112,7 @@ func newPTDownstream(t *testing.T, up *ptUpstream) *ptDownstream {
 	}
 	srv := publish.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8),
 		publish.WithFetcher(mgr.FetchBlob), publish.WithPullThrough(pull))
-	return &ptDownstream{ctx: ctx, st: st, dists: dists, base: startServer(t, "publish.Serve", srv)}
+	return &ptDownstream{ctx: ctx, st: st, dists: dists, mgr: mgr, base: startServer(t, "publish.Serve", srv)}
 }
 
 func (d *ptDownstream) head(t *testing.T) (int, map[string]repo.Record) {
@@ -215,4 +217,33 @@ func TestPullThrough(t *testing.T) {
 	resp, body = get(t, "GET", d.base+"/content/dead/simple/alpha/")
 	require.Equal(t, 502, resp.StatusCode)
 	require.True(t, strings.Contains(string(body), "remote dead"), "%s", body)
+}
+
+// TestPullThroughMetadataOffline: a wheel a pull-through distribution
+// holds (synced) has its metadata file (PEP 658) served from the store,
+// with no upstream request, and still once the upstream is down.
+func TestPullThroughMetadataOffline(t *testing.T) {
+	up := newPTUpstream(t)
+	d := newPTDownstream(t, up)
+	_, err := d.mgr.Sync(d.ctx, "up", "down", remote.SyncOptions{})
+	require.NoError(t, err)
+	alpha := "packages/alpha/alpha-1.0-py3-none-any.whl"
+	resp, body := get(t, "GET", d.base+"/content/down/simple/alpha/")
+	require.Equal(t, 200, resp.StatusCode, "%s", body)
+	require.Contains(t, string(body), `data-core-metadata="sha256=`, "the index advertises the metadata file")
+	meta := pythontest.Spec{Name: "alpha", Version: "1.0"}.Metadata()
+
+	page := up.count("/content/up/simple/alpha/")
+	resp, body = get(t, "GET", d.base+"/content/down/"+alpha+".metadata")
+	require.Equal(t, 200, resp.StatusCode, "%s", body)
+	require.Equal(t, string(meta), string(body))
+	require.Equal(t, page, up.count("/content/up/simple/alpha/"), "served from the store: no upstream request")
+
+	up.stop()
+	resp, body = get(t, "GET", d.base+"/content/down/"+alpha+".metadata")
+	require.Equal(t, 200, resp.StatusCode, "upstream down: %s", body)
+	require.Equal(t, string(meta), string(body))
+	resp, body = get(t, "GET", d.base+"/content/down/"+alpha)
+	require.Equal(t, 200, resp.StatusCode, "upstream down: %s", body)
+	require.Equal(t, up.wheels[alpha], body)
 }

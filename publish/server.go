@@ -230,6 +230,18 @@ func checkPath(p string, escaped bool) string {
 	return ""
 }
 
+// reasonError is textError with msg, less its status prefix ("bad
+// request: "), as the status line's reason phrase too, where twine shows
+// it (as PyPI does for uploads).
+func reasonError(w http.ResponseWriter, code int, msg string) {
+	reason, _ := strings.CutPrefix(msg, strings.ToLower(http.StatusText(code))+": ")
+	if reason != "" {
+		reason = strings.ToUpper(reason[:1]) + reason[1:]
+	}
+	w.Header()[reasonKey] = []string{oneLine(reason)}
+	textError(w, code, msg)
+}
+
 // textError writes a short plain-text error.
 func textError(w http.ResponseWriter, code int, msg string) {
 	h := w.Header()

@@ -629,9 +629,9 @@ func (w *response) appendHeader(b []byte) []byte {
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(w.status), 10)
 	b = append(b, ' ')
-	b = append(b, http.StatusText(w.status)...)
-	b = append(b, "\r\n"...)
 	h := w.header
+	b = appendReason(b, w.status, h)
+	b = append(b, "\r\n"...)
 	if !w.bodyOK {
 		delete(h, "Transfer-Encoding")
 	}
@@ -671,6 +671,36 @@ func appendFieldValue(b []byte, v string) []byte {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if c == '\r' || c == '\n' {
+			c = ' '
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// reasonKey, set in a response's header, is the reason phrase of its
+// status line in place of the status text; it is never sent as a field
+// (a name with ':' is not one, and net/http drops it too). twine prints
+// the reason of a refused upload, where PyPI puts the error.
+const reasonKey = ":reason"
+
+// maxReason bounds a reason phrase.
+const maxReason = 1024
+
+// appendReason appends the status line's reason phrase: h's reasonKey,
+// limited to visible characters and spaces, else the status text.
+func appendReason(b []byte, code int, h http.Header) []byte {
+	r := h[reasonKey]
+	if len(r) == 0 || r[0] == "" {
+		return append(b, http.StatusText(code)...)
+	}
+	v := r[0]
+	if len(v) > maxReason {
+		v = v[:maxReason]
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < ' ' || c == 0x7f {
 			c = ' '
 		}
 		b = append(b, c)

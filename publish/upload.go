@@ -62,22 +62,22 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case err != nil && errors.Is(err, repo.ErrNotFound):
-		textError(w, http.StatusNotFound, "not found: "+err.Error())
+		reasonError(w, http.StatusNotFound, "not found: "+err.Error())
 		return
 	case err != nil:
 		s.internal(w, r, "distributions", err)
 		return
 	case de == nil:
-		textError(w, http.StatusNotFound, "not found: no distribution serves "+rest)
+		reasonError(w, http.StatusNotFound, "not found: no distribution serves "+rest)
 		return
 	}
 	if sub != UploadDir && sub+"/" != UploadDir {
 		w.Header().Set("Allow", "GET, HEAD")
-		textError(w, http.StatusMethodNotAllowed, "method not allowed: the content server is read-only; uploads go to "+ContentPrefix+de.basePath+"/"+UploadDir)
+		reasonError(w, http.StatusMethodNotAllowed, "method not allowed: the content server is read-only; uploads go to "+ContentPrefix+de.basePath+"/"+UploadDir)
 		return
 	}
 	if de.d.Repo == "" || !de.d.Version.IsZero() {
-		textError(w, http.StatusConflict, "conflict: distribution "+de.name+" is pinned to a version; upload to a distribution that follows a repository")
+		reasonError(w, http.StatusConflict, "conflict: distribution "+de.name+" is pinned to a version; upload to a distribution that follows a repository")
 		return
 	}
 	repoName := de.d.Repo
@@ -86,16 +86,16 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if de.d.Kind != "python" {
-		textError(w, http.StatusBadRequest, fmt.Sprintf("bad request: repository %s holds %s content; uploads take python packages only", repoName, de.d.Kind))
+		reasonError(w, http.StatusBadRequest, fmt.Sprintf("bad request: repository %s holds %s content; uploads take python packages only", repoName, de.d.Kind))
 		return
 	}
 	limit := s.maxBodyBytes()
 	if r.ContentLength > limit {
-		textError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request entity too large: uploads are limited to %d bytes", limit))
+		reasonError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request entity too large: uploads are limited to %d bytes", limit))
 		return
 	}
 	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "multipart/form-data" {
-		textError(w, http.StatusBadRequest, "bad request: send multipart/form-data, as twine does")
+		reasonError(w, http.StatusBadRequest, "bad request: send multipart/form-data, as twine does")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -104,7 +104,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		defer os.Remove(up.tmp)
 	}
 	if code != 0 {
-		textError(w, code, msg)
+		reasonError(w, code, msg)
 		return
 	}
 
@@ -115,7 +115,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		uploadOK(w, fmt.Sprintf("OK: %s is already in repository %s with these bytes; nothing changed\n", up.filename, repoName))
 		return
 	case err == nil:
-		textError(w, http.StatusBadRequest, fmt.Sprintf("bad request: file %s already exists in repository %s with other content; a file name cannot be reused", up.filename, repoName))
+		reasonError(w, http.StatusBadRequest, fmt.Sprintf("bad request: file already exists ('%s') in repository %s with other contents; a file name cannot be reused", up.filename, repoName))
 		return
 	case !errors.Is(err, repo.ErrNotFound):
 		s.internal(w, r, "look up "+up.filename, err)
@@ -134,15 +134,15 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case err == nil:
-	case errors.Is(err, repo.ErrExists):
-		textError(w, http.StatusBadRequest, "bad request: "+oneLine(err.Error()))
+	case errors.Is(err, repo.ErrExists): // "file already exists: …", as PyPI says
+		reasonError(w, http.StatusBadRequest, "bad request: file "+oneLine(err.Error()))
 		return
 	case errors.Is(err, repo.ErrInvalid):
 		// The kind's message names the temporary file; name the upload.
-		textError(w, http.StatusBadRequest, "bad request: "+oneLine(strings.ReplaceAll(err.Error(), up.tmp, up.filename)))
+		reasonError(w, http.StatusBadRequest, "bad request: "+oneLine(strings.ReplaceAll(err.Error(), up.tmp, up.filename)))
 		return
 	case errors.Is(err, repo.ErrNotFound):
-		textError(w, http.StatusNotFound, "not found: "+err.Error())
+		reasonError(w, http.StatusNotFound, "not found: "+err.Error())
 		return
 	default:
 		s.internal(w, r, "commit "+up.filename, err)
@@ -184,11 +184,11 @@ func (s *Server) authorizeUpload(w http.ResponseWriter, r *http.Request, repoNam
 	case err == nil:
 		return tok, true
 	case errors.Is(err, auth.ErrForbidden):
-		textError(w, http.StatusForbidden, "forbidden: the token does not grant repo:"+repoName+":write")
+		reasonError(w, http.StatusForbidden, "forbidden: the token does not grant repo:"+repoName+":write")
 	case errors.Is(err, auth.ErrUnauthorized):
 		if wait := g.limit.Fail(auth.ClientAddr(r)); wait > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-			textError(w, http.StatusTooManyRequests, "too many requests: too many failed authentications from this address")
+			reasonError(w, http.StatusTooManyRequests, "too many requests: too many failed authentications from this address")
 			return nil, false
 		}
 		challenge(w, "unauthorized: unknown, revoked or expired token")

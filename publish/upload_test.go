@@ -57,7 +57,7 @@ func newUpFixture(t *testing.T) *upFixture {
 	require.NoError(t, err)
 	tokens := auth.New(st, auth.WithCacheTTL(time.Millisecond))
 	srv := publish.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(pypi.New()), 8), publish.WithAuth(tokens))
-	return &upFixture{t: t, ctx: ctx, st: st, dists: dists, tokens: tokens, base: startServer(t, "net/http", srv)}
+	return &upFixture{t: t, ctx: ctx, st: st, dists: dists, tokens: tokens, base: startServer(t, "publish.Serve", srv)}
 }
 
 func (f *upFixture) token(name string, scopes ...string) string {
@@ -191,6 +191,8 @@ func TestLegacyUpload(t *testing.T) {
 	resp, msg = post(t, f.legacy("pypi"), writer, ctype2, body2)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, msg)
 	require.Contains(t, msg, "already exists")
+	require.Equal(t, "400 File already exists ('"+fn+"') in repository pyrepo with other contents; a file name cannot be reused", resp.Status,
+		"the reason is in the status line, as PyPI puts it")
 	require.Equal(t, 1, f.head())
 
 	// The kind validates: a name that its metadata contradicts is refused.
@@ -274,4 +276,35 @@ func TestLegacyUploadTwine(t *testing.T) {
 	require.Equal(t, 1, f.head())
 	_, err = f.st.Stat(f.ctx, "pyrepo", fn)
 	require.NoError(t, err)
+
+	// The same name with other bytes is refused; twine, without
+	// --verbose, prints why (the status line's reason).
+	spec.Extra = []pythontest.File{{Name: "twined/extra.py", Body: []byte("X = 1\n")}}
+	_, whl2 := spec.Wheel()
+	require.NoError(t, os.WriteFile(local, whl2, 0o644))
+	cmd = exec.Command(twine, "upload", "--non-interactive", "--disable-progress-bar",
+		"--repository-url", f.legacy("pypi"), "-u", "__token__", "-p", writer, local)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	out, err = cmd.CombinedOutput()
+	require.Error(t, err, string(out))
+	require.Contains(t, strings.Join(strings.Fields(string(out)), " "), // twine wraps lines
+		"File already exists ('"+fn+"') in repository pyrepo with other contents", string(out))
+	require.Equal(t, 1, f.head())
+
+	// Other spellings of the same project, version and tags are the same
+	// file: refused with other bytes, as PyPI does.
+	for _, sp := range [][2]string{{"Twined", "0.1"}, {"twined", "00.1"}, {"twined", "0.1.0"}} {
+		s := pythontest.Spec{Name: sp[0], Version: sp[1], Extra: spec.Extra}
+		name, data := s.Wheel()
+		local := filepath.Join(t.TempDir(), name)
+		require.NoError(t, os.WriteFile(local, data, 0o644))
+		cmd = exec.Command(twine, "upload", "--non-interactive", "--disable-progress-bar",
+			"--repository-url", f.legacy("pypi"), "-u", "__token__", "-p", writer, local)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+		out, err = cmd.CombinedOutput()
+		require.Error(t, err, "%s: %s", name, out)
+		require.Contains(t, strings.Join(strings.Fields(string(out)), " "),
+			"File already exists: "+name+" is the same file as "+fn, string(out))
+	}
+	require.Equal(t, 1, f.head())
 }

@@ -72,7 +72,7 @@ func (m *Manager) PullProjects(ctx context.Context, remoteName, repoName string,
 		if s, ok := specs[norm]; ok {
 			one.Projects = []string{s}
 		}
-		got, err := syncer.Index(ctx, Upstream{Remote: one, Client: c, KnownSize: m.knownSize})
+		got, err := syncer.Index(ctx, Upstream{Remote: one, Client: c, KnownSize: m.knownSize, Waiting: true})
 		var se *httpx.StatusError
 		switch {
 		case errors.As(err, &se) && (se.StatusCode == http.StatusNotFound || se.StatusCode == http.StatusGone):

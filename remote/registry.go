@@ -36,6 +36,9 @@ type Upstream struct {
 	// verified as it is read), so an index need not fetch a document it
 	// synced before.
 	OpenStored func(ctx context.Context, id objects.ID) (io.ReadCloser, error)
+	// Waiting says a client waits on this index (a pull-through): the
+	// Syncer makes only the requests it cannot do without.
+	Waiting bool
 }
 
 // Syncer reads one kind of upstream. Implementations live in
@@ -68,6 +71,16 @@ type RefIndexer interface {
 	// them. A reference the upstream lacks is an error matching
 	// ErrRefNotFound.
 	IndexRef(ctx context.Context, up Upstream, ref string) ([]Package, error)
+}
+
+// ContentDescriber is implemented by Syncers whose indexes may say less
+// about a package than its bytes do (a python index page without
+// data-requires-python): a sync then gives each package it stores the
+// metadata the repository's kind reads from its bytes where the index
+// said nothing, as a commit of the same file would
+// (repo.CommitRequest.FillMetadata).
+type ContentDescriber interface {
+	DescribesFromContent()
 }
 
 // RemoteValidator is implemented by Syncers that check kind-specific

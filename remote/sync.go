@@ -167,7 +167,8 @@ func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncO
 	if msg == "" {
 		msg = fmt.Sprintf("sync %s (%s): %d added, %d updated, %d removed", r.Name, r.URL, res.Added, res.Updated, res.Removed)
 	}
-	cres, err := m.st.Commit(ctx, repoName, repo.CommitRequest{Records: records, Removes: removes, Message: msg})
+	_, fill := syncer.(ContentDescriber)
+	cres, err := m.st.Commit(ctx, repoName, repo.CommitRequest{Records: records, Removes: removes, Message: msg, FillMetadata: fill})
 	res.Seconds = time.Since(start).Seconds()
 	if err != nil {
 		return res, fmt.Errorf("sync %s into %s: %w", r.Name, repoName, err)

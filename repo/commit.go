@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -49,8 +51,28 @@ type CommitRequest struct {
 	// record's blob must then be stored: an on-demand record whose bytes
 	// were never fetched has nothing to inspect and is refused.
 	InspectRecords bool
+	// FillMetadata gives each of Records whose blob is stored the
+	// metadata keys the kind's Inspect reads from it that the record
+	// lacks, so that a record an index described (a sync) carries what a
+	// commit of the same file would; the record's own values stay. A
+	// record whose blob is not stored, or whose content Inspect refuses,
+	// is left as it is.
+	FillMetadata bool
+	// Updates change the metadata of packages the head holds, keeping
+	// their content. Each applies to the head's record when the version
+	// is made (so it keeps what a concurrent writer changed); a path the
+	// head lacks is ErrPathNotFound. An update that changes nothing makes
+	// no version by itself.
+	Updates []MetadataUpdate
 	// Progress, if set, is called with bytes ingested so far and in total.
 	Progress func(done, total int64)
+}
+
+// MetadataUpdate sets and deletes metadata keys of the package at Path.
+type MetadataUpdate struct {
+	Path   string
+	Set    map[string]string
+	Delete []string
 }
 
 // CommitResult reports a commit.
@@ -107,6 +129,11 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 		for _, r := range req.Records {
 			if err := checkDigest(kind, r.Path, r.SHA256, r.Metadata); err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+			}
+		}
+		if req.FillMetadata {
+			if req.Records, err = s.fillRecords(ctx, kind, req.Records); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -190,6 +217,11 @@ func checkRequest(req *CommitRequest) error {
 	}
 	for _, p := range req.Removes {
 		if err := claim(strings.TrimSuffix(p, "/"), "removed"); err != nil {
+			return err
+		}
+	}
+	for _, u := range req.Updates {
+		if err := claim(u.Path, "updated"); err != nil {
 			return err
 		}
 	}
@@ -315,6 +347,16 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 	if err != nil {
 		return nil, err
 	}
+	if len(req.Updates) > 0 {
+		updated, err := s.applyUpdates(ctx, st.name, base, req.Updates)
+		if err != nil {
+			return nil, err
+		}
+		records = append(slices.Clip(records), updated...)
+	}
+	if err := s.checkFileKeys(ctx, st, base, records, removals); err != nil {
+		return nil, err
+	}
 	changes := mergeChanges(removals, records)
 	root, err := tree.Apply(ctx, storeWriter{s.objects, b}, base, changes)
 	if err != nil {
@@ -364,6 +406,91 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 // mergeChanges applies removals before additions: removing a directory
 // and adding a file under it leaves just that file, and overlapping
 // removals ("sub" and "sub/b.txt") remove each path once.
+// errStop ends a walk early.
+var errStop = errors.New("stop")
+
+// checkFileKeys refuses records that are the same file as another record
+// of the new version, by the kind's FileKey, with other content: another
+// added record, or one of the head's that the commit keeps.
+func (s *Store) checkFileKeys(ctx context.Context, st *repoState, base objects.ID, records []Record, removals []tree.Change) error {
+	kind, err := s.kinds.Lookup(st.config.Kind)
+	if err != nil {
+		return err
+	}
+	fk, ok := kind.(FileKeyer)
+	if !ok || len(records) == 0 {
+		return nil
+	}
+	reused := func(key, p, other string) error {
+		return fmt.Errorf("%w: %s is the same file as %s in repository %s (%s) with other content; a file name cannot be reused", ErrExists, p, other, st.name, key)
+	}
+	added := make(map[string]*Record, len(records))
+	gone := make(map[string]bool, len(records)+len(removals))
+	for i := range records {
+		r := &records[i]
+		gone[r.Path] = true
+		k, ok := fk.FileKey(*r)
+		if !ok {
+			continue
+		}
+		if prev, dup := added[k]; dup && prev.SHA256 != r.SHA256 {
+			return reused(k, r.Path, prev.Path)
+		}
+		added[k] = r
+	}
+	if len(added) == 0 || base.IsZero() {
+		return nil
+	}
+	for _, c := range removals {
+		gone[c.Path] = true
+	}
+	var conflict error
+	err = tree.Walk(ctx, s.objects, base, func(e tree.Entry) error {
+		if gone[e.Path] {
+			return nil
+		}
+		k, ok := fk.FileKey(e)
+		if !ok {
+			return nil
+		}
+		if r, ok := added[k]; ok && r.SHA256 != e.SHA256 {
+			conflict = reused(k, r.Path, e.Path)
+			return errStop
+		}
+		return nil
+	})
+	if conflict != nil {
+		return conflict
+	}
+	return err
+}
+
+// applyUpdates returns the head's records of updates' paths with their
+// metadata updated.
+func (s *Store) applyUpdates(ctx context.Context, repoName string, base objects.ID, updates []MetadataUpdate) ([]Record, error) {
+	out := make([]Record, 0, len(updates))
+	for _, u := range updates {
+		rec, ok, err := tree.Get(ctx, s.objects, base, u.Path)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: %s in repository %s", ErrPathNotFound, u.Path, repoName)
+		}
+		m := maps.Clone(rec.Metadata)
+		if m == nil {
+			m = make(map[string]string, len(u.Set))
+		}
+		maps.Copy(m, u.Set)
+		for _, k := range u.Delete {
+			delete(m, k)
+		}
+		rec.Metadata = m
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
 func mergeChanges(removals []tree.Change, records []Record) []tree.Change {
 	added := make(map[string]bool, len(records))
 	changes := make([]tree.Change, 0, len(records)+len(removals))

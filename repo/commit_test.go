@@ -429,3 +429,41 @@ func TestCommitNoReplace(t *testing.T) {
 	require.True(t, res.Changed)
 	require.Equal(t, map[string]string{"a.whl": "one", "b.whl": "new"}, e.contents("dev"))
 }
+
+// TestCommitUpdates: an update changes a package's metadata and keeps its
+// content; one that changes nothing makes no version; a path the head
+// lacks is not found.
+func TestCommitUpdates(t *testing.T) {
+	e := newMemEnv(t)
+	e.create("r", repo.CreateOptions{})
+	e.commit("r", map[string]string{"a.txt": "aaa", "b.txt": "bbb"})
+	update := func(u ...repo.MetadataUpdate) (*repo.CommitResult, error) {
+		return e.s.Commit(e.ctx, "r", repo.CommitRequest{Updates: u, Message: "label"})
+	}
+	res, err := update(repo.MetadataUpdate{Path: "a.txt", Set: map[string]string{"label": "x", "other": "y"}})
+	require.NoError(t, err)
+	require.True(t, res.Changed)
+	require.Equal(t, 2, res.Version)
+	rec, err := e.s.Stat(e.ctx, "r", "a.txt")
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"label": "x", "other": "y"}, rec.Metadata)
+	require.Equal(t, "aaa", e.cat("r", "a.txt"))
+
+	res, err = update(repo.MetadataUpdate{Path: "a.txt", Set: map[string]string{"label": "x"}})
+	require.NoError(t, err)
+	require.False(t, res.Changed, "nothing changed: no version")
+	require.Equal(t, 2, res.Version)
+
+	res, err = update(repo.MetadataUpdate{Path: "a.txt", Delete: []string{"other"}})
+	require.NoError(t, err)
+	require.Equal(t, 3, res.Version)
+	rec, err = e.s.Stat(e.ctx, "r", "a.txt")
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"label": "x"}, rec.Metadata)
+
+	_, err = update(repo.MetadataUpdate{Path: "nope.txt", Set: map[string]string{"label": "x"}})
+	require.ErrorIs(t, err, repo.ErrPathNotFound)
+	_, err = e.s.Commit(e.ctx, "r", repo.CommitRequest{Removes: []string{"a.txt"}, Updates: []repo.MetadataUpdate{{Path: "a.txt"}}})
+	require.ErrorIs(t, err, repo.ErrInvalid, "a path removed and updated at once")
+	require.Equal(t, 3, e.resolve("r").Number)
+}

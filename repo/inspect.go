@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/pkgvc/pkgvc/internal/parallel"
@@ -55,6 +57,46 @@ func (s *Store) inspectRecord(ctx context.Context, kind Kind, r Record) (Record,
 		return Record{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return Record{Path: r.Path, SHA256: r.SHA256, Size: r.Size, Metadata: meta}, nil
+}
+
+// fillRecords returns records with the keys Inspect reads from their
+// stored blobs added where they lack them (CommitRequest.FillMetadata);
+// rs is not changed.
+func (s *Store) fillRecords(ctx context.Context, kind Kind, rs []Record) ([]Record, error) {
+	out := slices.Clone(rs)
+	err := parallel.Do(ctx, len(out), s.workers, func(ctx context.Context, i int) error {
+		r := &out[i]
+		st, err := s.objects.StatBlob(ctx, r.SHA256)
+		if errors.Is(err, objects.ErrNotFound) || (err == nil && st.Size != r.Size) {
+			return nil // on demand, or refused by checkBlobs
+		}
+		if err != nil {
+			return err
+		}
+		content := &blobReaderAt{open: func() (*os.File, bool, error) { return s.blobFile(ctx, r.SHA256) }}
+		meta, err := kind.Inspect(ctx, r.Path, content, r.Size)
+		if cerr := content.close(); cerr != nil {
+			return fmt.Errorf("%s: %w", r.Path, cerr)
+		}
+		if err != nil || len(meta) == 0 {
+			return nil // the record keeps what it says
+		}
+		m := maps.Clone(r.Metadata)
+		if m == nil {
+			m = make(map[string]string, len(meta))
+		}
+		for k, v := range meta {
+			if _, ok := m[k]; !ok {
+				m[k] = v
+			}
+		}
+		r.Metadata = m
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // trustedMetadata is inspected plus what of given is kept when a record's

@@ -30,6 +30,16 @@ type DigestChecker interface {
 	CheckDigest(path string, sha256 objects.ID, meta map[string]string) error
 }
 
+// FileKeyer is an optional capability of a Kind whose files are named by
+// more than their path (a python wheel by its normalized project, version
+// and tags, however its file name spells them). Commit refuses a record
+// whose FileKey is that of another record of the new version with other
+// content (ErrExists): a file is never reused with other bytes under
+// another spelling. Records without a key (ok false) are not compared.
+type FileKeyer interface {
+	FileKey(rec Record) (key string, ok bool)
+}
+
 // checkDigest asks k about a record if k is a DigestChecker.
 func checkDigest(k Kind, path string, id objects.ID, meta map[string]string) error {
 	if dc, ok := k.(DigestChecker); ok {

@@ -17,10 +17,12 @@ import (
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/client"
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/python"
 )
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -280,6 +282,24 @@ func TestEveryEndpoint(t *testing.T) {
 	require.NoError(t, c.DeleteRepo(ctx, "dev", false))
 	_, err = c.ShowRepo(ctx, "dev")
 	require.ErrorIs(t, err, repo.ErrNotFound)
+
+	// The python kind's yank.
+	_, err = c.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
+	require.NoError(t, err)
+	whlName, whl := pythontest.Spec{Name: "demo", Version: "1.0"}.Wheel()
+	_, err = c.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{{Path: whlName, File: writeFile(t, dir, whlName, string(whl))}}})
+	require.NoError(t, err)
+	res, err = c.Yank(ctx, "py", python.YankRequest{File: whlName, Reason: "broken"})
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Version)
+	recs, err = c.List(ctx, "py")
+	require.NoError(t, err)
+	require.Equal(t, "broken", recs[0].Metadata[python.MetaYankedReason])
+	res, err = c.Yank(ctx, "py", python.YankRequest{File: whlName, Reason: "broken"})
+	require.NoError(t, err)
+	require.False(t, res.Changed)
+	_, err = c.Yank(ctx, "py", python.YankRequest{File: "nope.whl"})
+	require.ErrorIs(t, err, repo.ErrPathNotFound)
 
 	// The operations the client does not need.
 	hc := &http.Client{Transport: e.spec.transport(t, http.DefaultTransport)}

@@ -17,6 +17,7 @@ import (
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/python"
 )
 
 // CreateRepo creates a repository.
@@ -112,6 +113,13 @@ func (c *Client) Promote(ctx context.Context, pairs []repo.Pair, o repo.PromoteO
 func (c *Client) Rollback(ctx context.Context, repoName, rev string) (*repo.CommitResult, error) {
 	var out repo.CommitResult
 	err := c.do(ctx, http.MethodPost, "/repositories/"+esc(repoName)+"/rollback", nil, server.RollbackBody{Rev: rev}, &out)
+	return ptr(&out, err)
+}
+
+// Yank marks a python package yanked, or clears the mark.
+func (c *Client) Yank(ctx context.Context, repoName string, req python.YankRequest) (*repo.CommitResult, error) {
+	var out repo.CommitResult
+	err := c.do(ctx, http.MethodPost, "/repositories/"+esc(repoName)+"/python/yank", nil, server.YankBody(req), &out)
 	return ptr(&out, err)
 }
 

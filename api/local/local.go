@@ -15,6 +15,7 @@ import (
 	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/repo/kinds/python"
 )
 
 // Service is api.Service over one store. Changes are recorded in the
@@ -170,6 +171,11 @@ func (s *Service) DiffPackages(ctx context.Context, from, to string) (*repo.Pack
 // Promote moves repositories' heads, atomically.
 func (s *Service) Promote(ctx context.Context, pairs []repo.Pair, o repo.PromoteOptions) ([]repo.PromoteResult, error) {
 	return s.st.Promote(ctx, pairs, o)
+}
+
+// Yank marks a python package yanked, or clears the mark.
+func (s *Service) Yank(ctx context.Context, repoName string, req python.YankRequest) (*repo.CommitResult, error) {
+	return python.Yank(ctx, s.st, repoName, req)
 }
 
 // Rollback makes a new version of repoName with rev's content.

@@ -13,6 +13,7 @@ import (
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/python"
 )
 
 // stdErrors are the error statuses documented for every operation.
@@ -164,6 +165,17 @@ func (s *Server) repoRoutes() {
 			return nil, err
 		}
 		return body(s.svc.Rollback(ctx, in.Name, in.Body.Rev))
+	})
+
+	yank := op(http.MethodPost, "/repositories/{name}/python/yank", "yank", "Mark a python package yanked (PEP 592), or clear the mark, in a new version; none if nothing changes (repo:NAME:write)", "versions")
+	huma.Register(a, yank, func(ctx context.Context, in *struct {
+		Name string `path:"name"`
+		Body YankBody
+	}) (*bodyOutput[*repo.CommitResult], error) {
+		if err := need(ctx, auth.KindRepo, in.Name, auth.Write); err != nil {
+			return nil, err
+		}
+		return body(s.svc.Yank(ctx, in.Name, python.YankRequest(in.Body)))
 	})
 
 	promote := op(http.MethodPost, "/promote", "promote", "Move each destination to its source, all or none (write on each destination, admin with force; read on each source)", "versions")

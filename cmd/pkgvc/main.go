@@ -230,7 +230,7 @@ func newApp(e *env) *cli.Command {
 		ErrWriter:       e.stderr,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(context.Context, *cli.Command, error) {}, // run maps errors to codes
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			repoCmd(e),
 			commitCmd(e),
 			logCmd(e),
@@ -251,7 +251,7 @@ func newApp(e *env) *cli.Command {
 			taskCmd(e),
 			scheduleCmd(e),
 			versionCmd(e),
-		},
+		}, kindCmds(e)...), // cmd_python.go
 		Action: func(_ context.Context, c *cli.Command) error {
 			if c.Args().Len() > 0 {
 				return usagef("unknown command %q (see pkgvc --help)", c.Args().First())

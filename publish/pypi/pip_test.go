@@ -105,10 +105,13 @@ func routed(base string, pub *publish.Publication, next http.Handler) http.Handl
 }
 
 // TestPipInstall publishes a python repository and installs from it with
-// real pip, in a venv: once from the content server (publish.Server, with
-// the Router applied in front of it unless the server calls it itself),
-// once from a checkout served as plain files. pip must resolve alpha's
-// beta>=2 to beta 2.0 and read the wheels' metadata files (PEP 658).
+// real pip, in a venv, with every pip the machine has (Debian's, the
+// ensurepip of each Python: see pythontest.Pips): from the content server
+// (publish.Server, with the Router applied in front of it unless the server
+// calls it itself), from a private distribution, and from a checkout served
+// as plain files. pip must resolve alpha's beta>=2 to beta 2.0, ask for the
+// JSON pages (PEP 691, pip 22.2 and later) and read the wheels' metadata
+// files (PEP 658 under PEP 714's name, pip 23.2 and later).
 func TestPipInstall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs pip")
@@ -118,12 +121,7 @@ func TestPipInstall(t *testing.T) {
 		t.Skip("python3 is not installed: this test runs real pip in a venv (CI installs python3)")
 	}
 	tmp := t.TempDir()
-	venv := filepath.Join(tmp, "venv")
-	if out, err := exec.Command(python, "-m", "venv", venv).CombinedOutput(); err != nil {
-		t.Skipf("python3 -m venv does not work here (install python3-venv): %v\n%s", err, out)
-	}
-	vpy := filepath.Join(venv, "bin", "python")
-
+	pips := pythontest.Pips(t, tmp, "3.7") // the wheels need Python 3.7
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	_, st := newStore(t, true)
@@ -140,36 +138,44 @@ func TestPipInstall(t *testing.T) {
 	pub, err := pubs.For(ctx, "python", head(t, ctx, st))
 	require.NoError(t, err)
 
-	pip := func(index string) ([]byte, error) {
+	pip := func(vpy, index string) ([]byte, error) {
 		cmd := exec.CommandContext(ctx, vpy, "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check",
 			"--force-reinstall", "--index-url", index, "alpha")
 		cmd.Env = append(os.Environ(), "PIP_CONFIG_FILE=/dev/null", "PIP_NO_INPUT=1", "NO_PROXY=*", "no_proxy=*")
 		return cmd.CombinedOutput()
 	}
-	install := func(t *testing.T, index string, log *accessLog) {
+	install := func(t *testing.T, vpy, index string, log *accessLog) {
 		t.Helper()
-		out, err := pip(index)
+		out, err := pip(vpy, index)
 		require.NoError(t, err, "pip install:\n%s\nrequests:\n%s", out, log)
 		v, err := exec.CommandContext(ctx, vpy, "-c", "import alpha, beta; print(alpha.VERSION, beta.VERSION)").CombinedOutput()
 		require.NoError(t, err, "%s", v)
 		require.Equal(t, "1.0 2.0", strings.TrimSpace(string(v)), "pip must resolve beta>=2 to beta 2.0\n%s", out)
 	}
-	// checkLog: pip asked for the JSON pages and read the metadata files
-	// of the wheels it picked (PEP 658) before downloading them.
-	checkLog := func(t *testing.T, base string, log *accessLog) {
+	// checkLog: pip downloaded the wheels it needed; one that reads them
+	// asked for the JSON pages and read the metadata files of the wheels
+	// it picked (PEP 658) before downloading them.
+	checkLog := func(t *testing.T, p pythontest.Pip, base string, log *accessLog) {
 		t.Helper()
 		s := log.String()
-		for _, want := range []string{
-			"GET " + base + "simple/alpha/ 200 " + pyformat.ContentTypeJSON,
-			"GET " + base + "simple/beta/ 200 " + pyformat.ContentTypeJSON,
-			"GET " + base + "alpha-1.0-py3-none-any.whl.metadata 200",
-			"GET " + base + "beta-2.0-py3-none-any.whl.metadata 200",
+		want := []string{
 			"GET " + base + "alpha-1.0-py3-none-any.whl 200",
 			"GET " + base + "beta-2.0-py3-none-any.whl 200",
-		} {
-			require.Contains(t, s, want, "requests:\n%s", s)
 		}
-		require.NotContains(t, s, "beta-1.0-py3-none-any.whl ", "pip downloaded beta 1.0:\n%s", s)
+		if p.AtLeast("22.2") {
+			want = append(want,
+				"GET "+base+"simple/alpha/ 200 "+pyformat.ContentTypeJSON,
+				"GET "+base+"simple/beta/ 200 "+pyformat.ContentTypeJSON)
+		}
+		if p.AtLeast("23.2") {
+			want = append(want,
+				"GET "+base+"alpha-1.0-py3-none-any.whl.metadata 200",
+				"GET "+base+"beta-2.0-py3-none-any.whl.metadata 200")
+		}
+		for _, w := range want {
+			require.Contains(t, s, w, "%s, requests:\n%s", p, s)
+		}
+		require.NotContains(t, s, "beta-1.0-py3-none-any.whl ", "%s downloaded beta 1.0:\n%s", p, s)
 	}
 
 	t.Run("server", func(t *testing.T) {
@@ -185,11 +191,15 @@ func TestPipInstall(t *testing.T) {
 			t.Logf("publish.Server does not call the Router yet (%d %s): applying it in front", w.Code, w.Header().Get("Content-Type"))
 			h = routed(base, pub, srv)
 		}
-		log := &accessLog{}
-		hs := httptest.NewServer(log.wrap(h))
-		defer hs.Close()
-		install(t, hs.URL+base+"simple/", log)
-		checkLog(t, base, log)
+		for _, p := range pips {
+			t.Run(p.Version, func(t *testing.T) {
+				log := &accessLog{}
+				hs := httptest.NewServer(log.wrap(h))
+				defer hs.Close()
+				install(t, p.Python, hs.URL+base+"simple/", log)
+				checkLog(t, p, base, log)
+			})
+		}
 	})
 
 	// A private distribution: pip without credentials is refused; with
@@ -208,12 +218,13 @@ func TestPipInstall(t *testing.T) {
 		hs := httptest.NewServer(log.wrap(srv))
 		defer hs.Close()
 		base := publish.ContentPrefix + "priv/"
-		out, err := pip(hs.URL + base + "simple/")
+		p := pips[0]
+		out, err := pip(p.Python, hs.URL+base+"simple/")
 		require.Error(t, err, "pip installed from a private distribution without a token:\n%s", out)
 		require.Contains(t, log.String(), "GET "+base+"simple/alpha/ 401")
 		withToken := strings.Replace(hs.URL, "http://", "http://__token__:"+secret+"@", 1)
-		install(t, withToken+base+"simple/", log)
-		checkLog(t, base, log)
+		install(t, p.Python, withToken+base+"simple/", log)
+		checkLog(t, p, base, log)
 	})
 
 	t.Run("checkout", func(t *testing.T) {
@@ -244,10 +255,14 @@ func TestPipInstall(t *testing.T) {
 			w.Header().Set("Content-Type", f.ContentType)
 			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 		})
-		log := &accessLog{}
-		hs := httptest.NewServer(log.wrap(routed(base, pub, typed)))
-		defer hs.Close()
-		install(t, hs.URL+base+"simple/", log)
-		checkLog(t, base, log)
+		for _, p := range pips {
+			t.Run(p.Version, func(t *testing.T) {
+				log := &accessLog{}
+				hs := httptest.NewServer(log.wrap(routed(base, pub, typed)))
+				defer hs.Close()
+				install(t, p.Python, hs.URL+base+"simple/", log)
+				checkLog(t, p, base, log)
+			})
+		}
 	})
 }

@@ -19,8 +19,9 @@
 // the project page ("../../PATH", so a distribution's base path or a
 // version URL works unchanged) and carry "#sha256=…"; JSON URLs have no
 // fragment and give "hashes". Each wheel whose metadata file is generated
-// is advertised with data-core-metadata and data-dist-info-metadata (PEP
-// 714 keeps both) or their JSON keys, holding the metadata file's SHA-256.
+// is advertised, with the metadata file's SHA-256, by data-core-metadata
+// and data-dist-info-metadata in HTML and by "core-metadata" alone in JSON
+// (PEP 714: pip 22.3 to 23.1 crash on a JSON dist-info-metadata object).
 // Yanked files (record metadata yanked "true") get data-yanked / "yanked".
 // upload-time is a record's upload_time, else the time of the version.
 //
@@ -333,8 +334,7 @@ func projectPage(name string, ds []*dist) pyformat.ProjectPage {
 		}
 		if d.meta != nil {
 			sum := objects.Sum(d.meta)
-			cm := pyformat.CoreMetadata{Available: true, Hashes: map[string]string{"sha256": sum.String()}}
-			f.CoreMetadata, f.DistInfoMetadata = cm, cm
+			f.CoreMetadata = pyformat.CoreMetadata{Available: true, Hashes: map[string]string{"sha256": sum.String()}}
 		}
 		p.Files = append(p.Files, f)
 	}

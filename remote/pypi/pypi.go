@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -42,9 +43,15 @@ var ErrHostNotAllowed = errors.New("file host not allowed")
 type Syncer struct{}
 
 var (
-	_ remote.Syncer          = Syncer{}
-	_ remote.RemoteValidator = Syncer{}
+	_ remote.Syncer           = Syncer{}
+	_ remote.RemoteValidator  = Syncer{}
+	_ remote.ContentDescriber = Syncer{}
 )
+
+// DescribesFromContent makes a sync read what an index page leaves out
+// (Requires-Python, the METADATA digest) from each file it stores, so a
+// synced record says what a committed one does.
+func (Syncer) DescribesFromContent() {}
 
 // Kind returns "python".
 func (Syncer) Kind() string { return Kind }
@@ -418,6 +425,17 @@ func (f *fetcher) pkg(ctx context.Context, project string, c candidate, o *optio
 		kindpython.MetaPackageType: c.typ,
 		kindpython.MetaYanked:      fmt.Sprint(file.Yanked),
 	}
+	if file.RequiresPython == "" && c.typ == pyformat.TypeWheel && file.CoreMetadataSHA256 != "" && f.up.Remote.Policy == remote.OnDemand && !f.up.Waiting {
+		// The file is not downloaded now: its metadata file (PEP 658)
+		// says what the page left out (one request per such wheel, which
+		// a pull-through does not wait for). A sync that downloads reads
+		// the wheel itself (DescribesFromContent).
+		rp, err := f.requiresPython(ctx, file, project, c.version)
+		if err != nil {
+			return remote.Package{}, err
+		}
+		file.RequiresPython = rp
+	}
 	if file.RequiresPython != "" {
 		m[kindpython.MetaRequiresPython] = file.RequiresPython
 	}
@@ -449,6 +467,33 @@ func hashNames(h map[string]string) string {
 	}
 	slices.Sort(names)
 	return "only " + strings.Join(names, ", ")
+}
+
+// requiresPython reads Requires-Python from a wheel's metadata file,
+// checked against the page's digest and the wheel's project and version.
+// A metadata file that cannot be had or trusted gives "": the record then
+// lacks what the page did not say, as before.
+func (f *fetcher) requiresPython(ctx context.Context, file simplepage.File, project, version string) (string, error) {
+	resp, err := f.do(ctx, http.MethodGet, file.URL.String()+kindpython.MetadataSuffix)
+	if err != nil {
+		return "", ctx.Err()
+	}
+	defer resp.Body.Close() // read to its end or given up on
+	data, err := io.ReadAll(io.LimitReader(resp.Body, pyformat.DefaultMaxMetadata+1))
+	if err != nil || len(data) > pyformat.DefaultMaxMetadata {
+		return "", ctx.Err()
+	}
+	if sum := objects.Sum(data); !strings.EqualFold(sum.String(), file.CoreMetadataSHA256) {
+		return "", nil
+	}
+	md, err := pyformat.ParseMetadata(data)
+	if err != nil || pyformat.NormalizeName(md.Name) != project {
+		return "", nil
+	}
+	if v, err := pyformat.NormalizeVersion(md.Version); err != nil || v != version {
+		return "", nil
+	}
+	return md.RequiresPython, nil
 }
 
 // size asks for a file's size with HEAD, for pages that do not give it.

@@ -1,6 +1,7 @@
 package pypi_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/internal/httpx/httpxtest"
 	"github.com/pkgvc/pkgvc/publish"
@@ -270,4 +272,54 @@ func TestParseRequirement(t *testing.T) {
 		_, err := pypi.ParseRequirement(s)
 		require.Error(t, err, s)
 	}
+}
+
+// TestSyncMetadataFromContent: a page without data-requires-python still
+// gives synced records the metadata a commit of the same wheel gives: read
+// from the wheel when the sync downloads it, from its metadata file (PEP
+// 658) when it does not (on demand).
+func TestSyncMetadataFromContent(t *testing.T) {
+	dir := t.TempDir()
+	files := writeWheels(t, dir, []dist{{"gamma", "1.0"}})
+	name := "gamma-1.0-py3-none-any.whl"
+	whl := files[name]
+	sum := sha256.Sum256(whl)
+
+	// What a commit of the wheel records.
+	f := newFixture(t)
+	_, err := f.st.CreateRepo(f.ctx, "cmt", repo.CreateOptions{Kind: "python"})
+	require.NoError(t, err)
+	_, err = f.st.Commit(f.ctx, "cmt", repo.CommitRequest{Adds: []repo.Add{{Path: name, File: filepath.Join(dir, "files", name)}}})
+	require.NoError(t, err)
+	committed, err := f.st.Stat(f.ctx, "cmt", name)
+	require.NoError(t, err)
+	require.Equal(t, ">=3.7", committed.Metadata["requires_python"])
+
+	// A page without data-requires-python.
+	page := fmt.Sprintf(`<a href="../../files/%s#sha256=%x">%s</a>`, name, sum, name)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "simple", "gamma"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "simple", "gamma", "index.html"), []byte(page), 0o644))
+	t.Run("immediate", func(t *testing.T) {
+		got, err := f.sync(t, remote.Remote{Name: "imm", URL: httpxtest.StaticServer(t, dir) + "simple/", Projects: []string{"gamma"}})
+		require.NoError(t, err)
+		rec := got["packages/gamma/"+name]
+		require.Equal(t, committed.Metadata, rec.Metadata, "the synced record says what a commit says")
+	})
+
+	// On demand, from a page that offers the metadata file.
+	md, err := pyformat.ReadWheelMetadata(f.ctx, bytes.NewReader(whl), int64(len(whl)), name, pyformat.Limits{})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "files", name+".metadata"), md, 0o644))
+	page = fmt.Sprintf(`<a href="../../files/%s#sha256=%x" data-core-metadata="sha256=%s">%s</a>`, name, sum, committed.Metadata["metadata_sha256"], name)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "simple", "gamma", "index.html"), []byte(page), 0o644))
+	t.Run("on demand", func(t *testing.T) {
+		g := newFixture(t)
+		got, err := g.sync(t, remote.Remote{Name: "lazy", URL: httpxtest.StaticServer(t, dir) + "simple/", Projects: []string{"gamma"}, Policy: remote.OnDemand})
+		require.NoError(t, err)
+		rec := got["packages/gamma/"+name]
+		require.True(t, repo.IsOnDemand(rec))
+		delete(rec.Metadata, repo.MetaRemote)
+		delete(rec.Metadata, repo.MetaURL)
+		require.Equal(t, committed.Metadata, rec.Metadata, "the on-demand record says what a commit says")
+	})
 }

@@ -33,7 +33,7 @@
 // # Simple Repository API
 //
 // ProjectList and ProjectPage are the PEP 691 JSON documents (API version
-// 1.1: PEP 700's versions, size and upload-time; PEP 714's core-metadata
-// beside the older dist-info-metadata); their WriteHTML methods write the
-// PEP 503 HTML pages with the same content.
+// 1.1: PEP 700's versions, size and upload-time; PEP 714's core-metadata,
+// read from the older dist-info-metadata too, never written as it); their
+// WriteHTML methods write the PEP 503 HTML pages with the same content.
 package python

@@ -84,6 +84,34 @@ func NormalizeVersion(v string) (string, error) {
 	return normalized(pv), nil
 }
 
+// CanonicalVersion returns one spelling for the versions PEP 440 calls
+// equal: the normalized form with the release segment's trailing zeros
+// dropped ("01.0", "1.0.0" and "1" all give "1"; "1.0.0rc1" gives "1rc1"),
+// as packaging.utils.canonicalize_version does.
+func CanonicalVersion(v string) (string, error) {
+	n, err := NormalizeVersion(v)
+	if err != nil {
+		return "", err
+	}
+	epoch, rest := "", n
+	if i := strings.IndexByte(n, '!'); i >= 0 {
+		epoch, rest = n[:i+1], n[i+1:]
+	}
+	end := 0 // the release segment: N(.N)*
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; c >= '0' && c <= '9' {
+			end = i + 1
+		} else if c != '.' || end != i {
+			break
+		}
+	}
+	release := rest[:end]
+	for strings.HasSuffix(release, ".0") {
+		release = strings.TrimSuffix(release, ".0")
+	}
+	return epoch + release + rest[end:], nil
+}
+
 // normalized fixes up the library's String for the local segment, which
 // PEP 440 normalizes too: separators become '.', numeric parts lose leading
 // zeros.

@@ -135,3 +135,17 @@ func TestSdistNames(t *testing.T) {
 		require.False(t, ok, bad)
 	}
 }
+
+func TestCanonicalVersion(t *testing.T) {
+	for in, want := range map[string]string{
+		"1": "1", "1.0": "1", "1.0.0": "1", "01.0": "1", "1.10": "1.10", "1.0.1": "1.0.1", "0": "0", "0.0": "0",
+		"1.0.0rc1": "1rc1", "1.0-post1": "1.post1", "1!2.0": "1!2", "1.0.0+local.01": "1+local.1", "1.0.dev0": "1.dev0",
+		"V1.0.0": "1",
+	} {
+		got, err := python.CanonicalVersion(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	_, err := python.CanonicalVersion("not a version")
+	require.ErrorIs(t, err, python.ErrInvalid)
+}

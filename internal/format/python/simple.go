@@ -58,14 +58,32 @@ type File struct {
 	URL            string            `json:"url"`
 	Hashes         map[string]string `json:"hashes"`
 	RequiresPython string            `json:"requires-python,omitempty"`
-	// CoreMetadata is PEP 714's name for PEP 658's dist-info-metadata;
-	// both are written, with the same value.
-	CoreMetadata     CoreMetadata `json:"core-metadata,omitzero"`
-	DistInfoMetadata CoreMetadata `json:"dist-info-metadata,omitzero"`
-	Yanked           Yanked       `json:"yanked,omitzero"`
+	// CoreMetadata is PEP 714's "core-metadata". It is read from PEP
+	// 658's older "dist-info-metadata" too, but only "core-metadata" is
+	// written: pip 22.3 to 23.1 crash on a dist-info-metadata object.
+	CoreMetadata CoreMetadata `json:"core-metadata,omitzero"`
+	Yanked       Yanked       `json:"yanked,omitzero"`
 	// Size and UploadTime are PEP 700's; a zero UploadTime is left out.
 	Size       int64      `json:"size"`
 	UploadTime UploadTime `json:"upload-time,omitzero"`
+}
+
+// UnmarshalJSON reads a file, taking "dist-info-metadata" for
+// "core-metadata" when only the older key is given (PEP 714).
+func (f *File) UnmarshalJSON(b []byte) error {
+	type plain File // without this method
+	var v struct {
+		plain
+		DistInfoMetadata *CoreMetadata `json:"dist-info-metadata"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = File(v.plain)
+	if !f.CoreMetadata.Available && v.DistInfoMetadata != nil {
+		f.CoreMetadata = *v.DistInfoMetadata
+	}
+	return nil
 }
 
 // CoreMetadata tells whether a file's core metadata is served at its URL
@@ -227,7 +245,8 @@ func (l *ProjectList) WriteHTML(w io.Writer) error {
 
 // WriteHTML writes p as a PEP 503 page: one link per file, the URL with a
 // #name=digest fragment, and the data-requires-python, data-yanked,
-// data-core-metadata and data-dist-info-metadata attributes.
+// data-core-metadata and data-dist-info-metadata attributes (PEP 714 lets
+// HTML keep the older name, with the same value, for older clients).
 func (p *ProjectPage) WriteHTML(w io.Writer) error {
 	var b strings.Builder
 	e := html.EscapeString(p.Name)

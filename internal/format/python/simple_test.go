@@ -20,8 +20,7 @@ func samplePage() *python.ProjectPage {
 				Size: 10, Yanked: python.Yanked{Yanked: true}, UploadTime: python.UploadTime{Time: at}},
 			{Filename: "beta-2.0-py3-none-any.whl", URL: "../../a&b/beta-2.0-py3-none-any.whl", Hashes: map[string]string{"sha256": "bb"},
 				RequiresPython: `>=3.7,<4 "x"`, Size: 20, Yanked: python.Yanked{Yanked: true, Reason: "broken <b>"},
-				CoreMetadata:     python.CoreMetadata{Available: true, Hashes: map[string]string{"sha256": "cc"}},
-				DistInfoMetadata: python.CoreMetadata{Available: true, Hashes: map[string]string{"sha256": "cc"}}},
+				CoreMetadata: python.CoreMetadata{Available: true, Hashes: map[string]string{"sha256": "cc"}}},
 		},
 	}
 }
@@ -35,7 +34,7 @@ func TestProjectPageJSON(t *testing.T) {
 			{"filename": "beta-1.0.tar.gz", "url": "../../beta-1.0.tar.gz", "hashes": {"sha256": "aa"},
 			 "yanked": true, "size": 10, "upload-time": "2024-05-06T06:08:09.123456Z"},
 			{"filename": "beta-2.0-py3-none-any.whl", "url": "../../a&b/beta-2.0-py3-none-any.whl", "hashes": {"sha256": "bb"},
-			 "requires-python": ">=3.7,<4 \"x\"", "core-metadata": {"sha256": "cc"}, "dist-info-metadata": {"sha256": "cc"},
+			 "requires-python": ">=3.7,<4 \"x\"", "core-metadata": {"sha256": "cc"},
 			 "yanked": "broken <b>", "size": 20}
 		]}`, buf.String())
 
@@ -51,6 +50,15 @@ func TestProjectPageJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`{"core-metadata": true, "yanked": false}`), &f))
 	require.Equal(t, python.CoreMetadata{Available: true}, f.CoreMetadata)
 	require.False(t, f.Yanked.Yanked)
+	// PEP 714: only core-metadata is written (pip 22.3 to 23.1 crash on a
+	// dist-info-metadata object); the older key is still read.
+	require.NotContains(t, buf.String(), "dist-info-metadata")
+	f = python.File{}
+	require.NoError(t, json.Unmarshal([]byte(`{"dist-info-metadata": {"sha256": "dd"}}`), &f))
+	require.Equal(t, python.CoreMetadata{Available: true, Hashes: map[string]string{"sha256": "dd"}}, f.CoreMetadata)
+	f = python.File{}
+	require.NoError(t, json.Unmarshal([]byte(`{"core-metadata": {"sha256": "ee"}, "dist-info-metadata": {"sha256": "dd"}}`), &f))
+	require.Equal(t, "ee", f.CoreMetadata.Hashes["sha256"], "core-metadata wins")
 	require.Error(t, json.Unmarshal([]byte(`{"core-metadata": 3}`), &f))
 	require.Error(t, json.Unmarshal([]byte(`{"yanked": 3}`), &f))
 	require.Error(t, json.Unmarshal([]byte(`{"upload-time": "yesterday"}`), &f))

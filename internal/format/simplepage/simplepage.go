@@ -144,11 +144,7 @@ func parseProjectJSON(r io.Reader, page *url.URL) ([]File, error) {
 		if !jf.UploadTime.IsZero() {
 			f.UploadTime = jf.UploadTime.UTC().Format(pyformat.UploadTimeFormat)
 		}
-		cm := jf.CoreMetadata
-		if !cm.Available {
-			cm = jf.DistInfoMetadata
-		}
-		f.CoreMetadataSHA256 = cm.Hashes["sha256"]
+		f.CoreMetadataSHA256 = jf.CoreMetadata.Hashes["sha256"]
 		if err := f.finish(); err != nil {
 			return nil, invalid("project page", err)
 		}

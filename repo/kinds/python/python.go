@@ -13,8 +13,9 @@
 //	requires_python  Requires-Python, if the metadata has it
 //	metadata_sha256  hex SHA-256 of the METADATA (wheel) or PKG-INFO (sdist)
 //	                 file, the digest PEP 658 advertises
-//	yanked           "false" (PEP 592); a record committed by digest may say
-//	                 "true", with the reason in yanked_reason
+//	yanked           "false" (PEP 592); "true", with the reason in
+//	                 yanked_reason, once Yank marks it (or a record committed
+//	                 by digest says so)
 //
 // Records committed by digest (a sync) may also carry upload_time (RFC 3339);
 // otherwise the publication uses the time of the version it publishes.
@@ -31,6 +32,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 
 	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
@@ -65,6 +67,7 @@ type Kind struct{}
 var (
 	_ repo.Kind        = Kind{}
 	_ repo.PathChecker = Kind{}
+	_ repo.FileKeyer   = Kind{}
 )
 
 // Name returns "python".
@@ -106,6 +109,58 @@ func Metadata(d *pyformat.Dist) map[string]string {
 		m[MetaRequiresPython] = d.RequiresPython
 	}
 	return m
+}
+
+// FileKey names a distribution file as PyPI compares them when it refuses
+// a reused file name: its PEP 503 normalized project, its version in one
+// spelling for the versions PEP 440 calls equal ("1.0", "01.0" and "1.0.0"
+// are one), and for a wheel its build tag and compatibility tag sets
+// ("py2.py3" is "py3.py2"); a release has one sdist. Files that are not
+// python distributions have no key.
+func (Kind) FileKey(rec repo.Record) (string, bool) {
+	file := path.Base(rec.Path)
+	name, version := rec.Metadata[MetaName], rec.Metadata[MetaVersion]
+	w, werr := pyformat.ParseWheelName(file)
+	if name == "" || version == "" {
+		switch {
+		case werr == nil:
+			name, version = w.Name, w.Version
+		default:
+			stem, ok := pyformat.SdistStem(file)
+			if !ok {
+				return "", false
+			}
+			if name, version, ok = pyformat.GuessSdistName(stem); !ok {
+				return "", false
+			}
+		}
+	}
+	v, err := pyformat.CanonicalVersion(version)
+	if err != nil || !pyformat.ValidName(name) {
+		return "", false
+	}
+	key := pyformat.NormalizeName(name) + " " + v
+	switch {
+	case werr == nil:
+		key += " " + tagSet(w.Python) + "-" + tagSet(w.ABI) + "-" + tagSet(w.Platform)
+		if w.Build != "" {
+			key += " build " + strings.ToLower(w.Build)
+		}
+		return key, true
+	case strings.HasSuffix(file, pyformat.WheelExt):
+		return "", false
+	}
+	if _, ok := pyformat.SdistStem(file); !ok {
+		return "", false
+	}
+	return key + " sdist", true
+}
+
+// tagSet writes a compressed tag set ("py3.py2") in one order, lower case.
+func tagSet(t string) string {
+	tags := strings.Split(strings.ToLower(t), ".")
+	slices.Sort(tags)
+	return strings.Join(slices.Compact(tags), ".")
 }
 
 // CheckPath refuses paths under SimpleDir and paths ending in

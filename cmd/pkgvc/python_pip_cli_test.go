@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+)
+
+// serveUntil runs `pkgvc serve` on the harness store; stop ends it.
+func serveUntil(t *testing.T, h *harness) (base string, stop func()) {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"pkgvc", "--store", h.store, "serve", "--listen", addr}, io.Discard, stderr)
+	}()
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			require.Equal(t, 0, <-done, "stderr: %s", stderr.String())
+		}
+	}
+	t.Cleanup(stop)
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond, "serve did not start: %s", stderr.String())
+	return "http://" + addr, stop
+}
+
+// TestPythonPullThroughPips: every pip the machine has (Debian's, each
+// Python's ensurepip) installs from a pull-through distribution of a
+// synced upstream pkgvc, while that upstream is down: the index, the
+// wheels and their metadata files (PEP 658) come from the store.
+func TestPythonPullThroughPips(t *testing.T) {
+	py := newPyTools(t, false)
+	pips := pythontest.Pips(t, t.TempDir(), "3.7")
+
+	up := newHarness(t)
+	up.ok("repo", "create", "up", "--kind", "python")
+	up.ok("commit", "up", "--add", filepath.Dir(up.pyDists("w", []pythontest.Spec{pyApp, pyLib10, pyLib11})[0]))
+	up.ok("dist", "create", "up", "--base-path", "up", "--repo", "up")
+	upBase, stopUp := serveUntil(t, up)
+
+	h := newHarness(t)
+	h.ok("repo", "create", "py", "--kind", "python")
+	h.ok("remote", "create", "pyup", "--kind", "python", "--url", upBase+"/content/up/simple/")
+	h.ok("sync", "pyup", "py")
+	h.ok("dist", "create", "pt", "--base-path", "pt", "--repo", "py", "--remote", "pyup")
+	base, _ := startServe(t, h)
+	stopUp()
+
+	index := base + "/content/pt/simple/"
+	page := string(fetch(t, index+"app/"))
+	require.Contains(t, page, `data-core-metadata="sha256=`)
+	resp, err := http.Get(base + "/content/pt/packages/app/app-1.0-py3-none-any.whl.metadata")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "metadata file with the upstream down: %s", body)
+	require.Equal(t, string(pyApp.Metadata()), string(body))
+
+	for _, p := range pips {
+		t.Run(p.Version, func(t *testing.T) {
+			vpy := p.Python
+			out := py.must(vpy, "-m", "pip", "install", "--no-cache-dir", "--index-url", index, "app")
+			require.NotContains(t, out, "Traceback", p.String())
+			require.Equal(t, "1.0 1.1\n", py.must(vpy, "-c", "import app, lib; print(app.VERSION, lib.VERSION)"), "%s\n%s", p, out)
+			require.True(t, strings.Contains(py.must(vpy, "-m", "pip", "--version"), "pip "+p.Version+" "), p.String())
+		})
+	}
+}

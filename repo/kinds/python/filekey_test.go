@@ -1,0 +1,108 @@
+package python_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/objects"
+	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
+	refsmem "github.com/pkgvc/pkgvc/refs/mem"
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/repo/kinds/python"
+)
+
+func TestFileKey(t *testing.T) {
+	key := func(p string) string {
+		k, ok := python.Kind{}.FileKey(repo.Record{Path: p})
+		require.True(t, ok, p)
+		return k
+	}
+	same := [][]string{
+		{"racepkg-1.0-py3-none-any.whl", "x/Racepkg-1.0-py3-none-any.whl", "racepkg-01.0-py3-none-any.whl",
+			"racepkg-1.0.0-py3-none-any.whl", "RACEPKG-1-PY3-none-ANY.whl"},
+		{"a-2.0-py2.py3-none-any.whl", "A-2-py3.py2-none-any.whl"},
+		{"a-2.0.tar.gz", "A-2.0.0.zip"},
+		{"my.pkg-1.0rc1-py3-none-any.whl", "my_pkg-1.0.0rc1-py3-none-any.whl"},
+	}
+	for _, group := range same {
+		for _, p := range group[1:] {
+			require.Equal(t, key(group[0]), key(p), "%s and %s", group[0], p)
+		}
+	}
+	distinct := []string{
+		"racepkg-1.0-py3-none-any.whl", "racepkg-1.0.1-py3-none-any.whl", "racepkg-1.0-1-py3-none-any.whl",
+		"racepkg-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", "racepkg-1.0-py2-none-any.whl", "racepkg-1.0.tar.gz",
+		"otherpkg-1.0-py3-none-any.whl", "racepkg-1.0.post1-py3-none-any.whl",
+	}
+	seen := map[string]string{}
+	for _, p := range distinct {
+		k := key(p)
+		require.NotContains(t, seen, k, "%s and %s", p, seen[k])
+		seen[k] = p
+	}
+	// Metadata wins over the file name; other files have no key.
+	k, ok := python.Kind{}.FileKey(repo.Record{Path: "weird-name.tar.gz", Metadata: map[string]string{"name": "Race.Pkg", "version": "1.0"}})
+	require.True(t, ok)
+	require.Equal(t, key("race_pkg-1.tar.gz"), k)
+	for _, p := range []string{"README.txt", "bad-name-py3.whl", "x.egg"} {
+		_, ok := python.Kind{}.FileKey(repo.Record{Path: p})
+		require.False(t, ok, p)
+	}
+}
+
+// TestCommitSpellings: a python repository refuses another spelling of a
+// file it holds (name, version, tags) with other bytes, as it would the
+// same file name; the same bytes, or a replacement of the file itself, are
+// taken.
+func TestCommitSpellings(t *testing.T) {
+	ctx := context.Background()
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds())
+	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	n := 0
+	wheel := func(name, version, extra string) repo.Add {
+		s := pythontest.Spec{Name: name, Version: version}
+		if extra != "" {
+			s.Extra = []pythontest.File{{Name: "racepkg/extra.py", Body: []byte(extra)}}
+		}
+		fn, data := s.Wheel()
+		n++
+		f := filepath.Join(dir, fn+"."+string(rune('a'+n)))
+		require.NoError(t, os.WriteFile(f, data, 0o644))
+		return repo.Add{Path: fn, File: f}
+	}
+	commit := func(adds ...repo.Add) (*repo.CommitResult, error) {
+		return st.Commit(ctx, "py", repo.CommitRequest{Adds: adds})
+	}
+	_, err = commit(wheel("racepkg", "1.0", ""))
+	require.NoError(t, err)
+	for _, sp := range [][2]string{{"Racepkg", "1.0"}, {"racepkg", "01.0"}, {"racepkg", "1.0.0"}, {"RacePkg", "1"}} {
+		add := wheel(sp[0], sp[1], "evil = True\n")
+		_, err := commit(add)
+		require.ErrorIs(t, err, repo.ErrExists, add.Path)
+		require.ErrorContains(t, err, "racepkg-1.0-py3-none-any.whl", "names the file it would shadow")
+		_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{add}, NoReplace: true})
+		require.ErrorIs(t, err, repo.ErrExists, "an upload: %s", add.Path)
+	}
+	// Two spellings with other bytes in one commit.
+	_, err = commit(wheel("twopkg", "2.0", "a = 1\n"), wheel("Twopkg", "2.0.0", "b = 2\n"))
+	require.ErrorIs(t, err, repo.ErrExists)
+	// The same bytes under another spelling; another version; the file
+	// itself replaced, or removed while its new spelling is added.
+	same := wheel("racepkg", "1.0", "")
+	same.Path = "mirror/Racepkg-1.0-py3-none-any.whl"
+	_, err = commit(same)
+	require.NoError(t, err)
+	_, err = commit(wheel("racepkg", "1.0.1", "ok = 1\n"))
+	require.NoError(t, err)
+	res, err := st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{wheel("racepkg", "1.0", "rebuilt = 1\n")}, Removes: []string{same.Path}})
+	require.NoError(t, err, "the file itself may be replaced by a commit")
+	require.True(t, res.Changed)
+}
