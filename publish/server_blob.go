@@ -316,10 +316,10 @@ func (v *verifyingFile) Read(p []byte) (int, error) {
 	}
 	v.pos += int64(n)
 	switch {
-	case err == io.EOF && v.pos < v.size:
+	case errors.Is(err, io.EOF) && v.pos < v.size:
 		v.err = fmt.Errorf("blob %s: %w: file shorter than %d bytes", v.id, objects.ErrCorrupt, v.size)
 		return n, v.err
-	case err == io.EOF:
+	case errors.Is(err, io.EOF):
 		err = nil
 	case err != nil:
 		v.err = err
@@ -380,7 +380,7 @@ func (b *storeBlob) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.pos += int64(n)
 	b.rcPos += int64(n)
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		b.err = err
 	}
 	return n, err

@@ -385,13 +385,19 @@ func (hc *hconn) serveOne(req *http.Request) bool {
 }
 
 // runHandler calls the handler; a panic aborts the response (and closes
-// the connection), as in net/http.
+// the connection), as in net/http. Any panic but http.ErrAbortHandler is
+// logged with its stack and, if no header is on the wire yet, answered
+// 500: one request never ends the process.
 func (hc *hconn) runHandler(w *response, req *http.Request) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			ok = false
-			if p != http.ErrAbortHandler {
-				hc.cs.log.Error("handler panic", "path", req.URL.EscapedPath(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if p == http.ErrAbortHandler {
+				return
+			}
+			hc.cs.log.Error("handler panic", "path", req.URL.EscapedPath(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if !w.sent {
+				hc.rawReply(http.StatusInternalServerError, "internal server error")
 			}
 		}
 	}()

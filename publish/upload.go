@@ -219,7 +219,7 @@ func readUpload(r *http.Request) (up *upload, code int, msg string) {
 	seen := false
 	for {
 		part, err := mr.NextPart()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
