@@ -90,8 +90,9 @@ func WithRefsWatch(w *repo.RefsWatch) ServerOption { return func(s *Server) { s.
 // later requests for the same unchanged file (same inode, size, mtime and
 // ctime) are served straight from the file, or from memory for small files
 // (see WithMemoryCache, WithRecheck). A blob this process just wrote
-// counts as verified (see BlobWritten). Range requests are not verified;
-// fsck is. Compressed blobs are decoded through the object store.
+// counts as verified (see BlobWritten). A Range request is served only
+// from a blob verified whole since its file last changed: the first one
+// reads the whole blob. Compressed blobs are decoded through the object store.
 type Server struct {
 	st    *repo.Store
 	dists *Dists

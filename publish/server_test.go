@@ -506,11 +506,17 @@ func TestServeCorruptBlob(t *testing.T) {
 					if resp.StatusCode == 200 {
 						require.Less(t, len(body), len(tc.data), "the response is cut")
 					}
-					// ranges are not verified, but never reach outside the file
-					resp2, part := get(t, "GET", f.url(tc.path), "Range", "bytes=0-9")
-					require.Equal(t, 206, resp2.StatusCode)
-					require.Equal(t, tc.data[:10], part)
+					// a client resuming the cut download gets no bytes of
+					// the corrupt file, nor does one asking for its start
+					for _, rng := range []string{fmt.Sprintf("bytes=%d-", len(body)), "bytes=0-9"} {
+						resp2, part := get(t, "GET", f.url(tc.path), "Range", rng)
+						require.Equal(t, 500, resp2.StatusCode, "%s %s: %q", tc.path, rng, part)
+						require.Contains(t, string(part), "corrupt")
+					}
 					restore()
+					resp4, part := get(t, "GET", f.url(tc.path), "Range", "bytes=10-19")
+					require.Equal(t, 206, resp4.StatusCode)
+					require.Equal(t, tc.data[10:20], part, "a range of the repaired file is served")
 					resp3, good := get(t, "GET", f.url(tc.path))
 					require.Equal(t, 200, resp3.StatusCode)
 					require.True(t, bytes.Equal(tc.data, good), "after the fix the file is served again")
