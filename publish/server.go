@@ -38,6 +38,12 @@ var (
 	acceptRanges          = []string{"bytes"}
 	octetStream           = []string{"application/octet-stream"}
 	htmlType              = []string{"text/html; charset=utf-8"}
+	// Package content comes from whoever may commit, and is served from
+	// the API's origin: no response may run script or be sniffed into a
+	// type that does. Pages pkgvc writes itself need no more than inline
+	// style.
+	nosniff    = []string{"nosniff"}
+	contentCSP = []string{"default-src 'none'; style-src 'unsafe-inline'; sandbox"}
 )
 
 // FetchFunc streams the content of an on-demand record from its remote to
@@ -376,6 +382,9 @@ func (s *Server) serveVersionPath(w http.ResponseWriter, r *http.Request, q *req
 		h := w.Header()
 		h["Content-Type"] = le.ctype
 		h["Cache-Control"] = cc
+		if activeType(le.ctype[0]) {
+			h["Content-Disposition"] = []string{mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(q.sub)})}
+		}
 		s.serveRecord(w, r, &le.rec)
 		return
 	}
@@ -480,6 +489,21 @@ func (s *Server) servePubFile(w http.ResponseWriter, r *http.Request, q *request
 	h["Etag"] = etag
 	h["Cache-Control"] = cc
 	http.ServeContent(w, r, "", zeroTime, bytes.NewReader(f.Content))
+}
+
+// activeType reports whether a browser may run script in content of
+// media type ct (HTML, SVG, XML with its stylesheets, JavaScript): such
+// package files are served as attachments.
+func activeType(ct string) bool {
+	t, _, _ := strings.Cut(ct, ";")
+	t = strings.ToLower(strings.TrimSpace(t))
+	switch {
+	case t == "text/html", t == "application/xhtml+xml", t == "text/xml", t == "application/xml",
+		t == "text/xsl", t == "application/xslt+xml",
+		strings.HasSuffix(t, "+xml"), strings.Contains(t, "javascript"), strings.Contains(t, "ecmascript"):
+		return true
+	}
+	return false
 }
 
 // contentType returns the Content-Type header for a package path, by

@@ -231,15 +231,15 @@ func TestServeFiles(t *testing.T) {
 				require.Equal(t, 200, resp.StatusCode)
 				require.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
 				page := string(body)
-				for _, s := range []string{`href="d/"`, `href="hello.txt"`, `href="PULP_MANIFEST"`, `href="a&amp;b%20%3Cc%3E.txt"`, `>a&amp;b &lt;c&gt;.txt<`} {
+				for _, s := range []string{`href="./d/"`, `href="./hello.txt"`, `href="./PULP_MANIFEST"`, `href="./a&amp;b%20%3Cc%3E.txt"`, `>a&amp;b &lt;c&gt;.txt<`} {
 					require.Contains(t, page, s)
 				}
 				require.NotContains(t, page, "<c>")
 				require.NotContains(t, page, `href="../"`)
 				resp, body = get(t, "GET", f.url("d/"))
 				require.Equal(t, 200, resp.StatusCode)
-				require.Contains(t, string(body), `href="blob.bin"`)
-				require.Contains(t, string(body), `href="e/"`)
+				require.Contains(t, string(body), `href="./blob.bin"`)
+				require.Contains(t, string(body), `href="./e/"`)
 				require.Contains(t, string(body), `href="../"`)
 				require.NotContains(t, string(body), "hello.txt")
 				resp, _ = get(t, "GET", f.url("d/e/f/"))
@@ -364,7 +364,7 @@ func TestServeVersionURL(t *testing.T) {
 	}
 	resp, body := get(t, "GET", f.url("@"+v1.String()+"/"))
 	require.Equal(t, 200, resp.StatusCode)
-	require.Contains(t, string(body), `href="d/"`)
+	require.Contains(t, string(body), `href="./d/"`)
 	require.Equal(t, "public, max-age=31536000, immutable", resp.Header.Get("Cache-Control"))
 	resp, body = get(t, "GET", f.url("@"+v1.String()+"/PULP_MANIFEST"))
 	require.Equal(t, 200, resp.StatusCode)
