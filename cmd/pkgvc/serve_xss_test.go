@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 )
 
 // TestServeContentRunsNoScript: package files anyone with write access
@@ -29,6 +31,10 @@ func TestServeContentRunsNoScript(t *testing.T) {
 	h.ok("commit", "site", "--add", dir, "-m", "site")
 	h.ok("dist", "create", "web", "--base-path", "web", "--repo", "site")
 	h.ok("dist", "create", "priv", "--base-path", "priv", "--repo", "site", "--private")
+	whl, data := pythontest.Spec{Name: "demo", Version: "1.0"}.Wheel()
+	h.ok("repo", "create", "py", "--kind", "python")
+	h.ok("commit", "py", "--add", h.file("wheels/"+whl, data), "-m", "wheel")
+	h.ok("dist", "create", "py", "--base-path", "py", "--repo", "py")
 	base, _ := startServe(t, h)
 
 	get := func(p string) (*http.Response, string) {
@@ -54,6 +60,9 @@ func TestServeContentRunsNoScript(t *testing.T) {
 		{"/content/web/", 200, false},
 		{"/content/web/docs/", 200, false},
 		{"/content/web/nothing", 404, false},
+		{"/content/py/simple/", 200, false},
+		{"/content/py/simple/demo/", 200, false},
+		{"/content/py/" + whl, 200, false},
 		{"/content/priv/index.html", 401, false},
 	} {
 		resp, _ := get(tc.path)
