@@ -301,7 +301,7 @@ type errReader struct {
 
 func (e *errReader) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		e.err = err
 	}
 	return n, err
@@ -333,7 +333,7 @@ func (z *zstdReader) Read(p []byte) (int, error) {
 		return 0, errors.New("read of closed blob reader")
 	}
 	n, err := z.dec.Read(p)
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		z.err = z.wrap(err)
 		return n, z.err
 	}

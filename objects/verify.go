@@ -77,7 +77,7 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 			}
 		}
 		switch {
-		case err == io.EOF:
+		case errors.Is(err, io.EOF):
 			v.finish()
 		case err != nil:
 			v.err = err

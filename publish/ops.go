@@ -285,6 +285,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			httplog.ReleaseRecorder(rec)
 		}
 	}()
+	h := rec.Header()
+	h["X-Content-Type-Options"] = nosniff
+	h["Content-Security-Policy"] = contentCSP
 	s.dispatch(rec, r)
 	done = true
 }

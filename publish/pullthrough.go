@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -93,11 +95,13 @@ type puller struct {
 	runs     map[string]*sync.Mutex
 
 	count func(result int) // metrics (ops.go); nil counts nothing
+	log   *slog.Logger     // panics of fn
 }
 
 func newPuller(f PullFunc, window, negTTL time.Duration) *puller {
 	return &puller{
 		fn: f, window: window, negTTL: negTTL, now: time.Now,
+		log:      slog.New(slog.DiscardHandler),
 		open:     make(map[[2]string]*pullBatch),
 		inflight: make(map[pullKey]*pullCall),
 		negative: make(map[pullKey]time.Time),
@@ -177,7 +181,7 @@ func (p *puller) run(bk [2]string, b *pullBatch) {
 
 	run.Lock() // one pull into a repository at a time
 	ctx, cancel := context.WithTimeout(context.Background(), pullTimeout)
-	res, err := p.fn(ctx, bk[0], bk[1], projects)
+	res, err := p.call(ctx, bk[0], bk[1], projects)
 	cancel()
 	run.Unlock()
 
@@ -213,6 +217,23 @@ func (p *puller) run(bk [2]string, b *pullBatch) {
 		close(c.done)
 	}
 }
+
+// call runs fn. A batch runs in a goroutine of its own, outside any
+// request: a panic in it fails the batch's requests (500) and is logged
+// with its stack, instead of ending the process.
+func (p *puller) call(ctx context.Context, remote, rp string, projects []string) (res PullResult, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.log.Error("pull-through panic", "remote", remote, "repo", rp, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			res, err = PullResult{}, fmt.Errorf("pull from %s: %w", remote, errPullPanic)
+		}
+	}()
+	return p.fn(ctx, remote, rp, projects)
+}
+
+// errPullPanic is a pull that panicked: an internal error, not the
+// upstream's.
+var errPullPanic = errors.New("internal error")
 
 // pulledKey marks a request served after its pull, which must not pull
 // again.
@@ -302,6 +323,9 @@ func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEnt
 		return true
 	case ctx.Err() != nil:
 		return true // the client went away
+	case errors.Is(err, errPullPanic):
+		textError(w, http.StatusInternalServerError, "internal error: pulling project "+project+" failed (see the server log)")
+		return true
 	case errors.Is(err, repo.ErrNotFound) || errors.Is(err, repo.ErrInvalid):
 		textError(w, http.StatusBadGateway, fmt.Sprintf("bad gateway: distribution %s cannot pull through remote %s: %s", de.name, de.d.Remote, oneLine(err.Error())))
 		return true

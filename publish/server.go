@@ -38,6 +38,12 @@ var (
 	acceptRanges          = []string{"bytes"}
 	octetStream           = []string{"application/octet-stream"}
 	htmlType              = []string{"text/html; charset=utf-8"}
+	// Package content comes from whoever may commit, and is served from
+	// the API's origin: no response may run script or be sniffed into a
+	// type that does. Pages pkgvc writes itself need no more than inline
+	// style.
+	nosniff    = []string{"nosniff"}
+	contentCSP = []string{"default-src 'none'; style-src 'unsafe-inline'; sandbox"}
 )
 
 // FetchFunc streams the content of an on-demand record from its remote to
@@ -90,8 +96,9 @@ func WithRefsWatch(w *repo.RefsWatch) ServerOption { return func(s *Server) { s.
 // later requests for the same unchanged file (same inode, size, mtime and
 // ctime) are served straight from the file, or from memory for small files
 // (see WithMemoryCache, WithRecheck). A blob this process just wrote
-// counts as verified (see BlobWritten). Range requests are not verified;
-// fsck is. Compressed blobs are decoded through the object store.
+// counts as verified (see BlobWritten). A Range request is served only
+// from a blob verified whole since its file last changed: the first one
+// reads the whole blob. Compressed blobs are decoded through the object store.
 type Server struct {
 	st    *repo.Store
 	dists *Dists
@@ -149,6 +156,9 @@ func NewServer(st *repo.Store, dists *Dists, pubs *Publications, opts ...ServerO
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.pull != nil {
+		s.pull.log = s.log
 	}
 	// Every request reads tree nodes: the store keeps them in memory.
 	st.Objects().CacheObjects(maxNodeBytes)
@@ -384,6 +394,9 @@ func (s *Server) serveVersionPath(w http.ResponseWriter, r *http.Request, q *req
 		h := w.Header()
 		h["Content-Type"] = le.ctype
 		h["Cache-Control"] = cc
+		if activeType(le.ctype[0]) {
+			h["Content-Disposition"] = []string{mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(q.sub)})}
+		}
 		s.serveRecord(w, r, &le.rec)
 		return
 	}
@@ -488,6 +501,21 @@ func (s *Server) servePubFile(w http.ResponseWriter, r *http.Request, q *request
 	h["Etag"] = etag
 	h["Cache-Control"] = cc
 	http.ServeContent(w, r, "", zeroTime, bytes.NewReader(f.Content))
+}
+
+// activeType reports whether a browser may run script in content of
+// media type ct (HTML, SVG, XML with its stylesheets, JavaScript): such
+// package files are served as attachments.
+func activeType(ct string) bool {
+	t, _, _ := strings.Cut(ct, ";")
+	t = strings.ToLower(strings.TrimSpace(t))
+	switch {
+	case t == "text/html", t == "application/xhtml+xml", t == "text/xml", t == "application/xml",
+		t == "text/xsl", t == "application/xslt+xml",
+		strings.HasSuffix(t, "+xml"), strings.Contains(t, "javascript"), strings.Contains(t, "ecmascript"):
+		return true
+	}
+	return false
 }
 
 // contentType returns the Content-Type header for a package path, by

@@ -132,6 +132,17 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, rec *repo.Rec
 		s.corrupt(w, r, rec, fmt.Errorf("blob %s: %w: %d bytes, record says %d", id, objects.ErrCorrupt, bs.Size, rec.Size))
 		return
 	}
+	if r.Method == http.MethodGet && r.Header.Get("Range") != "" {
+		// Ranges are read unverified: the whole blob is checked first.
+		if err := verifyStored(ctx, objs, id); err != nil {
+			if errors.Is(err, objects.ErrCorrupt) {
+				s.corrupt(w, r, rec, err)
+			} else {
+				s.internal(w, r, "read "+rec.Path, err)
+			}
+			return
+		}
+	}
 	sb := &storeBlob{ctx: ctx, objs: objs, id: id, size: bs.Size}
 	defer sb.Close()
 	http.ServeContent(w, r, "", zeroTime, sb)
@@ -156,7 +167,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rec *repo.Rec
 		return
 	}
 	size := []string{strconv.FormatInt(rec.Size, 10)}
-	if rec.Size <= maxSmallBlob && s.memBytes > 0 && r.Method == http.MethodGet && r.Header.Get("Range") == "" {
+	if rec.Size <= maxSmallBlob && s.memBytes > 0 && r.Method == http.MethodGet {
 		data := make([]byte, rec.Size)
 		if _, err := io.ReadFull(f, data); err != nil {
 			s.internal(w, r, "read "+rec.Path, err)
@@ -174,6 +185,21 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rec *repo.Rec
 		serveBytes(w, r, be)
 		return
 	}
+	if r.Method == http.MethodGet && r.Header.Get("Range") != "" {
+		// A range cannot be checked against the digest: the whole file is,
+		// once, and remembered while the file stays as it was.
+		if err := verifyFile(f, id, rec.Size); err != nil {
+			s.corrupt(w, r, rec, err)
+			return
+		}
+		if fi2, err := f.Stat(); err == nil {
+			if id2, ok := identOfInfo(fi2); ok && id2 == ident {
+				s.blobs.Add(id, &blobEntry{path: p, ident: ident, size: size, etag: etag}, blobOverhead)
+			}
+		}
+		http.ServeContent(w, r, "", zeroTime, f)
+		return
+	}
 	vf := &verifyingFile{f: f, id: id, size: rec.Size}
 	http.ServeContent(w, r, "", zeroTime, vf)
 	if vf.verified {
@@ -182,6 +208,21 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rec *repo.Rec
 	if vf.err != nil {
 		s.abort(r, rec, vf.err)
 	}
+}
+
+// verifyFile checks that f holds size bytes of digest id.
+func verifyFile(f *os.File, id objects.ID, size int64) error {
+	h := sha256.New()
+	n, err := io.Copy(h, io.NewSectionReader(f, 0, size+1))
+	switch {
+	case err != nil:
+		return fmt.Errorf("blob %s: %w", id, err)
+	case n != size:
+		return fmt.Errorf("blob %s: %w: file has %d bytes, record says %d", id, objects.ErrCorrupt, n, size)
+	case objects.ID(h.Sum(nil)) != id:
+		return fmt.Errorf("blob %s: %w: digest mismatch", id, objects.ErrCorrupt)
+	}
+	return nil
 }
 
 // corrupt answers a request for content found corrupt before anything was
@@ -316,15 +357,26 @@ func (v *verifyingFile) Read(p []byte) (int, error) {
 	}
 	v.pos += int64(n)
 	switch {
-	case err == io.EOF && v.pos < v.size:
+	case errors.Is(err, io.EOF) && v.pos < v.size:
 		v.err = fmt.Errorf("blob %s: %w: file shorter than %d bytes", v.id, objects.ErrCorrupt, v.size)
 		return n, v.err
-	case err == io.EOF:
+	case errors.Is(err, io.EOF):
 		err = nil
 	case err != nil:
 		v.err = err
 	}
 	return n, err
+}
+
+// verifyStored reads blob id whole through the store's verifying reader.
+func verifyStored(ctx context.Context, objs *objects.Store, id objects.ID) error {
+	rc, err := objs.OpenBlob(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(io.Discard, rc)
+	return err
 }
 
 // storeBlob is a ReadSeeker over a blob read through the object store (a
@@ -380,7 +432,7 @@ func (b *storeBlob) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.pos += int64(n)
 	b.rcPos += int64(n)
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		b.err = err
 	}
 	return n, err

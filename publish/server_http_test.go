@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -256,4 +258,58 @@ func TestConnServerGracefulShutdown(t *testing.T) {
 	close(release)
 	require.Equal(t, "finished", <-got)
 	require.NoError(t, <-stopped)
+}
+
+// A handler that panics is answered 500 (its stack logged), and the
+// server goes on answering.
+func TestConnServerPanicIs500(t *testing.T) {
+	var logs lockedBuffer
+	mux := http.NewServeMux()
+	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "partial")
+		var m map[string]int
+		m["x"] = 1 // nil map: a runtime panic
+	})
+	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- publish.Serve(ctx, l, mux, slog.New(slog.NewTextHandler(&logs, nil))) }()
+	t.Cleanup(func() { cancel(); <-done })
+	base := "http://" + l.Addr().String()
+
+	for range 3 {
+		resp, err := http.Get(base + "/crash")
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+		require.NotContains(t, string(body), "partial")
+		resp, err = http.Get(base + "/ok")
+		require.NoError(t, err)
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, "ok", string(body))
+	}
+	require.Contains(t, logs.String(), "handler panic")
+	require.Contains(t, logs.String(), "assignment to entry in nil map")
+	require.Contains(t, logs.String(), "server_http_test.go", "the stack is logged")
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -172,7 +173,7 @@ func bigHandler(size int64, results chan<- copyResult) http.Handler {
 func TestWriteTimeout(t *testing.T) {
 	const size = 512 << 10
 	results := make(chan copyResult, 4)
-	addr := serveLimited(t, bigHandler(size, results), publish.WithWriteTimeout(500*time.Millisecond))
+	addr := serveLimited(t, bigHandler(size, results), publish.WithWriteTimeout(250*time.Millisecond))
 
 	t.Run("stalled reader is dropped", func(t *testing.T) {
 		c := dialSmall(t, addr)
@@ -188,7 +189,7 @@ func TestWriteTimeout(t *testing.T) {
 		waitClosed(t, c, 10*time.Second)
 	})
 	t.Run("slow steady reader completes", func(t *testing.T) {
-		// About 160 KB/s: each 256 KiB write of the server takes longer
+		// About 160 KB/s: each 64 KiB write of the server takes longer
 		// than the write timeout, but bytes keep flowing.
 		c := dialSmall(t, addr)
 		_, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -295,4 +296,81 @@ func mustScope(t *testing.T, s string) auth.Scope {
 	sc, err := auth.ParseScope(s)
 	require.NoError(t, err)
 	return sc
+}
+
+// readRefusal reads what the server answers on c: a 503 and a close.
+func readRefusal(t *testing.T, c net.Conn) {
+	t.Helper()
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err, "a refused connection is answered")
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	waitClosed(t, c, 5*time.Second)
+}
+
+// TestMaxConns: past the connections one address may hold, or all
+// addresses together, a new connection is answered 503 and closed; once
+// one closes, the next is served.
+func TestMaxConns(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	get := func(c net.Conn) {
+		t.Helper()
+		_, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.NoError(t, err)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		_, _ = io.Copy(io.Discard, resp.Body)
+	}
+	for _, tc := range []struct {
+		name           string
+		total, perAddr int
+		held           int
+	}{{"per address", 100, 3, 3}, {"total", 2, 100, 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := serveLimited(t, h, publish.WithMaxConns(tc.total, tc.perAddr))
+			var held []net.Conn
+			for range tc.held {
+				c := dialSmall(t, addr)
+				get(c) // served, and kept open
+				held = append(held, c)
+			}
+			readRefusal(t, dialSmall(t, addr))
+			held[0].Close()
+			require.Eventually(t, func() bool {
+				c := dialSmall(t, addr)
+				defer c.Close()
+				_, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+				require.NoError(t, err)
+				require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				return err == nil && resp.StatusCode == http.StatusOK
+			}, 5*time.Second, 20*time.Millisecond, "a closed connection makes room")
+			get(held[1]) // the held ones go on
+		})
+	}
+}
+
+// TestStalledDownloadsMemory: clients that ask for a large file and never
+// read hold little server memory each.
+func TestStalledDownloadsMemory(t *testing.T) {
+	const n = 200
+	results := make(chan copyResult, n)
+	addr := serveLimited(t, bigHandler(64<<20, results), publish.WithWriteTimeout(time.Minute), publish.WithMaxConns(2*n, 2*n))
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range n {
+		c := dialSmall(t, addr)
+		_, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.NoError(t, err)
+	}
+	time.Sleep(500 * time.Millisecond) // every response is stuck in a write
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+	t.Logf("%d KiB of heap per stalled download", per>>10)
+	require.Less(t, per, int64(96<<10), "heap per stalled download")
 }

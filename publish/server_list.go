@@ -110,7 +110,8 @@ func (s *Server) serveListing(w http.ResponseWriter, r *http.Request, q *request
 		b.WriteString("<a href=\"../\">../</a>\n")
 	}
 	for _, it := range items {
-		href, name := url.PathEscape(it.name), it.name
+		// Always relative: a name such as "javascript:x" stays a path.
+		href, name := "./"+url.PathEscape(it.name), it.name
 		if it.dir {
 			href, name = href+"/", name+"/"
 		}

@@ -23,6 +23,12 @@ const (
 	DefaultWriteTimeout = time.Minute
 	// DefaultMaxHeaderBytes bounds a request header.
 	DefaultMaxHeaderBytes = 64 << 10
+	// DefaultMaxConns bounds the open connections: each may hold
+	// buffers of some 100 KiB while its client is slow to read.
+	DefaultMaxConns = 4096
+	// DefaultMaxConnsPerAddr bounds the open connections of one client
+	// address: pip, apt and docker open a few each.
+	DefaultMaxConnsPerAddr = 256
 )
 
 // ServeOption configures the connection handling of Serve,
@@ -76,6 +82,23 @@ func WithMaxHeaderBytes(n int) ServeOption {
 	}
 }
 
+// WithMaxConns sets how many connections are open at once, in all and
+// from one client address (the IP, without the port); a connection past
+// either is answered 503 and closed at once (a TLS one only closed).
+// Behind a reverse proxy every client has the proxy's address: give
+// perAddr as much as total. Zero or less keeps DefaultMaxConns and
+// DefaultMaxConnsPerAddr.
+func WithMaxConns(total, perAddr int) ServeOption {
+	return func(cs *connServer) {
+		if total > 0 {
+			cs.maxConns = total
+		}
+		if perAddr > 0 {
+			cs.maxPerAddr = perAddr
+		}
+	}
+}
+
 // ListenAndServe serves h on addr until ctx is done, then shuts down
 // gracefully: it stops accepting, lets requests in flight finish (up to
 // ShutdownTimeout) and returns nil. ready, if set, is called with the
@@ -109,6 +132,8 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger
 		idleTimeout:   DefaultIdleTimeout,
 		writeTimeout:  DefaultWriteTimeout,
 		maxHeader:     DefaultMaxHeaderBytes,
+		maxConns:      DefaultMaxConns,
+		maxPerAddr:    DefaultMaxConnsPerAddr,
 	}
 	for _, o := range opts {
 		o(cs)

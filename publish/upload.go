@@ -29,6 +29,11 @@ const (
 	MaxUploadBytes = 1 << 30
 	// maxUploadField bounds each form field other than the file.
 	maxUploadField = 1 << 20
+	// maxUploadFields and maxUploadFieldBytes bound the form fields
+	// other than the file, in number and in total: twine sends a few
+	// dozen, the long description the largest.
+	maxUploadFields     = 1000
+	maxUploadFieldBytes = 4 << 20
 )
 
 // WithMaxBodyBytes sets the largest request body the server reads, such
@@ -217,9 +222,10 @@ func readUpload(r *http.Request) (up *upload, code int, msg string) {
 	}
 	fields := map[string]string{}
 	seen := false
+	count, total := 0, 0
 	for {
 		part, err := mr.NextPart()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -227,12 +233,18 @@ func readUpload(r *http.Request) (up *upload, code int, msg string) {
 		}
 		name := part.FormName()
 		if name != "content" {
+			if count++; count > maxUploadFields {
+				return up, http.StatusBadRequest, fmt.Sprintf("bad request: more than %d form fields", maxUploadFields)
+			}
 			b, err := io.ReadAll(io.LimitReader(part, maxUploadField+1))
 			if err != nil {
 				return bodyError(up, err)
 			}
 			if len(b) > maxUploadField {
 				return up, http.StatusBadRequest, fmt.Sprintf("bad request: form field %q is over %d bytes", name, maxUploadField)
+			}
+			if total += len(b); total > maxUploadFieldBytes {
+				return up, http.StatusRequestEntityTooLarge, fmt.Sprintf("request entity too large: the form fields besides the file are over %d bytes", maxUploadFieldBytes)
 			}
 			if _, dup := fields[name]; !dup {
 				fields[name] = string(b)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -307,4 +308,56 @@ func TestLegacyUploadTwine(t *testing.T) {
 			"File already exists: "+name+" is the same file as "+fn, string(out))
 	}
 	require.Equal(t, 1, f.head())
+}
+
+// An upload form may not hold the server's memory with its text fields:
+// too many fields are answered 400, too many bytes of them 413, both
+// before the rest of the form is read.
+func TestLegacyUploadFormBounds(t *testing.T) {
+	f := newUpFixture(t)
+	writer := f.token("ci", "repo:pyrepo:write")
+	send := func(fields, size int) (*http.Response, string, uint64) {
+		t.Helper()
+		pr, pw := io.Pipe()
+		mw := multipart.NewWriter(pw)
+		go func() {
+			chunk := bytes.Repeat([]byte("x"), size)
+			_ = mw.WriteField(":action", "file_upload")
+			for i := range fields {
+				w, err := mw.CreateFormField(fmt.Sprintf("field%d", i))
+				if err != nil {
+					pw.CloseWithError(err)
+					return
+				}
+				if _, err := w.Write(chunk); err != nil {
+					pw.CloseWithError(err)
+					return
+				}
+			}
+			pw.CloseWithError(mw.Close())
+		}()
+		req, err := http.NewRequest(http.MethodPost, f.legacy("pypi"), pr)
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.SetBasicAuth("__token__", writer)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		runtime.ReadMemStats(&after)
+		pr.CloseWithError(io.ErrClosedPipe) // stops the writer
+		return resp, string(b), after.TotalAlloc - before.TotalAlloc
+	}
+	resp, msg, alloc := send(600, 1<<20)
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, msg)
+	require.Contains(t, msg, "form fields")
+	t.Logf("600 fields of 1 MiB: %d MiB allocated", alloc>>20)
+	require.Less(t, alloc, uint64(64<<20), "the fields are not all read into memory")
+
+	resp, msg, _ = send(5000, 10)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, msg)
+	require.Contains(t, msg, "form fields")
+	require.Zero(t, f.head(), "nothing was committed")
 }

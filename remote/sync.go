@@ -28,8 +28,12 @@ type SyncOptions struct {
 	Progress func(SyncProgress)
 }
 
-// SyncProgress is a sync's download progress.
+// SyncProgress is a sync's progress.
 type SyncProgress struct {
+	// Step says what the sync is doing and whom it waits for, such as
+	// "reading the index of https://host/… (waiting for host)"; it is
+	// reported as each step starts.
+	Step              string
 	Files, FilesTotal int   // downloads finished, planned
 	Bytes, BytesTotal int64 // bytes received, planned
 }
@@ -129,6 +133,9 @@ func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncO
 	r, syncer, c, info := op.r, op.syncer, op.client, op.info
 	kind = r.Kind
 	up := Upstream{Remote: *r, Client: c, KnownSize: m.knownSize, OpenStored: m.st.Objects().OpenBlob}
+	if o.Progress != nil {
+		o.Progress(SyncProgress{Step: fmt.Sprintf("reading the index of %s (waiting for %s)", r.URL, hostOf(r.URL))})
+	}
 	pkgs, err := syncer.Index(ctx, up)
 	if err != nil {
 		if u := unreachable(r, err); u != nil {
@@ -294,7 +301,7 @@ func (m *Manager) fetchAll(ctx context.Context, open openFunc, r *Remote, repoNa
 		mu         sync.Mutex // guards everything below and calls to progress
 		failed     []FileError
 		fatal      error
-		prog       = SyncProgress{FilesTotal: len(jobs)}
+		prog       = SyncProgress{Step: fmt.Sprintf("downloading %d file(s) from %s", len(jobs), hostOf(r.URL)), FilesTotal: len(jobs)}
 		sinceFlush int
 		flushBytes int64
 	)
@@ -306,7 +313,7 @@ func (m *Manager) fetchAll(ctx context.Context, open openFunc, r *Remote, repoNa
 			progress(prog)
 		}
 	}
-	report() // the totals, before the first byte: a bar shows them (and an ETA) at once
+	report() // the step starts, with its totals before the first byte: a bar shows them (and an ETA) at once
 
 	var kept []objects.ID // adopted since the last flush; guarded by mu
 	flush := func(ctx context.Context) error {
@@ -485,4 +492,12 @@ func (m *Manager) headRecords(ctx context.Context, info *repo.RepoInfo) (map[str
 		return nil
 	})
 	return existing, err
+}
+
+// hostOf returns the host (and port) of a URL, or the URL itself.
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return raw
 }

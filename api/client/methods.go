@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -163,7 +164,7 @@ type verifyReader struct {
 func (v *verifyReader) Read(p []byte) (int, error) {
 	n, err := v.rc.Read(p)
 	v.h.Write(p[:n])
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		var got objects.ID
 		copy(got[:], v.h.Sum(nil))
 		if got != v.want {

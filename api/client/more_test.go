@@ -56,7 +56,7 @@ func TestAuth(t *testing.T) {
 	var apiErr server.Error
 	require.Error(t, decodeJSON(resp, &apiErr))
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-	require.Equal(t, `Basic realm="pkgvc"`, resp.Header.Get("WWW-Authenticate"))
+	require.Equal(t, `Basic realm="pkgvc-api"`, resp.Header.Get("WWW-Authenticate"), "not the content server's realm")
 	resp, err := http.Get(e.ts.URL + "/api/v1/openapi.json")
 	require.NoError(t, err)
 	resp.Body.Close()

@@ -133,24 +133,23 @@ func (s *Server) repoRoutes() {
 
 	commit := op(http.MethodPost, "/repositories/{name}/commits", "commit", "Make a version from blobs this token uploaded or the repository holds, and removals (repo:NAME:write)", "versions")
 	commit.DefaultStatus = http.StatusCreated
-	bigBody(&commit)
 	huma.Register(a, commit, func(ctx context.Context, in *struct {
-		Name string `path:"name"`
-		Body CommitBody
+		Name   string     `path:"name"`
+		Commit bodyStream // a CommitBody, decoded as it arrives
 	}) (*bodyOutput[*repo.CommitResult], error) {
 		if err := need(ctx, auth.KindRepo, in.Name, auth.Write); err != nil {
 			return nil, err
 		}
-		for _, r := range in.Body.Records {
-			if r.Path == "" || r.Size < 0 {
-				return nil, errorf(repo.ErrInvalid, "invalid record %q: give a path and a size >= 0", r.Path)
-			}
-		}
-		if err := s.needBlobs(ctx, in.Name, in.Body.Records); err != nil {
+		req, err := decodeCommit(in.Commit.r, MaxBigBody)
+		if err != nil {
 			return nil, err
 		}
-		return body(s.svc.Commit(ctx, in.Name, in.Body.CommitRequest()))
+		if err := s.needBlobs(ctx, in.Name, req.Records); err != nil {
+			return nil, err
+		}
+		return body(s.svc.Commit(ctx, in.Name, req))
 	})
+	streamedBody(a, &commit, CommitBody{})
 
 	rollback := op(http.MethodPost, "/repositories/{name}/rollback", "rollback", "Make a version with a revision's content (repo:NAME:write, read on the revision)", "versions")
 	rollback.DefaultStatus = http.StatusCreated
@@ -179,7 +178,7 @@ func (s *Server) repoRoutes() {
 	})
 
 	promote := op(http.MethodPost, "/promote", "promote", "Move each destination to its source, all or none (write on each destination, admin with force; read on each source)", "versions")
-	bigBody(&promote)
+	bigBody(&promote, MaxPromoteBody)
 	huma.Register(a, promote,
 		func(ctx context.Context, in *struct{ Body PromoteBody }) (*bodyOutput[[]repo.PromoteResult], error) {
 			if len(in.Body.Pairs) == 0 {
@@ -206,16 +205,20 @@ func (s *Server) repoRoutes() {
 		})
 }
 
-// MaxBigBody bounds the body of a commit or a promotion: a commit of
-// 20 000 records is some 3 MiB of JSON.
+// MaxBigBody bounds the body of a commit, read record by record as it
+// arrives (see decodeCommit): 10^6 records are some 200 MiB of JSON.
 const MaxBigBody = 256 << 20
 
-// bigBody lets an operation take a large JSON body. huma decodes it once
+// MaxPromoteBody bounds the body of a promotion, which huma reads whole:
+// pairs of names and globs.
+const MaxPromoteBody = 16 << 20
+
+// bigBody lets an operation take a larger JSON body. huma decodes it once
 // into the input, without the generic decode its schema validation needs
 // (a copy several times the body's size); the handler checks what the
 // schema would.
-func bigBody(o *huma.Operation) {
-	o.MaxBodyBytes = MaxBigBody
+func bigBody(o *huma.Operation, limit int64) {
+	o.MaxBodyBytes = limit
 	o.SkipValidateBody = true
 }
 
@@ -223,7 +226,7 @@ func bigBody(o *huma.Operation) {
 // blob the repository's head holds already, or one this token finished
 // uploading. Any other blob in the store may belong to a repository the
 // token cannot read. Tokens with *:*:admin may name any blob.
-func (s *Server) needBlobs(ctx context.Context, repoName string, recs []RecordBody) error {
+func (s *Server) needBlobs(ctx context.Context, repoName string, recs []repo.Record) error {
 	tok := tokenFrom(ctx)
 	if tok == nil || len(recs) == 0 || allowsAll(tok, auth.KindAny, auth.Admin) {
 		return nil

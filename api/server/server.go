@@ -218,13 +218,18 @@ func finishSpec(o *huma.OpenAPI) {
 	}
 }
 
+// Realm is the API's Basic realm: not the content server's ("pkgvc"),
+// so that credentials a browser holds for one are not offered to the
+// other.
+const Realm = "pkgvc-api"
+
 // writeError answers e outside huma (authentication, unknown paths).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *Error) {
 	if e.status == http.StatusInternalServerError {
 		e = s.internal(e, r.Method, r.URL.Path)
 	}
 	if e.status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Basic realm="pkgvc"`)
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+Realm+`"`)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.status)

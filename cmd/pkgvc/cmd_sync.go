@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -41,9 +42,17 @@ func syncCmd(e *env) *cli.Command {
 			var bar *progressBar
 			if !jsonOut(c) && isTerminal(os.Stdout) {
 				bar = newProgressBar(e.stderr, "syncing")
-				o.Progress = func(p remote.SyncProgress) { bar.set(p.Bytes, p.BytesTotal, "bytes") }
+			}
+			waits := newStepWatch(e.stderr, "sync "+a[0], stepPatience)
+			defer waits.stop()
+			o.Progress = func(p remote.SyncProgress) {
+				waits.progress(p.Step)
+				if bar != nil && (p.FilesTotal > 0 || p.BytesTotal > 0) {
+					bar.set(p.Bytes, p.BytesTotal, "bytes")
+				}
 			}
 			res, err := svc.Sync(ctx, a[0], a[1], o)
+			waits.stop()
 			if bar != nil {
 				bar.finish()
 			}
@@ -60,6 +69,67 @@ func syncCmd(e *env) *cli.Command {
 			}
 			return err
 		}),
+	}
+}
+
+// stepPatience is how long a sync step may go without progress before
+// the command says what it waits for.
+const stepPatience = 2 * time.Second
+
+// stepWatch prints a step of a long operation (once) when it makes no
+// progress for a while: a sync waiting on an upstream that does not
+// answer says so, and names it, instead of staying silent.
+type stepWatch struct {
+	w        io.Writer
+	prefix   string
+	patience time.Duration
+
+	mu      sync.Mutex
+	step    string
+	said    bool
+	timer   *time.Timer
+	stopped bool
+}
+
+func newStepWatch(w io.Writer, prefix string, patience time.Duration) *stepWatch {
+	return &stepWatch{w: w, prefix: prefix, patience: patience}
+}
+
+// progress notes progress in step ("" keeps the current one).
+func (s *stepWatch) progress(step string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	if step != "" && step != s.step {
+		s.step, s.said = step, false
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	if s.step != "" && !s.said {
+		s.timer = time.AfterFunc(s.patience, s.say)
+	}
+}
+
+func (s *stepWatch) say() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped || s.said {
+		return
+	}
+	s.said = true
+	fmt.Fprintf(s.w, "%s: %s…\n", s.prefix, s.step)
+}
+
+// stop ends the watch; nothing is printed after it returns.
+func (s *stepWatch) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	if s.timer != nil {
+		s.timer.Stop()
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net"
@@ -118,6 +119,7 @@ store = "`+h.store+`"
 listen = "`+addr+`"
 read-header-timeout = "5s"
 max-header-bytes = 2048
+max-conns-per-ip = 2
 `)
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &lockedBuffer{}
@@ -151,6 +153,36 @@ max-header-bytes = 2048
 	_, err = io.ReadFull(c, buf)
 	require.NoError(t, err)
 	require.Equal(t, "HTTP/1.1 431", string(buf))
+
+	// So does its connection limit: a third connection is refused
+	// while two are held.
+	c.Close()
+	http.DefaultClient.CloseIdleConnections()
+	status := func(c net.Conn) string {
+		_, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.NoError(t, err)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return err.Error()
+		}
+		resp.Body.Close()
+		return resp.Status
+	}
+	require.Eventually(t, func() bool {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for range 3 {
+			c, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			held = append(held, c)
+		}
+		return status(held[0]) == "200 OK" && status(held[1]) == "200 OK" && status(held[2]) == "503 Service Unavailable"
+	}, 10*time.Second, 100*time.Millisecond, "max-conns-per-ip from the file")
 }
 
 func TestConfigEnvNames(t *testing.T) {

@@ -292,7 +292,7 @@ func (c *Client) once(ctx context.Context, method, rawURL string, h http.Header,
 	if err != nil {
 		b.timer.Stop()
 		cancel(nil)
-		if context.Cause(rctx) == errIdle && ctx.Err() == nil {
+		if errors.Is(context.Cause(rctx), errIdle) && ctx.Err() == nil {
 			err = errIdle
 		}
 		return nil, fmt.Errorf("%s %s: %w", method, rawURL, err)
@@ -319,7 +319,7 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	if n > 0 {
 		b.timer.Reset(b.timeout)
 	}
-	if err != nil && !errors.Is(err, io.EOF) && context.Cause(b.ctx) == errIdle {
+	if err != nil && !errors.Is(err, io.EOF) && errors.Is(context.Cause(b.ctx), errIdle) {
 		err = errIdle
 	}
 	return n, err

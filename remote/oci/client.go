@@ -38,6 +38,7 @@ type session struct {
 	repo   name.Repository
 	auth   authn.Authenticator
 	base   *httpx.Client
+	tr     http.RoundTripper // base's, kept to the remote's scheme
 	puller *ggcr.Puller
 
 	mu    sync.Mutex
@@ -63,8 +64,13 @@ func (s *Syncer) session(up remote.Upstream, repo name.Repository) (*session, er
 	if top <= 0 {
 		top = httpx.DefaultBackoffMax
 	}
+	scheme := "https"
+	if u, err := url.Parse(up.Remote.URL); err == nil && u.Scheme == "http" {
+		scheme = "http"
+	}
+	tr := pinScheme(up.Client.HTTP().Transport, scheme, repo.RegistryStr())
 	p, err := ggcr.NewPuller(
-		ggcr.WithTransport(up.Client.HTTP().Transport),
+		ggcr.WithTransport(tr),
 		ggcr.WithAuth(auth),
 		ggcr.WithUserAgent("pkgvc"),
 		ggcr.WithJobs(max(up.Remote.DownloadConcurrency, 1)),
@@ -76,7 +82,7 @@ func (s *Syncer) session(up remote.Upstream, repo name.Repository) (*session, er
 	if len(s.sessions) >= maxSessions {
 		clear(s.sessions)
 	}
-	ss := &session{repo: repo, auth: auth, base: up.Client, puller: p}
+	ss := &session{repo: repo, auth: auth, base: up.Client, tr: tr, puller: p}
 	s.sessions[k] = ss
 	return ss, nil
 }
@@ -89,13 +95,43 @@ func (ss *session) blobClient(ctx context.Context) (*httpx.Client, error) {
 	if ss.blobs != nil {
 		return ss.blobs, nil
 	}
-	tr, err := transport.NewWithContext(ctx, ss.repo.Registry, ss.auth, ss.base.HTTP().Transport,
+	tr, err := transport.NewWithContext(ctx, ss.repo.Registry, ss.auth, ss.tr,
 		[]string{ss.repo.Scope(transport.PullScope)})
 	if err != nil {
 		return nil, fmt.Errorf("log in to %s: %w", ss.repo.RegistryStr(), err)
 	}
 	ss.blobs = ss.base.WithTransport(tr)
 	return ss.blobs, nil
+}
+
+// errOtherScheme refuses a request to the registry in the scheme its
+// remote's URL does not name.
+var errOtherScheme = errors.New("not tried")
+
+// pinScheme returns rt restricted to scheme (the remote URL's) for
+// requests to the registry at host: ggcr pings a registry given as
+// insecure (an http:// remote) over HTTPS first, and falls back from
+// HTTPS to plain HTTP for local addresses. An http:// remote means plain
+// HTTP only (no TLS handshake to wait for), an https:// one never plain
+// HTTP (no credentials in clear). Requests to other hosts (token
+// services, blob storage) are left alone.
+func pinScheme(rt http.RoundTripper, scheme, host string) http.RoundTripper {
+	return schemeTransport{next: rt, host: host, scheme: scheme}
+}
+
+type schemeTransport struct {
+	next         http.RoundTripper
+	host, scheme string
+}
+
+func (t schemeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host == t.host && req.URL.Scheme != t.scheme {
+		if req.Body != nil {
+			_ = req.Body.Close() // as a RoundTripper must
+		}
+		return nil, fmt.Errorf("%s over %s: %w (the remote's URL is %s://)", t.host, strings.ToUpper(req.URL.Scheme), errOtherScheme, t.scheme)
+	}
+	return t.next.RoundTrip(req)
 }
 
 // passwordFile gives Basic credentials whose password is read from a file

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -109,7 +110,7 @@ func (w *walker) tag(ctx context.Context, tag string) error {
 	var data []byte
 	desc, err := w.sess.puller.Head(ctx, ref)
 	if err != nil {
-		if e := notFound(err); e != err {
+		if e := notFound(err); errors.Is(e, remote.ErrRefNotFound) {
 			return fmt.Errorf("tag %s: %w", tag, e)
 		}
 		// Some registries answer HEAD badly: GET decides.

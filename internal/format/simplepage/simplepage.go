@@ -267,7 +267,7 @@ func eachLink(r io.Reader, fn func(attrs map[string]string, text string) error) 
 	for {
 		switch z.Next() {
 		case html.ErrorToken:
-			if err := z.Err(); err != io.EOF {
+			if err := z.Err(); !errors.Is(err, io.EOF) {
 				return err
 			}
 			return end()
