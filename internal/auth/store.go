@@ -63,6 +63,14 @@ func (t *Token) Allows(kind, name string, level Level) bool {
 	return false
 }
 
+// ReadsDist reports whether t may read a private distribution: with
+// dist:DIST:read, or with repo:REPO:read on the repository it serves
+// (repo is empty for a distribution pinned to a version). Write and admin
+// imply read. This is the one rule for every content kind.
+func (t *Token) ReadsDist(dist, repo string) bool {
+	return t.Allows(KindDist, dist, Read) || (repo != "" && t.Allows(KindRepo, repo, Read))
+}
+
 // expired reports whether t has expired at now.
 func (t *Token) expired(now time.Time) bool {
 	return !t.Expires.IsZero() && !now.Before(t.Expires)
