@@ -3,7 +3,10 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -26,4 +29,37 @@ func TestCommitRefusesSymlinkLeavingDir(t *testing.T) {
 
 	h.commit("ln", "--add", dir, "--follow-symlinks")
 	require.Equal(t, []string{"fine.txt", "leak.txt"}, []string{h.ls("ln")[0].Path, h.ls("ln")[1].Path})
+}
+
+// --config reads only a regular file of bounded size: /dev/zero, a FIFO
+// or a huge file are refused at once.
+func TestConfigBounded(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	big := filepath.Join(dir, "big.toml")
+	require.NoError(t, os.WriteFile(big, []byte("# "+strings.Repeat("x", maxConfigBytes)+"\n"), 0o644))
+	for _, cfg := range []string{"/dev/zero", fifo, dir, big} {
+		done := make(chan result, 1)
+		go func() { done <- runCLI(t, "--store", filepath.Join(dir, "store"), "--config", cfg, "repo", "list") }()
+		select {
+		case r := <-done:
+			require.Equal(t, 2, r.code, "%s: %s", cfg, r)
+			require.Contains(t, r.stderr, cfg)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("--config %s: still reading after 10s", cfg)
+		}
+	}
+}
+
+// A package path segment longer than a file name may be is refused at
+// commit, before it can break a checkout.
+func TestCommitRefusesLongSegment(t *testing.T) {
+	h := newHarness(t)
+	h.ok("repo", "create", "dev")
+	f := h.file("a.txt", []byte("a"))
+	r := h.run("commit", "dev", "--add", f+"=d/"+strings.Repeat("x", 256))
+	require.Equal(t, 1, r.code, r)
+	require.Contains(t, r.stderr, "longer than 255 bytes")
+	h.commit("dev", "--add", f+"=d/"+strings.Repeat("x", 255))
 }

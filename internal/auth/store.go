@@ -86,8 +86,12 @@ type tokenDoc struct {
 type CreateOptions struct {
 	Name   string        // a repo.ValidateName name; generated when empty
 	Scopes []Scope       // at least one
-	TTL    time.Duration // lifetime; 0 never expires
+	TTL    time.Duration // lifetime up to MaxTTL; 0 never expires
 }
+
+// MaxTTL is the longest lifetime a token may be given (100 years): a
+// longer one is a mistake, or an overflow that would mean never.
+const MaxTTL = 100 * 365 * 24 * time.Hour
 
 // Validate checks o.
 func (o CreateOptions) Validate() error {
@@ -106,6 +110,9 @@ func (o CreateOptions) Validate() error {
 	}
 	if o.TTL < 0 {
 		return fmt.Errorf("token expiry %w: negative lifetime", repo.ErrInvalid)
+	}
+	if o.TTL > MaxTTL {
+		return fmt.Errorf("token expiry %w: a lifetime over %d days (omit it for a token that never expires)", repo.ErrInvalid, MaxTTL/(24*time.Hour))
 	}
 	return nil
 }
