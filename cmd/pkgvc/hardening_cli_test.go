@@ -63,3 +63,35 @@ func TestCommitRefusesLongSegment(t *testing.T) {
 	require.Contains(t, r.stderr, "longer than 255 bytes")
 	h.commit("dev", "--add", f+"=d/"+strings.Repeat("x", 255))
 }
+
+// Proxy credentials are refused in --proxy and taken from a file; no
+// remote show or list, local or through a server, returns the password.
+func TestRemoteProxyCredentials(t *testing.T) {
+	h := newHarness(t)
+	r := h.run("remote", "create", "up", "--url", "http://files.example/PULP_MANIFEST", "--proxy", "http://me:s3cret@proxy:3128")
+	require.Equal(t, 1, r.code, r)
+	require.Contains(t, r.stderr, "--proxy-password-file")
+	require.NotContains(t, r.stderr+r.stdout, "s3cret")
+
+	pw := h.file("proxy.pw", []byte("s3cret\n"))
+	h.ok("remote", "create", "up", "--url", "http://files.example/PULP_MANIFEST", "--proxy", "http://proxy:3128",
+		"--proxy-username", "me", "--proxy-password-file", pw)
+	out := h.ok("remote", "show", "up")
+	require.Regexp(t, `(?m)^proxy username: +me$`, out)
+	require.Contains(t, out, pw)
+	r = h.run("remote", "update", "up", "--proxy", "http://me:other@proxy:3128")
+	require.Equal(t, 1, r.code, r)
+
+	var tok struct {
+		Token string `json:"token"`
+	}
+	h.jsonOK(&tok, "token", "create", "--name", "reader2", "--scope", "remote:*:read")
+	tf := h.file("reader.token", []byte(tok.Token))
+	base, _ := startServe(t, h)
+	for _, hh := range []*harness{h, h.through(base, tf)} {
+		for _, args := range [][]string{{"remote", "show", "up"}, {"--json", "remote", "show", "up"}, {"remote", "list"}, {"--json", "remote", "list"}} {
+			out := hh.ok(args...)
+			require.NotContains(t, out, "s3cret", args)
+		}
+	}
+}
