@@ -107,7 +107,14 @@ type Replication interface {
 	// files (see publish.Dists.Checkout); through a server, dir is on
 	// this machine and only what changed since the last checkout into it
 	// is downloaded.
-	Checkout(ctx context.Context, name, dir string) (*publish.CheckoutResult, error)
+	Checkout(ctx context.Context, name, dir string, o CheckoutOptions) (*publish.CheckoutResult, error)
+}
+
+// CheckoutOptions changes how Checkout writes files.
+type CheckoutOptions struct {
+	// Link hard-links packages from the store instead of cloning or
+	// copying them (see publish.CheckoutOptions.Link and its risk).
+	Link bool
 }
 
 // RemotePatch changes some settings of a remote; nil fields stay.

@@ -197,7 +197,7 @@ func TestEveryEndpoint(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, dists, 1)
 	require.ErrorIs(t, c.DeleteRepo(ctx, "prod", false), publish.ErrInUse)
-	co, err := c.Checkout(ctx, "web", filepath.Join(t.TempDir(), "web"))
+	co, err := c.Checkout(ctx, "web", filepath.Join(t.TempDir(), "web"), api.CheckoutOptions{})
 	require.NoError(t, err)
 	require.Equal(t, head[0].Repo, co.Version.Repo)
 	require.NoError(t, c.DeleteDist(ctx, "web"))
