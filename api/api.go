@@ -232,5 +232,12 @@ type Schedules interface {
 // Maintenance checks and collects the store.
 type Maintenance interface {
 	GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, error)
-	Fsck(ctx context.Context) (*repo.FsckResult, error)
+	Fsck(ctx context.Context, o FsckOptions) (*repo.FsckResult, error)
+}
+
+// FsckOptions changes what Fsck does.
+type FsckOptions struct {
+	// Repair fetches damaged or missing blobs again from the remotes that
+	// offer them (remote.Manager.Repair), then checks again.
+	Repair bool
 }

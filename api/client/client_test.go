@@ -236,7 +236,7 @@ func TestEveryEndpoint(t *testing.T) {
 	gc, err := c.GC(ctx, repo.GCOptions{DryRun: true})
 	require.NoError(t, err)
 	require.Positive(t, gc.ReachableBlobs)
-	fsck, err := c.Fsck(ctx)
+	fsck, err := c.Fsck(ctx, api.FsckOptions{})
 	require.NoError(t, err)
 	require.Empty(t, fsck.Problems)
 	require.Positive(t, fsck.Blobs)

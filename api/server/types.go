@@ -332,4 +332,9 @@ func GCTask(o repo.GCOptions) api.TaskRequest {
 }
 
 // FsckTask is the task request of a store check.
-func FsckTask() api.TaskRequest { return api.TaskRequest{Op: "fsck"} }
+func FsckTask(o api.FsckOptions) api.TaskRequest {
+	if o.Repair {
+		return api.TaskRequest{Op: "fsck", Args: []string{"--repair"}}
+	}
+	return api.TaskRequest{Op: "fsck"}
+}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,5 +96,66 @@ func TestRemoteProxyCredentials(t *testing.T) {
 			out := hh.ok(args...)
 			require.NotContains(t, out, "s3cret", args)
 		}
+	}
+}
+
+// damageBlob flips a byte of the stored blob of data, as a failing disk
+// would, and returns its path.
+func damageBlob(t *testing.T, store string, data []byte) {
+	t.Helper()
+	p := filepath.Join(store, "data", "blobs", sha(data)[:2], sha(data))
+	require.NoError(t, os.Chmod(p, 0o644))
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{data[100] ^ 0xff}, 100)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+}
+
+// fsck --repair fetches a damaged synced blob again from the remote's
+// upstream and names the blob no remote offers; committing that file again
+// repairs it too. Locally and through a server (as a task).
+func TestFsckRepair(t *testing.T) {
+	for _, through := range []bool{false, true} {
+		t.Run(fmt.Sprintf("server=%v", through), func(t *testing.T) {
+			h := newHarness(t)
+			up := t.TempDir()
+			synced := randBytes(t, 200000)
+			require.NoError(t, os.WriteFile(filepath.Join(up, "pkg.bin"), synced, 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(up, "PULP_MANIFEST"), fmt.Appendf(nil, "pkg.bin,%s,%d\n", sha(synced), len(synced)), 0o644))
+			upstream := httptest.NewServer(http.FileServer(http.Dir(up)))
+			t.Cleanup(upstream.Close)
+			h.ok("repo", "create", "mirror")
+			h.ok("remote", "create", "up", "--url", upstream.URL+"/PULP_MANIFEST")
+			h.ok("sync", "up", "mirror")
+			local := randBytes(t, 100000)
+			h.ok("repo", "create", "dev")
+			h.commit("dev", "--add", h.file("local.bin", local))
+
+			damageBlob(t, h.store, synced)
+			damageBlob(t, h.store, local)
+			run := h
+			if through {
+				var tok struct {
+					Token string `json:"token"`
+				}
+				h.jsonOK(&tok, "token", "create", "--name", "admin", "--scope", "*:*:admin")
+				base, _ := startServe(t, h)
+				run = h.through(base, h.file("admin.token", []byte(tok.Token)))
+			}
+			r := run.run("fsck")
+			require.Equal(t, 1, r.code, r)
+			require.Contains(t, r.stderr, "fsck --repair")
+
+			r = run.run("fsck", "--repair")
+			require.Equal(t, 1, r.code, "local.bin is on no remote: %s", r)
+			require.Contains(t, r.stdout, "repaired: pkg.bin ("+sha(synced)+")")
+			require.Contains(t, r.stderr, "could not repair: local.bin ("+sha(local)+")")
+			require.NotContains(t, r.stderr, "pkg.bin", "pkg.bin is whole again")
+
+			run.commit("dev", "--add", h.file("again/local.bin", local))
+			out := run.ok("fsck")
+			require.Contains(t, out, "ok:")
+		})
 	}
 }
