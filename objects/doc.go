@@ -28,7 +28,8 @@
 //	blobs/hh/h       raw blob: exactly the content
 //	blobs/hh/h.zst   compressed blob
 //	objects/hh/h     small object
-//	damaged/h        empty: blob h failed verification (VerifyBlob)
+//	damaged/blob-h   empty: blob h failed verification (VerifyBlob); not
+//	                 named h alone, so that a search for h finds the blob
 //
 // A blob is stored in one of its two forms; readers try the raw key first.
 // On a local directory (objects/fs) every key is a read-only (0444) file

@@ -127,7 +127,7 @@ func blobZstKey(id ID) string { return blobKey(id) + ".zst" }
 // damagedKey marks blob id as having failed verification (an empty
 // object): the next put of its content verifies the stored copy and
 // replaces it if it is still damaged.
-func damagedKey(id ID) string { return "damaged/" + id.String() }
+func damagedKey(id ID) string { return "damaged/blob-" + id.String() }
 
 func objectKey(id ID) string {
 	h := id.String()

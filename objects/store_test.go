@@ -634,7 +634,7 @@ func TestPutRepairsDamagedBlob(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, tc.data, got)
 				require.False(t, putBlob(t, e.s, tc.data).New, "repaired: dedup again")
-				_, err = e.b.Stat(t.Context(), "damaged/"+res.ID.String())
+				_, err = e.b.Stat(t.Context(), "damaged/blob-"+res.ID.String())
 				require.ErrorIs(t, err, objects.ErrNotFound, "the mark is gone")
 			})
 		})
