@@ -109,7 +109,14 @@ type Replication interface {
 	// files (see publish.Dists.Checkout); through a server, dir is on
 	// this machine and only what changed since the last checkout into it
 	// is downloaded.
-	Checkout(ctx context.Context, name, dir string) (*publish.CheckoutResult, error)
+	Checkout(ctx context.Context, name, dir string, o CheckoutOptions) (*publish.CheckoutResult, error)
+}
+
+// CheckoutOptions changes how Checkout writes files.
+type CheckoutOptions struct {
+	// Link hard-links packages from the store instead of cloning or
+	// copying them (see publish.CheckoutOptions.Link and its risk).
+	Link bool
 }
 
 // RemotePatch changes some settings of a remote; nil fields stay.
@@ -237,5 +244,12 @@ type Python interface {
 // Maintenance checks and collects the store.
 type Maintenance interface {
 	GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, error)
-	Fsck(ctx context.Context) (*repo.FsckResult, error)
+	Fsck(ctx context.Context, o FsckOptions) (*repo.FsckResult, error)
+}
+
+// FsckOptions changes what Fsck does.
+type FsckOptions struct {
+	// Repair fetches damaged or missing blobs again from the remotes that
+	// offer them (remote.Manager.Repair), then checks again.
+	Repair bool
 }

@@ -41,6 +41,10 @@ type pendingItem struct {
 	id  ID
 	key string
 	st  Staged
+	// damaged is the key of a stored copy that failed verification, which
+	// this item replaces: removed (if another form) after the commit, and
+	// the damage mark with it.
+	damaged string
 }
 
 // NewBatch starts a batch.
@@ -129,6 +133,11 @@ func (b *Batch) PutBlob(ctx context.Context, r io.Reader) (PutResult, error) {
 		_ = st.Abort() // the stat error is the one that matters
 		return PutResult{}, fmt.Errorf("put blob: %w", err)
 	}
+	if found && s.damagedCopy(ctx, id, info, size) {
+		// Storing the same content repairs a damaged copy: this one
+		// replaces it on Flush instead of deduplicating against it.
+		return b.recordRepair(res, key, st, info.Key), nil
+	}
 	if found {
 		kept, err := s.touch(ctx, info.Key)
 		if err != nil {
@@ -143,6 +152,43 @@ func (b *Batch) PutBlob(ctx context.Context, r io.Reader) (PutResult, error) {
 		// gc took it between the stat and the touch: store this copy.
 	}
 	return b.record(b.blobs, res, key, st), nil
+}
+
+// damagedCopy reports whether the stored blob id (info), which a put of
+// size bytes of the same content found, is damaged. The dedup fast path
+// stays one stat: a raw copy of another size is damaged outright, and only
+// a blob marked damaged (by VerifyBlob, as fsck runs it) is read and
+// verified again. A mark found wrong is cleared.
+func (s *Store) damagedCopy(ctx context.Context, id ID, info Info, size int64) bool {
+	if info.Key == blobKey(id) && info.Size != size {
+		return true
+	}
+	if !s.markedDamaged(ctx, id) {
+		return false
+	}
+	err := s.verifyBlob(ctx, id)
+	if err == nil {
+		_ = s.b.Delete(ctx, damagedKey(id)) // a stale mark: best effort
+		return false
+	}
+	return errors.Is(err, ErrCorrupt)
+}
+
+// recordRepair queues st under key to replace the damaged stored copy at
+// damaged.
+func (b *Batch) recordRepair(res PutResult, key string, st Staged, damaged string) PutResult {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if old, ok := b.blobs[res.ID]; ok {
+		_ = st.Abort() // another put of this batch repairs it already
+		old.New = false
+		return old
+	}
+	b.blobs[res.ID] = res
+	b.pending = append(b.pending, pendingItem{m: b.blobs, id: res.ID, key: key, st: st, damaged: damaged})
+	b.newObjects++
+	b.newBytes += res.Stored
+	return res
 }
 
 // lookup returns the earlier result for id in m, marked not new.
@@ -436,6 +482,21 @@ func (b *Batch) Flush(ctx context.Context) error {
 	}
 	if s.syncer != nil {
 		if err := s.syncer.Sync(ctx); err != nil {
+			return fmt.Errorf("flush: %w", err)
+		}
+	}
+	for _, it := range items {
+		if it.damaged == "" {
+			continue
+		}
+		// The good copy is durable: the damaged one (in its other form,
+		// which readers might try first) and the mark go.
+		if it.damaged != it.key {
+			if err := s.b.Delete(ctx, it.damaged); err != nil && !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("flush: remove damaged %s: %w", it.damaged, err)
+			}
+		}
+		if err := s.b.Delete(ctx, damagedKey(it.id)); err != nil && !errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("flush: %w", err)
 		}
 	}

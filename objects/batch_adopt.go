@@ -35,7 +35,7 @@ func (b *Batch) Adopt(other *Batch) {
 			continue
 		}
 		m[it.id] = res
-		b.pending = append(b.pending, pendingItem{m: m, id: it.id, key: it.key, st: it.st})
+		b.pending = append(b.pending, pendingItem{m: m, id: it.id, key: it.key, st: it.st, damaged: it.damaged})
 		b.newObjects++
 		b.newBytes += res.Stored
 	}

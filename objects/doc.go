@@ -28,6 +28,8 @@
 //	blobs/hh/h       raw blob: exactly the content
 //	blobs/hh/h.zst   compressed blob
 //	objects/hh/h     small object
+//	damaged/blob-h   empty: blob h failed verification (VerifyBlob); not
+//	                 named h alone, so that a search for h finds the blob
 //
 // A blob is stored in one of its two forms; readers try the raw key first.
 // On a local directory (objects/fs) every key is a read-only (0444) file
@@ -55,7 +57,11 @@
 // when the stream ends is the ID, and so the key, known. If the blob
 // already exists (either form) or was already put in the batch, the
 // staged copy is discarded and the existing one touched, so that a
-// garbage collector's grace period (DeleteBlob's ifOlderThan) protects it.
+// garbage collector's grace period (DeleteBlob's ifOlderThan) protects it —
+// unless the existing copy is damaged: a raw one of the wrong size, or one
+// marked damaged that fails verification again. The staged copy then
+// replaces it on Flush, and the mark goes. Only marked blobs are read on a
+// dedup hit, so the fast path stays one stat (plus one for the mark).
 // PutObject hashes its bytes first and stages only what is missing.
 //
 // # Batch durability protocol

@@ -124,6 +124,11 @@ func blobKey(id ID) string {
 
 func blobZstKey(id ID) string { return blobKey(id) + ".zst" }
 
+// damagedKey marks blob id as having failed verification (an empty
+// object): the next put of its content verifies the stored copy and
+// replaces it if it is still damaged.
+func damagedKey(id ID) string { return "damaged/blob-" + id.String() }
+
 func objectKey(id ID) string {
 	h := id.String()
 	return "objects/" + h[:2] + "/" + h
@@ -401,7 +406,33 @@ func (s *Store) HasBlob(ctx context.Context, id ID) (bool, error) {
 // VerifyBlob reads blob id completely and checks its digest and, for a
 // compressed blob, its size header. It returns an error wrapping
 // ErrCorrupt or ErrNotFound when they apply.
+//
+// A blob found corrupt is marked damaged, so that storing its content
+// again (a commit, a sync, fsck --repair) replaces it rather than
+// deduplicating against it; a blob found whole loses a mark it had.
 func (s *Store) VerifyBlob(ctx context.Context, id ID) error {
+	err := s.verifyBlob(ctx, id)
+	switch {
+	case errors.Is(err, ErrCorrupt):
+		if merr := s.b.Put(ctx, damagedKey(id), bytes.NewReader(nil), 0); merr != nil {
+			return errors.Join(err, fmt.Errorf("mark blob %s damaged: %w", id, merr))
+		}
+	case err == nil && s.markedDamaged(ctx, id):
+		if derr := s.b.Delete(ctx, damagedKey(id)); derr != nil && !errors.Is(derr, ErrNotFound) {
+			return fmt.Errorf("clear damage mark of blob %s: %w", id, derr)
+		}
+	}
+	return err
+}
+
+// markedDamaged reports whether blob id carries a damage mark.
+func (s *Store) markedDamaged(ctx context.Context, id ID) bool {
+	_, err := s.b.Stat(ctx, damagedKey(id))
+	return err == nil
+}
+
+// verifyBlob reads blob id completely, checking it.
+func (s *Store) verifyBlob(ctx context.Context, id ID) error {
 	rc, err := s.OpenBlob(ctx, id)
 	if err != nil {
 		return err

@@ -600,6 +600,47 @@ func TestCorruptCompressedBlob(t *testing.T) {
 	}
 }
 
+// Putting a damaged blob's content again replaces the damaged copy: a raw
+// copy of the wrong size at once, any other once verification (fsck) has
+// marked it; the fast path of an intact dedup hit reads nothing.
+func TestPutRepairsDamagedBlob(t *testing.T) {
+	const size = 1 << 20
+	raw := randomBytes(size, 11)
+	text := append(textBytes(size-4096), randomBytes(4096, 12)...)
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		key    func(objects.ID) string
+		damage func([]byte) []byte
+		marked bool // only a verification tells
+	}{
+		{"raw-flipped", raw, blobKey, flip(size / 2), true},
+		{"raw-truncated", raw, blobKey, func(b []byte) []byte { return b[:len(b)-1] }, false},
+		{"compressed-flipped", text, func(id objects.ID) string { return blobKey(id) + ".zst" }, flip(-2), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEach(t, func(t *testing.T, e env) {
+				res := putBlob(t, e.s, tc.data)
+				rewrite(t, e.b, tc.key(res.ID), tc.damage)
+				if tc.marked {
+					again := putBlob(t, e.s, tc.data)
+					require.False(t, again.New, "not verified yet: an ordinary dedup hit")
+					require.ErrorIs(t, e.s.VerifyBlob(t.Context(), res.ID), objects.ErrCorrupt)
+				}
+				again := putBlob(t, e.s, tc.data)
+				require.True(t, again.New, "the damaged copy is replaced")
+				require.NoError(t, e.s.VerifyBlob(t.Context(), res.ID))
+				got, err := openBlob(t, e.s, res.ID)
+				require.NoError(t, err)
+				require.Equal(t, tc.data, got)
+				require.False(t, putBlob(t, e.s, tc.data).New, "repaired: dedup again")
+				_, err = e.b.Stat(t.Context(), "damaged/blob-"+res.ID.String())
+				require.ErrorIs(t, err, objects.ErrNotFound, "the mark is gone")
+			})
+		})
+	}
+}
+
 func TestCorruptObject(t *testing.T) {
 	for _, tc := range []struct {
 		name string

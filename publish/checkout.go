@@ -41,6 +41,11 @@ type CheckoutOptions struct {
 	Fetch func(ctx context.Context, r repo.Record) error
 	// Workers bounds how many files are written at once; 0 means 8.
 	Workers int
+	// Link hard-links raw blobs from the store instead of cloning or
+	// copying them: fastest, but a checked-out file is then the store's
+	// blob, and whoever can write it despite its mode (root) changes the
+	// package in every version that holds it.
+	Link bool
 }
 
 // CheckoutResult reports a checkout.
@@ -52,11 +57,14 @@ type CheckoutResult struct {
 	Version *repo.Version `json:"version"`
 	// UpToDate is true when Dir already held Version and nothing was done.
 	UpToDate bool `json:"up_to_date"`
-	// Written counts the files written into Tree (hard-linked or copied,
-	// publication files included); Linked those that are hard links;
-	// Removed the files deleted from it.
+	// Written counts the files written into Tree (hard-linked, cloned or
+	// copied, publication files included); Linked those that are hard
+	// links (to the store with Link, or to the other tree); Cloned those
+	// that are copy-on-write clones of a store blob; Removed the files
+	// deleted from it.
 	Written int `json:"written"`
 	Linked  int `json:"linked"`
+	Cloned  int `json:"cloned"`
 	Removed int `json:"removed"`
 	// Bytes counts the bytes copied: blobs stored compressed, blobs on
 	// another file system, publication files.
@@ -84,10 +92,12 @@ type CheckoutResult struct {
 // every file, then links them into the standby tree too. Files the served
 // tree already holds are linked from it rather than written again.
 //
-// Raw blobs are hard-linked from the store (copied when the store is on
-// another file system), compressed ones decompressed; every file is
-// read-only and never written in place, so a served file can't change the
-// store. An interrupted checkout leaves the served tree as it was; the next
+// Raw blobs are cloned from the store (a copy-on-write reflink, FICLONE)
+// where the file system can, else copied; compressed ones decompressed.
+// With CheckoutOptions.Link they are hard-linked instead (copied when the
+// store is on another file system). Every file is read-only and never
+// written in place; without Link, not even root writing into a checked-out
+// file changes the store. An interrupted checkout leaves the served tree as it was; the next
 // one finishes the standby tree. A dir that exists and was not made by
 // checkout (other than an empty directory) is refused with ErrNotCheckout.
 func (d *Dists) Checkout(ctx context.Context, name, dir string, o CheckoutOptions) (*CheckoutResult, error) {
@@ -183,11 +193,13 @@ type checkouter struct {
 	tmp     string // home/tmp: temporary files, renamed into the trees
 	seq     atomic.Uint64
 	noLink  atomic.Bool // the store is on another file system
+	noClone atomic.Bool // the file system cannot clone blobs
 	chmod   bool        // the umask clears read bits: chmod what is made
 	bufs    sync.Pool   // *[]byte of copyBufSize
 	state   *checkoutState
 	written atomic.Int64
 	linked  atomic.Int64
+	cloned  atomic.Int64
 	bytes   atomic.Int64
 	fetched atomic.Int64
 }
@@ -258,7 +270,7 @@ func (c *checkouter) run(ctx context.Context, v *repo.Version) (*CheckoutResult,
 		return nil, err
 	}
 	res.Tree, res.Removed = c.slotDir(target), removed
-	res.Written, res.Linked = int(c.written.Load()), int(c.linked.Load())
+	res.Written, res.Linked, res.Cloned = int(c.written.Load()), int(c.linked.Load()), int(c.cloned.Load())
 	res.Bytes, res.Fetched = c.bytes.Load(), int(c.fetched.Load())
 	return res, c.standby(ctx, res, target, v, pubs)
 }
@@ -669,8 +681,9 @@ func (c *checkouter) remove(ctx context.Context, root string, paths []string) (i
 }
 
 // materialize writes record e into the tree at root: a hard link to the
-// same file in the tree fromRoot when given, else to the store's raw blob,
-// else a copy of the blob's content.
+// same file in the tree fromRoot when given, else a clone of the store's
+// raw blob (with Link, a hard link to it), else a copy of the blob's
+// content.
 func (c *checkouter) materialize(ctx context.Context, root string, e *tree.Entry, fromRoot string) error {
 	dst, err := under(root, e.Path)
 	if err != nil {
@@ -692,7 +705,21 @@ func (c *checkouter) materialize(ctx context.Context, root string, e *tree.Entry
 	}
 	objs := c.st.Objects()
 	for fetched := false; ; fetched = true {
-		if !c.noLink.Load() {
+		if !c.o.Link {
+			if src, ok := objs.BlobPath(e.SHA256); ok {
+				err := c.place(dst, func(name string) error { return c.cloneOrCopy(src, name, e) })
+				switch {
+				case err == nil:
+					return nil
+				case isLayout(err):
+					return layoutError(e.Path, err)
+				case errors.Is(err, objects.ErrCorrupt):
+					return err
+				}
+				// Collected meanwhile: copyBlob reports it, or fetches it.
+			}
+		}
+		if c.o.Link && !c.noLink.Load() {
 			if src, ok := objs.BlobPath(e.SHA256); ok {
 				err := c.link(src, dst)
 				switch {
@@ -854,6 +881,52 @@ func (c *checkouter) place(dst string, mk func(name string) error) error {
 func rename(oldname, newname string) error {
 	if err := unix.Rename(oldname, newname); err != nil {
 		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: err}
+	}
+	return nil
+}
+
+// cloneOrCopy makes dst, which must not exist, a copy-on-write clone of
+// the store's raw blob src for e where the file system can (FICLONE), else
+// a copy made in the kernel (copy_file_range); like a hard link, neither
+// reads the bytes, so they are checked by size only (fsck and serve
+// verify blobs).
+func (c *checkouter) cloneOrCopy(src, dst string, e *tree.Entry) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	cloned := false
+	n, err := c.create(dst, func(out *os.File) (int64, error) {
+		if !c.noClone.Load() {
+			err := cloneFile(out, in)
+			if err == nil {
+				cloned = true
+				fi, err := out.Stat()
+				if err != nil {
+					return 0, err
+				}
+				return fi.Size(), nil
+			}
+			if !errors.Is(err, errNoClone) {
+				return 0, err
+			}
+			c.noClone.Store(true)
+		}
+		return io.Copy(out, in) // copy_file_range(2) between two files
+	})
+	if err != nil {
+		return err
+	}
+	if n != e.Size {
+		_ = os.Remove(dst)
+		return fmt.Errorf("%s: blob %s: %w: %d bytes, the record says %d", e.Path, e.SHA256, objects.ErrCorrupt, n, e.Size)
+	}
+	c.written.Add(1)
+	if cloned {
+		c.cloned.Add(1)
+	} else {
+		c.bytes.Add(n)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package publish
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -60,4 +62,21 @@ func umaskHidesRead() bool {
 		}
 	}
 	return true
+}
+
+// errNoClone reports a file system that cannot clone files.
+var errNoClone = errors.New("the file system cannot clone files")
+
+// cloneFile makes out a copy-on-write clone of in (FICLONE: btrfs, XFS,
+// bcachefs, ZFS 2.2...), sharing its blocks until either is written.
+func cloneFile(out, in *os.File) error {
+	err := unix.IoctlFileClone(int(out.Fd()), int(in.Fd()))
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENOTTY), errors.Is(err, unix.EXDEV),
+		errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM):
+		return fmt.Errorf("%w: %w", errNoClone, err)
+	}
+	return &os.PathError{Op: "clone", Path: out.Name(), Err: err}
 }

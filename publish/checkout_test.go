@@ -246,7 +246,7 @@ func TestCheckoutHardLinksAndCopies(t *testing.T) {
 	f.commit("r", map[string][]byte{"raw.bin": raw, "text.txt": text})
 	f.createDist("d", "d", "r")
 	dir := filepath.Join(f.out, "d")
-	f.checkout("d", dir)
+	res := f.checkout("d", dir)
 
 	rec, err := f.st.Stat(f.ctx, "r", "raw.bin")
 	require.NoError(t, err)
@@ -256,13 +256,31 @@ func TestCheckoutHardLinksAndCopies(t *testing.T) {
 	require.NoError(t, err)
 	served, err := os.Stat(filepath.Join(dir, "raw.bin"))
 	require.NoError(t, err)
-	require.True(t, os.SameFile(inStore, served), "a raw blob is hard-linked")
-	require.GreaterOrEqual(t, served.Sys().(*syscall.Stat_t).Nlink, uint64(3), "store, tree a and tree b")
+	require.False(t, os.SameFile(inStore, served), "a raw blob is cloned or copied, not hard-linked")
+	require.Zero(t, res.Linked)
 	require.Equal(t, fs.FileMode(0o444), served.Mode().Perm(), "read-only")
 	_, err = os.OpenFile(filepath.Join(dir, "raw.bin"), os.O_WRONLY, 0)
 	if os.Geteuid() != 0 {
 		require.ErrorIs(t, err, fs.ErrPermission)
 	}
+
+	// Writing into a checked-out file, as root can whatever its mode,
+	// leaves the store as it was.
+	require.NoError(t, os.Chmod(filepath.Join(dir, "raw.bin"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "raw.bin"), []byte("overwritten"), 0o644))
+	_, err = f.st.Fsck(f.ctx)
+	require.NoError(t, err, "the store's blob is intact")
+	require.Equal(t, raw, f.storeBytes("r")["raw.bin"])
+
+	// --link hard-links raw blobs, with the risk it documents.
+	linked := filepath.Join(f.out, "linked")
+	res, err = f.dists.Checkout(f.ctx, "d", linked, publish.CheckoutOptions{Publishers: all.Registry(), Link: true})
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Linked, "raw.bin")
+	served, err = os.Stat(filepath.Join(linked, "raw.bin"))
+	require.NoError(t, err)
+	require.True(t, os.SameFile(inStore, served), "with Link a raw blob is hard-linked")
+	require.GreaterOrEqual(t, served.Sys().(*syscall.Stat_t).Nlink, uint64(3), "store, tree a and tree b")
 
 	trec, err := f.st.Stat(f.ctx, "r", "text.txt")
 	require.NoError(t, err)
@@ -275,7 +293,7 @@ func TestCheckoutHardLinksAndCopies(t *testing.T) {
 	tfi, err := os.Stat(filepath.Join(dir, "text.txt"))
 	require.NoError(t, err)
 	require.Equal(t, fs.FileMode(0o444), tfi.Mode().Perm())
-	got, err = os.ReadFile(filepath.Join(dir, "raw.bin"))
+	got, err = os.ReadFile(filepath.Join(linked, "raw.bin"))
 	require.NoError(t, err)
 	require.Equal(t, raw, got)
 }

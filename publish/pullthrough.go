@@ -309,7 +309,7 @@ func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEnt
 			}
 		}
 	}
-	if de.d.Private && !s.authorize(w, r, de.name) {
+	if de.d.Private && !s.authorize(w, r, de.d) {
 		return true
 	}
 	if de.d.Repo == "" {

@@ -305,7 +305,7 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request) {
 		redirectDir(w, r)
 		return
 	}
-	if de.d.Private && !s.authorize(w, r, de.name) {
+	if de.d.Private && !s.authorize(w, r, de.d) {
 		return // reading a private distribution needs a token (see WithAuth)
 	}
 	q := request{dist: de, vs: cur, sub: sub, prefix: ContentPrefix + de.basePath + "/"}

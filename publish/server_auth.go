@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -48,27 +49,48 @@ func (s *Server) authGate() *authGate {
 	return s.gate
 }
 
-// authorize reports whether r may read the private distribution name;
-// otherwise it has answered 401, 403, 429 or 500.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, name string) bool {
-	g := s.gate
+// CanRead checks that token may read the distribution d, by the one rule
+// for every content kind (auth.Token.ReadsDist): dist:NAME:read, or read on
+// the repository d serves. Errors are those of CheckToken; a denial matches
+// auth.ErrForbidden and names both scopes.
+func (s *Server) CanRead(r *http.Request, token string, d *Distribution) (*auth.Token, error) {
+	tok, err := s.CheckToken(r, token, auth.KindDist, d.Name, auth.Read)
+	if !errors.Is(err, auth.ErrForbidden) || tok == nil {
+		return tok, err
+	}
+	if tok.ReadsDist(d.Name, d.Repo) {
+		return tok, nil
+	}
+	return tok, fmt.Errorf("%w: %s", auth.ErrForbidden, readScopes(d))
+}
+
+// readScopes says which scopes read d.
+func readScopes(d *Distribution) string {
+	if d.Repo == "" {
+		return "the token does not grant dist:" + d.Name + ":read"
+	}
+	return "the token grants neither dist:" + d.Name + ":read nor repo:" + d.Repo + ":read"
+}
+
+// authorize reports whether r may read the private distribution d (see
+// CanRead); otherwise it has answered 401, 403, 429 or 500.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, d *Distribution) bool {
 	token, ok := auth.Credentials(r)
-	if g == nil || g.authz == nil || !ok {
-		challenge(w, "unauthorized: distribution "+name+" is private: send a token (HTTP Basic password or Bearer)")
+	if s.gate == nil || s.gate.authz == nil || !ok {
+		challenge(w, "unauthorized: distribution "+d.Name+" is private: send a token (HTTP Basic password or Bearer)")
 		return false
 	}
-	_, err := g.authz.Authorize(r.Context(), token, auth.KindDist, name, auth.Read)
+	_, err := s.CanRead(r, token, d)
+	var lim *AuthLimitError
 	switch {
 	case err == nil:
 		return true
+	case errors.As(err, &lim):
+		w.Header().Set("Retry-After", strconv.Itoa(int((lim.RetryAfter+time.Second-1)/time.Second)))
+		textError(w, http.StatusTooManyRequests, "too many requests: too many failed authentications from this address")
 	case errors.Is(err, auth.ErrForbidden):
-		textError(w, http.StatusForbidden, "forbidden: the token does not grant dist:"+name+":read")
+		textError(w, http.StatusForbidden, "forbidden: "+readScopes(d))
 	case errors.Is(err, auth.ErrUnauthorized):
-		if wait := g.limit.Fail(auth.ClientAddr(r)); wait > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-			textError(w, http.StatusTooManyRequests, "too many requests: too many failed authentications from this address")
-			return false
-		}
 		challenge(w, "unauthorized: unknown, revoked or expired token")
 	default:
 		s.internal(w, r, "authenticate", err)

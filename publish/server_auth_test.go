@@ -62,7 +62,7 @@ func TestServerPrivateAuth(t *testing.T) {
 			f := newAuthFixture(t, kind)
 			reader := f.token("reader", "dist:web:read")
 			admin := f.token("admin", "*:*:admin")
-			other := f.token("other", "dist:api-*:read", "repo:*:admin")
+			other := f.token("other", "dist:api-*:read", "repo:api-*:admin") // another distribution, another repository
 
 			resp, body := get(t, http.MethodGet, f.url("secret.txt"))
 			require.Equal(t, http.StatusUnauthorized, resp.StatusCode)

@@ -124,7 +124,7 @@ func (m *Manager) Create(ctx context.Context, r Remote) (*Remote, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &r, nil
+	return r.redacted(), nil
 }
 
 // load reads a remote and the id of its document.
@@ -163,13 +163,17 @@ func (m *Manager) Forget(name string) {
 	}
 }
 
-// Show returns one remote; an unknown name matches ErrRemoteNotFound.
+// Show returns one remote, without secrets; an unknown name matches
+// ErrRemoteNotFound.
 func (m *Manager) Show(ctx context.Context, name string) (*Remote, error) {
 	r, _, err := m.load(ctx, name)
-	return r, err
+	if err != nil {
+		return nil, err
+	}
+	return r.redacted(), nil
 }
 
-// List returns every remote, sorted by name.
+// List returns every remote, sorted by name, without secrets.
 func (m *Manager) List(ctx context.Context) ([]Remote, error) {
 	var names []string
 	if err := m.st.Refs().List(ctx, refPrefix, func(name string, _ objects.ID) error {
@@ -187,7 +191,7 @@ func (m *Manager) List(ctx context.Context) ([]Remote, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *r)
+		out = append(out, *r.redacted())
 	}
 	return out, nil
 }
@@ -239,7 +243,7 @@ func (m *Manager) Update(ctx context.Context, name string, change func(*Remote) 
 		if err != nil {
 			return nil, err
 		}
-		return &r, nil
+		return r.redacted(), nil
 	}
 }
 

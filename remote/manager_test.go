@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -89,23 +90,29 @@ func TestManagerValidates(t *testing.T) {
 	require.NoError(t, os.WriteFile(pw, []byte("secret\n"), 0o600))
 	ok := remote.Remote{Name: "ok", Kind: "file", URL: "http://h/PULP_MANIFEST"}
 	cases := map[string]func(r *remote.Remote){
-		"bad name":        func(r *remote.Remote) { r.Name = "Bad Name" },
-		"no kind":         func(r *remote.Remote) { r.Kind = "" },
-		"unknown kind":    func(r *remote.Remote) { r.Kind = "nosuch" },
-		"relative url":    func(r *remote.Remote) { r.URL = "repo/PULP_MANIFEST" },
-		"ftp url":         func(r *remote.Remote) { r.URL = "ftp://h/PULP_MANIFEST" },
-		"user in url":     func(r *remote.Remote) { r.URL = "http://u:p@h/PULP_MANIFEST" },
-		"policy":          func(r *remote.Remote) { r.Policy = "streamed" },
-		"pattern":         func(r *remote.Remote) { r.Include = []string{"a/[b"} },
-		"password alone":  func(r *remote.Remote) { r.PasswordFile = pw },
-		"missing pw file": func(r *remote.Remote) { r.Username = "u"; r.PasswordFile = filepath.Join(dir, "none") },
-		"missing ca":      func(r *remote.Remote) { r.CACert = filepath.Join(dir, "none.pem") },
-		"ca not pem":      func(r *remote.Remote) { r.CACert = pw },
-		"cert, no key":    func(r *remote.Remote) { r.ClientCert = pw },
-		"proxy":           func(r *remote.Remote) { r.Proxy = "not a url" },
-		"concurrency":     func(r *remote.Remote) { r.DownloadConcurrency = 1000 },
-		"retries":         func(r *remote.Remote) { r.Retries = -1 },
-		"timeout":         func(r *remote.Remote) { r.ReadTimeout = -1 },
+		"bad name":             func(r *remote.Remote) { r.Name = "Bad Name" },
+		"no kind":              func(r *remote.Remote) { r.Kind = "" },
+		"unknown kind":         func(r *remote.Remote) { r.Kind = "nosuch" },
+		"relative url":         func(r *remote.Remote) { r.URL = "repo/PULP_MANIFEST" },
+		"ftp url":              func(r *remote.Remote) { r.URL = "ftp://h/PULP_MANIFEST" },
+		"user in url":          func(r *remote.Remote) { r.URL = "http://u:p@h/PULP_MANIFEST" },
+		"policy":               func(r *remote.Remote) { r.Policy = "streamed" },
+		"pattern":              func(r *remote.Remote) { r.Include = []string{"a/[b"} },
+		"password alone":       func(r *remote.Remote) { r.PasswordFile = pw },
+		"missing pw file":      func(r *remote.Remote) { r.Username = "u"; r.PasswordFile = filepath.Join(dir, "none") },
+		"missing ca":           func(r *remote.Remote) { r.CACert = filepath.Join(dir, "none.pem") },
+		"ca not pem":           func(r *remote.Remote) { r.CACert = pw },
+		"cert, no key":         func(r *remote.Remote) { r.ClientCert = pw },
+		"proxy":                func(r *remote.Remote) { r.Proxy = "not a url" },
+		"user in proxy":        func(r *remote.Remote) { r.Proxy = "http://u:p@proxy:3128" },
+		"proxy pw alone":       func(r *remote.Remote) { r.Proxy = "http://proxy:3128"; r.ProxyPasswordFile = pw },
+		"proxy user, no proxy": func(r *remote.Remote) { r.ProxyUsername = "u" },
+		"missing proxy pw file": func(r *remote.Remote) {
+			r.Proxy, r.ProxyUsername, r.ProxyPasswordFile = "http://proxy:3128", "u", filepath.Join(dir, "none")
+		},
+		"concurrency": func(r *remote.Remote) { r.DownloadConcurrency = 1000 },
+		"retries":     func(r *remote.Remote) { r.Retries = -1 },
+		"timeout":     func(r *remote.Remote) { r.ReadTimeout = -1 },
 	}
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -123,6 +130,40 @@ func TestManagerValidates(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, string(data), "secret", "the store keeps the password file's path only")
 	require.Contains(t, string(data), `"password_file":`)
+
+	r = ok
+	r.Name, r.Proxy, r.ProxyUsername, r.ProxyPasswordFile = "proxied", "http://proxy:3128", "u", pw
+	created, err = e.m.Create(e.ctx, r)
+	require.NoError(t, err)
+	data, err = json.Marshal(created)
+	require.NoError(t, err)
+	require.NotContains(t, string(data), "secret", "the store keeps the proxy password file's path only")
+	require.Contains(t, string(data), `"proxy_password_file":`)
+}
+
+// A proxy URL stored with a password (before they were refused there) is
+// never shown with it.
+func TestManagerRedactsStoredProxyPassword(t *testing.T) {
+	e := newEnv(t)
+	legacy := remote.Remote{Name: "old", Kind: "file", URL: "http://h/PULP_MANIFEST", Policy: remote.Immediate,
+		DownloadConcurrency: 1, Proxy: "http://u:s3cret@proxy:3128"}
+	id, err := e.st.WriteDoc(e.ctx, &legacy)
+	require.NoError(t, err)
+	require.NoError(t, e.st.ApplyRefs(e.ctx, "remote create old", refs.Update{Name: "config/remotes/old", New: id}))
+
+	got, err := e.m.Show(e.ctx, "old")
+	require.NoError(t, err)
+	list, err := e.m.List(e.ctx)
+	require.NoError(t, err)
+	for _, v := range []any{got, list} {
+		data, err := json.Marshal(v)
+		require.NoError(t, err)
+		require.NotContains(t, string(data), "s3cret")
+		require.Contains(t, string(data), "proxy:3128")
+	}
+	_, err = e.m.Update(e.ctx, "old", func(r *remote.Remote) error { r.Retries = 2; return nil })
+	require.ErrorIs(t, err, repo.ErrInvalid, "moving the credentials out of the URL is asked for")
+	require.NotContains(t, err.Error(), "s3cret")
 }
 
 func TestManagerConcurrentUpdates(t *testing.T) {

@@ -74,8 +74,13 @@ type Remote struct {
 	// ClientCert and ClientKey are PEM files of a TLS client certificate.
 	ClientCert string `json:"client_cert,omitempty"`
 	ClientKey  string `json:"client_key,omitempty"`
-	// Proxy is an http(s) or socks5 proxy URL; empty uses $HTTPS_PROXY etc.
-	Proxy string `json:"proxy,omitempty"`
+	// Proxy is an http(s) or socks5 proxy URL without credentials; empty
+	// uses $HTTPS_PROXY etc. ProxyUsername and ProxyPasswordFile
+	// authenticate to it; the store keeps the file's path, never the
+	// password.
+	Proxy             string `json:"proxy,omitempty"`
+	ProxyUsername     string `json:"proxy_username,omitempty"`
+	ProxyPasswordFile string `json:"proxy_password_file,omitempty"`
 	// TLSInsecure turns certificate verification off.
 	TLSInsecure bool `json:"tls_insecure,omitempty"`
 	// ConnectTimeout bounds dialling plus the TLS handshake; ReadTimeout
@@ -159,9 +164,18 @@ func (r *Remote) Validate() error {
 		return bad("a client certificate needs both --client-cert and --client-key")
 	}
 	if r.Proxy != "" {
-		if u, err := url.Parse(r.Proxy); err != nil || u.Host == "" || u.Scheme == "" {
-			return bad("proxy %q: want a URL such as http://proxy:3128", r.Proxy)
+		u, err := url.Parse(r.Proxy)
+		if err != nil || u.Host == "" || u.Scheme == "" {
+			return bad("proxy %q: want a URL such as http://proxy:3128", redactURL(r.Proxy))
 		}
+		if u.User != nil {
+			return bad("proxy %q: put credentials in --proxy-username and --proxy-password-file, not in the URL", redactURL(r.Proxy))
+		}
+	} else if r.ProxyUsername != "" || r.ProxyPasswordFile != "" {
+		return bad("proxy credentials need a --proxy")
+	}
+	if r.ProxyPasswordFile != "" && r.ProxyUsername == "" {
+		return bad("a proxy password file needs a proxy username")
 	}
 	if r.ConnectTimeout < 0 || r.ReadTimeout < 0 {
 		return bad("timeouts cannot be negative")
@@ -218,20 +232,43 @@ func checkURL(s string) error {
 	return nil
 }
 
+// redactURL hides the password of a URL (one stored before credentials
+// were refused in it).
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		if i := strings.LastIndex(s, "@"); i >= 0 {
+			return "xxxxx" + s[i:]
+		}
+		return s
+	}
+	return u.Redacted()
+}
+
+// redacted returns r as it may be shown: no secret in it (a proxy URL
+// stored with a password before they were refused has it hidden).
+func (r *Remote) redacted() *Remote {
+	c := *r
+	c.Proxy = redactURL(r.Proxy)
+	return &c
+}
+
 // httpConfig is the client configuration r asks for.
 func (r *Remote) httpConfig() httpx.Config {
 	c := httpx.Config{
-		Username:       r.Username,
-		PasswordFile:   r.PasswordFile,
-		CACertFile:     r.CACert,
-		ClientCertFile: r.ClientCert,
-		ClientKeyFile:  r.ClientKey,
-		Proxy:          r.Proxy,
-		TLSInsecure:    r.TLSInsecure,
-		ConnectTimeout: time.Duration(r.ConnectTimeout),
-		ReadTimeout:    time.Duration(r.ReadTimeout),
-		Retries:        r.Retries,
-		MaxConns:       max(r.DownloadConcurrency, 1),
+		Username:          r.Username,
+		PasswordFile:      r.PasswordFile,
+		CACertFile:        r.CACert,
+		ClientCertFile:    r.ClientCert,
+		ClientKeyFile:     r.ClientKey,
+		Proxy:             r.Proxy,
+		ProxyUsername:     r.ProxyUsername,
+		ProxyPasswordFile: r.ProxyPasswordFile,
+		TLSInsecure:       r.TLSInsecure,
+		ConnectTimeout:    time.Duration(r.ConnectTimeout),
+		ReadTimeout:       time.Duration(r.ReadTimeout),
+		Retries:           r.Retries,
+		MaxConns:          max(r.DownloadConcurrency, 1),
 	}
 	if u, err := url.Parse(r.URL); err == nil {
 		c.AuthHost = u.Host

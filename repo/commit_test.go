@@ -59,6 +59,49 @@ func TestParseAdd(t *testing.T) {
 	}
 }
 
+// A symbolic link in an added directory may name a file inside it, but not
+// one outside (a secret a build tree points at) unless links are followed.
+func TestParseAddSymlinks(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "d")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "fine.txt"), []byte("ok"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(base, "secret.txt"), []byte("secret"), 0o644))
+	require.NoError(t, os.Symlink("../fine.txt", filepath.Join(dir, "sub", "alias.txt")))
+
+	paths := func(adds []repo.Add) []string {
+		var out []string
+		for _, a := range adds {
+			out = append(out, a.Path)
+		}
+		return out
+	}
+	adds, err := repo.ParseAdd(dir)
+	require.NoError(t, err, "a link inside the directory is fine")
+	require.ElementsMatch(t, []string{"fine.txt", "sub/alias.txt"}, paths(adds))
+
+	for _, target := range []string{filepath.Join(base, "secret.txt"), "../../secret.txt"} {
+		link := filepath.Join(dir, "sub", "leak.txt")
+		require.NoError(t, os.Symlink(target, link))
+		_, err = repo.ParseAdd(dir)
+		require.ErrorIs(t, err, repo.ErrInvalid, target)
+		require.ErrorContains(t, err, link)
+		require.ErrorContains(t, err, filepath.Join(base, "secret.txt"))
+
+		adds, err = repo.ParseAdd(dir, repo.FollowSymlinks())
+		require.NoError(t, err)
+		require.ElementsMatch(t, []string{"fine.txt", "sub/alias.txt", "sub/leak.txt"}, paths(adds))
+		require.NoError(t, os.Remove(link))
+	}
+
+	// Through a symbolic link to the directory itself, links inside stay fine.
+	via := filepath.Join(base, "via")
+	require.NoError(t, os.Symlink(dir, via))
+	adds, err = repo.ParseAdd(via)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"fine.txt", "sub/alias.txt"}, paths(adds))
+}
+
 func TestCommitAdds(t *testing.T) {
 	e := newFSEnv(t)
 	e.create("dev", repo.CreateOptions{})

@@ -18,6 +18,13 @@ type FsckResult struct {
 	// NotFetched counts on-demand records whose bytes no request needed yet.
 	NotFetched int      `json:"not_fetched"`
 	Problems   []string `json:"problems"`
+	// Damaged holds a record of each damaged or missing blob, for a
+	// repair to fetch again.
+	Damaged []Record `json:"-"`
+	// Repaired and Unrepaired, after a repair (fsck --repair), name the
+	// blobs fetched again and those that could not be, with why.
+	Repaired   []string `json:"repaired,omitempty"`
+	Unrepaired []string `json:"unrepaired,omitempty"`
 }
 
 // Fsck reads every reachable version, tree object and blob and verifies its
@@ -55,6 +62,11 @@ func (s *Store) Fsck(ctx context.Context) (*FsckResult, error) {
 				}
 				if err != nil {
 					r.problem(fmt.Sprintf("blob %s (%s)", e.SHA256, e.Path), err)
+					if errors.Is(err, objects.ErrCorrupt) || errors.Is(err, objects.ErrNotFound) {
+						mu.Lock()
+						res.Damaged = append(res.Damaged, e)
+						mu.Unlock()
+					}
 					continue
 				}
 				mu.Lock()

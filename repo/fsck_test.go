@@ -48,6 +48,14 @@ func TestFsckCorruptBlob(t *testing.T) {
 	require.Contains(t, res.Problems[0], bad.String())
 	require.Contains(t, res.Problems[0], "bad.bin")
 	require.Contains(t, err.Error(), bad.String())
+
+	// As fsck advises, committing the same file again repairs the blob
+	// (no new version: nothing changed), in this repository or another.
+	e.create("other", repo.CreateOptions{})
+	e.commit("other", map[string]string{"again.bin": randomText(5, 4096)})
+	res, err = e.s.Fsck(e.ctx)
+	require.NoError(t, err)
+	require.Empty(t, res.Problems)
 }
 
 func TestFsckMissingBlob(t *testing.T) {

@@ -73,7 +73,7 @@ const movedAttempts = 3
 // checkout (dir.pkgvc/store), then checks out from there. Later checkouts
 // download only what changed; packages the served version no longer holds
 // leave that store.
-func (c *Client) Checkout(ctx context.Context, name, dir string) (*publish.CheckoutResult, error) {
+func (c *Client) Checkout(ctx context.Context, name, dir string, o api.CheckoutOptions) (*publish.CheckoutResult, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func (c *Client) Checkout(ctx context.Context, name, dir string) (*publish.Check
 	home, store := publish.HomeDir(abs), publish.ReplicaDir(abs)
 	_, statErr := os.Lstat(home)
 	made := errors.Is(statErr, fs.ErrNotExist)
-	res, err := c.checkoutLocked(ctx, name, dir, abs, store)
+	res, err := c.checkoutLocked(ctx, name, dir, abs, store, o)
 	if fi, lerr := os.Lstat(abs); made && err != nil && (lerr != nil || fi.Mode()&fs.ModeSymlink == 0) {
 		_ = os.RemoveAll(home) // dir does not link into it: leave nothing behind
 	}
@@ -91,19 +91,19 @@ func (c *Client) Checkout(ctx context.Context, name, dir string) (*publish.Check
 // checkoutLocked copies and checks out under the copy's lock. Errors
 // read as a local checkout's: a distribution that is not there as such,
 // the rest as "checkout NAME into DIR: ...".
-func (c *Client) checkoutLocked(ctx context.Context, name, dir, abs, store string) (*publish.CheckoutResult, error) {
+func (c *Client) checkoutLocked(ctx context.Context, name, dir, abs, store string, o api.CheckoutOptions) (*publish.CheckoutResult, error) {
 	sv, err := c.Served(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.copyAndCheckout(ctx, sv, abs, store)
+	res, err := c.copyAndCheckout(ctx, sv, abs, store, o)
 	if err != nil {
 		return res, fmt.Errorf("checkout %s into %s: %w", name, dir, err)
 	}
 	return res, nil
 }
 
-func (c *Client) copyAndCheckout(ctx context.Context, sv *api.Served, dir, store string) (*publish.CheckoutResult, error) {
+func (c *Client) copyAndCheckout(ctx context.Context, sv *api.Served, dir, store string, o api.CheckoutOptions) (*publish.CheckoutResult, error) {
 	if err := os.MkdirAll(store, 0o755); err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func (c *Client) copyAndCheckout(ctx context.Context, sv *api.Served, dir, store
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := c.checkoutOnce(ctx, rep, sv, dir)
+		res, err := c.checkoutOnce(ctx, rep, sv, dir, o)
 		if !errors.Is(err, publish.ErrDistMoved) || attempt == movedAttempts {
 			return res, err
 		}
@@ -137,7 +137,7 @@ func (c *Client) copyAndCheckout(ctx context.Context, sv *api.Served, dir, store
 }
 
 // openReplica opens the copy's store: blobs are kept raw, so that the
-// checkout hard-links them.
+// checkout can clone or link them.
 func openReplica(dir string) (*repo.Store, error) {
 	ob, err := objectsfs.New(filepath.Join(dir, "data"))
 	if err != nil {
@@ -151,7 +151,7 @@ func openReplica(dir string) (*repo.Store, error) {
 	return repo.New(st, rb, kindsall.Kinds()), nil
 }
 
-func (c *Client) checkoutOnce(ctx context.Context, rep *repo.Store, sv *api.Served, dir string) (*publish.CheckoutResult, error) {
+func (c *Client) checkoutOnce(ctx context.Context, rep *repo.Store, sv *api.Served, dir string, o api.CheckoutOptions) (*publish.CheckoutResult, error) {
 	name, v := sv.Dist, sv.Version
 	if err := c.copyTree(ctx, rep.Objects(), name, v); err != nil {
 		return nil, fmt.Errorf("copy %s: %w", v, err)
@@ -160,15 +160,15 @@ func (c *Client) checkoutOnce(ctx context.Context, rep *repo.Store, sv *api.Serv
 	if err != nil {
 		return nil, fmt.Errorf("copy %s: %w", v, err)
 	}
-	res, err := publish.CheckoutVersion(ctx, rep, sv.Kind, v, dir, publish.CheckoutOptions{Publishers: puball.Registry()})
+	res, err := publish.CheckoutVersion(ctx, rep, sv.Kind, v, dir, publish.CheckoutOptions{Publishers: puball.Registry(), Link: o.Link})
 	if res != nil {
 		res.Dist = name
 	}
 	if err != nil {
 		return res, err
 	}
-	// The trees hold the packages now (hard links): the copy keeps the
-	// served version's, which the next checkout does not download again.
+	// The trees hold the packages now: the copy keeps the served
+	// version's, which the next checkout does not download again.
 	return res, prunePackages(ctx, rep.Objects(), keep)
 }
 

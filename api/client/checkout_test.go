@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/client"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
@@ -73,11 +74,11 @@ func TestCheckoutThroughServer(t *testing.T) {
 	c, err := client.New(e.ts.URL, e.token("reader", "dist:web:read"), client.WithHTTPClient(&http.Client{Transport: counter}))
 	require.NoError(t, err)
 	remoteDir, localDir := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "out")
-	res, err := c.Checkout(ctx, "web", remoteDir)
+	res, err := c.Checkout(ctx, "web", remoteDir, api.CheckoutOptions{})
 	require.NoError(t, err)
 	require.Equal(t, "web", res.Dist)
 	require.EqualValues(t, 3, counter.content.Load(), "one download per distinct package")
-	_, err = e.svc.Checkout(ctx, "web", localDir)
+	_, err = e.svc.Checkout(ctx, "web", localDir, api.CheckoutOptions{})
 	require.NoError(t, err)
 	require.Equal(t, treeOf(t, localDir), treeOf(t, remoteDir))
 	require.Contains(t, treeOf(t, remoteDir), "PULP_MANIFEST")
@@ -87,11 +88,11 @@ func TestCheckoutThroughServer(t *testing.T) {
 	_, err = e.svc.Commit(ctx, "web", repo.CommitRequest{Removes: []string{"d/b.txt"}})
 	require.NoError(t, err)
 	counter.content.Store(0)
-	res, err = c.Checkout(ctx, "web", remoteDir)
+	res, err = c.Checkout(ctx, "web", remoteDir, api.CheckoutOptions{})
 	require.NoError(t, err)
 	require.Equal(t, 3, res.Version.Number)
 	require.EqualValues(t, 2, counter.content.Load(), "only what changed is downloaded")
-	_, err = e.svc.Checkout(ctx, "web", localDir)
+	_, err = e.svc.Checkout(ctx, "web", localDir, api.CheckoutOptions{})
 	require.NoError(t, err)
 	want := treeOf(t, localDir)
 	require.Equal(t, want, treeOf(t, remoteDir))
@@ -100,7 +101,7 @@ func TestCheckoutThroughServer(t *testing.T) {
 	require.NoError(t, e.replicaBlobs(remoteDir, func(objects.ID) { blobs++ }))
 	require.Equal(t, 4, blobs, "the copy keeps the served version's packages only")
 
-	res, err = c.Checkout(ctx, "web", remoteDir)
+	res, err = c.Checkout(ctx, "web", remoteDir, api.CheckoutOptions{})
 	require.NoError(t, err)
 	require.True(t, res.UpToDate)
 
@@ -119,14 +120,14 @@ func TestCheckoutThroughServer(t *testing.T) {
 	// Without the distribution's read scope, nothing.
 	other, err := client.New(e.ts.URL, e.token("other", "dist:elsewhere:read"))
 	require.NoError(t, err)
-	_, err = other.Checkout(ctx, "web", filepath.Join(t.TempDir(), "x"))
+	_, err = other.Checkout(ctx, "web", filepath.Join(t.TempDir(), "x"), api.CheckoutOptions{})
 	require.ErrorIs(t, err, auth.ErrForbidden)
 
 	// A directory with files of its own is refused, and nothing is left.
 	junk := filepath.Join(t.TempDir(), "junk")
 	require.NoError(t, os.MkdirAll(junk, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(junk, "mine.txt"), []byte("mine"), 0o644))
-	_, err = c.Checkout(ctx, "web", junk)
+	_, err = c.Checkout(ctx, "web", junk, api.CheckoutOptions{})
 	require.ErrorIs(t, err, publish.ErrNotCheckout)
 	_, err = os.Stat(publish.HomeDir(junk))
 	require.ErrorIs(t, err, fs.ErrNotExist)
@@ -149,9 +150,9 @@ func TestCheckoutThroughServerPython(t *testing.T) {
 	_, err = e.svc.CreateDist(ctx, "pypi", publish.DistSpec{BasePath: "pypi", Repo: "py"})
 	require.NoError(t, err)
 	remoteDir, localDir := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "out")
-	_, err = e.client(e.token("reader", "dist:pypi:read")).Checkout(ctx, "pypi", remoteDir)
+	_, err = e.client(e.token("reader", "dist:pypi:read")).Checkout(ctx, "pypi", remoteDir, api.CheckoutOptions{})
 	require.NoError(t, err)
-	_, err = e.svc.Checkout(ctx, "pypi", localDir)
+	_, err = e.svc.Checkout(ctx, "pypi", localDir, api.CheckoutOptions{})
 	require.NoError(t, err)
 	got := treeOf(t, remoteDir)
 	require.Equal(t, treeOf(t, localDir), got)

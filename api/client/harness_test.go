@@ -256,7 +256,7 @@ func (f *fakeTasks) run(ctx context.Context, req api.TaskRequest) (any, error) {
 	case "gc":
 		return f.svc.GC(ctx, repo.GCOptions{DryRun: len(req.Args) > 0 && req.Args[len(req.Args)-1] == "--dry-run"})
 	case "fsck":
-		return f.svc.Fsck(ctx)
+		return f.svc.Fsck(ctx, api.FsckOptions{Repair: len(req.Args) > 0 && req.Args[0] == "--repair"})
 	case "sleep":
 		<-f.stop
 		return nil, nil

@@ -323,8 +323,8 @@ func (c *Client) GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, erro
 
 // Fsck checks the store, as a server task. Problems found come back with
 // the result and an error matching repo.ErrCorrupt.
-func (c *Client) Fsck(ctx context.Context) (*repo.FsckResult, error) {
-	t, err := c.StartTask(ctx, server.FsckTask())
+func (c *Client) Fsck(ctx context.Context, o api.FsckOptions) (*repo.FsckResult, error) {
+	t, err := c.StartTask(ctx, server.FsckTask(o))
 	if err != nil {
 		return nil, err
 	}

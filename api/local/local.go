@@ -293,7 +293,20 @@ func (s *Service) GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, err
 	return s.st.GC(ctx, o)
 }
 
-// Fsck verifies the store.
-func (s *Service) Fsck(ctx context.Context) (*repo.FsckResult, error) {
-	return s.st.Fsck(ctx)
+// Fsck verifies the store; with Repair it fetches damaged or missing blobs
+// again from the remotes that offer them, and verifies again.
+func (s *Service) Fsck(ctx context.Context, o api.FsckOptions) (*repo.FsckResult, error) {
+	res, err := s.st.Fsck(ctx)
+	if !o.Repair || res == nil || len(res.Damaged) == 0 {
+		return res, err
+	}
+	rr, rerr := s.remotes.Repair(ctx, res.Damaged)
+	if rerr != nil {
+		return res, errors.Join(err, fmt.Errorf("repair: %w", rerr))
+	}
+	again, err := s.st.Fsck(ctx)
+	if again != nil {
+		again.Repaired, again.Unrepaired = rr.Repaired, rr.Unrepaired
+	}
+	return again, err
 }

@@ -242,7 +242,7 @@ func TestDistsRemotesTokens(t *testing.T) {
 	gc, err := s.GC(ctx, repo.GCOptions{DryRun: true})
 	require.NoError(t, err)
 	require.Zero(t, gc.DeletedBlobs)
-	_, err = s.Fsck(ctx)
+	_, err = s.Fsck(ctx, api.FsckOptions{})
 	require.NoError(t, err)
 }
 

@@ -87,8 +87,9 @@ func (s *Service) ServedContent(ctx context.Context, name string, version object
 
 // Checkout writes what distribution name serves into dir; packages synced
 // on demand are fetched from their remote now.
-func (s *Service) Checkout(ctx context.Context, name, dir string) (*publish.CheckoutResult, error) {
+func (s *Service) Checkout(ctx context.Context, name, dir string, o api.CheckoutOptions) (*publish.CheckoutResult, error) {
 	return s.dists.Checkout(ctx, name, dir, publish.CheckoutOptions{
+		Link:       o.Link,
 		Publishers: all.Registry(),
 		Fetch:      func(ctx context.Context, r repo.Record) error { return s.remotes.FetchBlob(ctx, r, io.Discard) },
 	})

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/internal/tasks"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
@@ -39,7 +40,7 @@ func (s *Service) taskOps() *tasks.Registry {
 	reg := tasks.NewRegistry()
 	reg.Register("sync", tasks.Op{Check: s.checkSync, Run: s.runSync})
 	reg.Register("gc", tasks.Op{Check: checkGC, Run: s.runGC})
-	reg.Register("fsck", tasks.Op{Run: s.runFsck})
+	reg.Register("fsck", tasks.Op{Check: checkFsck, Run: s.runFsck})
 	return reg
 }
 
@@ -162,10 +163,37 @@ func (s *Service) runGC(ctx context.Context, args []string, r *tasks.Report) (an
 	return res, err
 }
 
-func (s *Service) runFsck(ctx context.Context, _ []string, r *tasks.Report) (any, error) {
-	res, err := s.st.Fsck(ctx)
+// parseFsck parses a fsck task's arguments: [--repair].
+func parseFsck(args []string) (api.FsckOptions, error) {
+	var o api.FsckOptions
+	for _, a := range args {
+		if a != "--repair" {
+			return o, fmt.Errorf("%w: fsck argument %q: only --repair", repo.ErrInvalid, a)
+		}
+		o.Repair = true
+	}
+	return o, nil
+}
+
+func checkFsck(_ context.Context, args []string) (tasks.Lock, error) {
+	_, err := parseFsck(args)
+	return tasks.Lock{}, err
+}
+
+func (s *Service) runFsck(ctx context.Context, args []string, r *tasks.Report) (any, error) {
+	o, err := parseFsck(args)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.Fsck(ctx, o)
 	if res == nil {
 		return nil, err
+	}
+	for _, p := range res.Repaired {
+		r.Logf("repaired: %s", p)
+	}
+	for _, p := range res.Unrepaired {
+		r.Logf("not repaired: %s", p)
 	}
 	r.Logf("checked %d objects and %d blobs (%d bytes): %d problems", res.Objects, res.Blobs, res.Bytes, len(res.Problems))
 	for _, p := range res.Problems {

@@ -149,3 +149,21 @@ func (s *Server) needRev(ctx context.Context, rev string) error {
 	}
 	return need(ctx, auth.KindRepo, base, auth.Read)
 }
+
+// needDistRead checks that the request's token may read what distribution
+// name serves, by the rule the content server applies to private
+// distributions (auth.Token.ReadsDist): dist:NAME:read, or read on the
+// repository it serves.
+func (s *Server) needDistRead(ctx context.Context, name string) error {
+	tok := tokenFrom(ctx)
+	if tok == nil {
+		return errorf(auth.ErrUnauthorized, "unauthorized: no token")
+	}
+	if tok.Allows(auth.KindDist, name, auth.Read) {
+		return nil
+	}
+	if d, err := s.svc.ShowDist(ctx, name); err == nil && tok.ReadsDist(name, d.Repo) {
+		return nil
+	}
+	return denied(tok, auth.KindDist, name, auth.Read)
+}

@@ -256,6 +256,7 @@ var serverFiles = []struct {
 	{"ca_cert", func(r *remote.Remote) string { return r.CACert }},
 	{"client_cert", func(r *remote.Remote) string { return r.ClientCert }},
 	{"client_key", func(r *remote.Remote) string { return r.ClientKey }},
+	{"proxy_password_file", func(r *remote.Remote) string { return r.ProxyPasswordFile }},
 }
 
 // needServerFile checks that the token may name files of the server:

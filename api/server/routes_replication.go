@@ -8,7 +8,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/pkgvc/pkgvc/api"
-	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -18,9 +17,9 @@ import (
 // its packages, with the distribution's read scope.
 func (s *Server) replicationRoutes() {
 	a := s.api
-	huma.Register(a, op(http.MethodGet, "/distributions/{name}/served", "get-served", "The version a distribution serves now (dist:NAME:read)", "distributions"),
+	huma.Register(a, op(http.MethodGet, "/distributions/{name}/served", "get-served", "The version a distribution serves now (dist:NAME:read, or repo:REPO:read on its repository)", "distributions"),
 		func(ctx context.Context, in *nameInput) (*bodyOutput[*api.Served], error) {
-			if err := need(ctx, auth.KindDist, in.Name, auth.Read); err != nil {
+			if err := s.needDistRead(ctx, in.Name); err != nil {
 				return nil, err
 			}
 			return body(s.svc.Served(ctx, in.Name))
@@ -36,13 +35,13 @@ func (s *Server) replicationRoutes() {
 	// reader checks the token may read distribution name and parses the
 	// version it names.
 	reader := func(ctx context.Context, name, version string) (objects.ID, error) {
-		if err := need(ctx, auth.KindDist, name, auth.Read); err != nil {
+		if err := s.needDistRead(ctx, name); err != nil {
 			return objects.ID{}, err
 		}
 		return parse(version)
 	}
 
-	obj := op(http.MethodGet, "/distributions/{name}/objects/{id}", "get-served-object", "A tree object of the version a distribution serves (dist:NAME:read)", "distributions")
+	obj := op(http.MethodGet, "/distributions/{name}/objects/{id}", "get-served-object", "A tree object of the version a distribution serves (dist:NAME:read, or repo:REPO:read on its repository)", "distributions")
 	obj.Responses = map[string]*huma.Response{"200": {
 		Description: "The object's bytes; their sha256 is the id.",
 		Content:     map[string]*huma.MediaType{"application/octet-stream": {}},
@@ -72,7 +71,7 @@ func (s *Server) replicationRoutes() {
 		}}, nil
 	})
 
-	content := op(http.MethodGet, "/distributions/{name}/content", "get-served-content", "A package of the version a distribution serves (dist:NAME:read)", "distributions")
+	content := op(http.MethodGet, "/distributions/{name}/content", "get-served-content", "A package of the version a distribution serves (dist:NAME:read, or repo:REPO:read on its repository)", "distributions")
 	content.Responses = packageResponse
 	huma.Register(a, content, func(ctx context.Context, in *struct {
 		Name    string `path:"name"`

@@ -161,7 +161,7 @@ type ScheduleBody struct {
 type TokenBody struct {
 	Name       string   `json:"name,omitempty"`
 	Scopes     []string `json:"scopes" minItems:"1" doc:"KIND:GLOB:LEVEL, e.g. repo:dev:write."`
-	TTLSeconds int64    `json:"ttl_seconds,omitempty" minimum:"0" doc:"Lifetime; 0 never expires."`
+	TTLSeconds int64    `json:"ttl_seconds,omitempty" minimum:"0" maximum:"3153600000" doc:"Lifetime, up to 100 years; 0 never expires."`
 }
 
 // NewTokenBody encodes o.
@@ -175,7 +175,12 @@ func NewTokenBody(o api.TokenRequest) TokenBody {
 
 // TokenRequest decodes b.
 func (b TokenBody) TokenRequest() (api.TokenRequest, error) {
-	o := api.TokenRequest{Name: b.Name, TTL: time.Duration(b.TTLSeconds) * time.Second}
+	o := api.TokenRequest{Name: b.Name}
+	// Multiplying first would overflow into a negative or zero lifetime.
+	if b.TTLSeconds < 0 || b.TTLSeconds > int64(auth.MaxTTL/time.Second) {
+		return o, errorf(repo.ErrInvalid, "invalid ttl_seconds %d: give 0 (never expires) up to %d (100 years)", b.TTLSeconds, int64(auth.MaxTTL/time.Second))
+	}
+	o.TTL = time.Duration(b.TTLSeconds) * time.Second
 	for _, s := range b.Scopes {
 		sc, err := auth.ParseScope(s)
 		if err != nil {
@@ -346,4 +351,9 @@ func GCTask(o repo.GCOptions) api.TaskRequest {
 }
 
 // FsckTask is the task request of a store check.
-func FsckTask() api.TaskRequest { return api.TaskRequest{Op: "fsck"} }
+func FsckTask(o api.FsckOptions) api.TaskRequest {
+	if o.Repair {
+		return api.TaskRequest{Op: "fsck", Args: []string{"--repair"}}
+	}
+	return api.TaskRequest{Op: "fsck"}
+}

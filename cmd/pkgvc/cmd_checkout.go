@@ -16,11 +16,16 @@ func checkoutCmd(e *env) *cli.Command {
 		ArgsUsage: "DIST DIR",
 		Description: "DIR becomes a symbolic link to DIR.pkgvc/a or DIR.pkgvc/b and is replaced atomically:\n" +
 			"readers never see a half-written tree. Only the files that changed are written; raw\n" +
-			"blobs are hard-linked from the store when it is on the same file system.\n" +
+			"blobs are cloned from the store (copy-on-write) where the file system can, else copied.\n" +
+			"--link hard-links them instead: faster, but then a checked-out file IS the store's blob,\n" +
+			"and root writing into it changes the package in every version that holds it.\n" +
 			"Through --server, DIR is on this machine: the served version's packages are downloaded\n" +
-			"into DIR.pkgvc/store (only those the last checkout did not have) and linked from there.",
+			"into DIR.pkgvc/store (only those the last checkout did not have) and written from there.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "link", Usage: "hard-link packages from the store (faster; writing into a checked-out file then changes the store)"},
+		},
 		Action: e.action(2, 2, "DIST DIR", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
-			res, err := svc.Checkout(ctx, a[0], a[1])
+			res, err := svc.Checkout(ctx, a[0], a[1], api.CheckoutOptions{Link: c.Bool("link")})
 			if err != nil {
 				return err
 			}
@@ -31,8 +36,8 @@ func checkoutCmd(e *env) *cli.Command {
 				fmt.Fprintf(e.stdout, "%s already holds %s %s\n", a[1], res.Version, res.Version.ID)
 				return nil
 			}
-			fmt.Fprintf(e.stdout, "checked out %s (%s %s) into %s: %d file(s) written (%d hard links), %d removed\n",
-				res.Dist, res.Version, res.Version.ID, a[1], res.Written, res.Linked, res.Removed)
+			fmt.Fprintf(e.stdout, "checked out %s (%s %s) into %s: %d file(s) written (%d hard links, %d clones), %d removed\n",
+				res.Dist, res.Version, res.Version.ID, a[1], res.Written, res.Linked, res.Cloned, res.Removed)
 			return nil
 		}),
 	}

@@ -38,7 +38,9 @@ func remoteFlags(create bool) []cli.Flag {
 		&cli.StringFlag{Name: "ca-cert", Usage: "PEM file of CA certificates to trust instead of the system's"},
 		&cli.StringFlag{Name: "client-cert", Usage: "PEM file of a TLS client certificate (with --client-key)"},
 		&cli.StringFlag{Name: "client-key", Usage: "PEM file of the TLS client certificate's key"},
-		&cli.StringFlag{Name: "proxy", Usage: "proxy URL (default: $HTTPS_PROXY, $HTTP_PROXY, $NO_PROXY)"},
+		&cli.StringFlag{Name: "proxy", Usage: "proxy URL, without credentials (default: $HTTPS_PROXY, $HTTP_PROXY, $NO_PROXY)"},
+		&cli.StringFlag{Name: "proxy-username", Usage: "user name for the proxy"},
+		&cli.StringFlag{Name: "proxy-password-file", Usage: "file holding the proxy's password (the store keeps the path, not the password)"},
 		&cli.BoolFlag{Name: "tls-insecure", Usage: "do not verify the upstream's TLS certificate"},
 		&cli.DurationFlag{Name: "connect-timeout", Usage: "limit for connecting plus the TLS handshake"},
 		&cli.DurationFlag{Name: "read-timeout", Usage: "limit for waiting for response headers and for any pause in a download"},
@@ -107,7 +109,7 @@ func remoteField(flag string) string {
 }
 
 // fileFlags name local files: the remote keeps their absolute paths.
-var fileFlags = map[string]bool{"password-file": true, "ca-cert": true, "client-cert": true, "client-key": true}
+var fileFlags = map[string]bool{"password-file": true, "ca-cert": true, "client-cert": true, "client-key": true, "proxy-password-file": true}
 
 // remotePatch reads the setting flags given on the command line: update
 // sends it, create applies it to the defaults.
@@ -273,6 +275,8 @@ func (e *env) printRemote(r *remote.Remote) {
 		{"client cert:", or(r.ClientCert, "-")},
 		{"client key:", or(r.ClientKey, "-")},
 		{"proxy:", or(r.Proxy, "(environment)")},
+		{"proxy username:", or(r.ProxyUsername, "-")},
+		{"proxy password file:", or(r.ProxyPasswordFile, "-")},
 		{"tls:", tls},
 		{"connect timeout:", timeout(r.ConnectTimeout, remote.DefaultConnectTimeout)},
 		{"read timeout:", timeout(r.ReadTimeout, remote.DefaultReadTimeout)},

@@ -23,6 +23,7 @@ func commitCmd(e *env) *cli.Command {
 			&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "version message"},
 			&cli.StringFlag{Name: "author", Usage: "author (default $PKGVC_AUTHOR or user@host)"},
 			&cli.BoolFlag{Name: "allow-empty", Usage: "make a version even if nothing changes"},
+			&cli.BoolFlag{Name: "follow-symlinks", Usage: "add files that symbolic links in an added directory name outside it (refused by default)"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			a, err := args(c, 1, -1, "REPO [--add FILE|DIR|FILE=PATH]... [--remove PATH]... [-m MSG] [FILE|DIR...]")
@@ -33,8 +34,12 @@ func commitCmd(e *env) *cli.Command {
 				Removes: c.StringSlice("remove"), Message: c.String("message"),
 				Author: c.String("author"), AllowEmpty: c.Bool("allow-empty"),
 			}
+			var addOpts []repo.AddOption
+			if c.Bool("follow-symlinks") {
+				addOpts = append(addOpts, repo.FollowSymlinks())
+			}
 			for _, spec := range append(c.StringSlice("add"), a[1:]...) {
-				adds, err := repo.ParseAdd(spec)
+				adds, err := repo.ParseAdd(spec, addOpts...)
 				if err != nil {
 					return err
 				}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"slices"
@@ -105,14 +106,17 @@ type config struct {
 	data map[string]any
 }
 
+// maxConfigBytes bounds a configuration file: a few flags, never data.
+const maxConfigBytes = 1 << 20
+
 // load reads and checks file; an empty name loads nothing.
 func (cfg *config) load(file string) error {
 	if file == "" {
 		return nil
 	}
-	b, err := os.ReadFile(file)
+	b, err := readConfig(file)
 	if err != nil {
-		return usagef("config: %s", err)
+		return err
 	}
 	var data map[string]any
 	if err := toml.Unmarshal(b, &data); err != nil {
@@ -126,6 +130,37 @@ func (cfg *config) load(file string) error {
 	}
 	cfg.file, cfg.data = file, data
 	return nil
+}
+
+// readConfig reads file, which must be a regular file of at most
+// maxConfigBytes: /dev/zero or a FIFO would be read without end.
+func readConfig(file string) ([]byte, error) {
+	// Stat before opening: opening a FIFO blocks until a writer comes.
+	if fi, err := os.Stat(file); err != nil {
+		return nil, usagef("config: %s", err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, usagef("config %s: not a regular file", file)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, usagef("config: %s", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, usagef("config: %s", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, usagef("config %s: not a regular file", file)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return nil, usagef("config: %s", err)
+	}
+	if len(b) > maxConfigBytes {
+		return nil, usagef("config %s: larger than %d bytes", file, maxConfigBytes)
+	}
+	return b, nil
 }
 
 // checkTable checks the keys of table t for command cmd: each must name

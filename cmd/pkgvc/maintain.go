@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/pkgvc/pkgvc/api"
+	apiserver "github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -57,17 +58,26 @@ func fsckCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "fsck",
 		Usage: "verify every reachable version, tree object and blob",
-		Flags: []cli.Flag{noWaitFlag()},
-		Action: e.action(0, 0, "[--no-wait]", func(ctx context.Context, c *cli.Command, svc api.Service, _ []string) error {
+		Flags: []cli.Flag{noWaitFlag(),
+			&cli.BoolFlag{Name: "repair", Usage: "fetch damaged or missing blobs again from the remotes that offer them, then verify again"},
+		},
+		Action: e.action(0, 0, "[--repair] [--no-wait]", func(ctx context.Context, c *cli.Command, svc api.Service, _ []string) error {
+			o := api.FsckOptions{Repair: c.Bool("repair")}
 			if c.Bool("no-wait") {
-				return e.startTask(ctx, c, svc, api.TaskRequest{Op: "fsck"})
+				return e.startTask(ctx, c, svc, apiserver.FsckTask(o))
 			}
-			res, err := svc.Fsck(ctx)
+			res, err := svc.Fsck(ctx, o)
 			if res != nil && jsonOut(c) {
 				if perr := e.printJSON(res); perr != nil {
 					return perr
 				}
 			} else if res != nil {
+				for _, p := range res.Repaired {
+					fmt.Fprintf(e.stdout, "repaired: %s\n", p)
+				}
+				for _, p := range res.Unrepaired {
+					fmt.Fprintf(e.stderr, "could not repair: %s\n", p)
+				}
 				for _, p := range res.Problems {
 					fmt.Fprintf(e.stderr, "problem: %s\n", p)
 				}
@@ -76,7 +86,10 @@ func fsckCmd(e *env) *cli.Command {
 				}
 			}
 			if errors.Is(err, repo.ErrCorrupt) {
-				return fmt.Errorf("%w; restore the damaged blobs (re-sync or re-commit them) or roll back past the versions that need them", err)
+				if o.Repair {
+					return fmt.Errorf("%w; commit the files it could not repair again, or roll back past the versions that need them", err)
+				}
+				return fmt.Errorf("%w; fsck --repair fetches damaged blobs again from the remotes that offer them; commit the others again, or roll back past the versions that need them", err)
 			}
 			return err
 		}),

@@ -63,6 +63,14 @@ func (t *Token) Allows(kind, name string, level Level) bool {
 	return false
 }
 
+// ReadsDist reports whether t may read a private distribution: with
+// dist:DIST:read, or with repo:REPO:read on the repository it serves
+// (repo is empty for a distribution pinned to a version). Write and admin
+// imply read. This is the one rule for every content kind.
+func (t *Token) ReadsDist(dist, repo string) bool {
+	return t.Allows(KindDist, dist, Read) || (repo != "" && t.Allows(KindRepo, repo, Read))
+}
+
 // expired reports whether t has expired at now.
 func (t *Token) expired(now time.Time) bool {
 	return !t.Expires.IsZero() && !now.Before(t.Expires)
@@ -78,8 +86,12 @@ type tokenDoc struct {
 type CreateOptions struct {
 	Name   string        // a repo.ValidateName name; generated when empty
 	Scopes []Scope       // at least one
-	TTL    time.Duration // lifetime; 0 never expires
+	TTL    time.Duration // lifetime up to MaxTTL; 0 never expires
 }
+
+// MaxTTL is the longest lifetime a token may be given (100 years): a
+// longer one is a mistake, or an overflow that would mean never.
+const MaxTTL = 100 * 365 * 24 * time.Hour
 
 // Validate checks o.
 func (o CreateOptions) Validate() error {
@@ -98,6 +110,9 @@ func (o CreateOptions) Validate() error {
 	}
 	if o.TTL < 0 {
 		return fmt.Errorf("token expiry %w: negative lifetime", repo.ErrInvalid)
+	}
+	if o.TTL > MaxTTL {
+		return fmt.Errorf("token expiry %w: a lifetime over %d days (omit it for a token that never expires)", repo.ErrInvalid, MaxTTL/(24*time.Hour))
 	}
 	return nil
 }

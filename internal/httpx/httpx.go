@@ -115,6 +115,10 @@ type Config struct {
 	// Proxy is an http, https or socks5 proxy URL; empty uses the
 	// environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY).
 	Proxy string
+	// ProxyUsername and ProxyPasswordFile authenticate to Proxy; the
+	// password is read from the file for every connection, as PasswordFile.
+	ProxyUsername     string
+	ProxyPasswordFile string
 	// TLSInsecure turns certificate verification off.
 	TLSInsecure bool
 	// ConnectTimeout bounds dialling and the TLS handshake.
@@ -182,6 +186,22 @@ func New(cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("%w: proxy %q: want a URL such as http://proxy:3128", ErrConfig, cfg.Proxy)
 		}
 		proxy = http.ProxyURL(u)
+		if cfg.ProxyUsername != "" || cfg.ProxyPasswordFile != "" {
+			if cfg.ProxyPasswordFile != "" {
+				if _, err := readProxyPassword(cfg.ProxyPasswordFile); err != nil {
+					return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+				}
+			}
+			proxy = func(*http.Request) (*url.URL, error) {
+				pu := *u
+				pw, err := readProxyPassword(cfg.ProxyPasswordFile)
+				if err != nil {
+					return nil, err
+				}
+				pu.User = url.UserPassword(cfg.ProxyUsername, pw)
+				return &pu, nil
+			}
+		}
 	}
 	if cfg.Username != "" && cfg.PasswordFile != "" {
 		if _, err := readPassword(cfg.PasswordFile); err != nil {
@@ -248,6 +268,20 @@ func readPassword(file string) (string, error) {
 		return "", &FileError{What: "password file", Path: file, Err: err}
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// readProxyPassword reads the proxy's password file; no file is an empty
+// password.
+func readProxyPassword(file string) (string, error) {
+	if file == "" {
+		return "", nil
+	}
+	pw, err := readPassword(file)
+	var fe *FileError
+	if errors.As(err, &fe) {
+		fe.What = "proxy password file"
+	}
+	return pw, err
 }
 
 var errIdle = fmt.Errorf("%w: upstream sent nothing", ErrReadTimeout)

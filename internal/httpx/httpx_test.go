@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -181,6 +182,36 @@ func TestProxy(t *testing.T) {
 	require.Equal(t, "http://upstream.invalid/PULP_MANIFEST", saw.Load())
 
 	_, err = httpx.New(httpx.Config{Proxy: "::"})
+	require.ErrorIs(t, err, httpx.ErrConfig)
+}
+
+// Proxy credentials come from a file, read again for every connection, and
+// go to the proxy only (never to the upstream as Authorization).
+func TestProxyAuth(t *testing.T) {
+	seen := make(chan [2]string, 4)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- [2]string{r.Header.Get("Proxy-Authorization"), r.Header.Get("Authorization")}
+		_, _ = io.WriteString(w, "via proxy")
+	}))
+	defer proxy.Close()
+	pw := filepath.Join(t.TempDir(), "pw")
+	require.NoError(t, os.WriteFile(pw, []byte("s3cret\n"), 0o600))
+	c, err := httpx.New(httpx.Config{Proxy: proxy.URL, ProxyUsername: "me", ProxyPasswordFile: pw})
+	require.NoError(t, err)
+	_, err = get(t, c, "http://upstream.invalid/a")
+	require.NoError(t, err)
+	basic := func(user, pass string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	}
+	require.Equal(t, [2]string{basic("me", "s3cret"), ""}, <-seen)
+
+	require.NoError(t, os.WriteFile(pw, []byte("rotated\n"), 0o600))
+	c.CloseIdleConnections()
+	_, err = get(t, c, "http://upstream.invalid/b")
+	require.NoError(t, err)
+	require.Equal(t, basic("me", "rotated"), (<-seen)[0])
+
+	_, err = httpx.New(httpx.Config{Proxy: proxy.URL, ProxyUsername: "me", ProxyPasswordFile: filepath.Join(t.TempDir(), "none")})
 	require.ErrorIs(t, err, httpx.ErrConfig)
 }
 

@@ -112,10 +112,7 @@ func (q *request) authorize(w http.ResponseWriter, r *http.Request, write bool) 
 	case write:
 		t, err = q.g.s.CheckToken(r, tok, auth.KindRepo, d.Repo, auth.Write)
 	case d.Private:
-		t, err = q.g.s.CheckToken(r, tok, auth.KindDist, d.Name, auth.Read)
-		if errors.Is(err, auth.ErrForbidden) && d.Repo != "" {
-			t, err = q.g.s.CheckToken(r, tok, auth.KindRepo, d.Repo, auth.Write)
-		}
+		t, err = q.g.s.CanRead(r, tok, d)
 	default: // a public pull: any valid token
 		t, err = q.g.s.CheckToken(r, tok, auth.KindDist, d.Name, auth.Read)
 		if errors.Is(err, auth.ErrForbidden) {
@@ -123,9 +120,12 @@ func (q *request) authorize(w http.ResponseWriter, r *http.Request, write bool) 
 		}
 	}
 	if err != nil {
-		msg := "the token does not grant dist:" + d.Name + ":read"
-		if write {
-			msg = "the token does not grant repo:" + d.Repo + ":write"
+		msg := "the token does not grant repo:" + d.Repo + ":write"
+		if !write {
+			msg = "the token does not grant dist:" + d.Name + ":read"
+			if d.Repo != "" {
+				msg += " or repo:" + d.Repo + ":read"
+			}
 		}
 		authFailed(w, r, err, scope, msg)
 		return false

@@ -402,7 +402,7 @@ func (q *request) mount(w http.ResponseWriter, r *http.Request, digest, from str
 		if !ok {
 			return false
 		}
-		if _, err := q.g.s.CheckToken(r, tok, auth.KindDist, src.Dist.Name, auth.Read); err != nil {
+		if _, err := q.g.s.CanRead(r, tok, src.Dist); err != nil {
 			return false
 		}
 	}

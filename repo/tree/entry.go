@@ -30,16 +30,22 @@ var ErrInvalidPath = errors.New("invalid package path")
 // MaxPathLen bounds a package path, as file systems and URLs do.
 const MaxPathLen = 4096
 
+// MaxSegmentLen bounds one segment of a package path in bytes: the
+// longest file name of the common file systems, so a checkout can write
+// every path.
+const MaxSegmentLen = 255
+
 // ValidatePath checks a package path: relative, '/'-separated, no empty, "." or
 // ".." segment, no segment starting with '@' (reserved for version URLs), no
-// backslash or control characters.
+// backslash or control characters, at most MaxPathLen bytes and
+// MaxSegmentLen bytes a segment.
 func ValidatePath(p string) error {
 	bad := func(why string) error { return fmt.Errorf("%w %q: %s", ErrInvalidPath, p, why) }
 	switch {
 	case p == "":
 		return bad("empty")
 	case len(p) > MaxPathLen:
-		return bad("too long")
+		return bad(fmt.Sprintf("longer than %d bytes", MaxPathLen))
 	case strings.HasPrefix(p, "/"):
 		return bad("absolute paths are not allowed")
 	}
@@ -62,6 +68,8 @@ func ValidatePath(p string) error {
 			return bad("'.' and '..' segments are not allowed")
 		case strings.HasPrefix(seg, "@"):
 			return bad("segments may not start with '@'")
+		case len(seg) > MaxSegmentLen:
+			return bad(fmt.Sprintf("a segment is longer than %d bytes (%d), more than a file name may hold", MaxSegmentLen, len(seg)))
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -209,10 +210,13 @@ func TestEncodeRefusesUnsorted(t *testing.T) {
 }
 
 func TestValidatePath(t *testing.T) {
-	for _, p := range []string{"a", "a/b.txt", "sub/c.txt", "x..y", "@x.y/ok"[2:]} {
+	long := strings.Repeat("x", MaxSegmentLen)
+	deep := strings.Repeat(long+"/", (MaxPathLen-1)/(MaxSegmentLen+1)) + "y"
+	for _, p := range []string{"a", "a/b.txt", "sub/c.txt", "x..y", "@x.y/ok"[2:], long, "d/" + long, deep} {
 		require.NoError(t, ValidatePath(p), p)
 	}
-	for _, p := range []string{"", "/abs", "../evil", "a/../b", "a//b", "a/./b", ".", "a/", "nul\x00", "tab\tx", "@1/x", "a/@b", `a\b`, "\xff"} {
+	for _, p := range []string{"", "/abs", "../evil", "a/../b", "a//b", "a/./b", ".", "a/", "nul\x00", "tab\tx", "@1/x", "a/@b", `a\b`, "\xff",
+		long + "x", "d/" + long + "x/e", strings.Repeat("a/", MaxPathLen/2) + "b"} {
 		require.ErrorIs(t, ValidatePath(p), ErrInvalidPath, "%q", p)
 	}
 }

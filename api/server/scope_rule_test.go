@@ -1,0 +1,171 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/api/local"
+	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/publish"
+	puball "github.com/pkgvc/pkgvc/publish/all"
+	"github.com/pkgvc/pkgvc/remote/oci/ocitest"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+// Every route that serves a private distribution's content answers by one
+// rule, whatever the kind: dist:NAME:read, or read (write and admin imply
+// it) on the repository the distribution serves.
+func TestPrivateDistributionScopeRule(t *testing.T) {
+	ctx := context.Background()
+	svc, err := local.Open(ctx, t.TempDir())
+	require.NoError(t, err)
+	st := svc.Store()
+	tokens := auth.New(st, auth.WithCacheTTL(0))
+	pub := publish.NewServer(st, svc.Dists(), publish.NewPublications(st, puball.Registry(), 16),
+		publish.WithAuth(tokens), publish.WithAuthLimit(0, 0, 0))
+	apiSrv, err := server.New(svc, tokens)
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle(server.Prefix+"/", apiSrv)
+	mux.Handle("/", pub)
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+
+	secrets := map[string]string{}
+	token := func(scope string) string {
+		if s, ok := secrets[scope]; ok {
+			return s
+		}
+		sc, err := auth.ParseScope(scope)
+		require.NoError(t, err)
+		_, secret, err := tokens.Create(ctx, auth.CreateOptions{Name: strings.NewReplacer(":", "-", "*", "x").Replace(scope), Scopes: []auth.Scope{sc}})
+		require.NoError(t, err)
+		secrets[scope] = secret
+		return secret
+	}
+	admin := token("*:*:admin")
+	private := true
+	mkDist := func(kind, repoName, dist, base string) {
+		_, err := svc.CreateRepo(ctx, repoName, repo.CreateOptions{Kind: kind})
+		require.NoError(t, err)
+		_, err = svc.CreateDist(ctx, dist, publish.DistSpec{BasePath: base, Repo: repoName, Private: &private})
+		require.NoError(t, err)
+	}
+	commit := func(repoName, path string, body []byte) {
+		f := filepath.Join(t.TempDir(), filepath.Base(path))
+		require.NoError(t, os.WriteFile(f, body, 0o644))
+		_, err := svc.Commit(ctx, repoName, repo.CommitRequest{Adds: []repo.Add{{Path: path, File: f}}})
+		require.NoError(t, err)
+	}
+	get := func(url, tok string) (int, string) {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		require.NoError(t, err)
+		if tok != "" {
+			req.SetBasicAuth("x", tok)
+		}
+		req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, */*")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	type route struct{ dist, repo, url string }
+	var routes []route
+
+	// file
+	mkDist("file", "rf", "df", "f")
+	commit("rf", "dir/a.txt", []byte("a\n"))
+	served, err := svc.Served(ctx, "df")
+	require.NoError(t, err)
+	ver := served.Version.ID.String()
+	for _, p := range []string{"dir/a.txt", "", "dir/", "PULP_MANIFEST", "@" + ver + "/dir/a.txt"} {
+		routes = append(routes, route{"df", "rf", ts.URL + "/content/f/" + p})
+	}
+	for _, p := range []string{"/served", "/objects/" + served.Version.Tree.String() + "?version=" + ver, "/content?version=" + ver + "&path=dir/a.txt"} {
+		routes = append(routes, route{"df", "rf", ts.URL + server.Prefix + "/distributions/df" + p})
+	}
+
+	// python
+	mkDist("python", "rp", "dp", "p")
+	wheel, body := pythontest.Spec{Name: "alpha", Version: "1.0"}.Wheel()
+	commit("rp", wheel, body)
+	code, page := get(ts.URL+"/content/p/simple/alpha/", admin)
+	require.Equal(t, http.StatusOK, code, page)
+	m := regexp.MustCompile(`href="([^"#]*` + regexp.QuoteMeta(wheel) + `)`).FindStringSubmatch(page)
+	require.NotNil(t, m, page)
+	file := ts.URL + "/content/p/simple/alpha/" + m[1]
+	if strings.HasPrefix(m[1], "/") {
+		file = ts.URL + m[1]
+	}
+	for _, u := range []string{ts.URL + "/content/p/simple/", ts.URL + "/content/p/simple/alpha/",
+		ts.URL + "/content/p/simple/alpha/?format=json", ts.URL + "/content/p/simple/?format=json", file, file + ".metadata"} {
+		routes = append(routes, route{"dp", "rp", u})
+	}
+
+	// container
+	mkDist("container", "rc", "dc", "c/img")
+	img := ocitest.NewImage(t, "linux", "amd64", true, 100)
+	ref, err := name.ParseReference(strings.TrimPrefix(ts.URL, "http://")+"/c/img:v1", name.Insecure)
+	require.NoError(t, err)
+	require.NoError(t, ggcr.Write(ref, img, ggcr.WithAuth(&authn.Basic{Username: "x", Password: admin})))
+	digest, err := img.Digest()
+	require.NoError(t, err)
+	layer, err := img.LayerList[0].Digest()
+	require.NoError(t, err)
+	for _, p := range []string{"manifests/v1", "manifests/" + digest.String(), "blobs/" + layer.String(), "tags/list", "referrers/" + digest.String()} {
+		routes = append(routes, route{"dc", "rc", ts.URL + "/v2/c/img/" + p})
+	}
+	for _, r := range routes {
+		code, body := get(r.url, admin)
+		require.Equal(t, http.StatusOK, code, "%s: %s", r.url, body)
+	}
+
+	scopes := []struct {
+		scope string // {d} and {r}: the distribution's and its repository's names
+		allow bool
+	}{
+		{"", false},
+		{"dist:{d}:read", true},
+		{"dist:other:read", false},
+		{"repo:{r}:read", true},
+		{"repo:{r}:write", true},
+		{"repo:{r}:admin", true},
+		{"repo:other:write", false},
+		{"*:*:admin", true},
+	}
+	for _, sc := range scopes {
+		for _, r := range routes {
+			scope := strings.NewReplacer("{d}", r.dist, "{r}", r.repo).Replace(sc.scope)
+			t.Run(scope+" "+strings.TrimPrefix(r.url, ts.URL), func(t *testing.T) {
+				tok := ""
+				if scope != "" {
+					tok = token(scope)
+				}
+				code, body := get(r.url, tok)
+				if sc.allow {
+					require.Equal(t, http.StatusOK, code, body)
+					return
+				}
+				require.Contains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, code, body)
+				if scope != "" {
+					require.Equal(t, http.StatusForbidden, code, "a valid token without the scope: %s", body)
+				}
+			})
+		}
+	}
+}
