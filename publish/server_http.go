@@ -51,9 +51,11 @@ const (
 	// at a quarter of the memory per stalled download.
 	respCopySize = 64 << 10
 	// lingerTimeout and lingerBytes bound the reading of what a client
-	// still sends after its connection is half-closed (see linger).
-	lingerTimeout = 2 * time.Second
-	lingerBytes   = 1 << 20
+	// still sends after its connection is half-closed (see linger): long
+	// enough for a client sending a refused upload at loopback speed to
+	// finish and read the answer (discarding costs no memory).
+	lingerTimeout = 5 * time.Second
+	lingerBytes   = 256 << 20
 )
 
 var errHeaderTooLarge = errors.New("request header too large")
