@@ -1,48 +1,16 @@
 package main
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 )
-
-// serveUntil runs `pkgvc serve` on the harness store; stop ends it.
-func serveUntil(t *testing.T, h *harness) (base string, stop func()) {
-	t.Helper()
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	stderr := &lockedBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"pkgvc", "--store", h.store, "serve", "--listen", addr}, io.Discard, stderr)
-	}()
-	stopped := false
-	stop = func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			require.Equal(t, 0, <-done, "stderr: %s", stderr.String())
-		}
-	}
-	t.Cleanup(stop)
-	require.Eventually(t, func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, 10*time.Second, 20*time.Millisecond, "serve did not start: %s", stderr.String())
-	return "http://" + addr, stop
-}
 
 // TestPythonPullThroughPips: every pip the machine has (Debian's, each
 // Python's ensurepip) installs from a pull-through distribution of a
@@ -56,7 +24,7 @@ func TestPythonPullThroughPips(t *testing.T) {
 	up.ok("repo", "create", "up", "--kind", "python")
 	up.ok("commit", "up", "--add", filepath.Dir(up.pyDists("w", []pythontest.Spec{pyApp, pyLib10, pyLib11})[0]))
 	up.ok("dist", "create", "up", "--base-path", "up", "--repo", "up")
-	upBase, stopUp := serveUntil(t, up)
+	upBase, _, stopUp := serveFor(t, up)
 
 	h := newHarness(t)
 	h.ok("repo", "create", "py", "--kind", "python")

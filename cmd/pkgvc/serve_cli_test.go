@@ -137,6 +137,14 @@ func TestServeCommand(t *testing.T) {
 // startServe runs `pkgvc serve` on the harness store until the test ends.
 func startServe(t *testing.T, h *harness) (base string, stderr *lockedBuffer) {
 	t.Helper()
+	base, stderr, _ = serveFor(t, h)
+	return base, stderr
+}
+
+// serveFor runs `pkgvc serve` in this process on h's store until the
+// returned stop is called (or the test ends); stderr is its log.
+func serveFor(t *testing.T, h *harness) (base string, stderr *lockedBuffer, stop func()) {
+	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr = &lockedBuffer{}
@@ -144,10 +152,14 @@ func startServe(t *testing.T, h *harness) (base string, stderr *lockedBuffer) {
 	go func() {
 		done <- run(ctx, []string{"pkgvc", "--store", h.store, "serve", "--listen", addr}, io.Discard, stderr)
 	}()
-	t.Cleanup(func() {
-		cancel()
-		require.Equal(t, 0, <-done, "stderr: %s", stderr.String())
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			require.Equal(t, 0, <-done, "stderr: %s", stderr.String())
+		})
+	}
+	t.Cleanup(stop)
 	require.Eventually(t, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
@@ -155,7 +167,7 @@ func startServe(t *testing.T, h *harness) (base string, stderr *lockedBuffer) {
 		}
 		return err == nil
 	}, 10*time.Second, 20*time.Millisecond, "serve did not start: %s", stderr.String())
-	return "http://" + addr, stderr
+	return "http://" + addr, stderr, stop
 }
 
 // TestServeOnDemand syncs a file remote with the on_demand policy and

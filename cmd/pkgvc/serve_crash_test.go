@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -72,35 +70,6 @@ func TestProcessPullThroughUnreachableUpstream(t *testing.T) {
 	require.NoError(t, p.cmd.Process.Signal(os.Interrupt))
 	r := p.wait(t)
 	require.NotContains(t, r.stderr, "panic", "no request panicked, not even a recovered one")
-}
-
-// serveFor runs `pkgvc serve` in this process on h's store until the
-// returned stop is called (or the test ends); stderr is its log.
-func serveFor(t *testing.T, h *harness) (base string, stderr *lockedBuffer, stop func()) {
-	t.Helper()
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	stderr = &lockedBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"pkgvc", "--store", h.store, "serve", "--listen", addr, "--access-log", os.DevNull}, io.Discard, stderr)
-	}()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			require.Equal(t, 0, <-done, "stderr: %s", stderr.String())
-		})
-	}
-	t.Cleanup(stop)
-	require.Eventually(t, func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, 10*time.Second, 20*time.Millisecond, "serve did not start: %s", stderr.String())
-	return "http://" + addr, stderr, stop
 }
 
 // TestPullThroughHeldTagUpstreamDown: after a restart, a tag a
