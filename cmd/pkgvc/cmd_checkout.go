@@ -17,8 +17,8 @@ func checkoutCmd(e *env) *cli.Command {
 		Description: "DIR becomes a symbolic link to DIR.pkgvc/a or DIR.pkgvc/b and is replaced atomically:\n" +
 			"readers never see a half-written tree. Only the files that changed are written; raw\n" +
 			"blobs are cloned from the store (copy-on-write) where the file system can, else copied.\n" +
-			"--link hard-links them instead: faster, but then a checked-out file IS the store's blob,\n" +
-			"and root writing into it changes the package in every version that holds it.\n" +
+			"With --link they are hard-linked instead: faster, but then a checked-out file IS the\n" +
+			"store's blob, and root writing into it changes the package in every version holding it.\n" +
 			"Through --server, DIR is on this machine: the served version's packages are downloaded\n" +
 			"into DIR.pkgvc/store (only those the last checkout did not have) and written from there.",
 		Flags: []cli.Flag{

@@ -130,7 +130,7 @@ func TestContainerSyncCLI(t *testing.T) {
 	res := h.run("sync", "hub", "mirrorrepo")
 	require.Equal(t, 1, res.code, "%s", res)
 	require.Contains(t, res.stderr, addr)
-	require.Contains(t, res.stderr, "connection refused")
+	require.Contains(t, res.stderr, "refuses connections")
 }
 
 // TestContainerPullThroughCLI serves a distribution with a container

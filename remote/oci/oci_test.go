@@ -406,7 +406,7 @@ func TestSyncUpstreamDown(t *testing.T) {
 	_, err := e.sync(false)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), up.Addr)
-	require.Contains(t, err.Error(), "connection refused")
+	require.Contains(t, err.Error(), "refuses connections")
 	require.Less(t, time.Since(start), 20*time.Second)
 	require.Equal(t, 1, e.versions())
 
