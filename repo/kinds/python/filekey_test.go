@@ -27,7 +27,8 @@ func TestFileKey(t *testing.T) {
 		{"racepkg-1.0-py3-none-any.whl", "x/Racepkg-1.0-py3-none-any.whl", "racepkg-01.0-py3-none-any.whl",
 			"racepkg-1.0.0-py3-none-any.whl", "RACEPKG-1-PY3-none-ANY.whl"},
 		{"a-2.0-py2.py3-none-any.whl", "A-2-py3.py2-none-any.whl"},
-		{"a-2.0.tar.gz", "A-2.0.0.zip"},
+		{"a-2.0.tar.gz", "A-2.0.0.tar.gz"},
+		{"a-2.0.zip", "A-2.0.0.zip"},
 		{"my.pkg-1.0rc1-py3-none-any.whl", "my_pkg-1.0.0rc1-py3-none-any.whl"},
 	}
 	for _, group := range same {
@@ -37,7 +38,7 @@ func TestFileKey(t *testing.T) {
 	}
 	distinct := []string{
 		"racepkg-1.0-py3-none-any.whl", "racepkg-1.0.1-py3-none-any.whl", "racepkg-1.0-1-py3-none-any.whl",
-		"racepkg-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", "racepkg-1.0-py2-none-any.whl", "racepkg-1.0.tar.gz",
+		"racepkg-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", "racepkg-1.0-py2-none-any.whl", "racepkg-1.0.tar.gz", "racepkg-1.0.zip",
 		"otherpkg-1.0-py3-none-any.whl", "racepkg-1.0.post1-py3-none-any.whl",
 	}
 	seen := map[string]string{}
@@ -105,4 +106,32 @@ func TestCommitSpellings(t *testing.T) {
 	res, err := st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{wheel("racepkg", "1.0", "rebuilt = 1\n")}, Removes: []string{same.Path}})
 	require.NoError(t, err, "the file itself may be replaced by a commit")
 	require.True(t, res.Changed)
+}
+
+// TestCommitSdistFormats: a release's .tar.gz and .zip sdists are two
+// files (PyPI holds old releases with both), so both are taken; another
+// spelling of either with other bytes is still refused.
+func TestCommitSdistFormats(t *testing.T) {
+	ctx := context.Background()
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds())
+	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	s := pythontest.Spec{Name: "pyparsing", Version: "1.5.2"}
+	tgzName, tgz := s.Sdist()
+	top := "pyparsing-1.5.2/"
+	zipData := pythontest.Zip(pythontest.File{Name: top + "PKG-INFO", Body: s.Metadata()},
+		pythontest.File{Name: top + "setup.py", Body: []byte("from setuptools import setup\nsetup()\n")})
+	add := func(name string, data []byte) repo.Add {
+		f := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(f, data, 0o644))
+		return repo.Add{Path: name, File: f}
+	}
+	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{add(tgzName, tgz)}})
+	require.NoError(t, err)
+	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{add("pyparsing-1.5.2.zip", zipData)}, NoReplace: true})
+	require.NoError(t, err, "a .zip sdist beside the .tar.gz of the same release")
+	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{add("PyParsing-1.5.2.0.zip", pythontest.Zip(
+		pythontest.File{Name: "PyParsing-1.5.2.0/PKG-INFO", Body: pythontest.Spec{Name: "PyParsing", Version: "1.5.2.0"}.Metadata()}))}})
+	require.ErrorIs(t, err, repo.ErrExists, "another spelling of the .zip")
 }
