@@ -64,6 +64,12 @@ type CommitRequest struct {
 	// head lacks is ErrPathNotFound. An update that changes nothing makes
 	// no version by itself.
 	Updates []MetadataUpdate
+	// FromUpstream marks Records as a remote's index (a sync or a
+	// pull-through). The upstream is the authority for its own files, so
+	// the kind's FileKeyer check, which guards against clients reusing a
+	// file name under another spelling, is not applied: a mirror holds
+	// what upstream holds.
+	FromUpstream bool
 	// Progress, if set, is called with bytes ingested so far and in total.
 	Progress func(done, total int64)
 }
@@ -354,8 +360,10 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 		}
 		records = append(slices.Clip(records), updated...)
 	}
-	if err := s.checkFileKeys(ctx, st, base, records, removals); err != nil {
-		return nil, err
+	if !req.FromUpstream {
+		if err := s.checkFileKeys(ctx, st, base, records, removals); err != nil {
+			return nil, err
+		}
 	}
 	changes := mergeChanges(removals, records)
 	root, err := tree.Apply(ctx, storeWriter{s.objects, b}, base, changes)
