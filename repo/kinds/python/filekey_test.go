@@ -135,3 +135,43 @@ func TestCommitSdistFormats(t *testing.T) {
 		pythontest.File{Name: "PyParsing-1.5.2.0/PKG-INFO", Body: pythontest.Spec{Name: "PyParsing", Version: "1.5.2.0"}.Metadata()}))}})
 	require.ErrorIs(t, err, repo.ErrExists, "another spelling of the .zip")
 }
+
+// TestCommitHeldSpellings: a repository that already holds two spellings
+// of one file with other bytes (mirrored from upstream, or committed before
+// spellings were compared) takes later commits: yanking either, committing
+// either again, other files. A new conflicting spelling is still refused.
+func TestCommitHeldSpellings(t *testing.T) {
+	ctx := context.Background()
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds())
+	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	held := []repo.Add{
+		wheelAdd(t, dir, pythontest.Spec{Name: "racepkg", Version: "1.0"}),
+		wheelAdd(t, dir, pythontest.Spec{Name: "Racepkg", Version: "1.0.0", Extra: []pythontest.File{{Name: "racepkg/extra.py", Body: []byte("x = 1\n")}}}),
+	}
+	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: held})
+	require.ErrorIs(t, err, repo.ErrExists, "from a client")
+	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: held, FromUpstream: true})
+	require.NoError(t, err, "from upstream")
+
+	for _, a := range held {
+		res, err := python.Yank(ctx, st, "py", python.YankRequest{File: a.Path, Reason: "broken"})
+		require.NoError(t, err, "yank %s", a.Path)
+		require.True(t, res.Changed)
+	}
+	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: held[1:], AllowEmpty: true})
+	require.NoError(t, err, "the same bytes at the same path again")
+	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{wheelAdd(t, dir, pythontest.Spec{Name: "otherpkg", Version: "2.0"})}})
+	require.NoError(t, err, "an unrelated file")
+	evil := wheelAdd(t, dir, pythontest.Spec{Name: "RACEPKG", Version: "1", Extra: []pythontest.File{{Name: "racepkg/evil.py", Body: []byte("evil = 1\n")}}})
+	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{evil}})
+	require.ErrorIs(t, err, repo.ErrExists, "a third spelling")
+}
+
+func wheelAdd(t *testing.T, dir string, s pythontest.Spec) repo.Add {
+	n, data := s.Wheel()
+	f := filepath.Join(dir, n)
+	require.NoError(t, os.WriteFile(f, data, 0o644))
+	return repo.Add{Path: n, File: f}
+}
