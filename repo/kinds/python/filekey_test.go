@@ -2,8 +2,11 @@ package python_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,6 +18,7 @@ import (
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
+	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
 func TestFileKey(t *testing.T) {
@@ -174,4 +178,78 @@ func wheelAdd(t *testing.T, dir string, s pythontest.Spec) repo.Add {
 	f := filepath.Join(dir, n)
 	require.NoError(t, os.WriteFile(f, data, 0o644))
 	return repo.Add{Path: n, File: f}
+}
+
+// opens counts the objects read from a backend.
+type opens struct {
+	objects.Backend
+	n atomic.Int64
+}
+
+func (o *opens) Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	o.n.Add(1)
+	return o.Backend.Open(ctx, key, offset, length)
+}
+
+// TestCommitSpellingsCost: the spelling check reads the head's tree only
+// for commits that add or replace python files; a yank (metadata only) or
+// a mirror's commit reads about what any commit does, not the whole tree.
+func TestCommitSpellingsCost(t *testing.T) {
+	ctx := context.Background()
+	b := &opens{Backend: objectsmem.New()}
+	st := repo.New(objects.New(b), refsmem.New(), all.Kinds())
+	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	first := wheelAdd(t, dir, pythontest.Spec{Name: "demo", Version: "1.0"})
+	first.Path = "packages/demo/" + first.Path
+	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{first}})
+	require.NoError(t, err)
+	blob := mustRecord(t, st, first.Path)
+	recs := make([]repo.Record, 5000)
+	for i := range recs {
+		p := fmt.Sprintf("p%d", i)
+		recs[i] = repo.Record{Path: fmt.Sprintf("packages/%s/%s-1.0-py3-none-any.whl", p, p), SHA256: blob.SHA256, Size: blob.Size,
+			Metadata: map[string]string{"name": p, "version": "1.0", "packagetype": "bdist_wheel"}}
+	}
+	_, err = st.Commit(ctx, "py", repo.CommitRequest{Records: recs, FromUpstream: true})
+	require.NoError(t, err)
+
+	measure := func(f func()) int64 {
+		before := b.n.Load()
+		f()
+		return b.n.Load() - before
+	}
+	walk := measure(func() {
+		v, err := st.ShowRepo(ctx, "py")
+		require.NoError(t, err)
+		require.NoError(t, tree.Walk(ctx, st.Objects(), v.Head.Tree, func(tree.Entry) error { return nil }))
+	})
+	added := measure(func() {
+		_, err := st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{wheelAdd(t, dir, pythontest.Spec{Name: "demo", Version: "2.0"})}})
+		require.NoError(t, err)
+	})
+	require.GreaterOrEqual(t, added, walk, "a commit adding a wheel compares it with the head's")
+	yank := measure(func() {
+		_, err := python.Yank(ctx, st, "py", python.YankRequest{File: recs[0].Path})
+		require.NoError(t, err)
+	})
+	mirror := measure(func() {
+		more := recs[0]
+		more.Path = "packages/p0/P0-1.0.0-py3-none-any.whl"
+		_, err := st.Commit(ctx, "py", repo.CommitRequest{Records: []repo.Record{more}, FromUpstream: true})
+		require.NoError(t, err)
+	})
+	t.Logf("objects read: whole tree %d, commit of a wheel %d, yank %d, mirror commit %d", walk, added, yank, mirror)
+	require.Less(t, yank*4, walk, "a yank does not read the whole tree")
+	require.Less(t, mirror*4, walk, "a mirror's commit does not read the whole tree")
+}
+
+func mustRecord(t *testing.T, st *repo.Store, p string) repo.Record {
+	v, err := st.ShowRepo(context.Background(), "py")
+	require.NoError(t, err)
+	e, ok, err := tree.Get(context.Background(), st.Objects(), v.Head.Tree, p)
+	require.NoError(t, err)
+	require.True(t, ok, p)
+	return e
 }
