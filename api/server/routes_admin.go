@@ -103,7 +103,14 @@ func (s *Server) distRoutes() {
 				return nil, apiError(err)
 			}
 			name := func(d publish.Distribution) string { return d.Name }
-			return page("/distributions", in.PageParams, readable(ctx, auth.KindDist, all, name), name, true, nil)
+			tok := tokenFrom(ctx)
+			var mine []publish.Distribution
+			for _, d := range all {
+				if tok != nil && tok.ReadsDist(d.Name, d.ServedRepo()) {
+					mine = append(mine, d)
+				}
+			}
+			return page("/distributions", in.PageParams, mine, name, true, nil)
 		})
 
 	create := op(http.MethodPost, "/distributions", "create-distribution", "Create a distribution (dist:NAME:admin, read on what it serves)", "distributions")
@@ -118,9 +125,9 @@ func (s *Server) distRoutes() {
 		return body(s.svc.CreateDist(ctx, in.Body.Name, in.Body.spec()))
 	})
 
-	huma.Register(a, op(http.MethodGet, "/distributions/{name}", "get-distribution", "Show a distribution (dist:NAME:read)", "distributions"),
+	huma.Register(a, op(http.MethodGet, "/distributions/{name}", "get-distribution", "Show a distribution (dist:NAME:read, or repo:REPO:read on the repository it serves)", "distributions"),
 		func(ctx context.Context, in *nameInput) (*bodyOutput[*publish.Distribution], error) {
-			if err := need(ctx, auth.KindDist, in.Name, auth.Read); err != nil {
+			if err := s.needDistRead(ctx, in.Name); err != nil {
 				return nil, err
 			}
 			return body(s.svc.ShowDist(ctx, in.Name))
