@@ -35,6 +35,10 @@ type Distribution struct {
 	Repo string `json:"repo,omitempty"`
 	// Version is the pinned version (zero when following Repo).
 	Version objects.ID `json:"version,omitzero"`
+	// PinnedFrom is the repository a pinned Version was named through
+	// (dev@5, dev~2), whose readers may read the distribution; empty when
+	// following Repo or pinned by a bare id.
+	PinnedFrom string `json:"pinned_from,omitempty"`
 	// Kind is the content kind served, which decides the publication.
 	Kind string `json:"kind"`
 	// Remote, when set, lets requests for missing content pull through it.
@@ -45,6 +49,16 @@ type Distribution struct {
 	PullThroughTTL time.Duration `json:"pull_through_ttl,omitempty"`
 	Private        bool          `json:"private,omitempty"`
 	Created        time.Time     `json:"created"`
+}
+
+// ServedRepo is the repository d serves, whose readers may read it when
+// it is private: the one it follows, or the one its pinned version was
+// named through; empty for a version pinned by a bare id.
+func (d *Distribution) ServedRepo() string {
+	if d.Repo != "" {
+		return d.Repo
+	}
+	return d.PinnedFrom
 }
 
 // containerKind is the content kind whose base paths are image names.
@@ -224,13 +238,14 @@ func (d *Dists) target(ctx context.Context, dist *Distribution, spec DistSpec, o
 		if err != nil {
 			return nil, err
 		}
-		dist.Repo, dist.Version, dist.Kind = spec.Repo, objects.ID{}, info.Kind
+		dist.Repo, dist.Version, dist.PinnedFrom, dist.Kind = spec.Repo, objects.ID{}, "", info.Kind
 	case spec.Version != "":
 		v, err := d.st.Resolve(ctx, spec.Version)
 		if err != nil {
 			return nil, err
 		}
-		dist.Repo, dist.Version, dist.Kind = "", v.ID, "file"
+		// v.Repo is set only when spec named a repository.
+		dist.Repo, dist.Version, dist.PinnedFrom, dist.Kind = "", v.ID, v.Repo, "file"
 		if v.Repo != "" {
 			info, err := d.st.ShowRepo(ctx, v.Repo)
 			if err != nil {

@@ -58,7 +58,7 @@ func (s *Server) CanRead(r *http.Request, token string, d *Distribution) (*auth.
 	if !errors.Is(err, auth.ErrForbidden) || tok == nil {
 		return tok, err
 	}
-	if tok.ReadsDist(d.Name, d.Repo) {
+	if tok.ReadsDist(d.Name, d.ServedRepo()) {
 		return tok, nil
 	}
 	return tok, fmt.Errorf("%w: %s", auth.ErrForbidden, readScopes(d))
@@ -66,10 +66,10 @@ func (s *Server) CanRead(r *http.Request, token string, d *Distribution) (*auth.
 
 // readScopes says which scopes read d.
 func readScopes(d *Distribution) string {
-	if d.Repo == "" {
+	if d.ServedRepo() == "" {
 		return "the token does not grant dist:" + d.Name + ":read"
 	}
-	return "the token grants neither dist:" + d.Name + ":read nor repo:" + d.Repo + ":read"
+	return "the token grants neither dist:" + d.Name + ":read nor repo:" + d.ServedRepo() + ":read"
 }
 
 // authorize reports whether r may read the private distribution d (see

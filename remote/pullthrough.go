@@ -194,7 +194,7 @@ func (m *Manager) commitPull(ctx context.Context, r *Remote, repoName string, re
 	if len(records) > 0 {
 		slices.Sort(names)
 		msg := fmt.Sprintf("pull-through %s (%s): %s: %d added, %d updated", r.Name, r.URL, strings.Join(names, ", "), res.Added, res.Updated)
-		cres, err := m.st.Commit(ctx, repoName, repo.CommitRequest{Records: records, Message: msg})
+		cres, err := m.st.Commit(ctx, repoName, repo.CommitRequest{Records: records, Message: msg, FromUpstream: true})
 		if err != nil {
 			return nil, fmt.Errorf("pull %s into %s: %w", r.Name, repoName, err)
 		}

@@ -175,7 +175,7 @@ func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncO
 		msg = fmt.Sprintf("sync %s (%s): %d added, %d updated, %d removed", r.Name, r.URL, res.Added, res.Updated, res.Removed)
 	}
 	_, fill := syncer.(ContentDescriber)
-	cres, err := m.st.Commit(ctx, repoName, repo.CommitRequest{Records: records, Removes: removes, Message: msg, FillMetadata: fill})
+	cres, err := m.st.Commit(ctx, repoName, repo.CommitRequest{Records: records, Removes: removes, Message: msg, FillMetadata: fill, FromUpstream: true})
 	res.Seconds = time.Since(start).Seconds()
 	if err != nil {
 		return res, fmt.Errorf("sync %s into %s: %w", r.Name, repoName, err)

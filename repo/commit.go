@@ -64,6 +64,12 @@ type CommitRequest struct {
 	// head lacks is ErrPathNotFound. An update that changes nothing makes
 	// no version by itself.
 	Updates []MetadataUpdate
+	// FromUpstream marks Records as a remote's index (a sync or a
+	// pull-through). The upstream is the authority for its own files, so
+	// the kind's FileKeyer check, which guards against clients reusing a
+	// file name under another spelling, is not applied: a mirror holds
+	// what upstream holds.
+	FromUpstream bool
 	// Progress, if set, is called with bytes ingested so far and in total.
 	Progress func(done, total int64)
 }
@@ -354,8 +360,10 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 		}
 		records = append(slices.Clip(records), updated...)
 	}
-	if err := s.checkFileKeys(ctx, st, base, records, removals); err != nil {
-		return nil, err
+	if !req.FromUpstream {
+		if err := s.checkFileKeys(ctx, st, base, records, removals); err != nil {
+			return nil, err
+		}
 	}
 	changes := mergeChanges(removals, records)
 	root, err := tree.Apply(ctx, storeWriter{s.objects, b}, base, changes)
@@ -411,7 +419,9 @@ var errStop = errors.New("stop")
 
 // checkFileKeys refuses records that are the same file as another record
 // of the new version, by the kind's FileKey, with other content: another
-// added record, or one of the head's that the commit keeps.
+// added record, or one of the head's that the commit keeps. Only conflicts
+// the commit adds are refused: records it adds or replaces with other
+// bytes are compared, never the head's records with each other.
 func (s *Store) checkFileKeys(ctx context.Context, st *repoState, base objects.ID, records []Record, removals []tree.Change) error {
 	kind, err := s.kinds.Lookup(st.config.Kind)
 	if err != nil {
@@ -428,11 +438,25 @@ func (s *Store) checkFileKeys(ctx context.Context, st *repoState, base objects.I
 	gone := make(map[string]bool, len(records)+len(removals))
 	for i := range records {
 		r := &records[i]
-		gone[r.Path] = true
 		k, ok := fk.FileKey(*r)
 		if !ok {
+			gone[r.Path] = true
 			continue
 		}
+		if !base.IsZero() {
+			// A record the head holds with the same bytes (a metadata
+			// update, a file committed again) adds no conflict: one it
+			// has was there before, and refusing it would leave a
+			// repository that holds one stuck.
+			prev, held, err := tree.Get(ctx, s.objects, base, r.Path)
+			if err != nil {
+				return err
+			}
+			if held && prev.SHA256 == r.SHA256 {
+				continue
+			}
+		}
+		gone[r.Path] = true
 		if prev, dup := added[k]; dup && prev.SHA256 != r.SHA256 {
 			return reused(k, r.Path, prev.Path)
 		}

@@ -35,7 +35,8 @@ type DigestChecker interface {
 // and tags, however its file name spells them). Commit refuses a record
 // whose FileKey is that of another record of the new version with other
 // content (ErrExists): a file is never reused with other bytes under
-// another spelling. Records without a key (ok false) are not compared.
+// another spelling. Records without a key (ok false) are not compared,
+// nor records from a remote's index (CommitRequest.FromUpstream).
 type FileKeyer interface {
 	FileKey(rec Record) (key string, ok bool)
 }

@@ -3,10 +3,17 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -98,6 +105,94 @@ func TestRemoteServerFiles(t *testing.T) {
 	_, err = admin.UpdateRemote(ctx, "up", p)
 	require.ErrorIs(t, err, repo.ErrInvalid)
 	require.Contains(t, err.Error(), "no such file")
+}
+
+// TestRemoteCredentialDestination: where a remote holding credentials
+// sends them (url, proxy, proxy_username, tls_insecure) is changed only by
+// a token that may name the credential files (*:*:admin); a remote admin
+// changes it on a remote without credentials, and the remote's other
+// fields on one with them.
+func TestRemoteCredentialDestination(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx
+	admin := e.client(e.admin)
+	remAdmin := e.client(e.token("rem", "remote:up:admin"))
+	url := upstream(t, map[string]string{"a.txt": "a"})
+	elsewhere := upstream(t, map[string]string{"b.txt": "b"})
+	secret := writeFile(t, t.TempDir(), "secret", "hunter2\n")
+	certFile, keyFile := clientCert(t)
+	patch := func(kv ...any) api.RemotePatch {
+		p := api.RemotePatch{}
+		for i := 0; i < len(kv); i += 2 {
+			require.NoError(t, p.Set(kv[i].(string), kv[i+1]))
+		}
+		return p
+	}
+	moves := []api.RemotePatch{
+		patch("url", elsewhere),
+		patch("proxy", "http://127.0.0.1:3128"),
+		patch("proxy_username", "someone"),
+		patch("tls_insecure", true),
+	}
+
+	// No credentials: the remote admin moves it freely.
+	_, err := remAdmin.CreateRemote(ctx, remote.Remote{Name: "up", Kind: "file", URL: url})
+	require.NoError(t, err)
+	for _, p := range moves {
+		_, err := remAdmin.UpdateRemote(ctx, "up", p)
+		require.NoError(t, err, "%s", p)
+	}
+	_, err = admin.DeleteRemote(ctx, "up", false)
+	require.NoError(t, err)
+
+	for _, creds := range []api.RemotePatch{
+		patch("username", "u", "password_file", secret),
+		patch("proxy_username", "p", "proxy_password_file", secret),
+		patch("client_cert", certFile, "client_key", keyFile),
+	} {
+		_, err := admin.CreateRemote(ctx, remote.Remote{Name: "up", Kind: "file", URL: url, Proxy: "http://127.0.0.1:3129", ProxyUsername: "p"})
+		require.NoError(t, err)
+		_, err = admin.UpdateRemote(ctx, "up", creds)
+		require.NoError(t, err)
+		for _, p := range moves {
+			_, err := remAdmin.UpdateRemote(ctx, "up", p)
+			require.ErrorIs(t, err, auth.ErrForbidden, "%s after %s", p, creds)
+			require.Equal(t, http.StatusForbidden, apiStatus(t, err))
+			require.Contains(t, err.Error(), "*:*:admin")
+		}
+		r, err := admin.ShowRemote(ctx, "up")
+		require.NoError(t, err)
+		require.Equal(t, url, r.URL, "unchanged")
+		// The same values sent back, and other fields, are the remote
+		// admin's to change.
+		_, err = remAdmin.UpdateRemote(ctx, "up", patch("url", url, "proxy", r.Proxy, "proxy_username", r.ProxyUsername, "include", []string{"*.txt"}))
+		require.NoError(t, err)
+		for _, p := range moves {
+			_, err := admin.UpdateRemote(ctx, "up", p)
+			require.NoError(t, err, "%s by an admin", p)
+		}
+		r, err = admin.ShowRemote(ctx, "up")
+		require.NoError(t, err)
+		require.Equal(t, elsewhere, r.URL)
+		_, err = admin.DeleteRemote(ctx, "up", false)
+		require.NoError(t, err)
+	}
+}
+
+// clientCert writes a self-signed certificate and its key as PEM files.
+func clientCert(t *testing.T) (certFile, keyFile string) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "client"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	kder, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	certFile = writeFile(t, dir, "client.crt", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	keyFile = writeFile(t, dir, "client.key", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})))
+	return certFile, keyFile
 }
 
 // TestCommitForeignBlob: a commit may name a blob by digest only if the

@@ -162,7 +162,7 @@ func (s *Server) needDistRead(ctx context.Context, name string) error {
 	if tok.Allows(auth.KindDist, name, auth.Read) {
 		return nil
 	}
-	if d, err := s.svc.ShowDist(ctx, name); err == nil && tok.ReadsDist(name, d.Repo) {
+	if d, err := s.svc.ShowDist(ctx, name); err == nil && tok.ReadsDist(name, d.ServedRepo()) {
 		return nil
 	}
 	return denied(tok, auth.KindDist, name, auth.Read)

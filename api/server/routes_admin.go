@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -102,7 +103,14 @@ func (s *Server) distRoutes() {
 				return nil, apiError(err)
 			}
 			name := func(d publish.Distribution) string { return d.Name }
-			return page("/distributions", in.PageParams, readable(ctx, auth.KindDist, all, name), name, true, nil)
+			tok := tokenFrom(ctx)
+			var mine []publish.Distribution
+			for _, d := range all {
+				if tok != nil && tok.ReadsDist(d.Name, d.ServedRepo()) {
+					mine = append(mine, d)
+				}
+			}
+			return page("/distributions", in.PageParams, mine, name, true, nil)
 		})
 
 	create := op(http.MethodPost, "/distributions", "create-distribution", "Create a distribution (dist:NAME:admin, read on what it serves)", "distributions")
@@ -117,9 +125,9 @@ func (s *Server) distRoutes() {
 		return body(s.svc.CreateDist(ctx, in.Body.Name, in.Body.spec()))
 	})
 
-	huma.Register(a, op(http.MethodGet, "/distributions/{name}", "get-distribution", "Show a distribution (dist:NAME:read)", "distributions"),
+	huma.Register(a, op(http.MethodGet, "/distributions/{name}", "get-distribution", "Show a distribution (dist:NAME:read, or repo:REPO:read on the repository it serves)", "distributions"),
 		func(ctx context.Context, in *nameInput) (*bodyOutput[*publish.Distribution], error) {
-			if err := need(ctx, auth.KindDist, in.Name, auth.Read); err != nil {
+			if err := s.needDistRead(ctx, in.Name); err != nil {
 				return nil, err
 			}
 			return body(s.svc.ShowDist(ctx, in.Name))
@@ -199,7 +207,7 @@ func (s *Server) remoteRoutes() {
 			return body(s.svc.ShowRemote(ctx, in.Name))
 		})
 
-	huma.Register(a, op(http.MethodPatch, "/remotes/{name}", "update-remote", "Change some settings of a remote: a JSON merge patch (RFC 7396) of its fields (remote:NAME:admin)", "remotes"),
+	huma.Register(a, op(http.MethodPatch, "/remotes/{name}", "update-remote", "Change some settings of a remote: a JSON merge patch (RFC 7396) of its fields (remote:NAME:admin; *:*:admin to set files of the server, or to change where a remote with credentials sends them)", "remotes"),
 		func(ctx context.Context, in *struct {
 			Name string    `path:"name"`
 			Body rawObject `doc:"Fields to change; null resets one."`
@@ -273,19 +281,49 @@ func needServerFile(ctx context.Context, field string) error {
 	return errorf(auth.ErrForbidden, "forbidden: permission denied: setting %s (a file on the server) needs the scope *:*:admin, which token %s lacks", field, name)
 }
 
-// needRemotePatch checks the server-file fields a patch changes.
+// destinations are the remote fields that say where a sync sends the
+// remote's credentials (and tls_insecure, whether it checks who answers).
+var destinations = []string{"url", "proxy", "proxy_username", "tls_insecure"}
+
+// needRemotePatch checks the server-file fields a patch changes, and a
+// change of where a remote holding credentials sends them: a token that
+// may not name the files may not redirect what they hold either.
 func (s *Server) needRemotePatch(ctx context.Context, name string, p rawObject) error {
 	var cur *remote.Remote
+	load := func() error {
+		if cur != nil {
+			return nil
+		}
+		var err error
+		if cur, err = s.svc.ShowRemote(ctx, name); err != nil {
+			return apiError(err)
+		}
+		return nil
+	}
+	for _, field := range destinations {
+		raw, ok := p[field]
+		if !ok {
+			continue
+		}
+		if err := load(); err != nil {
+			return err
+		}
+		creds := credentialFiles(cur)
+		if len(creds) == 0 || !changes(cur, field, raw) {
+			continue
+		}
+		if tok := tokenFrom(ctx); tok != nil && allowsAll(tok, auth.KindAny, auth.Admin) {
+			continue
+		}
+		return errorf(auth.ErrForbidden, "forbidden: permission denied: changing %s of remote %s, which sends the credentials of its %s, needs the scope *:*:admin", field, name, strings.Join(creds, ", "))
+	}
 	for _, f := range serverFiles {
 		raw, ok := p[f.field]
 		if !ok {
 			continue
 		}
-		if cur == nil {
-			var err error
-			if cur, err = s.svc.ShowRemote(ctx, name); err != nil {
-				return apiError(err)
-			}
+		if err := load(); err != nil {
+			return err
 		}
 		var v string
 		if string(raw) != "null" && json.Unmarshal(raw, &v) != nil {
@@ -298,6 +336,37 @@ func (s *Server) needRemotePatch(ctx context.Context, name string, p rawObject) 
 		}
 	}
 	return nil
+}
+
+// credentialFiles names the credential fields set on r.
+func credentialFiles(r *remote.Remote) []string {
+	var out []string
+	for _, f := range serverFiles {
+		if f.field != "ca_cert" && f.get(r) != "" {
+			out = append(out, f.field)
+		}
+	}
+	return out
+}
+
+// changes reports whether raw, a merge patch's value for field, differs
+// from r's; null, "" and false are all the unset value.
+func changes(r *remote.Remote, field string, raw json.RawMessage) bool {
+	unset := func(v any) any {
+		if v == "" || v == false {
+			return nil
+		}
+		return v
+	}
+	var cur map[string]any
+	if b, err := json.Marshal(r); err != nil || json.Unmarshal(b, &cur) != nil {
+		return true
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return true
+	}
+	return !reflect.DeepEqual(unset(v), unset(cur[field]))
 }
 
 // redactFileError keeps why a remote's file did not load from tokens that

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -84,8 +85,20 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	type route struct{ dist, repo, url string }
+	// byID: the distribution is pinned to a version given by its bare id,
+	// which names no repository: only dist:NAME:read reads it.
+	type route struct {
+		dist, repo, url string
+		byID            bool
+	}
 	var routes []route
+	pin := func(dist, base, version string) {
+		_, err := svc.CreateDist(ctx, dist, publish.DistSpec{BasePath: base, Version: version, Private: &private})
+		require.NoError(t, err)
+	}
+	show := func(dist, repoName string, byID bool) {
+		routes = append(routes, route{dist, repoName, ts.URL + server.Prefix + "/distributions/" + dist, byID})
+	}
 
 	// file
 	mkDist("file", "rf", "df", "f")
@@ -93,11 +106,21 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 	served, err := svc.Served(ctx, "df")
 	require.NoError(t, err)
 	ver := served.Version.ID.String()
-	for _, p := range []string{"dir/a.txt", "", "dir/", "PULP_MANIFEST", "@" + ver + "/dir/a.txt"} {
-		routes = append(routes, route{"df", "rf", ts.URL + "/content/f/" + p})
-	}
-	for _, p := range []string{"/served", "/objects/" + served.Version.Tree.String() + "?version=" + ver, "/content?version=" + ver + "&path=dir/a.txt"} {
-		routes = append(routes, route{"df", "rf", ts.URL + server.Prefix + "/distributions/df" + p})
+	// The same version served three ways: following rf, pinned as rf@1
+	// (which names rf), pinned by its id (which names no repository).
+	pin("dfpin", "fpin", "rf@1")
+	pin("dfid", "fid", ver)
+	for _, d := range []struct {
+		dist, base string
+		byID       bool
+	}{{"df", "f", false}, {"dfpin", "fpin", false}, {"dfid", "fid", true}} {
+		for _, p := range []string{"dir/a.txt", "", "dir/", "PULP_MANIFEST", "@" + ver + "/dir/a.txt"} {
+			routes = append(routes, route{d.dist, "rf", ts.URL + "/content/" + d.base + "/" + p, d.byID})
+		}
+		for _, p := range []string{"/served", "/objects/" + served.Version.Tree.String() + "?version=" + ver, "/content?version=" + ver + "&path=dir/a.txt"} {
+			routes = append(routes, route{d.dist, "rf", ts.URL + server.Prefix + "/distributions/" + d.dist + p, d.byID})
+		}
+		show(d.dist, "rf", d.byID)
 	}
 
 	// python
@@ -112,10 +135,14 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 	if strings.HasPrefix(m[1], "/") {
 		file = ts.URL + m[1]
 	}
+	pin("dppin", "ppin", "rp@1")
 	for _, u := range []string{ts.URL + "/content/p/simple/", ts.URL + "/content/p/simple/alpha/",
 		ts.URL + "/content/p/simple/alpha/?format=json", ts.URL + "/content/p/simple/?format=json", file, file + ".metadata"} {
-		routes = append(routes, route{"dp", "rp", u})
+		routes = append(routes, route{"dp", "rp", u, false})
+		routes = append(routes, route{"dppin", "rp", strings.Replace(u, "/content/p/", "/content/ppin/", 1), false})
 	}
+	show("dp", "rp", false)
+	show("dppin", "rp", false)
 
 	// container
 	mkDist("container", "rc", "dc", "c/img")
@@ -128,25 +155,27 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 	layer, err := img.LayerList[0].Digest()
 	require.NoError(t, err)
 	for _, p := range []string{"manifests/v1", "manifests/" + digest.String(), "blobs/" + layer.String(), "tags/list", "referrers/" + digest.String()} {
-		routes = append(routes, route{"dc", "rc", ts.URL + "/v2/c/img/" + p})
+		routes = append(routes, route{"dc", "rc", ts.URL + "/v2/c/img/" + p, false})
 	}
+	show("dc", "rc", false)
 	for _, r := range routes {
 		code, body := get(r.url, admin)
 		require.Equal(t, http.StatusOK, code, "%s: %s", r.url, body)
 	}
 
 	scopes := []struct {
-		scope string // {d} and {r}: the distribution's and its repository's names
-		allow bool
+		scope  string // {d} and {r}: the distribution's and its repository's names
+		allow  bool
+		byRepo bool // allowed through the repository the distribution serves
 	}{
-		{"", false},
-		{"dist:{d}:read", true},
-		{"dist:other:read", false},
-		{"repo:{r}:read", true},
-		{"repo:{r}:write", true},
-		{"repo:{r}:admin", true},
-		{"repo:other:write", false},
-		{"*:*:admin", true},
+		{"", false, false},
+		{"dist:{d}:read", true, false},
+		{"dist:other:read", false, false},
+		{"repo:{r}:read", true, true},
+		{"repo:{r}:write", true, true},
+		{"repo:{r}:admin", true, true},
+		{"repo:other:write", false, false},
+		{"*:*:admin", true, false},
 	}
 	for _, sc := range scopes {
 		for _, r := range routes {
@@ -157,7 +186,7 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 					tok = token(scope)
 				}
 				code, body := get(r.url, tok)
-				if sc.allow {
+				if sc.allow && !(sc.byRepo && r.byID) {
 					require.Equal(t, http.StatusOK, code, body)
 					return
 				}
@@ -168,4 +197,19 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 			})
 		}
 	}
+
+	// The list shows the distributions the token reads, by the same rule.
+	code, list := get(ts.URL+server.Prefix+"/distributions", token("repo:rf:read"))
+	require.Equal(t, http.StatusOK, code, list)
+	var listed struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(list), &listed), list)
+	var names []string
+	for _, d := range listed.Items {
+		names = append(names, d.Name)
+	}
+	require.ElementsMatch(t, []string{"df", "dfpin"}, names)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/refs"
+	"github.com/pkgvc/pkgvc/remote"
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 // commit --add DIR refuses a symbolic link to a file outside DIR, naming the
@@ -85,6 +91,20 @@ func TestRemoteProxyCredentials(t *testing.T) {
 	r = h.run("remote", "update", "up", "--proxy", "http://me:other@proxy:3128")
 	require.Equal(t, 1, r.code, r)
 
+	// A remote stored with the password in its proxy URL, as before
+	// credentials were refused there: the library writes its document.
+	st, err := repo.OpenDir(t.Context(), h.store, all.Kinds())
+	require.NoError(t, err)
+	old := remote.Remote{Name: "old", Kind: "file", URL: "http://files.example/PULP_MANIFEST", Policy: remote.Immediate,
+		Proxy: "http://me:s3cret@proxy:3128", DownloadConcurrency: 4}
+	id, err := st.WriteDoc(t.Context(), &old)
+	require.NoError(t, err)
+	require.NoError(t, st.ApplyRefs(t.Context(), "remote create old", refs.Update{Name: "config/remotes/old", New: id}))
+	var stored remote.Remote
+	_, err = st.ReadDocRef(t.Context(), "config/remotes/old", &stored)
+	require.NoError(t, err)
+	require.Equal(t, old.Proxy, stored.Proxy, "the store holds the password")
+
 	var tok struct {
 		Token string `json:"token"`
 	}
@@ -92,10 +112,27 @@ func TestRemoteProxyCredentials(t *testing.T) {
 	tf := h.file("reader.token", []byte(tok.Token))
 	base, _ := startServe(t, h)
 	for _, hh := range []*harness{h, h.through(base, tf)} {
-		for _, args := range [][]string{{"remote", "show", "up"}, {"--json", "remote", "show", "up"}, {"remote", "list"}, {"--json", "remote", "list"}} {
+		for _, args := range [][]string{{"remote", "show", "old"}, {"--json", "remote", "show", "old"}, {"remote", "list"}, {"--json", "remote", "list"},
+			{"remote", "show", "up"}, {"--json", "remote", "show", "up"}} {
 			out := hh.ok(args...)
 			require.NotContains(t, out, "s3cret", args)
+			if args[len(args)-1] == "old" || args[0] == "--json" {
+				require.Contains(t, out, "proxy:3128", "%s shows the proxy, without its password", args)
+			}
 		}
+	}
+	for _, p := range []string{"/remotes/old", "/remotes"} {
+		req, err := http.NewRequest(http.MethodGet, base+"/api/v1"+p, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tok.Token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+		require.Contains(t, string(b), "proxy:3128", p)
+		require.NotContains(t, string(b), "s3cret", p)
 	}
 }
 

@@ -115,8 +115,9 @@ func Metadata(d *pyformat.Dist) map[string]string {
 // a reused file name: its PEP 503 normalized project, its version in one
 // spelling for the versions PEP 440 calls equal ("1.0", "01.0" and "1.0.0"
 // are one), and for a wheel its build tag and compatibility tag sets
-// ("py2.py3" is "py3.py2"); a release has one sdist. Files that are not
-// python distributions have no key.
+// ("py2.py3" is "py3.py2"), and for an sdist its archive format (PyPI
+// holds old releases with both a .tar.gz and a .zip, which are different
+// files). Files that are not python distributions have no key.
 func (Kind) FileKey(rec repo.Record) (string, bool) {
 	file := path.Base(rec.Path)
 	name, version := rec.Metadata[MetaName], rec.Metadata[MetaVersion]
@@ -150,10 +151,11 @@ func (Kind) FileKey(rec repo.Record) (string, bool) {
 	case strings.HasSuffix(file, pyformat.WheelExt):
 		return "", false
 	}
-	if _, ok := pyformat.SdistStem(file); !ok {
+	stem, ok := pyformat.SdistStem(file)
+	if !ok {
 		return "", false
 	}
-	return key + " sdist", true
+	return key + " sdist " + file[len(stem):], true
 }
 
 // tagSet writes a compressed tag set ("py3.py2") in one order, lower case.
