@@ -13,6 +13,7 @@ import (
 	"time"
 
 	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/repo"
 	kindpython "github.com/pkgvc/pkgvc/repo/kinds/python"
 )
@@ -330,7 +331,7 @@ func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEnt
 		textError(w, http.StatusBadGateway, fmt.Sprintf("bad gateway: distribution %s cannot pull through remote %s: %s", de.name, de.d.Remote, oneLine(err.Error())))
 		return true
 	case err != nil:
-		s.log.Warn("pull-through", "dist", de.name, "remote", de.d.Remote, "project", project, "err", err)
+		s.log.Warn("pull-through", "dist", de.name, "remote", de.d.Remote, "project", project, "err", err, parallel.LogStack(err))
 		textError(w, http.StatusBadGateway, fmt.Sprintf("bad gateway: pulling project %s from remote %s failed: %s", project, de.d.Remote, oneLine(err.Error())))
 		return true
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/internal/clockcache"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -349,7 +350,7 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, what string, e
 	if r.Context().Err() != nil {
 		return // the client went away
 	}
-	s.log.Error("serve", "path", r.URL.EscapedPath(), "what", what, "err", err)
+	s.log.Error("serve", "path", r.URL.EscapedPath(), "what", what, "err", err, parallel.LogStack(err))
 	textError(w, http.StatusInternalServerError, "internal error: "+what+" (the server log tells more)")
 }
 

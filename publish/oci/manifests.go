@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	ociformat "github.com/pkgvc/pkgvc/internal/format/oci"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
@@ -114,7 +115,7 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 			switch {
 			case errors.Is(err, publish.ErrNoPullThrough), errors.Is(err, publish.ErrNotOnRemote):
 			case err != nil:
-				q.g.s.Logger().Warn("pull-through", "dist", d.Name, "remote", d.Remote, "reference", ref.name(), "err", err)
+				q.g.s.Logger().Warn("pull-through", "dist", d.Name, "remote", d.Remote, "reference", ref.name(), "err", err, parallel.LogStack(err))
 				writeError(w, http.StatusBadGateway, codeUnavailable, fmt.Sprintf("%s is not in %s, and pulling it from remote %s failed: %s", ref.name(), q.name, d.Remote, oneLine(err.Error())), nil)
 				return
 			default:
@@ -133,7 +134,7 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 			case errors.Is(err, publish.ErrNoPullThrough), errors.Is(err, publish.ErrNotOnRemote):
 			case err != nil:
 				// The upstream is down: serve what the repository has.
-				q.g.s.Logger().Warn("pull-through", "dist", d.Name, "remote", d.Remote, "reference", ref.name(), "err", err)
+				q.g.s.Logger().Warn("pull-through", "dist", d.Name, "remote", d.Remote, "reference", ref.name(), "err", err, parallel.LogStack(err))
 			default:
 				if rec2, found2, err := q.relookup(ctx, ref.path()); err == nil && found2 {
 					rec = rec2
