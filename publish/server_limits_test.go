@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,11 +41,17 @@ func (l smallBufListener) Accept() (net.Conn, error) {
 // serveLimited runs h behind publish.Serve with opts until the test ends.
 func serveLimited(t *testing.T, h http.Handler, opts ...publish.ServeOption) string {
 	t.Helper()
+	return serveOn(t, func(l net.Listener) net.Listener { return l }, h, opts...)
+}
+
+// serveOn is serveLimited with the listener wrapped by wrap.
+func serveOn(t *testing.T, wrap func(net.Listener) net.Listener, h http.Handler, opts ...publish.ServeOption) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- publish.Serve(ctx, smallBufListener{l}, h, nil, opts...) }()
+	go func() { done <- publish.Serve(ctx, wrap(smallBufListener{l}), h, nil, opts...) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
@@ -308,6 +315,29 @@ func readRefusal(t *testing.T, c net.Conn) {
 	waitClosed(t, c, 5*time.Second)
 }
 
+// fromListener gives the connections it accepts the remote address *from
+// holds then, as if clients of that address had connected (a host has a
+// single IPv6 loopback address).
+type fromListener struct {
+	net.Listener
+	from *atomic.Pointer[net.TCPAddr]
+}
+
+func (l fromListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return c, err
+	}
+	return fromConn{c, l.from.Load()}, nil
+}
+
+type fromConn struct {
+	net.Conn
+	from *net.TCPAddr
+}
+
+func (c fromConn) RemoteAddr() net.Addr { return c.from }
+
 // TestMaxConns: past the connections one address may hold, or all
 // addresses together, a new connection is answered 503 and closed; once
 // one closes, the next is served.
@@ -350,6 +380,26 @@ func TestMaxConns(t *testing.T) {
 			get(held[1]) // the held ones go on
 		})
 	}
+
+	// Over IPv6 a client commonly holds a whole /64: its addresses count
+	// together, while another /64 is another client.
+	t.Run("per IPv6 /64", func(t *testing.T) {
+		var from atomic.Pointer[net.TCPAddr]
+		addr := serveOn(t, func(l net.Listener) net.Listener { return fromListener{l, &from} }, h, publish.WithMaxConns(100, 3))
+		dialFrom := func(ip string) net.Conn {
+			from.Store(&net.TCPAddr{IP: net.ParseIP(ip), Port: 40000})
+			return dialSmall(t, addr)
+		}
+		for i := range 3 {
+			get(dialFrom(fmt.Sprintf("2001:db8:1:2::%d", i+1)))
+		}
+		readRefusal(t, dialFrom("2001:db8:1:2:ffff:ffff:ffff:ffff"))
+		get(dialFrom("2001:db8:1:3::1"))
+		for range 3 {
+			get(dialFrom("::ffff:192.0.2.1")) // the same client as 192.0.2.1
+		}
+		readRefusal(t, dialFrom("192.0.2.1"))
+	})
 }
 
 // TestStalledDownloadsMemory: clients that ask for a large file and never
