@@ -335,8 +335,8 @@ func (p panicky) Index(ctx context.Context, up remote.Upstream) ([]remote.Packag
 	return p.Syncer.Index(ctx, up)
 }
 
-// A panic reading a project page fails the sync, with the stack; the
-// process goes on.
+// A panic reading a project page fails the sync, or the project a
+// pull-through asked for, with the stack; the process goes on.
 func TestSyncProjectPanicFails(t *testing.T) {
 	f := newFixture(t)
 	f.m = remote.New(f.st, remote.NewRegistry(panicky{}))
@@ -345,4 +345,9 @@ func TestSyncProjectPanicFails(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	require.Contains(t, err.Error(), "bug in a project page")
 	require.Contains(t, pe.Stack, "pypi_test.go")
+
+	// A pull-through of one project: that project fails.
+	res, err := f.m.PullProjects(f.ctx, "up", "py", []string{"alpha"})
+	require.NoError(t, err)
+	require.ErrorAs(t, res.Failed["alpha"], &pe)
 }
