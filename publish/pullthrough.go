@@ -327,11 +327,15 @@ func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEnt
 	case errors.Is(err, errPullPanic):
 		textError(w, http.StatusInternalServerError, "internal error: pulling project "+project+" failed (see the server log)")
 		return true
+	case errors.As(err, new(*parallel.PanicError)): // in a worker of the pull
+		s.log.Error("pull-through panic", "dist", de.name, "remote", de.d.Remote, "project", project, "err", err, parallel.LogStack(err))
+		textError(w, http.StatusInternalServerError, "internal error: pulling project "+project+" failed (see the server log)")
+		return true
 	case errors.Is(err, repo.ErrNotFound) || errors.Is(err, repo.ErrInvalid):
 		textError(w, http.StatusBadGateway, fmt.Sprintf("bad gateway: distribution %s cannot pull through remote %s: %s", de.name, de.d.Remote, oneLine(err.Error())))
 		return true
 	case err != nil:
-		s.log.Warn("pull-through", "dist", de.name, "remote", de.d.Remote, "project", project, "err", err, parallel.LogStack(err))
+		s.log.Warn("pull-through", "dist", de.name, "remote", de.d.Remote, "project", project, "err", err)
 		textError(w, http.StatusBadGateway, fmt.Sprintf("bad gateway: pulling project %s from remote %s failed: %s", project, de.d.Remote, oneLine(err.Error())))
 		return true
 	}
