@@ -114,8 +114,11 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 			err := q.g.s.Pull(ctx, d, ref.name(), 0)
 			switch {
 			case errors.Is(err, publish.ErrNoPullThrough), errors.Is(err, publish.ErrNotOnRemote):
+			case errors.As(err, new(*parallel.PanicError)): // a bug, not the upstream
+				q.g.internal(w, r, "pull "+ref.name()+" from remote "+d.Remote, err)
+				return
 			case err != nil:
-				q.g.s.Logger().Warn("pull-through", "dist", d.Name, "remote", d.Remote, "reference", ref.name(), "err", err, parallel.LogStack(err))
+				q.g.s.Logger().Warn("pull-through", "dist", d.Name, "remote", d.Remote, "reference", ref.name(), "err", err)
 				writeError(w, http.StatusBadGateway, codeUnavailable, fmt.Sprintf("%s is not in %s, and pulling it from remote %s failed: %s", ref.name(), q.name, d.Remote, oneLine(err.Error())), nil)
 				return
 			default:
