@@ -309,9 +309,11 @@ func (m *Manager) fetchAll(ctx context.Context, open openFunc, r *Remote, repoNa
 	for _, j := range jobs {
 		prog.BytesTotal += j.pkg.Size
 	}
-	report := func() {
+	report := func() { // under mu, which a panic must not leave locked
 		if progress != nil {
-			progress(prog)
+			if err := parallel.Safe(func() error { progress(prog); return nil }); err != nil {
+				fatal = cmp.Or(fatal, err)
+			}
 		}
 	}
 	report() // the step starts, with its totals before the first byte: a bar shows them (and an ETA) at once

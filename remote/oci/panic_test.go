@@ -62,6 +62,15 @@ func TestWorkerPanicFailsTheOperation(t *testing.T) {
 	require.ErrorAs(t, err, new(*parallel.PanicError), "pull-through")
 	require.Equal(t, 0, e.versions())
 
+	// A progress callback that panics in a download's goroutine, while
+	// the sync's lock is held: the sync fails, and nothing deadlocks.
+	_, err = e.m.Sync(ctx(t), "up", "mirror", remote.SyncOptions{Progress: func(p remote.SyncProgress) {
+		if p.Files > 0 {
+			panic("bug in a progress bar")
+		}
+	}})
+	require.ErrorAs(t, err, new(*parallel.PanicError), "progress")
+
 	e.syncOK(false)
 	require.Equal(t, 1, e.versions())
 }
