@@ -12,6 +12,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/pkgvc/pkgvc/internal/parallel"
 )
 
 // PutResult describes a blob or object written by a Batch.
@@ -305,7 +307,12 @@ func (s *Store) pump(ctx context.Context, w io.Writer, h hash.Hash, r io.Reader)
 				rerr = err
 				return
 			}
-			n, err := io.ReadFull(r, *buf)
+			// r may be an upstream's decoder: its panic fails this Put.
+			var n int
+			err := parallel.Safe(func() (err error) {
+				n, err = io.ReadFull(r, *buf)
+				return err
+			})
 			if n > 0 {
 				filled <- chunk{buf, n}
 			} else {
@@ -324,7 +331,11 @@ func (s *Store) pump(ctx context.Context, w io.Writer, h hash.Hash, r io.Reader)
 		var werr error
 		for c := range full {
 			if werr == nil {
-				if _, werr = w.Write((*c.buf)[:c.n]); werr != nil {
+				werr = parallel.Safe(func() error {
+					_, err := w.Write((*c.buf)[:c.n])
+					return err
+				})
+				if werr != nil {
 					close(stop)
 				}
 			}

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/tree"
@@ -577,7 +578,7 @@ func (c *checkouter) build(ctx context.Context, slot string, v *repo.Version, pu
 	if err != nil {
 		return removed, err
 	}
-	if err := parallel(ctx, c.o.Workers, writes, func(e *tree.Entry) error {
+	if err := forEach(ctx, c.o.Workers, writes, func(e *tree.Entry) error {
 		from := ""
 		if reuseRoot != "" && !changed[e.Path] {
 			from = reuseRoot
@@ -642,7 +643,7 @@ func (c *checkouter) remove(ctx context.Context, root string, paths []string) (i
 	var mu sync.Mutex
 	n := 0
 	parents := map[string]bool{}
-	err := parallel(ctx, c.o.Workers, paths, func(p string) error {
+	err := forEach(ctx, c.o.Workers, paths, func(p string) error {
 		full, err := under(root, p)
 		if err != nil {
 			return err
@@ -1024,9 +1025,9 @@ func (c *checkouter) swap(slot string, emptyDir bool) error {
 	return syncDir(filepath.Dir(c.dir))
 }
 
-// parallel calls fn for every item on up to n goroutines and returns the
+// forEach calls fn for every item on up to n goroutines and returns the
 // first error; after one, the remaining items are skipped.
-func parallel[T any](ctx context.Context, n int, items []T, fn func(T) error) error {
+func forEach[T any](ctx context.Context, n int, items []T, fn func(T) error) error {
 	if len(items) == 0 {
 		return ctx.Err()
 	}
@@ -1045,7 +1046,7 @@ func parallel[T any](ctx context.Context, n int, items []T, fn func(T) error) er
 				if i >= len(items) {
 					return
 				}
-				if err := fn(items[i]); err != nil {
+				if err := parallel.Safe(func() error { return fn(items[i]) }); err != nil {
 					once.Do(func() { first = err; cancel() })
 					return
 				}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/repo"
 	kindpython "github.com/pkgvc/pkgvc/repo/kinds/python"
 )
@@ -324,6 +325,10 @@ func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEnt
 	case ctx.Err() != nil:
 		return true // the client went away
 	case errors.Is(err, errPullPanic):
+		textError(w, http.StatusInternalServerError, "internal error: pulling project "+project+" failed (see the server log)")
+		return true
+	case errors.As(err, new(*parallel.PanicError)): // in a worker of the pull
+		s.log.Error("pull-through panic", "dist", de.name, "remote", de.d.Remote, "project", project, "err", err, parallel.LogStack(err))
 		textError(w, http.StatusInternalServerError, "internal error: pulling project "+project+" failed (see the server log)")
 		return true
 	case errors.Is(err, repo.ErrNotFound) || errors.Is(err, repo.ErrInvalid):

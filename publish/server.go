@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/internal/clockcache"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -349,7 +350,7 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, what string, e
 	if r.Context().Err() != nil {
 		return // the client went away
 	}
-	s.log.Error("serve", "path", r.URL.EscapedPath(), "what", what, "err", err)
+	s.log.Error("serve", "path", r.URL.EscapedPath(), "what", what, "err", err, parallel.LogStack(err))
 	textError(w, http.StatusInternalServerError, "internal error: "+what+" (the server log tells more)")
 }
 
@@ -394,9 +395,7 @@ func (s *Server) serveVersionPath(w http.ResponseWriter, r *http.Request, q *req
 		h := w.Header()
 		h["Content-Type"] = le.ctype
 		h["Cache-Control"] = cc
-		if activeType(le.ctype[0]) {
-			h["Content-Disposition"] = []string{mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(q.sub)})}
-		}
+		PackageHeaders(h, q.sub)
 		s.serveRecord(w, r, &le.rec)
 		return
 	}
@@ -501,6 +500,19 @@ func (s *Server) servePubFile(w http.ResponseWriter, r *http.Request, q *request
 	h["Etag"] = etag
 	h["Cache-Control"] = cc
 	http.ServeContent(w, r, "", zeroTime, bytes.NewReader(f.Content))
+}
+
+// PackageHeaders sets on h what every response carrying the bytes of the
+// package file at path p needs, wherever it is served (the content server,
+// the REST API): no type sniffing, a sandbox CSP, and a file of a type a
+// browser could run script in (by its name, as its Content-Type is) as an
+// attachment. Package content comes from whoever may commit.
+func PackageHeaders(h http.Header, p string) {
+	h["X-Content-Type-Options"] = nosniff
+	h["Content-Security-Policy"] = contentCSP
+	if activeType(contentType(p)[0]) {
+		h["Content-Disposition"] = []string{mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(p)})}
+	}
 }
 
 // activeType reports whether a browser may run script in content of

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -273,7 +274,7 @@ func (s *Server) serveMissing(w http.ResponseWriter, r *http.Request, rec *repo.
 		return
 	}
 	if !cw.started {
-		s.log.Error("fetch", "path", rec.Path, "err", err)
+		s.log.Error("fetch", "path", rec.Path, "err", err, parallel.LogStack(err))
 		textError(w, http.StatusBadGateway, "bad gateway: fetching "+rec.Path+" from its remote failed: "+oneLine(err.Error()))
 		return
 	}

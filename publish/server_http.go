@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -75,7 +76,7 @@ type connServer struct {
 
 	mu       sync.Mutex
 	conns    map[*hconn]struct{}
-	perAddr  map[string]int // open connections by client IP
+	perAddr  map[string]int // open connections by addrKey
 	wg       sync.WaitGroup
 	shutting atomic.Bool
 }
@@ -179,7 +180,7 @@ type hconn struct {
 	lr     limitReader
 	br     *bufio.Reader
 	remote string
-	addr   string // remote's IP, for the per-address limit
+	addr   string // addrKey of remote, for the per-address limit
 	resp   response
 	hdr    []byte
 	vec    [6][]byte // backing array of the writev of a header
@@ -190,15 +191,32 @@ type hconn struct {
 
 func newHconn(cs *connServer, c net.Conn) *hconn {
 	hc := &hconn{cs: cs, c: c, remote: c.RemoteAddr().String()}
-	hc.addr = hc.remote
-	if host, _, err := net.SplitHostPort(hc.remote); err == nil {
-		hc.addr = host
-	}
+	hc.addr = addrKey(hc.remote)
 	_, hc.tls = c.(*tls.Conn)
 	hc.lr.r = c
 	hc.resp.hc = hc
 	hc.resp.header = make(http.Header, 8)
 	return hc
+}
+
+// addrKey names the client a connection from remote ("IP:port") counts
+// against in the per-address limit: an IPv4 address (IPv4-mapped IPv6
+// too) is one client, an IPv6 one counts with its /64, as one host is
+// commonly given a whole /64 and may use any address in it.
+func addrKey(remote string) string {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil { // not IP (a pipe, a unix socket)
+		return remote
+	}
+	a := ap.Addr().Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return a.String()
+	}
+	return p.String()
 }
 
 // limitReader reads from r while n > 0, then fails with errHeaderTooLarge.

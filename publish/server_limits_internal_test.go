@@ -106,3 +106,18 @@ func (l smallSendBuf) Accept() (net.Conn, error) {
 	}
 	return c, err
 }
+
+func TestAddrKey(t *testing.T) {
+	for remote, want := range map[string]string{
+		"192.0.2.7:5000":                       "192.0.2.7",
+		"[::ffff:192.0.2.7]:5000":              "192.0.2.7", // IPv4-mapped: the IPv4 client
+		"[2001:db8:1:2::1]:5000":               "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff:ffff:ffff:ffff]:1": "2001:db8:1:2::/64", // the same host's /64
+		"[2001:db8:1:3::1]:5000":               "2001:db8:1:3::/64",
+		"[fe80::1%eth0]:5000":                  "fe80::/64",
+		"[::1]:5000":                           "::/64",
+		"pipe":                                 "pipe",
+	} {
+		require.Equal(t, want, addrKey(remote), remote)
+	}
+}

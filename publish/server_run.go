@@ -83,7 +83,7 @@ func WithMaxHeaderBytes(n int) ServeOption {
 }
 
 // WithMaxConns sets how many connections are open at once, in all and
-// from one client address (the IP, without the port); a connection past
+// from one client address (an IPv4 address, or an IPv6 /64); a connection past
 // either is answered 503 and closed at once (a TLS one only closed).
 // Behind a reverse proxy every client has the proxy's address: give
 // perAddr as much as total. Zero or less keeps DefaultMaxConns and

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/internal/httpx"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/tree"
@@ -308,9 +309,11 @@ func (m *Manager) fetchAll(ctx context.Context, open openFunc, r *Remote, repoNa
 	for _, j := range jobs {
 		prog.BytesTotal += j.pkg.Size
 	}
-	report := func() {
+	report := func() { // under mu, which a panic must not leave locked
 		if progress != nil {
-			progress(prog)
+			if err := parallel.Safe(func() error { progress(prog); return nil }); err != nil {
+				fatal = cmp.Or(fatal, err)
+			}
 		}
 	}
 	report() // the step starts, with its totals before the first byte: a bar shows them (and an ETA) at once
@@ -408,7 +411,7 @@ func (m *Manager) fetchAll(ctx context.Context, open openFunc, r *Remote, repoNa
 			if !waiting {
 				continue
 			}
-			if err := flush(ctx); err != nil && ctx.Err() == nil {
+			if err := parallel.Safe(func() error { return flush(ctx) }); err != nil && ctx.Err() == nil {
 				mu.Lock()
 				fatal = cmp.Or(fatal, err)
 				mu.Unlock()
@@ -423,7 +426,12 @@ func (m *Manager) fetchAll(ctx context.Context, open openFunc, r *Remote, repoNa
 		go func() {
 			defer wg.Done()
 			for j := range work {
-				one(ctx, j)
+				// A panic fails the sync, as a store error does.
+				if err := parallel.Safe(func() error { one(ctx, j); return nil }); err != nil {
+					mu.Lock()
+					fatal = cmp.Or(fatal, fmt.Errorf("%s: %w", j.pkg.Path, err))
+					mu.Unlock()
+				}
 			}
 		}()
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
@@ -53,7 +54,7 @@ func (s *Store) Fsck(ctx context.Context) (*FsckResult, error) {
 		go func() {
 			defer wg.Done()
 			for e := range jobs {
-				err := s.objects.VerifyBlob(ctx, e.SHA256)
+				err := parallel.Safe(func() error { return s.objects.VerifyBlob(ctx, e.SHA256) })
 				if errors.Is(err, objects.ErrNotFound) && IsOnDemand(e) {
 					mu.Lock()
 					res.NotFetched++

@@ -9,6 +9,7 @@ import (
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/clockcache"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
@@ -147,7 +148,9 @@ func (s *Service) Cat(ctx context.Context, rev, path string) (io.ReadCloser, rep
 	r, rec, err := s.st.Cat(ctx, rev, path)
 	if errors.Is(err, objects.ErrNotFound) && repo.IsOnDemand(rec) {
 		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(s.remotes.FetchBlob(ctx, rec, pw)) }()
+		go func() {
+			pw.CloseWithError(parallel.Safe(func() error { return s.remotes.FetchBlob(ctx, rec, pw) }))
+		}()
 		return pr, rec, nil
 	}
 	return r, rec, err

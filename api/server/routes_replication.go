@@ -65,6 +65,7 @@ func (s *Server) replicationRoutes() {
 		}
 		return &huma.StreamResponse{Body: func(hc huma.Context) {
 			hc.SetHeader("Content-Type", "application/octet-stream")
+			packageHeaders(hc, "") // a tree holds names committers chose
 			hc.SetHeader("Content-Length", strconv.Itoa(len(data)))
 			hc.SetStatus(http.StatusOK)
 			_, _ = hc.BodyWriter().Write(data) // a short body tells the client

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
 )
@@ -354,12 +355,24 @@ var packageResponse = map[string]*huma.Response{"200": {
 	},
 }}
 
+// packageHeaders sets the headers the content server sends with the
+// package file at path p, so that its bytes cannot run script on the
+// API's origin either.
+func packageHeaders(hc huma.Context, p string) {
+	h := make(http.Header, 3)
+	publish.PackageHeaders(h, p)
+	for k, v := range h {
+		hc.SetHeader(k, v[0])
+	}
+}
+
 // streamPackage sends the bytes of record rec, read from rc; where names
 // the request in the log.
 func (s *Server) streamPackage(rc io.ReadCloser, rec repo.Record, where ...any) *huma.StreamResponse {
 	return &huma.StreamResponse{Body: func(hc huma.Context) {
 		defer rc.Close()
 		hc.SetHeader("Content-Type", "application/octet-stream")
+		packageHeaders(hc, rec.Path)
 		hc.SetHeader("Content-Length", strconv.FormatInt(rec.Size, 10))
 		hc.SetHeader("ETag", `"`+rec.SHA256.String()+`"`)
 		hc.SetHeader(HeaderSHA256, rec.SHA256.String())

@@ -19,6 +19,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 )
 
 // Server serves the REST API of an api.Service. It is an http.Handler for
@@ -177,7 +178,7 @@ func (s *Server) internal(e *Error, method, path string) *Error {
 	if e.err != nil {
 		cause = e.err
 	}
-	s.log.Error("api: internal error", "id", id, "method", method, "path", path, "code", e.Code, "err", cause)
+	s.log.Error("api: internal error", "id", id, "method", method, "path", path, "code", e.Code, "err", cause, parallel.LogStack(cause))
 	return &Error{Code: e.Code, Message: "internal error " + id + " (" + s.now().UTC().Format(time.RFC3339) + "): the server's log has the details", status: e.status, err: e.err}
 }
 

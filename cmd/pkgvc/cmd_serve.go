@@ -43,7 +43,7 @@ func serveCmd(e *env) *cli.Command {
 			&cli.IntFlag{Name: "max-header-bytes", Value: publish.DefaultMaxHeaderBytes, Usage: "answer 431 to a larger request header"},
 			&cli.Int64Flag{Name: "max-body-bytes", Value: publish.MaxUploadBytes, Usage: "answer 413 to a larger request body (uploads)"},
 			&cli.IntFlag{Name: "max-conns", Value: publish.DefaultMaxConns, Usage: "keep at most `N` connections open; more are answered 503 and closed"},
-			&cli.IntFlag{Name: "max-conns-per-ip", Value: publish.DefaultMaxConnsPerAddr, Usage: "keep at most `N` connections of one client IP open (behind a reverse proxy, give --max-conns)"},
+			&cli.IntFlag{Name: "max-conns-per-ip", Value: publish.DefaultMaxConnsPerAddr, Usage: "keep at most `N` connections of one client IP (an IPv6 one: its /64) open (behind a reverse proxy, give --max-conns)"},
 			&cli.IntFlag{Name: "task-workers", Value: 3, Usage: "run at most `N` tasks (syncs, gc, fsck) at once in this process; 0 runs none here (other serve processes sharing the store do)"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {

@@ -11,7 +11,7 @@ import (
 // Do calls fn(ctx, i) for i in [0, n) on up to workers goroutines (at
 // least one). The first error cancels the context given to the calls
 // still running, stops starting new ones and is returned; a canceled ctx
-// stops Do likewise.
+// stops Do likewise. A panic in fn is returned as a *PanicError.
 func Do(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, min(workers, n)))
@@ -19,7 +19,7 @@ func Do(ctx context.Context, n, workers int, fn func(ctx context.Context, i int)
 		if gctx.Err() != nil {
 			break
 		}
-		g.Go(func() error { return fn(gctx, i) })
+		g.Go(func() error { return Safe(func() error { return fn(gctx, i) }) })
 	}
 	if err := g.Wait(); err != nil {
 		return err

@@ -3,6 +3,8 @@ package parallel_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"testing"
 
@@ -49,4 +51,21 @@ func TestDoStopsAtTheFirstError(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	require.ErrorIs(t, parallel.Do(ctx, 10, 2, func(context.Context, int) error { return nil }), context.Canceled)
+}
+
+func TestDoTurnsAPanicIntoAnError(t *testing.T) {
+	err := parallel.Do(context.Background(), 10, 3, func(_ context.Context, i int) error {
+		if i == 4 {
+			var m map[string]int
+			m["x"]++ // a nil map write: a bug, not an error
+		}
+		return nil
+	})
+	var pe *parallel.PanicError
+	require.ErrorAs(t, err, &pe)
+	require.Contains(t, err.Error(), "assignment to entry in nil map")
+	require.NotContains(t, err.Error(), "parallel_test.go", "the message is short; the stack is apart")
+	require.Contains(t, pe.Stack, "parallel_test.go", "the stack shows where it panicked")
+	require.Equal(t, "stack", parallel.LogStack(fmt.Errorf("sync: %w", err)).Key)
+	require.True(t, parallel.LogStack(errors.New("plain")).Equal(slog.Attr{}))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -335,7 +335,9 @@ func (r *Runner) runJob(ctx context.Context, j *job) {
 	stop, flushed := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(flushed)
-		r.flushLoop(ctx, j, stop)
+		if err := parallel.Safe(func() error { r.flushLoop(ctx, j, stop); return nil }); err != nil {
+			r.log.Error("tasks: progress", "task", j.id, "err", err, parallel.LogStack(err))
+		}
 	}()
 	res, err := safeRun(ctx, j)
 	close(stop)
@@ -344,12 +346,11 @@ func (r *Runner) runJob(ctx context.Context, j *job) {
 }
 
 func safeRun(ctx context.Context, j *job) (res any, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-		}
-	}()
-	return j.op.Run(ctx, j.doc.Request.Args, j.rep)
+	err = parallel.Safe(func() (err error) {
+		res, err = j.op.Run(ctx, j.doc.Request.Args, j.rep)
+		return err
+	})
+	return res, err
 }
 
 // flushLoop writes the job's progress and log when they changed, at most
@@ -471,6 +472,10 @@ func (r *Runner) finish(ctx context.Context, j *job, res any, runErr error) {
 		j.rep.Logf("stopped: %s", runErr)
 	default:
 		state, msg = api.TaskFailed, runErr.Error()
+		var pe *parallel.PanicError
+		if errors.As(runErr, &pe) { // a bug: its stack is for the log
+			r.log.Error("tasks: panic", "task", j.id, "err", runErr, "stack", pe.Stack)
+		}
 		if r.cfg.ErrorCode != nil {
 			code = r.cfg.ErrorCode(runErr)
 		}

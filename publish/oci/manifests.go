@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	ociformat "github.com/pkgvc/pkgvc/internal/format/oci"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
@@ -113,6 +114,9 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 			err := q.g.s.Pull(ctx, d, ref.name(), 0)
 			switch {
 			case errors.Is(err, publish.ErrNoPullThrough), errors.Is(err, publish.ErrNotOnRemote):
+			case errors.As(err, new(*parallel.PanicError)): // a bug, not the upstream
+				q.g.internal(w, r, "pull "+ref.name()+" from remote "+d.Remote, err)
+				return
 			case err != nil:
 				q.g.s.Logger().Warn("pull-through", "dist", d.Name, "remote", d.Remote, "reference", ref.name(), "err", err)
 				writeError(w, http.StatusBadGateway, codeUnavailable, fmt.Sprintf("%s is not in %s, and pulling it from remote %s failed: %s", ref.name(), q.name, d.Remote, oneLine(err.Error())), nil)
@@ -133,7 +137,7 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 			case errors.Is(err, publish.ErrNoPullThrough), errors.Is(err, publish.ErrNotOnRemote):
 			case err != nil:
 				// The upstream is down: serve what the repository has.
-				q.g.s.Logger().Warn("pull-through", "dist", d.Name, "remote", d.Remote, "reference", ref.name(), "err", err)
+				q.g.s.Logger().Warn("pull-through", "dist", d.Name, "remote", d.Remote, "reference", ref.name(), "err", err, parallel.LogStack(err))
 			default:
 				if rec2, found2, err := q.relookup(ctx, ref.path()); err == nil && found2 {
 					rec = rec2

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	ociformat "github.com/pkgvc/pkgvc/internal/format/oci"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
@@ -163,7 +164,7 @@ func writeError(w http.ResponseWriter, status int, code, msg string, detail any)
 }
 
 func (g *registry) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
-	g.s.Logger().Error("registry", "path", r.URL.Path, "what", what, "err", err)
+	g.s.Logger().Error("registry", "path", r.URL.Path, "what", what, "err", err, parallel.LogStack(err))
 	writeError(w, http.StatusInternalServerError, codeUnknown, "internal error: "+what+" (the server log tells more)", nil)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	ocifmt "github.com/pkgvc/pkgvc/internal/format/oci"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo/kinds/container"
 )
@@ -191,7 +192,7 @@ func (s *Syncer) Index(ctx context.Context, up remote.Upstream) ([]remote.Packag
 			defer wg.Done()
 			for t := range work {
 				i := sort.SearchStrings(keep, t)
-				if err := w.tag(ctx, t); err != nil {
+				if err := parallel.Safe(func() error { return w.tag(ctx, t) }); err != nil {
 					errs[i] = fmt.Errorf("tag %s: %w", t, err)
 				}
 			}

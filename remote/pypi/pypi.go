@@ -17,6 +17,7 @@ import (
 
 	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
 	"github.com/pkgvc/pkgvc/internal/format/simplepage"
+	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	kindpython "github.com/pkgvc/pkgvc/repo/kinds/python"
@@ -208,7 +209,10 @@ func (s Syncer) Index(ctx context.Context, up remote.Upstream) ([]remote.Package
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			results[i], errs[i] = f.project(ctx, root, req, o)
+			errs[i] = parallel.Safe(func() (err error) {
+				results[i], err = f.project(ctx, root, req, o)
+				return err
+			})
 		}()
 	}
 	wg.Wait()

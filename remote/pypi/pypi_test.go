@@ -20,6 +20,8 @@ import (
 	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/internal/httpx/httpxtest"
+	"github.com/pkgvc/pkgvc/internal/parallel"
+	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	pubpypi "github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/remote"
@@ -322,4 +324,30 @@ func TestSyncMetadataFromContent(t *testing.T) {
 		delete(rec.Metadata, repo.MetaURL)
 		require.Equal(t, committed.Metadata, rec.Metadata, "the on-demand record says what a commit says")
 	})
+}
+
+// panicky is the python syncer with a bug in the goroutines that read
+// project pages: the size lookup panics.
+type panicky struct{ pypi.Syncer }
+
+func (p panicky) Index(ctx context.Context, up remote.Upstream) ([]remote.Package, error) {
+	up.KnownSize = func(context.Context, objects.ID) (int64, bool) { panic("bug in a project page") }
+	return p.Syncer.Index(ctx, up)
+}
+
+// A panic reading a project page fails the sync, or the project a
+// pull-through asked for, with the stack; the process goes on.
+func TestSyncProjectPanicFails(t *testing.T) {
+	f := newFixture(t)
+	f.m = remote.New(f.st, remote.NewRegistry(panicky{}))
+	_, err := f.sync(t, remote.Remote{URL: staticIndex(t, upstream, "")})
+	var pe *parallel.PanicError
+	require.ErrorAs(t, err, &pe)
+	require.Contains(t, err.Error(), "bug in a project page")
+	require.Contains(t, pe.Stack, "pypi_test.go")
+
+	// A pull-through of one project: that project fails.
+	res, err := f.m.PullProjects(f.ctx, "up", "py", []string{"alpha"})
+	require.NoError(t, err)
+	require.ErrorAs(t, res.Failed["alpha"], &pe)
 }
