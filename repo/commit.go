@@ -411,12 +411,6 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 	return res, nil
 }
 
-// mergeChanges applies removals before additions: removing a directory
-// and adding a file under it leaves just that file, and overlapping
-// removals ("sub" and "sub/b.txt") remove each path once.
-// errStop ends a walk early.
-var errStop = errors.New("stop")
-
 // checkFileKeys refuses records that are the same file as another record
 // of the new version, by the kind's FileKey, with other content: another
 // added record, or one of the head's that the commit keeps. Only conflicts
@@ -468,8 +462,8 @@ func (s *Store) checkFileKeys(ctx context.Context, st *repoState, base objects.I
 	for _, c := range removals {
 		gone[c.Path] = true
 	}
-	var conflict error
-	err = tree.Walk(ctx, s.objects, base, func(e tree.Entry) error {
+	// The first conflict ends the walk as its error.
+	return tree.Walk(ctx, s.objects, base, func(e tree.Entry) error {
 		if gone[e.Path] {
 			return nil
 		}
@@ -478,15 +472,10 @@ func (s *Store) checkFileKeys(ctx context.Context, st *repoState, base objects.I
 			return nil
 		}
 		if r, ok := added[k]; ok && r.SHA256 != e.SHA256 {
-			conflict = reused(k, r.Path, e.Path)
-			return errStop
+			return reused(k, r.Path, e.Path)
 		}
 		return nil
 	})
-	if conflict != nil {
-		return conflict
-	}
-	return err
 }
 
 // applyUpdates returns the head's records of updates' paths with their
@@ -515,6 +504,9 @@ func (s *Store) applyUpdates(ctx context.Context, repoName string, base objects.
 	return out, nil
 }
 
+// mergeChanges applies removals before additions: removing a directory
+// and adding a file under it leaves just that file, and overlapping
+// removals ("sub" and "sub/b.txt") remove each path once.
 func mergeChanges(removals []tree.Change, records []Record) []tree.Change {
 	added := make(map[string]bool, len(records))
 	changes := make([]tree.Change, 0, len(records)+len(removals))
