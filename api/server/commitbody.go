@@ -83,7 +83,7 @@ func decodeCommit(r io.Reader, limit int64) (repo.CommitRequest, error) {
 				if rb.Path == "" || rb.Size < 0 {
 					return errorf(repo.ErrInvalid, "invalid record %q: give a path and a size >= 0", rb.Path)
 				}
-				req.Records = append(req.Records, repo.Record{Path: rb.Path, SHA256: rb.SHA256, Size: rb.Size, Metadata: rb.Metadata})
+				req.Records = append(req.Records, rb.record())
 				return nil
 			})
 		case "removes":

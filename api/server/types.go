@@ -67,14 +67,9 @@ type CommitBody struct {
 	NoReplace  bool         `json:"no_replace,omitempty"`
 }
 
-// CommitRequest converts b. Its records are inspected
-// (repo.CommitRequest.InspectRecords): a client does not describe content.
-func (b CommitBody) CommitRequest() repo.CommitRequest {
-	req := repo.CommitRequest{Removes: b.Removes, Message: b.Message, Author: b.Author, AllowEmpty: b.AllowEmpty, NoReplace: b.NoReplace, InspectRecords: true}
-	for _, r := range b.Records {
-		req.Records = append(req.Records, repo.Record{Path: r.Path, SHA256: r.SHA256, Size: r.Size, Metadata: r.Metadata})
-	}
-	return req
+// record is the repository record rb describes.
+func (rb RecordBody) record() repo.Record {
+	return repo.Record{Path: rb.Path, SHA256: rb.SHA256, Size: rb.Size, Metadata: rb.Metadata}
 }
 
 // NewCommitBody is the body of a commit request; Adds must have been
