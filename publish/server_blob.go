@@ -135,7 +135,7 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, rec *repo.Rec
 	}
 	if r.Method == http.MethodGet && r.Header.Get("Range") != "" {
 		// Ranges are read unverified: the whole blob is checked first.
-		if err := verifyStored(ctx, objs, id); err != nil {
+		if err := objs.VerifyBlob(ctx, id); err != nil { // and marks it damaged if it is
 			if errors.Is(err, objects.ErrCorrupt) {
 				s.corrupt(w, r, rec, err)
 			} else {
@@ -367,17 +367,6 @@ func (v *verifyingFile) Read(p []byte) (int, error) {
 		v.err = err
 	}
 	return n, err
-}
-
-// verifyStored reads blob id whole through the store's verifying reader.
-func verifyStored(ctx context.Context, objs *objects.Store, id objects.ID) error {
-	rc, err := objs.OpenBlob(ctx, id)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	_, err = io.Copy(io.Discard, rc)
-	return err
 }
 
 // storeBlob is a ReadSeeker over a blob read through the object store (a
