@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -96,13 +94,11 @@ type puller struct {
 	runs     map[string]*sync.Mutex
 
 	count func(result int) // metrics (ops.go); nil counts nothing
-	log   *slog.Logger     // panics of fn
 }
 
 func newPuller(f PullFunc, window, negTTL time.Duration) *puller {
 	return &puller{
 		fn: f, window: window, negTTL: negTTL, now: time.Now,
-		log:      slog.New(slog.DiscardHandler),
 		open:     make(map[[2]string]*pullBatch),
 		inflight: make(map[pullKey]*pullCall),
 		negative: make(map[pullKey]time.Time),
@@ -220,21 +216,16 @@ func (p *puller) run(bk [2]string, b *pullBatch) {
 }
 
 // call runs fn. A batch runs in a goroutine of its own, outside any
-// request: a panic in it fails the batch's requests (500) and is logged
-// with its stack, instead of ending the process.
+// request: a panic in it fails the batch's requests as a
+// *parallel.PanicError (500, its stack logged) instead of ending the
+// process.
 func (p *puller) call(ctx context.Context, remote, rp string, projects []string) (res PullResult, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			p.log.Error("pull-through panic", "remote", remote, "repo", rp, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			res, err = PullResult{}, fmt.Errorf("pull from %s: %w", remote, errPullPanic)
-		}
-	}()
-	return p.fn(ctx, remote, rp, projects)
+	err = parallel.Safe(func() (err error) {
+		res, err = p.fn(ctx, remote, rp, projects)
+		return err
+	})
+	return res, err
 }
-
-// errPullPanic is a pull that panicked: an internal error, not the
-// upstream's.
-var errPullPanic = errors.New("internal error")
 
 // pulledKey marks a request served after its pull, which must not pull
 // again.
@@ -324,10 +315,7 @@ func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEnt
 		return true
 	case ctx.Err() != nil:
 		return true // the client went away
-	case errors.Is(err, errPullPanic):
-		textError(w, http.StatusInternalServerError, "internal error: pulling project "+project+" failed (see the server log)")
-		return true
-	case errors.As(err, new(*parallel.PanicError)): // in a worker of the pull
+	case errors.As(err, new(*parallel.PanicError)): // in the pull or one of its workers
 		s.log.Error("pull-through panic", "dist", de.name, "remote", de.d.Remote, "project", project, "err", err, parallel.LogStack(err))
 		textError(w, http.StatusInternalServerError, "internal error: pulling project "+project+" failed (see the server log)")
 		return true

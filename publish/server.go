@@ -158,9 +158,6 @@ func NewServer(st *repo.Store, dists *Dists, pubs *Publications, opts ...ServerO
 	for _, o := range opts {
 		o(s)
 	}
-	if s.pull != nil {
-		s.pull.log = s.log
-	}
 	// Every request reads tree nodes: the store keeps them in memory.
 	st.Objects().CacheObjects(maxNodeBytes)
 	s.blobs = clockcache.New[objects.ID, *blobEntry](maxBlobs, s.memBytes+maxBlobs*blobOverhead)
