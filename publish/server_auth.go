@@ -61,11 +61,11 @@ func (s *Server) CanRead(r *http.Request, token string, d *Distribution) (*auth.
 	if tok.ReadsDist(d.Name, d.ServedRepo()) {
 		return tok, nil
 	}
-	return tok, fmt.Errorf("%w: %s", auth.ErrForbidden, readScopes(d))
+	return tok, fmt.Errorf("%w: %s", auth.ErrForbidden, ReadScopes(d))
 }
 
-// readScopes says which scopes read d.
-func readScopes(d *Distribution) string {
+// ReadScopes says which scopes read d, for a refusal.
+func ReadScopes(d *Distribution) string {
 	if d.ServedRepo() == "" {
 		return "the token does not grant dist:" + d.Name + ":read"
 	}
@@ -89,7 +89,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, d *Distributi
 		w.Header().Set("Retry-After", strconv.Itoa(int((lim.RetryAfter+time.Second-1)/time.Second)))
 		textError(w, http.StatusTooManyRequests, "too many requests: too many failed authentications from this address")
 	case errors.Is(err, auth.ErrForbidden):
-		textError(w, http.StatusForbidden, "forbidden: "+readScopes(d))
+		textError(w, http.StatusForbidden, "forbidden: "+ReadScopes(d))
 	case errors.Is(err, auth.ErrUnauthorized):
 		challenge(w, "unauthorized: unknown, revoked or expired token")
 	default:

@@ -122,10 +122,7 @@ func (q *request) authorize(w http.ResponseWriter, r *http.Request, write bool) 
 	if err != nil {
 		msg := "the token does not grant repo:" + d.Repo + ":write"
 		if !write {
-			msg = "the token does not grant dist:" + d.Name + ":read"
-			if d.Repo != "" {
-				msg += " or repo:" + d.Repo + ":read"
-			}
+			msg = publish.ReadScopes(d)
 		}
 		authFailed(w, r, err, scope, msg)
 		return false
