@@ -392,7 +392,9 @@ func (s *Server) serveVersionPath(w http.ResponseWriter, r *http.Request, q *req
 		h := w.Header()
 		h["Content-Type"] = le.ctype
 		h["Cache-Control"] = cc
-		PackageHeaders(h, q.sub)
+		if le.disp != nil { // nosniff and the CSP are on every response (ops.go)
+			h["Content-Disposition"] = le.disp
+		}
 		s.serveRecord(w, r, &le.rec)
 		return
 	}
@@ -507,9 +509,19 @@ func (s *Server) servePubFile(w http.ResponseWriter, r *http.Request, q *request
 func PackageHeaders(h http.Header, p string) {
 	h["X-Content-Type-Options"] = nosniff
 	h["Content-Security-Policy"] = contentCSP
-	if activeType(contentType(p)[0]) {
-		h["Content-Disposition"] = []string{mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(p)})}
+	if d := disposition(p, contentType(p)); d != nil {
+		h["Content-Disposition"] = d
 	}
+}
+
+// disposition is the Content-Disposition of the package file at p of
+// type ctype: an attachment if a browser could run script in it, else
+// none (nil).
+func disposition(p string, ctype []string) []string {
+	if !activeType(ctype[0]) {
+		return nil
+	}
+	return []string{mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(p)})}
 }
 
 // activeType reports whether a browser may run script in content of

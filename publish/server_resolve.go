@@ -276,6 +276,7 @@ type lookupEntry struct {
 	found bool
 	rec   repo.Record
 	ctype []string
+	disp  []string // Content-Disposition; nil for none
 }
 
 var notFoundEntry = &lookupEntry{}
@@ -292,7 +293,8 @@ func (vs *verState) lookup(ctx context.Context, s *Server, p string) (*lookupEnt
 	}
 	le := notFoundEntry
 	if found {
-		le = &lookupEntry{found: true, rec: rec, ctype: contentType(p)}
+		ct := contentType(p)
+		le = &lookupEntry{found: true, rec: rec, ctype: ct, disp: disposition(p, ct)}
 	}
 	if vs.nlook.Add(1) > maxLookups {
 		vs.nlook.Store(0)
