@@ -59,9 +59,9 @@ func Home(dists *Dists, publicURL string) http.Handler {
 			return
 		}
 		h := w.Header()
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+		h["Content-Type"] = htmlType
+		h["X-Content-Type-Options"] = nosniff
+		h["Content-Security-Policy"] = contentCSP
 		h.Set("Cache-Control", "no-cache")
 		if r.Method == http.MethodHead {
 			return
