@@ -472,9 +472,8 @@ func (r *Runner) finish(ctx context.Context, j *job, res any, runErr error) {
 		j.rep.Logf("stopped: %s", runErr)
 	default:
 		state, msg = api.TaskFailed, runErr.Error()
-		var pe *parallel.PanicError
-		if errors.As(runErr, &pe) { // a bug: its stack is for the log
-			r.log.Error("tasks: panic", "task", j.id, "err", runErr, "stack", pe.Stack)
+		if errors.As(runErr, new(*parallel.PanicError)) { // a bug: its stack is for the log
+			r.log.Error("tasks: panic", "task", j.id, "err", runErr, parallel.LogStack(runErr))
 		}
 		if r.cfg.ErrorCode != nil {
 			code = r.cfg.ErrorCode(runErr)
