@@ -19,10 +19,9 @@ type progressBar struct {
 	desc     string
 	throttle time.Duration
 
-	bar   *progressbar.ProgressBar
-	unit  string
-	known bool // bar was made with a known total
-	max   int64
+	bar  *progressbar.ProgressBar
+	unit string
+	max  int64
 }
 
 func newProgressBar(w io.Writer, desc string) *progressBar {
@@ -34,7 +33,7 @@ func (p *progressBar) set(done, total int64, unit string) {
 	if unit == "" && done == 0 && total == 0 {
 		return // nothing known yet
 	}
-	if p.bar == nil || unit != p.unit || (total > 0) != p.known {
+	if p.bar == nil || unit != p.unit || (total > 0) != (p.max > 0) {
 		p.restart(total, unit)
 	}
 	if total > 0 && total != p.max {
@@ -48,7 +47,7 @@ func (p *progressBar) restart(total int64, unit string) {
 	if p.bar != nil {
 		_ = p.bar.Clear() // the new bar takes its line
 	}
-	p.unit, p.known, p.max = unit, total > 0, total
+	p.unit, p.max = unit, total
 	max := total
 	if max <= 0 {
 		max = -1 // a spinner

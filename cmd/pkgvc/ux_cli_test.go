@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -185,23 +184,13 @@ func TestVersion(t *testing.T) {
 	require.Equal(t, 2, runCLI(t, "version", "extra").code)
 }
 
-// deadURL is an http URL where nothing listens.
-func deadURL(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return "http://" + addr
-}
-
 // TestFailureHints: failures a new user meets say in one line what to do,
 // locally and through a server, with the API's code under --json.
 func TestFailureHints(t *testing.T) {
 	url, secret := newAPIServer(t)
 	h := newHarness(t)
 	srv := h.through(url, h.file("token", []byte(secret)))
-	dead := deadURL(t)
+	dead := "http://" + freeAddr(t) // nothing listens there
 	for _, h := range []*harness{h, srv} {
 		h.ok("repo", "create", "dev")
 		h.ok("remote", "create", "up", "--url", dead+"/PULP_MANIFEST", "--retries", "0")
