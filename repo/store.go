@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pkgvc/pkgvc/meta"
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsfs "github.com/pkgvc/pkgvc/objects/fs"
 	"github.com/pkgvc/pkgvc/refs"
@@ -28,6 +30,7 @@ const formatFile = "pkgvc-store.json"
 type Store struct {
 	objects *objects.Store
 	refs    refs.Backend
+	meta    meta.Store
 	kinds   *Kinds
 	now     func() time.Time
 	who     string
@@ -44,6 +47,10 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // WithWho sets the identity recorded as author and in the reflog.
 func WithWho(who string) Option { return func(s *Store) { s.who = who } }
 
+// WithMeta sets the metadata store (configuration documents, tasks,
+// pins); without it a Store keeps them in memory.
+func WithMeta(m meta.Store) Option { return func(s *Store) { s.meta = m } }
+
 // WithWorkers bounds how many files a commit ingests at once.
 func WithWorkers(n int) Option { return func(s *Store) { s.workers = n } }
 
@@ -53,8 +60,14 @@ func New(objs *objects.Store, r refs.Backend, kinds *Kinds, opts ...Option) *Sto
 	for _, o := range opts {
 		o(s)
 	}
+	if s.meta == nil {
+		s.meta = metamem.New()
+	}
 	return s
 }
+
+// Meta returns the metadata store.
+func (s *Store) Meta() meta.Store { return s.meta }
 
 // Objects returns the underlying object store.
 func (s *Store) Objects() *objects.Store { return s.objects }
