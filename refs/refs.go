@@ -108,6 +108,15 @@ type Backend interface {
 	Log(ctx context.Context, name string, fn func(Entry) error) error
 }
 
+// Expirer is a Backend whose reflog can be trimmed. Without Expire a
+// backend keeps every reflog entry forever.
+type Expirer interface {
+	// Expire deletes the reflog entries stamped before olderThan, of every
+	// ref, and returns how many it deleted. Refs keep their values, and
+	// newer entries stay in order.
+	Expire(ctx context.Context, olderThan time.Time) (removed int, err error)
+}
+
 // ValidName reports whether name is a valid ref name: '/'-separated
 // segments, each matching [a-z0-9][a-z0-9._-]*, no empty segment, at most
 // MaxNameLen bytes. Hex object IDs are valid segments. Errors match

@@ -27,6 +27,9 @@ const (
 
 	// defaultSnapshotEvery is how many transactions pass between snapshots.
 	defaultSnapshotEvery = 1000
+	// defaultCheckpointEvery is how many transactions pass between
+	// checkpoints, which bound the log (and so every reader's work).
+	defaultCheckpointEvery = 1000
 )
 
 var _ refs.Backend = (*Backend)(nil)
@@ -35,9 +38,10 @@ var _ refs.Backend = (*Backend)(nil)
 // See the package documentation for the layout. Its methods are safe for
 // concurrent use.
 type Backend struct {
-	dir           string
-	snapshotEvery uint64        // 0 disables snapshots
-	sem           chan struct{} // serializes this process's writers
+	dir             string
+	snapshotEvery   uint64        // 0 disables snapshots
+	checkpointEvery uint64        // 0 disables checkpoints
+	sem             chan struct{} // serializes this process's writers
 
 	mu sync.Mutex // guards st
 	st state
@@ -50,6 +54,11 @@ func New(dir string) (*Backend, error) {
 		return nil, err
 	}
 	created := false
+	if err := os.Mkdir(filepath.Join(dir, reflogDir), 0o755); err == nil {
+		created = true
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, err
+	}
 	for _, name := range []string{logFile, lockFile} {
 		c, err := ensureFile(filepath.Join(dir, name))
 		if err != nil {
@@ -63,9 +72,10 @@ func New(dir string) (*Backend, error) {
 		}
 	}
 	b := &Backend{
-		dir:           dir,
-		snapshotEvery: defaultSnapshotEvery,
-		sem:           make(chan struct{}, 1),
+		dir:             dir,
+		snapshotEvery:   defaultSnapshotEvery,
+		checkpointEvery: defaultCheckpointEvery,
+		sem:             make(chan struct{}, 1),
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -142,8 +152,8 @@ func (b *Backend) List(ctx context.Context, prefix string, fn func(name string, 
 	return nil
 }
 
-// Log calls fn for each reflog entry of the ref, oldest first. It scans
-// the whole log.
+// Log calls fn for each reflog entry of the ref, oldest first: those in
+// the ref's reflog file, then those of the log that the file lacks.
 func (b *Backend) Log(ctx context.Context, name string, fn func(refs.Entry) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -151,37 +161,72 @@ func (b *Backend) Log(ctx context.Context, name string, fn func(refs.Entry) erro
 	if err := refs.ValidName(name); err != nil {
 		return err
 	}
+	// A checkpoint or an expiry that replaced the log while it was read
+	// may have changed the reflog file too: read both again. Either is
+	// rare, so a few tries always do.
+	const tries = 50
+	for range tries {
+		entries, ok, err := b.readLog(ctx, name)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		for _, e := range entries {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("reflog of %s: %s was replaced %d times while reading, retry", name, b.path(logFile), tries)
+}
+
+// readLog reads the ref's reflog; ok is false if the log was replaced
+// meanwhile.
+func (b *Backend) readLog(ctx context.Context, name string) (entries []refs.Entry, ok bool, err error) {
+	// Open the log first: the reflog file then holds at least every entry
+	// before this log's checkpoint record, as a checkpoint fills the files
+	// before it puts the new log in place.
 	f, err := os.Open(b.path(logFile))
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	b.mu.Lock()
 	err = b.refreshLocked(ctx)
-	same, end := b.st.sameFile(fi), b.st.off
+	same, start, end := b.st.sameFile(fi), b.st.hdrEnd, b.st.off
 	b.mu.Unlock()
-	if err != nil {
-		return err
+	if err != nil || !same {
+		return nil, false, err
 	}
-	if !same {
-		return fmt.Errorf("%s was replaced while reading, retry", f.Name())
+	stored, _, err := readReflog(ctx, b.reflogPath(name), name)
+	if err != nil {
+		return nil, false, err
+	}
+	var last uint64
+	entries = make([]refs.Entry, 0, len(stored))
+	for i := range stored {
+		entries = append(entries, stored[i].entry())
+		last = stored[i].Seq
 	}
 	// Read only the lines the state covers; any later bytes may be a
 	// line being written.
-	res, err := scan(ctx, f, 0, end, func(rec *record, _ int64) error {
+	res, err := scan(ctx, f, start, end, func(rec *record, _ int64) error {
+		if rec.Checkpoint || rec.Seq <= last {
+			return nil // the file has it: a checkpoint crashed before replacing the log
+		}
 		for _, u := range rec.Updates {
-			if u.Name != name {
-				continue
-			}
-			if err := fn(refs.Entry{
-				Name: u.Name, Old: u.Old, New: u.New,
-				Time: rec.Time, Who: rec.Who, Action: rec.Action,
-			}); err != nil {
-				return err
+			if u.Name == name {
+				entries = append(entries, refs.Entry{
+					Name: u.Name, Old: u.Old, New: u.New,
+					Time: rec.Time, Who: rec.Who, Action: rec.Action,
+				})
 			}
 		}
 		return nil
@@ -189,7 +234,14 @@ func (b *Backend) Log(ctx context.Context, name string, fn func(refs.Entry) erro
 	if err == nil && res.tail > 0 {
 		err = fmt.Errorf("%w: %s: invalid bytes at offset %d", ErrCorrupt, f.Name(), res.end)
 	}
-	return err
+	if err != nil {
+		return nil, false, err
+	}
+	now, err := os.Stat(f.Name())
+	if err != nil {
+		return nil, false, err
+	}
+	return entries, os.SameFile(fi, now), nil
 }
 
 // Apply applies txn atomically. It holds the write lock while it catches
@@ -248,11 +300,19 @@ func (b *Backend) Apply(ctx context.Context, txn refs.Txn) error {
 		}
 	}
 	var snap *snapshot
-	if b.snapshotEvery > 0 && b.st.seq == rec.Seq && b.st.seq >= b.st.snapSeq+b.snapshotEvery {
-		snap = &snapshot{Offset: b.st.off, Seq: b.st.seq, Refs: maps.Clone(b.st.refs)}
+	current := b.st.seq == rec.Seq
+	checkpoint := b.checkpointEvery > 0 && current && b.st.seq >= b.st.logBase+b.checkpointEvery
+	if !checkpoint && b.snapshotEvery > 0 && current && b.st.seq >= b.st.snapSeq+b.snapshotEvery {
+		snap = &snapshot{Offset: b.st.off, Seq: b.st.seq, Base: b.st.logBase, Refs: maps.Clone(b.st.refs)}
 	}
 	b.mu.Unlock()
 
+	if checkpoint {
+		// As with the snapshot: the transaction is durable, and a failed
+		// checkpoint is tried again by the next Apply. It finishes even if
+		// ctx ends, so that it does not leave work half done.
+		_ = b.checkpoint(context.WithoutCancel(ctx))
+	}
 	if snap != nil {
 		// The transaction is durable already; a failed snapshot only
 		// means the next Apply tries again, so it does not fail this one.
@@ -319,25 +379,39 @@ func (b *Backend) refreshLocked(ctx context.Context) error {
 		b.st.tail = 0
 		return nil
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if fi, err = f.Stat(); err != nil {
-		return err
-	}
 	if !b.st.sameFile(fi) || fi.Size() < b.st.off {
-		return b.reloadLocked(ctx, f, fi)
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		if fi, err = f.Stat(); err == nil {
+			err = b.reloadLocked(ctx, f, fi) // which keeps f open on success
+		}
+		if err != nil {
+			_ = f.Close()
+		}
+		return err
 	}
-	err = b.readLocked(ctx, f, &b.st)
+	err = b.readLocked(ctx, b.st.file, &b.st)
 	if errors.Is(err, ErrCorrupt) {
 		// A torn tail truncated and overwritten while it was being read
 		// can look like an invalid line followed by a valid one. Real
 		// corruption stays when read again.
-		err = b.readLocked(ctx, f, &b.st)
+		err = b.readLocked(ctx, b.st.file, &b.st)
 	}
 	return err
+}
+
+// setStateLocked installs st, read from the open log f, which it keeps
+// open: while it is, no other file can have its inode number, so a log
+// that a checkpoint put in place is never taken for the one st was read
+// from.
+func (b *Backend) setStateLocked(st state, f *os.File) {
+	if b.st.file != nil && b.st.file != f {
+		_ = b.st.file.Close()
+	}
+	st.file = f
+	b.st = st
 }
 
 // readLocked applies the complete lines after st.off to st.
@@ -359,13 +433,18 @@ func (b *Backend) reloadLocked(ctx context.Context, f *os.File, fi os.FileInfo) 
 	fresh := func() state {
 		return state{loaded: true, dev: dev, ino: ino, refs: make(map[string]objects.ID)}
 	}
-	snap, snapErr := readSnapshot(b.dir, f, fi.Size())
+	logBase, err := readLogBase(f)
+	if err != nil {
+		return err
+	}
+	snap, snapErr := readSnapshot(b.dir, f, fi.Size(), logBase)
 	if snapErr == nil {
 		st := fresh()
 		st.refs, st.off, st.seq, st.base, st.snapSeq = snap.Refs, snap.Offset, snap.Seq, snap.Offset, snap.Seq
+		st.logBase = snap.Base
 		err := b.readLocked(ctx, f, &st)
 		if err == nil {
-			b.st = st
+			b.setStateLocked(st, f)
 			return nil
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -374,13 +453,13 @@ func (b *Backend) reloadLocked(ctx context.Context, f *os.File, fi os.FileInfo) 
 		// The snapshot does not fit the log; ignore it.
 	}
 	st := fresh()
-	err := b.readLocked(ctx, f, &st)
+	err = b.readLocked(ctx, f, &st)
 	if errors.Is(err, ErrCorrupt) {
 		err = b.readLocked(ctx, f, &st) // see refreshLocked
 	}
 	if err != nil {
 		return err
 	}
-	b.st = st
+	b.setStateLocked(st, f)
 	return nil
 }

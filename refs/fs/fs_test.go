@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -36,8 +37,18 @@ func TestBackend(t *testing.T) {
 			b.snapshotEvery = 3
 			return b
 		}},
+		{"checkpoint every 7", func(t *testing.T) refs.Backend {
+			b := newBackend(t, t.TempDir())
+			b.checkpointEvery = 7
+			return b
+		}},
+		{"snapshots, no checkpoints", func(t *testing.T) refs.Backend {
+			b := newBackend(t, t.TempDir())
+			b.snapshotEvery, b.checkpointEvery = 3, 0
+			return b
+		}},
 		{"new instance per call", func(t *testing.T) refs.Backend {
-			return reopening{t: t, dir: t.TempDir(), snapshotEvery: 4}
+			return reopening{t: t, dir: t.TempDir(), snapshotEvery: 4, checkpointEvery: 10}
 		}},
 	}
 	for _, tt := range tests {
@@ -47,15 +58,20 @@ func TestBackend(t *testing.T) {
 
 // reopening opens a fresh Backend for every call, as a CLI process would.
 type reopening struct {
-	t             *testing.T
-	dir           string
-	snapshotEvery uint64
+	t               *testing.T
+	dir             string
+	snapshotEvery   uint64
+	checkpointEvery uint64
 }
 
 func (r reopening) open() *Backend {
 	b := newBackend(r.t, r.dir)
-	b.snapshotEvery = r.snapshotEvery
+	b.snapshotEvery, b.checkpointEvery = r.snapshotEvery, r.checkpointEvery
 	return b
+}
+
+func (r reopening) Expire(ctx context.Context, olderThan time.Time) (int, error) {
+	return r.open().Expire(ctx, olderThan)
 }
 
 func (r reopening) Get(ctx context.Context, name string) (objects.ID, error) {

@@ -17,12 +17,19 @@ import (
 
 // record is one transaction: one line of the log. Updates holds only the
 // updates that changed a ref (Old != New).
+//
+// A checkpoint record is the first line of a log made by a checkpoint: it
+// holds every ref (Refs) after the transaction with Seq, and no updates.
+// Checkpoint comes right after Seq so that a log's first bytes tell
+// whether it starts with one (see readLogBase).
 type record struct {
-	Seq     uint64       `json:"seq"`
-	Time    time.Time    `json:"time"`
-	Who     string       `json:"who"`
-	Action  string       `json:"action"`
-	Updates []recordItem `json:"updates"`
+	Seq        uint64                `json:"seq"`
+	Checkpoint bool                  `json:"checkpoint,omitempty"`
+	Time       time.Time             `json:"time"`
+	Who        string                `json:"who"`
+	Action     string                `json:"action"`
+	Updates    []recordItem          `json:"updates"`
+	Refs       map[string]objects.ID `json:"refs,omitempty"`
 }
 
 type recordItem struct {
@@ -37,7 +44,7 @@ const crcLen = 1 + 8
 // encodeLine frames rec as JSON, TAB, CRC-32 (IEEE) of the JSON in 8 hex
 // digits, newline. encoding/json escapes control characters, so the JSON
 // holds neither TAB nor newline.
-func encodeLine(rec *record) ([]byte, error) {
+func encodeLine(rec any) ([]byte, error) {
 	js, err := json.Marshal(rec)
 	if err != nil {
 		return nil, fmt.Errorf("encode log record: %w", err)
@@ -86,6 +93,18 @@ type scanResult struct {
 // CRC) are a tail and not an error; an invalid line followed by a valid
 // one is ErrCorrupt, as is a valid line that is not a record.
 func scan(ctx context.Context, f *os.File, start, limit int64, fn func(rec *record, end int64) error) (scanResult, error) {
+	return scanFrames(ctx, f, start, limit, func(js []byte, pos, end int64) error {
+		var rec record
+		if err := json.Unmarshal(js, &rec); err != nil {
+			return fmt.Errorf("%w: %s: line at offset %d: %w", ErrCorrupt, f.Name(), pos, err)
+		}
+		return fn(&rec, end)
+	})
+}
+
+// scanFrames is scan for lines of any JSON: fn gets each valid line's JSON
+// and the offsets where the line starts and ends.
+func scanFrames(ctx context.Context, f *os.File, start, limit int64, fn func(js []byte, pos, end int64) error) (scanResult, error) {
 	r := bufio.NewReaderSize(io.NewSectionReader(f, start, limit-start), 64<<10)
 	pos, bad := start, int64(-1)
 	for n := 0; ; n++ {
@@ -116,14 +135,10 @@ func scan(ctx context.Context, f *os.File, start, limit int64, fn func(rec *reco
 		if bad >= 0 {
 			return scanResult{}, fmt.Errorf("%w: %s: invalid line at offset %d followed by a valid line at %d", ErrCorrupt, f.Name(), bad, pos)
 		}
-		var rec record
-		if err := json.Unmarshal(js, &rec); err != nil {
-			return scanResult{}, fmt.Errorf("%w: %s: line at offset %d: %w", ErrCorrupt, f.Name(), pos, err)
-		}
-		pos += int64(len(line))
-		if err := fn(&rec, pos); err != nil {
+		if err := fn(js, pos, pos+int64(len(line))); err != nil {
 			return scanResult{}, err
 		}
+		pos += int64(len(line))
 	}
 	return scanResult{end: bad, tail: pos - bad}, nil
 }

@@ -12,18 +12,36 @@ import (
 // every valid line up to off.
 type state struct {
 	loaded   bool
-	dev, ino uint64 // identity of the log file the state was read from
-	off      int64  // offset just past the last applied line
-	seq      uint64 // seq of the last applied line; 0 for an empty log
-	tail     int64  // bytes seen after off at the last read
+	file     *os.File // the log the state was read from, kept open
+	dev, ino uint64   // its identity
+	off      int64    // offset just past the last applied line
+	seq      uint64   // seq of the last applied line; 0 for an empty log
+	tail     int64    // bytes seen after off at the last read
 	refs     map[string]objects.ID
 	base     int64  // offset the state was loaded from: 0 or a snapshot's
 	snapSeq  uint64 // seq of the newest snapshot known to this process
+	logBase  uint64 // seq of the log's checkpoint record; 0 if it has none
+	hdrEnd   int64  // offset just past the checkpoint record, if read
 }
 
 // apply applies one record that ends at offset end. The record must carry
 // the next seq and Olds that match; otherwise the log is corrupt.
 func (st *state) apply(rec *record, end int64, path string) error {
+	if rec.Checkpoint {
+		if st.off != 0 {
+			return fmt.Errorf("%w: %s: checkpoint record at offset %d", ErrCorrupt, path, st.off)
+		}
+		st.refs = make(map[string]objects.ID, len(rec.Refs))
+		for name, id := range rec.Refs {
+			if !id.IsZero() {
+				st.refs[name] = id
+			}
+		}
+		st.seq, st.logBase, st.hdrEnd = rec.Seq, rec.Seq, end
+		st.snapSeq = max(st.snapSeq, rec.Seq)
+		st.off, st.tail = end, 0
+		return nil
+	}
 	if rec.Seq != st.seq+1 {
 		return fmt.Errorf("%w: %s: seq %d after %d", ErrCorrupt, path, rec.Seq, st.seq)
 	}

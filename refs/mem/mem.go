@@ -11,7 +11,10 @@ import (
 	"github.com/pkgvc/pkgvc/refs"
 )
 
-var _ refs.Backend = (*Backend)(nil)
+var (
+	_ refs.Backend = (*Backend)(nil)
+	_ refs.Expirer = (*Backend)(nil)
+)
 
 // Backend keeps refs and their reflog in memory. The zero value is not
 // usable; call New.
@@ -128,4 +131,23 @@ func (b *Backend) Log(ctx context.Context, name string, fn func(refs.Entry) erro
 		}
 	}
 	return nil
+}
+
+// Expire deletes the reflog entries stamped before olderThan.
+func (b *Backend) Expire(ctx context.Context, olderThan time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	kept := b.log[:0]
+	for _, e := range b.log {
+		if !e.Time.Before(olderThan) {
+			kept = append(kept, e)
+		}
+	}
+	removed := len(b.log) - len(kept)
+	clear(b.log[len(kept):])
+	b.log = kept
+	return removed, nil
 }

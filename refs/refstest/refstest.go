@@ -17,7 +17,8 @@ import (
 )
 
 // Run runs the conformance suite. newBackend must return a fresh, empty
-// Backend for each call.
+// Backend for each call. A Backend that implements refs.Expirer is held
+// to its contract too.
 func Run(t *testing.T, newBackend func(t *testing.T) refs.Backend) {
 	tests := []struct {
 		name string
@@ -30,6 +31,8 @@ func Run(t *testing.T, newBackend func(t *testing.T) refs.Backend) {
 		{"MultiAtomic", testMultiAtomic},
 		{"List", testList},
 		{"Log", testLog},
+		{"LogMany", testLogMany},
+		{"Expire", testExpire},
 		{"InvalidName", testInvalidName},
 		{"InvalidTxn", testInvalidTxn},
 		{"Canceled", testCanceled},
@@ -474,4 +477,95 @@ func testConcurrent(t *testing.T, b refs.Backend) {
 		require.Equal(t, uint64(i+1), N(e.New))
 		require.Equal(t, "increment", e.Action)
 	}
+}
+
+// testLogMany keeps the reflog of several refs in order over many
+// transactions, enough to cross any checkpoint a backend makes.
+func testLogMany(t *testing.T, b refs.Backend) {
+	const txns = 300
+	names := []string{"many/a", "many/b", "many/c"}
+	cur := map[string]objects.ID{}
+	want := map[string][]uint64{}
+	for i := uint64(1); i <= txns; i++ {
+		// Most transactions move one ref; every fifth moves all of them,
+		// and every 50th deletes one.
+		var ups []refs.Update
+		for j, name := range names {
+			if i%5 != 0 && int(i)%len(names) != j {
+				continue
+			}
+			next := ID(i)
+			if i%50 == 0 && j == 0 {
+				next = objects.ID{}
+			}
+			ups = append(ups, refs.Update{Name: name, Old: cur[name], New: next})
+			cur[name] = next
+			want[name] = append(want[name], N(next))
+		}
+		require.NoError(t, b.Apply(t.Context(), refs.Txn{Updates: ups, Who: "w", Action: fmt.Sprint("step ", i)}))
+	}
+	for _, name := range names {
+		log := collectLog(t, b, name)
+		got := make([]uint64, len(log))
+		var prev objects.ID
+		for i, e := range log {
+			require.Equal(t, prev, e.Old, "%s entry %d", name, i)
+			prev = e.New
+			got[i] = N(e.New)
+		}
+		require.Equal(t, want[name], got, name)
+		requireValue(t, b, name, cur[name])
+	}
+}
+
+func testExpire(t *testing.T, b refs.Backend) {
+	ex, ok := b.(refs.Expirer)
+	if !ok {
+		t.Skipf("%T does not implement refs.Expirer", b)
+	}
+	ctx := t.Context()
+	// Entries before cut: x created and moved, y created and deleted.
+	set(t, b, refs.Update{Name: "x", New: ID(1)}, refs.Update{Name: "y", New: ID(1)})
+	set(t, b, refs.Update{Name: "x", Old: ID(1), New: ID(2)}, refs.Update{Name: "y", Old: ID(1)})
+	time.Sleep(5 * time.Millisecond)
+	cut := time.Now()
+	time.Sleep(5 * time.Millisecond)
+	set(t, b, refs.Update{Name: "x", Old: ID(2), New: ID(3)}, refs.Update{Name: "z", New: ID(1)})
+	require.Len(t, collectLog(t, b, "x"), 3)
+
+	removed, err := ex.Expire(ctx, cut)
+	require.NoError(t, err)
+	require.Equal(t, 4, removed)
+	log := collectLog(t, b, "x")
+	require.Len(t, log, 1)
+	require.Equal(t, ID(2), log[0].Old)
+	require.Equal(t, ID(3), log[0].New)
+	require.Empty(t, collectLog(t, b, "y"))
+	require.Len(t, collectLog(t, b, "z"), 1)
+	// Refs keep their values.
+	require.Equal(t, []string{"x=3", "z=1"}, collectList(t, b, ""))
+
+	// Nothing more is that old.
+	removed, err = ex.Expire(ctx, cut)
+	require.NoError(t, err)
+	require.Zero(t, removed)
+
+	// The reflog goes on after an expiry.
+	set(t, b, refs.Update{Name: "x", Old: ID(3), New: ID(4)})
+	log = collectLog(t, b, "x")
+	require.Len(t, log, 2)
+	require.Equal(t, ID(4), log[1].New)
+
+	removed, err = ex.Expire(ctx, time.Now().Add(time.Second))
+	require.NoError(t, err)
+	require.Equal(t, 3, removed)
+	for _, name := range []string{"x", "y", "z"} {
+		require.Empty(t, collectLog(t, b, name))
+	}
+	require.Equal(t, []string{"x=4", "z=1"}, collectList(t, b, ""))
+
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = ex.Expire(canceled, time.Now())
+	require.ErrorIs(t, err, context.Canceled)
 }
