@@ -245,6 +245,10 @@ type Python interface {
 type Maintenance interface {
 	GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, error)
 	Fsck(ctx context.Context, o FsckOptions) (*repo.FsckResult, error)
+	// ReflogExpire deletes the reflog entries older than olderThan, of
+	// every ref (see repo.Store.ExpireReflog): gc then collects what only
+	// they kept.
+	ReflogExpire(ctx context.Context, olderThan time.Time) (*repo.ReflogExpireResult, error)
 }
 
 // FsckOptions changes what Fsck does.

@@ -231,3 +231,47 @@ func TestGCWhileCommitting(t *testing.T) {
 	require.Equal(t, commits+1, e.resolve("dev").Number)
 	require.Equal(t, e.head("dev"), e.head("all"))
 }
+
+func TestGCAfterReflogExpire(t *testing.T) {
+	for name, env := range map[string]func(*testing.T, ...repo.Option) *rtEnv{"mem": newMemEnv, "fs": newFSEnv} {
+		t.Run(name, func(t *testing.T) {
+			e := env(t)
+			e.create("dev", repo.CreateOptions{})
+			e.create("test", repo.CreateOptions{})
+			e.commit("dev", map[string]string{"a.txt": "dev"})
+			e.commit("test", map[string]string{"only-in-test.txt": "test's own"})
+			e.commit("test", map[string]string{"second.txt": "test's second"})
+			ownBlob, secondBlob := e.blob("test", "only-in-test.txt"), e.blob("test", "second.txt")
+			_, err := e.s.Promote(e.ctx, []repo.Pair{{Src: "dev", Dst: "test"}}, repo.PromoteOptions{Force: true})
+			require.NoError(t, err)
+			require.Equal(t, 3, e.reflogLen("test"))
+
+			// An expiry of entries older than any there are keeps them all.
+			res, err := e.s.ExpireReflog(e.ctx, time.Now().Add(-time.Hour))
+			require.NoError(t, err)
+			require.Zero(t, res.Removed)
+			_, err = e.s.GC(e.ctx, repo.GCOptions{Grace: -1})
+			require.NoError(t, err)
+			require.True(t, e.hasBlob(ownBlob), "a version the reflog still names was collected")
+
+			// Once the entries that named test's own versions are gone, gc
+			// collects them; what the refs reach stays.
+			time.Sleep(2 * time.Millisecond)
+			res, err = e.s.ExpireReflog(e.ctx, time.Now())
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, res.Removed, 3+2) // test's head moves, dev's commit and more
+			require.Zero(t, e.reflogLen("test"))
+			_, err = e.s.GC(e.ctx, repo.GCOptions{Grace: -1})
+			require.NoError(t, err)
+			require.False(t, e.hasBlob(ownBlob), "a version only expired entries named was kept")
+			require.False(t, e.hasBlob(secondBlob))
+			require.Equal(t, "dev", e.cat("test", "a.txt"))
+			_, err = e.s.Resolve(e.ctx, "test@{1}")
+			require.ErrorIs(t, err, repo.ErrVersionNotFound)
+			e.fsckClean()
+
+			_, err = e.s.ExpireReflog(e.ctx, time.Time{})
+			require.ErrorIs(t, err, repo.ErrInvalid)
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -243,6 +244,23 @@ func TestEveryEndpoint(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, fsck.Problems)
 	require.Positive(t, fsck.Blobs)
+	before, err := c.Reflog(ctx, "prod")
+	require.NoError(t, err)
+	require.NotEmpty(t, before)
+	exp, err := c.ReflogExpire(ctx, time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, exp.Removed)
+	after, err := c.Reflog(ctx, "prod")
+	require.NoError(t, err)
+	require.Len(t, after, len(before))
+	exp, err = c.ReflogExpire(ctx, time.Now().Add(time.Second))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, exp.Removed, len(before))
+	after, err = c.Reflog(ctx, "prod")
+	require.NoError(t, err)
+	require.Empty(t, after)
+	_, err = c.ReflogExpire(ctx, time.Time{})
+	require.ErrorIs(t, err, repo.ErrInvalid)
 	task, err := c.StartTask(ctx, api.TaskRequest{Op: "sleep"})
 	require.NoError(t, err)
 	require.Equal(t, "admin", task.By)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/server"
@@ -308,6 +309,13 @@ func (c *Client) ListSchedules(ctx context.Context) ([]api.Schedule, error) {
 // DeleteSchedule deletes a schedule.
 func (c *Client) DeleteSchedule(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/schedules/"+esc(name), nil, nil, nil)
+}
+
+// ReflogExpire deletes the reflog entries older than olderThan.
+func (c *Client) ReflogExpire(ctx context.Context, olderThan time.Time) (*repo.ReflogExpireResult, error) {
+	var out repo.ReflogExpireResult
+	err := c.do(ctx, http.MethodPost, "/reflog/expire", nil, server.ReflogExpireBody{OlderThan: olderThan}, &out)
+	return ptr(&out, err)
 }
 
 // GC collects the store, as a server task.

@@ -107,6 +107,8 @@ func TestAuth(t *testing.T) {
 	require.ErrorIs(t, err, auth.ErrForbidden)
 	_, err = ci.GC(ctx, repo.GCOptions{})
 	require.ErrorIs(t, err, auth.ErrForbidden)
+	_, err = ci.ReflogExpire(ctx, time.Now())
+	require.ErrorIs(t, err, auth.ErrForbidden)
 	_, err = ci.CreateRepo(ctx, "dev2", repo.CreateOptions{})
 	require.ErrorIs(t, err, auth.ErrForbidden)
 

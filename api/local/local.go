@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/internal/auth"
@@ -289,6 +290,11 @@ func (s *Service) ListTokens(ctx context.Context) ([]api.Token, error) {
 // RevokeToken revokes a token.
 func (s *Service) RevokeToken(ctx context.Context, name string) error {
 	return s.tokens.Revoke(ctx, name)
+}
+
+// ReflogExpire deletes the reflog entries older than olderThan.
+func (s *Service) ReflogExpire(ctx context.Context, olderThan time.Time) (*repo.ReflogExpireResult, error) {
+	return s.st.ExpireReflog(ctx, olderThan)
 }
 
 // GC deletes what no ref reaches.

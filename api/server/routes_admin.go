@@ -488,6 +488,16 @@ func (s *Server) taskRoutes() {
 		})
 }
 
+func (s *Server) reflogRoutes() {
+	huma.Register(s.api, op(http.MethodPost, "/reflog/expire", "expire-reflog", "Delete the reflog entries older than a time, of every ref; gc then collects what only they kept (*:*:admin)", "maintenance"),
+		func(ctx context.Context, in *struct{ Body ReflogExpireBody }) (*bodyOutput[*repo.ReflogExpireResult], error) {
+			if err := needAll(ctx, auth.KindAny, auth.Admin); err != nil {
+				return nil, err
+			}
+			return body(s.svc.ReflogExpire(ctx, in.Body.OlderThan))
+		})
+}
+
 func (s *Server) scheduleRoutes() {
 	a := s.api
 	admin := func(ctx context.Context) error { return needAll(ctx, auth.KindAny, auth.Admin) }

@@ -63,6 +63,7 @@ func (s *Server) routes() {
 	s.tokenRoutes()
 	s.taskRoutes()
 	s.scheduleRoutes()
+	s.reflogRoutes()
 	s.uploadRoutes()
 }
 

@@ -152,6 +152,11 @@ type ScheduleBody struct {
 	Request api.TaskRequest `json:"request"`
 }
 
+// ReflogExpireBody asks to delete the reflog entries older than a time.
+type ReflogExpireBody struct {
+	OlderThan time.Time `json:"older_than" doc:"Entries stamped before this time (RFC 3339) go."`
+}
+
 // TokenBody creates a token.
 type TokenBody struct {
 	Name       string   `json:"name,omitempty"`

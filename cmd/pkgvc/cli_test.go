@@ -392,6 +392,20 @@ func TestJSONShapes(t *testing.T) {
 		require.EqualValues(t, 4, f["blobs"])
 		require.Empty(t, f["problems"])
 	})
+
+	t.Run("reflog expire", func(t *testing.T) {
+		before := len(h.reflog("dev"))
+		require.Positive(t, before)
+		var x map[string]any
+		h.jsonOK(&x, "reflog", "expire", "--older-than", "90d")
+		require.EqualValues(t, 0, x["removed"])
+		require.Contains(t, x, "older_than")
+		require.Len(t, h.reflog("dev"), before)
+		time.Sleep(2 * time.Millisecond)
+		h.jsonOK(&x, "reflog", "expire", "--older-than", "1ms")
+		require.GreaterOrEqual(t, x["removed"], float64(before))
+		require.Empty(t, h.reflog("dev"))
+	})
 }
 
 func TestGlobalFlagsAnywhere(t *testing.T) {
@@ -528,6 +542,10 @@ func TestUsageErrors(t *testing.T) {
 		{"rollback", "dev"},
 		{"gc", "extra"},
 		{"gc", "--grace", "abc"},
+		{"reflog", "expire"},
+		{"reflog", "expire", "--older-than", "soon"},
+		{"reflog", "expire", "--older-than", "0d"},
+		{"reflog", "expire", "extra", "--older-than", "1d"},
 		{"fsck", "extra"},
 	} {
 		r := h.run(args...)

@@ -96,7 +96,7 @@ func tokenOptions(c *cli.Command) (auth.CreateOptions, error) {
 		o.Scopes = append(o.Scopes, sc)
 	}
 	if x := c.String("expires"); x != "" {
-		d, err := parseLifetime(x)
+		d, err := parseLifetime("--expires", x)
 		if err != nil {
 			return o, err
 		}
@@ -105,23 +105,24 @@ func tokenOptions(c *cli.Command) (auth.CreateOptions, error) {
 	return o, nil
 }
 
-// parseLifetime parses a duration, also in days ("30d").
-func parseLifetime(s string) (time.Duration, error) {
+// parseLifetime parses the positive duration given to flag, also in days
+// ("30d").
+func parseLifetime(flag, s string) (time.Duration, error) {
 	var d time.Duration
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.Atoi(n)
 		if err != nil || days > 100*365 {
-			return 0, usagef("--expires %q: give a lifetime such as 30d, 12h or 90m", s)
+			return 0, usagef("%s %q: give a lifetime such as 30d, 12h or 90m", flag, s)
 		}
 		d = time.Duration(days) * 24 * time.Hour
 	} else {
 		var err error
 		if d, err = time.ParseDuration(s); err != nil {
-			return 0, usagef("--expires %q: give a lifetime such as 30d, 12h or 90m", s)
+			return 0, usagef("%s %q: give a lifetime such as 30d, 12h or 90m", flag, s)
 		}
 	}
 	if d <= 0 {
-		return 0, usagef("--expires %q: the lifetime must be positive", s)
+		return 0, usagef("%s %q: the lifetime must be positive", flag, s)
 	}
 	return d, nil
 }

@@ -96,6 +96,7 @@ func reflogCmd(e *env) *cli.Command {
 		Name:      "reflog",
 		Usage:     "list the moves of a repository's head, newest first",
 		ArgsUsage: "NAME",
+		Commands:  []*cli.Command{reflogExpireCmd(e)},
 		Action: e.action(1, 1, "NAME", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
 			entries, err := svc.Reflog(ctx, a[0])
 			if err != nil {
@@ -111,6 +112,42 @@ func reflogCmd(e *env) *cli.Command {
 			return nil
 		}),
 	}
+}
+
+func reflogExpireCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "expire",
+		Usage: "delete the reflog entries older than a lifetime, of every ref; gc then collects the versions only they kept",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "older-than", Usage: "delete entries older than this: 90d, 12h, 30m"},
+		},
+		Action: e.checkedAction(0, 0, "--older-than DURATION", func(c *cli.Command, _ []string) error {
+			_, err := olderThan(c)
+			return err
+		}, func(ctx context.Context, c *cli.Command, svc api.Service, _ []string) error {
+			d, err := olderThan(c)
+			if err != nil {
+				return err
+			}
+			res, err := svc.ReflogExpire(ctx, time.Now().Add(-d))
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(res)
+			}
+			fmt.Fprintf(e.stdout, "removed %d reflog entries older than %s\n", res.Removed, res.OlderThan.Local().Format("2006-01-02 15:04:05"))
+			return nil
+		}),
+	}
+}
+
+// olderThan is reflog expire's --older-than, which it needs.
+func olderThan(c *cli.Command) (time.Duration, error) {
+	if !c.IsSet("older-than") {
+		return 0, usagef("give --older-than, such as --older-than 90d")
+	}
+	return parseLifetime("--older-than", c.String("older-than"))
 }
 
 func shortID(s string) string {

@@ -204,7 +204,7 @@ func TestServerParity(t *testing.T) {
 
 	// The server's store also holds its tasks: only the counts differ.
 	digits := regexp.MustCompile(`\d+`)
-	for _, args := range [][]string{{"gc", "--dry-run"}, {"fsck"}, {"--json", "fsck"}} {
+	for _, args := range [][]string{{"gc", "--dry-run"}, {"fsck"}, {"--json", "fsck"}, {"reflog", "expire", "--older-than", "90d"}, {"reflog", "expire", "--older-than", "soon"}} {
 		want := h.run(args...)
 		got := runCLI(t, append([]string{"--server", url}, args...)...)
 		require.Equal(t, want.code, got.code, "pkgvc %s\nlocal:  %s\nserver: %s", args, want, got)
