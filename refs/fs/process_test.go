@@ -27,6 +27,7 @@ const (
 	helperEnv = "PKGVC_REFS_FS_HELPER" // mode: "increment" or "pairs"
 	dirEnv    = "PKGVC_REFS_FS_DIR"
 	countEnv  = "PKGVC_REFS_FS_COUNT"
+	ckptEnv   = "PKGVC_REFS_FS_CHECKPOINT_EVERY"
 	seedEnv   = "PKGVC_REFS_FS_KILL_SEED" // overrides the SIGKILL test's seed
 )
 
@@ -50,6 +51,11 @@ func helper(mode, dir string) error {
 	if err != nil {
 		return err
 	}
+	if s := os.Getenv(ckptEnv); s != "" {
+		if b.checkpointEvery, err = strconv.ParseUint(s, 10, 64); err != nil {
+			return err
+		}
+	}
 	who := fmt.Sprint("pid", os.Getpid())
 	switch mode {
 	case "increment":
@@ -70,7 +76,8 @@ func helper(mode, dir string) error {
 	case "pairs":
 		// Move a and b together forever. A large Action makes each line
 		// span many pages, so SIGKILL can land inside the write; frequent
-		// snapshots keep startup fast and get killed mid-write too.
+		// snapshots and checkpoints keep startup fast and get killed
+		// mid-write too.
 		b.snapshotEvery = 50
 		action := "pair " + strings.Repeat("x", 8<<10)
 		fmt.Println("ready")
@@ -118,7 +125,7 @@ func TestCrossProcess(t *testing.T) {
 	)
 	for range procs {
 		wg.Go(func() {
-			cmd := helperCmd(t, "increment", dir, countEnv+"="+strconv.Itoa(each))
+			cmd := helperCmd(t, "increment", dir, countEnv+"="+strconv.Itoa(each), ckptEnv+"=25")
 			out, err := cmd.Output()
 			mu.Lock()
 			defer mu.Unlock()
@@ -145,7 +152,9 @@ func TestCrossProcess(t *testing.T) {
 	got, err := b.Get(t.Context(), "counter")
 	require.NoError(t, err)
 	require.Equal(t, uint64(successes), refstest.N(got))
-	require.Len(t, requireValidLog(t, dir), successes)
+	// Checkpoints moved all but the last few entries out of the log.
+	require.LessOrEqual(t, len(requireValidLog(t, dir)), 25+1)
+	require.Equal(t, successes, len(requireValidLog(t, dir))-1+requireValidFile(t, b.reflogPath("counter")))
 	i := uint64(0)
 	require.NoError(t, b.Log(t.Context(), "counter", func(e refs.Entry) error {
 		require.Equal(t, i, refstest.N(e.Old))
@@ -175,14 +184,14 @@ func TestKill(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, logFile)
-	torn := 0
+	torn, tornReflog := 0, 0
 	deadline := time.Now().Add(15 * time.Second)
 
 	i := 0
 	for ; i < iterations && time.Now().Before(deadline); i++ {
 		var cmds []*exec.Cmd
 		for range children {
-			cmd := helperCmd(t, "pairs", dir)
+			cmd := helperCmd(t, "pairs", dir, ckptEnv+"=20")
 			stdout, err := cmd.StdoutPipe()
 			require.NoError(t, err)
 			require.NoError(t, cmd.Start())
@@ -207,6 +216,12 @@ func TestKill(t *testing.T) {
 		if len(data) > 0 && data[len(data)-1] != '\n' {
 			torn++
 		}
+		for _, name := range []string{"a", "b"} {
+			data, err := os.ReadFile(filepath.Join(dir, reflogDir, reflogName(name)))
+			if err == nil && len(data) > 0 && data[len(data)-1] != '\n' {
+				tornReflog++
+			}
+		}
 
 		// A fresh process sees a and b equal: both moved or neither.
 		b := newBackend(t, dir)
@@ -214,6 +229,11 @@ func TestKill(t *testing.T) {
 		vb, errB := b.Get(ctx, "b")
 		require.Equal(t, errA == nil, errB == nil, "a: %v, b: %v", errA, errB)
 		require.Equal(t, va, vb)
+
+		// Each of them has every move once: none lost or doubled by a
+		// checkpoint killed midway.
+		requireCounterLog(t, b, "a", refstest.N(va))
+		requireCounterLog(t, b, "b", refstest.N(vb))
 
 		// And it can still write.
 		next := refstest.ID(refstest.N(va) + 1)
@@ -233,7 +253,7 @@ func TestKill(t *testing.T) {
 		return nil
 	}))
 	require.Equal(t, refstest.N(va), uint64(entries))
-	t.Logf("%d rounds, %d transactions survived, %d kills left a torn tail", i, entries, torn)
+	t.Logf("%d rounds, %d transactions survived, %d kills left a torn tail in the log, %d in a reflog file", i, entries, torn, tornReflog)
 }
 
 func BenchmarkApply(b *testing.B) {

@@ -114,7 +114,9 @@ func appendReflog(ctx context.Context, path string, lines []entryLine) (created 
 	if err != nil {
 		return false, err
 	}
-	created = fi.Size() == 0 && end == 0
+	// A file without valid lines may be new, or left by a crash before
+	// its directory entry was made durable.
+	created = end == 0
 	if fi.Size() != end {
 		if err := f.Truncate(end); err != nil {
 			return false, err
@@ -137,6 +139,17 @@ func cmpSeq(a, b uint64) int {
 		return 1
 	}
 	return 0
+}
+
+// crashAt, if set (by tests), makes a checkpoint stop at the named point
+// as if the process had died there: every write before it is durable.
+var crashAt func(point string) error
+
+func crashPoint(point string) error {
+	if crashAt == nil {
+		return nil
+	}
+	return crashAt(point)
 }
 
 // checkpointWorkers is how many reflog files a checkpoint writes and
@@ -190,6 +203,9 @@ func (b *Backend) checkpoint(ctx context.Context) error {
 	if err := b.appendReflogs(ctx, byRef); err != nil {
 		return err
 	}
+	if err := crashPoint("reflogs written"); err != nil {
+		return err
+	}
 
 	line, err := encodeLine(&record{Seq: seq, Checkpoint: true, Time: time.Now().UTC(), Refs: cur})
 	if err != nil {
@@ -197,6 +213,9 @@ func (b *Backend) checkpoint(ctx context.Context) error {
 	}
 	tmp := b.path(logFile + ".tmp")
 	if err := writeFileSync(tmp, line); err != nil {
+		return err
+	}
+	if err := crashPoint("new log written"); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, b.path(logFile)); err != nil {
