@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -342,4 +343,44 @@ func TestReflogFileOfOtherRef(t *testing.T) {
 	require.ErrorIs(t, err, ErrCorrupt)
 	_, err = b.Expire(context.Background(), time.Now())
 	require.ErrorIs(t, err, ErrCorrupt)
+}
+
+func TestReflogEnd(t *testing.T) {
+	line := func(seq uint64, action string) []byte {
+		l, err := encodeLine(&entryLine{Seq: seq, Name: "r", Action: action})
+		require.NoError(t, err)
+		return l
+	}
+	long := strings.Repeat("x", 100<<10) // longer than the first read
+	l1, l2, l3, l3long := line(1, "a"), line(2, "b"), line(3, "c"), line(3, long)
+	join := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	tests := []struct {
+		name string
+		data []byte
+		base uint64
+		want int
+	}{
+		{"empty", nil, 5, 0},
+		{"all kept", join(l1, l2), 5, len(l1) + len(l2)},
+		{"lines past base cut", join(l1, l2, l3), 1, len(l1)},
+		{"torn tail", join(l1, l2, l3[:10]), 5, len(l1) + len(l2)},
+		{"torn newline-free tail", join(l1, l2, []byte("garbage")), 5, len(l1) + len(l2)},
+		{"bad crc at the end", join(l1, []byte("{\"seq\":2}\t00000000\n")), 5, len(l1)},
+		{"nothing up to base", join(l2, l3), 1, 0},
+		{"long line kept", join(l1, l3long), 3, len(l1) + len(l3long)},
+		{"long line cut", join(l1, l3long, l3long[:50]), 2, len(l1)},
+		{"long first line", join(l3long, line(4, "d")), 3, len(l3long)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r")
+			require.NoError(t, os.WriteFile(path, tt.data, 0o644))
+			f, err := os.Open(path)
+			require.NoError(t, err)
+			defer f.Close()
+			got, err := reflogEnd(f, int64(len(tt.data)), tt.base)
+			require.NoError(t, err)
+			require.Equal(t, int64(tt.want), got)
+		})
+	}
 }

@@ -152,8 +152,9 @@ func (b *Backend) List(ctx context.Context, prefix string, fn func(name string, 
 	return nil
 }
 
-// Log calls fn for each reflog entry of the ref, oldest first: those in
-// the ref's reflog file, then those of the log that the file lacks.
+// Log calls fn for each reflog entry of the ref, oldest first: those of
+// the ref's reflog file up to the log's checkpoint record, then those of
+// the log.
 func (b *Backend) Log(ctx context.Context, name string, fn func(refs.Entry) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -162,15 +163,23 @@ func (b *Backend) Log(ctx context.Context, name string, fn func(refs.Entry) erro
 		return err
 	}
 	// A checkpoint or an expiry that replaced the log while it was read
-	// may have changed the reflog file too: read both again. Either is
-	// rare, so a few tries always do.
-	const tries = 50
+	// may have changed the reflog file too, and a checkpoint cutting back
+	// what a crashed one left can look like corruption to a reader: read
+	// again. Either is rare, so a few tries do; real corruption stays.
+	const tries = 20
+	var err error
 	for range tries {
-		entries, ok, err := b.readLog(ctx, name)
+		var entries []refs.Entry
+		var ok bool
+		entries, ok, err = b.readLog(ctx, name)
+		if errors.Is(err, ErrCorrupt) && ctx.Err() == nil {
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		if !ok {
+			err = fmt.Errorf("reflog of %s: %s was replaced %d times while reading, retry", name, b.path(logFile), tries)
 			continue
 		}
 		for _, e := range entries {
@@ -180,15 +189,17 @@ func (b *Backend) Log(ctx context.Context, name string, fn func(refs.Entry) erro
 		}
 		return nil
 	}
-	return fmt.Errorf("reflog of %s: %s was replaced %d times while reading, retry", name, b.path(logFile), tries)
+	return err
 }
 
 // readLog reads the ref's reflog; ok is false if the log was replaced
 // meanwhile.
 func (b *Backend) readLog(ctx context.Context, name string) (entries []refs.Entry, ok bool, err error) {
-	// Open the log first: the reflog file then holds at least every entry
-	// before this log's checkpoint record, as a checkpoint fills the files
-	// before it puts the new log in place.
+	// Open the log first: the reflog file then holds every entry up to
+	// this log's checkpoint record, as a checkpoint fills the files before
+	// it puts the new log in place. Lines after that are the log's to
+	// tell: the file may have them from a checkpoint that crashed or is
+	// under way.
 	f, err := os.Open(b.path(logFile))
 	if err != nil {
 		return nil, false, err
@@ -200,7 +211,7 @@ func (b *Backend) readLog(ctx context.Context, name string) (entries []refs.Entr
 	}
 	b.mu.Lock()
 	err = b.refreshLocked(ctx)
-	same, start, end := b.st.sameFile(fi), b.st.hdrEnd, b.st.off
+	same, base, start, end := b.st.sameFile(fi), b.st.logBase, b.st.hdrEnd, b.st.off
 	b.mu.Unlock()
 	if err != nil || !same {
 		return nil, false, err
@@ -209,17 +220,18 @@ func (b *Backend) readLog(ctx context.Context, name string) (entries []refs.Entr
 	if err != nil {
 		return nil, false, err
 	}
-	var last uint64
 	entries = make([]refs.Entry, 0, len(stored))
 	for i := range stored {
+		if stored[i].Seq > base {
+			break
+		}
 		entries = append(entries, stored[i].entry())
-		last = stored[i].Seq
 	}
 	// Read only the lines the state covers; any later bytes may be a
 	// line being written.
 	res, err := scan(ctx, f, start, end, func(rec *record, _ int64) error {
-		if rec.Checkpoint || rec.Seq <= last {
-			return nil // the file has it: a checkpoint crashed before replacing the log
+		if rec.Checkpoint {
+			return nil
 		}
 		for _, u := range rec.Updates {
 			if u.Name == name {

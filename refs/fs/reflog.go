@@ -1,10 +1,12 @@
 package fs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -79,24 +81,14 @@ func readReflog(ctx context.Context, path, name string) ([]entryLine, int64, err
 	return out, res.end, nil
 }
 
-// appendReflog appends to the reflog file at path the lines with a seq
-// past its last one, so that appending again what a crashed checkpoint
-// appended already changes nothing; it first drops a torn tail, and
-// fsyncs. It reports whether it created the file. The caller holds the
+// appendReflog appends lines, the entries of a log that starts after seq
+// base, to the reflog file at path, and fsyncs. It first cuts the file
+// back to its lines up to base: anything after them was appended by a
+// checkpoint of this same log that crashed (a torn line, or lines the log
+// still has), so appending again after a crash changes nothing. It
+// reports whether the file had no entries before. The caller holds the
 // write lock.
-func appendReflog(ctx context.Context, path string, lines []entryLine) (created bool, err error) {
-	have, end, err := readReflog(ctx, path, lines[0].Name)
-	if err != nil {
-		return false, err
-	}
-	if len(have) > 0 {
-		last := have[len(have)-1].Seq
-		i, _ := slices.BinarySearchFunc(lines, last+1, func(l entryLine, seq uint64) int { return cmpSeq(l.Seq, seq) })
-		lines = lines[i:]
-	}
-	if len(lines) == 0 {
-		return false, nil
-	}
+func appendReflog(path string, base uint64, lines []entryLine) (created bool, err error) {
 	var buf []byte
 	for i := range lines {
 		line, err := encodeLine(&lines[i])
@@ -114,9 +106,10 @@ func appendReflog(ctx context.Context, path string, lines []entryLine) (created 
 	if err != nil {
 		return false, err
 	}
-	// A file without valid lines may be new, or left by a crash before
-	// its directory entry was made durable.
-	created = end == 0
+	end, err := reflogEnd(f, fi.Size(), base)
+	if err != nil {
+		return false, err
+	}
 	if fi.Size() != end {
 		if err := f.Truncate(end); err != nil {
 			return false, err
@@ -128,17 +121,43 @@ func appendReflog(ctx context.Context, path string, lines []entryLine) (created 
 	if err := f.Sync(); err != nil {
 		return false, fmt.Errorf("sync %s: %w", path, err)
 	}
-	return created, nil
+	// A file without entries may be new, or left by a crash before its
+	// directory entry was durable.
+	return end == 0, nil
 }
 
-func cmpSeq(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// reflogEnd returns the offset just past the last valid line of the
+// reflog file f (of size bytes) whose seq is at most base. It reads
+// backwards from the end, so a long reflog costs nothing more.
+func reflogEnd(f *os.File, size int64, base uint64) (int64, error) {
+	for n := int64(64 << 10); ; n *= 2 {
+		start := max(0, size-n)
+		buf := make([]byte, size-start)
+		if _, err := f.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
+			return 0, fmt.Errorf("read %s: %w", f.Name(), err)
+		}
+		end := len(buf)
+		for end > 0 {
+			if buf[end-1] != '\n' {
+				end = bytes.LastIndexByte(buf[:end], '\n') + 1
+				continue
+			}
+			i := bytes.LastIndexByte(buf[:end-1], '\n')
+			if i < 0 && start > 0 {
+				break // the line may begin before buf: read more
+			}
+			if js, ok := frame(buf[i+1 : end]); ok {
+				var l entryLine
+				if err := json.Unmarshal(js, &l); err == nil && l.Seq <= base {
+					return start + int64(end), nil
+				}
+			}
+			end = i + 1
+		}
+		if start == 0 {
+			return 0, nil
+		}
 	}
-	return 0
 }
 
 // crashAt, if set (by tests), makes a checkpoint stop at the named point
@@ -200,7 +219,7 @@ func (b *Backend) checkpoint(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := b.appendReflogs(ctx, byRef); err != nil {
+	if err := b.appendReflogs(logBase, byRef); err != nil {
 		return err
 	}
 	if err := crashPoint("reflogs written"); err != nil {
@@ -251,7 +270,7 @@ func (b *Backend) checkpoint(ctx context.Context) error {
 
 // appendReflogs appends each ref's lines to its reflog file, a few files
 // at a time, and fsyncs the directory if it created any.
-func (b *Backend) appendReflogs(ctx context.Context, byRef map[string][]entryLine) error {
+func (b *Backend) appendReflogs(base uint64, byRef map[string][]entryLine) error {
 	names := make([]string, 0, len(byRef))
 	for name := range byRef {
 		names = append(names, name)
@@ -267,7 +286,7 @@ func (b *Backend) appendReflogs(ctx context.Context, byRef map[string][]entryLin
 	for range min(checkpointWorkers, len(names)) {
 		wg.Go(func() {
 			for name := range next {
-				c, err := appendReflog(ctx, b.reflogPath(name), byRef[name])
+				c, err := appendReflog(b.reflogPath(name), base, byRef[name])
 				mu.Lock()
 				created = created || c
 				if err != nil {
