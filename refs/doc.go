@@ -19,7 +19,8 @@
 //
 // Every update that changes a ref appends one Entry to that ref's reflog,
 // with the time (set by the backend, UTC) and the transaction's Who and
-// Action. Reflogs outlive deleted refs.
+// Action. Reflogs outlive deleted refs, and are kept whole unless a
+// backend that implements Expirer is asked to drop old entries.
 //
 // # Names
 //
