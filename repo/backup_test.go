@@ -17,12 +17,13 @@ import (
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
-// The backup the README documents: with commits going on, cp -a of refs/
-// first, then of data/ (not data/tmp), gives a store that verifies, each
-// ref at a version it had. Objects are immutable and written before any
-// ref names them, and the ref log only grows, so data copied after refs
-// holds everything the copied refs name (gc, the only deleter, must not
-// run meanwhile).
+// The backup the README documents: with commits going on, cp -a of
+// refs/log first, then of the rest of refs/, then of data/ (not
+// data/tmp), gives a store that verifies, each ref at a version it had.
+// Objects are immutable and written before any ref names them, and the
+// ref log only grows or is replaced by one holding every ref, so data
+// copied after refs holds everything the copied refs name (gc, the only
+// deleter, must not run meanwhile).
 func TestBackupWhileCommitting(t *testing.T) {
 	if _, err := exec.LookPath("cp"); err != nil {
 		t.Skip("no cp")
@@ -71,7 +72,10 @@ func TestBackupWhileCommitting(t *testing.T) {
 			out, err := exec.Command("cp", append([]string{"-a"}, args...)...).CombinedOutput()
 			require.NoError(t, err, "%s", out)
 		}
-		cp(filepath.Join(e.dir, "pkgvc-store.json"), filepath.Join(e.dir, "refs"), dst)
+		cp(filepath.Join(e.dir, "pkgvc-store.json"), dst)
+		require.NoError(t, os.MkdirAll(filepath.Join(dst, "refs"), 0o755))
+		cp(filepath.Join(e.dir, "refs", "log"), filepath.Join(dst, "refs"))
+		cp(filepath.Join(e.dir, "refs", "reflog"), filepath.Join(e.dir, "refs", "lock"), filepath.Join(dst, "refs"))
 		var parts []string
 		for _, d := range []string{"blobs", "objects", "damaged"} {
 			if _, err := os.Stat(filepath.Join(e.dir, "data", d)); err == nil {
@@ -91,6 +95,12 @@ func TestBackupWhileCommitting(t *testing.T) {
 			if info.Head != nil {
 				_, err = c.List(e.ctx, name)
 				require.NoError(t, err)
+			}
+			// Its reflog is one chain of moves, newest first.
+			log, err := c.Reflog(e.ctx, name)
+			require.NoError(t, err)
+			for i := 1; i < len(log); i++ {
+				require.Equal(t, log[i].New, log[i-1].Old, "%s@{%d}", name, i)
 			}
 		}
 		// The copy is a working store: it takes commits of its own.
