@@ -4,8 +4,8 @@
 // # Resources
 //
 // repositories, revisions (log, packages, package bytes), diff, promote,
-// distributions, remotes (with a sync action), tasks, schedules, tokens and
-// uploads. Bodies are JSON; every error is one JSON object, Error, whose
+// distributions, remotes (with a sync action), tasks, schedules, tokens,
+// uploads and the reflog's expiry. Bodies are JSON; every error is one JSON object, Error, whose
 // code a client maps back to the library's sentinel errors. Every list
 // answers a Page: items, and the cursor of the next page (also sent as a
 // Link header), taken with ?cursor=; ?limit= bounds the page.
