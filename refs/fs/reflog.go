@@ -181,8 +181,10 @@ const checkpointWorkers = 8
 //
 // Order makes it safe at any instant: the reflog files get the entries
 // (fsynced) before the new log replaces the old one by rename, so a crash
-// in between leaves the entries both in the files and in the log, and
-// readers skip the log's entries that the file has by seq.
+// in between leaves the entries both in the files and in the log. Readers
+// take a file's lines only up to the log's base and the rest from the
+// log, and the next checkpoint cuts the files back to that base before
+// appending, so no entry is lost or seen twice.
 func (b *Backend) checkpoint(ctx context.Context) error {
 	f, err := os.Open(b.path(logFile))
 	if err != nil {
