@@ -24,7 +24,7 @@ import (
 
 // Environment of helper processes.
 const (
-	helperEnv = "PKGVC_REFS_FS_HELPER" // mode: "increment" or "pairs"
+	helperEnv = "PKGVC_REFS_FS_HELPER" // mode: "increment", "watch" or "pairs"
 	dirEnv    = "PKGVC_REFS_FS_DIR"
 	countEnv  = "PKGVC_REFS_FS_COUNT"
 	ckptEnv   = "PKGVC_REFS_FS_CHECKPOINT_EVERY"
@@ -72,6 +72,49 @@ func helper(mode, dir string) error {
 			conflicts += c
 		}
 		fmt.Printf("result successes=%d conflicts=%d\n", n, conflicts)
+		return nil
+	case "watch":
+		// Read the counter and its reflog until it reaches count: every
+		// read must see each move up to the counter's value exactly once,
+		// across the checkpoints the writers make meanwhile.
+		target, err := strconv.ParseUint(os.Getenv(countEnv), 10, 64)
+		if err != nil {
+			return err
+		}
+		fmt.Println("ready")
+		deadline := time.Now().Add(time.Minute)
+		reads := 0
+		for last := uint64(0); last < target; reads++ {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("counter at %d after a minute, want %d", last, target)
+			}
+			cur, err := b.Get(ctx, "counter")
+			if errors.Is(err, refs.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			n := refstest.N(cur)
+			if n < last {
+				return fmt.Errorf("counter went back from %d to %d", last, n)
+			}
+			last = n
+			i := uint64(0)
+			if err := b.Log(ctx, "counter", func(e refs.Entry) error {
+				if refstest.N(e.Old) != i || refstest.N(e.New) != i+1 {
+					return fmt.Errorf("reflog entry %d: %d -> %d", i, refstest.N(e.Old), refstest.N(e.New))
+				}
+				i++
+				return nil
+			}); err != nil {
+				return err
+			}
+			if i < n {
+				return fmt.Errorf("reflog has %d moves, the counter %d", i, n)
+			}
+		}
+		fmt.Printf("result reads=%d\n", reads)
 		return nil
 	case "pairs":
 		// Move a and b together forever. A large Action makes each line
@@ -123,6 +166,16 @@ func TestCrossProcess(t *testing.T) {
 		conflicts int
 		errs      []error
 	)
+	// A reader process, started before any checkpoint, follows along.
+	watcher := helperCmd(t, "watch", dir, countEnv+"="+strconv.Itoa(procs*each))
+	watchOut, err := watcher.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, watcher.Start())
+	t.Cleanup(func() { _ = watcher.Process.Kill() }) // if the test stops early
+	watchLines := bufio.NewReader(watchOut)
+	line, err := watchLines.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "ready\n", line)
 	for range procs {
 		wg.Go(func() {
 			cmd := helperCmd(t, "increment", dir, countEnv+"="+strconv.Itoa(each), ckptEnv+"=25")
@@ -146,6 +199,10 @@ func TestCrossProcess(t *testing.T) {
 	wg.Wait()
 	require.Empty(t, errs)
 	require.Equal(t, procs*each, successes)
+	line, err = watchLines.ReadString('\n')
+	require.NoError(t, err)
+	require.NoError(t, watcher.Wait(), "the reader saw a move twice or not at all")
+	t.Logf("reader: %s", strings.TrimSpace(line))
 	t.Logf("%d increments by %d processes, %d conflicts retried", successes, procs, conflicts)
 
 	b := newBackend(t, dir)
