@@ -47,6 +47,7 @@ func TestKindsCLI(t *testing.T) {
 			r := h.run("promote", "files", "pyempty")
 			requireKindRefused(t, r, "file", "python")
 			require.Contains(t, r.stderr, `cannot promote a file version into python repository "pyempty"`)
+			require.Contains(t, h.run("--json", "promote", "files", "pyempty").stdout, `"code": "kind_mismatch"`)
 			requireKindRefused(t, h.run("promote", "--force", "py", "img"), "python", "container")
 			requireKindRefused(t, h.run("promote", "--only", "a.txt", "files", "py"), "file", "python")
 			requireKindRefused(t, h.run("promote", "py:pyempty", "files:py"), "file", "python")
