@@ -110,11 +110,17 @@ func (e *rtEnv) oldCommit(tree objects.ID, parents ...objects.ID) objects.ID {
 // setHead points a repository's head at id through the ref store.
 func (e *rtEnv) setHead(name string, id objects.ID) {
 	e.t.Helper()
+	e.moveHead(name, id, "test: set head")
+}
+
+// moveHead points a repository's head at id, logging action.
+func (e *rtEnv) moveHead(name string, id objects.ID, action string) {
+	e.t.Helper()
 	old, err := e.s.Refs().Get(e.ctx, "repos/"+name)
 	if err != nil {
 		require.ErrorIs(e.t, err, refs.ErrNotFound)
 	}
-	require.NoError(e.t, e.s.Refs().Apply(e.ctx, refs.Txn{Updates: []refs.Update{{Name: "repos/" + name, Old: old, New: id}}, Who: "test", Action: "test: set head"}))
+	require.NoError(e.t, e.s.Refs().Apply(e.ctx, refs.Txn{Updates: []refs.Update{{Name: "repos/" + name, Old: old, New: id}}, Who: "test", Action: action}))
 }
 
 func TestOldVersionsKeepTheirBytes(t *testing.T) {
@@ -158,6 +164,27 @@ func TestRecordVersionKindsWalksHistory(t *testing.T) {
 	for _, id := range []objects.ID{first, second} {
 		require.Equal(t, "python", e.kindOf(id))
 	}
+}
+
+// A version kept by repositories of two kinds (promoted before promotion
+// checked kinds) takes the kind of the one that made it, and fsck then
+// reports it in the other.
+func TestRecordVersionKindsPrefersTheMaker(t *testing.T) {
+	e := kindEnv(t)
+	e.create("zfiles", repo.CreateOptions{})
+	e.create("apy", repo.CreateOptions{Kind: "python"})
+	old := e.oldCommit(e.resolve("files").Tree)
+	e.moveHead("zfiles", old, "commit: made here")
+	e.moveHead("apy", old, "promote: zfiles -> apy")
+	n, err := e.s.RecordVersionKinds(e.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, "file", e.kindOf(old))
+	res, err := e.s.Fsck(e.ctx)
+	require.ErrorIs(t, err, repo.ErrCorrupt)
+	require.Len(t, res.Problems, 1, "%v", res.Problems)
+	require.Contains(t, res.Problems[0], old.String())
+	require.Contains(t, res.Problems[0], "apy")
 }
 
 func TestPromoteRefusesOtherKind(t *testing.T) {
