@@ -229,7 +229,7 @@ func short(id objects.ID) string { return id.String()[:12] }
 // dst of another: a repository's versions hold records its kind accepted.
 // rollback says whether it is a rollback, else a promotion.
 func (s *Store) checkKind(ctx context.Context, rollback bool, v *Version, dst *repoState) error {
-	kind, err := s.reachedKind(ctx, v)
+	kind, err := s.ReachedKind(ctx, v)
 	if err != nil {
 		return err
 	}

@@ -59,10 +59,10 @@ func (s *Store) recordedKind(ctx context.Context, id objects.ID) (string, error)
 	return k, nil
 }
 
-// reachedKind is the kind of v for a caller that named it by a revision:
-// the kind of the repository it was named through stands in for a version
-// that records none.
-func (s *Store) reachedKind(ctx context.Context, v *Version) (string, error) {
+// ReachedKind returns the content kind of v as Resolve returned it: when v
+// records none and was named through a repository (v.Repo), that
+// repository's kind stands in.
+func (s *Store) ReachedKind(ctx context.Context, v *Version) (string, error) {
 	var fallback string
 	if v.Repo != "" && v.kind == "" {
 		st, err := s.loadRepo(ctx, v.Repo)
@@ -72,13 +72,6 @@ func (s *Store) reachedKind(ctx context.Context, v *Version) (string, error) {
 		fallback = st.config.Kind
 	}
 	return s.kindOf(ctx, v, fallback)
-}
-
-// ReachedKind returns the content kind of v as Resolve returned it: when v
-// records none and was named through a repository (v.Repo), that
-// repository's kind.
-func (s *Store) ReachedKind(ctx context.Context, v *Version) (string, error) {
-	return s.reachedKind(ctx, v)
 }
 
 // kindMismatch is the refusal of version v, of kind got, where another

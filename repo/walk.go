@@ -72,7 +72,7 @@ func (r *reach) roots(ctx context.Context) error {
 		case strings.HasPrefix(rf.name, "repos/"):
 			continue // walked with its configuration
 		default:
-			err = r.object(ctx, rf.id, r.s.walkHistory(r.global), nil)
+			err = r.object(ctx, rf.id, r.s.walkHistory(r.global))
 		}
 		if err != nil {
 			return err
@@ -125,13 +125,13 @@ func (r *reach) repo(ctx context.Context, name string) error {
 }
 
 // object walks a ref's target: a version, or any other small object.
-func (r *reach) object(ctx context.Context, id objects.ID, h *history, st *repoState) error {
+func (r *reach) object(ctx context.Context, id objects.ID, h *history) error {
 	data, err := r.s.objects.GetObject(ctx, id)
 	if err != nil {
 		return r.problem("object "+id.String(), err)
 	}
 	if isCommit(data) {
-		return r.commit(ctx, id, h, st)
+		return r.commit(ctx, id, h, nil)
 	}
 	r.objs[id] = true
 	return nil
@@ -229,14 +229,18 @@ func (r *reach) kindTree(ctx context.Context, v *Version, kind Kind, id objects.
 		return nil
 	}
 	r.checked[key] = true
+	seen := r.objs[id]
 	r.objs[id] = true
 	leaf, children, err := tree.ReadNode(ctx, r.s.objects, id)
 	if err != nil {
+		if seen {
+			return nil // reported when first read
+		}
 		return r.problem("tree "+id.String(), err)
 	}
 	for _, e := range leaf {
 		if err := checkRecord(kind, e); err != nil {
-			if err := r.problem(fmt.Sprintf("version %s (%s)", v, kind.Name()), err); err != nil {
+			if err := r.problem(fmt.Sprintf("version %s (kind %s)", v, kind.Name()), err); err != nil {
 				return err
 			}
 		}
