@@ -92,6 +92,12 @@ type RemoteRefs interface {
 	RemoteRef(ctx context.Context, name string) (string, objects.ID, error)
 }
 
+// RemoteKinds is an optional capability of RemoteRefs (remote.Manager has
+// it): a remote's content kind, which must be its distribution's.
+type RemoteKinds interface {
+	RemoteKind(ctx context.Context, name string) (string, error)
+}
+
 // DistsOption configures Dists.
 type DistsOption func(*Dists)
 
@@ -174,6 +180,9 @@ func (d *Dists) Create(ctx context.Context, name string, spec DistSpec) (*Distri
 		if err != nil {
 			return nil, err
 		}
+		if err := d.checkRemoteKind(ctx, dist); err != nil {
+			return nil, err
+		}
 		id, err := d.st.WriteDoc(ctx, dist)
 		if err != nil {
 			return nil, err
@@ -244,15 +253,12 @@ func (d *Dists) target(ctx context.Context, dist *Distribution, spec DistSpec, o
 		if err != nil {
 			return nil, err
 		}
-		// v.Repo is set only when spec named a repository.
-		dist.Repo, dist.Version, dist.PinnedFrom, dist.Kind = "", v.ID, v.Repo, "file"
-		if v.Repo != "" {
-			info, err := d.st.ShowRepo(ctx, v.Repo)
-			if err != nil {
-				return nil, err
-			}
-			dist.Kind = info.Kind
+		kind, err := d.pinKind(ctx, dist, v)
+		if err != nil {
+			return nil, err
 		}
+		// v.Repo is set only when spec named a repository.
+		dist.Repo, dist.Version, dist.PinnedFrom, dist.Kind = "", v.ID, v.Repo, kind
 	case dist.Repo == "" && dist.Version.IsZero():
 		return nil, fmt.Errorf("%w: give --repo REPO or --version REV", repo.ErrInvalid)
 	}
@@ -260,6 +266,46 @@ func (d *Dists) target(ctx context.Context, dist *Distribution, spec DistSpec, o
 		return nil, nil
 	}
 	return []refs.Update{{Name: pinRef(dist.Name), Old: oldPin, New: dist.Version}}, nil
+}
+
+// pinKind returns the kind of version v, to be pinned in dist: the
+// version's own, which must be that of the repository it was named
+// through, and, for a pinned distribution, the one it serves.
+func (d *Dists) pinKind(ctx context.Context, dist *Distribution, v *repo.Version) (string, error) {
+	kind, err := d.st.ReachedKind(ctx, v)
+	if err != nil {
+		return "", err
+	}
+	if v.Repo != "" {
+		info, err := d.st.ShowRepo(ctx, v.Repo)
+		if err != nil {
+			return "", err
+		}
+		if info.Kind != kind {
+			return "", fmt.Errorf("%w: cannot pin distribution %s to %s: a %s version in %s repository %s", repo.ErrKindMismatch, dist.Name, v, kind, info.Kind, v.Repo)
+		}
+	}
+	if !dist.Version.IsZero() && dist.Kind != "" && dist.Kind != kind {
+		return "", fmt.Errorf("%w: cannot pin %s distribution %s to a %s version (%s); create another distribution for it", repo.ErrKindMismatch, dist.Kind, dist.Name, kind, v)
+	}
+	return kind, nil
+}
+
+// checkRemoteKind refuses a remote of another kind than the content dist
+// serves: what it pulls through joins that content.
+func (d *Dists) checkRemoteKind(ctx context.Context, dist *Distribution) error {
+	rk, ok := d.remotes.(RemoteKinds)
+	if dist.Remote == "" || !ok {
+		return nil
+	}
+	kind, err := rk.RemoteKind(ctx, dist.Remote)
+	if err != nil {
+		return err
+	}
+	if kind != dist.Kind {
+		return fmt.Errorf("%w: remote %s is a %s remote; distribution %s serves %s content: give a %s remote", repo.ErrKindMismatch, dist.Remote, kind, dist.Name, dist.Kind, dist.Kind)
+	}
+	return nil
 }
 
 func (d *Dists) checkBasePath(ctx context.Context, dist *Distribution) error {
@@ -368,6 +414,11 @@ func (d *Dists) Update(ctx context.Context, name string, spec DistSpec) (*Distri
 		check, err := d.remoteCheck(ctx, spec.Remote)
 		if err != nil {
 			return nil, err
+		}
+		if spec.Remote != "" || spec.Repo != "" || spec.Version != "" {
+			if err := d.checkRemoteKind(ctx, &dist); err != nil {
+				return nil, err
+			}
 		}
 		id, err := d.st.WriteDoc(ctx, &dist)
 		if err != nil {

@@ -152,6 +152,16 @@ func (m *Manager) RemoteRef(ctx context.Context, name string) (string, objects.I
 	return refName(name), id, err
 }
 
+// RemoteKind returns remote name's kind; an unknown name matches
+// ErrRemoteNotFound.
+func (m *Manager) RemoteKind(ctx context.Context, name string) (string, error) {
+	r, _, err := m.load(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	return r.Kind, nil
+}
+
 // Forget drops what the manager keeps for a remote deleted by a change
 // made elsewhere (see RemoteRef).
 func (m *Manager) Forget(name string) {

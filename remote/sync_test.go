@@ -39,6 +39,9 @@ func TestSyncStaticServer(t *testing.T) {
 	e.requireContent(files)
 	head := e.head()
 	require.Equal(t, head, res.ID)
+	kind, err := e.st.VersionKind(e.ctx, head)
+	require.NoError(t, err)
+	require.Equal(t, "file", kind, "a synced version records its repository's kind")
 
 	// Nothing changed upstream: no new version.
 	res = e.syncOK(false)

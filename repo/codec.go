@@ -26,6 +26,11 @@ type Commit struct {
 	Time    time.Time    `json:"time"`
 	Author  string       `json:"author"`
 	Message string       `json:"message"`
+	// Kind is the content kind of the repository the version was made
+	// in. Versions made before kinds were recorded have none (their
+	// bytes, and so their ids, stay as they were); the metadata store
+	// records theirs (see RecordVersionKinds).
+	Kind string `json:"kind,omitempty"`
 }
 
 // Config is the stored configuration of a repository.

@@ -391,7 +391,7 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 	if msg == "" {
 		msg = summarize(records, removals)
 	}
-	c := &Commit{Tree: root, Parents: parents, Version: number, Time: s.now(), Author: author, Message: msg}
+	c := &Commit{Tree: root, Parents: parents, Version: number, Time: s.now(), Author: author, Message: msg, Kind: st.config.Kind}
 	id, err := s.writeCommit(ctx, b, c)
 	if err != nil {
 		return nil, err

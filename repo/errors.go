@@ -35,6 +35,12 @@ var (
 	ErrFormat = errors.New("unsupported store format")
 	// ErrCorrupt reports damaged objects found by fsck.
 	ErrCorrupt = errors.New("store is corrupt")
+	// ErrKindMismatch reports a version, remote or distribution of one
+	// content kind given where another kind is needed.
+	ErrKindMismatch = wrap("content kind mismatch", ErrInvalid)
+	// ErrNeedsUpgrade reports a store written by an older pkgvc that
+	// lacks what this one needs until `pkgvc upgrade` adds it.
+	ErrNeedsUpgrade = errors.New("store needs upgrade")
 )
 
 // wrapped is a sentinel that also matches its parent with errors.Is.

@@ -29,7 +29,9 @@ type FsckResult struct {
 }
 
 // Fsck reads every reachable version, tree object and blob and verifies its
-// digest. It returns ErrCorrupt, with the result listing each problem, if
+// digest. It also checks that each version a repository keeps is of the
+// repository's content kind, and that each version's records are ones its
+// kind accepts. It returns ErrCorrupt, with the result listing each problem, if
 // anything is missing or damaged.
 func (s *Store) Fsck(ctx context.Context) (*FsckResult, error) {
 	// Check the stored bytes, not what a long-running process has cached.
@@ -77,6 +79,7 @@ func (s *Store) Fsck(ctx context.Context) (*FsckResult, error) {
 		}()
 	}
 	r.onBlob = func(ctx context.Context, e tree.Entry) { jobs <- e }
+	r.onVersion = s.fsckVersion(r)
 	err = r.roots(ctx)
 	close(jobs)
 	wg.Wait()
@@ -88,4 +91,44 @@ func (s *Store) Fsck(ctx context.Context) (*FsckResult, error) {
 		return res, fmt.Errorf("%w: %d problem(s): %s", ErrCorrupt, len(res.Problems), res.Problems[0])
 	}
 	return res, nil
+}
+
+// fsckVersion returns the reach hook that checks a version's kind against
+// the repository holding it and returns the kind its records are checked
+// against: its own, or for a version made before kinds were recorded, the
+// repository's.
+func (s *Store) fsckVersion(r *reach) func(ctx context.Context, st *repoState, v *Version) (Kind, error) {
+	type seenKey struct {
+		repo string
+		id   objects.ID
+	}
+	seen := map[seenKey]bool{}
+	return func(ctx context.Context, st *repoState, v *Version) (Kind, error) {
+		fallback, where := "", "version "+v.ID.String()
+		if st != nil {
+			fallback, where = st.config.Kind, fmt.Sprintf("version %s in repository %s", v.ID, st.name)
+			key := seenKey{st.name, v.ID}
+			if seen[key] {
+				return nil, nil
+			}
+			seen[key] = true
+		}
+		name, err := s.kindOf(ctx, v, fallback)
+		if errors.Is(err, ErrNeedsUpgrade) {
+			return nil, nil // only another ref names it: nothing to check against
+		}
+		if err != nil {
+			return nil, r.problem(where, err)
+		}
+		if st != nil && name != st.config.Kind {
+			if err := r.problem(where, fmt.Errorf("%w: a %s version in %s repository %q", ErrKindMismatch, name, st.config.Kind, st.name)); err != nil {
+				return nil, err
+			}
+		}
+		k, err := s.kinds.Lookup(name)
+		if err != nil {
+			return nil, r.problem(where, err)
+		}
+		return k, nil
+	}
 }

@@ -101,9 +101,12 @@ func (s *Store) Rollback(ctx context.Context, repoName, rev string) (*CommitResu
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkKind(ctx, true, target, st); err != nil {
+		return nil, err
+	}
 	res := &CommitResult{Repo: repoName}
 	number := 1
-	c := &Commit{Tree: target.Tree, Time: s.now(), Author: s.whoFor(ctx), Message: "rollback to " + rev}
+	c := &Commit{Tree: target.Tree, Time: s.now(), Author: s.whoFor(ctx), Message: "rollback to " + rev, Kind: st.config.Kind}
 	if !st.head.IsZero() {
 		head, err := s.version(ctx, st.head)
 		if err != nil {

@@ -12,6 +12,15 @@ type PathChecker interface {
 	CheckPath(path string) error
 }
 
+// checkRecord checks a record already in a version as commit checked it
+// when it joined: its path, and its digest if k names content by digest.
+func checkRecord(k Kind, rec Record) error {
+	if err := checkPath(k, rec.Path); err != nil {
+		return err
+	}
+	return checkDigest(k, rec.Path, rec.SHA256, rec.Metadata)
+}
+
 // checkPath asks k about path if k is a PathChecker; other kinds accept
 // every valid path.
 func checkPath(k Kind, path string) error {

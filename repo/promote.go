@@ -66,6 +66,9 @@ func (s *Store) Promote(ctx context.Context, pairs []Pair, o PromoteOptions) ([]
 		if err != nil {
 			return nil, fmt.Errorf("promote into %s: %w", p.Dst, err)
 		}
+		if err := s.checkKind(ctx, false, src, dst); err != nil {
+			return nil, err
+		}
 		plans[i] = planned{src, dst}
 	}
 	var moves []headMove
@@ -199,7 +202,7 @@ func (s *Store) promoteOnly(ctx context.Context, b *objects.Batch, src *Version,
 		return objects.ID{}, 0, fmt.Errorf("%w: no package of %s matches --only %v", ErrPathNotFound, src, []string(only))
 	}
 	w := storeWriter{s.objects, b}
-	c := &Commit{Time: s.now(), Author: s.whoFor(ctx), Version: 1, Message: fmt.Sprintf("promote %d package(s) from %s", len(changes), src)}
+	c := &Commit{Time: s.now(), Author: s.whoFor(ctx), Version: 1, Message: fmt.Sprintf("promote %d package(s) from %s", len(changes), src), Kind: dst.config.Kind}
 	var base objects.ID // zero: the empty tree
 	if !dst.head.IsZero() {
 		head, err := s.version(ctx, dst.head)
@@ -221,3 +224,21 @@ func (s *Store) promoteOnly(ctx context.Context, b *objects.Batch, src *Version,
 }
 
 func short(id objects.ID) string { return id.String()[:12] }
+
+// checkKind refuses to put version v, of one content kind, into repository
+// dst of another: a repository's versions hold records its kind accepted.
+// rollback says whether it is a rollback, else a promotion.
+func (s *Store) checkKind(ctx context.Context, rollback bool, v *Version, dst *repoState) error {
+	kind, err := s.ReachedKind(ctx, v)
+	if err != nil {
+		return err
+	}
+	if kind == dst.config.Kind {
+		return nil
+	}
+	what := fmt.Sprintf("cannot promote a %s version into %s repository %q", kind, dst.config.Kind, dst.name)
+	if rollback {
+		what = fmt.Sprintf("cannot roll %s repository %q back to a %s version", dst.config.Kind, dst.name, kind)
+	}
+	return kindMismatch(what, v, kind)
+}

@@ -23,6 +23,9 @@ type Version struct {
 	Time    time.Time    `json:"time"`
 	Author  string       `json:"author"`
 	Message string       `json:"message"`
+	// kind is the commit's own Kind; empty for versions made before
+	// kinds were recorded (see kindOf).
+	kind string
 }
 
 // String names the version as REPO@N when it was reached through a
@@ -43,7 +46,7 @@ func (s *Store) version(ctx context.Context, id objects.ID) (*Version, error) {
 	if parents == nil {
 		parents = []objects.ID{}
 	}
-	return &Version{ID: id, Number: c.Version, Tree: c.Tree, Parents: parents, Time: c.Time, Author: c.Author, Message: c.Message}, nil
+	return &Version{ID: id, Number: c.Version, Tree: c.Tree, Parents: parents, Time: c.Time, Author: c.Author, Message: c.Message, kind: c.Kind}, nil
 }
 
 // revRE splits BASE[@N|@{K}][~K]...

@@ -19,6 +19,20 @@ type reach struct {
 	global  map[objects.ID]bool
 	onBlob  func(ctx context.Context, e tree.Entry)
 	problem func(what string, err error) error
+	// onVersion, if set, is called for each version a repository's
+	// history keeps (st is that repository) and each version another ref
+	// names (st nil); a kind it returns has the version's records checked
+	// against it (see checkRecord), and the problems reported.
+	onVersion func(ctx context.Context, st *repoState, v *Version) (Kind, error)
+	// checked holds the tree objects whose records were checked, per kind.
+	checked map[kindTree]bool
+	// skipTrees walks versions only.
+	skipTrees bool
+}
+
+type kindTree struct {
+	kind string
+	id   objects.ID
 }
 
 func (s *Store) newReach(ctx context.Context) (*reach, error) {
@@ -26,7 +40,7 @@ func (s *Store) newReach(ctx context.Context) (*reach, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &reach{s: s, objs: map[objects.ID]bool{}, blobs: map[objects.ID]bool{}, global: global,
+	return &reach{s: s, objs: map[objects.ID]bool{}, blobs: map[objects.ID]bool{}, global: global, checked: map[kindTree]bool{},
 		problem: func(_ string, err error) error { return err }}, nil
 }
 
@@ -83,7 +97,7 @@ func (r *reach) repo(ctx context.Context, name string) error {
 		h.own[id] = true
 	}
 	if !st.head.IsZero() {
-		if err := r.commit(ctx, st.head, h); err != nil {
+		if err := r.commit(ctx, st.head, h, st); err != nil {
 			return err
 		}
 	}
@@ -102,7 +116,7 @@ func (r *reach) repo(ctx context.Context, name string) error {
 			if ok, err := r.s.objects.HasObject(ctx, id); err != nil || !ok {
 				continue // collected by an earlier gc
 			}
-			if err := r.commit(ctx, id, h); err != nil {
+			if err := r.commit(ctx, id, h, st); err != nil {
 				return err
 			}
 		}
@@ -117,7 +131,7 @@ func (r *reach) object(ctx context.Context, id objects.ID, h *history) error {
 		return r.problem("object "+id.String(), err)
 	}
 	if isCommit(data) {
-		return r.commit(ctx, id, h)
+		return r.commit(ctx, id, h, nil)
 	}
 	r.objs[id] = true
 	return nil
@@ -127,8 +141,9 @@ func (r *reach) object(ctx context.Context, id objects.ID, h *history) error {
 // history has walked and at its retention boundaries. Each history keeps its
 // own record of walked versions: a version one repository keeps only as its
 // retention boundary may be full history for another. Trees and blobs are
-// shared, so walking a version twice costs one small read.
-func (r *reach) commit(ctx context.Context, start objects.ID, h *history) error {
+// shared, so walking a version twice costs one small read. st is the
+// repository whose history h is, nil for another ref.
+func (r *reach) commit(ctx context.Context, start objects.ID, h *history, st *repoState) error {
 	stack := []objects.ID{start}
 	for len(stack) > 0 {
 		if err := ctx.Err(); err != nil {
@@ -150,7 +165,19 @@ func (r *reach) commit(ctx context.Context, start objects.ID, h *history) error 
 			}
 			continue
 		}
-		if first {
+		var kind Kind
+		if r.onVersion != nil {
+			if kind, err = r.onVersion(ctx, st, v); err != nil {
+				return err
+			}
+		}
+		switch {
+		case r.skipTrees:
+		case kind != nil:
+			if err := r.kindTree(ctx, v, kind, v.Tree); err != nil {
+				return err
+			}
+		case first:
 			if err := r.tree(ctx, v.Tree); err != nil {
 				return err
 			}
@@ -187,6 +214,46 @@ func (r *reach) tree(ctx context.Context, id objects.ID) error {
 	}
 	for _, c := range children {
 		if err := r.tree(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// kindTree walks a tree object as tree does, and also checks its records
+// against kind once per kind, reporting each refused record as a problem of
+// version v (the first version found holding it).
+func (r *reach) kindTree(ctx context.Context, v *Version, kind Kind, id objects.ID) error {
+	key := kindTree{kind.Name(), id}
+	if r.checked[key] {
+		return nil
+	}
+	r.checked[key] = true
+	seen := r.objs[id]
+	r.objs[id] = true
+	leaf, children, err := tree.ReadNode(ctx, r.s.objects, id)
+	if err != nil {
+		if seen {
+			return nil // reported when first read
+		}
+		return r.problem("tree "+id.String(), err)
+	}
+	for _, e := range leaf {
+		if err := checkRecord(kind, e); err != nil {
+			if err := r.problem(fmt.Sprintf("version %s (kind %s)", v, kind.Name()), err); err != nil {
+				return err
+			}
+		}
+		if r.blobs[e.SHA256] {
+			continue
+		}
+		r.blobs[e.SHA256] = true
+		if r.onBlob != nil {
+			r.onBlob(ctx, e)
+		}
+	}
+	for _, c := range children {
+		if err := r.kindTree(ctx, v, kind, c); err != nil {
 			return err
 		}
 	}

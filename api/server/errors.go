@@ -92,6 +92,8 @@ var Codes = []Code{
 	{"invalid_scope", http.StatusBadRequest, auth.ErrInvalidScope},
 	{"base_path", http.StatusBadRequest, publish.ErrBasePath},
 	{"unknown_kind", http.StatusBadRequest, remote.ErrUnknownKind},
+	{"kind_mismatch", http.StatusBadRequest, repo.ErrKindMismatch},
+	{"needs_upgrade", http.StatusConflict, repo.ErrNeedsUpgrade},
 	{"invalid", http.StatusBadRequest, repo.ErrInvalid},
 	{"corrupt", http.StatusInternalServerError, repo.ErrCorrupt},
 	{"corrupt", http.StatusInternalServerError, objects.ErrCorrupt},

@@ -1,0 +1,93 @@
+package publish_test
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/refs"
+	"github.com/pkgvc/pkgvc/remote"
+	remoteall "github.com/pkgvc/pkgvc/remote/all"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+func requireKinds(t *testing.T, err error, kinds ...string) {
+	t.Helper()
+	require.ErrorIs(t, err, repo.ErrKindMismatch)
+	require.ErrorIs(t, err, repo.ErrInvalid)
+	for _, k := range kinds {
+		require.Regexp(t, regexp.MustCompile(`\b`+k+`\b`), err.Error())
+	}
+}
+
+// A distribution serves one kind: a version pinned by id gives it the
+// version's kind, and a pin or a remote of another kind than its own is
+// refused.
+func TestDistKinds(t *testing.T) {
+	ctx, st, _ := memDists(t)
+	rm := remote.New(st, remoteall.Registry())
+	ds := publish.NewDists(st, publish.WithRemotes(rm))
+	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
+	require.NoError(t, err)
+	fileV := commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
+	blob := commitText(t, ctx, st, "r", map[string]string{"demo-1.0.tar.gz": "not read"})
+	rec, err := st.Stat(ctx, blob.ID.String(), "demo-1.0.tar.gz")
+	require.NoError(t, err)
+	_, err = st.Commit(ctx, "py", repo.CommitRequest{Records: []repo.Record{rec}})
+	require.NoError(t, err)
+	pyV, err := st.Resolve(ctx, "py")
+	require.NoError(t, err)
+
+	d, err := ds.Create(ctx, "bypy", publish.DistSpec{BasePath: "bypy", Version: pyV.ID.String()})
+	require.NoError(t, err)
+	require.Equal(t, "python", d.Kind, "a version pinned by id gives its kind")
+	d, err = ds.Create(ctx, "byfile", publish.DistSpec{BasePath: "byfile", Version: fileV.ID.String()})
+	require.NoError(t, err)
+	require.Equal(t, "file", d.Kind)
+
+	_, err = ds.Update(ctx, "bypy", publish.DistSpec{Version: fileV.ID.String()})
+	requireKinds(t, err, "file", "python")
+	_, err = ds.Update(ctx, "bypy", publish.DistSpec{Version: "r@1"})
+	requireKinds(t, err, "file", "python")
+	got, err := ds.Get(ctx, "bypy")
+	require.NoError(t, err)
+	require.Equal(t, pyV.ID, got.Version, "refused: the pin stays")
+
+	// A version of another kind named through a repository.
+	require.NoError(t, st.Refs().Apply(ctx, refs.Txn{Updates: []refs.Update{{Name: "repos/py", Old: pyV.ID, New: fileV.ID}}, Who: "test", Action: "test"}))
+	_, err = ds.Create(ctx, "mixedpin", publish.DistSpec{BasePath: "mixedpin", Version: "py"})
+	requireKinds(t, err, "file", "python")
+
+	// Remotes.
+	_, err = rm.Create(ctx, remote.Remote{Name: "pyup", Kind: "python", URL: "http://127.0.0.1:1/simple/"})
+	require.NoError(t, err)
+	_, err = rm.Create(ctx, remote.Remote{Name: "fileup", Kind: "file", URL: "http://127.0.0.1:1/PULP_MANIFEST"})
+	require.NoError(t, err)
+	_, err = ds.Create(ctx, "mixed", publish.DistSpec{BasePath: "mixed", Repo: "r", Remote: "pyup"})
+	requireKinds(t, err, "file", "python")
+	require.ErrorContains(t, err, "pyup")
+	_, err = ds.Get(ctx, "mixed")
+	require.ErrorIs(t, err, publish.ErrDistNotFound)
+	_, err = ds.Create(ctx, "mixed", publish.DistSpec{BasePath: "mixed", Version: fileV.ID.String(), Remote: "pyup"})
+	requireKinds(t, err, "file", "python")
+	d, err = ds.Create(ctx, "mixed", publish.DistSpec{BasePath: "mixed", Repo: "r", Remote: "fileup"})
+	require.NoError(t, err)
+	require.Equal(t, "fileup", d.Remote)
+	_, err = ds.Update(ctx, "mixed", publish.DistSpec{Remote: "pyup"})
+	requireKinds(t, err, "file", "python")
+	_, err = st.CreateRepo(ctx, "py2", repo.CreateOptions{Kind: "python"})
+	require.NoError(t, err)
+	_, err = ds.Update(ctx, "mixed", publish.DistSpec{Repo: "py2"})
+	requireKinds(t, err, "file", "python")
+	_, err = ds.Update(ctx, "bypy", publish.DistSpec{Remote: "fileup"})
+	requireKinds(t, err, "file", "python")
+	_, err = ds.Update(ctx, "bypy", publish.DistSpec{Remote: "pyup"})
+	require.NoError(t, err)
+	got, err = ds.Get(ctx, "mixed")
+	require.NoError(t, err)
+	require.Equal(t, "fileup", got.Remote, "refused: the remote stays")
+}
+
+var _ publish.RemoteKinds = (*remote.Manager)(nil)
