@@ -17,8 +17,8 @@ import (
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
-// The backup the README documents: with commits going on, cp -a of refs/
-// first, then of data/ (not data/tmp), gives a store that verifies, each
+// The backup the README documents: with commits going on, cp -a of meta/
+// and refs/ first, then of data/ (not data/tmp), gives a store that verifies, each
 // ref at a version it had. Objects are immutable and written before any
 // ref names them, and the ref log only grows, so data copied after refs
 // holds everything the copied refs name (gc, the only deleter, must not
@@ -71,7 +71,7 @@ func TestBackupWhileCommitting(t *testing.T) {
 			out, err := exec.Command("cp", append([]string{"-a"}, args...)...).CombinedOutput()
 			require.NoError(t, err, "%s", out)
 		}
-		cp(filepath.Join(e.dir, "pkgvc-store.json"), filepath.Join(e.dir, "refs"), dst)
+		cp(filepath.Join(e.dir, "pkgvc-store.json"), filepath.Join(e.dir, "meta"), filepath.Join(e.dir, "refs"), dst)
 		var parts []string
 		for _, d := range []string{"blobs", "objects", "damaged"} {
 			if _, err := os.Stat(filepath.Join(e.dir, "data", d)); err == nil {
