@@ -88,3 +88,22 @@ func (s *Store) DropHead(ctx context.Context, name string) error {
 		}
 	}
 }
+
+// MetaErr makes an error of the metadata store match this package's
+// sentinels too (ErrConflict, ErrNotFound), keeping its text.
+func MetaErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, meta.ErrConflict):
+		return &metaError{err, ErrConflict}
+	case errors.Is(err, meta.ErrNotFound):
+		return &metaError{err, ErrNotFound}
+	}
+	return err
+}
+
+type metaError struct{ err, also error }
+
+func (e *metaError) Error() string   { return e.err.Error() }
+func (e *metaError) Unwrap() []error { return []error{e.err, e.also} }

@@ -163,7 +163,7 @@ func (s *Store) DeleteRepo(ctx context.Context, name string) error {
 		return err
 	}
 	if _, err := s.meta.Apply(ctx, ops...); err != nil {
-		return err
+		return MetaErr(err)
 	}
 	return s.DropHead(ctx, name)
 }
