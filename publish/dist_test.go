@@ -424,3 +424,29 @@ func pinned(t *testing.T, st *repo.Store, name string) []objects.ID {
 	require.NoError(t, err)
 	return p.Versions
 }
+
+// gc keeps the version a distribution is pinned to, also once its
+// repository is gone, and lets it go with the distribution.
+func TestPinnedVersionSurvivesGC(t *testing.T) {
+	ctx, st, ds := memDists(t)
+	v1 := commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
+	_, err := ds.Create(ctx, "pin", publish.DistSpec{BasePath: "pin", Version: v1.ID.String()})
+	require.NoError(t, err)
+	require.NoError(t, ds.DeleteRepo(ctx, "r", false))
+	_, err = st.GC(ctx, repo.GCOptions{Grace: -1})
+	require.NoError(t, err)
+	pin, err := ds.Get(ctx, "pin")
+	require.NoError(t, err)
+	got, err := ds.Resolve(ctx, pin)
+	require.NoError(t, err)
+	require.Equal(t, v1.ID, got.ID)
+	res, err := st.Fsck(ctx)
+	require.NoError(t, err)
+	require.Empty(t, res.Problems)
+
+	require.NoError(t, ds.Delete(ctx, "pin"))
+	_, err = st.GC(ctx, repo.GCOptions{Grace: -1})
+	require.NoError(t, err)
+	_, err = st.Version(ctx, v1.ID)
+	require.ErrorIs(t, err, objects.ErrNotFound)
+}
