@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,8 +19,8 @@ const refsLog = "log"
 // RefsWatch tells cheaply whether any ref or metadata document of a local
 // store (one opened by OpenDir) may have changed: the refs backend appends
 // one line to its log for every change, so the log's identity and size
-// change with the refs, and the metadata store replaces its revision file
-// (meta/fs.RevFile) with every change.
+// change with the refs, and the metadata store rewrites its sequence file
+// (meta/fs.SeqFile) with every change.
 // This is the test the backend makes itself before it reads; a RefsWatch
 // makes it with one stat relative to an open directory, for a hot path
 // such as the content server that would otherwise look up several refs,
@@ -33,7 +32,8 @@ type RefsWatch struct {
 // RefsStamp identifies a state of the refs log. Two equal stamps, read one
 // after the other, mean no ref changed in between.
 type RefsStamp struct {
-	refs, meta fileStamp
+	refs fileStamp
+	meta string
 }
 
 type fileStamp struct {
@@ -48,7 +48,7 @@ func WatchRefs(dir string) (*RefsWatch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch refs of %s: %w", dir, err)
 	}
-	m, err := os.Open(filepath.Join(dir, metaDir))
+	m, err := metafs.OpenSeq(filepath.Join(dir, metaDir))
 	if err != nil {
 		d.Close()
 		return nil, fmt.Errorf("watch refs of %s: %w", dir, err)
@@ -58,25 +58,22 @@ func WatchRefs(dir string) (*RefsWatch, error) {
 
 // Stamp reads the current stamp.
 func (w *RefsWatch) Stamp() (RefsStamp, error) {
-	r, err := statAt(w.dir, refsLog, false)
+	r, err := statAt(w.dir, refsLog)
 	if err != nil {
 		return RefsStamp{}, fmt.Errorf("stat refs log: %w", err)
 	}
-	m, err := statAt(w.meta, metafs.RevFile, true)
+	m, err := metafs.ReadSeq(w.meta)
 	if err != nil {
-		return RefsStamp{}, fmt.Errorf("stat metadata revision: %w", err)
+		return RefsStamp{}, fmt.Errorf("read metadata sequence: %w", err)
 	}
 	return RefsStamp{refs: r, meta: m}, nil
 }
 
-// statAt stats name in dir; missing is the zero stamp if it may be.
-func statAt(dir *os.File, name string, mayMiss bool) (fileStamp, error) {
+// statAt stats name in dir.
+func statAt(dir *os.File, name string) (fileStamp, error) {
 	var st unix.Stat_t
 	err := unix.Fstatat(int(dir.Fd()), name, &st, 0)
 	runtime.KeepAlive(dir)
-	if mayMiss && errors.Is(err, unix.ENOENT) {
-		return fileStamp{}, nil
-	}
 	if err != nil {
 		return fileStamp{}, err
 	}

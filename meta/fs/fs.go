@@ -5,9 +5,14 @@
 //
 //	lock     flock(2)ed: LOCK_EX by a writer for its whole batch, LOCK_SH by
 //	         a reader for one Get or List
-//	rev      the last revision given, in decimal; a writer stores the new
-//	         one (temp file, fsync, rename) before any key takes it, so a
-//	         crash may skip revisions but never gives one twice
+//	rev      a ceiling of the revisions given, in decimal: a writer stores
+//	         a new one (temp file, fsync, rename) before any key takes a
+//	         revision past it, 4096 ahead, so a crash may skip revisions
+//	         but never gives one twice
+//	seq      the boot id and the last revision given, written in place
+//	         without fsync by every batch: the next writer goes on from
+//	         it if this boot wrote it (the machine did not crash since),
+//	         else from the ceiling
 //	journal  a batch of several ops, stored whole (temp file, fsync,
 //	         rename) before the first key file changes; whoever takes the
 //	         lock next and finds it applies it again and removes it
@@ -34,11 +39,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pkgvc/pkgvc/internal/flock"
 	"github.com/pkgvc/pkgvc/meta"
@@ -51,9 +58,12 @@ const (
 	journalFile = "journal"
 	tmpDir      = "tmp"
 	keysDir     = "keys"
-	// RevFile is replaced by every batch that changes anything, so that a
-	// watcher can tell with one stat that no key changed.
+	// RevFile holds the ceiling of the revisions given, stored durably
+	// before any key takes a revision past the one before.
 	RevFile = "rev"
+	// SeqFile holds the last revision given, for the next writer; a
+	// watcher can tell by reading it that no key changed.
+	SeqFile = "seq"
 	// valueSuffix ends a key's file name.
 	valueSuffix = ",v"
 	// chunkSuffix ends a directory holding the rest of a long segment.
@@ -366,7 +376,7 @@ func (s *Store) Apply(ctx context.Context, ops ...meta.Op) ([]meta.Rev, error) {
 	}
 	// Past the checks only a failed write stops the batch; a canceled
 	// ctx does not, so that it lands whole.
-	last, err := s.lastRev()
+	last, err := s.reserve(len(ops))
 	if err != nil {
 		return nil, err
 	}
@@ -382,13 +392,6 @@ func (s *Store) Apply(ctx context.Context, ops ...meta.Op) ([]meta.Rev, error) {
 		puts++
 		revs[i] = meta.Rev(strconv.FormatUint(last+uint64(puts), 10))
 		jops[i].Rev, jops[i].Value = revs[i], op.Value
-	}
-	if puts > 0 {
-		last += uint64(puts)
-	}
-	// Even a batch of deletes replaces RevFile, so that a watcher sees it.
-	if err := s.writeFile(s.path(RevFile), []byte(strconv.FormatUint(last, 10)+"\n")); err != nil {
-		return nil, err
 	}
 	crashPoint("rev")
 	if len(jops) == 1 {
@@ -409,6 +412,105 @@ func (s *Store) Apply(ctx context.Context, ops ...meta.Op) ([]meta.Rev, error) {
 		return nil, err
 	}
 	return revs, nil
+}
+
+// reserve returns the last revision given and records that n more (at
+// least one, so that a watcher of SeqFile sees every batch) are: in
+// SeqFile, and, when they pass the ceiling in RevFile, in a new ceiling
+// stored durably first. The caller holds the write lock.
+func (s *Store) reserve(n int) (uint64, error) {
+	ceiling, err := s.lastRev()
+	if err != nil {
+		return 0, err
+	}
+	last, ok := s.readSeq()
+	if !ok || last > ceiling {
+		// A new boot (the page cache may have lost SeqFile) or none yet:
+		// every revision given is at most the ceiling.
+		last = ceiling
+	}
+	next := last + uint64(max(n, 1))
+	if next > ceiling {
+		if err := s.writeFile(s.path(RevFile), []byte(strconv.FormatUint(next+reserveAhead, 10)+"\n")); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.writeSeq(next); err != nil {
+		return 0, err
+	}
+	return last, nil
+}
+
+// reserveAhead is how many revisions past the last given a new ceiling
+// allows, so that RevFile is stored once per that many.
+const reserveAhead = 4096
+
+// seqLen is the length of SeqFile: boot id, space, 20 digits, newline.
+const seqLen = 36 + 1 + 20 + 1
+
+// readSeq reads SeqFile; ok only if this boot wrote it.
+func (s *Store) readSeq() (uint64, bool) {
+	boot := bootID()
+	if boot == "" {
+		return 0, false
+	}
+	data, err := os.ReadFile(s.path(SeqFile))
+	if err != nil || len(data) != seqLen || string(data[:36]) != boot {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(data[37:57]), 10, 64)
+	return n, err == nil
+}
+
+// writeSeq stores the last revision given in SeqFile, in place and without
+// fsync: it must survive a process, not the machine (see readSeq).
+func (s *Store) writeSeq(n uint64) error {
+	boot := bootID()
+	if boot == "" {
+		boot = strings.Repeat("-", 36)
+	}
+	f, err := os.OpenFile(s.path(SeqFile), os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("metadata store revision: %w", err)
+	}
+	_, err = f.WriteAt([]byte(fmt.Sprintf("%s %020d\n", boot, n)), 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("metadata store revision: %w", err)
+	}
+	return nil
+}
+
+var bootOnce = sync.OnceValue(func() string {
+	data, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	id := strings.TrimSpace(string(data))
+	if err != nil || len(id) != 36 {
+		return ""
+	}
+	return id
+})
+
+// bootID identifies this boot of the machine; "" if unknown, which makes
+// every batch store RevFile.
+func bootID() string { return bootOnce() }
+
+// OpenSeq opens the SeqFile of the store in dir, for ReadSeq, creating it
+// (empty) if no batch has yet.
+func OpenSeq(dir string) (*os.File, error) {
+	return os.OpenFile(filepath.Join(dir, SeqFile), os.O_RDONLY|os.O_CREATE, 0o644)
+}
+
+// ReadSeq returns the content of a SeqFile opened by OpenSeq: it changes
+// with every batch.
+func ReadSeq(f *os.File) (string, error) {
+	var buf [seqLen]byte
+	n, err := f.ReadAt(buf[:], 0)
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return string(buf[:n]), err
 }
 
 // lastRev reads RevFile; none is 0.
