@@ -26,7 +26,8 @@ func toFormat1(t *testing.T, ctx context.Context, st *repo.Store, dir string) {
 	t.Helper()
 	var ups []refs.Update
 	require.NoError(t, st.Meta().List(ctx, "", func(key string, value []byte, _ meta.Rev) error {
-		var id objects.ID
+		var data []byte
+		var err error
 		switch {
 		case strings.HasPrefix(key, repo.PinPrefix):
 			var p repo.Pin
@@ -37,19 +38,16 @@ func toFormat1(t *testing.T, ctx context.Context, st *repo.Store, dir string) {
 		case strings.HasPrefix(key, "repos/"):
 			var cfg repo.Config
 			require.NoError(t, json.Unmarshal(value, &cfg))
-			data, err := repo.EncodeConfig(&cfg)
-			require.NoError(t, err)
-			b := st.Objects().NewBatch()
-			res, err := b.PutObject(ctx, data)
-			require.NoError(t, err)
-			require.NoError(t, b.Flush(ctx))
-			id = res.ID
+			data, err = repo.EncodeConfig(&cfg)
 		default:
-			var err error
-			id, err = st.WriteDoc(ctx, json.RawMessage(value))
-			require.NoError(t, err)
+			data, err = repo.EncodeDoc(json.RawMessage(value))
 		}
-		ups = append(ups, refs.Update{Name: "config/" + key, New: id})
+		require.NoError(t, err)
+		b := st.Objects().NewBatch()
+		res, err := b.PutObject(ctx, data)
+		require.NoError(t, err)
+		require.NoError(t, b.Flush(ctx))
+		ups = append(ups, refs.Update{Name: "config/" + key, New: res.ID})
 		return nil
 	}))
 	require.NoError(t, st.ApplyRefs(ctx, "format 1", ups...))
