@@ -16,7 +16,8 @@
 //	journal  a batch of several ops, stored whole (temp file, fsync,
 //	         rename) before the first key file changes; whoever takes the
 //	         lock next and finds it applies it again and removes it
-//	tmp/     temp files
+//	tmp/     temp files, all written under the write lock (New removes
+//	         those a crash left)
 //	keys/    key "a/b/c" is the file keys/a/b/c,v ("," is never in a key,
 //	         so a key and the directory of the keys under it never
 //	         clash): its revision, a newline, its value; a segment longer
@@ -110,6 +111,13 @@ func New(dir string) (*Store, error) {
 	defer unlock()
 	if err := s.recover(); err != nil {
 		return nil, err
+	}
+	// Every temp file is written under the write lock: those there now
+	// are a crashed writer's.
+	if ents, err := os.ReadDir(s.path(tmpDir)); err == nil {
+		for _, e := range ents {
+			_ = os.Remove(s.path(tmpDir, e.Name()))
+		}
 	}
 	return s, nil
 }
@@ -638,6 +646,7 @@ func (s *Store) writeFile(dst string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
+	crashPoint("temp")
 	if err := os.Rename(f.Name(), dst); err != nil {
 		return err
 	}

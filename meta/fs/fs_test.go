@@ -194,7 +194,8 @@ func TestProcessesIncrement(t *testing.T) {
 // or not at all, for readers in other processes and after reopening.
 func TestCrash(t *testing.T) {
 	ctx := context.Background()
-	steps := []string{"rev", "journal", "op0", "op1", "op2", "op3", "none"}
+	// "temp" is the first temp file written: the journal's.
+	steps := []string{"rev", "temp", "journal", "op0", "op1", "op2", "op3", "none"}
 	for _, step := range steps {
 		t.Run(step, func(t *testing.T) {
 			dir := t.TempDir()
@@ -213,10 +214,15 @@ func TestCrash(t *testing.T) {
 				var ee *exec.ExitError
 				require.True(t, errors.As(err, &ee) && ee.ExitCode() == 3, "helper did not crash at %s: %v", step, err)
 			}
+			if step == "temp" {
+				tmps, err := os.ReadDir(filepath.Join(dir, tmpDir))
+				require.NoError(t, err)
+				require.NotEmpty(t, tmps, "the crash left the journal's temp file")
+			}
 			// A reader in this process, which held the store open
 			// throughout, sees all or nothing.
 			got := dump(t, s)
-			applied := step != "rev"
+			applied := step != "rev" && step != "temp"
 			if applied {
 				require.Equal(t, "b/1=new b/3=new b/4/deep=new", got)
 			} else {
@@ -236,6 +242,9 @@ func TestCrash(t *testing.T) {
 			s2, err := New(dir)
 			require.NoError(t, err)
 			require.Equal(t, dump(t, s), dump(t, s2))
+			tmps, err := os.ReadDir(filepath.Join(dir, tmpDir))
+			require.NoError(t, err)
+			require.Empty(t, tmps, "New removes the temp files a crash left")
 		})
 	}
 }
