@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
@@ -87,6 +88,28 @@ func (s *Store) DropHead(ctx context.Context, name string) error {
 			return err
 		}
 	}
+}
+
+// dropOrphanHeads removes every head whose repository is gone: what a
+// deletion that stopped half way left.
+func (s *Store) dropOrphanHeads(ctx context.Context) error {
+	var names []string
+	if err := s.refs.List(ctx, "repos/", func(name string, _ objects.ID) error {
+		names = append(names, strings.TrimPrefix(name, "repos/"))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, n := range names {
+		_, _, err := s.meta.Get(ctx, repoKey(n))
+		if errors.Is(err, meta.ErrNotFound) {
+			err = s.DropHead(ctx, n)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // MetaErr makes an error of the metadata store match this package's

@@ -195,6 +195,8 @@ func TestDeleteRepoInterrupted(t *testing.T) {
 	res, err := e.s.Fsck(e.ctx)
 	require.NoError(t, err)
 	require.Empty(t, res.Problems)
+	_, err = e.s.Refs().Get(e.ctx, "repos/dev")
+	require.NoError(t, err, "the head is left")
 
 	e.create("dev", repo.CreateOptions{})
 	info, err := e.s.ShowRepo(e.ctx, "dev")
@@ -210,4 +212,20 @@ func TestDeleteRepoInterrupted(t *testing.T) {
 	_, _, err = e.s.Meta().Get(e.ctx, "repos/dev")
 	require.ErrorIs(t, err, meta.ErrNotFound)
 	require.ErrorIs(t, e.s.DeleteRepo(e.ctx, "dev"), repo.ErrRepoNotFound)
+
+	// gc finishes an interrupted deletion too.
+	e.create("web", repo.CreateOptions{})
+	_, err = e.s.Commit(e.ctx, "web", repo.CommitRequest{Adds: []repo.Add{{Path: "c.txt", File: e.file("c")}}})
+	require.NoError(t, err)
+	_, rev, err = e.s.Meta().Get(e.ctx, "repos/web")
+	require.NoError(t, err)
+	require.NoError(t, meta.DeleteIf(e.ctx, e.s.Meta(), "repos/web", rev))
+	_, err = e.s.GC(e.ctx, repo.GCOptions{DryRun: true})
+	require.NoError(t, err)
+	_, err = e.s.Refs().Get(e.ctx, "repos/web")
+	require.NoError(t, err, "a dry run changes nothing")
+	_, err = e.s.GC(e.ctx, repo.GCOptions{})
+	require.NoError(t, err)
+	_, err = e.s.Refs().Get(e.ctx, "repos/web")
+	require.ErrorIs(t, err, refs.ErrNotFound)
 }
