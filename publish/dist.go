@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -9,8 +10,8 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/internal/format/oci"
+	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -64,8 +65,12 @@ func (d *Distribution) ServedRepo() string {
 // containerKind is the content kind whose base paths are image names.
 const containerKind = "container"
 
-func configRef(name string) string { return "config/dists/" + name }
-func pinRef(name string) string    { return "dists/" + name }
+// Metadata keys of a distribution: its document, and the pin that keeps
+// the version it is pinned to (if any) from gc.
+func docKey(name string) string { return docPrefix + name }
+func pinKey(name string) string { return repo.PinPrefix + docPrefix + name }
+
+const docPrefix = "dists/"
 
 // DistSpec is what `dist create` and `dist update` set. In an update, empty
 // fields keep their value.
@@ -87,9 +92,10 @@ type Dists struct {
 
 // RemoteRefs finds remotes for Dists (remote.Manager is one).
 type RemoteRefs interface {
-	// RemoteRef returns the ref holding remote name's document and its
-	// id; an unknown name is an error matching repo.ErrNotFound.
-	RemoteRef(ctx context.Context, name string) (string, objects.ID, error)
+	// RemoteDoc returns the metadata key of remote name's document, its
+	// value and revision; an unknown name is an error matching
+	// repo.ErrNotFound.
+	RemoteDoc(ctx context.Context, name string) (string, []byte, meta.Rev, error)
 }
 
 // RemoteKinds is an optional capability of RemoteRefs (remote.Manager has
@@ -115,17 +121,18 @@ func NewDists(st *repo.Store, opts ...DistsOption) *Dists {
 	return d
 }
 
-// remoteCheck returns the pure-check update that keeps remote name as it
-// is until the change naming it lands; none without WithRemotes.
-func (d *Dists) remoteCheck(ctx context.Context, name string) ([]refs.Update, error) {
+// remoteCheck returns the op that keeps remote name as it is (storing
+// its value again) until the change naming it lands; none without
+// WithRemotes.
+func (d *Dists) remoteCheck(ctx context.Context, name string) ([]meta.Op, error) {
 	if name == "" || d.remotes == nil {
 		return nil, nil
 	}
-	ref, id, err := d.remotes.RemoteRef(ctx, name)
+	key, value, rev, err := d.remotes.RemoteDoc(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return []refs.Update{{Name: ref, Old: id, New: id}}, nil
+	return []meta.Op{{Key: key, Old: rev, Value: value}}, nil
 }
 
 // ValidateBasePath checks a base path: '/'-separated segments, each a
@@ -156,7 +163,7 @@ func (d *Dists) Create(ctx context.Context, name string, spec DistSpec) (*Distri
 		return nil, err
 	}
 	var dist *Distribution
-	err := d.change(ctx, "dist create "+name, func(ctx context.Context) ([]refs.Update, error) {
+	err := d.change(ctx, func(ctx context.Context) ([]meta.Op, error) {
 		if _, err := d.get(ctx, name); err == nil {
 			return nil, fmt.Errorf("distribution %s %w", name, repo.ErrExists)
 		} else if !errors.Is(err, ErrDistNotFound) {
@@ -169,7 +176,7 @@ func (d *Dists) Create(ctx context.Context, name string, spec DistSpec) (*Distri
 		if spec.PullThroughTTL != nil {
 			dist.PullThroughTTL = *spec.PullThroughTTL
 		}
-		ups, err := d.target(ctx, dist, spec, objects.ID{})
+		ops, err := d.target(ctx, dist, spec, objects.ID{})
 		if err != nil {
 			return nil, err
 		}
@@ -183,11 +190,11 @@ func (d *Dists) Create(ctx context.Context, name string, spec DistSpec) (*Distri
 		if err := d.checkRemoteKind(ctx, dist); err != nil {
 			return nil, err
 		}
-		id, err := d.st.WriteDoc(ctx, dist)
+		doc, err := docOp(dist, "")
 		if err != nil {
 			return nil, err
 		}
-		return append(append(ups, check...), refs.Update{Name: configRef(name), New: id}), nil
+		return append(append(ops, check...), doc), nil
 	})
 	if err != nil {
 		return nil, err
@@ -195,14 +202,14 @@ func (d *Dists) Create(ctx context.Context, name string, spec DistSpec) (*Distri
 	return dist, nil
 }
 
-// setRef names a document that every create, update and delete of a
-// distribution replaces, in the same transaction as the change itself: a
-// change checks base paths against the distributions there were when it
-// read setRef, so of two concurrent changes that could clash, the second
-// to land finds setRef moved, and checks again.
-const setRef = "config/dist-set"
+// setKey names a document that every create, update and delete of a
+// distribution replaces, in the same batch as the change itself: a change
+// checks base paths against the distributions there were when it read
+// setKey, so of two concurrent changes that could clash, the second to
+// land finds setKey changed, and checks again.
+const setKey = "dist-set"
 
-// distSet is setRef's document; Seq makes each one new.
+// distSet is setKey's document; Seq counts changes.
 type distSet struct {
 	Seq uint64 `json:"seq"`
 }
@@ -211,34 +218,44 @@ type distSet struct {
 // again after another process's change landed first.
 const maxChangeAttempts = 8
 
-// change applies the ref updates build returns, with the move of setRef,
-// in one transaction; build runs again, on what is there then, while
+// change applies the metadata ops build returns, with the change of
+// setKey, in one batch; build runs again, on what is there then, while
 // another change of distributions lands first.
-func (d *Dists) change(ctx context.Context, action string, build func(ctx context.Context) ([]refs.Update, error)) error {
+func (d *Dists) change(ctx context.Context, build func(ctx context.Context) ([]meta.Op, error)) error {
+	m := d.st.Meta()
 	for attempt := 1; ; attempt++ {
 		var set distSet
-		setID, err := d.st.ReadDocRef(ctx, setRef, &set)
-		if err != nil && !errors.Is(err, repo.ErrNotFound) {
+		setRev, err := meta.GetJSON(ctx, m, setKey, &set)
+		if err != nil && !errors.Is(err, meta.ErrNotFound) {
 			return err
 		}
-		ups, err := build(ctx)
+		ops, err := build(ctx)
 		if err != nil {
 			return err
 		}
-		next, err := d.st.WriteDoc(ctx, distSet{Seq: set.Seq + 1})
+		next, err := json.Marshal(distSet{Seq: set.Seq + 1})
 		if err != nil {
 			return err
 		}
-		err = d.st.ApplyRefs(ctx, action, append(ups, refs.Update{Name: setRef, Old: setID, New: next})...)
-		if !errors.Is(err, refs.ErrConflict) || attempt == maxChangeAttempts {
-			return err
+		_, err = m.Apply(ctx, append(ops, meta.Op{Key: setKey, Old: setRev, Value: next})...)
+		if !errors.Is(err, meta.ErrConflict) || attempt == maxChangeAttempts {
+			return repo.MetaErr(err)
 		}
 	}
 }
 
-// target fills dist's Repo or Version from spec and returns the update of
-// the pin ref, which currently holds oldPin.
-func (d *Dists) target(ctx context.Context, dist *Distribution, spec DistSpec, oldPin objects.ID) ([]refs.Update, error) {
+// docOp returns the op storing dist's document, whose revision is old.
+func docOp(dist *Distribution, old meta.Rev) (meta.Op, error) {
+	data, err := json.Marshal(dist)
+	if err != nil {
+		return meta.Op{}, err
+	}
+	return meta.Op{Key: docKey(dist.Name), Old: old, Value: data}, nil
+}
+
+// target fills dist's Repo or Version from spec and returns the change of
+// its pin, which currently pins oldPin.
+func (d *Dists) target(ctx context.Context, dist *Distribution, spec DistSpec, oldPin objects.ID) ([]meta.Op, error) {
 	switch {
 	case spec.Repo != "" && spec.Version != "":
 		return nil, fmt.Errorf("%w: give --repo (follow its latest version) or --version (pin one), not both", repo.ErrInvalid)
@@ -265,7 +282,25 @@ func (d *Dists) target(ctx context.Context, dist *Distribution, spec DistSpec, o
 	if dist.Version == oldPin {
 		return nil, nil
 	}
-	return []refs.Update{{Name: pinRef(dist.Name), Old: oldPin, New: dist.Version}}, nil
+	op, err := d.pinOp(ctx, dist.Name, dist.Version)
+	if err != nil {
+		return nil, err
+	}
+	return []meta.Op{op}, nil
+}
+
+// pinOp returns the op making distribution name's pin keep version id (the
+// zero id: none).
+func (d *Dists) pinOp(ctx context.Context, name string, id objects.ID) (meta.Op, error) {
+	_, rev, err := d.st.Meta().Get(ctx, pinKey(name))
+	if err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return meta.Op{}, err
+	}
+	var ids []objects.ID
+	if !id.IsZero() {
+		ids = []objects.ID{id}
+	}
+	return repo.PinOp(pinKey(name), ids, rev)
 }
 
 // pinKind returns the kind of version v, to be pinned in dist: the
@@ -335,18 +370,18 @@ func (d *Dists) get(ctx context.Context, name string) (*docState, error) {
 		return nil, err
 	}
 	var dist Distribution
-	id, err := d.st.ReadDocRef(ctx, configRef(name), &dist)
-	if errors.Is(err, repo.ErrNotFound) {
+	rev, err := meta.GetJSON(ctx, d.st.Meta(), docKey(name), &dist)
+	if errors.Is(err, meta.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s (see `pkgvc dist list`)", ErrDistNotFound, name)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("distribution %s: %w", name, err)
 	}
-	return &docState{id: id, dist: &dist}, nil
+	return &docState{rev: rev, dist: &dist}, nil
 }
 
 type docState struct {
-	id   objects.ID
+	rev  meta.Rev
 	dist *Distribution
 }
 
@@ -361,23 +396,16 @@ func (d *Dists) Get(ctx context.Context, name string) (*Distribution, error) {
 
 // List returns every distribution sorted by name.
 func (d *Dists) List(ctx context.Context) ([]Distribution, error) {
-	var names []string
-	if err := d.st.Refs().List(ctx, "config/dists/", func(name string, _ objects.ID) error {
-		names = append(names, strings.TrimPrefix(name, "config/dists/"))
+	out := []Distribution{}
+	if err := d.st.Meta().List(ctx, docPrefix, func(key string, value []byte, _ meta.Rev) error {
+		var dist Distribution
+		if err := json.Unmarshal(value, &dist); err != nil {
+			return fmt.Errorf("distribution %s: %w", strings.TrimPrefix(key, docPrefix), err)
+		}
+		out = append(out, dist)
 		return nil
 	}); err != nil {
 		return nil, err
-	}
-	out := make([]Distribution, 0, len(names))
-	for _, n := range names {
-		s, err := d.get(ctx, n)
-		if errors.Is(err, ErrDistNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *s.dist)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -386,7 +414,7 @@ func (d *Dists) List(ctx context.Context) ([]Distribution, error) {
 // Update changes a distribution's base path, target, remote or privacy.
 func (d *Dists) Update(ctx context.Context, name string, spec DistSpec) (*Distribution, error) {
 	var dist Distribution
-	err := d.change(ctx, "dist update "+name, func(ctx context.Context) ([]refs.Update, error) {
+	err := d.change(ctx, func(ctx context.Context) ([]meta.Op, error) {
 		s, err := d.get(ctx, name)
 		if err != nil {
 			return nil, err
@@ -404,7 +432,7 @@ func (d *Dists) Update(ctx context.Context, name string, spec DistSpec) (*Distri
 		if spec.PullThroughTTL != nil {
 			dist.PullThroughTTL = *spec.PullThroughTTL
 		}
-		ups, err := d.target(ctx, &dist, spec, s.dist.Version)
+		ops, err := d.target(ctx, &dist, spec, s.dist.Version)
 		if err != nil {
 			return nil, err
 		}
@@ -420,11 +448,11 @@ func (d *Dists) Update(ctx context.Context, name string, spec DistSpec) (*Distri
 				return nil, err
 			}
 		}
-		id, err := d.st.WriteDoc(ctx, &dist)
+		doc, err := docOp(&dist, s.rev)
 		if err != nil {
 			return nil, err
 		}
-		return append(append(ups, check...), refs.Update{Name: configRef(name), Old: s.id, New: id}), nil
+		return append(append(ops, check...), doc), nil
 	})
 	if err != nil {
 		return nil, err
@@ -435,25 +463,30 @@ func (d *Dists) Update(ctx context.Context, name string, spec DistSpec) (*Distri
 // Delete removes a distribution; the content it served stays in its
 // repository.
 func (d *Dists) Delete(ctx context.Context, name string) error {
-	return d.change(ctx, "dist delete "+name, func(ctx context.Context) ([]refs.Update, error) {
+	return d.change(ctx, func(ctx context.Context) ([]meta.Op, error) {
 		s, err := d.get(ctx, name)
 		if err != nil {
 			return nil, err
 		}
-		ups := []refs.Update{{Name: configRef(name), Old: s.id}}
+		ops := []meta.Op{{Key: docKey(name), Old: s.rev}}
 		if !s.dist.Version.IsZero() {
-			ups = append(ups, refs.Update{Name: pinRef(name), Old: s.dist.Version})
+			pin, err := d.pinOp(ctx, name, objects.ID{})
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, pin)
 		}
-		return ups, nil
+		return ops, nil
 	})
 }
 
 // DeleteRepo deletes a repository, refusing while distributions follow it
 // unless force is set. The check and the deletion land together, as
-// distribution changes do (see setRef): a distribution created meanwhile to
-// follow the repository makes it check again.
+// distribution changes do (see setKey): a distribution created meanwhile to
+// follow the repository makes it check again. The repository's head goes
+// once its configuration has (see repo.Store.DeleteRepo).
 func (d *Dists) DeleteRepo(ctx context.Context, name string, force bool) error {
-	return d.change(ctx, "repo delete "+name, func(ctx context.Context) ([]refs.Update, error) {
+	err := d.change(ctx, func(ctx context.Context) ([]meta.Op, error) {
 		if !force {
 			all, err := d.List(ctx)
 			if err != nil {
@@ -469,8 +502,12 @@ func (d *Dists) DeleteRepo(ctx context.Context, name string, force bool) error {
 				return nil, fmt.Errorf("repository %s is %w: distribution(s) %s follow it; delete or update them first, or pass --force", name, ErrInUse, strings.Join(users, ", "))
 			}
 		}
-		return d.st.DeleteRepoUpdates(ctx, name)
+		return d.st.DeleteRepoOps(ctx, name)
 	})
+	if err != nil {
+		return err
+	}
+	return d.st.DropHead(ctx, name)
 }
 
 // DeleteRemote deletes remote name (needs WithRemotes), refusing while
@@ -483,8 +520,8 @@ func (d *Dists) DeleteRemote(ctx context.Context, name string, force bool) ([]st
 		return nil, errors.New("delete remote: distributions were opened without remotes")
 	}
 	var detached []string
-	err := d.change(ctx, "remote delete "+name, func(ctx context.Context) ([]refs.Update, error) {
-		ref, id, err := d.remotes.RemoteRef(ctx, name)
+	err := d.change(ctx, func(ctx context.Context) ([]meta.Op, error) {
+		key, _, rev, err := d.remotes.RemoteDoc(ctx, name)
 		if err != nil {
 			return nil, err
 		}
@@ -493,7 +530,7 @@ func (d *Dists) DeleteRemote(ctx context.Context, name string, force bool) ([]st
 			return nil, err
 		}
 		detached = nil
-		var ups []refs.Update
+		var ops []meta.Op
 		for _, o := range all {
 			if o.Remote != name {
 				continue
@@ -508,16 +545,16 @@ func (d *Dists) DeleteRemote(ctx context.Context, name string, force bool) ([]st
 			}
 			dist := *s.dist
 			dist.Remote = ""
-			doc, err := d.st.WriteDoc(ctx, &dist)
+			doc, err := docOp(&dist, s.rev)
 			if err != nil {
 				return nil, err
 			}
-			ups = append(ups, refs.Update{Name: configRef(o.Name), Old: s.id, New: doc})
+			ops = append(ops, doc)
 		}
 		if len(detached) > 0 && !force {
 			return nil, fmt.Errorf("remote %s is %w: distribution(s) %s pull through it; update or delete them first, or pass --force to detach them (they stop pulling through)", name, ErrInUse, strings.Join(detached, ", "))
 		}
-		return append(ups, refs.Update{Name: ref, Old: id}), nil
+		return append(ops, meta.Op{Key: key, Old: rev}), nil
 	})
 	if err != nil {
 		return nil, err

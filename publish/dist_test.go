@@ -2,6 +2,7 @@ package publish_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,10 +11,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
 	"github.com/pkgvc/pkgvc/publish"
-	"github.com/pkgvc/pkgvc/refs"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
 	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -143,9 +144,7 @@ func TestFollowAndPin(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, v1.ID, pin.Version)
 	require.Empty(t, pin.Repo)
-	ref, err := st.Refs().Get(ctx, "dists/pin")
-	require.NoError(t, err)
-	require.Equal(t, v1.ID, ref, "a pin holds a ref, so gc keeps its version")
+	require.Equal(t, []objects.ID{v1.ID}, pinned(t, st, "pin"), "a pinned distribution has a pin, so gc keeps its version")
 
 	v2 := commitText(t, ctx, st, "r", map[string]string{"a.txt": "two"})
 	got, err := ds.Resolve(ctx, follow)
@@ -164,9 +163,7 @@ func TestFollowAndPin(t *testing.T) {
 	require.Empty(t, upd.Repo)
 	require.True(t, upd.Private)
 	require.Equal(t, "upstream", upd.Remote)
-	ref, err = st.Refs().Get(ctx, "dists/follow")
-	require.NoError(t, err)
-	require.Equal(t, v2.ID, ref)
+	require.Equal(t, []objects.ID{v2.ID}, pinned(t, st, "follow"))
 	commitText(t, ctx, st, "r", map[string]string{"a.txt": "three"})
 	got, err = ds.Resolve(ctx, upd)
 	require.NoError(t, err)
@@ -179,8 +176,7 @@ func TestFollowAndPin(t *testing.T) {
 	require.True(t, upd.Version.IsZero())
 	require.False(t, upd.Private)
 	require.Equal(t, "upstream", upd.Remote, "unset fields keep their value")
-	_, err = st.Refs().Get(ctx, "dists/follow")
-	require.ErrorIs(t, err, refs.ErrNotFound, "following drops the pin ref")
+	require.Empty(t, pinned(t, st, "follow"), "following drops the pin")
 	stored, err := ds.Get(ctx, "follow")
 	require.NoError(t, err)
 	require.Equal(t, *upd, *stored)
@@ -200,8 +196,7 @@ func TestDelete(t *testing.T) {
 	require.NoError(t, ds.Delete(ctx, "pin"))
 	_, err = ds.Get(ctx, "pin")
 	require.ErrorIs(t, err, publish.ErrDistNotFound)
-	_, err = st.Refs().Get(ctx, "dists/pin")
-	require.ErrorIs(t, err, refs.ErrNotFound)
+	require.Empty(t, pinned(t, st, "pin"))
 	require.ErrorIs(t, ds.Delete(ctx, "pin"), publish.ErrDistNotFound)
 	// The base path is free again.
 	_, err = ds.Create(ctx, "again", publish.DistSpec{BasePath: "x", Repo: "r"})
@@ -416,4 +411,42 @@ func TestDeleteRepoRacesDistCreate(t *testing.T) {
 			require.ErrorIs(t, createErr, repo.ErrNotFound)
 		}
 	}
+}
+
+// pinned returns the versions distribution name's pin keeps.
+func pinned(t *testing.T, st *repo.Store, name string) []objects.ID {
+	t.Helper()
+	var p repo.Pin
+	_, err := meta.GetJSON(t.Context(), st.Meta(), repo.PinPrefix+"dists/"+name, &p)
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil
+	}
+	require.NoError(t, err)
+	return p.Versions
+}
+
+// gc keeps the version a distribution is pinned to, also once its
+// repository is gone, and lets it go with the distribution.
+func TestPinnedVersionSurvivesGC(t *testing.T) {
+	ctx, st, ds := memDists(t)
+	v1 := commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
+	_, err := ds.Create(ctx, "pin", publish.DistSpec{BasePath: "pin", Version: v1.ID.String()})
+	require.NoError(t, err)
+	require.NoError(t, ds.DeleteRepo(ctx, "r", false))
+	_, err = st.GC(ctx, repo.GCOptions{Grace: -1})
+	require.NoError(t, err)
+	pin, err := ds.Get(ctx, "pin")
+	require.NoError(t, err)
+	got, err := ds.Resolve(ctx, pin)
+	require.NoError(t, err)
+	require.Equal(t, v1.ID, got.ID)
+	res, err := st.Fsck(ctx)
+	require.NoError(t, err)
+	require.Empty(t, res.Problems)
+
+	require.NoError(t, ds.Delete(ctx, "pin"))
+	_, err = st.GC(ctx, repo.GCOptions{Grace: -1})
+	require.NoError(t, err)
+	_, err = st.Version(ctx, v1.ID)
+	require.ErrorIs(t, err, objects.ErrNotFound)
 }

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
@@ -23,11 +24,11 @@ type distTable struct {
 	fresh  bool
 }
 
-// distEntry is one distribution document; docs are immutable, so an entry
-// is valid for as long as the distribution's ref still names doc.
+// distEntry is one distribution document; an entry is valid for as long
+// as the distribution's document still has revision rev.
 type distEntry struct {
-	name, ref, basePath string
-	doc                 objects.ID
+	name, key, basePath string
+	rev                 meta.Rev
 	d                   *Distribution
 	check               atomic.Pointer[distCheck] // refs as read at a stamp
 	last                atomic.Pointer[verState]  // the version served last
@@ -56,9 +57,9 @@ func (s *Server) stamp() (repo.RefsStamp, bool) {
 // none serves rest.
 //
 // The refs are read for every request, so a commit, a promotion or a
-// changed distribution is served at once: the matched distribution's ref
-// and its repository's head are looked up, unless the refs watch shows
-// that no ref changed since they were; a path no distribution serves
+// changed distribution is served at once: the matched distribution's
+// document revision and its repository's head are looked up, unless the
+// refs watch shows that no ref or document changed since they were; a path no distribution serves
 // makes the table of distributions be read again.
 func (s *Server) resolve(ctx context.Context, rest string) (*distEntry, string, bool, *verState, error) {
 	stamp, fresh := s.stamp()
@@ -101,8 +102,8 @@ func (s *Server) check(ctx context.Context, de *distEntry, stamp repo.RefsStamp,
 			return c.head, true, nil
 		}
 	}
-	id, err := s.st.Refs().Get(ctx, de.ref)
-	if errors.Is(err, refs.ErrNotFound) || err == nil && id != de.doc {
+	_, rev, err := s.st.Meta().Get(ctx, de.key)
+	if errors.Is(err, meta.ErrNotFound) || err == nil && rev != de.rev {
 		return objects.ID{}, false, nil
 	}
 	if err != nil {
@@ -146,35 +147,27 @@ func (s *Server) rebuild(ctx context.Context, seen *distTable, stamp repo.RefsSt
 	if cur != nil && cur != seen && (cur.listed.After(asked) || fresh && cur.fresh && cur.stamp == stamp) {
 		return cur, nil
 	}
-	old := map[objects.ID]*distEntry{}
+	old := map[meta.Rev]*distEntry{}
 	if cur != nil {
 		for _, de := range cur.byBase {
-			old[de.doc] = de
+			old[de.rev] = de
 		}
 	}
-	type ref struct {
-		name string
-		id   objects.ID
-	}
-	var all []ref
 	listed := time.Now()
-	if err := s.st.Refs().List(ctx, "config/dists/", func(name string, id objects.ID) error {
-		all = append(all, ref{name, id})
+	t := &distTable{byBase: map[string]*distEntry{}, listed: listed, stamp: stamp, fresh: fresh}
+	if err := s.st.Meta().List(ctx, docPrefix, func(key string, value []byte, rev meta.Rev) error {
+		de := old[rev]
+		if de == nil || de.key != key {
+			var d Distribution
+			if err := json.Unmarshal(value, &d); err != nil {
+				return fmt.Errorf("distribution %s: %w", strings.TrimPrefix(key, docPrefix), err)
+			}
+			de = &distEntry{name: d.Name, key: key, basePath: d.BasePath, rev: rev, d: &d}
+		}
+		t.byBase[de.basePath] = de
 		return nil
 	}); err != nil {
 		return nil, err
-	}
-	t := &distTable{byBase: make(map[string]*distEntry, len(all)), listed: listed, stamp: stamp, fresh: fresh}
-	for _, rf := range all {
-		de := old[rf.id]
-		if de == nil || de.ref != rf.name {
-			var d Distribution
-			if err := s.st.ReadDoc(ctx, rf.id, &d); err != nil {
-				return nil, fmt.Errorf("distribution %s: %w", strings.TrimPrefix(rf.name, "config/dists/"), err)
-			}
-			de = &distEntry{name: d.Name, ref: rf.name, basePath: d.BasePath, doc: rf.id, d: &d}
-		}
-		t.byBase[de.basePath] = de
 	}
 	s.table.Store(t)
 	return t, nil

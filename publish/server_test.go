@@ -675,3 +675,28 @@ func TestServeMemStore(t *testing.T) {
 		require.Equal(t, data[1000:2000], body)
 	}
 }
+
+// A distribution changed through another Store on the same directory, as
+// by another process, is served at once with the refs watch too: the watch
+// sees the metadata store change.
+func TestServeNoticesOtherProcess(t *testing.T) {
+	f := newSrvFixture(t, "net/http")
+	f.commit(map[string][]byte{"a.txt": []byte("one\n")})
+	resp, body := get(t, "GET", f.url("a.txt"))
+	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, "one\n", string(body))
+
+	other, err := repo.OpenDir(f.ctx, filepath.Join(f.dir, "store"), all.Kinds())
+	require.NoError(t, err)
+	od := publish.NewDists(other)
+	_, err = od.Update(f.ctx, "web", publish.DistSpec{BasePath: "elsewhere"})
+	require.NoError(t, err)
+	resp, _ = get(t, "GET", f.url("a.txt"))
+	require.Equal(t, 404, resp.StatusCode)
+	resp, body = get(t, "GET", f.base+"/content/elsewhere/a.txt")
+	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, "one\n", string(body))
+	require.NoError(t, od.Delete(f.ctx, "web"))
+	resp, _ = get(t, "GET", f.base+"/content/elsewhere/a.txt")
+	require.Equal(t, 404, resp.StatusCode)
+}

@@ -3,8 +3,8 @@
 //
 // # Remotes
 //
-// A Remote is a configuration document (see repo.Store.WriteDoc) named by
-// the ref "config/remotes/NAME": the upstream's kind and URL, its download
+// A Remote is a configuration document in the store's metadata store (see
+// package meta) under the key "remotes/NAME": the upstream's kind and URL, its download
 // policy, include/exclude patterns, and what talking to it takes (Basic
 // credentials, CA and client certificates, proxy, timeouts, concurrency,
 // retries). Secrets stay out of the store: a remote records the path of a

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -11,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pkgvc/pkgvc/internal/httpx"
+	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -40,7 +41,7 @@ type Manager struct {
 }
 
 type cachedClient struct {
-	doc objects.ID // the remote document the client was built from
+	doc meta.Rev // the remote document the client was built from
 	c   *httpx.Client
 }
 
@@ -113,12 +114,8 @@ func (m *Manager) Create(ctx context.Context, r Remote) (*Remote, error) {
 	}
 	r.Created = m.now().UTC().Truncate(time.Second)
 	r.Updated = r.Created
-	id, err := m.st.WriteDoc(ctx, &r)
-	if err != nil {
-		return nil, err
-	}
-	err = m.st.ApplyRefs(ctx, "remote create "+r.Name, refs.Update{Name: refName(r.Name), New: id})
-	if errors.Is(err, refs.ErrConflict) {
+	_, err := meta.PutJSON(ctx, m.st.Meta(), docKey(r.Name), &r, "")
+	if errors.Is(err, meta.ErrConflict) {
 		return nil, fmt.Errorf("remote %s %w", r.Name, repo.ErrExists)
 	}
 	if err != nil {
@@ -127,29 +124,37 @@ func (m *Manager) Create(ctx context.Context, r Remote) (*Remote, error) {
 	return r.redacted(), nil
 }
 
-// load reads a remote and the id of its document.
-func (m *Manager) load(ctx context.Context, name string) (*Remote, objects.ID, error) {
-	if err := repo.ValidateName(name); err != nil {
-		return nil, objects.ID{}, err
-	}
-	var r Remote
-	id, err := m.st.ReadDocRef(ctx, refName(name), &r)
-	if errors.Is(err, repo.ErrNotFound) {
-		return nil, id, fmt.Errorf("%w: %s (see `pkgvc remote list`)", ErrRemoteNotFound, name)
-	}
-	if err != nil {
-		return nil, id, fmt.Errorf("remote %s: %w", name, err)
-	}
-	return &r, id, nil
+// load reads a remote and the revision of its document.
+func (m *Manager) load(ctx context.Context, name string) (*Remote, meta.Rev, error) {
+	r, _, rev, err := m.loadRaw(ctx, name)
+	return r, rev, err
 }
 
-// RemoteRef returns the ref holding remote name's document and the
-// document's id, for a change elsewhere that must land only while the
-// remote is as it is now (a pure check, refs.Update with Old == New) or
-// that deletes it; an unknown name matches ErrRemoteNotFound.
-func (m *Manager) RemoteRef(ctx context.Context, name string) (string, objects.ID, error) {
-	_, id, err := m.load(ctx, name)
-	return refName(name), id, err
+func (m *Manager) loadRaw(ctx context.Context, name string) (*Remote, []byte, meta.Rev, error) {
+	if err := repo.ValidateName(name); err != nil {
+		return nil, nil, "", err
+	}
+	data, rev, err := m.st.Meta().Get(ctx, docKey(name))
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, nil, "", fmt.Errorf("%w: %s (see `pkgvc remote list`)", ErrRemoteNotFound, name)
+	}
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("remote %s: %w", name, err)
+	}
+	var r Remote
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, nil, "", fmt.Errorf("remote %s: %w", name, err)
+	}
+	return &r, data, rev, nil
+}
+
+// RemoteDoc returns the metadata key of remote name's document, its value
+// and revision, for a change elsewhere that must land only while the
+// remote is as it is now (an op storing the same value) or that deletes
+// it; an unknown name matches ErrRemoteNotFound.
+func (m *Manager) RemoteDoc(ctx context.Context, name string) (string, []byte, meta.Rev, error) {
+	_, data, rev, err := m.loadRaw(ctx, name)
+	return docKey(name), data, rev, err
 }
 
 // RemoteKind returns remote name's kind; an unknown name matches
@@ -163,7 +168,7 @@ func (m *Manager) RemoteKind(ctx context.Context, name string) (string, error) {
 }
 
 // Forget drops what the manager keeps for a remote deleted by a change
-// made elsewhere (see RemoteRef).
+// made elsewhere (see RemoteDoc).
 func (m *Manager) Forget(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -186,8 +191,8 @@ func (m *Manager) Show(ctx context.Context, name string) (*Remote, error) {
 // List returns every remote, sorted by name, without secrets.
 func (m *Manager) List(ctx context.Context) ([]Remote, error) {
 	var names []string
-	if err := m.st.Refs().List(ctx, refPrefix, func(name string, _ objects.ID) error {
-		names = append(names, name[len(refPrefix):])
+	if err := m.st.Meta().List(ctx, docPrefix, func(key string, _ []byte, _ meta.Rev) error {
+		names = append(names, key[len(docPrefix):])
 		return nil
 	}); err != nil {
 		return nil, err
@@ -236,15 +241,11 @@ func (m *Manager) Update(ctx context.Context, name string, change func(*Remote) 
 			return nil, err
 		}
 		r.Updated = m.now().UTC().Truncate(time.Second)
-		id, err := m.st.WriteDoc(ctx, &r)
-		if err != nil {
-			return nil, err
-		}
-		err = m.st.ApplyRefs(ctx, "remote update "+name, refs.Update{Name: refName(name), Old: old, New: id})
-		if errors.Is(err, refs.ErrConflict) && attempt < maxUpdateRetries {
+		_, err = meta.PutJSON(ctx, m.st.Meta(), docKey(name), &r, old)
+		if errors.Is(err, meta.ErrConflict) && attempt < maxUpdateRetries {
 			continue
 		}
-		if errors.Is(err, refs.ErrConflict) {
+		if errors.Is(err, meta.ErrConflict) {
 			// Deleted meanwhile, or too busy.
 			if _, _, lerr := m.load(ctx, name); lerr != nil {
 				return nil, lerr
@@ -265,8 +266,8 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		err = m.st.ApplyRefs(ctx, "remote delete "+name, refs.Update{Name: refName(name), Old: old})
-		if errors.Is(err, refs.ErrConflict) && attempt < maxUpdateRetries {
+		err = meta.DeleteIf(ctx, m.st.Meta(), docKey(name), old)
+		if errors.Is(err, meta.ErrConflict) && attempt < maxUpdateRetries {
 			continue
 		}
 		if err != nil {
@@ -278,7 +279,7 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 }
 
 // client returns the HTTP client for r as stored in document doc.
-func (m *Manager) client(r *Remote, doc objects.ID) (*httpx.Client, error) {
+func (m *Manager) client(r *Remote, doc meta.Rev) (*httpx.Client, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if cc, ok := m.clients[r.Name]; ok && cc.doc == doc {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/refs"
+	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -147,9 +147,8 @@ func TestManagerRedactsStoredProxyPassword(t *testing.T) {
 	e := newEnv(t)
 	legacy := remote.Remote{Name: "old", Kind: "file", URL: "http://h/PULP_MANIFEST", Policy: remote.Immediate,
 		DownloadConcurrency: 1, Proxy: "http://u:s3cret@proxy:3128"}
-	id, err := e.st.WriteDoc(e.ctx, &legacy)
+	_, err := meta.PutJSON(e.ctx, e.st.Meta(), "remotes/old", &legacy, "")
 	require.NoError(t, err)
-	require.NoError(t, e.st.ApplyRefs(e.ctx, "remote create old", refs.Update{Name: "config/remotes/old", New: id}))
 
 	got, err := e.m.Show(e.ctx, "old")
 	require.NoError(t, err)

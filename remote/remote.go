@@ -285,7 +285,7 @@ func (m matcher) Match(p string) bool {
 	return (len(m.include) == 0 || m.include.Match(p)) && !m.exclude.Match(p)
 }
 
-// refName is the ref naming a remote's document.
-func refName(name string) string { return refPrefix + name }
+// docKey is the metadata key of a remote's document.
+func docKey(name string) string { return docPrefix + name }
 
-const refPrefix = "config/remotes/"
+const docPrefix = "remotes/"

@@ -17,12 +17,12 @@ import (
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
-// The backup the README documents: with commits going on, cp -a of
-// refs/log first, then of the rest of refs/, then of data/ (not
+// The backup the README documents: with commits going on, cp -a of meta/
+// first, then refs/log, then the rest of refs/, then data/ (not
 // data/tmp), gives a store that verifies, each ref at a version it had.
-// Objects are immutable and written before any ref names them, and the
-// ref log only grows or is replaced by one holding every ref, so data
-// copied after refs holds everything the copied refs name (gc, the only
+// Objects are immutable and written before any document or ref names
+// them, and the ref log only grows or is replaced by one holding every
+// ref, so data copied after them holds everything they name (gc, the only
 // deleter, must not run meanwhile).
 func TestBackupWhileCommitting(t *testing.T) {
 	if _, err := exec.LookPath("cp"); err != nil {
@@ -72,7 +72,7 @@ func TestBackupWhileCommitting(t *testing.T) {
 			out, err := exec.Command("cp", append([]string{"-a"}, args...)...).CombinedOutput()
 			require.NoError(t, err, "%s", out)
 		}
-		cp(filepath.Join(e.dir, "pkgvc-store.json"), dst)
+		cp(filepath.Join(e.dir, "pkgvc-store.json"), filepath.Join(e.dir, "meta"), dst)
 		require.NoError(t, os.MkdirAll(filepath.Join(dst, "refs"), 0o755))
 		cp(filepath.Join(e.dir, "refs", "log"), filepath.Join(dst, "refs"))
 		cp(filepath.Join(e.dir, "refs", "reflog"), filepath.Join(e.dir, "refs", "lock"), filepath.Join(dst, "refs"))

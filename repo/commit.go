@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/internal/parallel"
+	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo/tree"
@@ -645,18 +646,36 @@ type headMove struct {
 	new objects.ID
 }
 
-// moveHeads moves the heads atomically with compare-and-swap, applying each
-// repository's retention in the same transaction.
+// moveHeads moves the heads atomically with compare-and-swap, with each
+// repository's retention markers, then stores the shallow boundaries
+// retention moved. A boundary is only what gc may collect: stored late,
+// or lost to a concurrent change of the configuration (the next commit
+// works it out again), it keeps more, never less.
 func (s *Store) moveHeads(ctx context.Context, action string, moves ...headMove) error {
 	var ups []refs.Update
+	type cut struct {
+		cfg *Config
+		old meta.Rev
+	}
+	var cuts []cut
 	for _, m := range moves {
 		ups = append(ups, refs.Update{Name: headRef(m.st.name), Old: m.st.head, New: m.new})
-		ret, err := s.retention(ctx, m.st, m.new)
+		ret, cfg, err := s.retention(ctx, m.st, m.new)
 		if err != nil {
 			return err
 		}
 		ups = append(ups, ret...)
+		if cfg != nil {
+			cuts = append(cuts, cut{cfg, m.st.configRev})
+		}
 	}
 	ups = dedupe(ups)
-	return s.refs.Apply(ctx, refs.Txn{Updates: ups, Who: s.whoFor(ctx), Action: action})
+	if err := s.refs.Apply(ctx, refs.Txn{Updates: ups, Who: s.whoFor(ctx), Action: action}); err != nil {
+		return err
+	}
+	for _, c := range cuts {
+		// The head moved: this change has landed, whatever happens here.
+		_, _ = s.putConfig(ctx, c.cfg, c.old)
+	}
+	return nil
 }

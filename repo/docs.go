@@ -2,48 +2,16 @@ package repo
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/refs"
 )
 
-// tagDoc marks a configuration document of another package (a
-// distribution, a remote): JSON, named by a ref under "config/".
+// tagDoc marked a configuration document of another package (a
+// distribution, a remote) in store format 1: JSON, named by a ref under
+// "config/". Upgrade reads them; format 2 keeps documents in the metadata
+// store.
 const tagDoc = 'K'
-
-// WriteDoc stores v as a durable configuration document and returns its
-// id; a ref under "config/" names it, and gc keeps what such refs name.
-func (s *Store) WriteDoc(ctx context.Context, v any) (objects.ID, error) {
-	data, err := encodeTagged(tagDoc, v)
-	if err != nil {
-		return objects.ID{}, err
-	}
-	return s.putSmall(ctx, data)
-}
-
-// ReadDoc loads the document id into v.
-func (s *Store) ReadDoc(ctx context.Context, id objects.ID, v any) error {
-	data, err := s.objects.GetObject(ctx, id)
-	if err != nil {
-		return err
-	}
-	return decodeTagged(data, tagDoc, v)
-}
-
-// ReadDocRef loads the document the ref names into v and returns its id;
-// an absent ref is ErrNotFound.
-func (s *Store) ReadDocRef(ctx context.Context, ref string, v any) (objects.ID, error) {
-	id, err := s.refs.Get(ctx, ref)
-	if errors.Is(err, refs.ErrNotFound) {
-		return id, fmt.Errorf("%w: %s", ErrNotFound, ref)
-	}
-	if err != nil {
-		return id, err
-	}
-	return id, s.ReadDoc(ctx, id, v)
-}
 
 // ApplyRefs moves refs atomically, recording the identity of ctx
 // (WithWhoContext), else the store's.

@@ -33,6 +33,9 @@ var (
 	ErrNotStore = errors.New("not a pkgvc store")
 	// ErrFormat reports a store written by a newer pkgvc.
 	ErrFormat = errors.New("unsupported store format")
+	// ErrUpgrade reports a store in an older format: `pkgvc upgrade`
+	// converts it.
+	ErrUpgrade = wrap("store needs an upgrade", ErrFormat)
 	// ErrCorrupt reports damaged objects found by fsck.
 	ErrCorrupt = errors.New("store is corrupt")
 	// ErrKindMismatch reports a version, remote or distribution of one

@@ -41,6 +41,11 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 		grace = 0
 	}
 	cutoff := s.now().Add(-grace)
+	if !o.DryRun {
+		if err := s.dropOrphanHeads(ctx); err != nil {
+			return nil, fmt.Errorf("gc: %w", err)
+		}
+	}
 	r, err := s.newReach(ctx)
 	if err != nil {
 		return nil, err

@@ -92,7 +92,7 @@ func TestGCUnreachableVersions(t *testing.T) {
 	ok, err = e.s.Objects().HasObject(e.ctx, tv.ID)
 	require.NoError(t, err)
 	require.False(t, ok, "the unreachable version object is collected")
-	require.GreaterOrEqual(t, res.DeletedObjects, 3) // config, tree, commit
+	require.GreaterOrEqual(t, res.DeletedObjects, 2) // tree, commit
 	require.Equal(t, "a", e.cat("dev", "a.txt"))
 	e.fsckClean()
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"time"
 
+	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo/tree"
@@ -21,9 +23,13 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// Ref names of a repository.
-func headRef(name string) string   { return "repos/" + name }
-func configRef(name string) string { return "config/repos/" + name }
+// headRef names a repository's head; its configuration is the metadata
+// document repoKey(name), whose presence makes the repository exist.
+func headRef(name string) string { return "repos/" + name }
+
+func refUpdateDelete(name string, old objects.ID) refs.Update {
+	return refs.Update{Name: name, Old: old}
+}
 
 const shallowPrefix = "shallow/"
 
@@ -55,52 +61,44 @@ func (s *Store) CreateRepo(ctx context.Context, name string, o CreateOptions) (*
 	if o.Retain < 0 {
 		return nil, fmt.Errorf("%w: --retain must be 0 (keep all) or more", ErrInvalid)
 	}
+	// A head left by a deletion that stopped half way belongs to no one.
+	if err := s.DropHead(ctx, name); err != nil {
+		return nil, err
+	}
 	cfg := &Config{Name: name, Kind: o.Kind, Retain: o.Retain, Created: s.now()}
-	data, err := encodeConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	id, err := s.putSmall(ctx, data)
-	if err != nil {
-		return nil, err
-	}
-	err = s.refs.Apply(ctx, refs.Txn{
-		Updates: []refs.Update{{Name: configRef(name), New: id}},
-		Who:     s.whoFor(ctx), Action: "repo create " + name,
-	})
-	if errors.Is(err, refs.ErrConflict) {
+	if _, err := s.putConfig(ctx, cfg, ""); errors.Is(err, meta.ErrConflict) {
 		return nil, fmt.Errorf("repository %s %w", name, ErrExists)
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, err
 	}
 	return cfg, nil
 }
 
-// repoState is a repository's refs as read at one moment.
+// putConfig stores cfg if its revision is old.
+func (s *Store) putConfig(ctx context.Context, cfg *Config, old meta.Rev) (meta.Rev, error) {
+	cfg.Created = cfg.Created.UTC().Truncate(time.Microsecond)
+	cfg.PrunedAt = cfg.PrunedAt.UTC().Truncate(time.Microsecond)
+	return meta.PutJSON(ctx, s.meta, repoKey(cfg.Name), cfg, old)
+}
+
+// repoState is a repository's configuration and head as read at one
+// moment.
 type repoState struct {
-	name     string
-	configID objects.ID
-	config   *Config
-	head     objects.ID // zero: no version yet
+	name      string
+	configRev meta.Rev
+	config    *Config
+	head      objects.ID // zero: no version yet
 }
 
 func (s *Store) loadRepo(ctx context.Context, name string) (*repoState, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	cid, err := s.refs.Get(ctx, configRef(name))
-	if errors.Is(err, refs.ErrNotFound) {
+	var cfg Config
+	rev, err := meta.GetJSON(ctx, s.meta, repoKey(name), &cfg)
+	if errors.Is(err, meta.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s (see `pkgvc repo list`)", ErrRepoNotFound, name)
 	}
-	if err != nil {
-		return nil, err
-	}
-	data, err := s.objects.GetObject(ctx, cid)
-	if err != nil {
-		return nil, fmt.Errorf("repository %s config: %w", name, err)
-	}
-	cfg, err := decodeConfig(data)
 	if err != nil {
 		return nil, fmt.Errorf("repository %s config: %w", name, err)
 	}
@@ -108,14 +106,14 @@ func (s *Store) loadRepo(ctx context.Context, name string) (*repoState, error) {
 	if err != nil && !errors.Is(err, refs.ErrNotFound) {
 		return nil, err
 	}
-	return &repoState{name: name, configID: cid, config: cfg, head: head}, nil
+	return &repoState{name: name, configRev: rev, config: &cfg, head: head}, nil
 }
 
 // ListRepos returns every repository's configuration, sorted by name.
 func (s *Store) ListRepos(ctx context.Context) ([]RepoInfo, error) {
 	var names []string
-	if err := s.refs.List(ctx, "config/repos/", func(name string, _ objects.ID) error {
-		names = append(names, name[len("config/repos/"):])
+	if err := s.meta.List(ctx, repoPrefix, func(key string, _ []byte, _ meta.Rev) error {
+		names = append(names, key[len(repoPrefix):])
 		return nil
 	}); err != nil {
 		return nil, err
@@ -155,27 +153,17 @@ func (s *Store) ShowRepo(ctx context.Context, name string) (*RepoInfo, error) {
 	return info, nil
 }
 
-// DeleteRepo removes a repository's refs. Its versions stay in the reflog
-// for audit and become collectable by gc.
+// DeleteRepo deletes a repository: its configuration, then its head. Its
+// versions stay in the reflog for audit and become collectable by gc. A
+// crash in between leaves a head of no repository, which nothing reads
+// and which the next DeleteRepo or CreateRepo of the name removes.
 func (s *Store) DeleteRepo(ctx context.Context, name string) error {
-	ups, err := s.DeleteRepoUpdates(ctx, name)
+	ops, err := s.DeleteRepoOps(ctx, name)
 	if err != nil {
 		return err
 	}
-	return s.ApplyRefs(ctx, "repo delete "+name, ups...)
-}
-
-// DeleteRepoUpdates returns the ref updates that delete repository name as
-// it is now, for a caller that applies them in a transaction of its own
-// (with ApplyRefs): a commit landing meanwhile makes it conflict.
-func (s *Store) DeleteRepoUpdates(ctx context.Context, name string) ([]refs.Update, error) {
-	st, err := s.loadRepo(ctx, name)
-	if err != nil {
-		return nil, err
+	if _, err := s.meta.Apply(ctx, ops...); err != nil {
+		return MetaErr(err)
 	}
-	ups := []refs.Update{{Name: configRef(name), Old: st.configID}}
-	if !st.head.IsZero() {
-		ups = append(ups, refs.Update{Name: headRef(name), Old: st.head})
-	}
-	return ups, nil
+	return s.DropHead(ctx, name)
 }

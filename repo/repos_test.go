@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/meta"
+	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -171,4 +173,59 @@ func TestDeleteRepo(t *testing.T) {
 	}
 	e := newMemEnv(t)
 	require.ErrorIs(t, e.s.DeleteRepo(e.ctx, "nope"), repo.ErrRepoNotFound)
+}
+
+// A deletion that stopped between the configuration and the head leaves a
+// head no one reads: not listed, not checked by fsck, and dropped when
+// the name is made again, whose repository starts empty.
+func TestDeleteRepoInterrupted(t *testing.T) {
+	e := newFSEnv(t)
+	e.create("dev", repo.CreateOptions{})
+	_, err := e.s.Commit(e.ctx, "dev", repo.CommitRequest{Adds: []repo.Add{{Path: "a.txt", File: e.file("a")}}})
+	require.NoError(t, err)
+	_, rev, err := e.s.Meta().Get(e.ctx, "repos/dev")
+	require.NoError(t, err)
+	require.NoError(t, meta.DeleteIf(e.ctx, e.s.Meta(), "repos/dev", rev))
+
+	list, err := e.s.ListRepos(e.ctx)
+	require.NoError(t, err)
+	require.Empty(t, list)
+	_, err = e.s.ShowRepo(e.ctx, "dev")
+	require.ErrorIs(t, err, repo.ErrRepoNotFound)
+	res, err := e.s.Fsck(e.ctx)
+	require.NoError(t, err)
+	require.Empty(t, res.Problems)
+	_, err = e.s.Refs().Get(e.ctx, "repos/dev")
+	require.NoError(t, err, "the head is left")
+
+	e.create("dev", repo.CreateOptions{})
+	info, err := e.s.ShowRepo(e.ctx, "dev")
+	require.NoError(t, err)
+	require.Nil(t, info.Head, "the new repository starts empty")
+
+	// A whole deletion removes both.
+	_, err = e.s.Commit(e.ctx, "dev", repo.CommitRequest{Adds: []repo.Add{{Path: "b.txt", File: e.file("b")}}})
+	require.NoError(t, err)
+	require.NoError(t, e.s.DeleteRepo(e.ctx, "dev"))
+	_, err = e.s.Refs().Get(e.ctx, "repos/dev")
+	require.ErrorIs(t, err, refs.ErrNotFound)
+	_, _, err = e.s.Meta().Get(e.ctx, "repos/dev")
+	require.ErrorIs(t, err, meta.ErrNotFound)
+	require.ErrorIs(t, e.s.DeleteRepo(e.ctx, "dev"), repo.ErrRepoNotFound)
+
+	// gc finishes an interrupted deletion too.
+	e.create("web", repo.CreateOptions{})
+	_, err = e.s.Commit(e.ctx, "web", repo.CommitRequest{Adds: []repo.Add{{Path: "c.txt", File: e.file("c")}}})
+	require.NoError(t, err)
+	_, rev, err = e.s.Meta().Get(e.ctx, "repos/web")
+	require.NoError(t, err)
+	require.NoError(t, meta.DeleteIf(e.ctx, e.s.Meta(), "repos/web", rev))
+	_, err = e.s.GC(e.ctx, repo.GCOptions{DryRun: true})
+	require.NoError(t, err)
+	_, err = e.s.Refs().Get(e.ctx, "repos/web")
+	require.NoError(t, err, "a dry run changes nothing")
+	_, err = e.s.GC(e.ctx, repo.GCOptions{})
+	require.NoError(t, err)
+	_, err = e.s.Refs().Get(e.ctx, "repos/web")
+	require.ErrorIs(t, err, refs.ErrNotFound)
 }

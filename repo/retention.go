@@ -9,18 +9,20 @@ import (
 	"github.com/pkgvc/pkgvc/refs"
 )
 
-// retention returns the ref updates that keep only the last Retain versions
-// of st's first-parent history once its head is newHead: the oldest kept
-// version becomes the repository's shallow boundary, and a store-wide marker
-// remembers that its parents may be collected.
-func (s *Store) retention(ctx context.Context, st *repoState, newHead objects.ID) ([]refs.Update, error) {
+// retention returns what keeps only the last Retain versions of st's
+// first-parent history once its head is newHead: the ref update of a
+// store-wide marker that remembers that the oldest kept version's parents
+// may be collected, to land with the head, and the configuration naming
+// that version the repository's shallow boundary, to store once the head
+// moved (see moveHeads).
+func (s *Store) retention(ctx context.Context, st *repoState, newHead objects.ID) ([]refs.Update, *Config, error) {
 	keep := st.config.Retain
 	if keep <= 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	h, err := s.newHistory(ctx, st)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var oldest *Version
 	n := 0
@@ -35,30 +37,22 @@ func (s *Store) retention(ctx context.Context, st *repoState, newHead objects.ID
 		return true, nil
 	})
 	if err != nil || !cut {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(st.config.Shallow) == 1 && st.config.Shallow[0] == oldest.ID {
-		return nil, nil
+		return nil, nil, nil
 	}
 	cfg := *st.config
 	cfg.Shallow = []objects.ID{oldest.ID}
 	// The reflog is stamped by the ref backend's clock, not the store's
 	// (which tests and imports may set): compare like with like.
 	cfg.PrunedAt = time.Now()
-	data, err := encodeConfig(&cfg)
-	if err != nil {
-		return nil, err
-	}
-	cid, err := s.putSmall(ctx, data)
-	if err != nil {
-		return nil, err
-	}
-	ups := []refs.Update{{Name: configRef(st.name), Old: st.configID, New: cid}}
+	var ups []refs.Update
 	marker := shallowPrefix + oldest.ID.String()
 	if _, err := s.refs.Get(ctx, marker); err != nil {
 		ups = append(ups, refs.Update{Name: marker, New: oldest.ID})
 	}
-	return ups, nil
+	return ups, &cfg, nil
 }
 
 // dedupe drops repeated updates of one ref (two repositories cut at the same

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
@@ -49,6 +50,13 @@ func TestRefsWatchAndHeadID(t *testing.T) {
 	head, err = st.HeadID(ctx, "r")
 	require.NoError(t, err)
 	require.Equal(t, res.ID, head)
+
+	// A change of a metadata document changes it too.
+	_, err = meta.PutIf(ctx, st.Meta(), "dists/x", []byte("{}"), "")
+	require.NoError(t, err)
+	s3, err := w.Stamp()
+	require.NoError(t, err)
+	require.NotEqual(t, s2, s3, "a document change changes the stamp")
 
 	_, err = repo.WatchRefs(filepath.Join(t.TempDir(), "nostore"))
 	require.Error(t, err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/meta"
+	metafs "github.com/pkgvc/pkgvc/meta/fs"
 	metamem "github.com/pkgvc/pkgvc/meta/mem"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsfs "github.com/pkgvc/pkgvc/objects/fs"
@@ -20,8 +21,14 @@ import (
 	refsfs "github.com/pkgvc/pkgvc/refs/fs"
 )
 
-// FormatVersion is the store layout this pkgvc reads and writes.
-const FormatVersion = 1
+// FormatVersion is the store layout this pkgvc reads and writes. Format 2
+// keeps configuration documents and tasks in the metadata store ("meta");
+// format 1 kept them as objects named by refs under "config/", and
+// Upgrade converts it.
+const FormatVersion = 2
+
+// metaDir is where OpenDir keeps the metadata store (package meta/fs).
+const metaDir = "meta"
 
 // formatFile marks a directory as a pkgvc store and records its format.
 const formatFile = "pkgvc-store.json"
@@ -100,8 +107,16 @@ func defaultWho() string {
 // empty. A non-empty directory without the store marker is refused, and so is
 // a store written in a newer format.
 func OpenDir(ctx context.Context, dir string, kinds *Kinds, opts ...Option) (*Store, error) {
-	if err := prepareDir(dir); err != nil {
+	if err := prepareDir(dir, false); err != nil {
 		return nil, err
+	}
+	return openDir(dir, kinds, opts...)
+}
+
+func openDir(dir string, kinds *Kinds, opts ...Option) (*Store, error) {
+	mb, err := metafs.New(filepath.Join(dir, metaDir))
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	ob, err := objectsfs.New(filepath.Join(dir, "data"))
 	if err != nil {
@@ -111,6 +126,7 @@ func OpenDir(ctx context.Context, dir string, kinds *Kinds, opts ...Option) (*St
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
+	opts = append([]Option{WithMeta(mb)}, opts...)
 	return New(objects.New(ob, objects.WithTempDir(filepath.Join(dir, "data", "tmp"))), rb, kinds, opts...), nil
 }
 
@@ -130,19 +146,35 @@ type formatDoc struct {
 	Format int `json:"format"`
 }
 
-func prepareDir(dir string) error {
-	marker := filepath.Join(dir, formatFile)
-	data, err := os.ReadFile(marker)
+// readFormat returns the format of the store in dir; a missing marker is
+// os.ErrNotExist.
+func readFormat(dir string) (int, error) {
+	data, err := os.ReadFile(filepath.Join(dir, formatFile))
+	if err != nil {
+		return 0, err
+	}
+	var f formatDoc
+	if err := json.Unmarshal(data, &f); err != nil || f.Format < 1 {
+		return 0, fmt.Errorf("%w: %s has an unreadable %s", ErrNotStore, dir, formatFile)
+	}
+	return f.Format, nil
+}
+
+// prepareDir checks the store in dir, or makes one; old accepts a store
+// in an older format, for Upgrade.
+func prepareDir(dir string, old bool) error {
+	format, err := readFormat(dir)
 	switch {
 	case err == nil:
-		var f formatDoc
-		if err := json.Unmarshal(data, &f); err != nil || f.Format < 1 {
-			return fmt.Errorf("%w: %s has an unreadable %s", ErrNotStore, dir, formatFile)
+		if format > FormatVersion {
+			return fmt.Errorf("%w: %s is in store format %d, this pkgvc reads format %d; upgrade pkgvc", ErrFormat, dir, format, FormatVersion)
 		}
-		if f.Format > FormatVersion {
-			return fmt.Errorf("%w: %s is in store format %d, this pkgvc reads format %d; upgrade pkgvc", ErrFormat, dir, f.Format, FormatVersion)
+		if format < FormatVersion && !old {
+			return fmt.Errorf("%w: %s: store format %d: run pkgvc upgrade", ErrUpgrade, dir, format)
 		}
 		return nil
+	case errors.Is(err, ErrNotStore):
+		return err
 	case errors.Is(err, syscall.ENOTDIR):
 		return fmt.Errorf("%w: %s is a file", ErrNotStore, dir)
 	case !errors.Is(err, os.ErrNotExist):
@@ -169,7 +201,13 @@ func prepareDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create store %s: %w", dir, err)
 	}
-	data, _ = json.Marshal(formatDoc{Format: FormatVersion})
+	return writeFormat(dir, FormatVersion)
+}
+
+// writeFormat records the store's format, atomically.
+func writeFormat(dir string, format int) error {
+	marker := filepath.Join(dir, formatFile)
+	data, _ := json.Marshal(formatDoc{Format: format})
 	tmp, err := os.CreateTemp(dir, ".format-*")
 	if err != nil {
 		return fmt.Errorf("create store %s: %w", dir, err)

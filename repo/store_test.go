@@ -50,6 +50,10 @@ func TestOpenDir(t *testing.T) {
 			require.NoError(t, os.Mkdir(dir, 0o755))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "pkgvc-store.json"), []byte(`{"format":99}`), 0o644))
 		}},
+		{name: "older format", wantErr: repo.ErrUpgrade, wantMsg: "store format 1: run pkgvc upgrade", setup: func(t *testing.T, dir string) {
+			require.NoError(t, os.Mkdir(dir, 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "pkgvc-store.json"), []byte(`{"format":1}`), 0o644))
+		}},
 		{name: "unreadable marker", wantErr: repo.ErrNotStore, setup: func(t *testing.T, dir string) {
 			require.NoError(t, os.Mkdir(dir, 0o755))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "pkgvc-store.json"), []byte(`garbage`), 0o644))
@@ -81,7 +85,7 @@ func TestOpenDir(t *testing.T) {
 			require.NoError(t, err)
 			data, err := os.ReadFile(filepath.Join(dir, "pkgvc-store.json"))
 			require.NoError(t, err)
-			require.JSONEq(t, `{"format":1}`, string(data))
+			require.JSONEq(t, `{"format":2}`, string(data))
 			_, err = s.CreateRepo(ctx, "dev", repo.CreateOptions{})
 			require.NoError(t, err)
 		})

@@ -92,8 +92,8 @@ func kindMismatch(what string, v *Version, got string) error {
 // returns how many versions it recorded.
 func (s *Store) RecordVersionKinds(ctx context.Context) (int, error) {
 	var names []string
-	if err := s.refs.List(ctx, "config/repos/", func(name string, _ objects.ID) error {
-		names = append(names, strings.TrimPrefix(name, "config/repos/"))
+	if err := s.meta.List(ctx, repoPrefix, func(key string, _ []byte, _ meta.Rev) error {
+		names = append(names, strings.TrimPrefix(key, repoPrefix))
 		return nil
 	}); err != nil {
 		return 0, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
@@ -44,8 +45,32 @@ func (s *Store) newReach(ctx context.Context) (*reach, error) {
 		problem: func(_ string, err error) error { return err }}, nil
 }
 
-// roots walks from every ref and from the reflog entries that still count.
+// roots walks from every repository, every pin, every other ref, and from
+// the reflog entries that still count.
 func (r *reach) roots(ctx context.Context) error {
+	var repos []string
+	if err := r.s.meta.List(ctx, repoPrefix, func(key string, _ []byte, _ meta.Rev) error {
+		repos = append(repos, strings.TrimPrefix(key, repoPrefix))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, name := range repos {
+		if err := r.repo(ctx, name); err != nil {
+			return err
+		}
+	}
+	pins, err := r.s.pinned(ctx)
+	if err != nil {
+		return err
+	}
+	for key, ids := range pins {
+		for _, id := range ids {
+			if err := r.pin(ctx, key, id); err != nil {
+				return err
+			}
+		}
+	}
 	type ref struct {
 		name string
 		id   objects.ID
@@ -62,15 +87,14 @@ func (r *reach) roots(ctx context.Context) error {
 		switch {
 		case strings.HasPrefix(rf.name, shallowPrefix):
 			continue // a marker, it keeps nothing alive
-		case strings.HasPrefix(rf.name, "config/repos/"):
-			err = r.repo(ctx, strings.TrimPrefix(rf.name, "config/repos/"))
 		case strings.HasPrefix(rf.name, "config/"):
-			r.objs[rf.id] = true // a document: distributions, remotes
+			// A document of a store not yet upgraded (fsck reads those).
+			r.objs[rf.id] = true
 			if _, gerr := r.s.objects.GetObject(ctx, rf.id); gerr != nil {
 				err = r.problem(rf.name, gerr)
 			}
 		case strings.HasPrefix(rf.name, "repos/"):
-			continue // walked with its configuration
+			continue // walked with its configuration, if it has one
 		default:
 			err = r.object(ctx, rf.id, r.s.walkHistory(r.global))
 		}
@@ -91,7 +115,6 @@ func (r *reach) repo(ctx context.Context, name string) error {
 	if err != nil {
 		return r.problem("repository "+name, err)
 	}
-	r.objs[st.configID] = true
 	h := r.s.walkHistory(r.global)
 	for _, id := range st.config.Shallow {
 		h.own[id] = true
@@ -122,6 +145,14 @@ func (r *reach) repo(ctx context.Context, name string) error {
 		}
 	}
 	return nil
+}
+
+// pin walks a version a pin names, with its whole history.
+func (r *reach) pin(ctx context.Context, key string, id objects.ID) error {
+	if _, err := r.s.objects.GetObject(ctx, id); err != nil {
+		return r.problem(key, fmt.Errorf("version %s: %w", id, err))
+	}
+	return r.object(ctx, id, r.s.walkHistory(r.global))
 }
 
 // object walks a ref's target: a version, or any other small object.

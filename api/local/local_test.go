@@ -22,7 +22,6 @@ import (
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
-	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -168,20 +167,6 @@ func TestWhoFromContext(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "ci", versions[0].Author)
 	require.Equal(t, "ci", versions[2].Author)
-
-	// Distribution and remote documents record it too.
-	_, err = s.CreateDist(ctx, "web", publish.DistSpec{BasePath: "web", Repo: "prod"})
-	require.NoError(t, err)
-	_, err = s.CreateRemote(ctx, remote.Remote{Name: "up", Kind: "file", URL: "http://127.0.0.1:1/PULP_MANIFEST"})
-	require.NoError(t, err)
-	for _, ref := range []string{"config/dists/web", "config/remotes/up"} {
-		var who []string
-		require.NoError(t, s.Store().Refs().Log(t.Context(), ref, func(e refs.Entry) error {
-			who = append(who, e.Who)
-			return nil
-		}))
-		require.Equal(t, []string{"ci"}, who, ref)
-	}
 }
 
 func TestDistsRemotesTokens(t *testing.T) {

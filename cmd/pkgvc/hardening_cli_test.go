@@ -14,7 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/refs"
+	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -97,11 +97,10 @@ func TestRemoteProxyCredentials(t *testing.T) {
 	require.NoError(t, err)
 	old := remote.Remote{Name: "old", Kind: "file", URL: "http://files.example/PULP_MANIFEST", Policy: remote.Immediate,
 		Proxy: "http://me:s3cret@proxy:3128", DownloadConcurrency: 4}
-	id, err := st.WriteDoc(t.Context(), &old)
+	_, err = meta.PutJSON(t.Context(), st.Meta(), "remotes/old", &old, "")
 	require.NoError(t, err)
-	require.NoError(t, st.ApplyRefs(t.Context(), "remote create old", refs.Update{Name: "config/remotes/old", New: id}))
 	var stored remote.Remote
-	_, err = st.ReadDocRef(t.Context(), "config/remotes/old", &stored)
+	_, err = meta.GetJSON(t.Context(), st.Meta(), "remotes/old", &stored)
 	require.NoError(t, err)
 	require.Equal(t, old.Proxy, stored.Proxy, "the store holds the password")
 

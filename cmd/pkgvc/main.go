@@ -250,6 +250,7 @@ func newApp(e *env) *cli.Command {
 			tokenCmd(e),
 			taskCmd(e),
 			scheduleCmd(e),
+			upgradeCmd(e),
 			versionCmd(e),
 		}, kindCmds(e)...), // cmd_python.go
 		Action: func(_ context.Context, c *cli.Command) error {

@@ -14,8 +14,8 @@
 //
 // # Storage
 //
-// Each token is a configuration document (repo.Store.WriteDoc) named by two
-// refs: config/tokens/<name> and config/token-hashes/<hex SHA-256>, the
-// index Authenticate looks a token up by. Create and Revoke move both refs
-// in one compare-and-swap transaction.
+// Each token is a document in the store's metadata store (package meta)
+// under two keys: tokens/<name> and token-hashes/<hex SHA-256>, the index
+// Authenticate looks a token up by. Create and Revoke change both in one
+// compare-and-swap batch.
 package auth

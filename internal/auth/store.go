@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,8 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/refs"
+	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -37,8 +37,8 @@ const Prefix = "pkgvc_"
 
 const (
 	tokenBytes  = 32
-	namesPrefix = "config/tokens/"
-	hashPrefix  = "config/token-hashes/"
+	namesPrefix = "tokens/"
+	hashPrefix  = "token-hashes/"
 	maxCached   = 4096
 	// DefaultCacheTTL is how long Authenticate trusts a token it looked
 	// up before it reads it again (and so notices a revocation).
@@ -171,14 +171,14 @@ func (s *Store) Create(ctx context.Context, o CreateOptions) (*Token, string, er
 	if o.TTL > 0 {
 		d.Expires = now.Add(o.TTL)
 	}
-	id, err := s.st.WriteDoc(ctx, &d)
+	data, err := json.Marshal(&d)
 	if err != nil {
 		return nil, "", err
 	}
-	err = s.st.ApplyRefs(ctx, "token create "+d.Name,
-		refs.Update{Name: namesPrefix + d.Name, New: id},
-		refs.Update{Name: hashPrefix + d.Hash, New: id})
-	if errors.Is(err, refs.ErrConflict) {
+	_, err = s.st.Meta().Apply(ctx,
+		meta.Op{Key: namesPrefix + d.Name, Value: data},
+		meta.Op{Key: hashPrefix + d.Hash, Value: data})
+	if errors.Is(err, meta.ErrConflict) {
 		return nil, "", fmt.Errorf("%w: %s", ErrTokenExists, d.Name)
 	}
 	if err != nil {
@@ -189,23 +189,20 @@ func (s *Store) Create(ctx context.Context, o CreateOptions) (*Token, string, er
 
 // List returns every token, sorted by name.
 func (s *Store) List(ctx context.Context) ([]Token, error) {
-	var names []string
-	err := s.st.Refs().List(ctx, namesPrefix, func(name string, _ objects.ID) error {
-		names = append(names, name)
+	var out []Token
+	err := s.st.Meta().List(ctx, namesPrefix, func(key string, value []byte, _ meta.Rev) error {
+		var d tokenDoc
+		if err := json.Unmarshal(value, &d); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		out = append(out, d.Token)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Token, 0, len(names))
-	for _, n := range names {
-		var d tokenDoc
-		if _, err := s.st.ReadDocRef(ctx, n, &d); errors.Is(err, repo.ErrNotFound) {
-			continue // revoked meanwhile
-		} else if err != nil {
-			return nil, err
-		}
-		out = append(out, d.Token)
+	if out == nil {
+		out = []Token{}
 	}
 	slices.SortFunc(out, func(a, b Token) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
@@ -218,20 +215,23 @@ func (s *Store) Revoke(ctx context.Context, name string) error {
 		return fmt.Errorf("token %w", err)
 	}
 	var d tokenDoc
-	id, err := s.st.ReadDocRef(ctx, namesPrefix+name, &d)
-	if errors.Is(err, repo.ErrNotFound) {
+	rev, err := meta.GetJSON(ctx, s.st.Meta(), namesPrefix+name, &d)
+	if errors.Is(err, meta.ErrNotFound) {
 		return fmt.Errorf("%w: %s", ErrTokenNotFound, name)
 	}
 	if err != nil {
 		return err
 	}
-	ups := []refs.Update{{Name: namesPrefix + name, Old: id}}
-	if cur, err := s.st.Refs().Get(ctx, hashPrefix+d.Hash); err == nil {
-		ups = append(ups, refs.Update{Name: hashPrefix + d.Hash, Old: cur})
-	} else if !errors.Is(err, refs.ErrNotFound) {
+	ops := []meta.Op{{Key: namesPrefix + name, Old: rev}}
+	if _, cur, err := s.st.Meta().Get(ctx, hashPrefix+d.Hash); err == nil {
+		ops = append(ops, meta.Op{Key: hashPrefix + d.Hash, Old: cur})
+	} else if !errors.Is(err, meta.ErrNotFound) {
 		return err
 	}
-	if err := s.st.ApplyRefs(ctx, "token revoke "+name, ups...); err != nil {
+	if _, err := s.st.Meta().Apply(ctx, ops...); err != nil {
+		if errors.Is(err, meta.ErrConflict) {
+			return fmt.Errorf("token %s: %w", name, repo.ErrConflict)
+		}
 		return err
 	}
 	if sum, err := hex.DecodeString(d.Hash); err == nil && len(sum) == sha256.Size {
@@ -282,8 +282,8 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Token, error)
 // lookup reads the token whose SHA-256 is sum.
 func (s *Store) lookup(ctx context.Context, sum [sha256.Size]byte) (*Token, error) {
 	var d tokenDoc
-	_, err := s.st.ReadDocRef(ctx, hashPrefix+hex.EncodeToString(sum[:]), &d)
-	if errors.Is(err, repo.ErrNotFound) {
+	_, err := meta.GetJSON(ctx, s.st.Meta(), hashPrefix+hex.EncodeToString(sum[:]), &d)
+	if errors.Is(err, meta.ErrNotFound) {
 		return nil, fmt.Errorf("%w: unknown or revoked token", ErrUnauthorized)
 	}
 	if err != nil {

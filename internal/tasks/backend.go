@@ -2,18 +2,17 @@ package tasks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
-	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
 // Version identifies one stored value of a key; "" means absent. A
-// Backend gives every write of a key a different version unless the value
-// is the same.
+// Backend gives every write of a key a version that key never had.
 type Version string
 
 // Put is one compare-and-swap in Backend.Apply: Old must be the key's
@@ -47,61 +46,56 @@ var (
 	ErrConflict = refs.ErrConflict
 )
 
-// configPrefix is where StoreBackend keeps its documents.
-const configPrefix = "config/"
-
-// StoreBackend is a Backend in a repo.Store: each key is a document named
-// by the ref "config/<key>", and versions are document ids.
-type StoreBackend struct {
-	st *repo.Store
+// MetaBackend is a Backend in a metadata store: each key is a document of
+// the same key, and versions are its revisions.
+type MetaBackend struct {
+	m meta.Store
 }
 
-var _ Backend = (*StoreBackend)(nil)
+var _ Backend = (*MetaBackend)(nil)
 
-// NewStoreBackend returns the Backend of st.
-func NewStoreBackend(st *repo.Store) *StoreBackend { return &StoreBackend{st: st} }
+// NewMetaBackend returns the Backend over m.
+func NewMetaBackend(m meta.Store) *MetaBackend { return &MetaBackend{m: m} }
+
+// NewStoreBackend returns the Backend of st: its metadata store.
+func NewStoreBackend(st *repo.Store) *MetaBackend { return NewMetaBackend(st.Meta()) }
 
 // Get implements Backend.
-func (b *StoreBackend) Get(ctx context.Context, key string, v any) (Version, error) {
-	id, err := b.st.ReadDocRef(ctx, configPrefix+key, v)
+func (b *MetaBackend) Get(ctx context.Context, key string, v any) (Version, error) {
+	rev, err := meta.GetJSON(ctx, b.m, key, v)
 	if err != nil {
-		return "", err
+		return "", repo.MetaErr(err)
 	}
-	return Version(id.String()), nil
+	return Version(rev), nil
 }
 
 // List implements Backend.
-func (b *StoreBackend) List(ctx context.Context, prefix string, fn func(string, Version) error) error {
-	return b.st.Refs().List(ctx, configPrefix+prefix, func(name string, id objects.ID) error {
-		return fn(strings.TrimPrefix(name, configPrefix), Version(id.String()))
+func (b *MetaBackend) List(ctx context.Context, prefix string, fn func(string, Version) error) error {
+	return b.m.List(ctx, prefix, func(key string, _ []byte, rev meta.Rev) error {
+		return fn(key, Version(rev))
 	})
 }
 
 // Apply implements Backend.
-func (b *StoreBackend) Apply(ctx context.Context, action string, puts ...Put) ([]Version, error) {
-	ups := make([]refs.Update, len(puts))
-	vers := make([]Version, len(puts))
+func (b *MetaBackend) Apply(ctx context.Context, action string, puts ...Put) ([]Version, error) {
+	ops := make([]meta.Op, len(puts))
 	for i, p := range puts {
-		u := refs.Update{Name: configPrefix + p.Key}
-		if p.Old != "" {
-			id, err := objects.ParseID(string(p.Old))
-			if err != nil {
-				return nil, fmt.Errorf("%s: version %q: %w", p.Key, p.Old, err)
-			}
-			u.Old = id
-		}
+		ops[i] = meta.Op{Key: p.Key, Old: meta.Rev(p.Old)}
 		if p.Value != nil {
-			id, err := b.st.WriteDoc(ctx, p.Value)
+			data, err := json.Marshal(p.Value)
 			if err != nil {
-				return nil, fmt.Errorf("write %s: %w", p.Key, err)
+				return nil, fmt.Errorf("%s: %s: %w", action, p.Key, err)
 			}
-			u.New = id
-			vers[i] = Version(id.String())
+			ops[i].Value = data
 		}
-		ups[i] = u
 	}
-	if err := b.st.ApplyRefs(ctx, action, ups...); err != nil {
-		return nil, err
+	revs, err := b.m.Apply(ctx, ops...)
+	if err != nil {
+		return nil, repo.MetaErr(err)
+	}
+	vers := make([]Version, len(revs))
+	for i, r := range revs {
+		vers[i] = Version(r)
 	}
 	return vers, nil
 }

@@ -7,10 +7,10 @@
 // failed, canceled), its progress, the last lines of its log and its
 // result. A schedule is a document with a cron expression and the task
 // request it starts. Both live in a Backend, a small key-value store with
-// compare-and-swap over several keys at once; StoreBackend keeps them in a
-// repo.Store as documents named by refs under "config/tasks/",
-// "config/schedules/" and "config/task-locks", so every process sharing a
-// store sees the same tasks.
+// compare-and-swap over several keys at once; MetaBackend keeps them in a
+// repo.Store's metadata store (package meta) under "tasks/", "schedules/"
+// and "task-locks", so every process sharing a store sees the same tasks,
+// and no progress update grows the refs log.
 //
 // Service implements api.Tasks and api.Schedules: it validates requests
 // against a Registry of operations and queues tasks, whether or not a
