@@ -1,5 +1,5 @@
-// Package flock takes exclusive advisory locks on files, the way several
-// pkgvc processes sharing one store serialize their writers.
+// Package flock takes advisory locks on files, the way several pkgvc
+// processes sharing one store serialize their writers.
 package flock
 
 import (
@@ -14,11 +14,18 @@ import (
 // Lock takes LOCK_EX on f. Without a cancelable ctx it blocks in the
 // kernel; otherwise it polls with LOCK_NB and a growing pause, so that ctx
 // can end the wait.
-func Lock(ctx context.Context, f *os.File) error {
+func Lock(ctx context.Context, f *os.File) error { return lock(ctx, f, unix.LOCK_EX) }
+
+// LockShared takes LOCK_SH on f, as Lock does LOCK_EX: any number of
+// shared holders exclude an exclusive one. Locks are held per open file,
+// so two opens of one file in one process exclude each other too.
+func LockShared(ctx context.Context, f *os.File) error { return lock(ctx, f, unix.LOCK_SH) }
+
+func lock(ctx context.Context, f *os.File, how int) error {
 	fd := int(f.Fd())
 	if ctx.Done() == nil {
 		for {
-			err := unix.Flock(fd, unix.LOCK_EX)
+			err := unix.Flock(fd, how)
 			if !errors.Is(err, unix.EINTR) {
 				return err
 			}
@@ -26,7 +33,7 @@ func Lock(ctx context.Context, f *os.File) error {
 	}
 	pause := 20 * time.Microsecond
 	for {
-		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		err := unix.Flock(fd, how|unix.LOCK_NB)
 		switch {
 		case err == nil:
 			return nil

@@ -41,6 +41,7 @@ var (
 	_ objects.Reaper      = (*Backend)(nil)
 	_ objects.Toucher     = (*Backend)(nil)
 	_ objects.LocalPather = (*Backend)(nil)
+	_ objects.Locker      = (*Backend)(nil)
 	_ objects.Staged      = (*staged)(nil)
 )
 

@@ -1,0 +1,230 @@
+package objects
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Writers and the garbage collector.
+//
+// A collector marks what the refs (and pins) reach, then deletes the rest
+// that is older than a cutoff. A writer that builds a version from blobs
+// and objects (new ones, or stored ones it names by digest) must never
+// have them deleted under it, whatever the grace period. Two rules make it
+// so, between goroutines and between processes sharing a backend:
+//
+//  1. Writes hold a lease (Lease) from their first write or reference
+//     until the ref that reaches what they wrote has moved. Leases are
+//     shared; the collector's mark (Collect) is exclusive. So a mark never
+//     runs while a writer is between its writes and its ref move: every
+//     writer either finished before the mark (its ref is marked) or
+//     starts after it.
+//  2. A writer that starts after a mark can only meet blobs the sweep
+//     that follows may still delete: stored ones it names by digest. It
+//     freshens each (Reference) before naming it, and the sweep deletes
+//     only what was last modified at or before the mark's epoch, checked
+//     again atomically with the delete (Reaper). Collect makes sure that
+//     the medium's clock has passed the epoch before the mark ends, so
+//     everything written or freshened by a later writer is newer. A blob
+//     the sweep took before a writer's Reference is reported missing
+//     (ErrNotFound): the writer stores it again or fails, it never names
+//     a deleted blob.
+//
+// The lease is a property of the context: Lease returns a context that
+// carries it, and a Lease on a context that carries one of this store's
+// leases already returns at once. Holders pass that context down, so a
+// nested write never waits on a collector that waits on its caller.
+
+// Locker is implemented by backends that several processes share: they
+// hold the store-wide lock between writers (shared) and the collector's
+// mark (exclusive) on the medium, and read the medium's clock. Without it
+// the Store locks within its process.
+type Locker interface {
+	// LockShared takes the lock shared, waiting while a holder or a
+	// waiter wants it exclusive (waiting exclusive holders go first).
+	LockShared(ctx context.Context) (unlock func(), err error)
+	// LockExclusive takes the lock exclusive.
+	LockExclusive(ctx context.Context) (unlock func(), err error)
+	// Now returns the modification time the medium gives a write made
+	// now.
+	Now(ctx context.Context) (time.Time, error)
+}
+
+type leaseKey struct{ s *Store }
+
+// Lease lets the caller write and reference objects for a version it
+// builds, and returns a context carrying the lease and its release. The
+// collector's mark does not run while a lease is held: it waits, and
+// Lease waits while a mark runs. Release the lease once the ref that
+// reaches what was written has moved (or the work was given up). A ctx
+// that carries a lease of s already gets it back with a no-op release.
+func (s *Store) Lease(ctx context.Context) (context.Context, func(), error) {
+	if ctx.Value(leaseKey{s}) != nil {
+		return ctx, func() {}, nil
+	}
+	var unlock func()
+	var err error
+	if s.locker != nil {
+		unlock, err = s.locker.LockShared(ctx)
+	} else {
+		unlock, err = s.plock.lock(ctx, false)
+	}
+	if err != nil {
+		return ctx, func() {}, fmt.Errorf("wait for the garbage collector: %w", err)
+	}
+	var once sync.Once
+	return context.WithValue(ctx, leaseKey{s}, true), func() { once.Do(unlock) }, nil
+}
+
+// HasLease reports whether ctx carries a lease of s.
+func (s *Store) HasLease(ctx context.Context) bool { return ctx.Value(leaseKey{s}) != nil }
+
+// Collect takes the lock of a collector's mark, exclusive of every Lease,
+// and returns the epoch: the sweep that follows may delete only what was
+// last modified at or before it (DeleteBlob and DeleteObject with
+// ifOlderThan just after it). end releases the lock; before it does, it
+// waits until the medium's clock is past the epoch, so that nothing a
+// writer writes or freshens afterwards can look as old as the epoch.
+func (s *Store) Collect(ctx context.Context) (epoch time.Time, end func(), err error) {
+	var unlock func()
+	if s.locker != nil {
+		unlock, err = s.locker.LockExclusive(ctx)
+	} else {
+		unlock, err = s.plock.lock(ctx, true)
+	}
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("wait for writers: %w", err)
+	}
+	// The earlier of this process's clock and the medium's: Reference
+	// freshens with the former, writes are stamped with the latter.
+	epoch = time.Now()
+	if s.locker != nil {
+		m, err := s.locker.Now(ctx)
+		if err != nil {
+			unlock()
+			return time.Time{}, nil, fmt.Errorf("read the store's clock: %w", err)
+		}
+		epoch = earlier(epoch, m)
+	}
+	epoch = epoch.Round(0)
+	end = func() {
+		defer unlock()
+		for pause := time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
+			now := time.Now()
+			if s.locker != nil {
+				m, err := s.locker.Now(context.WithoutCancel(ctx))
+				if err != nil {
+					m = now // unreadable: the wait cannot help
+				}
+				now = earlier(now, m)
+			}
+			if now.After(epoch) {
+				return
+			}
+			time.Sleep(pause)
+		}
+	}
+	return epoch, end, nil
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// Reference freshens blob id for a version being built, so that a
+// concurrent sweep keeps it; it fails with an error wrapping ErrNotFound
+// if the blob is gone. Call it with a Lease held (see Lease), before the
+// version names the blob.
+func (s *Store) Reference(ctx context.Context, id ID) error {
+	for _, key := range []string{blobKey(id), blobZstKey(id)} {
+		if s.toucher == nil {
+			_, err := s.b.Stat(ctx, key)
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("reference blob %s: %w", id, err)
+			}
+			continue
+		}
+		ok, err := s.touch(ctx, key)
+		if err != nil {
+			return fmt.Errorf("reference blob %s: %w", id, err)
+		}
+		if ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("blob %s: %w", id, ErrNotFound)
+}
+
+// procLock is the in-process lock of backends that are not Lockers: any
+// number of shared holders or one exclusive one; a waiting exclusive
+// holder keeps new shared ones out, so a stream of writers cannot starve
+// the collector.
+type procLock struct {
+	mu       sync.Mutex
+	shared   int
+	excl     bool
+	waitExcl int
+	changed  chan struct{} // closed and replaced on every release
+}
+
+func (l *procLock) lock(ctx context.Context, excl bool) (func(), error) {
+	l.mu.Lock()
+	if l.changed == nil {
+		l.changed = make(chan struct{})
+	}
+	if excl {
+		l.waitExcl++
+	}
+	for {
+		if excl && !l.excl && l.shared == 0 {
+			l.waitExcl--
+			l.excl = true
+			l.mu.Unlock()
+			return func() { l.release(true) }, nil
+		}
+		if !excl && !l.excl && l.waitExcl == 0 {
+			l.shared++
+			l.mu.Unlock()
+			return func() { l.release(false) }, nil
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		select {
+		case <-ch:
+			l.mu.Lock()
+		case <-ctx.Done():
+			l.mu.Lock()
+			if excl {
+				l.waitExcl--
+				l.broadcastLocked() // shared waiters may go now
+			}
+			l.mu.Unlock()
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (l *procLock) release(excl bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if excl {
+		l.excl = false
+	} else {
+		l.shared--
+	}
+	l.broadcastLocked()
+}
+
+func (l *procLock) broadcastLocked() {
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
