@@ -32,8 +32,8 @@ const (
 	// sweepEvery bounds how often idle sessions are looked for.
 	sweepEvery = time.Minute
 	// pushedTTL is how long a blob uploaded into a repository stays visible
-	// to its pushers without a version holding it.
-	pushedTTL = 24 * time.Hour
+	// to its pushers without a version holding it; it is pinned as long.
+	pushedTTL = repo.PendingWindow
 )
 
 // Option configures a Publisher.
