@@ -35,7 +35,7 @@ func TestGCRaceCommitByDigest(t *testing.T) {
 			e := env.new(t)
 			e.create("dev", repo.CreateOptions{})
 			e.commit("dev", map[string]string{"base.txt": "base"})
-			rounds := 150
+			rounds := 100
 			if testing.Short() {
 				rounds = 30
 			}
