@@ -33,7 +33,16 @@ import (
 //     (ErrNotFound): the writer stores it again or fails, it never names
 //     a deleted blob.
 //
-// The lease is a property of the context: Lease returns a context that
+// Leases come in two kinds, so that the collector is neither starved by a
+// stream of writers nor makes short ones queue behind a long one. A short
+// lease (Lease: a commit of stored blobs, an upload's store and pin) lasts
+// as long as local work does; a long one (LongLease: a sync, a commit that
+// reads files) as long as the network or the files take. The collector
+// first holds new long leases back and waits for the running ones to end,
+// while short ones come and go; then it holds new short leases back and
+// waits for the running ones, which end soon.
+//
+// A lease is a property of the context: Lease returns a context that
 // carries it, and a Lease on a context that carries one of this store's
 // leases already returns at once. Holders pass that context down, so a
 // nested write never waits on a collector that waits on its caller.
@@ -43,10 +52,12 @@ import (
 // mark (exclusive) on the medium, and read the medium's clock. Without it
 // the Store locks within its process.
 type Locker interface {
-	// LockShared takes the lock shared, waiting while a holder or a
-	// waiter wants it exclusive (waiting exclusive holders go first).
-	LockShared(ctx context.Context) (unlock func(), err error)
-	// LockExclusive takes the lock exclusive.
+	// LockShared takes the lock shared for a short or a long lease (see
+	// above), waiting while it is held exclusive or an exclusive holder
+	// waits for leases of that kind.
+	LockShared(ctx context.Context, long bool) (unlock func(), err error)
+	// LockExclusive takes the lock exclusive: it waits for the long
+	// leases, then for the short ones.
 	LockExclusive(ctx context.Context) (unlock func(), err error)
 	// Now returns the modification time the medium gives a write made
 	// now.
@@ -56,21 +67,33 @@ type Locker interface {
 type leaseKey struct{ s *Store }
 
 // Lease lets the caller write and reference objects for a version it
-// builds, and returns a context carrying the lease and its release. The
-// collector's mark does not run while a lease is held: it waits, and
-// Lease waits while a mark runs. Release the lease once the ref that
-// reaches what was written has moved (or the work was given up). A ctx
-// that carries a lease of s already gets it back with a no-op release.
+// builds, for a short while (see LongLease), and returns a context
+// carrying the lease and its release. The collector's mark does not run
+// while a lease is held: it waits, and Lease waits while a mark runs.
+// Release the lease once the ref that reaches what was written has moved
+// (or the work was given up). A ctx that carries a lease of s already gets
+// it back with a no-op release.
 func (s *Store) Lease(ctx context.Context) (context.Context, func(), error) {
+	return s.lease(ctx, false)
+}
+
+// LongLease is Lease for work whose length the network, a client or many
+// files decide: a sync, a commit of local files. While the collector
+// waits for it, short leases are not held back.
+func (s *Store) LongLease(ctx context.Context) (context.Context, func(), error) {
+	return s.lease(ctx, true)
+}
+
+func (s *Store) lease(ctx context.Context, long bool) (context.Context, func(), error) {
 	if ctx.Value(leaseKey{s}) != nil {
 		return ctx, func() {}, nil
 	}
 	var unlock func()
 	var err error
 	if s.locker != nil {
-		unlock, err = s.locker.LockShared(ctx)
+		unlock, err = s.locker.LockShared(ctx, long)
 	} else {
-		unlock, err = s.plock.lock(ctx, false)
+		unlock, err = s.plock.lockShared(ctx, long)
 	}
 	if err != nil {
 		return ctx, func() {}, fmt.Errorf("wait for the garbage collector: %w", err)
@@ -93,7 +116,7 @@ func (s *Store) Collect(ctx context.Context) (epoch time.Time, end func(), err e
 	if s.locker != nil {
 		unlock, err = s.locker.LockExclusive(ctx)
 	} else {
-		unlock, err = s.plock.lock(ctx, true)
+		unlock, err = s.plock.lockExclusive(ctx)
 	}
 	if err != nil {
 		return time.Time{}, nil, fmt.Errorf("wait for writers: %w", err)
@@ -164,37 +187,69 @@ func (s *Store) Reference(ctx context.Context, id ID) error {
 	return fmt.Errorf("blob %s: %w", id, ErrNotFound)
 }
 
-// procLock is the in-process lock of backends that are not Lockers: any
-// number of shared holders or one exclusive one; a waiting exclusive
-// holder keeps new shared ones out, so a stream of writers cannot starve
-// the collector.
+// procLock is the in-process lock of backends that are not Lockers, with
+// Locker's semantics: two shared-exclusive locks, one for long leases and
+// one for short ones, each preferring a waiting exclusive holder.
 type procLock struct {
-	mu       sync.Mutex
-	shared   int
-	excl     bool
-	waitExcl int
-	changed  chan struct{} // closed and replaced on every release
+	long, short rwLock
 }
 
-func (l *procLock) lock(ctx context.Context, excl bool) (func(), error) {
+func (l *procLock) lockShared(ctx context.Context, long bool) (func(), error) {
+	if long {
+		return l.long.lock(ctx, false)
+	}
+	return l.short.lock(ctx, false)
+}
+
+func (l *procLock) lockExclusive(ctx context.Context) (func(), error) {
+	l.long.want(1)
+	unlockLong, err := l.long.lock(ctx, true)
+	l.long.want(-1)
+	if err != nil {
+		return nil, err
+	}
+	l.short.want(1)
+	unlockShort, err := l.short.lock(ctx, true)
+	l.short.want(-1)
+	if err != nil {
+		unlockLong()
+		return nil, err
+	}
+	return func() { unlockShort(); unlockLong() }, nil
+}
+
+// rwLock is a shared-exclusive lock whose shared holders wait while
+// someone wants it exclusive (want), if anyone does.
+type rwLock struct {
+	mu      sync.Mutex
+	shared  int
+	excl    bool
+	wanted  int
+	changed chan struct{} // closed and replaced on every change
+}
+
+func (l *rwLock) want(n int) {
 	l.mu.Lock()
-	if l.changed == nil {
-		l.changed = make(chan struct{})
-	}
-	if excl {
-		l.waitExcl++
-	}
+	defer l.mu.Unlock()
+	l.wanted += n
+	l.broadcastLocked()
+}
+
+func (l *rwLock) lock(ctx context.Context, excl bool) (func(), error) {
+	l.mu.Lock()
 	for {
 		if excl && !l.excl && l.shared == 0 {
-			l.waitExcl--
 			l.excl = true
 			l.mu.Unlock()
 			return func() { l.release(true) }, nil
 		}
-		if !excl && !l.excl && l.waitExcl == 0 {
+		if !excl && !l.excl && l.wanted == 0 {
 			l.shared++
 			l.mu.Unlock()
 			return func() { l.release(false) }, nil
+		}
+		if l.changed == nil {
+			l.changed = make(chan struct{})
 		}
 		ch := l.changed
 		l.mu.Unlock()
@@ -202,18 +257,12 @@ func (l *procLock) lock(ctx context.Context, excl bool) (func(), error) {
 		case <-ch:
 			l.mu.Lock()
 		case <-ctx.Done():
-			l.mu.Lock()
-			if excl {
-				l.waitExcl--
-				l.broadcastLocked() // shared waiters may go now
-			}
-			l.mu.Unlock()
 			return nil, ctx.Err()
 		}
 	}
 }
 
-func (l *procLock) release(excl bool) {
+func (l *rwLock) release(excl bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if excl {
@@ -224,7 +273,9 @@ func (l *procLock) release(excl bool) {
 	l.broadcastLocked()
 }
 
-func (l *procLock) broadcastLocked() {
-	close(l.changed)
-	l.changed = make(chan struct{})
+func (l *rwLock) broadcastLocked() {
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
 }

@@ -159,7 +159,7 @@ func (m *Manager) PullRefs(ctx context.Context, remoteName, repoName string, ref
 		}
 	}
 	// From the first download to the version: see repo.Store.GC.
-	ctx, release, err := m.st.Objects().Lease(ctx)
+	ctx, release, err := m.st.Objects().LongLease(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -133,7 +133,7 @@ func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncO
 		return nil, err
 	}
 	// From the first download to the version: see repo.Store.GC.
-	ctx, release, err := m.st.Objects().Lease(ctx)
+	ctx, release, err := m.st.Objects().LongLease(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -115,7 +115,11 @@ func backoff(ctx context.Context, attempt int) {
 // version names it, so that gc, whatever its grace, never deletes them
 // (see GC).
 func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) (*CommitResult, error) {
-	ctx, release, err := s.objects.Lease(ctx)
+	lease := s.objects.Lease
+	if len(req.Adds) > 0 {
+		lease = s.objects.LongLease // reads files
+	}
+	ctx, release, err := lease(ctx)
 	if err != nil {
 		return nil, err
 	}

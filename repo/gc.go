@@ -42,9 +42,7 @@ type GCResult struct {
 // before the mark began, so that a blob a writer references afterwards
 // (objects.Store.Reference) stays. See package objects, "Writers and the
 // garbage collector".
-//
-// Temporary files are removed only when older than DefaultGrace as well:
-// upload sessions keep their bytes there between requests.
+
 func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	grace := o.Grace
 	if grace == 0 {
@@ -142,11 +140,7 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 				return res, fmt.Errorf("gc: delete expired pin: %w", err)
 			}
 		}
-		tmpCutoff := cutoff
-		if t := epoch.Add(-DefaultGrace); t.Before(tmpCutoff) {
-			tmpCutoff = t
-		}
-		n, err := s.objects.CleanTemp(ctx, tmpCutoff)
+		n, err := s.objects.CleanTemp(ctx, olderThan)
 		if err != nil {
 			return res, fmt.Errorf("gc: %w", err)
 		}

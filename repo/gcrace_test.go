@@ -100,11 +100,26 @@ func TestGCRaceWaitsForCommit(t *testing.T) {
 	require.True(t, e.hasBlob(orphan.ID))
 	e.fsckClean()
 
-	// A lease taken while gc waits is held back (writers do not starve
-	// it) and not refused.
+	// A short lease taken while gc waits for a long one is not held back:
+	// a commit does not wait behind a gc that waits for a long sync.
+	_, release, err = e.s.Objects().LongLease(e.ctx)
+	require.NoError(t, err)
+	done = make(chan error, 1)
+	go func() {
+		_, err := e.s.GC(e.ctx, repo.GCOptions{Grace: -1})
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
 	cctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
 	defer cancel()
-	_, release, err = e.s.Objects().Lease(cctx)
+	_, err = e.s.Commit(cctx, "dev", repo.CommitRequest{Records: []repo.Record{{Path: "b.txt", SHA256: orphan.ID, Size: orphan.Size}}})
 	require.NoError(t, err)
+	select {
+	case err := <-done:
+		t.Fatalf("gc ran while a lease was held: %v", err)
+	default:
+	}
 	release()
+	require.NoError(t, <-done)
+	e.fsckClean()
 }

@@ -193,7 +193,8 @@ func (s *Service) Rollback(ctx context.Context, repoName, rev string) (*repo.Com
 // pinned for repo.PendingWindow, so that gc, whatever its grace, keeps it
 // for the commit that is to name it.
 func (s *Service) PutBlob(ctx context.Context, r io.Reader, size int64, want objects.ID) (objects.ID, error) {
-	ctx, release, err := s.st.Objects().Lease(ctx) // from the write to the pin: see repo.Store.GC
+	// From the write to the pin: see repo.Store.GC. r may be slow.
+	ctx, release, err := s.st.Objects().LongLease(ctx)
 	if err != nil {
 		return objects.ID{}, err
 	}

@@ -11,10 +11,10 @@ import (
 )
 
 // lockDir holds the files of the store-wide lock (see objects.Locker):
-// "gc", locked shared by writers and exclusive by the collector's mark;
-// "gc-intent", which a waiting collector holds exclusive so that new
-// writers queue behind it instead of starving it; "clock", written to read
-// the file system's clock.
+// "gc-long" and "gc", locked shared by long and short leases; their intent
+// files, which a collector holds while it waits for the leases of that
+// kind, so that new ones queue behind it; all four exclusive by the
+// collector's mark; and "clock", written to read the file system's clock.
 const lockDir = "locks"
 
 func (b *Backend) lockFile(name string) (*os.File, error) {
@@ -29,51 +29,53 @@ func (b *Backend) lockFile(name string) (*os.File, error) {
 	return f, err
 }
 
-// LockShared takes the store lock shared: after the intent lock, so that
-// a collector waiting for the lock goes first.
-func (b *Backend) LockShared(ctx context.Context) (func(), error) {
-	intent, err := b.lockFile("gc-intent")
+// LockShared takes the store lock shared: "gc-long" for a long lease,
+// "gc" for a short one, each after its intent file ("gc-long-intent",
+// "gc-intent"), so that a collector waiting for leases of that kind goes
+// first.
+func (b *Backend) LockShared(ctx context.Context, long bool) (func(), error) {
+	name := "gc"
+	if long {
+		name = "gc-long"
+	}
+	intent, err := b.lock(ctx, name+"-intent", flock.LockShared)
 	if err != nil {
-		return nil, fmt.Errorf("store lock: %w", err)
+		return nil, err
 	}
-	defer intent.Close() // closing releases the intent lock
-	if err := flock.LockShared(ctx, intent); err != nil {
-		return nil, fmt.Errorf("store lock: %w", err)
-	}
-	main, err := b.lockFile("gc")
-	if err != nil {
-		return nil, fmt.Errorf("store lock: %w", err)
-	}
-	if err := flock.LockShared(ctx, main); err != nil {
-		main.Close()
-		return nil, fmt.Errorf("store lock: %w", err)
-	}
-	return func() { main.Close() }, nil
+	defer intent()
+	return b.lock(ctx, name, flock.LockShared)
 }
 
-// LockExclusive takes the store lock exclusive, holding the intent lock
-// while it waits and while it holds the lock.
+// LockExclusive takes the store lock exclusive: the long leases' files,
+// then the short ones'.
 func (b *Backend) LockExclusive(ctx context.Context) (func(), error) {
-	intent, err := b.lockFile("gc-intent")
-	if err != nil {
-		return nil, fmt.Errorf("store lock: %w", err)
-	}
-	if err := flock.Lock(ctx, intent); err != nil {
-		intent.Close()
-		return nil, fmt.Errorf("store lock: %w", err)
-	}
-	main, err := b.lockFile("gc")
-	if err == nil {
-		err = flock.Lock(ctx, main)
-		if err != nil {
-			main.Close()
+	var unlocks []func()
+	undo := func() {
+		for i := len(unlocks) - 1; i >= 0; i-- {
+			unlocks[i]()
 		}
 	}
+	for _, name := range []string{"gc-long-intent", "gc-long", "gc-intent", "gc"} {
+		unlock, err := b.lock(ctx, name, flock.Lock)
+		if err != nil {
+			undo()
+			return nil, err
+		}
+		unlocks = append(unlocks, unlock)
+	}
+	return undo, nil
+}
+
+func (b *Backend) lock(ctx context.Context, name string, take func(context.Context, *os.File) error) (func(), error) {
+	f, err := b.lockFile(name)
 	if err != nil {
-		intent.Close()
 		return nil, fmt.Errorf("store lock: %w", err)
 	}
-	return func() { main.Close(); intent.Close() }, nil
+	if err := take(ctx, f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store lock: %w", err)
+	}
+	return func() { f.Close() }, nil // closing releases the lock
 }
 
 // Now writes a byte to the clock file and returns the modification time

@@ -183,6 +183,10 @@ func (q *request) startUpload(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("%d uploads to %s are open: finish or cancel some first", maxUploadsPerRepo, q.name), nil)
 		return
 	}
+	if err := os.MkdirAll(q.g.tempDir, 0o700); err != nil {
+		q.g.internal(w, r, "start an upload", err)
+		return
+	}
 	f, err := os.CreateTemp(q.g.tempDir, uploadPrefix+"*")
 	if err != nil {
 		q.g.internal(w, r, "start an upload", err)
@@ -347,7 +351,7 @@ func (q *request) finishUpload(w http.ResponseWriter, r *http.Request, u *upload
 // gc keeps it for the manifest that is to name it.
 func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.Reader, hex string) {
 	// From the write to the pin: see repo.Store.GC.
-	ctx, release, err := q.g.st.Objects().Lease(r.Context())
+	ctx, release, err := q.g.st.Objects().LongLease(r.Context()) // content may come from the network
 	if err != nil {
 		q.g.internal(w, r, "store the blob", err)
 		return
