@@ -8,45 +8,6 @@ import (
 	"time"
 )
 
-// Writers and the garbage collector.
-//
-// A collector marks what the refs (and pins) reach, then deletes the rest
-// that is older than a cutoff. A writer that builds a version from blobs
-// and objects (new ones, or stored ones it names by digest) must never
-// have them deleted under it, whatever the grace period. Two rules make it
-// so, between goroutines and between processes sharing a backend:
-//
-//  1. Writes hold a lease (Lease) from their first write or reference
-//     until the ref that reaches what they wrote has moved. Leases are
-//     shared; the collector's mark (Collect) is exclusive. So a mark never
-//     runs while a writer is between its writes and its ref move: every
-//     writer either finished before the mark (its ref is marked) or
-//     starts after it.
-//  2. A writer that starts after a mark can only meet blobs the sweep
-//     that follows may still delete: stored ones it names by digest. It
-//     freshens each (Reference) before naming it, and the sweep deletes
-//     only what was last modified at or before the mark's epoch, checked
-//     again atomically with the delete (Reaper). Collect makes sure that
-//     the medium's clock has passed the epoch before the mark ends, so
-//     everything written or freshened by a later writer is newer. A blob
-//     the sweep took before a writer's Reference is reported missing
-//     (ErrNotFound): the writer stores it again or fails, it never names
-//     a deleted blob.
-//
-// Leases come in two kinds, so that the collector is neither starved by a
-// stream of writers nor makes short ones queue behind a long one. A short
-// lease (Lease: a commit of stored blobs, an upload's store and pin) lasts
-// as long as local work does; a long one (LongLease: a sync, a commit that
-// reads files) as long as the network or the files take. The collector
-// first holds new long leases back and waits for the running ones to end,
-// while short ones come and go; then it holds new short leases back and
-// waits for the running ones, which end soon.
-//
-// A lease is a property of the context: Lease returns a context that
-// carries it, and a Lease on a context that carries one of this store's
-// leases already returns at once. Holders pass that context down, so a
-// nested write never waits on a collector that waits on its caller.
-
 // Locker is implemented by backends that several processes share: they
 // hold the store-wide lock between writers (shared) and the collector's
 // mark (exclusive) on the medium, and read the medium's clock. Without it
