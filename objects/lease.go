@@ -148,6 +148,25 @@ func (s *Store) Reference(ctx context.Context, id ID) error {
 	return fmt.Errorf("blob %s: %w", id, ErrNotFound)
 }
 
+// ReferenceObject is Reference for small object id.
+func (s *Store) ReferenceObject(ctx context.Context, id ID) error {
+	if s.toucher == nil {
+		ok, err := s.HasObject(ctx, id)
+		if err == nil && !ok {
+			err = fmt.Errorf("object %s: %w", id, ErrNotFound)
+		}
+		return err
+	}
+	ok, err := s.touch(ctx, objectKey(id))
+	if err != nil {
+		return fmt.Errorf("reference object %s: %w", id, err)
+	}
+	if !ok {
+		return fmt.Errorf("object %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
 // procLock is the in-process lock of backends that are not Lockers, with
 // Locker's semantics: two shared-exclusive locks, one for long leases and
 // one for short ones, each preferring a waiting exclusive holder.

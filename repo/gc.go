@@ -28,8 +28,10 @@ type GCResult struct {
 	DeletedObjects   int   `json:"deleted_objects"`
 	DeletedBlobs     int   `json:"deleted_blobs"`
 	FreedBytes       int64 `json:"freed_bytes"`
-	KeptYoung        int   `json:"kept_young"` // unreachable but inside the grace period
-	TempFiles        int   `json:"temp_files"` // left behind by crashed writers
+	KeptYoung        int   `json:"kept_young"`   // unreachable but inside the grace period
+	TempFiles        int   `json:"temp_files"`   // left behind by crashed writers
+	PinnedBlobs      int   `json:"pinned_blobs"` // kept by pins (uploads awaiting their commit), reachable or not
+	ExpiredPins      int   `json:"expired_pins"` // deleted (dry run: would be)
 }
 
 // GC deletes objects and blobs that no ref, counted reflog entry or
@@ -88,7 +90,7 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	}
 	marking = false
 	endMark()
-	res := &GCResult{ReachableObjects: len(r.objs), ReachableBlobs: len(r.blobs)}
+	res := &GCResult{ReachableObjects: len(r.objs), ReachableBlobs: len(r.blobs), PinnedBlobs: len(pinned), ExpiredPins: len(expired)}
 	olderThan := cutoff.Add(time.Nanosecond)
 	sweep := func(list func(context.Context, func(objects.ID, objects.Info) error) error, marked map[objects.ID]bool,
 		del func(context.Context, objects.ID, time.Time) (bool, error), count *int) error {
@@ -135,8 +137,12 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	}
 	if !o.DryRun {
 		for _, op := range expired {
-			// A conflict: renewed or removed meanwhile; either is fine.
-			if err := meta.DeleteIf(ctx, s.meta, op.Key, op.Old); err != nil && !errors.Is(err, meta.ErrConflict) && !errors.Is(err, meta.ErrNotFound) {
+			err := meta.DeleteIf(ctx, s.meta, op.Key, op.Old)
+			if errors.Is(err, meta.ErrConflict) || errors.Is(err, meta.ErrNotFound) {
+				res.ExpiredPins-- // changed or removed meanwhile
+				continue
+			}
+			if err != nil {
 				return res, fmt.Errorf("gc: delete expired pin: %w", err)
 			}
 		}

@@ -122,14 +122,21 @@ func TestGCSoak(t *testing.T) {
 		})
 	}
 	loop("orphan", func(i int) error {
-		// A blob a failed sync kept: stored, in no version, not pinned.
-		bt := a.Objects().NewBatch()
-		res, err := bt.PutBlob(ctx, strings.NewReader(fmt.Sprintf("kept by a failed sync %d", i)))
+		// A blob a failed sync kept (written under its lease): stored, in
+		// no version, not pinned.
+		lctx, release, err := a.Objects().LongLease(ctx)
 		if err != nil {
-			bt.Abort()
 			return err
 		}
-		if err := bt.Flush(ctx); err != nil {
+		bt := a.Objects().NewBatch()
+		res, err := bt.PutBlob(lctx, strings.NewReader(fmt.Sprintf("kept by a failed sync %d", i)))
+		if err == nil {
+			err = bt.Flush(lctx)
+		} else {
+			bt.Abort()
+		}
+		release()
+		if err != nil {
 			return err
 		}
 		time.Sleep(time.Duration(rand.N(3)) * time.Millisecond)

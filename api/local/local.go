@@ -193,8 +193,9 @@ func (s *Service) Rollback(ctx context.Context, repoName, rev string) (*repo.Com
 // pinned for repo.PendingWindow, so that gc, whatever its grace, keeps it
 // for the commit that is to name it.
 func (s *Service) PutBlob(ctx context.Context, r io.Reader, size int64, want objects.ID) (objects.ID, error) {
-	// From the write to the pin: see repo.Store.GC. r may be slow.
-	ctx, release, err := s.st.Objects().LongLease(ctx)
+	// From the write to the pin: see repo.Store.GC. Short: the server
+	// stores finished uploads from local files.
+	ctx, release, err := s.st.Objects().Lease(ctx)
 	if err != nil {
 		return objects.ID{}, err
 	}
