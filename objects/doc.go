@@ -142,6 +142,7 @@
 // carries it, and a Lease on a context that carries one of this store's
 // leases already returns at once. Holders pass that context down, so a
 // nested write never waits on a collector that waits on its caller.
-// Writes outside any lease (a document written, then named by a ref) have
-// only the grace period.
+// An object written outside a lease and named later (a document, then
+// its ref) is referenced (ReferenceObject) under a lease before the ref
+// that names it moves.
 package objects
