@@ -20,6 +20,16 @@
 //   - Toucher: freshen a key's modification time; fallback: nothing.
 //   - LocalPather: the local file holding a key, for hard-linking raw
 //     blobs into checkouts; fallback: BlobPath reports false.
+//   - Reaper: delete a key only if it is still old, atomically with
+//     Touch; fallback: a stat, then a delete.
+//   - Locker: the store-wide lock between writers' leases and the
+//     collector's mark, across processes, and the medium's clock (fs:
+//     flock on files in dir/locks); fallback: a lock within the process.
+//
+// Writers that build versions hold a Lease and Reference the stored blobs
+// they name, so that a garbage collector (Collect, then deletes with
+// DeleteBlob and DeleteObject) never deletes them, whatever its grace
+// period: see "Writers and the garbage collector" below.
 //
 // # Layout
 //
@@ -30,6 +40,9 @@
 //	objects/hh/h     small object
 //	damaged/blob-h   empty: blob h failed verification (VerifyBlob); not
 //	                 named h alone, so that a search for h finds the blob
+//
+// objects/fs keeps the files of its lock (Locker) in dir/locks, outside
+// of any key.
 //
 // A blob is stored in one of its two forms; readers try the raw key first.
 // On a local directory (objects/fs) every key is a read-only (0444) file
@@ -90,4 +103,46 @@
 // zstd data, bad headers and truncation are ErrCorrupt too, never a
 // panic. OpenBlobRange is not verified (a range cannot be); fsck and
 // scrub catch corruption with VerifyBlob.
+//
+// # Writers and the garbage collector
+//
+// A collector marks what the refs (and pins) reach, then deletes the rest
+// that is older than a cutoff. A writer that builds a version from blobs
+// and objects (new ones, or stored ones it names by digest) must never
+// have them deleted under it, whatever the grace period. Two rules make it
+// so, between goroutines and between processes sharing a backend:
+//
+//  1. Writes hold a lease (Lease) from their first write or reference
+//     until the ref that reaches what they wrote has moved. Leases are
+//     shared; the collector's mark (Collect) is exclusive. So a mark never
+//     runs while a writer is between its writes and its ref move: every
+//     writer either finished before the mark (its ref is marked) or
+//     starts after it.
+//  2. A writer that starts after a mark can only meet blobs the sweep
+//     that follows may still delete: stored ones it names by digest. It
+//     freshens each (Reference) before naming it, and the sweep deletes
+//     only what was last modified at or before the mark's epoch, checked
+//     again atomically with the delete (Reaper). Collect makes sure that
+//     the medium's clock has passed the epoch before the mark ends, so
+//     everything written or freshened by a later writer is newer. A blob
+//     the sweep took before a writer's Reference is reported missing
+//     (ErrNotFound): the writer stores it again or fails, it never names
+//     a deleted blob.
+//
+// Leases come in two kinds, so that the collector is neither starved by a
+// stream of writers nor makes short ones queue behind a long one. A short
+// lease (Lease: a commit of stored blobs, an upload's store and pin) lasts
+// as long as local work does; a long one (LongLease: a sync, a commit that
+// reads files) as long as the network or the files take. The collector
+// first holds new long leases back and waits for the running ones to end,
+// while short ones come and go; then it holds new short leases back and
+// waits for the running ones, which end soon.
+//
+// A lease is a property of the context: Lease returns a context that
+// carries it, and a Lease on a context that carries one of this store's
+// leases already returns at once. Holders pass that context down, so a
+// nested write never waits on a collector that waits on its caller.
+// An object written outside a lease and named later (a document, then
+// its ref) is referenced (ReferenceObject) under a lease before the ref
+// that names it moves.
 package objects

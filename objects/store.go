@@ -67,6 +67,8 @@ type Store struct {
 	syncer  Syncer
 	toucher Toucher
 	pather  LocalPather
+	locker  Locker
+	plock   procLock // when the backend is not a Locker
 
 	tempDir    string
 	sampleSize int
@@ -91,6 +93,7 @@ func New(b Backend, opts ...Option) *Store {
 	s.syncer, _ = b.(Syncer)
 	s.toucher, _ = b.(Toucher)
 	s.pather, _ = b.(LocalPather)
+	s.locker, _ = b.(Locker)
 	for _, o := range opts {
 		o(s)
 	}

@@ -158,6 +158,12 @@ func (m *Manager) PullRefs(ctx context.Context, remoteName, repoName string, ref
 			}
 		}
 	}
+	// From the first download to the version: see repo.Store.GC.
+	ctx, release, err := m.st.Objects().LongLease(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	records, jobs, err := m.planPull(ctx, r, info, pkgs, res)
 	if err != nil {
 		return nil, err

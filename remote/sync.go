@@ -3,6 +3,7 @@ package remote
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -131,6 +132,12 @@ func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncO
 	if err != nil {
 		return nil, err
 	}
+	// From the first download to the version: see repo.Store.GC.
+	ctx, release, err := m.st.Objects().LongLease(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	r, syncer, c, info := op.r, op.syncer, op.client, op.info
 	kind = r.Kind
 	up := Upstream{Remote: *r, Client: c, KnownSize: m.knownSize, OpenStored: m.st.Objects().OpenBlob}
@@ -334,7 +341,13 @@ func (m *Manager) fetchAll(ctx context.Context, open openFunc, r *Remote, repoNa
 		return nil
 	}
 	one := func(ctx context.Context, j *job) {
-		has, err := objs.HasBlob(ctx, j.pkg.SHA256)
+		// A stored blob (kept by a failed sync, say) is reused: freshened,
+		// so that a sweep keeps it for the version this sync makes.
+		err := objs.Reference(ctx, j.pkg.SHA256)
+		has := err == nil
+		if errors.Is(err, objects.ErrNotFound) {
+			err = nil
+		}
 		if err == nil && has {
 			mu.Lock()
 			res.Reused++

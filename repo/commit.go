@@ -110,7 +110,21 @@ func backoff(ctx context.Context, attempt int) {
 }
 
 // Commit makes one new version of repo with the requested changes.
+//
+// The commit holds a lease on the object store from its first write to
+// its head's move, and references every blob its records name before the
+// version names it, so that gc, whatever its grace, never deletes them
+// (see GC).
 func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) (*CommitResult, error) {
+	lease := s.objects.Lease
+	if len(req.Adds) > 0 {
+		lease = s.objects.LongLease // reads files
+	}
+	ctx, release, err := lease(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	st, err := s.loadRepo(ctx, repoName)
 	if err != nil {
 		return nil, err
@@ -126,6 +140,9 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 		if err := checkPath(kind, p); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.referenceBlobs(ctx, req.Records); err != nil {
+		return nil, err
 	}
 	if req.InspectRecords {
 		// Checks each blob and its digest too.
@@ -298,6 +315,30 @@ func (p *progressReader) Read(b []byte) (int, error) {
 		p.fn(int64(n))
 	}
 	return n, err
+}
+
+// referenceBlobs freshens the blobs records name (objects.Store.Reference),
+// so that a sweep keeps them, and refuses records whose blob is gone,
+// except on-demand ones.
+func (s *Store) referenceBlobs(ctx context.Context, rs []Record) error {
+	done := make(map[objects.ID]bool, len(rs))
+	for _, r := range rs {
+		if done[r.SHA256] {
+			continue
+		}
+		err := s.objects.Reference(ctx, r.SHA256)
+		if errors.Is(err, objects.ErrNotFound) && IsOnDemand(r) {
+			continue // fetched from its remote when first needed
+		}
+		if errors.Is(err, objects.ErrNotFound) {
+			return fmt.Errorf("%w: %s: blob %s is not in the store; upload it first", ErrInvalid, r.Path, r.SHA256)
+		}
+		if err != nil {
+			return err
+		}
+		done[r.SHA256] = true
+	}
+	return nil
 }
 
 // checkBlobs makes sure records added by digest name stored blobs.

@@ -2,9 +2,11 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 )
 
@@ -26,12 +28,22 @@ type GCResult struct {
 	DeletedObjects   int   `json:"deleted_objects"`
 	DeletedBlobs     int   `json:"deleted_blobs"`
 	FreedBytes       int64 `json:"freed_bytes"`
-	KeptYoung        int   `json:"kept_young"` // unreachable but inside the grace period
-	TempFiles        int   `json:"temp_files"` // left behind by crashed writers
+	KeptYoung        int   `json:"kept_young"`   // unreachable but inside the grace period
+	TempFiles        int   `json:"temp_files"`   // left behind by crashed writers
+	PinnedBlobs      int   `json:"pinned_blobs"` // kept by pins (uploads awaiting their commit), reachable or not
+	ExpiredPins      int   `json:"expired_pins"` // deleted (dry run: would be)
 }
 
-// GC deletes objects and blobs that no ref or counted reflog entry reaches
-// and that are older than the grace period.
+// GC deletes objects and blobs that no ref, counted reflog entry or
+// unexpired pin reaches and that are older than the grace period.
+//
+// It is safe beside writers in this and other processes whatever the
+// grace, even none: the mark holds the object store's collector lock
+// (objects.Store.Collect), which waits for the writers' leases and holds
+// new ones back, and the sweep deletes only what was last modified at or
+// before the mark began, so that a blob a writer references afterwards
+// (objects.Store.Reference) stays. See package objects, "Writers and the
+// garbage collector".
 func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	grace := o.Grace
 	if grace == 0 {
@@ -40,11 +52,31 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	if grace < 0 {
 		grace = 0
 	}
-	cutoff := s.now().Add(-grace)
+	// Before the mark: dropping a head moves a ref, which takes a lease
+	// the mark would hold back.
 	if !o.DryRun {
 		if err := s.dropOrphanHeads(ctx); err != nil {
 			return nil, fmt.Errorf("gc: %w", err)
 		}
+	}
+	epoch, endMark, err := s.objects.Collect(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("gc: %w", err)
+	}
+	marking := true
+	defer func() {
+		if marking {
+			endMark()
+		}
+	}()
+	// Deleted: what was last modified at or before cutoff.
+	cutoff := s.now().Add(-grace)
+	if epoch.Before(cutoff) {
+		cutoff = epoch
+	}
+	pinned, expired, err := s.pinnedBlobs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("gc: mark: %w (nothing was deleted)", err)
 	}
 	r, err := s.newReach(ctx)
 	if err != nil {
@@ -53,13 +85,19 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	if err := r.roots(ctx); err != nil {
 		return nil, fmt.Errorf("gc: mark: %w (nothing was deleted; run `pkgvc fsck`)", err)
 	}
-	// Refs may have moved while marking; walk them again (cheap: seen
-	// subtrees are skipped) so that a version made meanwhile from old
-	// objects keeps them.
+	// Refs written without a lease (configuration documents) may have
+	// moved while marking; walk them again (cheap: seen subtrees are
+	// skipped).
 	if err := r.roots(ctx); err != nil {
 		return nil, fmt.Errorf("gc: mark: %w (nothing was deleted)", err)
 	}
-	res := &GCResult{ReachableObjects: len(r.objs), ReachableBlobs: len(r.blobs)}
+	for id := range pinned {
+		r.blobs[id] = true
+	}
+	marking = false
+	endMark()
+	res := &GCResult{ReachableObjects: len(r.objs), ReachableBlobs: len(r.blobs), PinnedBlobs: len(pinned), ExpiredPins: len(expired)}
+	olderThan := cutoff.Add(time.Nanosecond)
 	sweep := func(list func(context.Context, func(objects.ID, objects.Info) error) error, marked map[objects.ID]bool,
 		del func(context.Context, objects.ID, time.Time) (bool, error), count *int) error {
 		var dead []objects.Info
@@ -68,7 +106,7 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 			if marked[id] {
 				return nil
 			}
-			if !info.ModTime.Before(cutoff) {
+			if !info.ModTime.Before(olderThan) {
 				res.KeptYoung++
 				return nil
 			}
@@ -83,7 +121,10 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 				res.FreedBytes += dead[i].Size
 				continue
 			}
-			ok, err := del(ctx, id, cutoff)
+			ok, err := del(ctx, id, olderThan)
+			if errors.Is(err, objects.ErrNotFound) {
+				continue // another collector took it
+			}
 			if err != nil {
 				return err
 			}
@@ -101,7 +142,17 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 		return res, fmt.Errorf("gc: sweep blobs: %w", err)
 	}
 	if !o.DryRun {
-		n, err := s.objects.CleanTemp(ctx, cutoff)
+		for _, op := range expired {
+			err := meta.DeleteIf(ctx, s.meta, op.Key, op.Old)
+			if errors.Is(err, meta.ErrConflict) || errors.Is(err, meta.ErrNotFound) {
+				res.ExpiredPins-- // changed or removed meanwhile
+				continue
+			}
+			if err != nil {
+				return res, fmt.Errorf("gc: delete expired pin: %w", err)
+			}
+		}
+		n, err := s.objects.CleanTemp(ctx, olderThan)
 		if err != nil {
 			return res, fmt.Errorf("gc: %w", err)
 		}

@@ -93,6 +93,11 @@ func (s *Store) Diff(ctx context.Context, from, to string) (*DiffResult, error) 
 
 // Rollback makes a new version of repo whose content is rev's.
 func (s *Store) Rollback(ctx context.Context, repoName, rev string) (*CommitResult, error) {
+	ctx, release, err := s.objects.Lease(ctx) // see GC
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	target, err := s.Resolve(ctx, rev)
 	if err != nil {
 		return nil, err

@@ -40,6 +40,11 @@ type PromoteResult struct {
 // against the heads as they were before any ref moved, and all destinations
 // move together or none does.
 func (s *Store) Promote(ctx context.Context, pairs []Pair, o PromoteOptions) ([]PromoteResult, error) {
+	ctx, release, err := s.objects.Lease(ctx) // see GC
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if len(pairs) == 0 {
 		return nil, fmt.Errorf("%w: nothing to promote", ErrInvalid)
 	}

@@ -49,6 +49,11 @@ type RepoInfo struct {
 
 // CreateRepo creates an empty repository.
 func (s *Store) CreateRepo(ctx context.Context, name string, o CreateOptions) (*Config, error) {
+	ctx, release, err := s.objects.Lease(ctx) // see GC
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}

@@ -227,8 +227,14 @@ func writeFormat(dir string, format int) error {
 	return os.Rename(tmp.Name(), marker)
 }
 
-// putSmall writes one small object outside of any batch and makes it durable.
+// putSmall writes one small object outside of any batch and makes it
+// durable, under a lease (see GC).
 func (s *Store) putSmall(ctx context.Context, data []byte) (objects.ID, error) {
+	ctx, release, err := s.objects.Lease(ctx)
+	if err != nil {
+		return objects.ID{}, err
+	}
+	defer release()
 	b := s.objects.NewBatch()
 	res, err := b.PutObject(ctx, data)
 	if err != nil {

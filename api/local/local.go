@@ -11,6 +11,7 @@ import (
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/clockcache"
 	"github.com/pkgvc/pkgvc/internal/parallel"
+	"github.com/pkgvc/pkgvc/internal/tasks"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
@@ -189,8 +190,17 @@ func (s *Service) Rollback(ctx context.Context, repoName, rev string) (*repo.Com
 
 // PutBlob stores r's content and returns its sha256. A size (when not
 // negative) or digest (when not zero) other than the content's stores
-// nothing and fails with an error matching repo.ErrInvalid.
+// nothing and fails with an error matching repo.ErrInvalid. The blob is
+// pinned for repo.PendingWindow, so that gc, whatever its grace, keeps it
+// for the commit that is to name it.
 func (s *Service) PutBlob(ctx context.Context, r io.Reader, size int64, want objects.ID) (objects.ID, error) {
+	// From the write to the pin: see repo.Store.GC. Short: the server
+	// stores finished uploads from local files.
+	ctx, release, err := s.st.Objects().Lease(ctx)
+	if err != nil {
+		return objects.ID{}, err
+	}
+	defer release()
 	b := s.st.Objects().NewBatch()
 	if size >= 0 {
 		r = io.LimitReader(r, size+1) // one byte more tells a long body
@@ -212,6 +222,9 @@ func (s *Service) PutBlob(ctx context.Context, r io.Reader, size int64, want obj
 		return objects.ID{}, fmt.Errorf("%w upload: %w: got %s, expected %s", repo.ErrInvalid, remote.ErrDigestMismatch, res.ID, want)
 	}
 	if err := b.Flush(ctx); err != nil {
+		return objects.ID{}, err
+	}
+	if _, err := s.st.Pin(ctx, res.ID, "upload", repo.PendingWindow); err != nil {
 		return objects.ID{}, err
 	}
 	return res.ID, nil
@@ -297,9 +310,18 @@ func (s *Service) ReflogExpire(ctx context.Context, olderThan time.Time) (*repo.
 	return s.st.ExpireReflog(ctx, olderThan)
 }
 
-// GC deletes what no ref reaches.
+// GC deletes what no ref reaches. With store tasks it runs as an
+// exclusive task of this process (tasks.Service.RunHere): it waits for the
+// tasks running in any process sharing the store, and none starts while
+// it runs.
 func (s *Service) GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, error) {
-	return s.st.GC(ctx, o)
+	ts, ok := s.Tasks.(*tasks.Service)
+	if !ok {
+		return s.st.GC(ctx, o)
+	}
+	res, err := ts.RunHere(ctx, gcRequest(o))
+	gr, _ := res.(*repo.GCResult)
+	return gr, err
 }
 
 // Fsck verifies the store; with Repair it fetches damaged or missing blobs

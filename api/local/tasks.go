@@ -143,6 +143,22 @@ func parseGC(args []string) (repo.GCOptions, error) {
 	return o, nil
 }
 
+// gcRequest is the task request of a collection, as parseGC reads it: a
+// negative Grace (no grace) is --grace 0s, a zero one (the default) none.
+func gcRequest(o repo.GCOptions) api.TaskRequest {
+	var args []string
+	switch {
+	case o.Grace < 0:
+		args = append(args, "--grace", "0s")
+	case o.Grace > 0:
+		args = append(args, "--grace", o.Grace.String())
+	}
+	if o.DryRun {
+		args = append(args, "--dry-run")
+	}
+	return api.TaskRequest{Op: "gc", Args: args}
+}
+
 // checkGC makes gc exclusive: it runs alone, so that no sync commits a
 // version over objects it is deleting.
 func checkGC(_ context.Context, args []string) (tasks.Lock, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/local"
 	storetasks "github.com/pkgvc/pkgvc/internal/tasks"
+	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -136,4 +137,32 @@ func TestTaskOps(t *testing.T) {
 	require.NoError(t, json.Unmarshal(f.Result, &fres))
 	require.Empty(t, fres.Problems)
 	require.NotEmpty(t, f.Log)
+}
+
+// TestLocalGCIsATask: a gc run in this process with store tasks is
+// recorded as a gc task, so that every process sharing the store sees it
+// running and keeps its task locks; it returns its result as it is.
+func TestLocalGCIsATask(t *testing.T) {
+	s := open(t, local.WithStoreTasks())
+	ctx := t.Context()
+	content := "uploaded, pinned"
+	id, err := s.PutBlob(ctx, strings.NewReader(content), int64(len(content)), objects.Sum([]byte(content)))
+	require.NoError(t, err)
+	res, err := s.GC(ctx, repo.GCOptions{Grace: -1})
+	require.NoError(t, err)
+	require.NotNil(t, res)
+	require.Equal(t, 1, res.ReachableBlobs, "the pinned upload is a root")
+	require.Zero(t, res.DeletedBlobs)
+	has, err := s.Store().Objects().HasBlob(ctx, id)
+	require.NoError(t, err)
+	require.True(t, has)
+	tasks, err := s.ListTasks(ctx)
+	require.NoError(t, err)
+	require.Len(t, tasks, 1)
+	require.Equal(t, "gc", tasks[0].Request.Op)
+	require.Equal(t, []string{"--grace", "0s"}, tasks[0].Request.Args)
+	require.Equal(t, api.TaskCompleted, tasks[0].State)
+	var got repo.GCResult
+	require.NoError(t, json.Unmarshal(tasks[0].Result, &got))
+	require.Equal(t, *res, got)
 }

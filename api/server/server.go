@@ -20,6 +20,7 @@ import (
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/parallel"
+	"github.com/pkgvc/pkgvc/repo"
 )
 
 // Server serves the REST API of an api.Service. It is an http.Handler for
@@ -59,7 +60,8 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 func WithUploadDir(dir string) Option { return func(s *Server) { s.uploads.dir = dir } }
 
 // WithUploadTTL sets how long an upload that receives nothing is kept
-// (default 24h).
+// (default repo.PendingWindow). A finished upload may be committed by its
+// token for repo.PendingWindow, while its blob is pinned.
 func WithUploadTTL(d time.Duration) Option { return func(s *Server) { s.uploads.ttl = d } }
 
 // WithMaxUploadBytes bounds the size of one upload (all its chunks
@@ -88,7 +90,7 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 		svc: svc, authn: authn, log: slog.New(slog.DiscardHandler), now: time.Now,
 		limiter:  auth.NewLimiter(auth.DefaultLimitFailures, auth.DefaultLimitWindow, auth.DefaultLimitBlock),
 		listings: newListings(),
-		uploads:  &uploads{dir: filepath.Join(os.TempDir(), "pkgvc-uploads"), ttl: 24 * time.Hour, busy: map[string]*uploadLock{}, maxOpen: DefaultMaxOpenUploads},
+		uploads:  &uploads{dir: filepath.Join(os.TempDir(), "pkgvc-uploads"), ttl: repo.PendingWindow, busy: map[string]*uploadLock{}, maxOpen: DefaultMaxOpenUploads},
 	}
 	for _, o := range opts {
 		o(s)
@@ -98,7 +100,7 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	if err := os.MkdirAll(s.uploads.dir, 0o700); err != nil {
 		return nil, err
 	}
-	s.uploads.done = newUploaded(filepath.Clean(s.uploads.dir)+uploadedSuffix, s.uploads.ttl, s.now, s.log)
+	s.uploads.done = newUploaded(filepath.Clean(s.uploads.dir)+uploadedSuffix, repo.PendingWindow, s.now, s.log)
 
 	mux := http.NewServeMux()
 	s.api = humago.New(mux, s.config())

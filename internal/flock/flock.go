@@ -1,5 +1,5 @@
-// Package flock takes exclusive advisory locks on files, the way several
-// pkgvc processes sharing one store serialize their writers.
+// Package flock takes advisory locks on files, the way several pkgvc
+// processes sharing one store serialize their writers.
 package flock
 
 import (
@@ -16,8 +16,9 @@ import (
 // can end the wait.
 func Lock(ctx context.Context, f *os.File) error { return lock(ctx, f, unix.LOCK_EX) }
 
-// LockShared takes LOCK_SH on f, waiting as Lock does: readers share it,
-// and exclude a writer holding LOCK_EX.
+// LockShared takes LOCK_SH on f, as Lock does LOCK_EX: any number of
+// shared holders exclude an exclusive one. Locks are held per open file,
+// so two opens of one file in one process exclude each other too.
 func LockShared(ctx context.Context, f *os.File) error { return lock(ctx, f, unix.LOCK_SH) }
 
 func lock(ctx context.Context, f *os.File, how int) error {

@@ -41,6 +41,7 @@ var (
 	_ objects.Reaper      = (*Backend)(nil)
 	_ objects.Toucher     = (*Backend)(nil)
 	_ objects.LocalPather = (*Backend)(nil)
+	_ objects.Locker      = (*Backend)(nil)
 	_ objects.Staged      = (*staged)(nil)
 )
 
@@ -468,6 +469,8 @@ func (s *staged) Abort() error {
 }
 
 // CleanTemp removes staging files last modified before olderThan.
+// Directories in dir/tmp are left alone: they hold other temporaries
+// (upload sessions) that their owners clean up.
 func (b *Backend) CleanTemp(ctx context.Context, olderThan time.Time) (int, error) {
 	ents, err := os.ReadDir(b.tmp)
 	if err != nil {
@@ -477,6 +480,9 @@ func (b *Backend) CleanTemp(ctx context.Context, olderThan time.Time) (int, erro
 	for _, e := range ents {
 		if err := ctx.Err(); err != nil {
 			return removed, err
+		}
+		if !e.Type().IsRegular() {
+			continue
 		}
 		info, err := e.Info()
 		if err != nil || !info.ModTime().Before(olderThan) {

@@ -32,6 +32,7 @@ type entry struct {
 var (
 	_ objects.Backend = (*Backend)(nil)
 	_ objects.Toucher = (*Backend)(nil)
+	_ objects.Reaper  = (*Backend)(nil)
 )
 
 // New returns an empty Backend.
@@ -172,4 +173,26 @@ func (b *Backend) Touch(ctx context.Context, key string, t time.Time) error {
 	e.mod = t
 	b.m[key] = e
 	return nil
+}
+
+// DeleteIfOlder deletes key if its modification time is before olderThan,
+// atomically with respect to Touch.
+func (b *Backend) DeleteIfOlder(ctx context.Context, key string, olderThan time.Time) (bool, error) {
+	if err := checkKey(key); err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.m[key]
+	if !ok {
+		return false, notFound("delete", key)
+	}
+	if !e.mod.Before(olderThan) {
+		return false, nil
+	}
+	delete(b.m, key)
+	return true, nil
 }

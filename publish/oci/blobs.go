@@ -183,6 +183,10 @@ func (q *request) startUpload(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("%d uploads to %s are open: finish or cancel some first", maxUploadsPerRepo, q.name), nil)
 		return
 	}
+	if err := os.MkdirAll(q.g.tempDir, 0o700); err != nil {
+		q.g.internal(w, r, "start an upload", err)
+		return
+	}
 	f, err := os.CreateTemp(q.g.tempDir, uploadPrefix+"*")
 	if err != nil {
 		q.g.internal(w, r, "start an upload", err)
@@ -342,10 +346,17 @@ func (q *request) finishUpload(w http.ResponseWriter, r *http.Request, u *upload
 	q.g.drop(u) // done, or refused: the spec has the client start again
 }
 
-// storeBlob stores content as blob hex if that is its digest, and marks it
-// pushed to the repository.
+// storeBlob stores content as blob hex if that is its digest, marks it
+// pushed to the repository and pins it for as long (pushedTTL), so that
+// gc keeps it for the manifest that is to name it.
 func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.Reader, hex string) {
-	ctx := r.Context()
+	// From the write to the pin: see repo.Store.GC.
+	ctx, release, err := q.g.st.Objects().LongLease(r.Context()) // content may come from the network
+	if err != nil {
+		q.g.internal(w, r, "store the blob", err)
+		return
+	}
+	defer release()
 	b := q.g.st.Objects().NewBatch()
 	res, err := b.PutBlob(ctx, content)
 	var tooBig *http.MaxBytesError
@@ -366,6 +377,10 @@ func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.R
 	}
 	if err := b.Flush(ctx); err != nil {
 		q.g.internal(w, r, "store the blob", err)
+		return
+	}
+	if _, err := q.g.st.Pin(ctx, res.ID, "oci push "+q.name, pushedTTL); err != nil {
+		q.g.internal(w, r, "pin the blob", err)
 		return
 	}
 	if res.New {
@@ -410,8 +425,11 @@ func (q *request) mount(w http.ResponseWriter, r *http.Request, digest, from str
 	if err != nil || !found {
 		return false
 	}
-	if ok, err := q.g.st.Objects().HasBlob(ctx, rec.SHA256); err != nil || !ok {
-		return false // an on-demand record: upload it
+	// Pinned as an upload is: the version holding it may drop it before
+	// the manifest naming it comes. A blob not stored (an on-demand
+	// record) is uploaded instead.
+	if _, err := q.g.st.Pin(ctx, rec.SHA256, "oci mount "+q.name, pushedTTL); err != nil {
+		return false
 	}
 	q.g.markPushed(q.t.Dist.Repo, rec.SHA256)
 	q.blobCreated(w, digest)

@@ -221,7 +221,14 @@ func (q *request) putManifest(w http.ResponseWriter, r *http.Request, refStr str
 		writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the manifest's digest is %s, not %s", digest, refStr), nil)
 		return
 	}
-	ctx := r.Context()
+	// From the manifest's write to the version naming it: see
+	// repo.Store.GC.
+	ctx, release, err := q.g.st.Objects().Lease(r.Context())
+	if err != nil {
+		q.g.internal(w, r, "store the manifest", err)
+		return
+	}
+	defer release()
 	records, ref2, err := q.manifestRecords(ctx, m)
 	if err != nil {
 		q.g.internal(w, r, "look up what the manifest references", err)

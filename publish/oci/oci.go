@@ -32,8 +32,8 @@ const (
 	// sweepEvery bounds how often idle sessions are looked for.
 	sweepEvery = time.Minute
 	// pushedTTL is how long a blob uploaded into a repository stays visible
-	// to its pushers without a version holding it.
-	pushedTTL = 24 * time.Hour
+	// to its pushers without a version holding it; it is pinned as long.
+	pushedTTL = repo.PendingWindow
 )
 
 // Option configures a Publisher.
@@ -49,8 +49,9 @@ type config struct {
 // (default DefaultUploadTimeout).
 func WithUploadTimeout(d time.Duration) Option { return func(c *config) { c.uploadTimeout = d } }
 
-// WithTempDir sets where upload sessions stage their content (default: the
-// object store's temporary directory, see objects.Store.TempDir).
+// WithTempDir sets where upload sessions stage their content (default:
+// oci-uploads in the object store's temporary directory, see
+// objects.Store.TempDir).
 func WithTempDir(dir string) Option { return func(c *config) { c.tempDir = dir } }
 
 // WithClock sets the clock of token expiry and upload timeouts.
@@ -113,7 +114,10 @@ type pushedKey struct {
 func newRegistry(s *publish.Server, cfg config) *registry {
 	dir := cfg.tempDir
 	if dir == "" {
-		dir = s.Store().Objects().TempDir()
+		// A directory of its own: gc cleans the store's temporary files
+		// with its grace period, which may be shorter than a session's
+		// idle time, and leaves directories alone.
+		dir = filepath.Join(s.Store().Objects().TempDir(), "oci-uploads")
 	}
 	return &registry{
 		s: s, st: s.Store(), cfg: cfg, tempDir: dir,
