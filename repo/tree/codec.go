@@ -42,12 +42,22 @@ type node struct {
 	Count    int // records in the subtree
 }
 
-// IsTreeObject reports whether data looks like an encoded tree node.
-func IsTreeObject(data []byte) bool {
+// IsTreeObject reports whether data looks like an encoded tree node of
+// either version.
+func IsTreeObject(data []byte) bool { return isV1(data) || isV2(data) }
+
+func isV1(data []byte) bool {
 	return len(data) >= 2 && (data[0] == tagLeaf || data[0] == tagInner) && data[1] == version1
 }
 
 func encodeLeaf(entries []Entry) ([]byte, error) {
+	buf := make([]byte, 0, recordsSize(entries))
+	buf = append(buf, tagLeaf, version1)
+	return appendRecords(buf, entries)
+}
+
+// recordsSize estimates the encoded size of entries.
+func recordsSize(entries []Entry) int {
 	size := 8
 	for _, e := range entries {
 		size += len(e.Path) + 48
@@ -55,8 +65,12 @@ func encodeLeaf(entries []Entry) ([]byte, error) {
 			size += len(k) + len(v) + 4
 		}
 	}
-	buf := make([]byte, 0, size)
-	buf = append(buf, tagLeaf, version1)
+	return size
+}
+
+// appendRecords appends uvarint(n) and the records, which must be sorted
+// by path and unique; both versions encode records alike.
+func appendRecords(buf []byte, entries []Entry) ([]byte, error) {
 	buf = binary.AppendUvarint(buf, uint64(len(entries)))
 	keys := make([]string, 0, 8)
 	for i, e := range entries {
@@ -65,6 +79,9 @@ func encodeLeaf(entries []Entry) ([]byte, error) {
 		}
 		if e.Size < 0 {
 			return nil, fmt.Errorf("encode leaf: negative size for %q", e.Path)
+		}
+		if e.Path == "" {
+			return nil, fmt.Errorf("encode leaf: empty path")
 		}
 		buf = appendString(buf, e.Path)
 		buf = append(buf, e.SHA256[:]...)
@@ -148,50 +165,56 @@ func (d *decoder) bytes(n uint64) []byte {
 
 func (d *decoder) string() string { return string(d.bytes(d.uvarint())) }
 
+// records reads uvarint(n) and n records sorted by path.
+func (d *decoder) records() []Entry {
+	count := d.uvarint()
+	if count > uint64(len(d.b)) {
+		d.fail("record count exceeds object size")
+		return nil
+	}
+	entries := make([]Entry, 0, count)
+	for i := uint64(0); i < count && d.err == nil; i++ {
+		var e Entry
+		e.Path = d.string()
+		copy(e.SHA256[:], d.bytes(32))
+		size := d.uvarint()
+		if size > 1<<62 {
+			d.fail("size out of range")
+		}
+		e.Size = int64(size)
+		m := d.uvarint()
+		if m > uint64(len(d.b)) {
+			d.fail("metadata count exceeds object size")
+			break
+		}
+		if m > 0 {
+			e.Metadata = make(map[string]string, m)
+			prev := ""
+			for j := uint64(0); j < m && d.err == nil; j++ {
+				k, v := d.string(), d.string()
+				if j > 0 && k <= prev {
+					d.fail("metadata keys not sorted")
+				}
+				prev = k
+				e.Metadata[k] = v
+			}
+		}
+		if len(entries) > 0 && entries[len(entries)-1].Path >= e.Path {
+			d.fail("records not sorted")
+		}
+		entries = append(entries, e)
+	}
+	return entries
+}
+
 func decode(data []byte) (*node, error) {
-	if !IsTreeObject(data) {
+	if !isV1(data) {
 		return nil, fmt.Errorf("%w: unknown tag or version", ErrCorrupt)
 	}
 	d := &decoder{b: data[2:]}
 	n := &node{Leaf: data[0] == tagLeaf}
 	if n.Leaf {
-		count := d.uvarint()
-		if count > uint64(len(d.b)) {
-			d.fail("record count exceeds object size")
-			return nil, d.err
-		}
-		n.Entries = make([]Entry, 0, count)
-		for i := uint64(0); i < count && d.err == nil; i++ {
-			var e Entry
-			e.Path = d.string()
-			copy(e.SHA256[:], d.bytes(32))
-			size := d.uvarint()
-			if size > 1<<62 {
-				d.fail("size out of range")
-			}
-			e.Size = int64(size)
-			m := d.uvarint()
-			if m > uint64(len(d.b)) {
-				d.fail("metadata count exceeds object size")
-				break
-			}
-			if m > 0 {
-				e.Metadata = make(map[string]string, m)
-				prev := ""
-				for j := uint64(0); j < m && d.err == nil; j++ {
-					k, v := d.string(), d.string()
-					if j > 0 && k <= prev {
-						d.fail("metadata keys not sorted")
-					}
-					prev = k
-					e.Metadata[k] = v
-				}
-			}
-			if len(n.Entries) > 0 && n.Entries[len(n.Entries)-1].Path >= e.Path {
-				d.fail("records not sorted")
-			}
-			n.Entries = append(n.Entries, e)
-		}
+		n.Entries = d.records()
 		n.Count = len(n.Entries)
 	} else {
 		n.Count = int(d.uvarint())
