@@ -125,9 +125,12 @@ func appendString(buf []byte, s string) []byte {
 	return append(buf, s...)
 }
 
-// decoder reads the encoding, remembering the first error.
+// decoder reads the encoding, remembering the first error. Strings are
+// cut from src, one copy of the whole object, when it is set: a node's
+// records then cost one allocation, not one a string.
 type decoder struct {
 	b   []byte
+	src string
 	err error
 }
 
@@ -163,7 +166,17 @@ func (d *decoder) bytes(n uint64) []byte {
 	return v
 }
 
-func (d *decoder) string() string { return string(d.bytes(d.uvarint())) }
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if d.src == "" {
+		return string(d.bytes(n))
+	}
+	off := len(d.src) - len(d.b)
+	if d.bytes(n); d.err != nil {
+		return ""
+	}
+	return d.src[off : off+int(n)]
+}
 
 // records reads uvarint(n) and n records sorted by path.
 func (d *decoder) records() []Entry {

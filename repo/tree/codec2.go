@@ -172,7 +172,8 @@ func decode2(data []byte) (*pnode, error) {
 	if !isV2(data) {
 		return nil, fmt.Errorf("%w: unknown tag or version", ErrCorrupt)
 	}
-	d := &decoder{b: data[2:]}
+	src := string(data[2:])
+	d := &decoder{b: data[2:], src: src}
 	n := &pnode{}
 	if data[0] == tagLeaf2 {
 		n.Entries = d.records()

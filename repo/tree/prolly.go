@@ -32,7 +32,7 @@ type chunker struct {
 	level   int
 	entries []Entry
 	kids    []kid
-	out     []kid                    // the nodes written, in order
+	out     []kid                     // the nodes written, in order
 	single  map[objects.ID]objects.ID // written inner nodes with one child, if kept
 }
 
@@ -330,7 +330,7 @@ type applier struct {
 	root   objects.ID
 	top    *pnode
 	single map[objects.ID]objects.ID // written nodes with a single child -> the child
-	fresh  map[objects.ID]struct{}    // nodes written
+	fresh  map[objects.ID]struct{}   // nodes written
 }
 
 func (a *applier) run(edits []edit) (objects.ID, error) {

@@ -304,4 +304,3 @@ func sortedTrie(ctx context.Context, g Getter, root objects.ID) ([]Entry, error)
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
-
