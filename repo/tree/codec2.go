@@ -3,6 +3,7 @@ package tree
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 
 	"github.com/pkgvc/pkgvc/objects"
 )
@@ -82,18 +83,31 @@ func (n *pnode) key(i int) string {
 // depends on nothing but the key and the level, which makes the tree's
 // shape a function of its set of records.
 func boundary(key string, level int) bool {
-	h := uint64(14695981039346656037) ^ uint64(level+1)*0x9e3779b97f4a7c15
-	for i := 0; i < len(key); i++ {
-		h ^= uint64(key[i])
-		h *= 1099511628211
+	return boundaryHash(key, level)>>(64-chunkBits) == 0
+}
+
+// boundaryHash mixes key eight bytes at a time, then the length, and
+// ends with splitmix64's finalizer; the level seeds it. The hash is part
+// of the format: changing it changes every tree's shape.
+func boundaryHash(key string, level int) uint64 {
+	const m = 0x9e3779b97f4a7c15
+	h := uint64(level+1) * 0xbf58476d1ce4e5b9
+	for len(key) >= 8 {
+		w := binary.LittleEndian.Uint64([]byte(key[:8]))
+		h = bits.RotateLeft64((h^w)*m, 29)
+		key = key[8:]
 	}
-	// splitmix64's finalizer spreads FNV's weak high bits.
+	var tail uint64
+	for i := len(key) - 1; i >= 0; i-- {
+		tail = tail<<8 | uint64(key[i])
+	}
+	h = bits.RotateLeft64((h^tail^uint64(len(key))<<56)*m, 29)
 	h ^= h >> 30
 	h *= 0xbf58476d1ce4e5b9
 	h ^= h >> 27
 	h *= 0x94d049bb133111eb
 	h ^= h >> 31
-	return h>>(64-chunkBits) == 0
+	return h
 }
 
 func isV2(data []byte) bool {

@@ -117,6 +117,20 @@ func (r *reader) child(n *pnode, i int) (*pnode, error) {
 	return c, nil
 }
 
+// Format returns the encoding version of the tree at root: 1 for a
+// hash trie (read only, unordered: ranges and listings sort it whole), 2
+// for an ordered tree. The zero id, the empty tree, is version 2.
+func Format(ctx context.Context, g Getter, root objects.ID) (int, error) {
+	v1, _, err := loadAny(ctx, g, root)
+	if err != nil {
+		return 0, err
+	}
+	if v1 != nil {
+		return version1, nil
+	}
+	return version2, nil
+}
+
 // Empty writes the tree with no records and returns its id.
 func Empty(ctx context.Context, p Putter) (objects.ID, error) {
 	return Build(ctx, p, nil)
