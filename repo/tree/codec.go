@@ -10,7 +10,8 @@ import (
 	"github.com/pkgvc/pkgvc/objects"
 )
 
-// MaxLeaf is the most records a leaf holds; a larger subtree splits.
+// MaxLeaf is the most records a version-1 leaf holds; a larger subtree
+// splits.
 const MaxLeaf = 256
 
 // fanout is the number of children of an inner node (one hex digit).

@@ -627,3 +627,52 @@ func FuzzDecode2(f *testing.F) {
 		require.Equal(t, data, again)
 	})
 }
+
+// TestForcedCuts: paths none of which is a boundary still make nodes of at
+// most MaxItems, and the tree stays a function of the set.
+func TestForcedCuts(t *testing.T) {
+	ctx := context.Background()
+	s := newMem()
+	var es []Entry
+	for i := 0; len(es) < 3*MaxItems+100; i++ {
+		p := fmt.Sprintf("x/%07d", i)
+		if !boundary(p, 0) {
+			es = append(es, Entry{Path: p, Size: int64(i)})
+		}
+	}
+	want, err := Build(ctx, s, es)
+	require.NoError(t, err)
+	checkShape(t, s, want)
+	leaves := 0
+	require.NoError(t, WalkNodes(ctx, s, want, func(_ objects.ID, leaf []Entry) (bool, error) {
+		if leaf != nil {
+			leaves++
+			require.LessOrEqual(t, len(leaf), MaxItems)
+		}
+		return true, nil
+	}))
+	require.Equal(t, 4, leaves)
+
+	rng := rand.New(rand.NewPCG(9, 9))
+	root, err := Build(ctx, s, es[:10])
+	require.NoError(t, err)
+	rest := slices.Clone(es[10:])
+	rng.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
+	for len(rest) > 0 {
+		k := min(len(rest), 1+rng.IntN(300))
+		var ch []Change
+		for i := range rest[:k] {
+			ch = append(ch, Change{Path: rest[i].Path, Entry: &rest[i]})
+		}
+		root, err = Apply(ctx, s, root, ch)
+		require.NoError(t, err)
+		rest = rest[k:]
+	}
+	require.Equal(t, want, root)
+	// Removing the first record shifts every forced cut after it.
+	root, err = Apply(ctx, s, root, []Change{{Path: es[0].Path}})
+	require.NoError(t, err)
+	again, err := Build(ctx, s, es[1:])
+	require.NoError(t, err)
+	require.Equal(t, again, root)
+}

@@ -145,7 +145,23 @@ func Get(ctx context.Context, g Getter, root objects.ID, path string) (Entry, bo
 	if v1 != nil {
 		return getTrie(ctx, g, root, path)
 	}
-	return newReader(ctx, g, false).get(n, path)
+	e, ok, err := newReader(ctx, g, false).get(n, path)
+	return detach(e), ok, err
+}
+
+// detach copies a record's strings out of the node they were cut from,
+// so that a caller keeping one record (a lookup cache) keeps its bytes,
+// not its node's.
+func detach(e Entry) Entry {
+	e.Path = strings.Clone(e.Path)
+	if e.Metadata != nil {
+		m := make(map[string]string, len(e.Metadata))
+		for k, v := range e.Metadata {
+			m[strings.Clone(k)] = strings.Clone(v)
+		}
+		e.Metadata = m
+	}
+	return e
 }
 
 func (r *reader) get(n *pnode, path string) (Entry, bool, error) {
