@@ -150,6 +150,10 @@ func (d *decoder) uvarint() uint64 {
 		d.fail("bad varint")
 		return 0
 	}
+	if n > 1 && d.b[n-1] == 0 {
+		d.fail("varint not in its shortest form") // one encoding per object
+		return 0
+	}
 	d.b = d.b[n:]
 	return v
 }

@@ -571,6 +571,14 @@ func TestDecode2RejectsCorruption(t *testing.T) {
 	}
 	_, err = decode2(append(slices.Clone(data), 0))
 	require.ErrorIs(t, err, ErrCorrupt)
+	// A varint longer than it needs to be is another encoding of the
+	// same node.
+	_, err = decode2([]byte{tagLeaf2, version2, 0})
+	require.NoError(t, err)
+	_, err = decode2([]byte{tagLeaf2, version2, 0x80, 0x00})
+	require.ErrorIs(t, err, ErrCorrupt)
+	_, err = decode([]byte{tagLeaf, version1, 0x80, 0x00})
+	require.ErrorIs(t, err, ErrCorrupt)
 
 	// A leaf with a boundary inside is not how the tree chunks.
 	var es []Entry
@@ -610,6 +618,7 @@ func FuzzDecode2(f *testing.F) {
 	leaf, _ := encodeLeaf2(nil)
 	f.Add(leaf)
 	f.Add([]byte{tagInner2, version2, 1, 1})
+	f.Add([]byte{tagLeaf2, version2, 0x80, 0x00})
 	_ = root
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n, err := decode2(data)
