@@ -63,7 +63,7 @@ func (s *Server) children(ctx context.Context, q *request, dir string) ([]listIt
 	}); err != nil {
 		return nil, false, err
 	}
-	pub, err := s.publication(ctx, q)
+	pub, err := s.publicationUnder(ctx, q, dir)
 	if err != nil {
 		return nil, false, err
 	}
@@ -95,6 +95,16 @@ func childOf(dir, p string) (string, bool) {
 	return rest, false
 }
 
+// publicationUnder returns q's publication if it can hold files under
+// directory dir; nil when its publisher places none there, so that such a
+// listing does not generate it.
+func (s *Server) publicationUnder(ctx context.Context, q *request, dir string) (*Publication, error) {
+	if s.pubs == nil || !s.pubs.Touches(q.dist.d.Kind, dir) {
+		return nil, nil
+	}
+	return s.publication(ctx, q)
+}
+
 // errFound ends a search at its first hit.
 var errFound = errors.New("found")
 
@@ -122,7 +132,7 @@ func (s *Server) isDir(ctx context.Context, q *request, p string) (bool, error) 
 	if err != nil {
 		return false, err
 	}
-	pub, err := s.publication(ctx, q)
+	pub, err := s.publicationUnder(ctx, q, dir)
 	if err != nil || pub == nil {
 		return false, err
 	}
