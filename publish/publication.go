@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/pkgvc/pkgvc/objects"
@@ -25,6 +26,14 @@ type Publisher interface {
 	Kind() string
 	// Publish returns the generated files of v.
 	Publish(ctx context.Context, st *repo.Store, v *repo.Version) ([]File, error)
+}
+
+// Placer is an optional capability of a Publisher: Places lists where its
+// files can lie, each a file's path or a directory ending in '/', so that
+// listing a directory none of them touches needs no publication (which
+// costs what the version holds).
+type Placer interface {
+	Places() []string
 }
 
 // Registry maps content kinds to publishers; built explicitly by its owner.
@@ -127,6 +136,26 @@ func (p *Publications) For(ctx context.Context, kind string, v *repo.Version) (*
 		p.mu.Unlock()
 	}
 	return e.pub, e.err
+}
+
+// Touches reports whether the publication of a kind can hold files under
+// directory dir ("" or ending in '/'): true unless its publisher is a
+// Placer none of whose places lies under dir or holds it.
+func (p *Publications) Touches(kind, dir string) bool {
+	pubr, ok := p.reg.Lookup(kind)
+	if !ok {
+		return false // no publisher: an empty publication
+	}
+	pl, ok := pubr.(Placer)
+	if !ok {
+		return true
+	}
+	for _, place := range pl.Places() {
+		if strings.HasPrefix(place, dir) || strings.HasSuffix(place, "/") && strings.HasPrefix(dir, place) {
+			return true
+		}
+	}
+	return false
 }
 
 // Router returns the publisher of kind if it routes requests itself.

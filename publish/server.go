@@ -113,7 +113,6 @@ type Server struct {
 
 	memBytes int64
 	recheck  time.Duration
-	listMax  int   // largest version listed from its cached sorted records
 	maxBody  int64 // see WithMaxBodyBytes; 0 means MaxUploadBytes
 
 	tableMu  sync.Mutex
@@ -149,7 +148,6 @@ func NewServer(st *repo.Store, dists *Dists, pubs *Publications, opts ...ServerO
 		log:      slog.New(slog.DiscardHandler),
 		memBytes: defaultMemBytes,
 		recheck:  time.Second,
-		listMax:  maxListed,
 		versions: clockcache.New[objects.ID, *verState](maxVersions, 0),
 		listings: clockcache.New[objects.ID, []repo.Record](64, maxListed),
 		reach:    clockcache.New[[2]objects.ID, bool](maxReach, 0),

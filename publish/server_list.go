@@ -3,6 +3,7 @@ package publish
 import (
 	"bytes"
 	"context"
+	"errors"
 	"html"
 	"net/http"
 	"net/url"
@@ -22,70 +23,122 @@ type listItem struct {
 
 // children lists the immediate children of directory dir ("" or ending in
 // '/') in q's version, publication files included; ok is false when
-// nothing lies under dir. A version of up to listMax records is listed
-// from its cached sorted records; a larger one is walked, keeping only
-// dir's children.
+// nothing lies under dir. The tree lists dir by seeking past each
+// subdirectory, so a listing reads what dir holds, not the version; a
+// version-1 tree, unordered, is listed from its cached sorted records.
 func (s *Server) children(ctx context.Context, q *request, dir string) ([]listItem, bool, error) {
 	var items []listItem
 	index := map[string]int{} // name (with a trailing '/' for a directory) -> position in items
-	add := func(p string, size int64) {
-		rest := p[len(dir):]
-		it := listItem{name: rest, size: size}
-		key := rest
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			it = listItem{name: rest[:i], dir: true}
-			key = rest[:i+1]
+	add := func(it listItem) {
+		key := it.name
+		if it.dir {
+			key += "/"
 		}
 		if _, dup := index[key]; !dup {
 			index[key] = len(items)
 			items = append(items, it)
 		}
 	}
-	n, err := s.count(ctx, q.vs)
+	objs, root := s.st.Objects(), q.vs.v.Tree
+	format, err := tree.Format(ctx, objs, root)
 	if err != nil {
 		return nil, false, err
 	}
-	if n <= s.listMax {
+	if format == 1 {
 		rs, err := s.records(ctx, q.vs)
 		if err != nil {
 			return nil, false, err
 		}
 		for i := sort.Search(len(rs), func(i int) bool { return rs[i].Path >= dir }); i < len(rs) && strings.HasPrefix(rs[i].Path, dir); i++ {
-			add(rs[i].Path, rs[i].Size)
+			name, isDir := childOf(dir, rs[i].Path)
+			add(listItem{name: name, dir: isDir, size: rs[i].Size})
 		}
-	} else if err := tree.Walk(ctx, s.st.Objects(), q.vs.v.Tree, func(e tree.Entry) error {
-		if strings.HasPrefix(e.Path, dir) {
-			add(e.Path, e.Size)
+	} else if err := tree.List(ctx, objs, root, dir, func(name string, isDir bool, e *tree.Entry) error {
+		it := listItem{name: name, dir: isDir}
+		if e != nil {
+			it.size = e.Size
 		}
+		add(it)
 		return nil
 	}); err != nil {
 		return nil, false, err
 	}
-	pub, err := s.publication(ctx, q)
+	pub, err := s.publicationUnder(ctx, q, dir)
 	if err != nil {
 		return nil, false, err
 	}
 	if pub != nil {
-		for _, p := range pub.Paths() {
-			if strings.HasPrefix(p, dir) {
-				f, _ := pub.File(p)
-				add(p, int64(len(f.Content)))
+		paths := pub.Paths() // sorted: skip each subdirectory as the tree does
+		for i := sort.SearchStrings(paths, dir); i < len(paths) && strings.HasPrefix(paths[i], dir); {
+			name, isDir := childOf(dir, paths[i])
+			if !isDir {
+				f, _ := pub.File(paths[i])
+				add(listItem{name: name, size: int64(len(f.Content))})
+				i++
+				continue
 			}
+			add(listItem{name: name, dir: true})
+			i += sort.SearchStrings(paths[i:], dir+name+"0") // '0' follows '/'
 		}
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].name < items[j].name })
 	return items, len(items) > 0, nil
 }
 
-// isDir reports whether anything lies under directory p. For a version
-// too large to list from memory it answers false, so that a request for a
-// missing path never walks a whole version.
+// childOf names the child of directory dir ("" or ending in '/') that p
+// lies in, and whether it is a directory.
+func childOf(dir, p string) (string, bool) {
+	rest := p[len(dir):]
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[:i], true
+	}
+	return rest, false
+}
+
+// publicationUnder returns q's publication if it can hold files under
+// directory dir; nil when its publisher places none there, so that such a
+// listing does not generate it.
+func (s *Server) publicationUnder(ctx context.Context, q *request, dir string) (*Publication, error) {
+	if s.pubs == nil || !s.pubs.Touches(q.dist.d.Kind, dir) {
+		return nil, nil
+	}
+	return s.publication(ctx, q)
+}
+
+// errFound ends a search at its first hit.
+var errFound = errors.New("found")
+
+// isDir reports whether anything lies under directory p: one seek in an
+// ordered tree, so a request for a missing path costs O(log n).
 func (s *Server) isDir(ctx context.Context, q *request, p string) (bool, error) {
-	if n, err := s.count(ctx, q.vs); err != nil || n > s.listMax {
+	dir := p + "/"
+	format, err := tree.Format(ctx, s.st.Objects(), q.vs.v.Tree)
+	if err != nil {
 		return false, err
 	}
-	_, ok, err := s.children(ctx, q, p+"/")
-	return ok, err
+	if format == 1 {
+		// Unordered: answer from the cached listing when it fits, and
+		// never walk a large version for a missing path.
+		if n, err := s.count(ctx, q.vs); err != nil || n > maxListed {
+			return false, err
+		}
+		_, ok, err := s.children(ctx, q, dir)
+		return ok, err
+	}
+	err = tree.Prefix(ctx, s.st.Objects(), q.vs.v.Tree, dir, func(tree.Entry) error { return errFound })
+	if errors.Is(err, errFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	pub, err := s.publicationUnder(ctx, q, dir)
+	if err != nil || pub == nil {
+		return false, err
+	}
+	paths := pub.Paths()
+	i := sort.SearchStrings(paths, dir)
+	return i < len(paths) && strings.HasPrefix(paths[i], dir), nil
 }
 
 // serveListing writes a simple HTML index of a directory.

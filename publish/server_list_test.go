@@ -1,7 +1,9 @@
 package publish
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,17 +19,23 @@ import (
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
-// TestListingLargeVersion lists a version too large for the listing cache
-// by walking it, with the same result as from the cache.
-func TestListingLargeVersion(t *testing.T) {
+func getPath(s *Server, path string) (int, string) {
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+	return w.Code, w.Body.String()
+}
+
+// TestListing lists directories of a version, and tells a directory
+// without its '/' (redirected) from a missing path.
+func TestListing(t *testing.T) {
 	ctx := context.Background()
 	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds())
 	_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
 	require.NoError(t, err)
 	dir := t.TempDir()
 	var adds []repo.Add
-	for _, p := range []string{"a/x.txt", "a/y.txt", "a-b.txt", "b/c/d.txt", "top.txt", "z/z.txt"} {
-		local := filepath.Join(dir, filepath.Base(p)+p[:1])
+	for _, p := range []string{"a/x.txt", "a/y.txt", "a-b.txt", "a!/q.txt", "a0", "b/c/d.txt", "top.txt", "z/z.txt"} {
+		local := filepath.Join(dir, fmt.Sprint(len(adds)))
 		require.NoError(t, os.WriteFile(local, []byte(p), 0o644))
 		adds = append(adds, repo.Add{Path: p, File: local})
 	}
@@ -36,26 +44,34 @@ func TestListingLargeVersion(t *testing.T) {
 	dists := NewDists(st)
 	_, err = dists.Create(ctx, "d", DistSpec{BasePath: "d", Repo: "r"})
 	require.NoError(t, err)
+	s := NewServer(st, dists, nil)
 
-	get := func(s *Server, path string) (int, string) {
-		w := httptest.NewRecorder()
-		s.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
-		return w.Code, w.Body.String()
+	names := func(body string) []string {
+		var out []string
+		for _, line := range bytes.Split([]byte(body), []byte("\n")) {
+			if i := bytes.Index(line, []byte(`">`)); i >= 0 && bytes.HasPrefix(line, []byte("<a href=")) {
+				rest := line[i+2:]
+				out = append(out, string(rest[:bytes.Index(rest, []byte("</a>"))]))
+			}
+		}
+		return out
 	}
-	cached := NewServer(st, dists, nil)
-	walked := NewServer(st, dists, nil)
-	walked.listMax = 2
-	for _, p := range []string{"/content/d/", "/content/d/a/", "/content/d/b/", "/content/d/b/c/"} {
-		c1, b1 := get(cached, p)
-		c2, b2 := get(walked, p)
-		require.Equal(t, http.StatusOK, c1, p)
-		require.Equal(t, c1, c2, p)
-		require.Equal(t, b1, b2, p)
+	for p, want := range map[string][]string{
+		"/content/d/":     {"a/", "a!/", "a-b.txt", "a0", "b/", "top.txt", "z/"},
+		"/content/d/a/":   {"../", "x.txt", "y.txt"},
+		"/content/d/b/":   {"../", "c/"},
+		"/content/d/b/c/": {"../", "d.txt"},
+	} {
+		c, body := getPath(s, p)
+		require.Equal(t, http.StatusOK, c, p)
+		require.Equal(t, want, names(body), p)
 	}
-	c, _ := get(cached, "/content/d/a")
+	c, _ := getPath(s, "/content/d/a")
 	require.Equal(t, http.StatusMovedPermanently, c)
-	c, _ = get(walked, "/content/d/a")
-	require.Equal(t, http.StatusNotFound, c, "no walk for a missing path")
-	c, _ = get(walked, "/content/d/nodir/")
-	require.Equal(t, http.StatusNotFound, c)
+	c, _ = getPath(s, "/content/d/b/c")
+	require.Equal(t, http.StatusMovedPermanently, c)
+	for _, p := range []string{"/content/d/nodir/", "/content/d/nodir", "/content/d/a-", "/content/d/a/x"} {
+		c, _ = getPath(s, p)
+		require.Equal(t, http.StatusNotFound, c, p)
+	}
 }

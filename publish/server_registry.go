@@ -13,6 +13,7 @@ import (
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
 // Mounter is an optional Publisher capability for content kinds whose
@@ -93,6 +94,16 @@ func (t *Target) Records(ctx context.Context) ([]repo.Record, error) {
 		return nil, nil
 	}
 	return t.s.records(ctx, t.vs)
+}
+
+// Prefix calls fn, in path order, for each record of the target's
+// version whose path starts with prefix: O(log n) reads besides the
+// records, without listing the version.
+func (t *Target) Prefix(ctx context.Context, prefix string, fn func(repo.Record) error) error {
+	if t.vs == nil {
+		return nil
+	}
+	return tree.Prefix(ctx, t.s.st.Objects(), t.vs.v.Tree, prefix, fn)
 }
 
 // ServeRecord serves a record's content as the content server does: a

@@ -409,6 +409,11 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 	}
 	changes := mergeChanges(removals, records)
 	root, err := tree.Apply(ctx, storeWriter{s.objects, b}, base, changes)
+	if errors.Is(err, tree.ErrPathConflict) {
+		// Every version must lay out as a file tree (checkout, HTTP
+		// directories): one path cannot be both a file and a directory.
+		return nil, fmt.Errorf("%w: %s: %w (remove one first)", ErrInvalid, st.name, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -439,10 +444,6 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 		return nil, err
 	}
 	if err := b.Flush(ctx); err != nil {
-		return nil, err
-	}
-	// The new tree is readable once flushed; if refused, gc collects it.
-	if err := s.checkLayout(ctx, root, records); err != nil {
 		return nil, err
 	}
 	if err := s.moveHeads(ctx, "commit: "+firstLine(msg), headMove{st: st, new: id}); err != nil {
@@ -566,37 +567,6 @@ func mergeChanges(removals []tree.Change, records []Record) []tree.Change {
 	return changes
 }
 
-// checkLayout refuses a version that would hold a file where a directory
-// is, or the other way round, so that every version can be laid out as a
-// file tree (checkout, HTTP directories). It checks the parents of every
-// added path against the new tree, and the added paths against each other.
-func (s *Store) checkLayout(ctx context.Context, root objects.ID, records []Record) error {
-	dirs := map[string]string{} // directory -> a path under it
-	for _, r := range records {
-		for i := strings.LastIndexByte(r.Path, '/'); i > 0; i = strings.LastIndexByte(r.Path[:i], '/') {
-			if _, seen := dirs[r.Path[:i]]; seen {
-				break
-			}
-			dirs[r.Path[:i]] = r.Path
-		}
-	}
-	for _, r := range records {
-		if under, ok := dirs[r.Path]; ok {
-			return fmt.Errorf("%w: %q would be both a file and the directory of %q", ErrInvalid, r.Path, under)
-		}
-	}
-	for dir, under := range dirs {
-		_, isFile, err := tree.Get(ctx, s.objects, root, dir)
-		if err != nil {
-			return err
-		}
-		if isFile {
-			return fmt.Errorf("%w: cannot add %q: %q is a file in this repository (remove it first)", ErrInvalid, under, dir)
-		}
-	}
-	return nil
-}
-
 // storeWriter reads through the store and writes into a batch.
 type storeWriter struct {
 	*objects.Store
@@ -640,20 +610,16 @@ func (s *Store) expandRemovals(ctx context.Context, st *repoState, root objects.
 	if len(dirs) == 0 {
 		return out, nil
 	}
-	found := make(map[string]bool, len(dirs))
-	if err := tree.Walk(ctx, s.objects, root, func(e tree.Entry) error {
-		for _, d := range dirs {
-			if strings.HasPrefix(e.Path, d+"/") {
-				out = append(out, tree.Change{Path: e.Path})
-				found[d] = true
-			}
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
 	for _, d := range dirs {
-		if !found[d] {
+		found := false
+		if err := tree.Prefix(ctx, s.objects, root, d+"/", func(e tree.Entry) error {
+			out = append(out, tree.Change{Path: e.Path})
+			found = true
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if !found {
 			return nil, fmt.Errorf("%w: cannot remove %q: not in %s (see `pkgvc ls %s`)", ErrPathNotFound, d, st.name, st.name)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
 func TestParseAdd(t *testing.T) {
@@ -412,6 +413,10 @@ func TestCommitOverlappingPaths(t *testing.T) {
 			want: map[string]string{"a": "file a"}},
 		{name: "add a path under a removed directory", adds: map[string]string{"sub/b.txt": "new"}, removes: []string{"sub"},
 			want: map[string]string{"a": "file a", "sub/b.txt": "new"}},
+		{name: "a file replaces the directory whose files it removes", adds: map[string]string{"sub": "now a file"}, removes: []string{"sub/b.txt", "sub/c.txt"},
+			want: map[string]string{"a": "file a", "sub": "now a file"}},
+		{name: "a directory replaces the file it removes", adds: map[string]string{"a/x": "under a"}, removes: []string{"a"},
+			want: map[string]string{"a/x": "under a", "sub/b.txt": "b", "sub/c.txt": "c"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newMemEnv(t)
@@ -429,13 +434,16 @@ func TestCommitOverlappingPaths(t *testing.T) {
 // tree (an fs.FS), where one path cannot be both a file and a directory.
 func TestCommitFileAndDirectorySamePath(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		base map[string]string
-		add  map[string]string
+		name  string
+		base  map[string]string
+		add   map[string]string
+		clash []string
 	}{
-		{"directory under a file", map[string]string{"a": "file"}, map[string]string{"a/b": "nested"}},
-		{"file over a directory", map[string]string{"sub/b.txt": "b"}, map[string]string{"sub": "file"}},
-		{"both in one request", nil, map[string]string{"x": "file", "x/y": "nested"}},
+		{"directory under a file", map[string]string{"a": "file"}, map[string]string{"a/b": "nested"}, []string{"a", "a/b"}},
+		{"deep directory under a file", map[string]string{"a": "file"}, map[string]string{"a/b/c": "nested"}, []string{"a", "a/b/c"}},
+		{"file over a directory", map[string]string{"sub/b.txt": "b"}, map[string]string{"sub": "file"}, []string{"sub", "sub/b.txt"}},
+		{"file over a deep directory", map[string]string{"sub/d/b.txt": "b", "sub!": "x"}, map[string]string{"sub": "file"}, []string{"sub", "sub/d/b.txt"}},
+		{"both in one request", nil, map[string]string{"x": "file", "x/y": "nested"}, []string{"x", "x/y"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newMemEnv(t)
@@ -445,13 +453,11 @@ func TestCommitFileAndDirectorySamePath(t *testing.T) {
 			}
 			head := e.head("dev")
 			_, err := e.s.Commit(e.ctx, "dev", repo.CommitRequest{Adds: e.adds(tc.add)})
-			if err == nil && tc.name == "file over a directory" {
-				// Known limit: finding a directory under a new file's path
-				// needs a directory index the trie does not keep; checkout
-				// and serve report such a version instead.
-				t.Skipf("file over an existing directory is accepted (now %q)", e.paths("dev"))
-			}
 			require.ErrorIs(t, err, repo.ErrInvalid)
+			require.ErrorIs(t, err, tree.ErrPathConflict)
+			for _, p := range tc.clash {
+				require.Contains(t, err.Error(), fmt.Sprintf("%q", p))
+			}
 			require.Equal(t, head, e.head("dev"))
 		})
 	}

@@ -217,6 +217,9 @@ func (s *Store) promoteOnly(ctx context.Context, b *objects.Batch, src *Version,
 		base, c.Parents, c.Version = head.Tree, []objects.ID{head.ID}, head.Number+1
 	}
 	root, err := tree.Apply(ctx, w, base, changes)
+	if errors.Is(err, tree.ErrPathConflict) {
+		return objects.ID{}, 0, fmt.Errorf("%w: promote into %s: %w", ErrInvalid, dst.name, err)
+	}
 	if err != nil {
 		return objects.ID{}, 0, err
 	}

@@ -35,10 +35,14 @@ type Publisher struct{}
 var (
 	_ publish.Publisher = Publisher{}
 	_ publish.Updater   = Publisher{}
+	_ publish.Placer    = Publisher{}
 )
 
 // Kind returns "file".
 func (Publisher) Kind() string { return "file" }
+
+// Places tells that the manifest is the only file a publication holds.
+func (Publisher) Places() []string { return []string{ManifestPath} }
 
 // Publish returns the PULP_MANIFEST of v.
 func (Publisher) Publish(ctx context.Context, st *repo.Store, v *repo.Version) ([]publish.File, error) {

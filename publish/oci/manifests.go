@@ -505,6 +505,9 @@ func writeJSON(w http.ResponseWriter, r *http.Request, ctype string, v any) {
 	}
 }
 
+// errEnough ends a read that has all it may return.
+var errEnough = errors.New("enough")
+
 // referrers answers the OCI 1.1 referrers API: an index of the manifests
 // whose subject is the digest, optionally of one artifactType.
 func (q *request) referrers(w http.ResponseWriter, r *http.Request, digest string) {
@@ -516,28 +519,30 @@ func (q *request) referrers(w http.ResponseWriter, r *http.Request, digest strin
 		return
 	}
 	ctx := r.Context()
-	recs, err := q.t.Records(ctx)
-	if err != nil {
-		q.g.internal(w, r, "referrers", err)
-		return
-	}
 	filter := r.URL.Query().Get("artifactType")
 	out := []ociformat.Descriptor{}
-	lo := sort.Search(len(recs), func(i int) bool { return recs[i].Path >= container.ManifestsDir })
-	for i := lo; i < len(recs) && strings.HasPrefix(recs[i].Path, container.ManifestsDir) && len(out) < maxReferrersResults; i++ {
-		rec := recs[i]
+	// The manifests are read by prefix: the tags and blobs are not listed.
+	err := q.t.Prefix(ctx, container.ManifestsDir, func(rec repo.Record) error {
+		if len(out) >= maxReferrersResults {
+			return errEnough
+		}
 		if rec.Metadata[container.MetaSubject] != digest {
-			continue
+			return nil
 		}
 		at := rec.Metadata[container.MetaArtifactType]
 		if filter != "" && at != filter {
-			continue
+			return nil
 		}
 		d := ociformat.Descriptor{MediaType: rec.Metadata[container.MetaMediaType], Digest: "sha256:" + rec.SHA256.String(), Size: rec.Size, ArtifactType: at}
 		if m, err := q.g.readManifest(ctx, rec); err == nil {
 			d.Annotations = m.Annotations
 		}
 		out = append(out, d)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		q.g.internal(w, r, "referrers", err)
+		return
 	}
 	if filter != "" {
 		w.Header().Set("OCI-Filters-Applied", "artifactType")

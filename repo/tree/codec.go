@@ -10,7 +10,8 @@ import (
 	"github.com/pkgvc/pkgvc/objects"
 )
 
-// MaxLeaf is the most records a leaf holds; a larger subtree splits.
+// MaxLeaf is the most records a version-1 leaf holds; a larger subtree
+// splits.
 const MaxLeaf = 256
 
 // fanout is the number of children of an inner node (one hex digit).
@@ -42,12 +43,22 @@ type node struct {
 	Count    int // records in the subtree
 }
 
-// IsTreeObject reports whether data looks like an encoded tree node.
-func IsTreeObject(data []byte) bool {
+// IsTreeObject reports whether data looks like an encoded tree node of
+// either version.
+func IsTreeObject(data []byte) bool { return isV1(data) || isV2(data) }
+
+func isV1(data []byte) bool {
 	return len(data) >= 2 && (data[0] == tagLeaf || data[0] == tagInner) && data[1] == version1
 }
 
 func encodeLeaf(entries []Entry) ([]byte, error) {
+	buf := make([]byte, 0, recordsSize(entries))
+	buf = append(buf, tagLeaf, version1)
+	return appendRecords(buf, entries)
+}
+
+// recordsSize estimates the encoded size of entries.
+func recordsSize(entries []Entry) int {
 	size := 8
 	for _, e := range entries {
 		size += len(e.Path) + 48
@@ -55,8 +66,12 @@ func encodeLeaf(entries []Entry) ([]byte, error) {
 			size += len(k) + len(v) + 4
 		}
 	}
-	buf := make([]byte, 0, size)
-	buf = append(buf, tagLeaf, version1)
+	return size
+}
+
+// appendRecords appends uvarint(n) and the records, which must be sorted
+// by path and unique; both versions encode records alike.
+func appendRecords(buf []byte, entries []Entry) ([]byte, error) {
 	buf = binary.AppendUvarint(buf, uint64(len(entries)))
 	keys := make([]string, 0, 8)
 	for i, e := range entries {
@@ -65,6 +80,9 @@ func encodeLeaf(entries []Entry) ([]byte, error) {
 		}
 		if e.Size < 0 {
 			return nil, fmt.Errorf("encode leaf: negative size for %q", e.Path)
+		}
+		if e.Path == "" {
+			return nil, fmt.Errorf("encode leaf: empty path")
 		}
 		buf = appendString(buf, e.Path)
 		buf = append(buf, e.SHA256[:]...)
@@ -108,9 +126,12 @@ func appendString(buf []byte, s string) []byte {
 	return append(buf, s...)
 }
 
-// decoder reads the encoding, remembering the first error.
+// decoder reads the encoding, remembering the first error. Strings are
+// cut from src, one copy of the whole object, when it is set: a node's
+// records then cost one allocation, not one a string.
 type decoder struct {
 	b   []byte
+	src string
 	err error
 }
 
@@ -127,6 +148,10 @@ func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
 		d.fail("bad varint")
+		return 0
+	}
+	if n > 1 && d.b[n-1] == 0 {
+		d.fail("varint not in its shortest form") // one encoding per object
 		return 0
 	}
 	d.b = d.b[n:]
@@ -146,52 +171,68 @@ func (d *decoder) bytes(n uint64) []byte {
 	return v
 }
 
-func (d *decoder) string() string { return string(d.bytes(d.uvarint())) }
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if d.src == "" {
+		return string(d.bytes(n))
+	}
+	off := len(d.src) - len(d.b)
+	if d.bytes(n); d.err != nil {
+		return ""
+	}
+	return d.src[off : off+int(n)]
+}
+
+// records reads uvarint(n) and n records sorted by path.
+func (d *decoder) records() []Entry {
+	count := d.uvarint()
+	if count > uint64(len(d.b)) {
+		d.fail("record count exceeds object size")
+		return nil
+	}
+	entries := make([]Entry, 0, count)
+	for i := uint64(0); i < count && d.err == nil; i++ {
+		var e Entry
+		e.Path = d.string()
+		copy(e.SHA256[:], d.bytes(32))
+		size := d.uvarint()
+		if size > 1<<62 {
+			d.fail("size out of range")
+		}
+		e.Size = int64(size)
+		m := d.uvarint()
+		if m > uint64(len(d.b)) {
+			d.fail("metadata count exceeds object size")
+			break
+		}
+		if m > 0 {
+			e.Metadata = make(map[string]string, m)
+			prev := ""
+			for j := uint64(0); j < m && d.err == nil; j++ {
+				k, v := d.string(), d.string()
+				if j > 0 && k <= prev {
+					d.fail("metadata keys not sorted")
+				}
+				prev = k
+				e.Metadata[k] = v
+			}
+		}
+		if len(entries) > 0 && entries[len(entries)-1].Path >= e.Path {
+			d.fail("records not sorted")
+		}
+		entries = append(entries, e)
+	}
+	return entries
+}
 
 func decode(data []byte) (*node, error) {
-	if !IsTreeObject(data) {
+	if !isV1(data) {
 		return nil, fmt.Errorf("%w: unknown tag or version", ErrCorrupt)
 	}
 	d := &decoder{b: data[2:]}
 	n := &node{Leaf: data[0] == tagLeaf}
 	if n.Leaf {
-		count := d.uvarint()
-		if count > uint64(len(d.b)) {
-			d.fail("record count exceeds object size")
-			return nil, d.err
-		}
-		n.Entries = make([]Entry, 0, count)
-		for i := uint64(0); i < count && d.err == nil; i++ {
-			var e Entry
-			e.Path = d.string()
-			copy(e.SHA256[:], d.bytes(32))
-			size := d.uvarint()
-			if size > 1<<62 {
-				d.fail("size out of range")
-			}
-			e.Size = int64(size)
-			m := d.uvarint()
-			if m > uint64(len(d.b)) {
-				d.fail("metadata count exceeds object size")
-				break
-			}
-			if m > 0 {
-				e.Metadata = make(map[string]string, m)
-				prev := ""
-				for j := uint64(0); j < m && d.err == nil; j++ {
-					k, v := d.string(), d.string()
-					if j > 0 && k <= prev {
-						d.fail("metadata keys not sorted")
-					}
-					prev = k
-					e.Metadata[k] = v
-				}
-			}
-			if len(n.Entries) > 0 && n.Entries[len(n.Entries)-1].Path >= e.Path {
-				d.fail("records not sorted")
-			}
-			n.Entries = append(n.Entries, e)
-		}
+		n.Entries = d.records()
 		n.Count = len(n.Entries)
 	} else {
 		n.Count = int(d.uvarint())

@@ -1,0 +1,102 @@
+package publish_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/objects"
+	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
+	"github.com/pkgvc/pkgvc/publish"
+	puball "github.com/pkgvc/pkgvc/publish/all"
+	refsmem "github.com/pkgvc/pkgvc/refs/mem"
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/all"
+)
+
+func getPath(s http.Handler, path string) (int, string) {
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+	return w.Code, w.Body.String()
+}
+
+// countingBackend counts the objects read from it.
+type countingBackend struct {
+	objects.Backend
+	opens atomic.Int64
+}
+
+func (c *countingBackend) Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	c.opens.Add(1)
+	return c.Backend.Open(ctx, key, offset, length)
+}
+
+// TestListingCostFollowsTheDirectory: the first listing of a 10-entry
+// directory after a 1-file commit reads what the directory holds, not the
+// version: at 100 000 files it reads at most 3 times what it does at 1 000.
+// The file kind's publication (PULP_MANIFEST, which lists the version)
+// is not generated for a listing of a directory it has no file in.
+func TestListingCostFollowsTheDirectory(t *testing.T) {
+	reads := func(n int) (warm, cold int64) {
+		ctx := context.Background()
+		be := &countingBackend{Backend: objectsmem.New()}
+		rs := refsmem.New()
+		st := repo.New(objects.New(be), rs, all.Kinds())
+		_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
+		require.NoError(t, err)
+		b := st.Objects().NewBatch()
+		blob, err := b.PutBlob(ctx, bytes.NewReader([]byte("content")))
+		require.NoError(t, err)
+		require.NoError(t, b.Flush(ctx))
+		rec := func(p string) repo.Record { return repo.Record{Path: p, SHA256: blob.ID, Size: blob.Size} }
+		recs := make([]repo.Record, 0, n)
+		for i := 0; len(recs) < n-1; i++ {
+			if i < 9 {
+				recs = append(recs, rec(fmt.Sprintf("d7/f%d.whl", i)))
+			} else {
+				recs = append(recs, rec(fmt.Sprintf("e%d/p%06d.whl", i%50, i)))
+			}
+		}
+		_, err = st.Commit(ctx, "r", repo.CommitRequest{Records: recs})
+		require.NoError(t, err)
+		dists := publish.NewDists(st)
+		_, err = dists.Create(ctx, "d", publish.DistSpec{BasePath: "d", Repo: "r"})
+		require.NoError(t, err)
+		s := publish.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8))
+		c, body := getPath(s, "/content/d/d7/")
+		require.Equal(t, http.StatusOK, c)
+		require.Contains(t, body, "f8.whl")
+
+		_, err = st.Commit(ctx, "r", repo.CommitRequest{Records: []repo.Record{rec("d7/new.whl")}})
+		require.NoError(t, err)
+		list := func(s *publish.Server) int64 {
+			before := be.opens.Load()
+			c, body := getPath(s, "/content/d/d7/")
+			require.Equal(t, http.StatusOK, c)
+			require.Contains(t, body, "new.whl")
+			require.Equal(t, 10, bytes.Count([]byte(body), []byte(".whl</a>")))
+			return be.opens.Load() - before
+		}
+		warm = list(s)
+		c, body = getPath(s, "/content/d/")
+		require.Equal(t, http.StatusOK, c)
+		require.Contains(t, body, ">PULP_MANIFEST</a>", "the root lists the publication")
+		// A server that has read nothing yet: its store caches nothing.
+		st2 := repo.New(objects.New(be), rs, all.Kinds())
+		return warm, list(publish.NewServer(st2, publish.NewDists(st2), publish.NewPublications(st2, puball.Registry(), 8)))
+	}
+	smallWarm, smallCold := reads(1_000)
+	largeWarm, largeCold := reads(100_000)
+	t.Logf("objects read by a listing after a commit: %d (%d uncached) at 1 000 files, %d (%d uncached) at 100 000",
+		smallWarm, smallCold, largeWarm, largeCold)
+	require.LessOrEqual(t, largeWarm, 3*smallWarm)
+	require.LessOrEqual(t, largeCold, 3*smallCold)
+	require.LessOrEqual(t, largeCold, int64(40))
+}
