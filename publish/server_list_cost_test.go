@@ -88,8 +88,9 @@ func TestListingCostFollowsTheDirectory(t *testing.T) {
 		c, body = getPath(s, "/content/d/")
 		require.Equal(t, http.StatusOK, c)
 		require.Contains(t, body, ">PULP_MANIFEST</a>", "the root lists the publication")
-		// A server that has read nothing yet: its store caches nothing.
-		st2 := repo.New(objects.New(be), rs, all.Kinds())
+		// A server that has read nothing yet: its store caches nothing (it
+		// shares the documents, as processes on one store directory do).
+		st2 := repo.New(objects.New(be), rs, all.Kinds(), repo.WithMeta(st.Meta()))
 		return warm, list(publish.NewServer(st2, publish.NewDists(st2), publish.NewPublications(st2, puball.Registry(), 8)))
 	}
 	smallWarm, smallCold := reads(1_000)
