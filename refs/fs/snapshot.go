@@ -65,19 +65,7 @@ func writeSnapshot(dir string, s *snapshot) error {
 		return fmt.Errorf("encode snapshot: %w", err)
 	}
 	tmp := filepath.Join(dir, snapshotFile+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := writeFileSync(tmp, data); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, snapshotFile)); err != nil {
