@@ -600,3 +600,48 @@ func Match(dists []Distribution, urlPath string) (*Distribution, string, bool) {
 	}
 	return best, strings.TrimPrefix(strings.TrimPrefix(urlPath, best.BasePath), "/"), true
 }
+
+// FixPinnedKinds gives each distribution pinned to a version the kind of
+// that version, as Create does now: an older pkgvc gave a distribution
+// pinned by a full version id the kind file, whatever the version held. It
+// returns the names of the distributions it changed. `pkgvc upgrade` runs
+// it once the versions' kinds are recorded.
+func (d *Dists) FixPinnedKinds(ctx context.Context) ([]string, error) {
+	var fixed []string
+	err := d.change(ctx, func(ctx context.Context) ([]meta.Op, error) {
+		fixed = fixed[:0]
+		var ops []meta.Op
+		err := d.st.Meta().List(ctx, docPrefix, func(key string, value []byte, rev meta.Rev) error {
+			var dist Distribution
+			if err := json.Unmarshal(value, &dist); err != nil {
+				return fmt.Errorf("distribution %s: %w", strings.TrimPrefix(key, docPrefix), err)
+			}
+			if dist.Version.IsZero() {
+				return nil
+			}
+			kind, err := d.st.VersionKind(ctx, dist.Version)
+			if errors.Is(err, objects.ErrNotFound) {
+				return nil // fsck reports a pin of a missing version
+			}
+			if err != nil {
+				return fmt.Errorf("distribution %s: %w", dist.Name, err)
+			}
+			if kind == dist.Kind {
+				return nil
+			}
+			dist.Kind = kind
+			op, err := docOp(&dist, rev)
+			if err != nil {
+				return err
+			}
+			ops = append(ops, op)
+			fixed = append(fixed, dist.Name)
+			return nil
+		})
+		return ops, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return fixed, nil
+}

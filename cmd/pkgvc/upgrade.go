@@ -7,13 +7,25 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
-// upgradeSteps are the conversions `pkgvc upgrade` makes beyond moving
-// documents (see repo.Upgrade), in order.
-var upgradeSteps []repo.UpgradeStep
+// upgradeSteps returns the conversions `pkgvc upgrade` makes beyond those
+// of repo.Upgrade, in order; fixed collects the distributions whose kind
+// was corrected.
+func upgradeSteps(fixed *[]string) []repo.UpgradeStep {
+	return []repo.UpgradeStep{
+		// An older pkgvc gave a distribution pinned by version id the kind
+		// file; the version's kind is known now.
+		func(ctx context.Context, st *repo.Store) error {
+			names, err := publish.NewDists(st).FixPinnedKinds(ctx)
+			*fixed = names
+			return err
+		},
+	}
+}
 
 func upgradeCmd(e *env) *cli.Command {
 	return &cli.Command{
@@ -26,12 +38,16 @@ func upgradeCmd(e *env) *cli.Command {
 			if c.String("server") != "" {
 				return usagef("pkgvc upgrade works on a local store (--store DIR); it cannot run through --server")
 			}
-			rep, err := repo.Upgrade(ctx, storeDir(c), all.Kinds(), upgradeSteps)
+			var fixed []string
+			rep, err := repo.Upgrade(ctx, storeDir(c), all.Kinds(), upgradeSteps(&fixed))
 			if err != nil {
 				return err
 			}
 			if jsonOut(c) {
-				return e.printJSON(rep)
+				return e.printJSON(struct {
+					*repo.UpgradeReport
+					KindsFixed []string `json:"distribution_kinds_fixed"`
+				}{rep, fixed})
 			}
 			if rep.From == rep.To {
 				fmt.Fprintf(e.stdout, "%s is in store format %d already: nothing to do\n", rep.Dir, rep.To)
@@ -50,8 +66,8 @@ func upgradeCmd(e *env) *cli.Command {
 			}
 			fmt.Fprintf(e.stdout, "deleted %d ref(s) under config/ and dists/\n", rep.RefsDeleted)
 			fmt.Fprintf(e.stdout, "recorded the kind of %d version(s)\n", rep.VersionKinds)
-			if rep.Steps > 0 {
-				fmt.Fprintf(e.stdout, "ran %d further step(s)\n", rep.Steps)
+			for _, name := range fixed {
+				fmt.Fprintf(e.stdout, "distribution %s: its kind is now its pinned version's\n", name)
 			}
 			fmt.Fprintf(e.stdout, "upgraded %s from store format %d to %d\n", rep.Dir, rep.From, rep.To)
 			return nil

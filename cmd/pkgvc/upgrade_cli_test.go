@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo"
@@ -93,4 +94,34 @@ func TestUpgradeCLI(t *testing.T) {
 	h.jsonOK(&rep, "upgrade")
 	require.Equal(t, 2, rep.From)
 	require.Contains(t, h.ok("upgrade"), "already")
+}
+
+// An older pkgvc gave a distribution pinned by a full version id the kind
+// file whatever the version held; the upgrade gives it its version's kind.
+func TestUpgradeFixesPinnedDistributionKinds(t *testing.T) {
+	h := newHarness(t)
+	h.ok("repo", "create", "py", "--kind", "python")
+	wheel, data := pythontest.Spec{Name: "demo", Version: "1.0"}.Wheel()
+	id := h.commit("py", h.file(wheel, data)).ID
+	h.ok("dist", "create", "pin", "--base-path", "pin", "--version", id)
+	h.ok("dist", "create", "web", "--base-path", "web", "--repo", "py")
+	// What the older pkgvc stored for the pinned one.
+	ctx := context.Background()
+	st, err := repo.OpenDir(ctx, h.store, all.Kinds())
+	require.NoError(t, err)
+	var doc map[string]any
+	rev, err := meta.GetJSON(ctx, st.Meta(), "dists/pin", &doc)
+	require.NoError(t, err)
+	require.Equal(t, "python", doc["kind"])
+	doc["kind"] = "file"
+	_, err = meta.PutJSON(ctx, st.Meta(), "dists/pin", doc, rev)
+	require.NoError(t, err)
+	writeFormat1(t, h.store)
+
+	out := h.ok("upgrade")
+	require.Contains(t, out, "distribution pin: its kind is now its pinned version's")
+	require.NotContains(t, out, "distribution web")
+	var d struct{ Kind string }
+	h.jsonOK(&d, "dist", "show", "pin")
+	require.Equal(t, "python", d.Kind)
 }
