@@ -605,7 +605,9 @@ func Match(dists []Distribution, urlPath string) (*Distribution, string, bool) {
 // that version, as Create does now: an older pkgvc gave a distribution
 // pinned by a full version id the kind file, whatever the version held. It
 // returns the names of the distributions it changed. `pkgvc upgrade` runs
-// it once the versions' kinds are recorded.
+// it once the versions' kinds are recorded; a pinned version no
+// repository keeps, and so without a recorded kind, gets the
+// distribution's.
 func (d *Dists) FixPinnedKinds(ctx context.Context) ([]string, error) {
 	var fixed []string
 	err := d.change(ctx, func(ctx context.Context) ([]meta.Op, error) {
@@ -622,6 +624,11 @@ func (d *Dists) FixPinnedKinds(ctx context.Context) ([]string, error) {
 			kind, err := d.st.VersionKind(ctx, dist.Version)
 			if errors.Is(err, objects.ErrNotFound) {
 				return nil // fsck reports a pin of a missing version
+			}
+			if errors.Is(err, repo.ErrNeedsUpgrade) && dist.Kind != "" {
+				// No repository keeps the version any more: the kind the
+				// distribution was given stands in.
+				return d.st.RecordVersionKind(ctx, dist.Version, dist.Kind)
 			}
 			if err != nil {
 				return fmt.Errorf("distribution %s: %w", dist.Name, err)

@@ -1,11 +1,15 @@
 package publish_test
 
 import (
+	"encoding/json"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/meta"
+	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/remote"
@@ -91,3 +95,42 @@ func TestDistKinds(t *testing.T) {
 }
 
 var _ publish.RemoteKinds = (*remote.Manager)(nil)
+
+// A distribution an older pkgvc pinned: FixPinnedKinds gives it its
+// version's kind, and a kind-less version no repository keeps takes the
+// distribution's.
+func TestFixPinnedKinds(t *testing.T) {
+	ctx, st, ds := memDists(t)
+	v := commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
+	// A version as an older pkgvc wrote it: no kind.
+	doc, err := json.Marshal(map[string]any{"tree": v.Tree, "parents": []objects.ID{}, "version": 1,
+		"time": time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "author": "old", "message": "made before kinds"})
+	require.NoError(t, err)
+	b := st.Objects().NewBatch()
+	old, err := b.PutObject(ctx, append(append([]byte{'C', 1}, doc...), '\n'))
+	require.NoError(t, err)
+	require.NoError(t, b.Flush(ctx))
+	_, err = st.VersionKind(ctx, old.ID)
+	require.ErrorIs(t, err, repo.ErrNeedsUpgrade)
+
+	put := func(name, kind string, id objects.ID) {
+		data, err := json.Marshal(map[string]any{"name": name, "base_path": name, "version": id, "kind": kind})
+		require.NoError(t, err)
+		_, err = meta.PutIf(ctx, st.Meta(), "dists/"+name, data, "")
+		require.NoError(t, err)
+	}
+	put("wrong", "python", v.ID) // r is a file repository
+	put("orphan", "python", old.ID)
+	fixed, err := ds.FixPinnedKinds(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"wrong"}, fixed)
+	d, err := ds.Get(ctx, "wrong")
+	require.NoError(t, err)
+	require.Equal(t, "file", d.Kind)
+	k, err := st.VersionKind(ctx, old.ID)
+	require.NoError(t, err)
+	require.Equal(t, "python", k)
+	fixed, err = ds.FixPinnedKinds(ctx)
+	require.NoError(t, err)
+	require.Empty(t, fixed, "a second run changes nothing")
+}

@@ -46,6 +46,28 @@ func (s *Store) kindOf(ctx context.Context, v *Version, fallback string) (string
 	return "", fmt.Errorf("%w: version %s records no content kind (it was made by an older pkgvc); run `pkgvc upgrade` to record the kinds of such versions", ErrNeedsUpgrade, v.ID)
 }
 
+// RecordVersionKind records kind for version id, made before commits
+// recorded kinds, where no repository keeps it to say (RecordVersionKinds
+// records the others): a distribution pinned to it, whose kind stands in.
+// A version that records a kind, or has one recorded, keeps it.
+func (s *Store) RecordVersionKind(ctx context.Context, id objects.ID, kind string) error {
+	if _, err := s.kinds.Lookup(kind); err != nil {
+		return err
+	}
+	v, err := s.version(ctx, id)
+	if err != nil {
+		return err
+	}
+	if v.kind != "" {
+		return nil
+	}
+	_, err = meta.PutJSON(ctx, s.meta, versionKindKey(id), kind, "")
+	if errors.Is(err, meta.ErrConflict) {
+		return nil // recorded already
+	}
+	return err
+}
+
 // recordedKind returns the kind the metadata store holds for id, "" if none.
 func (s *Store) recordedKind(ctx context.Context, id objects.ID) (string, error) {
 	var k string
