@@ -358,6 +358,8 @@ func TestJSONShapes(t *testing.T) {
 		require.True(t, !l[0].Time.Before(l[1].Time))
 		require.NotEmpty(t, l[0].Who)
 		require.Contains(t, l[0].Action, "commit")
+		// `reflog show NAME` lists it too.
+		require.Equal(t, r.stdout, h.run("--json", "reflog", "show", "dev").stdout)
 	})
 
 	t.Run("repo", func(t *testing.T) {
@@ -406,6 +408,15 @@ func TestJSONShapes(t *testing.T) {
 		require.GreaterOrEqual(t, x["removed"], float64(before))
 		require.Empty(t, h.reflog("dev"))
 	})
+}
+
+// A repository named after a subcommand of reflog has its reflog listed
+// by `reflog show NAME`, as in git.
+func TestReflogShowSubcommandName(t *testing.T) {
+	h := newHarness(t)
+	h.ok("repo", "create", "expire")
+	h.commit("expire", h.file("e.txt", []byte("e")))
+	require.Contains(t, h.ok("reflog", "show", "expire"), "expire@{0}: ")
 }
 
 func TestGlobalFlagsAnywhere(t *testing.T) {

@@ -92,25 +92,30 @@ func catCmd(e *env) *cli.Command {
 }
 
 func reflogCmd(e *env) *cli.Command {
+	list := e.action(1, 1, "NAME", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+		entries, err := svc.Reflog(ctx, a[0])
+		if err != nil {
+			return err
+		}
+		if jsonOut(c) {
+			return e.printJSON(entries)
+		}
+		for i, r := range entries {
+			fmt.Fprintf(e.stdout, "%s@{%d}: %s -> %s  %s  %s  %s\n", a[0], i, shortID(r.Old.String()), shortID(r.New.String()),
+				r.Time.Local().Format("2006-01-02 15:04:05"), r.Who, r.Action)
+		}
+		return nil
+	})
 	return &cli.Command{
 		Name:      "reflog",
 		Usage:     "list the moves of a repository's head, newest first",
 		ArgsUsage: "NAME",
-		Commands:  []*cli.Command{reflogExpireCmd(e)},
-		Action: e.action(1, 1, "NAME", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
-			entries, err := svc.Reflog(ctx, a[0])
-			if err != nil {
-				return err
-			}
-			if jsonOut(c) {
-				return e.printJSON(entries)
-			}
-			for i, r := range entries {
-				fmt.Fprintf(e.stdout, "%s@{%d}: %s -> %s  %s  %s  %s\n", a[0], i, shortID(r.Old.String()), shortID(r.New.String()),
-					r.Time.Local().Format("2006-01-02 15:04:05"), r.Who, r.Action)
-			}
-			return nil
-		}),
+		Commands: []*cli.Command{
+			// As git's: `reflog show NAME` also lists one named expire or show.
+			{Name: "show", Usage: "list the moves of a repository's head, newest first (as pkgvc reflog NAME)", ArgsUsage: "NAME", Action: list},
+			reflogExpireCmd(e),
+		},
+		Action: list,
 	}
 }
 
