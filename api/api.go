@@ -57,6 +57,10 @@ type Versions interface {
 	Commit(ctx context.Context, repoName string, req repo.CommitRequest) (*repo.CommitResult, error)
 	Log(ctx context.Context, rev string, limit int) ([]repo.LogEntry, error)
 	List(ctx context.Context, rev string) ([]repo.Record, error)
+	// ListPage lists, by path, the records of rev that o selects (a path
+	// prefix, a page after a path, a limit), and the path to pass as the
+	// next page's After when more remain; its cost follows the page.
+	ListPage(ctx context.Context, rev string, o repo.ListOptions) ([]repo.Record, string, error)
 	Cat(ctx context.Context, rev, path string) (io.ReadCloser, repo.Record, error)
 	Reflog(ctx context.Context, name string) ([]repo.ReflogEntry, error)
 	Diff(ctx context.Context, from, to string) (*repo.DiffResult, error)

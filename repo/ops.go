@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -11,11 +12,78 @@ import (
 
 // List returns the package records of rev sorted by path.
 func (s *Store) List(ctx context.Context, rev string) ([]Record, error) {
+	recs, _, err := s.ListPage(ctx, rev, ListOptions{})
+	return recs, err
+}
+
+// ListOptions selects a page of a version's records.
+type ListOptions struct {
+	// Prefix keeps the records whose path starts with it, as a string:
+	// "d7/" is the directory d7, "d7" also matches "d70/x" and "d7.txt".
+	Prefix string
+	// After starts the page past this path (the next of the previous
+	// page), whether or not a record is still there.
+	After string
+	// Limit bounds the records returned; 0 or less returns all.
+	Limit int
+}
+
+// errPageFull stops a range read once a page and one more record are in.
+var errPageFull = errors.New("page full")
+
+// ListPage returns, sorted by path, the records of rev that o selects, and
+// next, the path of the last one returned when more remain (pass it as
+// the next page's After), else "". It reads the nodes that hold the page
+// and their ancestors, not the version.
+func (s *Store) ListPage(ctx context.Context, rev string, o ListOptions) ([]Record, string, error) {
 	v, err := s.Resolve(ctx, rev)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return tree.Sorted(ctx, s.objects, v.Tree)
+	from, to := o.Prefix, ""
+	if o.Prefix != "" {
+		end, ok := prefixEnd(o.Prefix)
+		if ok {
+			to = end
+		}
+	}
+	if o.After != "" {
+		// The least path after o.After.
+		if after := o.After + "\x00"; after > from {
+			from = after
+		}
+	}
+	if to != "" && from >= to {
+		return []Record{}, "", nil
+	}
+	recs := []Record{}
+	err = tree.Range(ctx, s.objects, v.Tree, from, to, func(e tree.Entry) error {
+		if o.Limit > 0 && len(recs) == o.Limit {
+			return errPageFull
+		}
+		recs = append(recs, e)
+		return nil
+	})
+	if errors.Is(err, errPageFull) {
+		return recs, recs[len(recs)-1].Path, nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return recs, "", nil
+}
+
+// prefixEnd returns the least string greater than every string starting
+// with prefix; false when there is none (prefix is all 0xff bytes).
+func prefixEnd(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
 }
 
 // Stat returns the record at path in rev.

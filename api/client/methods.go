@@ -72,13 +72,50 @@ func (c *Client) Log(ctx context.Context, rev string, limit int) ([]repo.LogEntr
 
 // List lists the packages of rev by path.
 func (c *Client) List(ctx context.Context, rev string) ([]repo.Record, error) {
-	rs, err := all[repo.Record](ctx, c, "/revisions/"+esc(rev)+"/packages", nil, 0)
-	for i := range rs {
-		if len(rs[i].Metadata) == 0 {
-			rs[i].Metadata = nil // sent as {} (the schema's metadata is an object), kept as nil
-		}
-	}
+	rs, _, err := c.ListPage(ctx, rev, repo.ListOptions{})
 	return rs, err
+}
+
+// ListPage lists the packages of rev that o selects, by path, asking for
+// as many pages as o.Limit takes (all when it is 0), and the path to pass
+// as the next page's After when more remain.
+func (c *Client) ListPage(ctx context.Context, rev string, o repo.ListOptions) ([]repo.Record, string, error) {
+	q := url.Values{}
+	if o.Prefix != "" {
+		q.Set("prefix", o.Prefix)
+	}
+	if o.After != "" {
+		q.Set("cursor", server.EncodeCursor(o.After))
+	}
+	out := []repo.Record{}
+	for {
+		n := server.MaxLimit
+		if o.Limit > 0 {
+			n = min(n, o.Limit-len(out))
+		}
+		q.Set("limit", strconv.Itoa(n))
+		var pg server.Page[repo.Record]
+		if err := c.do(ctx, http.MethodGet, "/revisions/"+esc(rev)+"/packages", q, nil, &pg); err != nil {
+			return nil, "", err
+		}
+		for i := range pg.Items {
+			if len(pg.Items[i].Metadata) == 0 {
+				pg.Items[i].Metadata = nil // sent as {} (the schema's metadata is an object), kept as nil
+			}
+		}
+		out = append(out, pg.Items...)
+		if pg.Next == "" {
+			return out, "", nil
+		}
+		if o.Limit > 0 && len(out) >= o.Limit {
+			next, err := server.DecodeCursor(pg.Next)
+			if err != nil {
+				return nil, "", err
+			}
+			return out, next, nil
+		}
+		q.Set("cursor", pg.Next)
+	}
 }
 
 // Reflog lists the moves of a repository's head, newest first.

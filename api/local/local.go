@@ -143,6 +143,11 @@ func (s *Service) List(ctx context.Context, rev string) ([]repo.Record, error) {
 	return s.st.List(ctx, rev)
 }
 
+// ListPage lists a page of the packages of a version.
+func (s *Service) ListPage(ctx context.Context, rev string, o repo.ListOptions) ([]repo.Record, string, error) {
+	return s.st.ListPage(ctx, rev, o)
+}
+
 // Cat opens a package's content, verified as it is read. A package
 // synced on demand and not fetched yet is fetched from its remote as the
 // reader is read, and stored.

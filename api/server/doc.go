@@ -8,7 +8,9 @@
 // uploads and the reflog's expiry. Bodies are JSON; every error is one JSON object, Error, whose
 // code a client maps back to the library's sentinel errors. Every list
 // answers a Page: items, and the cursor of the next page (also sent as a
-// Link header), taken with ?cursor=; ?limit= bounds the page.
+// Link header), taken with ?cursor=; ?limit= bounds the page. A revision's
+// packages are read from the cursor's path on, so a page costs what it
+// holds, not the version; ?prefix= keeps the paths that start with it.
 //
 // # Authentication
 //

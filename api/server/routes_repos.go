@@ -270,17 +270,14 @@ func (s *Server) versionRoutes() {
 
 	huma.Register(a, op(http.MethodGet, "/revisions/{rev}/packages", "list-packages", "The package records of a revision, by path", "versions"),
 		func(ctx context.Context, in *struct {
-			Rev string `path:"rev" doc:"A revision: NAME, NAME@N, NAME@{K}, NAME~K or an id prefix."`
+			Rev    string `path:"rev" doc:"A revision: NAME, NAME@N, NAME@{K}, NAME~K or an id prefix."`
+			Prefix string `query:"prefix" doc:"Only the packages whose path starts with this string (\"d7/\" is the directory d7; \"d7\" also matches d70/x)."`
 			PageParams
 		}) (*pageOutput[repo.Record], error) {
 			if err := s.needRev(ctx, in.Rev); err != nil {
 				return nil, err
 			}
-			rs, err := s.records(ctx, in.Rev)
-			if err != nil {
-				return nil, apiError(err)
-			}
-			return page("/revisions/"+url.PathEscape(in.Rev)+"/packages", in.PageParams, rs, func(r repo.Record) string { return r.Path }, true, nil)
+			return s.packagesPage(ctx, in.Rev, in.Prefix, in.PageParams)
 		})
 
 	cat := op(http.MethodGet, "/revisions/{rev}/content", "get-content", "Stream a package's bytes; the digest is verified while streaming", "versions")
@@ -325,6 +322,43 @@ func (s *Server) versionRoutes() {
 			}
 			return body(s.svc.DiffPackages(ctx, in.From, in.To))
 		})
+}
+
+// packagesPage pages a revision's records from the path its cursor names:
+// each page reads the part of the version it shows, not all of it.
+func (s *Server) packagesPage(ctx context.Context, rev, prefix string, p PageParams) (*pageOutput[repo.Record], error) {
+	o := repo.ListOptions{Prefix: prefix, Limit: p.Limit}
+	if o.Limit <= 0 {
+		o.Limit = DefaultLimit
+	}
+	if p.Cursor != "" {
+		after, err := uncursor(p.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		o.After = after
+	}
+	rs, next, err := s.svc.ListPage(ctx, rev, o)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	pg := Page[repo.Record]{Items: rs}
+	if pg.Items == nil {
+		pg.Items = []repo.Record{}
+	}
+	for i := range pg.Items {
+		if pg.Items[i].Metadata == nil {
+			pg.Items[i].Metadata = map[string]string{} // the schema has an object there
+		}
+	}
+	if next != "" {
+		pg.Next = cursor(next)
+	}
+	var extra url.Values
+	if prefix != "" {
+		extra = url.Values{"prefix": {prefix}}
+	}
+	return &pageOutput[repo.Record]{Body: pg, Link: nextLink(Prefix+"/revisions/"+url.PathEscape(rev)+"/packages", p, pg.Next, extra)}, nil
 }
 
 // logPage pages a history. The first page reads only as much history as it

@@ -32,8 +32,6 @@ type Server struct {
 	now     func() time.Time
 	limiter *auth.Limiter
 	uploads *uploads
-	// listings keeps the sorted package lists of versions (listings.go).
-	listings *listings
 	// maxUpload bounds an upload's total size; 0 is no limit.
 	maxUpload int64
 
@@ -88,9 +86,8 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	useErrorModel()
 	s := &Server{
 		svc: svc, authn: authn, log: slog.New(slog.DiscardHandler), now: time.Now,
-		limiter:  auth.NewLimiter(auth.DefaultLimitFailures, auth.DefaultLimitWindow, auth.DefaultLimitBlock),
-		listings: newListings(),
-		uploads:  &uploads{dir: filepath.Join(os.TempDir(), "pkgvc-uploads"), ttl: repo.PendingWindow, busy: map[string]*uploadLock{}, maxOpen: DefaultMaxOpenUploads},
+		limiter: auth.NewLimiter(auth.DefaultLimitFailures, auth.DefaultLimitWindow, auth.DefaultLimitBlock),
+		uploads: &uploads{dir: filepath.Join(os.TempDir(), "pkgvc-uploads"), ttl: repo.PendingWindow, busy: map[string]*uploadLock{}, maxOpen: DefaultMaxOpenUploads},
 	}
 	for _, o := range opts {
 		o(s)

@@ -261,6 +261,13 @@ func uncursor(c string) (string, error) {
 	return string(b), nil
 }
 
+// EncodeCursor is the cursor of the page of a revision's packages that
+// starts after path.
+func EncodeCursor(path string) string { return cursor(path) }
+
+// DecodeCursor returns the path a cursor of a revision's packages names.
+func DecodeCursor(c string) (string, error) { return uncursor(c) }
+
 // paginate cuts the page p selects out of items. key names an item
 // uniquely; sorted says items are sorted by key, so that a page still
 // follows when the item its cursor names is gone. Without key, cursors

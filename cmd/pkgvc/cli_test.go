@@ -540,7 +540,7 @@ func TestUsageErrors(t *testing.T) {
 		{"log"},
 		{"log", "dev", "dev"},
 		{"ls"},
-		{"ls", "dev", "dev"},
+		{"ls", "dev", "a/", "b/"},
 		{"cat", "dev"},
 		{"cat", "dev", "f.txt", "more"},
 		{"reflog"},

@@ -47,10 +47,17 @@ func logCmd(e *env) *cli.Command {
 func lsCmd(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "ls",
-		Usage:     "list the packages of a version",
-		ArgsUsage: "REV",
-		Action: e.action(1, 1, "REV", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
-			recs, err := svc.List(ctx, a[0])
+		Usage:     "list the packages of a version, or those whose path starts with PREFIX",
+		ArgsUsage: "REV [PREFIX]",
+		Description: "PREFIX is a string prefix of the path: \"d7/\" lists the directory d7,\n" +
+			"\"d7\" also lists d70/x and d7.txt. Only the part of the version that\n" +
+			"PREFIX names is read.",
+		Action: e.action(1, 2, "REV [PREFIX]", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			var o repo.ListOptions
+			if len(a) > 1 {
+				o.Prefix = a[1]
+			}
+			recs, _, err := svc.ListPage(ctx, a[0], o)
 			if err != nil {
 				return err
 			}

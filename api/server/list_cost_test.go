@@ -1,0 +1,104 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/api/local"
+	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/objects"
+	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
+	refsmem "github.com/pkgvc/pkgvc/refs/mem"
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/all"
+)
+
+// countingBackend counts the objects read from it.
+type countingBackend struct {
+	objects.Backend
+	opens atomic.Int64
+}
+
+func (c *countingBackend) Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	c.opens.Add(1)
+	return c.Backend.Open(ctx, key, offset, length)
+}
+
+// TestPackagesPageCostFollowsThePage: one 10-record page of a revision's
+// packages from a cursor deep in the version, and a 10-record prefix,
+// read at 100 000 records at most 3 times the objects they read at 1 000,
+// on a server that has read nothing yet.
+func TestPackagesPageCostFollowsThePage(t *testing.T) {
+	reads := func(n int) (page, prefix int64) {
+		ctx := context.Background()
+		be := &countingBackend{Backend: objectsmem.New()}
+		rs := refsmem.New()
+		st := repo.New(objects.New(be), rs, all.Kinds())
+		_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
+		require.NoError(t, err)
+		b := st.Objects().NewBatch()
+		blob, err := b.PutBlob(ctx, bytes.NewReader([]byte("content")))
+		require.NoError(t, err)
+		require.NoError(t, b.Flush(ctx))
+		recs := make([]repo.Record, 0, n)
+		for i := 0; len(recs) < n; i++ {
+			p := fmt.Sprintf("e%d/p%06d.whl", i%50, i)
+			if i < 10 {
+				p = fmt.Sprintf("d7/f%d.whl", i)
+			}
+			recs = append(recs, repo.Record{Path: p, SHA256: blob.ID, Size: blob.Size})
+		}
+		_, err = st.Commit(ctx, "r", repo.CommitRequest{Records: recs})
+		require.NoError(t, err)
+		scope, err := auth.ParseScope("*:*:admin")
+		require.NoError(t, err)
+		_, admin, err := auth.New(st).Create(ctx, auth.CreateOptions{Name: "admin", Scopes: []auth.Scope{scope}})
+		require.NoError(t, err)
+
+		cost := func(q url.Values, wantNext bool) int64 {
+			// A server on a store that has read nothing yet (it shares
+			// the documents, as processes on one store directory do).
+			st2 := repo.New(objects.New(be), rs, all.Kinds(), repo.WithMeta(st.Meta()))
+			srv, err := server.New(local.New(st2), auth.New(st2, auth.WithCacheTTL(0)))
+			require.NoError(t, err)
+			req := httptest.NewRequest(http.MethodGet, server.Prefix+"/revisions/r/packages?"+q.Encode(), nil)
+			req.Header.Set("Authorization", "Bearer "+admin)
+			w := httptest.NewRecorder()
+			before := be.opens.Load()
+			srv.ServeHTTP(w, req)
+			reads := be.opens.Load() - before
+			require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+			var pg server.Page[repo.Record]
+			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &pg))
+			require.Len(t, pg.Items, 10)
+			require.Equal(t, wantNext, pg.Next != "")
+			if p := q.Get("prefix"); p != "" {
+				for _, r := range pg.Items {
+					require.True(t, strings.HasPrefix(r.Path, p), r.Path)
+				}
+			}
+			return reads
+		}
+		after := fmt.Sprintf("e25/p%06d.whl", n/2/50*50+25)
+		return cost(url.Values{"limit": {"10"}, "cursor": {server.EncodeCursor(after)}}, true),
+			cost(url.Values{"prefix": {"d7/"}}, false)
+	}
+	smallPage, smallPrefix := reads(1_000)
+	largePage, largePrefix := reads(100_000)
+	t.Logf("objects read for a 10-record page: %d at 1 000 records, %d at 100 000; for a 10-record prefix: %d, %d",
+		smallPage, largePage, smallPrefix, largePrefix)
+	require.LessOrEqual(t, largePage, 3*smallPage)
+	require.LessOrEqual(t, largePrefix, 3*smallPrefix)
+}
