@@ -128,6 +128,12 @@
 //     the sweep took before a writer's Reference is reported missing
 //     (ErrNotFound): the writer stores it again or fails, it never names
 //     a deleted blob.
+//  3. A writer may also name a whole stored version without writing or
+//     freshening it (promote or rollback to an old version, a
+//     distribution pinned by id). So the sweep lists its candidates, then
+//     takes Collect again, walks the roots anew (rule 1 makes every such
+//     name visible by then) and deletes only candidates still unreached,
+//     before it lets writers go on.
 //
 // Leases come in two kinds, so that the collector is neither starved by a
 // stream of writers nor makes short ones queue behind a long one. A short

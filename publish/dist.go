@@ -221,7 +221,16 @@ const maxChangeAttempts = 8
 // change applies the metadata ops build returns, with the change of
 // setKey, in one batch; build runs again, on what is there then, while
 // another change of distributions lands first.
+//
+// It holds a lease on the object store (see repo.Store.GC) from reading the
+// version a pin names until the pin lands, so that gc's sweep sees the pin
+// before it deletes anything.
 func (d *Dists) change(ctx context.Context, build func(ctx context.Context) ([]meta.Op, error)) error {
+	ctx, release, err := d.st.Objects().Lease(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	m := d.st.Meta()
 	for attempt := 1; ; attempt++ {
 		var set distSet

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/pkgvc/pkgvc/meta"
@@ -42,7 +43,10 @@ type GCResult struct {
 // (objects.Store.Collect), which waits for the writers' leases and holds
 // new ones back, and the sweep deletes only what was last modified at or
 // before the mark began, so that a blob a writer references afterwards
-// (objects.Store.Reference) stays. See package objects, "Writers and the
+// (objects.Store.Reference) stays. What a writer names without writing it
+// (an old version promoted, rolled back to or pinned by id) is kept by a
+// second, short mark with leases held back again: it walks the roots anew
+// before anything is deleted. See package objects, "Writers and the
 // garbage collector".
 func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	grace := o.Grace
@@ -98,30 +102,64 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	endMark()
 	res := &GCResult{ReachableObjects: len(r.objs), ReachableBlobs: len(r.blobs), PinnedBlobs: len(pinned), ExpiredPins: len(expired)}
 	olderThan := cutoff.Add(time.Nanosecond)
-	sweep := func(list func(context.Context, func(objects.ID, objects.Info) error) error, marked map[objects.ID]bool,
-		del func(context.Context, objects.ID, time.Time) (bool, error), count *int) error {
-		var dead []objects.Info
-		var ids []objects.ID
-		if err := list(ctx, func(id objects.ID, info objects.Info) error {
-			if marked[id] {
-				return nil
-			}
-			if !info.ModTime.Before(olderThan) {
+	// The candidates are listed with writers going on.
+	type candidate struct {
+		id   objects.ID
+		size int64
+	}
+	candidates := func(list func(context.Context, func(objects.ID, objects.Info) error) error, marked map[objects.ID]bool) ([]candidate, error) {
+		var out []candidate
+		err := list(ctx, func(id objects.ID, info objects.Info) error {
+			switch {
+			case marked[id]:
+			case !info.ModTime.Before(olderThan):
 				res.KeptYoung++
-				return nil
+			default:
+				out = append(out, candidate{id, info.Size})
 			}
-			dead, ids = append(dead, info), append(ids, id)
 			return nil
-		}); err != nil {
-			return err
+		})
+		return out, err
+	}
+	deadObjects, err := candidates(s.objects.ListObjects, r.objs)
+	if err != nil {
+		return res, fmt.Errorf("gc: sweep objects: %w", err)
+	}
+	deadBlobs, err := candidates(s.objects.ListBlobs, r.blobs)
+	if err != nil {
+		return res, fmt.Errorf("gc: sweep blobs: %w", err)
+	}
+	if o.DryRun {
+		for _, c := range deadObjects {
+			res.DeletedObjects++
+			res.FreedBytes += c.size
 		}
-		for i, id := range ids {
-			if o.DryRun {
-				*count++
-				res.FreedBytes += dead[i].Size
+		for _, c := range deadBlobs {
+			res.DeletedBlobs++
+			res.FreedBytes += c.size
+		}
+		return res, nil
+	}
+	// Since the mark a writer may have named a candidate: an old version
+	// promoted, rolled back to or pinned by id. Writers hold a lease from
+	// reading what they name until their ref or pin lands, so with leases
+	// held back again the roots show every such name: walk them again
+	// (seen subtrees are skipped) and delete only what is still unreached.
+	_, endSweepOnce, err := s.objects.Collect(ctx)
+	if err != nil {
+		return res, fmt.Errorf("gc: %w", err)
+	}
+	endSweep := sync.OnceFunc(endSweepOnce)
+	defer endSweep()
+	if err := s.remark(ctx, r); err != nil {
+		return res, fmt.Errorf("gc: mark again: %w (nothing was deleted)", err)
+	}
+	del := func(dead []candidate, marked map[objects.ID]bool, del func(context.Context, objects.ID, time.Time) (bool, error), count *int) error {
+		for _, c := range dead {
+			if marked[c.id] {
 				continue
 			}
-			ok, err := del(ctx, id, olderThan)
+			ok, err := del(ctx, c.id, olderThan)
 			if errors.Is(err, objects.ErrNotFound) {
 				continue // another collector took it
 			}
@@ -130,33 +168,44 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 			}
 			if ok {
 				*count++
-				res.FreedBytes += dead[i].Size
+				res.FreedBytes += c.size
 			}
 		}
 		return nil
 	}
-	if err := sweep(s.objects.ListObjects, r.objs, s.objects.DeleteObject, &res.DeletedObjects); err != nil {
+	if err := del(deadObjects, r.objs, s.objects.DeleteObject, &res.DeletedObjects); err != nil {
 		return res, fmt.Errorf("gc: sweep objects: %w", err)
 	}
-	if err := sweep(s.objects.ListBlobs, r.blobs, s.objects.DeleteBlob, &res.DeletedBlobs); err != nil {
+	if err := del(deadBlobs, r.blobs, s.objects.DeleteBlob, &res.DeletedBlobs); err != nil {
 		return res, fmt.Errorf("gc: sweep blobs: %w", err)
 	}
-	if !o.DryRun {
-		for _, op := range expired {
-			err := meta.DeleteIf(ctx, s.meta, op.Key, op.Old)
-			if errors.Is(err, meta.ErrConflict) || errors.Is(err, meta.ErrNotFound) {
-				res.ExpiredPins-- // changed or removed meanwhile
-				continue
-			}
-			if err != nil {
-				return res, fmt.Errorf("gc: delete expired pin: %w", err)
-			}
+	endSweep()
+	for _, op := range expired {
+		err := meta.DeleteIf(ctx, s.meta, op.Key, op.Old)
+		if errors.Is(err, meta.ErrConflict) || errors.Is(err, meta.ErrNotFound) {
+			res.ExpiredPins-- // changed or removed meanwhile
+			continue
 		}
-		n, err := s.objects.CleanTemp(ctx, olderThan)
 		if err != nil {
-			return res, fmt.Errorf("gc: %w", err)
+			return res, fmt.Errorf("gc: delete expired pin: %w", err)
 		}
-		res.TempFiles = n
 	}
+	n, err := s.objects.CleanTemp(ctx, olderThan)
+	if err != nil {
+		return res, fmt.Errorf("gc: %w", err)
+	}
+	res.TempFiles = n
 	return res, nil
+}
+
+// remark adds to r what the roots and pins reach now.
+func (s *Store) remark(ctx context.Context, r *reach) error {
+	pinned, _, err := s.pinnedBlobs(ctx)
+	if err != nil {
+		return err
+	}
+	for id := range pinned {
+		r.blobs[id] = true
+	}
+	return r.roots(ctx)
 }

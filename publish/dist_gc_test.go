@@ -1,0 +1,69 @@
+package publish_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/objects"
+	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
+	"github.com/pkgvc/pkgvc/publish"
+	refsmem "github.com/pkgvc/pkgvc/refs/mem"
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/all"
+)
+
+// sweepHook runs a function once, when gc's sweep first lists objects:
+// after its mark, before it deletes.
+type sweepHook struct {
+	*objectsmem.Backend
+	hook atomic.Pointer[func()]
+}
+
+func (b *sweepHook) List(ctx context.Context, prefix string, fn func(objects.Info) error) error {
+	if strings.HasPrefix(prefix, "objects") {
+		if h := b.hook.Swap(nil); h != nil {
+			(*h)()
+		}
+	}
+	return b.Backend.List(ctx, prefix, fn)
+}
+
+// A distribution pinned, while gc sweeps, to a version nothing reached at
+// gc's mark keeps it.
+func TestGCKeepsVersionPinnedDuringSweep(t *testing.T) {
+	ctx := context.Background()
+	be := &sweepHook{Backend: objectsmem.New()}
+	st := repo.New(objects.New(be), refsmem.New(), all.Kinds())
+	_, err := st.CreateRepo(ctx, "old", repo.CreateOptions{})
+	require.NoError(t, err)
+	b := st.Objects().NewBatch()
+	blob, err := b.PutBlob(ctx, strings.NewReader("content"))
+	require.NoError(t, err)
+	require.NoError(t, b.Flush(ctx))
+	res, err := st.Commit(ctx, "old", repo.CommitRequest{Records: []repo.Record{{Path: "a.txt", SHA256: blob.ID, Size: blob.Size}}})
+	require.NoError(t, err)
+	dists := publish.NewDists(st)
+	require.NoError(t, dists.DeleteRepo(ctx, "old", false))
+	time.Sleep(5 * time.Millisecond) // older than gc's epoch
+	created := error(nil)
+	h := func() { _, created = dists.Create(ctx, "d", publish.DistSpec{BasePath: "d", Version: res.ID.String()}) }
+	be.hook.Store(&h)
+	_, err = st.GC(ctx, repo.GCOptions{Grace: -1})
+	require.NoError(t, err)
+	require.Nil(t, be.hook.Load(), "the distribution was made during the sweep")
+	require.NoError(t, created)
+	d, err := dists.Get(ctx, "d")
+	require.NoError(t, err)
+	v, err := dists.Resolve(ctx, d)
+	require.NoError(t, err, "gc deleted the version distribution d pins")
+	_, err = st.List(ctx, v.ID.String())
+	require.NoError(t, err)
+	fr, err := st.Fsck(ctx)
+	require.NoError(t, err)
+	require.Empty(t, fr.Problems)
+}

@@ -1,0 +1,82 @@
+package repo_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/objects"
+	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
+	refsmem "github.com/pkgvc/pkgvc/refs/mem"
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/all"
+)
+
+// sweepHook runs a function once, when gc's sweep first lists objects:
+// after its mark, before it deletes.
+type sweepHook struct {
+	*objectsmem.Backend
+	hook atomic.Pointer[func()]
+}
+
+func (b *sweepHook) List(ctx context.Context, prefix string, fn func(objects.Info) error) error {
+	if strings.HasPrefix(prefix, "objects") {
+		if h := b.hook.Swap(nil); h != nil {
+			(*h)()
+		}
+	}
+	return b.Backend.List(ctx, prefix, fn)
+}
+
+// A version nothing reached at gc's mark (its repository deleted), named
+// again while gc sweeps — promoted, rolled back to — is not deleted: the
+// sweep marks again, with writers held back, before it deletes.
+func TestGCKeepsVersionNamedDuringSweep(t *testing.T) {
+	for name, op := range map[string]func(ctx context.Context, st *repo.Store, id string) error{
+		"promote": func(ctx context.Context, st *repo.Store, id string) error {
+			_, err := st.Promote(ctx, []repo.Pair{{Src: id, Dst: "dev"}}, repo.PromoteOptions{Force: true})
+			return err
+		},
+		"rollback": func(ctx context.Context, st *repo.Store, id string) error {
+			_, err := st.Rollback(ctx, "dev", id)
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			be := &sweepHook{Backend: objectsmem.New()}
+			st := repo.New(objects.New(be), refsmem.New(), all.Kinds())
+			for _, r := range []string{"dev", "old"} {
+				_, err := st.CreateRepo(ctx, r, repo.CreateOptions{})
+				require.NoError(t, err)
+				b := st.Objects().NewBatch()
+				blob, err := b.PutBlob(ctx, strings.NewReader("content of "+r))
+				require.NoError(t, err)
+				require.NoError(t, b.Flush(ctx))
+				_, err = st.Commit(ctx, r, repo.CommitRequest{Records: []repo.Record{{Path: r + ".txt", SHA256: blob.ID, Size: blob.Size}}})
+				require.NoError(t, err)
+			}
+			old, err := st.Resolve(ctx, "old")
+			require.NoError(t, err)
+			require.NoError(t, st.DeleteRepo(ctx, "old"))
+			time.Sleep(5 * time.Millisecond) // older than gc's epoch
+			ran := error(nil)
+			h := func() { ran = op(ctx, st, old.ID.String()) }
+			be.hook.Store(&h)
+			_, err = st.GC(ctx, repo.GCOptions{Grace: -1})
+			require.NoError(t, err)
+			require.Nil(t, be.hook.Load(), "the operation ran during the sweep")
+			require.NoError(t, ran)
+			rc, _, err := st.Cat(ctx, "dev", "old.txt")
+			require.NoError(t, err, "gc deleted what dev names now")
+			require.NoError(t, rc.Close())
+			res, err := st.Fsck(ctx)
+			require.NoError(t, err)
+			require.Empty(t, res.Problems)
+		})
+	}
+}
