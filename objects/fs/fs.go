@@ -2,6 +2,8 @@ package fs
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -55,7 +57,9 @@ func New(dir string) (*Backend, error) {
 	if err := os.MkdirAll(tmp, dirMode); err != nil {
 		return nil, fmt.Errorf("fs backend: %w", err)
 	}
-	return &Backend{dir: abs, tmp: tmp}, nil
+	b := &Backend{dir: abs, tmp: tmp}
+	b.restoreParked()
+	return b, nil
 }
 
 func checkKey(key string) error {
@@ -472,6 +476,7 @@ func (s *staged) Abort() error {
 // Directories in dir/tmp are left alone: they hold other temporaries
 // (upload sessions) that their owners clean up.
 func (b *Backend) CleanTemp(ctx context.Context, olderThan time.Time) (int, error) {
+	b.restoreParked()
 	ents, err := os.ReadDir(b.tmp)
 	if err != nil {
 		return 0, fmt.Errorf("clean temp: %w", err)
@@ -495,6 +500,11 @@ func (b *Backend) CleanTemp(ctx context.Context, olderThan time.Time) (int, erro
 	return removed, nil
 }
 
+// parkDir, under dir/tmp, holds files DeleteIfOlder has renamed aside.
+// CleanTemp leaves directories alone, so no other collector's cleanup
+// removes a file parked there; each is named after its key.
+const parkDir = "gc"
+
 // DeleteIfOlder deletes key if its modification time is before olderThan.
 // It first renames the file aside, so a concurrent Touch either lands before
 // the rename (the time check then keeps the file, which goes back) or finds
@@ -507,30 +517,82 @@ func (b *Backend) DeleteIfOlder(ctx context.Context, key string, olderThan time.
 	if err != nil {
 		return false, err
 	}
-	aside, err := os.CreateTemp(b.tmp, "gc-*")
-	if err != nil {
+	park := filepath.Join(b.tmp, parkDir)
+	if err := os.MkdirAll(park, dirMode); err != nil {
 		return false, fmt.Errorf("delete %s: %w", key, err)
 	}
-	aside.Close()
-	if err := os.Rename(p, aside.Name()); err != nil {
-		os.Remove(aside.Name())
+	// No placeholder file: restoreParked must find nothing but parked
+	// files there.
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:]) // never fails (crypto/rand)
+	aside := filepath.Join(park, strings.ReplaceAll(key, "/", "%")+"."+hex.EncodeToString(nonce[:]))
+	if err := os.Rename(p, aside); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return false, notFound("delete", key, err)
 		}
 		return false, fmt.Errorf("delete %s: %w", key, err)
 	}
-	fi, err := os.Stat(aside.Name())
+	fi, err := os.Stat(aside)
 	if err == nil && !fi.ModTime().Before(olderThan) {
 		// Freshened by a writer that reuses it: put it back, unless a
 		// writer stored a new copy meanwhile.
-		if err := os.Link(aside.Name(), p); err != nil && !errors.Is(err, os.ErrExist) {
-			return false, fmt.Errorf("restore %s: %w", key, err)
+		if err := os.Link(aside, p); err != nil && !errors.Is(err, os.ErrExist) {
+			if _, serr := os.Stat(p); serr != nil { // else restoreParked put it back
+				return false, fmt.Errorf("restore %s: %w", key, err)
+			}
 		}
-		os.Remove(aside.Name())
+		os.Remove(aside)
 		return false, nil
 	}
-	if err := os.Remove(aside.Name()); err != nil {
+	if err := os.Remove(aside); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, fmt.Errorf("delete %s: %w", key, err)
 	}
 	return true, nil
+}
+
+// parkedStale is how long after it was parked a file counts as left by
+// a DeleteIfOlder that stopped: one takes microseconds.
+var parkedStale = time.Minute
+
+// changedBefore reports whether the file's status (its name, for a
+// renamed file) last changed before t.
+func changedBefore(info iofs.FileInfo, t time.Time) bool {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return info.ModTime().Before(t)
+	}
+	return time.Unix(st.Ctim.Sec, st.Ctim.Nsec).Before(t)
+}
+
+// restoreParked puts back every file DeleteIfOlder parked and did not
+// finish with (its process stopped): it may have been freshened, and
+// keeping a file gc would delete is always safe — the next gc does. A
+// DeleteIfOlder running meanwhile finds its parked file gone or its key
+// back, and either way loses nothing.
+func (b *Backend) restoreParked() {
+	park := filepath.Join(b.tmp, parkDir)
+	ents, err := os.ReadDir(park)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		name := e.Name()
+		dot := strings.LastIndexByte(name, '.')
+		if dot <= 0 || !e.Type().IsRegular() {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || !changedBefore(info, time.Now().Add(-parkedStale)) {
+			continue // a DeleteIfOlder may still be at work on it
+		}
+		key := strings.ReplaceAll(name[:dot], "%", "/")
+		p, err := b.path(key)
+		if err != nil {
+			continue
+		}
+		from := filepath.Join(park, name)
+		if err := os.Link(from, p); err == nil || errors.Is(err, os.ErrExist) {
+			os.Remove(from)
+		}
+	}
 }
