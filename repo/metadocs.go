@@ -23,6 +23,9 @@ const (
 
 func repoKey(name string) string { return repoPrefix + name }
 
+// repoDeleteAction begins the reflog action of a repository's deletion.
+const repoDeleteAction = "repo delete "
+
 // Pin is the value of a key under PinPrefix: versions gc keeps, with
 // their history.
 type Pin struct {
@@ -83,7 +86,7 @@ func (s *Store) DropHead(ctx context.Context, name string) error {
 		} else if !errors.Is(err, meta.ErrNotFound) {
 			return err
 		}
-		err = s.ApplyRefs(ctx, "repo delete "+name, refUpdateDelete(headRef(name), head))
+		err = s.ApplyRefs(ctx, repoDeleteAction+name, refUpdateDelete(headRef(name), head))
 		if err == nil || !errors.Is(err, ErrConflict) || attempt >= maxCommitRetries {
 			return err
 		}

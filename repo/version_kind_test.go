@@ -295,3 +295,22 @@ func TestCommitRefusesRecordsOfOtherKinds(t *testing.T) {
 		require.ErrorIs(t, err, repo.ErrInvalid, "%s %s from a file", tc.repo, tc.path)
 	}
 }
+
+// A repository deleted and made again under its name with another kind:
+// the old one's versions keep their kind (the reflog survives the
+// deletion, and its entries before it are not the new repository's).
+func TestRecordVersionKindsAcrossRecreatedRepo(t *testing.T) {
+	e := kindEnv(t)
+	e.create("x", repo.CreateOptions{}) // file
+	old := e.oldCommit(e.resolve("files").Tree)
+	e.moveHead("x", old, "commit: made in x")
+	e.create("prod", repo.CreateOptions{})
+	e.moveHead("prod", old, "promote: x -> prod")
+	require.NoError(t, e.s.DeleteRepo(e.ctx, "x"))
+	e.create("x", repo.CreateOptions{Kind: "python"})
+	_, err := e.s.RecordVersionKinds(e.ctx)
+	require.NoError(t, err)
+	require.Equal(t, "file", e.kindOf(old))
+	res, err := e.s.Fsck(e.ctx)
+	require.NoError(t, err, "%v", res)
+}

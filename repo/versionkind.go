@@ -8,6 +8,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/refs"
 )
 
 // versionKindsPrefix keys, in the metadata store, the kinds of versions
@@ -161,8 +162,8 @@ func (s *Store) RecordVersionKinds(ctx context.Context) (int, error) {
 			return n, err
 		}
 		for _, e := range log {
-			if e.Time.Before(st.config.PrunedAt) {
-				break
+			if e.Time.Before(st.config.PrunedAt) || isRepoDeletion(e) {
+				break // older entries are of a repository of this name deleted since
 			}
 			if e.New.IsZero() || strings.HasPrefix(e.Action, "promote") {
 				continue
@@ -190,4 +191,11 @@ func (s *Store) RecordVersionKinds(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// isRepoDeletion reports whether reflog entry e deleted a repository's
+// head (DropHead): the entries before it are of that repository, not of
+// one created later under its name.
+func isRepoDeletion(e refs.Entry) bool {
+	return e.New.IsZero() && strings.HasPrefix(e.Action, repoDeleteAction)
 }

@@ -132,6 +132,9 @@ func (r *reach) repo(ctx context.Context, name string) error {
 		if e.Time.Before(st.config.PrunedAt) {
 			break // newest first: the rest is older still
 		}
+		if isRepoDeletion(e) {
+			break // the rest is of a repository of this name deleted since
+		}
 		for _, id := range []objects.ID{e.New, e.Old} {
 			if id.IsZero() || h.expanded[id] {
 				continue
