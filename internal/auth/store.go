@@ -135,6 +135,9 @@ type Store struct {
 
 	mu    sync.Mutex
 	cache map[[sha256.Size]byte]cached
+	// revocations counts this process's revocations, so that a lookup
+	// that raced one does not cache what it read before it.
+	revocations uint64
 }
 
 type cached struct {
@@ -237,6 +240,7 @@ func (s *Store) Revoke(ctx context.Context, name string) error {
 	if sum, err := hex.DecodeString(d.Hash); err == nil && len(sum) == sha256.Size {
 		s.mu.Lock()
 		delete(s.cache, [sha256.Size]byte(sum))
+		s.revocations++
 		s.mu.Unlock()
 	}
 	return nil
@@ -252,6 +256,7 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Token, error)
 	now := s.now()
 	s.mu.Lock()
 	c, ok := s.cache[sum]
+	revocations := s.revocations
 	s.mu.Unlock()
 	if !ok || now.Sub(c.at) >= s.ttl || now.Before(c.at) {
 		tok, err := s.lookup(ctx, sum)
@@ -266,6 +271,12 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Token, error)
 		c = cached{tok: tok, at: now}
 		if s.ttl > 0 {
 			s.mu.Lock()
+			if s.revocations != revocations {
+				// A revocation landed since the lookup: it may be this
+				// token's, so neither cache nor trust what was read.
+				s.mu.Unlock()
+				return s.Authenticate(ctx, secret)
+			}
 			if len(s.cache) >= maxCached {
 				clear(s.cache)
 			}
