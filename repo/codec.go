@@ -45,6 +45,15 @@ type Config struct {
 	// PrunedAt is when retention last pruned; older reflog entries no longer
 	// keep versions alive.
 	PrunedAt time.Time `json:"pruned_at,omitzero"`
+	// Incarnation tells this repository from another made later under its
+	// name (a writer that read this one must not land in that one).
+	Incarnation string `json:"incarnation,omitempty"`
+}
+
+// sameRepo reports whether a and b are configurations of one repository,
+// not of two made one after the other under one name.
+func sameRepo(a, b *Config) bool {
+	return a.Incarnation == b.Incarnation && a.Created.Equal(b.Created)
 }
 
 func encodeTagged(tag byte, v any) ([]byte, error) {

@@ -181,10 +181,15 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 	if author == "" {
 		author = s.whoFor(ctx)
 	}
+	first := st.config
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if st, err = s.loadRepo(ctx, repoName); err != nil {
 				return nil, err
+			}
+			if !sameRepo(st.config, first) {
+				// The records were checked against the one deleted.
+				return nil, fmt.Errorf("%w: repository %s was deleted and made again while this change was made", ErrConflict, repoName)
 			}
 		}
 		res, err := s.commitOnce(ctx, st, records, req, author)
@@ -653,6 +658,34 @@ type headMove struct {
 	new objects.ID
 }
 
+// checkIncarnations undoes moves into repositories that were empty when
+// read and have been deleted, or deleted and made again, since: an empty
+// repository has no head for the compare-and-swap to catch that with.
+func (s *Store) checkIncarnations(ctx context.Context, action string, moves []headMove) error {
+	var undo []refs.Update
+	var gone []string
+	for _, m := range moves {
+		if !m.st.head.IsZero() {
+			continue // the head's compare-and-swap caught any deletion
+		}
+		now, err := s.loadRepo(ctx, m.st.name)
+		if err == nil && sameRepo(now.config, m.st.config) {
+			continue
+		}
+		if err != nil && !errors.Is(err, ErrRepoNotFound) {
+			return err
+		}
+		undo = append(undo, refs.Update{Name: headRef(m.st.name), Old: m.new})
+		gone = append(gone, m.st.name)
+	}
+	if len(undo) == 0 {
+		return nil
+	}
+	// Best effort: a commit on top of the move meanwhile keeps it.
+	_ = s.refs.Apply(ctx, refs.Txn{Updates: undo, Who: s.whoFor(ctx), Action: action + " (undone: the repository was deleted meanwhile)"})
+	return fmt.Errorf("%w: repository %s was deleted while this change was made", ErrConflict, strings.Join(gone, ", "))
+}
+
 // moveHeads moves the heads atomically with compare-and-swap, with each
 // repository's retention markers, then stores the shallow boundaries
 // retention moved. A boundary is only what gc may collect: stored late,
@@ -678,6 +711,9 @@ func (s *Store) moveHeads(ctx context.Context, action string, moves ...headMove)
 	}
 	ups = dedupe(ups)
 	if err := s.refs.Apply(ctx, refs.Txn{Updates: ups, Who: s.whoFor(ctx), Action: action}); err != nil {
+		return err
+	}
+	if err := s.checkIncarnations(ctx, action, moves); err != nil {
 		return err
 	}
 	for _, c := range cuts {

@@ -2,6 +2,8 @@ package repo
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -70,7 +72,9 @@ func (s *Store) CreateRepo(ctx context.Context, name string, o CreateOptions) (*
 	if err := s.DropHead(ctx, name); err != nil {
 		return nil, err
 	}
-	cfg := &Config{Name: name, Kind: o.Kind, Retain: o.Retain, Created: s.now()}
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:]) // never fails (crypto/rand)
+	cfg := &Config{Name: name, Kind: o.Kind, Retain: o.Retain, Created: s.now(), Incarnation: hex.EncodeToString(nonce[:])}
 	if _, err := s.putConfig(ctx, cfg, ""); errors.Is(err, meta.ErrConflict) {
 		return nil, fmt.Errorf("repository %s %w", name, ErrExists)
 	} else if err != nil {

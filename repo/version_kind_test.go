@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -313,4 +314,35 @@ func TestRecordVersionKindsAcrossRecreatedRepo(t *testing.T) {
 	require.Equal(t, "file", e.kindOf(old))
 	res, err := e.s.Fsck(e.ctx)
 	require.NoError(t, err, "%v", res)
+}
+
+// A commit into an empty repository that is deleted and made again with
+// another kind meanwhile does not land in the new one.
+func TestCommitRacesDeleteAndRecreate(t *testing.T) {
+	for _, recreate := range []bool{false, true} {
+		var armed atomic.Bool
+		var e *rtEnv
+		hook := func() time.Time {
+			if armed.CompareAndSwap(true, false) { // inside Commit, after it read "x"
+				require.NoError(t, e.s.DeleteRepo(e.ctx, "x"))
+				if recreate {
+					_, err := e.s.CreateRepo(e.ctx, "x", repo.CreateOptions{Kind: "container"})
+					require.NoError(t, err)
+				}
+			}
+			return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		e = newMemEnv(t, repo.WithClock(hook))
+		e.create("x", repo.CreateOptions{Kind: "python"})
+		b := e.putBlob("sdist bytes")
+		armed.Store(true)
+		_, err := e.s.Commit(e.ctx, "x", repo.CommitRequest{Records: []repo.Record{{Path: "demo-1.0.tar.gz", SHA256: b.ID, Size: b.Size}}})
+		require.False(t, armed.Load(), "the hook ran")
+		require.Error(t, err, "recreate %v", recreate)
+		head, herr := e.s.HeadID(e.ctx, "x")
+		if recreate {
+			require.NoError(t, herr)
+		}
+		require.True(t, head.IsZero(), "recreate %v: x has head %s", recreate, head)
+	}
 }

@@ -65,6 +65,7 @@ var unstable = []struct {
 	{regexp.MustCompile(`[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4}`), "TIME"},
 	{regexp.MustCompile(`"new_(objects|bytes)": \d+`), `"new_$1": N`},
 	{regexp.MustCompile(`"seconds": [0-9.e-]+`), `"seconds": S`},
+	{regexp.MustCompile(`"incarnation": "[0-9a-f]+"`), `"incarnation": "N"`},
 	{regexp.MustCompile(` in [0-9.]+(ns|µs|ms|s)\n`), " in DURATION\n"},
 }
 
