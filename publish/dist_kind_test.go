@@ -2,6 +2,7 @@ package publish_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"regexp"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
+	puball "github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/remote"
 	remoteall "github.com/pkgvc/pkgvc/remote/all"
@@ -133,4 +135,24 @@ func TestFixPinnedKinds(t *testing.T) {
 	fixed, err = ds.FixPinnedKinds(ctx)
 	require.NoError(t, err)
 	require.Empty(t, fixed, "a second run changes nothing")
+}
+
+// A distribution following a repository that is deleted and made again
+// with another kind does not serve the new kind's versions as its own.
+func TestDistServesOnlyItsKind(t *testing.T) {
+	ctx, st, ds := memDists(t)
+	commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
+	_, err := ds.Create(ctx, "d", publish.DistSpec{BasePath: "d", Repo: "r"})
+	require.NoError(t, err)
+	s := publish.NewServer(st, ds, publish.NewPublications(st, puball.Registry(), 8))
+	code, _ := getPath(s, "/content/d/a.txt")
+	require.Equal(t, http.StatusOK, code)
+	require.NoError(t, ds.DeleteRepo(ctx, "r", true))
+	_, err = st.CreateRepo(ctx, "r", repo.CreateOptions{Kind: "python"})
+	require.NoError(t, err)
+	_, err = st.Commit(ctx, "r", repo.CommitRequest{Records: []repo.Record{}, AllowEmpty: true})
+	require.NoError(t, err)
+	code, body := getPath(s, "/content/d/")
+	require.Equal(t, http.StatusConflict, code, body)
+	require.Contains(t, body, "distribution d serves file content")
 }

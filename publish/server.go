@@ -291,6 +291,9 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request) {
 	case err != nil && errors.Is(err, repo.ErrNotFound):
 		textError(w, http.StatusNotFound, "not found: "+err.Error())
 		return
+	case err != nil && errors.Is(err, repo.ErrKindMismatch):
+		textError(w, http.StatusConflict, err.Error())
+		return
 	case err != nil:
 		s.internal(w, r, "distributions", err)
 		return

@@ -193,8 +193,30 @@ func (s *Server) current(ctx context.Context, de *distEntry, head objects.ID) (*
 	if err != nil {
 		return nil, fmt.Errorf("distribution %s: %w", de.name, err)
 	}
+	if err := s.checkKind(ctx, de, id); err != nil {
+		return nil, err
+	}
 	de.last.Store(vs)
 	return vs, nil
+}
+
+// checkKind refuses to serve version id in de if it holds content of
+// another kind than de serves: its repository was deleted and made again
+// with another kind under its name. Versions an older pkgvc made without a
+// recorded kind are served as before.
+func (s *Server) checkKind(ctx context.Context, de *distEntry, id objects.ID) error {
+	kind, err := s.st.VersionKind(ctx, id)
+	if errors.Is(err, repo.ErrNeedsUpgrade) || de.d.Kind == "" {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("distribution %s: %w", de.name, err)
+	}
+	if kind != de.d.Kind {
+		return fmt.Errorf("%w: distribution %s serves %s content, and repository %s now holds %s versions; `pkgvc dist delete %s` and create it again",
+			repo.ErrKindMismatch, de.name, de.d.Kind, de.d.Repo, kind, de.name)
+	}
+	return nil
 }
 
 // version returns the cached state of version id.
