@@ -3,7 +3,6 @@ package publish_test
 import (
 	"context"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,33 +10,18 @@ import (
 
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
+	"github.com/pkgvc/pkgvc/objects/objectstest"
 	"github.com/pkgvc/pkgvc/publish"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
-// sweepHook runs a function once, when gc's sweep first lists objects:
-// after its mark, before it deletes.
-type sweepHook struct {
-	*objectsmem.Backend
-	hook atomic.Pointer[func()]
-}
-
-func (b *sweepHook) List(ctx context.Context, prefix string, fn func(objects.Info) error) error {
-	if strings.HasPrefix(prefix, "objects") {
-		if h := b.hook.Swap(nil); h != nil {
-			(*h)()
-		}
-	}
-	return b.Backend.List(ctx, prefix, fn)
-}
-
 // A distribution pinned, while gc sweeps, to a version nothing reached at
 // gc's mark keeps it.
 func TestGCKeepsVersionPinnedDuringSweep(t *testing.T) {
 	ctx := context.Background()
-	be := &sweepHook{Backend: objectsmem.New()}
+	be := &objectstest.SweepHook{Backend: objectsmem.New()}
 	st := repo.New(objects.New(be), refsmem.New(), all.Kinds())
 	_, err := st.CreateRepo(ctx, "old", repo.CreateOptions{})
 	require.NoError(t, err)
@@ -52,10 +36,10 @@ func TestGCKeepsVersionPinnedDuringSweep(t *testing.T) {
 	time.Sleep(5 * time.Millisecond) // older than gc's epoch
 	created := error(nil)
 	h := func() { _, created = dists.Create(ctx, "d", publish.DistSpec{BasePath: "d", Version: res.ID.String()}) }
-	be.hook.Store(&h)
+	be.Arm(h)
 	_, err = st.GC(ctx, repo.GCOptions{Grace: -1})
 	require.NoError(t, err)
-	require.Nil(t, be.hook.Load(), "the distribution was made during the sweep")
+	require.False(t, be.Armed(), "the distribution was made during the sweep")
 	require.NoError(t, created)
 	d, err := dists.Get(ctx, "d")
 	require.NoError(t, err)

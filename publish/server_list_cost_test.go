@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
+	"github.com/pkgvc/pkgvc/objects/objectstest"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
@@ -27,17 +26,6 @@ func getPath(s http.Handler, path string) (int, string) {
 	return w.Code, w.Body.String()
 }
 
-// countingBackend counts the objects read from it.
-type countingBackend struct {
-	objects.Backend
-	opens atomic.Int64
-}
-
-func (c *countingBackend) Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	c.opens.Add(1)
-	return c.Backend.Open(ctx, key, offset, length)
-}
-
 // TestListingCostFollowsTheDirectory: the first listing of a 10-entry
 // directory after a 1-file commit reads what the directory holds, not the
 // version: at 100 000 files it reads at most 3 times what it does at 1 000.
@@ -46,7 +34,7 @@ func (c *countingBackend) Open(ctx context.Context, key string, offset, length i
 func TestListingCostFollowsTheDirectory(t *testing.T) {
 	reads := func(n int) (warm, cold int64) {
 		ctx := context.Background()
-		be := &countingBackend{Backend: objectsmem.New()}
+		be := &objectstest.Counting{Backend: objectsmem.New()}
 		rs := refsmem.New()
 		st := repo.New(objects.New(be), rs, all.Kinds())
 		_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
@@ -77,12 +65,12 @@ func TestListingCostFollowsTheDirectory(t *testing.T) {
 		_, err = st.Commit(ctx, "r", repo.CommitRequest{Records: []repo.Record{rec("d7/new.whl")}})
 		require.NoError(t, err)
 		list := func(s *publish.Server) int64 {
-			before := be.opens.Load()
+			before := be.Opens.Load()
 			c, body := getPath(s, "/content/d/d7/")
 			require.Equal(t, http.StatusOK, c)
 			require.Contains(t, body, "new.whl")
 			require.Equal(t, 10, bytes.Count([]byte(body), []byte(".whl</a>")))
-			return be.opens.Load() - before
+			return be.Opens.Load() - before
 		}
 		warm = list(s)
 		c, body = getPath(s, "/content/d/")

@@ -3,7 +3,6 @@ package repo_test
 import (
 	"context"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,26 +10,11 @@ import (
 
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
+	"github.com/pkgvc/pkgvc/objects/objectstest"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
-
-// sweepHook runs a function once, when gc's sweep first lists objects:
-// after its mark, before it deletes.
-type sweepHook struct {
-	*objectsmem.Backend
-	hook atomic.Pointer[func()]
-}
-
-func (b *sweepHook) List(ctx context.Context, prefix string, fn func(objects.Info) error) error {
-	if strings.HasPrefix(prefix, "objects") {
-		if h := b.hook.Swap(nil); h != nil {
-			(*h)()
-		}
-	}
-	return b.Backend.List(ctx, prefix, fn)
-}
 
 // A version nothing reached at gc's mark (its repository deleted), named
 // again while gc sweeps — promoted, rolled back to — is not deleted: the
@@ -48,7 +32,7 @@ func TestGCKeepsVersionNamedDuringSweep(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			be := &sweepHook{Backend: objectsmem.New()}
+			be := &objectstest.SweepHook{Backend: objectsmem.New()}
 			st := repo.New(objects.New(be), refsmem.New(), all.Kinds())
 			for _, r := range []string{"dev", "old"} {
 				_, err := st.CreateRepo(ctx, r, repo.CreateOptions{})
@@ -66,10 +50,10 @@ func TestGCKeepsVersionNamedDuringSweep(t *testing.T) {
 			time.Sleep(5 * time.Millisecond) // older than gc's epoch
 			ran := error(nil)
 			h := func() { ran = op(ctx, st, old.ID.String()) }
-			be.hook.Store(&h)
+			be.Arm(h)
 			_, err = st.GC(ctx, repo.GCOptions{Grace: -1})
 			require.NoError(t, err)
-			require.Nil(t, be.hook.Load(), "the operation ran during the sweep")
+			require.False(t, be.Armed(), "the operation ran during the sweep")
 			require.NoError(t, ran)
 			rc, _, err := st.Cat(ctx, "dev", "old.txt")
 			require.NoError(t, err, "gc deleted what dev names now")

@@ -4,17 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
+	"github.com/pkgvc/pkgvc/objects/objectstest"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -161,24 +160,13 @@ func pathsOf(recs []repo.Record) []string {
 	return out
 }
 
-// countingBackend counts the objects read from it.
-type countingBackend struct {
-	objects.Backend
-	opens atomic.Int64
-}
-
-func (c *countingBackend) Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	c.opens.Add(1)
-	return c.Backend.Open(ctx, key, offset, length)
-}
-
 // TestListPageCostFollowsThePage: a 10-record page from a cursor deep in
 // the version, and a 10-record prefix, read at 100 000 records at most 3
 // times the objects they read at 1 000, on a store that has read nothing.
 func TestListPageCostFollowsThePage(t *testing.T) {
 	reads := func(n int) (page, prefix int64) {
 		ctx := context.Background()
-		be := &countingBackend{Backend: objectsmem.New()}
+		be := &objectstest.Counting{Backend: objectsmem.New()}
 		rs := refsmem.New()
 		st := repo.New(objects.New(be), rs, all.Kinds())
 		_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
@@ -201,7 +189,7 @@ func TestListPageCostFollowsThePage(t *testing.T) {
 		cost := func(o repo.ListOptions) int64 {
 			// A store that has read nothing yet caches nothing.
 			st2 := repo.New(objects.New(be), rs, all.Kinds(), repo.WithMeta(st.Meta()))
-			before := be.opens.Load()
+			before := be.Opens.Load()
 			got, next, err := st2.ListPage(ctx, "r", o)
 			require.NoError(t, err)
 			require.Len(t, got, 10)
@@ -213,7 +201,7 @@ func TestListPageCostFollowsThePage(t *testing.T) {
 			} else {
 				require.NotEmpty(t, next)
 			}
-			return be.opens.Load() - before
+			return be.Opens.Load() - before
 		}
 		// The page after the middle record of e25/.
 		return cost(repo.ListOptions{After: fmt.Sprintf("e25/p%06d.whl", n/2/50*50+25), Limit: 10}),

@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -20,21 +18,11 @@ import (
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
+	"github.com/pkgvc/pkgvc/objects/objectstest"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
-
-// countingBackend counts the objects read from it.
-type countingBackend struct {
-	objects.Backend
-	opens atomic.Int64
-}
-
-func (c *countingBackend) Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	c.opens.Add(1)
-	return c.Backend.Open(ctx, key, offset, length)
-}
 
 // TestPackagesPageCostFollowsThePage: one 10-record page of a revision's
 // packages from a cursor deep in the version, and a 10-record prefix,
@@ -43,7 +31,7 @@ func (c *countingBackend) Open(ctx context.Context, key string, offset, length i
 func TestPackagesPageCostFollowsThePage(t *testing.T) {
 	reads := func(n int) (page, prefix int64) {
 		ctx := context.Background()
-		be := &countingBackend{Backend: objectsmem.New()}
+		be := &objectstest.Counting{Backend: objectsmem.New()}
 		rs := refsmem.New()
 		st := repo.New(objects.New(be), rs, all.Kinds())
 		_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
@@ -76,9 +64,9 @@ func TestPackagesPageCostFollowsThePage(t *testing.T) {
 			req := httptest.NewRequest(http.MethodGet, server.Prefix+"/revisions/r/packages?"+q.Encode(), nil)
 			req.Header.Set("Authorization", "Bearer "+admin)
 			w := httptest.NewRecorder()
-			before := be.opens.Load()
+			before := be.Opens.Load()
 			srv.ServeHTTP(w, req)
-			reads := be.opens.Load() - before
+			reads := be.Opens.Load() - before
 			require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 			var pg server.Page[repo.Record]
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &pg))
