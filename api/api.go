@@ -165,7 +165,7 @@ const (
 )
 
 // TaskRequest is an operation to run as a task: Op is "sync", "gc",
-// "fsck" (more may come); Args are its command-line arguments, e.g.
+// "fsck", "reflog-expire" (more may come); Args are its command-line arguments, e.g.
 // ["REMOTE", "REPO", "--mirror"] for a sync.
 type TaskRequest struct {
 	Op   string   `json:"op"`

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/internal/lifetime"
 	"github.com/pkgvc/pkgvc/internal/tasks"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
 // WithStoreTasks keeps tasks and schedules in the store (see package
-// internal/tasks) with the operations sync, gc and fsck. Every process
+// internal/tasks) with the operations sync, gc, fsck and reflog-expire. Every process
 // sharing the store sees them; a tasks.Runner (`pkgvc serve` starts one,
 // see TaskRunner) runs them.
 func WithStoreTasks(opts ...tasks.Option) Option {
@@ -41,6 +42,7 @@ func (s *Service) taskOps() *tasks.Registry {
 	reg.Register("sync", tasks.Op{Check: s.checkSync, Run: s.runSync})
 	reg.Register("gc", tasks.Op{Check: checkGC, Run: s.runGC})
 	reg.Register("fsck", tasks.Op{Check: checkFsck, Run: s.runFsck})
+	reg.Register("reflog-expire", tasks.Op{Check: checkReflogExpire, Run: s.runReflogExpire})
 	return reg
 }
 
@@ -215,5 +217,44 @@ func (s *Service) runFsck(ctx context.Context, args []string, r *tasks.Report) (
 	for _, p := range res.Problems {
 		r.Logf("problem: %s", p)
 	}
+	return res, err
+}
+
+// parseReflogExpire reads a reflog-expire task's arguments: --older-than
+// LIFETIME (90d, 12h).
+func parseReflogExpire(args []string) (time.Duration, error) {
+	var val string
+	switch {
+	case len(args) == 2 && args[0] == "--older-than":
+		val = args[1]
+	case len(args) == 1 && strings.HasPrefix(args[0], "--older-than="):
+		val = strings.TrimPrefix(args[0], "--older-than=")
+	default:
+		return 0, fmt.Errorf("%w: want --older-than LIFETIME (such as 90d), got %q", repo.ErrInvalid, args)
+	}
+	d, err := lifetime.Parse(val)
+	if err != nil {
+		return 0, fmt.Errorf("%w: --older-than %w", repo.ErrInvalid, err)
+	}
+	return d, nil
+}
+
+func checkReflogExpire(_ context.Context, args []string) (tasks.Lock, error) {
+	_, err := parseReflogExpire(args)
+	return tasks.Lock{}, err
+}
+
+// runReflogExpire expires what is older than the lifetime when the task
+// runs, so that a schedule keeps a sliding window of history.
+func (s *Service) runReflogExpire(ctx context.Context, args []string, r *tasks.Report) (any, error) {
+	d, err := parseReflogExpire(args)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.st.ExpireReflog(ctx, time.Now().Add(-d))
+	if res == nil {
+		return nil, err
+	}
+	r.Logf("deleted %d reflog entries older than %s", res.Removed, res.OlderThan.Format(time.RFC3339))
 	return res, err
 }

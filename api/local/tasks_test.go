@@ -112,6 +112,9 @@ func TestTaskOps(t *testing.T) {
 		{api.TaskRequest{Op: "gc", Args: []string{"--grace", "soon"}}, repo.ErrInvalid},
 		{api.TaskRequest{Op: "gc", Args: []string{"extra"}}, repo.ErrInvalid},
 		{api.TaskRequest{Op: "fsck", Args: []string{"x"}}, repo.ErrInvalid},
+		{api.TaskRequest{Op: "reflog-expire"}, repo.ErrInvalid},
+		{api.TaskRequest{Op: "reflog-expire", Args: []string{"--older-than", "soon"}}, repo.ErrInvalid},
+		{api.TaskRequest{Op: "reflog-expire", Args: []string{"--older-than", "0d"}}, repo.ErrInvalid},
 		{api.TaskRequest{Op: "commit"}, repo.ErrInvalid},
 	} {
 		_, err := s.StartTask(ctx, tc.req)
@@ -127,6 +130,9 @@ func TestTaskOps(t *testing.T) {
 	require.NoError(t, err)
 	fsck, err := s.StartTask(ctx, api.TaskRequest{Op: "fsck"})
 	require.NoError(t, err)
+	// A reflog expiry as a task: nothing is 90 days old yet.
+	exp, err := s.StartTask(ctx, api.TaskRequest{Op: "reflog-expire", Args: []string{"--older-than=90d"}})
+	require.NoError(t, err)
 	g := waitTask(t, s, gc.ID)
 	require.Equal(t, api.TaskCompleted, g.State, g.Error)
 	var gres repo.GCResult
@@ -137,6 +143,14 @@ func TestTaskOps(t *testing.T) {
 	require.NoError(t, json.Unmarshal(f.Result, &fres))
 	require.Empty(t, fres.Problems)
 	require.NotEmpty(t, f.Log)
+	x := waitTask(t, s, exp.ID)
+	require.Equal(t, api.TaskCompleted, x.State, x.Error)
+	var xres repo.ReflogExpireResult
+	require.NoError(t, json.Unmarshal(x.Result, &xres))
+	require.Zero(t, xres.Removed)
+	require.WithinDuration(t, time.Now().Add(-90*24*time.Hour), xres.OlderThan, time.Minute)
+	_, err = s.CreateSchedule(ctx, api.Schedule{Name: "expire", Cron: "0 4 * * 0", Request: api.TaskRequest{Op: "reflog-expire", Args: []string{"--older-than", "180d"}}})
+	require.NoError(t, err)
 }
 
 // TestLocalGCIsATask: a gc run in this process with store tasks is

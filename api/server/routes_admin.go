@@ -383,7 +383,8 @@ func redactFileError(ctx context.Context, err error) error {
 }
 
 // needTask checks the scopes a task needs: a sync needs read on the remote
-// and write on the repository; anything else (gc, fsck) is store-wide.
+// and write on the repository; anything else (gc, fsck, reflog-expire) is
+// store-wide.
 func needTask(ctx context.Context, req api.TaskRequest) error {
 	if req.Op != "sync" {
 		return needAll(ctx, auth.KindAny, auth.Admin)
@@ -457,7 +458,7 @@ func (s *Server) taskRoutes() {
 			return page("/tasks", in.PageParams, mine, func(t api.Task) string { return t.ID }, false, nil)
 		})
 
-	start := op(http.MethodPost, "/tasks", "start-task", "Queue an operation (sync, gc, fsck); gc and fsck need *:*:admin", "tasks")
+	start := op(http.MethodPost, "/tasks", "start-task", "Queue an operation (sync, gc, fsck, reflog-expire); all but sync need *:*:admin", "tasks")
 	start.DefaultStatus = http.StatusAccepted
 	huma.Register(a, start, func(ctx context.Context, in *struct{ Body api.TaskRequest }) (*bodyOutput[*api.Task], error) {
 		if err := needTask(ctx, in.Body); err != nil {

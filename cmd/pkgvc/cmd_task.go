@@ -213,8 +213,9 @@ func scheduleCreateCmd(e *env) *cli.Command {
 		Name:      "create",
 		Usage:     "run a task request (e.g. -- sync REMOTE REPO) at the times a cron expression gives",
 		ArgsUsage: "NAME -- OP [ARG...]",
-		Description: "OP and its arguments are those of the command, as in\n" +
-			`pkgvc schedule create nightly --cron "0 2 * * *" -- sync pypi-up py --mirror`,
+		Description: "OP is sync, gc, fsck or reflog-expire, with the arguments of the command, as in\n" +
+			`pkgvc schedule create nightly --cron "0 2 * * *" -- sync pypi-up py --mirror` + "\n" +
+			`pkgvc schedule create weekly --cron "0 4 * * 0" -- reflog-expire --older-than 180d`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "cron", Usage: "when to run: 5 fields (minute hour day month weekday) or @daily, @hourly, ..."},
 		},

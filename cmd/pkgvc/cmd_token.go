@@ -3,10 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/pkgvc/pkgvc/internal/lifetime"
 
 	"github.com/urfave/cli/v3"
 
@@ -108,21 +109,9 @@ func tokenOptions(c *cli.Command) (auth.CreateOptions, error) {
 // parseLifetime parses the positive duration given to flag, also in days
 // ("30d").
 func parseLifetime(flag, s string) (time.Duration, error) {
-	var d time.Duration
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days > 100*365 {
-			return 0, usagef("%s %q: give a lifetime such as 30d, 12h or 90m", flag, s)
-		}
-		d = time.Duration(days) * 24 * time.Hour
-	} else {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
-			return 0, usagef("%s %q: give a lifetime such as 30d, 12h or 90m", flag, s)
-		}
-	}
-	if d <= 0 {
-		return 0, usagef("%s %q: the lifetime must be positive", flag, s)
+	d, err := lifetime.Parse(s)
+	if err != nil {
+		return 0, usagef("%s %v", flag, err)
 	}
 	return d, nil
 }
