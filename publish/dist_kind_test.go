@@ -156,3 +156,22 @@ func TestDistServesOnlyItsKind(t *testing.T) {
 	require.Equal(t, http.StatusConflict, code, body)
 	require.Contains(t, body, "distribution d serves file content")
 }
+
+// The registry routes do not fail on a distribution whose repository now
+// holds another kind: they find no container distribution there.
+func TestRegistryRouteOnKindMismatch(t *testing.T) {
+	ctx, st, ds := memDists(t)
+	commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
+	_, err := ds.Create(ctx, "d", publish.DistSpec{BasePath: "d", Repo: "r"})
+	require.NoError(t, err)
+	s := publish.NewServer(st, ds, publish.NewPublications(st, puball.Registry(), 8))
+	code, body := getPath(s, "/v2/d/manifests/latest")
+	require.Equal(t, http.StatusNotFound, code, body)
+	require.NoError(t, ds.DeleteRepo(ctx, "r", true))
+	_, err = st.CreateRepo(ctx, "r", repo.CreateOptions{Kind: "python"})
+	require.NoError(t, err)
+	_, err = st.Commit(ctx, "r", repo.CommitRequest{Records: []repo.Record{}, AllowEmpty: true})
+	require.NoError(t, err)
+	code, body = getPath(s, "/v2/d/manifests/latest")
+	require.Equal(t, http.StatusNotFound, code, body)
+}

@@ -68,6 +68,10 @@ func (s *Server) Target(ctx context.Context, basePath string) (*Target, error) {
 		return nil, nil
 	case de != nil && errors.As(err, &nv):
 		return &Target{Dist: de.d, s: s}, nil
+	case errors.Is(err, repo.ErrKindMismatch):
+		// Its repository holds another kind now: nothing to serve here
+		// (the content server says why).
+		return nil, nil
 	case err != nil:
 		return nil, err
 	}

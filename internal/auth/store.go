@@ -273,9 +273,13 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Token, error)
 			s.mu.Lock()
 			if s.revocations != revocations {
 				// A revocation landed since the lookup: it may be this
-				// token's, so neither cache nor trust what was read.
+				// token's, so trust only a lookup made after it, and
+				// cache nothing.
 				s.mu.Unlock()
-				return s.Authenticate(ctx, secret)
+				if tok, err = s.lookup(ctx, sum); err != nil {
+					return nil, err
+				}
+				return checkExpiry(tok, now)
 			}
 			if len(s.cache) >= maxCached {
 				clear(s.cache)
@@ -284,10 +288,15 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Token, error)
 			s.mu.Unlock()
 		}
 	}
-	if c.tok.expired(now) {
-		return nil, fmt.Errorf("%w: token %s expired at %s", ErrUnauthorized, c.tok.Name, c.tok.Expires.Format(time.RFC3339))
+	return checkExpiry(c.tok, now)
+}
+
+// checkExpiry returns tok unless it expired by now.
+func checkExpiry(tok *Token, now time.Time) (*Token, error) {
+	if tok.expired(now) {
+		return nil, fmt.Errorf("%w: token %s expired at %s", ErrUnauthorized, tok.Name, tok.Expires.Format(time.RFC3339))
 	}
-	return c.tok, nil
+	return tok, nil
 }
 
 // lookup reads the token whose SHA-256 is sum.

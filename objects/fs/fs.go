@@ -502,7 +502,7 @@ func (b *Backend) CleanTemp(ctx context.Context, olderThan time.Time) (int, erro
 
 // parkDir, under dir/tmp, holds files DeleteIfOlder has renamed aside.
 // CleanTemp leaves directories alone, so no other collector's cleanup
-// removes a file parked there; each is named after its key.
+// removes a file parked there; each is named after its key, in hex.
 const parkDir = "gc"
 
 // DeleteIfOlder deletes key if its modification time is before olderThan.
@@ -525,7 +525,7 @@ func (b *Backend) DeleteIfOlder(ctx context.Context, key string, olderThan time.
 	// files there.
 	var nonce [8]byte
 	_, _ = rand.Read(nonce[:]) // never fails (crypto/rand)
-	aside := filepath.Join(park, strings.ReplaceAll(key, "/", "%")+"."+hex.EncodeToString(nonce[:]))
+	aside := filepath.Join(park, hex.EncodeToString([]byte(key))+"."+hex.EncodeToString(nonce[:]))
 	if err := os.Rename(p, aside); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return false, notFound("delete", key, err)
@@ -585,8 +585,11 @@ func (b *Backend) restoreParked() {
 		if err != nil || !changedBefore(info, time.Now().Add(-parkedStale)) {
 			continue // a DeleteIfOlder may still be at work on it
 		}
-		key := strings.ReplaceAll(name[:dot], "%", "/")
-		p, err := b.path(key)
+		key, err := hex.DecodeString(name[:dot])
+		if err != nil {
+			continue
+		}
+		p, err := b.path(string(key))
 		if err != nil {
 			continue
 		}

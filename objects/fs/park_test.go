@@ -2,6 +2,7 @@ package fs_test
 
 import (
 	"context"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,7 +57,7 @@ func TestParkedFileRestoredOnOpen(t *testing.T) {
 	// What DeleteIfOlder's rename leaves if its process dies next.
 	park := filepath.Join(dir, "tmp", "gc")
 	require.NoError(t, os.MkdirAll(park, 0o755))
-	parked := filepath.Join(park, "blobs%cd%cdef.123")
+	parked := filepath.Join(park, hex.EncodeToString([]byte(key))+".123")
 	require.NoError(t, os.Rename(filepath.Join(dir, "blobs", "cd", "cdef"), parked))
 	_, err = b.Stat(ctx, key)
 	require.Error(t, err)
