@@ -65,6 +65,10 @@ func (d *Distribution) ServedRepo() string {
 // containerKind is the content kind whose base paths are image names.
 const containerKind = "container"
 
+// fileKind is the kind an older pkgvc gave every distribution pinned by
+// version id.
+const fileKind = "file"
+
 // Metadata keys of a distribution: its document, and the pin that keeps
 // the version it is pinned to (if any) from gc.
 func docKey(name string) string { return docPrefix + name }
@@ -615,11 +619,49 @@ func Match(dists []Distribution, urlPath string) (*Distribution, string, bool) {
 // pinned by a full version id the kind file, whatever the version held. It
 // returns the names of the distributions it changed. `pkgvc upgrade` runs
 // it once the versions' kinds are recorded; a pinned version no
-// repository keeps, and so without a recorded kind, gets the
-// distribution's.
+// repository keeps, and so without a recorded kind, gets the kind other
+// than file the distributions pinning it agree on (file if none has
+// another).
 func (d *Dists) FixPinnedKinds(ctx context.Context) ([]string, error) {
+	dists, err := d.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Kinds other than file that distributions give each version no
+	// repository keeps: an older pkgvc gave those pinned through a
+	// repository its kind, those pinned by id file.
+	orphans := map[objects.ID]map[string]bool{}
+	for _, dist := range dists {
+		if dist.Version.IsZero() {
+			continue
+		}
+		if _, err := d.st.VersionKind(ctx, dist.Version); !errors.Is(err, repo.ErrNeedsUpgrade) {
+			continue // known, or missing (fsck reports a pin of a missing version)
+		}
+		if orphans[dist.Version] == nil {
+			orphans[dist.Version] = map[string]bool{}
+		}
+		if dist.Kind != "" && dist.Kind != fileKind {
+			orphans[dist.Version][dist.Kind] = true
+		}
+	}
+	for id, kinds := range orphans {
+		kind := fileKind
+		switch len(kinds) {
+		case 0:
+		case 1:
+			for k := range kinds {
+				kind = k
+			}
+		default:
+			continue // they disagree: left as they are, for fsck and the user
+		}
+		if err := d.st.RecordVersionKind(ctx, id, kind); err != nil {
+			return nil, fmt.Errorf("version %s: %w", id, err)
+		}
+	}
 	var fixed []string
-	err := d.change(ctx, func(ctx context.Context) ([]meta.Op, error) {
+	err = d.change(ctx, func(ctx context.Context) ([]meta.Op, error) {
 		fixed = fixed[:0]
 		var ops []meta.Op
 		err := d.st.Meta().List(ctx, docPrefix, func(key string, value []byte, rev meta.Rev) error {
@@ -631,13 +673,8 @@ func (d *Dists) FixPinnedKinds(ctx context.Context) ([]string, error) {
 				return nil
 			}
 			kind, err := d.st.VersionKind(ctx, dist.Version)
-			if errors.Is(err, objects.ErrNotFound) {
-				return nil // fsck reports a pin of a missing version
-			}
-			if errors.Is(err, repo.ErrNeedsUpgrade) && dist.Kind != "" {
-				// No repository keeps the version any more: the kind the
-				// distribution was given stands in.
-				return d.st.RecordVersionKind(ctx, dist.Version, dist.Kind)
+			if errors.Is(err, objects.ErrNotFound) || errors.Is(err, repo.ErrNeedsUpgrade) {
+				return nil
 			}
 			if err != nil {
 				return fmt.Errorf("distribution %s: %w", dist.Name, err)

@@ -99,20 +99,26 @@ func TestDistKinds(t *testing.T) {
 var _ publish.RemoteKinds = (*remote.Manager)(nil)
 
 // A distribution an older pkgvc pinned: FixPinnedKinds gives it its
-// version's kind, and a kind-less version no repository keeps takes the
-// distribution's.
+// version's kind; a kind-less version no repository keeps takes the kind
+// its records tell, whatever kind (often the wrong file) the
+// distributions pinning it were given.
 func TestFixPinnedKinds(t *testing.T) {
 	ctx, st, ds := memDists(t)
-	v := commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
-	// A version as an older pkgvc wrote it: no kind.
-	doc, err := json.Marshal(map[string]any{"tree": v.Tree, "parents": []objects.ID{}, "version": 1,
-		"time": time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "author": "old", "message": "made before kinds"})
-	require.NoError(t, err)
-	b := st.Objects().NewBatch()
-	old, err := b.PutObject(ctx, append(append([]byte{'C', 1}, doc...), '\n'))
-	require.NoError(t, err)
-	require.NoError(t, b.Flush(ctx))
-	_, err = st.VersionKind(ctx, old.ID)
+	files := commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
+	sdist := commitText(t, ctx, st, "r", map[string]string{"demo-1.0.tar.gz": "not read"})
+	// Versions as an older pkgvc wrote them: no kind.
+	oldCommit := func(tree objects.ID, msg string) objects.ID {
+		doc, err := json.Marshal(map[string]any{"tree": tree, "parents": []objects.ID{}, "version": 1,
+			"time": time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "author": "old", "message": msg})
+		require.NoError(t, err)
+		b := st.Objects().NewBatch()
+		res, err := b.PutObject(ctx, append(append([]byte{'C', 1}, doc...), '\n'))
+		require.NoError(t, err)
+		require.NoError(t, b.Flush(ctx))
+		return res.ID
+	}
+	oldFiles, oldSdist, oldPlain := oldCommit(files.Tree, "one"), oldCommit(sdist.Tree, "two"), oldCommit(files.Tree, "three")
+	_, err := st.VersionKind(ctx, oldSdist)
 	require.ErrorIs(t, err, repo.ErrNeedsUpgrade)
 
 	put := func(name, kind string, id objects.ID) {
@@ -121,15 +127,21 @@ func TestFixPinnedKinds(t *testing.T) {
 		_, err = meta.PutIf(ctx, st.Meta(), "dists/"+name, data, "")
 		require.NoError(t, err)
 	}
-	put("wrong", "python", v.ID) // r is a file repository
-	put("orphan", "python", old.ID)
+	put("wrong", "python", files.ID) // r is a file repository
+	put("a", "file", oldSdist)       // what the older pkgvc wrote
+	put("b", "python", oldSdist)
+	put("c", "python", oldFiles)
+	put("d", "file", oldFiles)
+	put("e", "file", oldPlain)
 	fixed, err := ds.FixPinnedKinds(ctx)
 	require.NoError(t, err)
-	require.Equal(t, []string{"wrong"}, fixed)
-	d, err := ds.Get(ctx, "wrong")
-	require.NoError(t, err)
-	require.Equal(t, "file", d.Kind)
-	k, err := st.VersionKind(ctx, old.ID)
+	require.Equal(t, []string{"a", "d", "wrong"}, fixed)
+	for name, want := range map[string]string{"wrong": "file", "a": "python", "b": "python", "c": "python", "d": "python", "e": "file"} {
+		d, err := ds.Get(ctx, name)
+		require.NoError(t, err)
+		require.Equal(t, want, d.Kind, name)
+	}
+	k, err := st.VersionKind(ctx, oldSdist)
 	require.NoError(t, err)
 	require.Equal(t, "python", k)
 	fixed, err = ds.FixPinnedKinds(ctx)

@@ -17,6 +17,9 @@ import (
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 
+// fileKind is the kind of a repository created without one: plain files.
+const fileKind = "file"
+
 // ValidateName checks a repository, distribution or remote name.
 func ValidateName(name string) error {
 	if len(name) > 128 || !nameRE.MatchString(name) {
@@ -60,7 +63,7 @@ func (s *Store) CreateRepo(ctx context.Context, name string, o CreateOptions) (*
 		return nil, err
 	}
 	if o.Kind == "" {
-		o.Kind = "file"
+		o.Kind = fileKind
 	}
 	if _, err := s.kinds.Lookup(o.Kind); err != nil {
 		return nil, err
