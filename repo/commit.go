@@ -660,7 +660,10 @@ type headMove struct {
 
 // checkIncarnations undoes moves into repositories that were empty when
 // read and have been deleted, or deleted and made again, since: an empty
-// repository has no head for the compare-and-swap to catch that with.
+// repository has no head for the compare-and-swap to catch that with. The
+// check follows the move, so a commit of the new repository on top of it
+// in between keeps it (and this change reports a conflict): that takes a
+// deletion, a creation and a commit inside one change's ref update.
 func (s *Store) checkIncarnations(ctx context.Context, action string, moves []headMove) error {
 	var undo []refs.Update
 	var gone []string
@@ -673,7 +676,7 @@ func (s *Store) checkIncarnations(ctx context.Context, action string, moves []he
 			continue
 		}
 		if err != nil && !errors.Is(err, ErrRepoNotFound) {
-			return err
+			continue // landed, and cannot be checked: it stands
 		}
 		undo = append(undo, refs.Update{Name: headRef(m.st.name), Old: m.new})
 		gone = append(gone, m.st.name)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/pkgvc/pkgvc/meta"
@@ -103,10 +102,6 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	res := &GCResult{ReachableObjects: len(r.objs), ReachableBlobs: len(r.blobs), PinnedBlobs: len(pinned), ExpiredPins: len(expired)}
 	olderThan := cutoff.Add(time.Nanosecond)
 	// The candidates are listed with writers going on.
-	type candidate struct {
-		id   objects.ID
-		size int64
-	}
 	candidates := func(list func(context.Context, func(objects.ID, objects.Info) error) error, marked map[objects.ID]bool) ([]candidate, error) {
 		var out []candidate
 		err := list(ctx, func(id objects.ID, info objects.Info) error {
@@ -145,30 +140,14 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	// reading what they name until their ref or pin lands, so with leases
 	// held back again the roots show every such name: walk them again
 	// (seen subtrees are skipped) and delete only what is still unreached.
-	_, endSweepOnce, err := s.objects.Collect(ctx)
-	if err != nil {
-		return res, fmt.Errorf("gc: %w", err)
-	}
-	endSweep := sync.OnceFunc(endSweepOnce)
-	defer endSweep()
-	if err := s.remark(ctx, r); err != nil {
-		return res, fmt.Errorf("gc: mark again: %w (nothing was deleted)", err)
-	}
+	// Writers wait meanwhile, so the candidates go in chunks, each with its
+	// own walk: a writer waits for one chunk, not for the whole sweep.
 	del := func(dead []candidate, marked map[objects.ID]bool, del func(context.Context, objects.ID, time.Time) (bool, error), count *int) error {
-		for _, c := range dead {
-			if marked[c.id] {
-				continue
-			}
-			ok, err := del(ctx, c.id, olderThan)
-			if errors.Is(err, objects.ErrNotFound) {
-				continue // another collector took it
-			}
-			if err != nil {
+		for len(dead) > 0 {
+			chunk := dead[:min(len(dead), sweepChunkSize)]
+			dead = dead[len(chunk):]
+			if err := s.sweepChunk(ctx, r, chunk, marked, olderThan, del, count, &res.FreedBytes); err != nil {
 				return err
-			}
-			if ok {
-				*count++
-				res.FreedBytes += c.size
 			}
 		}
 		return nil
@@ -179,7 +158,6 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	if err := del(deadBlobs, r.blobs, s.objects.DeleteBlob, &res.DeletedBlobs); err != nil {
 		return res, fmt.Errorf("gc: sweep blobs: %w", err)
 	}
-	endSweep()
 	for _, op := range expired {
 		err := meta.DeleteIf(ctx, s.meta, op.Key, op.Old)
 		if errors.Is(err, meta.ErrConflict) || errors.Is(err, meta.ErrNotFound) {
@@ -196,6 +174,46 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 	}
 	res.TempFiles = n
 	return res, nil
+}
+
+// sweepChunkSize is how many candidates gc deletes with writers held back.
+const sweepChunkSize = 2048
+
+// candidate is an object or blob gc may delete.
+type candidate struct {
+	id   objects.ID
+	size int64
+}
+
+// sweepChunk deletes the candidates that the roots and pins, walked again
+// with writers held back, still do not reach.
+func (s *Store) sweepChunk(ctx context.Context, r *reach, chunk []candidate, marked map[objects.ID]bool, olderThan time.Time,
+	del func(context.Context, objects.ID, time.Time) (bool, error), count *int, freed *int64) error {
+	_, end, err := s.objects.Collect(ctx)
+	if err != nil {
+		return err
+	}
+	defer end()
+	if err := s.remark(ctx, r); err != nil {
+		return fmt.Errorf("mark again: %w (nothing more was deleted)", err)
+	}
+	for _, c := range chunk {
+		if marked[c.id] {
+			continue
+		}
+		ok, err := del(ctx, c.id, olderThan)
+		if errors.Is(err, objects.ErrNotFound) {
+			continue // another collector took it
+		}
+		if err != nil {
+			return err
+		}
+		if ok {
+			*count++
+			*freed += c.size
+		}
+	}
+	return nil
 }
 
 // remark adds to r what the roots and pins reach now.

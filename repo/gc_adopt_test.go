@@ -2,6 +2,7 @@ package repo_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -63,4 +64,24 @@ func TestGCKeepsVersionNamedDuringSweep(t *testing.T) {
 			require.Empty(t, res.Problems)
 		})
 	}
+}
+
+// A sweep of more candidates than one chunk deletes them all.
+func TestGCSweepsInChunks(t *testing.T) {
+	e := newMemEnv(t)
+	e.create("gone", repo.CreateOptions{})
+	var recs []repo.Record
+	for i := 0; i < 5000; i++ {
+		b := e.putBlob(fmt.Sprintf("blob %d", i))
+		recs = append(recs, repo.Record{Path: fmt.Sprintf("d%d/f%d", i%50, i), SHA256: b.ID, Size: b.Size})
+	}
+	_, err := e.s.Commit(e.ctx, "gone", repo.CommitRequest{Records: recs})
+	require.NoError(t, err)
+	require.NoError(t, e.s.DeleteRepo(e.ctx, "gone"))
+	time.Sleep(5 * time.Millisecond)
+	res, err := e.s.GC(e.ctx, repo.GCOptions{Grace: -1})
+	require.NoError(t, err)
+	require.Equal(t, 5000, res.DeletedBlobs)
+	require.Zero(t, res.ReachableBlobs)
+	e.fsckClean()
 }
