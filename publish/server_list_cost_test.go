@@ -3,21 +3,16 @@ package publish_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/objects"
-	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
-	"github.com/pkgvc/pkgvc/objects/objectstest"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
-	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/repo/repotest"
 )
 
 func getPath(s http.Handler, path string) (int, string) {
@@ -34,28 +29,10 @@ func getPath(s http.Handler, path string) (int, string) {
 func TestListingCostFollowsTheDirectory(t *testing.T) {
 	reads := func(n int) (warm, cold int64) {
 		ctx := context.Background()
-		be := &objectstest.Counting{Backend: objectsmem.New()}
-		rs := refsmem.New()
-		st := repo.New(objects.New(be), rs, all.Kinds())
-		_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
-		require.NoError(t, err)
-		b := st.Objects().NewBatch()
-		blob, err := b.PutBlob(ctx, bytes.NewReader([]byte("content")))
-		require.NoError(t, err)
-		require.NoError(t, b.Flush(ctx))
-		rec := func(p string) repo.Record { return repo.Record{Path: p, SHA256: blob.ID, Size: blob.Size} }
-		recs := make([]repo.Record, 0, n)
-		for i := 0; len(recs) < n-1; i++ {
-			if i < 9 {
-				recs = append(recs, rec(fmt.Sprintf("d7/f%d.whl", i)))
-			} else {
-				recs = append(recs, rec(fmt.Sprintf("e%d/p%06d.whl", i%50, i)))
-			}
-		}
-		_, err = st.Commit(ctx, "r", repo.CommitRequest{Records: recs})
-		require.NoError(t, err)
+		sp := repotest.NewSpread(t, n-1, 9)
+		st, be, rec := sp.St, sp.Objects, sp.Record
 		dists := publish.NewDists(st)
-		_, err = dists.Create(ctx, "d", publish.DistSpec{BasePath: "d", Repo: "r"})
+		_, err := dists.Create(ctx, "d", publish.DistSpec{BasePath: "d", Repo: "r"})
 		require.NoError(t, err)
 		s := publish.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8))
 		c, body := getPath(s, "/content/d/d7/")
@@ -78,7 +55,7 @@ func TestListingCostFollowsTheDirectory(t *testing.T) {
 		require.Contains(t, body, ">PULP_MANIFEST</a>", "the root lists the publication")
 		// A server that has read nothing yet: its store caches nothing (it
 		// shares the documents, as processes on one store directory do).
-		st2 := repo.New(objects.New(be), rs, all.Kinds(), repo.WithMeta(st.Meta()))
+		st2 := sp.Fresh()
 		return warm, list(publish.NewServer(st2, publish.NewDists(st2), publish.NewPublications(st2, puball.Registry(), 8)))
 	}
 	smallWarm, smallCold := reads(1_000)

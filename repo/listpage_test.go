@@ -11,12 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/objects"
-	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
-	"github.com/pkgvc/pkgvc/objects/objectstest"
-	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/repo/repotest"
 )
 
 // pagePaths lists rev page by page with o's prefix and limit, checking
@@ -166,29 +162,12 @@ func pathsOf(recs []repo.Record) []string {
 func TestListPageCostFollowsThePage(t *testing.T) {
 	reads := func(n int) (page, prefix int64) {
 		ctx := context.Background()
-		be := &objectstest.Counting{Backend: objectsmem.New()}
-		rs := refsmem.New()
-		st := repo.New(objects.New(be), rs, all.Kinds())
-		_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
-		require.NoError(t, err)
-		b := st.Objects().NewBatch()
-		blob, err := b.PutBlob(ctx, bytes.NewReader([]byte("content")))
-		require.NoError(t, err)
-		require.NoError(t, b.Flush(ctx))
-		recs := make([]repo.Record, 0, n)
-		for i := 0; len(recs) < n; i++ {
-			p := fmt.Sprintf("e%d/p%06d.whl", i%50, i)
-			if i < 10 {
-				p = fmt.Sprintf("d7/f%d.whl", i)
-			}
-			recs = append(recs, repo.Record{Path: p, SHA256: blob.ID, Size: blob.Size})
-		}
-		_, err = st.Commit(ctx, "r", repo.CommitRequest{Records: recs})
-		require.NoError(t, err)
+		sp := repotest.NewSpread(t, n, 10)
+		be := sp.Objects
 
 		cost := func(o repo.ListOptions) int64 {
 			// A store that has read nothing yet caches nothing.
-			st2 := repo.New(objects.New(be), rs, all.Kinds(), repo.WithMeta(st.Meta()))
+			st2 := sp.Fresh()
 			before := be.Opens.Load()
 			got, next, err := st2.ListPage(ctx, "r", o)
 			require.NoError(t, err)

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,12 +15,8 @@ import (
 	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/internal/auth"
-	"github.com/pkgvc/pkgvc/objects"
-	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
-	"github.com/pkgvc/pkgvc/objects/objectstest"
-	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/repo/repotest"
 )
 
 // TestPackagesPageCostFollowsThePage: one 10-record page of a revision's
@@ -31,25 +26,8 @@ import (
 func TestPackagesPageCostFollowsThePage(t *testing.T) {
 	reads := func(n int) (page, prefix int64) {
 		ctx := context.Background()
-		be := &objectstest.Counting{Backend: objectsmem.New()}
-		rs := refsmem.New()
-		st := repo.New(objects.New(be), rs, all.Kinds())
-		_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
-		require.NoError(t, err)
-		b := st.Objects().NewBatch()
-		blob, err := b.PutBlob(ctx, bytes.NewReader([]byte("content")))
-		require.NoError(t, err)
-		require.NoError(t, b.Flush(ctx))
-		recs := make([]repo.Record, 0, n)
-		for i := 0; len(recs) < n; i++ {
-			p := fmt.Sprintf("e%d/p%06d.whl", i%50, i)
-			if i < 10 {
-				p = fmt.Sprintf("d7/f%d.whl", i)
-			}
-			recs = append(recs, repo.Record{Path: p, SHA256: blob.ID, Size: blob.Size})
-		}
-		_, err = st.Commit(ctx, "r", repo.CommitRequest{Records: recs})
-		require.NoError(t, err)
+		sp := repotest.NewSpread(t, n, 10)
+		st, be := sp.St, sp.Objects
 		scope, err := auth.ParseScope("*:*:admin")
 		require.NoError(t, err)
 		_, admin, err := auth.New(st).Create(ctx, auth.CreateOptions{Name: "admin", Scopes: []auth.Scope{scope}})
@@ -58,7 +36,7 @@ func TestPackagesPageCostFollowsThePage(t *testing.T) {
 		cost := func(q url.Values, wantNext bool) int64 {
 			// A server on a store that has read nothing yet (it shares
 			// the documents, as processes on one store directory do).
-			st2 := repo.New(objects.New(be), rs, all.Kinds(), repo.WithMeta(st.Meta()))
+			st2 := sp.Fresh()
 			srv, err := server.New(local.New(st2), auth.New(st2, auth.WithCacheTTL(0)))
 			require.NoError(t, err)
 			req := httptest.NewRequest(http.MethodGet, server.Prefix+"/revisions/r/packages?"+q.Encode(), nil)
