@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/publish/httplog"
+	"github.com/pkgvc/pkgvc/internal/httplog"
 )
 
 // syncBuffer is a bytes.Buffer safe for the logger's flusher goroutine.
