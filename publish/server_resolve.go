@@ -193,19 +193,19 @@ func (s *Server) current(ctx context.Context, de *distEntry, head objects.ID) (*
 	if err != nil {
 		return nil, fmt.Errorf("distribution %s: %w", de.name, err)
 	}
-	if err := s.checkKind(ctx, de, id); err != nil {
+	if err := s.checkKind(ctx, de, vs.v); err != nil {
 		return nil, err
 	}
 	de.last.Store(vs)
 	return vs, nil
 }
 
-// checkKind refuses to serve version id in de if it holds content of
+// checkKind refuses to serve version v in de if it holds content of
 // another kind than de serves: its repository was deleted and made again
 // with another kind under its name. Versions an older pkgvc made without a
 // recorded kind are served as before.
-func (s *Server) checkKind(ctx context.Context, de *distEntry, id objects.ID) error {
-	kind, err := s.st.VersionKind(ctx, id)
+func (s *Server) checkKind(ctx context.Context, de *distEntry, v *repo.Version) error {
+	kind, err := s.st.ReachedKind(ctx, v) // v as read: no second read of its commit
 	if errors.Is(err, repo.ErrNeedsUpgrade) || de.d.Kind == "" {
 		return nil
 	}
