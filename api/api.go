@@ -14,9 +14,10 @@ import (
 	"io"
 	"time"
 
+	"github.com/pkgvc/pkgvc/checkout"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
@@ -82,10 +83,10 @@ type Blobs interface {
 
 // Distributions manages distributions.
 type Distributions interface {
-	CreateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error)
-	ListDists(ctx context.Context) ([]publish.Distribution, error)
-	ShowDist(ctx context.Context, name string) (*publish.Distribution, error)
-	UpdateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error)
+	CreateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error)
+	ListDists(ctx context.Context) ([]dist.Distribution, error)
+	ShowDist(ctx context.Context, name string) (*dist.Distribution, error)
+	UpdateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error)
 	DeleteDist(ctx context.Context, name string) error
 }
 
@@ -99,7 +100,7 @@ type Served struct {
 // Replication reads exactly what a distribution serves, so that a copy
 // elsewhere (a checkout through a server) holds the same files. The
 // object and content reads name the version the caller is copying: while
-// the distribution serves another, they fail with publish.ErrDistMoved
+// the distribution serves another, they fail with dist.ErrDistMoved
 // and the copy starts again from Served.
 type Replication interface {
 	// Served returns the version distribution name serves now.
@@ -110,16 +111,16 @@ type Replication interface {
 	// is read (fetched from its remote first if it was synced on demand).
 	ServedContent(ctx context.Context, name string, version objects.ID, path string) (io.ReadCloser, repo.Record, error)
 	// Checkout writes what distribution name serves into dir as plain
-	// files (see publish.Dists.Checkout); through a server, dir is on
+	// files (see checkout.Dist); through a server, dir is on
 	// this machine and only what changed since the last checkout into it
 	// is downloaded.
-	Checkout(ctx context.Context, name, dir string, o CheckoutOptions) (*publish.CheckoutResult, error)
+	Checkout(ctx context.Context, name, dir string, o CheckoutOptions) (*checkout.Result, error)
 }
 
 // CheckoutOptions changes how Checkout writes files.
 type CheckoutOptions struct {
 	// Link hard-links packages from the store instead of cloning or
-	// copying them (see publish.CheckoutOptions.Link and its risk).
+	// copying them (see checkout.Options.Link and its risk).
 	Link bool
 }
 

@@ -1,4 +1,4 @@
-package publish
+package checkout
 
 import (
 	"bytes"
@@ -19,8 +19,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
@@ -29,12 +31,12 @@ import (
 // that pkgvc did not make: checkout refuses to replace it.
 var ErrNotCheckout = errors.New("not a pkgvc checkout")
 
-// CheckoutOptions configures a checkout. The zero value writes the
+// Options configures a checkout. The zero value writes the
 // packages only, with no publication files.
-type CheckoutOptions struct {
+type Options struct {
 	// Publishers generate the files written beside the packages, such as
 	// PULP_MANIFEST; nil writes none.
-	Publishers *Registry
+	Publishers *publish.Registry
 	// Fetch, if set, brings the blob of an on-demand record into the store;
 	// checkout calls it, from several goroutines, for such records whose
 	// blob is missing. Without it a missing blob fails the checkout, naming
@@ -49,8 +51,8 @@ type CheckoutOptions struct {
 	Link bool
 }
 
-// CheckoutResult reports a checkout.
-type CheckoutResult struct {
+// Result reports a checkout.
+type Result struct {
 	Dist string `json:"dist"`
 	// Dir is the checkout, a symbolic link to Tree.
 	Dir     string        `json:"dir"`
@@ -70,14 +72,14 @@ type CheckoutResult struct {
 	// Bytes counts the bytes copied: blobs stored compressed, blobs on
 	// another file system, publication files.
 	Bytes int64 `json:"bytes"`
-	// Fetched counts on-demand blobs fetched by CheckoutOptions.Fetch.
+	// Fetched counts on-demand blobs fetched by Options.Fetch.
 	Fetched int `json:"fetched"`
 	// Standby counts the files of the first checkout linked into the
 	// second tree, so that the next checkout only writes what changed.
 	Standby int `json:"standby,omitempty"`
 }
 
-// Checkout materializes the version distribution name serves as plain
+// Dist materializes the version distribution name of d serves as plain
 // files under dir, for any web server (nginx, a CDN bucket) to serve.
 //
 // # Layout
@@ -95,13 +97,13 @@ type CheckoutResult struct {
 //
 // Raw blobs are cloned from the store (a copy-on-write reflink, FICLONE)
 // where the file system can, else copied; compressed ones decompressed.
-// With CheckoutOptions.Link they are hard-linked instead (copied when the
+// With Options.Link they are hard-linked instead (copied when the
 // store is on another file system). Every file is read-only and never
 // written in place; without Link, not even root writing into a checked-out
 // file changes the store. An interrupted checkout leaves the served tree as it was; the next
 // one finishes the standby tree. A dir that exists and was not made by
 // checkout (other than an empty directory) is refused with ErrNotCheckout.
-func (d *Dists) Checkout(ctx context.Context, name, dir string, o CheckoutOptions) (*CheckoutResult, error) {
+func Dist(ctx context.Context, d *dist.Dists, name, dir string, o Options) (*Result, error) {
 	dist, err := d.Get(ctx, name)
 	if err != nil {
 		return nil, err
@@ -113,7 +115,7 @@ func (d *Dists) Checkout(ctx context.Context, name, dir string, o CheckoutOption
 	if v == nil {
 		return nil, fmt.Errorf("%w: distribution %s follows repository %s, which has no versions yet; commit to it first", repo.ErrVersionNotFound, name, dist.Repo)
 	}
-	res, err := checkout(ctx, d.st, dist.Kind, v, dir, o)
+	res, err := checkout(ctx, d.Store(), dist.Kind, v, dir, o)
 	if res != nil {
 		res.Dist = name
 	}
@@ -123,10 +125,10 @@ func (d *Dists) Checkout(ctx context.Context, name, dir string, o CheckoutOption
 	return res, nil
 }
 
-// CheckoutVersion writes version v of content kind into dir, as Checkout
+// Version writes version v of content kind into dir, as Dist
 // does for a distribution, from st: the store of a copy of what a
 // distribution serves (a checkout through a server).
-func CheckoutVersion(ctx context.Context, st *repo.Store, kind string, v *repo.Version, dir string, o CheckoutOptions) (*CheckoutResult, error) {
+func Version(ctx context.Context, st *repo.Store, kind string, v *repo.Version, dir string, o Options) (*Result, error) {
 	return checkout(ctx, st, kind, v, dir, o)
 }
 
@@ -187,7 +189,7 @@ func (s *slotState) complete() bool { return s != nil && !s.Version.IsZero() && 
 // checkouter does one checkout into dir, holding dir.pkgvc/lock.
 type checkouter struct {
 	st      *repo.Store
-	o       CheckoutOptions
+	o       Options
 	kind    string // content kind, which picks the publisher
 	dir     string // the checkout (symbolic link), absolute and clean
 	home    string // dir + ".pkgvc"
@@ -205,7 +207,7 @@ type checkouter struct {
 	fetched atomic.Int64
 }
 
-func checkout(ctx context.Context, st *repo.Store, kind string, v *repo.Version, dir string, o CheckoutOptions) (*CheckoutResult, error) {
+func checkout(ctx context.Context, st *repo.Store, kind string, v *repo.Version, dir string, o Options) (*Result, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -232,7 +234,7 @@ func checkout(ctx context.Context, st *repo.Store, kind string, v *repo.Version,
 	return c.run(ctx, v)
 }
 
-func (c *checkouter) run(ctx context.Context, v *repo.Version) (*CheckoutResult, error) {
+func (c *checkouter) run(ctx context.Context, v *repo.Version) (*Result, error) {
 	served, emptyDir, err := c.served() // again, under the lock
 	if err != nil {
 		return nil, err
@@ -246,7 +248,7 @@ func (c *checkouter) run(ctx context.Context, v *repo.Version) (*CheckoutResult,
 	if err := c.loadState(); err != nil {
 		return nil, err
 	}
-	res := &CheckoutResult{Dir: c.dir, Version: v}
+	res := &Result{Dir: c.dir, Version: v}
 	reuse := served // a complete tree to link unchanged files from
 	if !c.state.Slots[served].complete() {
 		reuse = "" // state lost: trust neither tree
@@ -279,7 +281,7 @@ func (c *checkouter) run(ctx context.Context, v *repo.Version) (*CheckoutResult,
 // standby fills the tree that is not served with v by links from served,
 // if it is not complete (after the first checkout, or a failure), so that
 // the next checkout writes only what changed.
-func (c *checkouter) standby(ctx context.Context, res *CheckoutResult, served string, v *repo.Version, pubs []File) error {
+func (c *checkouter) standby(ctx context.Context, res *Result, served string, v *repo.Version, pubs []publish.File) error {
 	slot := otherSlot(served)
 	if c.state.Slots[slot].complete() {
 		return nil
@@ -449,13 +451,13 @@ func (c Change) Path() string {
 // incremental checkout costs what changed rather than what the version
 // holds. An error makes the caller fall back to Publish.
 type Updater interface {
-	Update(ctx context.Context, old []File, changes []Change) ([]File, error)
+	Update(ctx context.Context, old []publish.File, changes []Change) ([]publish.File, error)
 }
 
 // publish generates the publication files of v, from those of the served
 // tree when the publisher is an Updater, and checks that no record sits
 // where one of them goes.
-func (c *checkouter) publish(ctx context.Context, kind string, v *repo.Version, served string) ([]File, error) {
+func (c *checkouter) publish(ctx context.Context, kind string, v *repo.Version, served string) ([]publish.File, error) {
 	if c.o.Publishers == nil {
 		return nil, nil
 	}
@@ -463,7 +465,7 @@ func (c *checkouter) publish(ctx context.Context, kind string, v *repo.Version, 
 	if !ok {
 		return nil, nil
 	}
-	var files []File
+	var files []publish.File
 	var err error
 	if u, ok := p.(Updater); ok && served != "" {
 		files, err = c.update(ctx, u, served, v)
@@ -489,9 +491,9 @@ func (c *checkouter) publish(ctx context.Context, kind string, v *repo.Version, 
 }
 
 // update derives v's publication from the files of the complete tree slot.
-func (c *checkouter) update(ctx context.Context, u Updater, slot string, v *repo.Version) ([]File, error) {
+func (c *checkouter) update(ctx context.Context, u Updater, slot string, v *repo.Version) ([]publish.File, error) {
 	ss := c.state.Slots[slot]
-	old := make([]File, 0, len(ss.Published))
+	old := make([]publish.File, 0, len(ss.Published))
 	for _, p := range ss.Published {
 		full, err := under(c.slotDir(slot), p)
 		if err != nil {
@@ -501,7 +503,7 @@ func (c *checkouter) update(ctx context.Context, u Updater, slot string, v *repo
 		if err != nil {
 			return nil, err
 		}
-		old = append(old, File{Path: p, Content: data})
+		old = append(old, publish.File{Path: p, Content: data})
 	}
 	var changes []Change
 	if err := tree.Diff(ctx, c.st.Objects(), ss.Tree, v.Tree, func(o, n *tree.Entry) error {
@@ -517,7 +519,7 @@ func (c *checkouter) update(ctx context.Context, u Updater, slot string, v *repo
 // that differ from what the tree holds, then the publication files, and
 // records the new state durably. Files that reuse (a complete tree, or "")
 // holds unchanged are linked from it. It returns how many files it removed.
-func (c *checkouter) build(ctx context.Context, slot string, v *repo.Version, pubs []File, reuse string) (int, error) {
+func (c *checkouter) build(ctx context.Context, slot string, v *repo.Version, pubs []publish.File, reuse string) (int, error) {
 	root := c.slotDir(slot)
 	ss := c.state.Slots[slot]
 	fresh := false
@@ -818,7 +820,7 @@ type onlyWriter struct{ io.Writer }
 
 // writePublished writes a publication file unless the tree already holds
 // these bytes, linking it from fromRoot when given.
-func (c *checkouter) writePublished(root string, f File, fromRoot string) error {
+func (c *checkouter) writePublished(root string, f publish.File, fromRoot string) error {
 	dst, err := under(root, f.Path)
 	if err != nil {
 		return err

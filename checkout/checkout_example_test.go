@@ -1,4 +1,4 @@
-package publish_test
+package checkout_test
 
 import (
 	"context"
@@ -6,13 +6,14 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/checkout"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/repo"
 	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
-func ExampleDists_Checkout() {
+func ExampleDist() {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "pkgvc-example-")
 	if err != nil {
@@ -40,13 +41,13 @@ func ExampleDists_Checkout() {
 	}
 
 	// A distribution that follows dev, checked out for a web server.
-	dists := publish.NewDists(st)
-	if _, err := dists.Create(ctx, "docs", publish.DistSpec{BasePath: "docs", Repo: "dev"}); err != nil {
+	dists := dist.NewDists(st)
+	if _, err := dists.Create(ctx, "docs", dist.DistSpec{BasePath: "docs", Repo: "dev"}); err != nil {
 		fmt.Println(err)
 		return
 	}
 	www := filepath.Join(dir, "www", "docs")
-	res, err := dists.Checkout(ctx, "docs", www, publish.CheckoutOptions{Publishers: all.Registry()})
+	res, err := checkout.Dist(ctx, dists, "docs", www, checkout.Options{Publishers: all.Registry()})
 	if err != nil {
 		fmt.Println(err)
 		return

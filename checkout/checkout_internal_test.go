@@ -1,4 +1,4 @@
-package publish
+package checkout
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
 )
@@ -43,8 +44,8 @@ type namedPublisher struct{ path string }
 
 func (namedPublisher) Kind() string { return "file" }
 
-func (p namedPublisher) Publish(context.Context, *repo.Store, *repo.Version) ([]File, error) {
-	return []File{{Path: p.path, Content: []byte("generated")}}, nil
+func (p namedPublisher) Publish(context.Context, *repo.Store, *repo.Version) ([]publish.File, error) {
+	return []publish.File{{Path: p.path, Content: []byte("generated")}}, nil
 }
 
 func TestCheckoutLayoutConflicts(t *testing.T) {
@@ -62,17 +63,17 @@ func TestCheckoutLayoutConflicts(t *testing.T) {
 	require.NoError(t, err)
 
 	// A publication file where a package is.
-	_, err = checkout(ctx, st, "file", v, filepath.Join(dir, "clash"), CheckoutOptions{Publishers: NewRegistry(namedPublisher{"x"})})
+	_, err = checkout(ctx, st, "file", v, filepath.Join(dir, "clash"), Options{Publishers: publish.NewRegistry(namedPublisher{"x"})})
 	require.ErrorIs(t, err, repo.ErrInvalid)
 	require.ErrorContains(t, err, "holds a package at x")
 	// ... or under one.
-	_, err = checkout(ctx, st, "file", v, filepath.Join(dir, "under"), CheckoutOptions{Publishers: NewRegistry(namedPublisher{"x/gen"})})
+	_, err = checkout(ctx, st, "file", v, filepath.Join(dir, "under"), Options{Publishers: publish.NewRegistry(namedPublisher{"x/gen"})})
 	require.ErrorIs(t, err, repo.ErrInvalid)
 	require.ErrorContains(t, err, "laid out")
 
 	// A record whose parent is a file, or which is a directory, in a tree
 	// (versions made before commit refused such layouts).
-	c := &checkouter{st: st, o: CheckoutOptions{Workers: 1}, chmod: true}
+	c := &checkouter{st: st, o: Options{Workers: 1}, chmod: true}
 	c.tmp = t.TempDir()
 	c.bufs.New = func() any { b := make([]byte, 4096); return &b }
 	root := t.TempDir()

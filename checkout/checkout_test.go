@@ -1,4 +1,4 @@
-package publish_test
+package checkout_test
 
 import (
 	"bytes"
@@ -25,9 +25,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/checkout"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/format/pulpmanifest"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/repo"
 	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -39,7 +40,7 @@ type fixture struct {
 	t     *testing.T
 	ctx   context.Context
 	st    *repo.Store
-	dists *publish.Dists
+	dists *dist.Dists
 	src   string
 	out   string
 }
@@ -51,7 +52,7 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, err)
 	out := filepath.Join(dir, "out")
 	require.NoError(t, os.Mkdir(out, 0o755))
-	return &fixture{t: t, ctx: context.Background(), st: st, dists: publish.NewDists(st), src: t.TempDir(), out: out}
+	return &fixture{t: t, ctx: context.Background(), st: st, dists: dist.NewDists(st), src: t.TempDir(), out: out}
 }
 
 func (f *fixture) createRepo(name string, o repo.CreateOptions) {
@@ -81,13 +82,13 @@ func (f *fixture) commit(repoName string, files map[string][]byte, removes ...st
 
 func (f *fixture) createDist(name, basePath, repoName string) {
 	f.t.Helper()
-	_, err := f.dists.Create(f.ctx, name, publish.DistSpec{BasePath: basePath, Repo: repoName})
+	_, err := f.dists.Create(f.ctx, name, dist.DistSpec{BasePath: basePath, Repo: repoName})
 	require.NoError(f.t, err)
 }
 
-func (f *fixture) checkout(dist, dir string) *publish.CheckoutResult {
+func (f *fixture) checkout(dist, dir string) *checkout.Result {
 	f.t.Helper()
-	res, err := f.dists.Checkout(f.ctx, dist, dir, publish.CheckoutOptions{Publishers: all.Registry()})
+	res, err := checkout.Dist(f.ctx, f.dists, dist, dir, checkout.Options{Publishers: all.Registry()})
 	require.NoError(f.t, err)
 	return res
 }
@@ -274,7 +275,7 @@ func TestCheckoutHardLinksAndCopies(t *testing.T) {
 
 	// --link hard-links raw blobs, with the risk it documents.
 	linked := filepath.Join(f.out, "linked")
-	res, err = f.dists.Checkout(f.ctx, "d", linked, publish.CheckoutOptions{Publishers: all.Registry(), Link: true})
+	res, err = checkout.Dist(f.ctx, f.dists, "d", linked, checkout.Options{Publishers: all.Registry(), Link: true})
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Linked, "raw.bin")
 	served, err = os.Stat(filepath.Join(linked, "raw.bin"))
@@ -351,7 +352,7 @@ func TestCheckoutIncremental(t *testing.T) {
 	// A pinned distribution checks out its version, whatever comes next.
 	v1, err := f.st.Resolve(f.ctx, "r@1")
 	require.NoError(t, err)
-	_, err = f.dists.Create(f.ctx, "old", publish.DistSpec{BasePath: "old", Version: "r@1"})
+	_, err = f.dists.Create(f.ctx, "old", dist.DistSpec{BasePath: "old", Version: "r@1"})
 	require.NoError(t, err)
 	f.checkout("old", filepath.Join(f.out, "old"))
 	f.requireServes(filepath.Join(f.out, "old"), v1.ID.String())
@@ -439,7 +440,7 @@ func TestCheckoutRefusesForeignDir(t *testing.T) {
 	f.createRepo("r", repo.CreateOptions{})
 	f.commit("r", map[string][]byte{"a.txt": []byte("a")})
 	f.createDist("d", "d", "r")
-	opts := publish.CheckoutOptions{Publishers: all.Registry()}
+	opts := checkout.Options{Publishers: all.Registry()}
 
 	full := filepath.Join(f.out, "full")
 	require.NoError(t, os.MkdirAll(full, 0o755))
@@ -449,8 +450,8 @@ func TestCheckoutRefusesForeignDir(t *testing.T) {
 	link := filepath.Join(f.out, "link")
 	require.NoError(t, os.Symlink(full, link))
 	for _, dir := range []string{full, file, link} {
-		_, err := f.dists.Checkout(f.ctx, "d", dir, opts)
-		require.ErrorIs(t, err, publish.ErrNotCheckout, dir)
+		_, err := checkout.Dist(f.ctx, f.dists, "d", dir, opts)
+		require.ErrorIs(t, err, checkout.ErrNotCheckout, dir)
 		_, err = os.Stat(dir + ".pkgvc")
 		require.ErrorIs(t, err, fs.ErrNotExist, "nothing made beside a refused dir")
 	}
@@ -462,8 +463,8 @@ func TestCheckoutRefusesForeignDir(t *testing.T) {
 	clash := filepath.Join(f.out, "clash")
 	require.NoError(t, os.MkdirAll(clash+".pkgvc", 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(clash+".pkgvc", "x"), nil, 0o644))
-	_, err = f.dists.Checkout(f.ctx, "d", clash, opts)
-	require.ErrorIs(t, err, publish.ErrNotCheckout)
+	_, err = checkout.Dist(f.ctx, f.dists, "d", clash, opts)
+	require.ErrorIs(t, err, checkout.ErrNotCheckout)
 
 	// An empty directory is taken over; so is a missing parent.
 	empty := filepath.Join(f.out, "empty")
@@ -474,11 +475,11 @@ func TestCheckoutRefusesForeignDir(t *testing.T) {
 	f.checkout("d", nested)
 	f.requireServes(nested, "r")
 
-	_, err = f.dists.Checkout(f.ctx, "nope", filepath.Join(f.out, "nope"), opts)
-	require.ErrorIs(t, err, publish.ErrDistNotFound)
+	_, err = checkout.Dist(f.ctx, f.dists, "nope", filepath.Join(f.out, "nope"), opts)
+	require.ErrorIs(t, err, dist.ErrDistNotFound)
 	f.createRepo("empty", repo.CreateOptions{})
 	f.createDist("e", "e", "empty")
-	_, err = f.dists.Checkout(f.ctx, "e", filepath.Join(f.out, "e"), opts)
+	_, err = checkout.Dist(f.ctx, f.dists, "e", filepath.Join(f.out, "e"), opts)
 	require.ErrorIs(t, err, repo.ErrVersionNotFound)
 }
 
@@ -512,29 +513,29 @@ func TestCheckoutOnDemand(t *testing.T) {
 	lazy := []byte("fetched on demand")
 	f.onDemand("r", "lazy/pkg.bin", lazy)
 
-	_, err := f.dists.Checkout(f.ctx, "d", dir, publish.CheckoutOptions{Publishers: all.Registry()})
+	_, err := checkout.Dist(f.ctx, f.dists, "d", dir, checkout.Options{Publishers: all.Registry()})
 	require.ErrorIs(t, err, objects.ErrNotFound)
 	require.ErrorContains(t, err, "lazy/pkg.bin")
 	require.ErrorContains(t, err, "http://upstream.invalid/lazy/pkg.bin")
 	f.requireServes(dir, "r~2") // the served tree is untouched
 
-	failing := publish.CheckoutOptions{Publishers: all.Registry(), Fetch: func(context.Context, repo.Record) error {
+	failing := checkout.Options{Publishers: all.Registry(), Fetch: func(context.Context, repo.Record) error {
 		return errors.New("upstream down")
 	}}
-	_, err = f.dists.Checkout(f.ctx, "d", dir, failing)
+	_, err = checkout.Dist(f.ctx, f.dists, "d", dir, failing)
 	require.ErrorContains(t, err, "upstream down")
 
 	// The interrupted tree is finished by a later checkout, even of a
 	// version that no longer has what the failed ones wrote.
 	f.commit("r", nil, "partial/written.txt")
 	var calls atomic.Int64
-	fetch := publish.CheckoutOptions{Publishers: all.Registry(), Fetch: func(_ context.Context, r repo.Record) error {
+	fetch := checkout.Options{Publishers: all.Registry(), Fetch: func(_ context.Context, r repo.Record) error {
 		calls.Add(1)
 		require.Equal(t, "lazy/pkg.bin", r.Path)
 		f.putBlob(lazy)
 		return nil
 	}}
-	res, err := f.dists.Checkout(f.ctx, "d", dir, fetch)
+	res, err := checkout.Dist(f.ctx, f.dists, "d", dir, fetch)
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Fetched)
 	require.EqualValues(t, 1, calls.Load())
@@ -578,7 +579,7 @@ func TestCheckoutConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := f.dists.Checkout(f.ctx, "d", dir, publish.CheckoutOptions{Publishers: all.Registry()})
+			_, err := checkout.Dist(f.ctx, f.dists, "d", dir, checkout.Options{Publishers: all.Registry()})
 			errs <- err
 		}()
 	}

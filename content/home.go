@@ -1,7 +1,8 @@
-package publish
+package content
 
 import (
 	"context"
+	"github.com/pkgvc/pkgvc/dist"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -20,14 +21,14 @@ type Access struct {
 
 // ClientAccess returns how clients reach d on the server at base (its
 // public URL: scheme, host and any path prefix).
-func ClientAccess(d *Distribution, base string) Access {
+func ClientAccess(d *dist.Distribution, base string) Access {
 	base = strings.TrimSuffix(base, "/")
 	content := base + ContentPrefix + d.BasePath + "/"
 	switch d.Kind {
 	case "python":
 		index := content + "simple/"
 		return Access{URL: index, Use: "pip install --index-url " + index + " PROJECT"}
-	case containerKind:
+	case dist.ContainerKind:
 		host := base
 		if u, err := url.Parse(base); err == nil && u.Host != "" {
 			host = u.Host + strings.TrimSuffix(u.Path, "/")
@@ -43,7 +44,7 @@ func ClientAccess(d *Distribution, base string) Access {
 // and how clients use each public distribution; on a server without any,
 // the commands that make one. Its base URL is publicURL, else the one the
 // request came to.
-func Home(dists *Dists, publicURL string) http.Handler {
+func Home(dists *dist.Dists, publicURL string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		base := publicURL
 		if base == "" {
@@ -81,7 +82,7 @@ type homeData struct {
 	Private int
 }
 
-func homePage(ctx context.Context, dists *Dists, base string) (*homeData, error) {
+func homePage(ctx context.Context, dists *dist.Dists, base string) (*homeData, error) {
 	all, err := dists.List(ctx)
 	if err != nil {
 		return nil, err

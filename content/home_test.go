@@ -1,4 +1,4 @@
-package publish_test
+package content_test
 
 import (
 	"io"
@@ -8,7 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -23,8 +24,8 @@ func TestClientAccess(t *testing.T) {
 		{"file", "http://<server>", "http://<server>/content/team/py/", "curl -O http://<server>/content/team/py/PATH"},
 	} {
 		t.Run(tc.kind+" "+tc.base, func(t *testing.T) {
-			a := publish.ClientAccess(&publish.Distribution{Kind: tc.kind, BasePath: "team/py"}, tc.base)
-			require.Equal(t, publish.Access{URL: tc.url, Use: tc.use}, a)
+			a := content.ClientAccess(&dist.Distribution{Kind: tc.kind, BasePath: "team/py"}, tc.base)
+			require.Equal(t, content.Access{URL: tc.url, Use: tc.use}, a)
 		})
 	}
 }
@@ -42,7 +43,7 @@ func TestHome(t *testing.T) {
 		body, _ := io.ReadAll(w.Result().Body)
 		return w.Result(), string(body)
 	}
-	resp, body := get(publish.Home(ds, ""), "pkgs.internal:8080")
+	resp, body := get(content.Home(ds, ""), "pkgs.internal:8080")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
 	require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
@@ -55,12 +56,12 @@ func TestHome(t *testing.T) {
 
 	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
-	_, err = ds.Create(ctx, "pypi", publish.DistSpec{BasePath: "pypi", Repo: "py"})
+	_, err = ds.Create(ctx, "pypi", dist.DistSpec{BasePath: "pypi", Repo: "py"})
 	require.NoError(t, err)
 	yes := true
-	_, err = ds.Create(ctx, "hidden", publish.DistSpec{BasePath: "hidden", Repo: "r", Private: &yes})
+	_, err = ds.Create(ctx, "hidden", dist.DistSpec{BasePath: "hidden", Repo: "r", Private: &yes})
 	require.NoError(t, err)
-	_, body = get(publish.Home(ds, "https://pkgs.example"), "ignored:1")
+	_, body = get(content.Home(ds, "https://pkgs.example"), "ignored:1")
 	require.Contains(t, body, "pip install --index-url https://pkgs.example/content/pypi/simple/ PROJECT")
 	require.NotContains(t, body, "hidden", "a private distribution is not named to anyone asking")
 	require.Contains(t, body, "1 private one(s)")

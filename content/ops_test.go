@@ -1,4 +1,4 @@
-package publish_test
+package content_test
 
 import (
 	"context"
@@ -24,9 +24,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
-	"github.com/pkgvc/pkgvc/publish"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -38,11 +39,11 @@ func TestOpsEndpoints(t *testing.T) {
 			f := newSrvFixture(t, kind)
 			f.commit(map[string][]byte{"a.txt": []byte("hello\n")})
 
-			resp, body := get(t, http.MethodGet, f.base+publish.HealthPath)
+			resp, body := get(t, http.MethodGet, f.base+content.HealthPath)
 			require.Equal(t, http.StatusOK, resp.StatusCode)
 			require.Equal(t, "ok\n", string(body))
 
-			resp, body = get(t, http.MethodGet, f.base+publish.ReadyPath)
+			resp, body = get(t, http.MethodGet, f.base+content.ReadyPath)
 			require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 			require.Equal(t, "ok\n", string(body))
 
@@ -55,7 +56,7 @@ func TestOpsEndpoints(t *testing.T) {
 			resp, _ = get(t, http.MethodGet, f.url("missing.txt"))
 			require.Equal(t, http.StatusNotFound, resp.StatusCode)
 
-			resp, body = get(t, http.MethodGet, f.base+publish.MetricsPath)
+			resp, body = get(t, http.MethodGet, f.base+content.MetricsPath)
 			require.Equal(t, http.StatusOK, resp.StatusCode)
 			m := string(body)
 			require.Contains(t, m, "# HELP pkgvc_http_requests_total")
@@ -75,7 +76,7 @@ func TestOpsEndpoints(t *testing.T) {
 // requests reads the request counter of route and code from /metrics.
 func requests(t *testing.T, base, route, code string) int {
 	t.Helper()
-	_, body := get(t, http.MethodGet, base+publish.MetricsPath)
+	_, body := get(t, http.MethodGet, base+content.MetricsPath)
 	re := regexp.MustCompile(`(?m)^pkgvc_http_requests_total\{code="` + code + `",route="` + route + `"\} (\d+)$`)
 	m := re.FindSubmatch(body)
 	if m == nil {
@@ -99,19 +100,19 @@ func (failingRefs) List(context.Context, string, func(string, objects.ID) error)
 func TestReadyzUnhealthy(t *testing.T) {
 	t.Run("failing refs", func(t *testing.T) {
 		st := repo.New(objects.New(objectsmem.New()), failingRefs{refsmem.New()}, all.Kinds())
-		srv := publish.NewServer(st, publish.NewDists(st), nil)
+		srv := content.NewServer(st, dist.NewDists(st), nil)
 		base := startServer(t, "publish.Serve", srv)
-		resp, body := get(t, http.MethodGet, base+publish.ReadyPath)
+		resp, body := get(t, http.MethodGet, base+content.ReadyPath)
 		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 		require.Contains(t, string(body), "permission denied")
-		resp, _ = get(t, http.MethodGet, base+publish.HealthPath)
+		resp, _ = get(t, http.MethodGet, base+content.HealthPath)
 		require.Equal(t, http.StatusOK, resp.StatusCode, "alive while not ready")
 		require.ErrorIs(t, srv.Ready(context.Background()), errUnreadable)
 	})
 	t.Run("ready check", func(t *testing.T) {
 		errDown := errors.New("disk gone")
-		f := newSrvFixture(t, "publish.Serve", publish.WithReadyCheck(func(context.Context) error { return errDown }))
-		resp, body := get(t, http.MethodGet, f.base+publish.ReadyPath)
+		f := newSrvFixture(t, "publish.Serve", content.WithReadyCheck(func(context.Context) error { return errDown }))
+		resp, body := get(t, http.MethodGet, f.base+content.ReadyPath)
 		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 		require.Equal(t, "not ready: disk gone\n", string(body))
 	})
@@ -123,7 +124,7 @@ func TestReadyzUnhealthy(t *testing.T) {
 		refsDir := filepath.Join(f.dir, "store", "refs")
 		require.NoError(t, os.Chmod(refsDir, 0))
 		t.Cleanup(func() { _ = os.Chmod(refsDir, 0o755) })
-		resp, _ := get(t, http.MethodGet, f.base+publish.ReadyPath)
+		resp, _ := get(t, http.MethodGet, f.base+content.ReadyPath)
 		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	})
 }
@@ -164,14 +165,14 @@ func TestListenAndServeTLS(t *testing.T) {
 	_, _ = rand.Read(data)
 	f.commit(map[string][]byte{"a.txt": []byte("hello\n"), "big.bin": data})
 	certFile, keyFile, cert := selfSigned(t, t.TempDir())
-	cfg, err := publish.TLSConfig(certFile, keyFile)
+	cfg, err := content.TLSConfig(certFile, keyFile)
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	addrs := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- publish.ListenAndServeTLS(ctx, "127.0.0.1:0", cfg, f.srv, nil, func(a net.Addr) { addrs <- a })
+		done <- content.ListenAndServeTLS(ctx, "127.0.0.1:0", cfg, f.srv, nil, func(a net.Addr) { addrs <- a })
 	}()
 	var base string
 	select {
@@ -193,7 +194,7 @@ func TestListenAndServeTLS(t *testing.T) {
 		{"/content/site/web/a.txt", "hello\n"},
 		{"/content/site/web/big.bin", string(data)},
 		{"/content/site/web/a.txt", "hello\n"}, // again on the kept-alive connection
-		{publish.HealthPath, "ok\n"},
+		{content.HealthPath, "ok\n"},
 	} {
 		resp, err := c.Get(base + tc.path)
 		require.NoError(t, err)
@@ -207,7 +208,7 @@ func TestListenAndServeTLS(t *testing.T) {
 	}
 
 	// A client that does not trust the certificate fails the handshake.
-	_, err = http.Get(base + publish.HealthPath)
+	_, err = http.Get(base + content.HealthPath)
 	require.Error(t, err)
 
 	if curl, err := exec.LookPath("curl"); err == nil {
@@ -216,6 +217,6 @@ func TestListenAndServeTLS(t *testing.T) {
 		require.Equal(t, "hello\n", string(out))
 	}
 
-	_, err = publish.TLSConfig(certFile, filepath.Join(t.TempDir(), "none.pem"))
+	_, err = content.TLSConfig(certFile, filepath.Join(t.TempDir(), "none.pem"))
 	require.Error(t, err)
 }

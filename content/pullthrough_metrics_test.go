@@ -1,4 +1,4 @@
-package publish_test
+package content_test
 
 import (
 	"testing"

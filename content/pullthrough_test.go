@@ -1,4 +1,4 @@
-package publish_test
+package content_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
@@ -53,10 +55,10 @@ func newPTUpstream(t *testing.T) *ptUpstream {
 	}
 	_, err = st.Commit(ctx, "up", repo.CommitRequest{Adds: adds, Message: "wheels"})
 	require.NoError(t, err)
-	dists := publish.NewDists(st)
-	_, err = dists.Create(ctx, "up", publish.DistSpec{BasePath: "up", Repo: "up"})
+	dists := dist.NewDists(st)
+	_, err = dists.Create(ctx, "up", dist.DistSpec{BasePath: "up", Repo: "up"})
 	require.NoError(t, err)
-	srv := publish.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8))
+	srv := content.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8))
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.mu.Lock()
 		u.hits[r.URL.Path]++
@@ -79,7 +81,7 @@ func (u *ptUpstream) count(p string) int {
 type ptDownstream struct {
 	ctx   context.Context
 	st    *repo.Store
-	dists *publish.Dists
+	dists *dist.Dists
 	mgr   *remote.Manager
 	base  string
 }
@@ -98,20 +100,20 @@ func newPTDownstream(t *testing.T, up *ptUpstream) *ptDownstream {
 	require.NoError(t, err)
 	_, err = mgr.Create(ctx, remote.Remote{Name: "dead", Kind: "python", URL: "http://127.0.0.1:1/simple/"})
 	require.NoError(t, err)
-	dists := publish.NewDists(st)
-	_, err = dists.Create(ctx, "down", publish.DistSpec{BasePath: "down", Repo: "down", Remote: "up"})
+	dists := dist.NewDists(st)
+	_, err = dists.Create(ctx, "down", dist.DistSpec{BasePath: "down", Repo: "down", Remote: "up"})
 	require.NoError(t, err)
-	_, err = dists.Create(ctx, "dead", publish.DistSpec{BasePath: "dead", Repo: "dead", Remote: "dead"})
+	_, err = dists.Create(ctx, "dead", dist.DistSpec{BasePath: "dead", Repo: "dead", Remote: "dead"})
 	require.NoError(t, err)
-	pull := func(ctx context.Context, rem, rp string, projects []string) (publish.PullResult, error) {
+	pull := func(ctx context.Context, rem, rp string, projects []string) (content.PullResult, error) {
 		res, err := mgr.PullProjects(ctx, rem, rp, projects)
 		if err != nil {
-			return publish.PullResult{}, err
+			return content.PullResult{}, err
 		}
-		return publish.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
+		return content.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
 	}
-	srv := publish.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8),
-		publish.WithFetcher(mgr.FetchBlob), publish.WithPullThrough(pull))
+	srv := content.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8),
+		content.WithFetcher(mgr.FetchBlob), content.WithPullThrough(pull))
 	return &ptDownstream{ctx: ctx, st: st, dists: dists, mgr: mgr, base: startServer(t, "publish.Serve", srv)}
 }
 
@@ -205,7 +207,7 @@ func TestPullThrough(t *testing.T) {
 	require.Equal(t, 404, resp.StatusCode)
 
 	// A pinned distribution refuses to pull.
-	_, err = d.dists.Create(d.ctx, "pinned", publish.DistSpec{BasePath: "pinned", Version: "down@2", Remote: "up"})
+	_, err = d.dists.Create(d.ctx, "pinned", dist.DistSpec{BasePath: "pinned", Version: "down@2", Remote: "up"})
 	require.NoError(t, err)
 	resp, _ = get(t, "GET", d.base+"/content/pinned/simple/beta/")
 	require.Equal(t, 200, resp.StatusCode)

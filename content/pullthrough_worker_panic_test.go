@@ -1,4 +1,4 @@
-package publish_test
+package content_test
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
@@ -57,19 +59,19 @@ func TestPullThroughWorkerPanic(t *testing.T) {
 	mgr := remote.New(st, remote.NewRegistry(buggyPyPI{}))
 	_, err = mgr.Create(ctx, remote.Remote{Name: "up", Kind: "python", URL: up.URL + "/simple/"})
 	require.NoError(t, err)
-	dists := publish.NewDists(st)
-	_, err = dists.Create(ctx, "down", publish.DistSpec{BasePath: "down", Repo: "down", Remote: "up"})
+	dists := dist.NewDists(st)
+	_, err = dists.Create(ctx, "down", dist.DistSpec{BasePath: "down", Repo: "down", Remote: "up"})
 	require.NoError(t, err)
-	pull := func(ctx context.Context, rem, rp string, projects []string) (publish.PullResult, error) {
+	pull := func(ctx context.Context, rem, rp string, projects []string) (content.PullResult, error) {
 		res, err := mgr.PullProjects(ctx, rem, rp, projects)
 		if err != nil {
-			return publish.PullResult{}, err
+			return content.PullResult{}, err
 		}
-		return publish.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
+		return content.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
 	}
 	logged := &lockedBuffer{}
-	srv := publish.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8),
-		publish.WithPullThrough(pull), publish.WithLogger(slog.New(slog.NewTextHandler(logged, nil))))
+	srv := content.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8),
+		content.WithPullThrough(pull), content.WithLogger(slog.New(slog.NewTextHandler(logged, nil))))
 	base := startServer(t, "publish.Serve", srv)
 
 	resp, body := get(t, "GET", base+"/content/down/simple/alpha/")
@@ -79,6 +81,6 @@ func TestPullThroughWorkerPanic(t *testing.T) {
 	require.Contains(t, log, "bug in a project page")
 	require.Contains(t, log, "pullthrough_worker_panic_test.go", "the stack is logged")
 
-	resp, body = get(t, "GET", base+publish.HealthPath)
+	resp, body = get(t, "GET", base+content.HealthPath)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "serve goes on: %s", body)
 }

@@ -1,4 +1,4 @@
-package publish
+package content
 
 import (
 	"bytes"
@@ -16,8 +16,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/clockcache"
 	"github.com/pkgvc/pkgvc/internal/parallel"
+	"github.com/pkgvc/pkgvc/publish"
 
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -102,8 +104,8 @@ func WithRefsWatch(w *repo.RefsWatch) ServerOption { return func(s *Server) { s.
 // reads the whole blob. Compressed blobs are decoded through the object store.
 type Server struct {
 	st    *repo.Store
-	dists *Dists
-	pubs  *Publications
+	dists *dist.Dists
+	pubs  *publish.Publications
 	log   *slog.Logger
 	fetch FetchFunc
 	pull  *puller
@@ -142,7 +144,7 @@ const (
 
 // NewServer returns a Server for the distributions of st. pubs generates
 // publication files; nil serves none.
-func NewServer(st *repo.Store, dists *Dists, pubs *Publications, opts ...ServerOption) *Server {
+func NewServer(st *repo.Store, dists *dist.Dists, pubs *publish.Publications, opts ...ServerOption) *Server {
 	s := &Server{
 		st: st, dists: dists, pubs: pubs,
 		log:      slog.New(slog.DiscardHandler),
@@ -458,7 +460,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, q *request, cc []
 
 // publication returns the publication of q's version, or nil without a
 // publication cache.
-func (s *Server) publication(ctx context.Context, q *request) (*Publication, error) {
+func (s *Server) publication(ctx context.Context, q *request) (*publish.Publication, error) {
 	if s.pubs == nil {
 		return nil, nil
 	}
@@ -476,13 +478,13 @@ func (s *Server) publication(ctx context.Context, q *request) (*Publication, err
 
 type pubSlot struct {
 	kind string
-	pub  *Publication
+	pub  *publish.Publication
 	mu   sync.Mutex
 	// etags holds the quoted SHA-256 of each file served so far.
 	etags map[string][]string
 }
 
-func (s *Server) servePubFile(w http.ResponseWriter, r *http.Request, q *request, f *File, cc []string) {
+func (s *Server) servePubFile(w http.ResponseWriter, r *http.Request, q *request, f *publish.File, cc []string) {
 	slot := q.vs.pub.Load()
 	slot.mu.Lock()
 	etag, ok := slot.etags[f.Path]

@@ -1,4 +1,4 @@
-package publish
+package content
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 )
 
@@ -53,7 +54,7 @@ func (s *Server) authGate() *authGate {
 // for every content kind (auth.Token.ReadsDist): dist:NAME:read, or read on
 // the repository d serves. Errors are those of CheckToken; a denial matches
 // auth.ErrForbidden and names both scopes.
-func (s *Server) CanRead(r *http.Request, token string, d *Distribution) (*auth.Token, error) {
+func (s *Server) CanRead(r *http.Request, token string, d *dist.Distribution) (*auth.Token, error) {
 	tok, err := s.CheckToken(r, token, auth.KindDist, d.Name, auth.Read)
 	if !errors.Is(err, auth.ErrForbidden) || tok == nil {
 		return tok, err
@@ -65,7 +66,7 @@ func (s *Server) CanRead(r *http.Request, token string, d *Distribution) (*auth.
 }
 
 // ReadScopes says which scopes read d, for a refusal.
-func ReadScopes(d *Distribution) string {
+func ReadScopes(d *dist.Distribution) string {
 	if d.ServedRepo() == "" {
 		return "the token does not grant dist:" + d.Name + ":read"
 	}
@@ -74,7 +75,7 @@ func ReadScopes(d *Distribution) string {
 
 // authorize reports whether r may read the private distribution d (see
 // CanRead); otherwise it has answered 401, 403, 429 or 500.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, d *Distribution) bool {
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, d *dist.Distribution) bool {
 	token, ok := auth.Credentials(r)
 	if s.gate == nil || s.gate.authz == nil || !ok {
 		challenge(w, "unauthorized: distribution "+d.Name+" is private: send a token (HTTP Basic password or Bearer)")

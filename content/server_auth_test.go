@@ -1,4 +1,4 @@
-package publish_test
+package content_test
 
 import (
 	"context"
@@ -9,8 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
-	"github.com/pkgvc/pkgvc/publish"
 )
 
 // lateAuth lets a test create the token store after the fixture's store.
@@ -25,14 +26,14 @@ type authFixture struct {
 	tokens *auth.Store
 }
 
-func newAuthFixture(t *testing.T, kind string, opts ...publish.ServerOption) *authFixture {
+func newAuthFixture(t *testing.T, kind string, opts ...content.ServerOption) *authFixture {
 	t.Helper()
 	la := &lateAuth{}
-	f := newSrvFixture(t, kind, append([]publish.ServerOption{publish.WithAuth(la)}, opts...)...)
+	f := newSrvFixture(t, kind, append([]content.ServerOption{content.WithAuth(la)}, opts...)...)
 	la.s = auth.New(f.st, auth.WithCacheTTL(time.Millisecond))
 	f.commit(map[string][]byte{"secret.txt": []byte("s3cret\n")})
 	private := true
-	_, err := f.dists.Update(f.ctx, "web", publish.DistSpec{Private: &private})
+	_, err := f.dists.Update(f.ctx, "web", dist.DistSpec{Private: &private})
 	require.NoError(t, err)
 	return &authFixture{srvFixture: f, tokens: la.s}
 }
@@ -101,7 +102,7 @@ func TestServerPrivateAuth(t *testing.T) {
 func TestServerPublicDistNeedsNoToken(t *testing.T) {
 	f := newAuthFixture(t, "net/http")
 	private := false
-	_, err := f.dists.Update(f.ctx, "web", publish.DistSpec{Private: &private})
+	_, err := f.dists.Update(f.ctx, "web", dist.DistSpec{Private: &private})
 	require.NoError(t, err)
 	for _, hdr := range []string{"", "Bearer pkgvc_wrong"} {
 		resp, body := get(t, http.MethodGet, f.url("secret.txt"), "Authorization", hdr)
@@ -111,7 +112,7 @@ func TestServerPublicDistNeedsNoToken(t *testing.T) {
 }
 
 func TestServerAuthRateLimit(t *testing.T) {
-	f := newAuthFixture(t, "net/http", publish.WithAuthLimit(3, time.Minute, time.Minute))
+	f := newAuthFixture(t, "net/http", content.WithAuthLimit(3, time.Minute, time.Minute))
 	good := f.token("ci", "dist:*:read")
 	for i := range 3 {
 		resp, _ := get(t, http.MethodGet, f.url("secret.txt"), "Authorization", "Bearer pkgvc_wrong")

@@ -1,4 +1,4 @@
-package publish_test
+package content_test
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
 	"github.com/pkgvc/pkgvc/publish"
@@ -29,11 +31,11 @@ func ExampleServer() {
 	if _, err := st.Commit(ctx, "prod", repo.CommitRequest{Adds: []repo.Add{{Path: "docs/hello.txt", File: file}}}); err != nil {
 		panic(err)
 	}
-	dists := publish.NewDists(st)
-	if _, err := dists.Create(ctx, "web", publish.DistSpec{BasePath: "site/web", Repo: "prod"}); err != nil {
+	dists := dist.NewDists(st)
+	if _, err := dists.Create(ctx, "web", dist.DistSpec{BasePath: "site/web", Repo: "prod"}); err != nil {
 		panic(err)
 	}
-	srv := publish.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(), 8))
+	srv := content.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(), 8))
 
 	w := httptest.NewRecorder()
 	srv.ServeHTTP(w, httptest.NewRequest("GET", "/content/site/web/docs/hello.txt", nil))

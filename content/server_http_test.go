@@ -1,4 +1,4 @@
-package publish_test
+package content_test
 
 import (
 	"bufio"
@@ -17,10 +17,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/content"
 )
 
-// serveTest runs h behind publish.Serve and returns the address and a stop
+// serveTest runs h behind content.Serve and returns the address and a stop
 // function that shuts down and returns Serve's result.
 func serveTest(t *testing.T, h http.Handler) (string, func() error) {
 	t.Helper()
@@ -28,7 +28,7 @@ func serveTest(t *testing.T, h http.Handler) (string, func() error) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- publish.Serve(ctx, l, h, nil) }()
+	go func() { done <- content.Serve(ctx, l, h, nil) }()
 	stopped := false
 	stop := func() error {
 		if stopped {
@@ -275,7 +275,7 @@ func TestConnServerPanicIs500(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- publish.Serve(ctx, l, mux, slog.New(slog.NewTextHandler(&logs, nil))) }()
+	go func() { done <- content.Serve(ctx, l, mux, slog.New(slog.NewTextHandler(&logs, nil))) }()
 	t.Cleanup(func() { cancel(); <-done })
 	base := "http://" + l.Addr().String()
 

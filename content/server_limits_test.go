@@ -1,4 +1,4 @@
-package publish_test
+package content_test
 
 import (
 	"bufio"
@@ -19,6 +19,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/publish/pypi"
@@ -39,20 +41,20 @@ func (l smallBufListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
-// serveLimited runs h behind publish.Serve with opts until the test ends.
-func serveLimited(t *testing.T, h http.Handler, opts ...publish.ServeOption) string {
+// serveLimited runs h behind content.Serve with opts until the test ends.
+func serveLimited(t *testing.T, h http.Handler, opts ...content.ServeOption) string {
 	t.Helper()
 	return serveOn(t, func(l net.Listener) net.Listener { return l }, h, opts...)
 }
 
 // serveOn is serveLimited with the listener wrapped by wrap.
-func serveOn(t *testing.T, wrap func(net.Listener) net.Listener, h http.Handler, opts ...publish.ServeOption) string {
+func serveOn(t *testing.T, wrap func(net.Listener) net.Listener, h http.Handler, opts ...content.ServeOption) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- publish.Serve(ctx, wrap(smallBufListener{l}), h, nil, opts...) }()
+	go func() { done <- content.Serve(ctx, wrap(smallBufListener{l}), h, nil, opts...) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
@@ -85,7 +87,7 @@ func waitClosed(t *testing.T, c net.Conn, limit time.Duration) time.Duration {
 
 func TestReadHeaderTimeout(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	addr := serveLimited(t, h, publish.WithReadHeaderTimeout(300*time.Millisecond), publish.WithIdleTimeout(time.Minute))
+	addr := serveLimited(t, h, content.WithReadHeaderTimeout(300*time.Millisecond), content.WithIdleTimeout(time.Minute))
 
 	// drip sends a header a line at a time, never ending it.
 	drip := func(c net.Conn, stop <-chan struct{}) {
@@ -139,7 +141,7 @@ func TestReadHeaderTimeout(t *testing.T) {
 
 func TestIdleTimeout(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	addr := serveLimited(t, h, publish.WithIdleTimeout(300*time.Millisecond))
+	addr := serveLimited(t, h, content.WithIdleTimeout(300*time.Millisecond))
 	c := dialSmall(t, addr)
 	_, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 	require.NoError(t, err)
@@ -181,7 +183,7 @@ func bigHandler(size int64, results chan<- copyResult) http.Handler {
 func TestWriteTimeout(t *testing.T) {
 	const size = 512 << 10
 	results := make(chan copyResult, 4)
-	addr := serveLimited(t, bigHandler(size, results), publish.WithWriteTimeout(250*time.Millisecond))
+	addr := serveLimited(t, bigHandler(size, results), content.WithWriteTimeout(250*time.Millisecond))
 
 	t.Run("stalled reader is dropped", func(t *testing.T) {
 		c := dialSmall(t, addr)
@@ -225,7 +227,7 @@ func TestWriteTimeout(t *testing.T) {
 
 func TestMaxHeaderBytes(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	addr := serveLimited(t, h, publish.WithMaxHeaderBytes(8<<10))
+	addr := serveLimited(t, h, content.WithMaxHeaderBytes(8<<10))
 	for _, tc := range []struct {
 		size, code int
 	}{{4 << 10, 200}, {64 << 10, 431}} {
@@ -247,14 +249,14 @@ func TestMaxBodyBytes(t *testing.T) {
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "pyrepo", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
-	dists := publish.NewDists(st)
-	_, err = dists.Create(ctx, "pyweb", publish.DistSpec{BasePath: "pypi", Repo: "pyrepo"})
+	dists := dist.NewDists(st)
+	_, err = dists.Create(ctx, "pyweb", dist.DistSpec{BasePath: "pypi", Repo: "pyrepo"})
 	require.NoError(t, err)
 	tokens := auth.New(st)
 	_, secret, err := tokens.Create(ctx, auth.CreateOptions{Name: "ci", Scopes: []auth.Scope{mustScope(t, "repo:pyrepo:write")}})
 	require.NoError(t, err)
-	srv := publish.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(pypi.New()), 8),
-		publish.WithAuth(tokens), publish.WithMaxBodyBytes(32<<10))
+	srv := content.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(pypi.New()), 8),
+		content.WithAuth(tokens), content.WithMaxBodyBytes(32<<10))
 	addr := serveLimited(t, srv)
 
 	var form strings.Builder
@@ -360,7 +362,7 @@ func TestMaxConns(t *testing.T) {
 		held           int
 	}{{"per address", 100, 3, 3}, {"total", 2, 100, 2}} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := serveLimited(t, h, publish.WithMaxConns(tc.total, tc.perAddr))
+			addr := serveLimited(t, h, content.WithMaxConns(tc.total, tc.perAddr))
 			var held []net.Conn
 			for range tc.held {
 				c := dialSmall(t, addr)
@@ -386,7 +388,7 @@ func TestMaxConns(t *testing.T) {
 	// together, while another /64 is another client.
 	t.Run("per IPv6 /64", func(t *testing.T) {
 		var from atomic.Pointer[net.TCPAddr]
-		addr := serveOn(t, func(l net.Listener) net.Listener { return fromListener{l, &from} }, h, publish.WithMaxConns(100, 3))
+		addr := serveOn(t, func(l net.Listener) net.Listener { return fromListener{l, &from} }, h, content.WithMaxConns(100, 3))
 		dialFrom := func(ip string) net.Conn {
 			from.Store(&net.TCPAddr{IP: net.ParseIP(ip), Port: 40000})
 			return dialSmall(t, addr)
@@ -415,7 +417,7 @@ func TestStalledDownloadsMemory(t *testing.T) {
 		started.Add(1)
 		big.ServeHTTP(w, r)
 	})
-	addr := serveLimited(t, h, publish.WithWriteTimeout(time.Minute), publish.WithMaxConns(2*n, 2*n))
+	addr := serveLimited(t, h, content.WithWriteTimeout(time.Minute), content.WithMaxConns(2*n, 2*n))
 	before := liveHeap()
 	for range n {
 		c := dialSmall(t, addr)

@@ -1,4 +1,4 @@
-package publish
+package content
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
@@ -98,7 +99,7 @@ func childOf(dir, p string) (string, bool) {
 // publicationUnder returns q's publication if it can hold files under
 // directory dir; nil when its publisher places none there, so that such a
 // listing does not generate it.
-func (s *Server) publicationUnder(ctx context.Context, q *request, dir string) (*Publication, error) {
+func (s *Server) publicationUnder(ctx context.Context, q *request, dir string) (*publish.Publication, error) {
 	if s.pubs == nil || !s.pubs.Touches(q.dist.d.Kind, dir) {
 		return nil, nil
 	}

@@ -1,4 +1,4 @@
-package publish_test
+package content_test
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/repo"
@@ -31,17 +33,17 @@ func TestListingCostFollowsTheDirectory(t *testing.T) {
 		ctx := context.Background()
 		sp := repotest.NewSpread(t, n-1, 9)
 		st, be, rec := sp.St, sp.Objects, sp.Record
-		dists := publish.NewDists(st)
-		_, err := dists.Create(ctx, "d", publish.DistSpec{BasePath: "d", Repo: "r"})
+		dists := dist.NewDists(st)
+		_, err := dists.Create(ctx, "d", dist.DistSpec{BasePath: "d", Repo: "r"})
 		require.NoError(t, err)
-		s := publish.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8))
+		s := content.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8))
 		c, body := getPath(s, "/content/d/d7/")
 		require.Equal(t, http.StatusOK, c)
 		require.Contains(t, body, "f8.whl")
 
 		_, err = st.Commit(ctx, "r", repo.CommitRequest{Records: []repo.Record{rec("d7/new.whl")}})
 		require.NoError(t, err)
-		list := func(s *publish.Server) int64 {
+		list := func(s *content.Server) int64 {
 			before := be.Opens.Load()
 			c, body := getPath(s, "/content/d/d7/")
 			require.Equal(t, http.StatusOK, c)
@@ -56,7 +58,7 @@ func TestListingCostFollowsTheDirectory(t *testing.T) {
 		// A server that has read nothing yet: its store caches nothing (it
 		// shares the documents, as processes on one store directory do).
 		st2 := sp.Fresh()
-		return warm, list(publish.NewServer(st2, publish.NewDists(st2), publish.NewPublications(st2, puball.Registry(), 8)))
+		return warm, list(content.NewServer(st2, dist.NewDists(st2), publish.NewPublications(st2, puball.Registry(), 8)))
 	}
 	smallWarm, smallCold := reads(1_000)
 	largeWarm, largeCold := reads(100_000)

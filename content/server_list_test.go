@@ -1,4 +1,4 @@
-package publish
+package content
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
@@ -41,8 +42,8 @@ func TestListing(t *testing.T) {
 	}
 	_, err = st.Commit(ctx, "r", repo.CommitRequest{Adds: adds})
 	require.NoError(t, err)
-	dists := NewDists(st)
-	_, err = dists.Create(ctx, "d", DistSpec{BasePath: "d", Repo: "r"})
+	dists := dist.NewDists(st)
+	_, err = dists.Create(ctx, "d", dist.DistSpec{BasePath: "d", Repo: "r"})
 	require.NoError(t, err)
 	s := NewServer(st, dists, nil)
 

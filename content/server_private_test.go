@@ -1,4 +1,4 @@
-package publish_test
+package content_test
 
 import (
 	"net/http"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/dist"
 )
 
 // A private distribution is never served without authentication: until the
@@ -21,7 +21,7 @@ func TestServerRefusesPrivateDistribution(t *testing.T) {
 			require.Equal(t, "s3cret\n", string(body))
 
 			private := true
-			_, err := f.dists.Update(f.ctx, "web", publish.DistSpec{Private: &private})
+			_, err := f.dists.Update(f.ctx, "web", dist.DistSpec{Private: &private})
 			require.NoError(t, err)
 			for _, p := range []string{"secret.txt", "", "PULP_MANIFEST"} {
 				resp, body = get(t, http.MethodGet, f.url(p))

@@ -1,4 +1,4 @@
-package publish
+package content
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -29,10 +30,10 @@ type Mounter interface {
 
 // mount adds the handlers of every Mounter publisher to the mux.
 func (s *Server) mount() {
-	if s.pubs == nil || s.pubs.reg == nil {
+	if s.pubs == nil {
 		return
 	}
-	for _, p := range s.pubs.reg.m {
+	for _, p := range s.pubs.Registry().Publishers() {
 		if m, ok := p.(Mounter); ok {
 			for pattern, h := range m.Mount(s) {
 				s.mux.Handle(pattern, h)
@@ -50,7 +51,7 @@ func (s *Server) Logger() *slog.Logger { return s.log }
 // Target is a distribution and the version it serves, as one request
 // resolved them; later commits do not change it.
 type Target struct {
-	Dist *Distribution
+	Dist *dist.Distribution
 	// Version is nil while the repository followed has no version.
 	Version *repo.Version
 	s       *Server
@@ -192,7 +193,7 @@ const DefaultPullThroughTTL = 5 * time.Minute
 // successfully within maxAge. It returns ErrNotOnRemote when the remote
 // lacks name (remembered for PullNegativeTTL) and ErrNoPullThrough when d
 // has no remote, is pinned, or the server has no PullFunc.
-func (s *Server) Pull(ctx context.Context, d *Distribution, name string, maxAge time.Duration) error {
+func (s *Server) Pull(ctx context.Context, d *dist.Distribution, name string, maxAge time.Duration) error {
 	if s.pull == nil || d.Remote == "" || d.Repo == "" {
 		return ErrNoPullThrough
 	}

@@ -1,4 +1,4 @@
-package publish
+package content
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -20,7 +21,7 @@ func TestBlobWritten(t *testing.T) {
 	ctx := context.Background()
 	st, err := repo.OpenDir(ctx, t.TempDir(), all.Kinds())
 	require.NoError(t, err)
-	s := NewServer(st, NewDists(st), nil)
+	s := NewServer(st, dist.NewDists(st), nil)
 	put := func(n int) objects.ID {
 		data := make([]byte, n)
 		_, _ = rand.Read(data)

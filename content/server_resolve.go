@@ -1,4 +1,4 @@
-package publish
+package content
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -29,7 +30,7 @@ type distTable struct {
 type distEntry struct {
 	name, key, basePath string
 	rev                 meta.Rev
-	d                   *Distribution
+	d                   *dist.Distribution
 	check               atomic.Pointer[distCheck] // refs as read at a stamp
 	last                atomic.Pointer[verState]  // the version served last
 }
@@ -155,12 +156,12 @@ func (s *Server) rebuild(ctx context.Context, seen *distTable, stamp repo.RefsSt
 	}
 	listed := time.Now()
 	t := &distTable{byBase: map[string]*distEntry{}, listed: listed, stamp: stamp, fresh: fresh}
-	if err := s.st.Meta().List(ctx, docPrefix, func(key string, value []byte, rev meta.Rev) error {
+	if err := s.st.Meta().List(ctx, dist.DocPrefix, func(key string, value []byte, rev meta.Rev) error {
 		de := old[rev]
 		if de == nil || de.key != key {
-			var d Distribution
+			var d dist.Distribution
 			if err := json.Unmarshal(value, &d); err != nil {
-				return fmt.Errorf("distribution %s: %w", strings.TrimPrefix(key, docPrefix), err)
+				return fmt.Errorf("distribution %s: %w", strings.TrimPrefix(key, dist.DocPrefix), err)
 			}
 			de = &distEntry{name: d.Name, key: key, basePath: d.BasePath, rev: rev, d: &d}
 		}

@@ -1,4 +1,4 @@
-package publish_test
+package content_test
 
 import (
 	"bufio"
@@ -21,6 +21,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
@@ -52,18 +54,18 @@ type srvFixture struct {
 	ctx   context.Context
 	dir   string
 	st    *repo.Store
-	dists *publish.Dists
-	srv   *publish.Server
+	dists *dist.Dists
+	srv   *content.Server
 	base  string // http://host:port
 	work  string
 	n     int
 }
 
 // serverKinds are the connection servers a Server runs behind: net/http
-// (httptest) and publish.Serve.
+// (httptest) and content.Serve.
 var serverKinds = []string{"net/http", "publish.Serve"}
 
-func newSrvFixture(t *testing.T, kind string, opts ...publish.ServerOption) *srvFixture {
+func newSrvFixture(t *testing.T, kind string, opts ...content.ServerOption) *srvFixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -71,15 +73,15 @@ func newSrvFixture(t *testing.T, kind string, opts ...publish.ServerOption) *srv
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "prod", repo.CreateOptions{})
 	require.NoError(t, err)
-	f := &srvFixture{t: t, ctx: ctx, dir: dir, st: st, dists: publish.NewDists(st), work: filepath.Join(dir, "work")}
+	f := &srvFixture{t: t, ctx: ctx, dir: dir, st: st, dists: dist.NewDists(st), work: filepath.Join(dir, "work")}
 	require.NoError(t, os.MkdirAll(f.work, 0o755))
-	_, err = f.dists.Create(ctx, "web", publish.DistSpec{BasePath: "site/web", Repo: "prod"})
+	_, err = f.dists.Create(ctx, "web", dist.DistSpec{BasePath: "site/web", Repo: "prod"})
 	require.NoError(t, err)
 	w, err := repo.WatchRefs(filepath.Join(dir, "store"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = w.Close() })
-	opts = append([]publish.ServerOption{publish.WithRefsWatch(w)}, opts...)
-	f.srv = publish.NewServer(st, f.dists, publish.NewPublications(st, publish.NewRegistry(manifestPublisher{}), 8), opts...)
+	opts = append([]content.ServerOption{content.WithRefsWatch(w)}, opts...)
+	f.srv = content.NewServer(st, f.dists, publish.NewPublications(st, publish.NewRegistry(manifestPublisher{}), 8), opts...)
 	f.base = startServer(t, kind, f.srv)
 	return f
 }
@@ -96,7 +98,7 @@ func startServer(t *testing.T, kind string, h http.Handler) string {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- publish.Serve(ctx, l, h, nil) }()
+	go func() { done <- content.Serve(ctx, l, h, nil) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
@@ -297,7 +299,7 @@ func TestServeLiveChanges(t *testing.T) {
 		t.Run(fmt.Sprintf("watch=%v", watch), func(t *testing.T) {
 			f := newSrvFixture(t, "publish.Serve")
 			if !watch {
-				f.srv = publish.NewServer(f.st, f.dists, nil)
+				f.srv = content.NewServer(f.st, f.dists, nil)
 				f.base = startServer(t, "publish.Serve", f.srv)
 			}
 			resp, body := get(t, "GET", f.url("a.txt"))
@@ -321,18 +323,18 @@ func TestServeLiveChanges(t *testing.T) {
 			log, err := f.st.Log(f.ctx, "prod", 0)
 			require.NoError(t, err)
 			first := log[len(log)-1].ID
-			_, err = f.dists.Update(f.ctx, "web", publish.DistSpec{Version: first.String()})
+			_, err = f.dists.Update(f.ctx, "web", dist.DistSpec{Version: first.String()})
 			require.NoError(t, err)
 			_, body = get(t, "GET", f.url("a.txt"))
 			require.Equal(t, "version 0\n", string(body))
-			_, err = f.dists.Update(f.ctx, "web", publish.DistSpec{BasePath: "moved"})
+			_, err = f.dists.Update(f.ctx, "web", dist.DistSpec{BasePath: "moved"})
 			require.NoError(t, err)
 			resp, _ = get(t, "GET", f.url("a.txt"))
 			require.Equal(t, 404, resp.StatusCode)
 			resp, body = get(t, "GET", f.base+"/content/moved/a.txt")
 			require.Equal(t, 200, resp.StatusCode)
 			require.Equal(t, "version 0\n", string(body))
-			_, err = f.dists.Create(f.ctx, "other", publish.DistSpec{BasePath: "other/x", Repo: "prod"})
+			_, err = f.dists.Create(f.ctx, "other", dist.DistSpec{BasePath: "other/x", Repo: "prod"})
 			require.NoError(t, err)
 			resp, _ = get(t, "GET", f.base+"/content/other/x/n4.txt")
 			require.Equal(t, 200, resp.StatusCode)
@@ -483,7 +485,7 @@ func flip(t *testing.T, st *repo.Store, content []byte, at int) (restore func())
 func TestServeCorruptBlob(t *testing.T) {
 	for _, kind := range serverKinds {
 		t.Run(kind, func(t *testing.T) {
-			f := newSrvFixture(t, kind, publish.WithRecheck(0))
+			f := newSrvFixture(t, kind, content.WithRecheck(0))
 			small := randBytes(5000)
 			big := randBytes(2 << 20)
 			f.commit(map[string][]byte{"small.bin": small, "big.bin": big})
@@ -573,8 +575,8 @@ func TestServeCompressedBlob(t *testing.T) {
 }
 
 func TestServeOnDemand(t *testing.T) {
-	content := randBytes(300 << 10)
-	id := objects.Sum(content)
+	blob := randBytes(300 << 10)
+	id := objects.Sum(blob)
 	var mu sync.Mutex
 	fetches := 0
 	mode := "ok"
@@ -590,28 +592,28 @@ func TestServeOnDemand(t *testing.T) {
 		case "early":
 			return errors.New("remote unreachable")
 		case "mismatch":
-			_, _ = w.Write(content[:100<<10])
+			_, _ = w.Write(blob[:100<<10])
 			return fmt.Errorf("digest mismatch: %w", objects.ErrCorrupt)
 		}
-		_, err := w.Write(content)
+		_, err := w.Write(blob)
 		return err
 	}
-	f := newSrvFixture(t, "publish.Serve", publish.WithFetcher(fetch))
-	rec := repo.Record{Path: "remote.bin", SHA256: id, Size: int64(len(content)),
+	f := newSrvFixture(t, "publish.Serve", content.WithFetcher(fetch))
+	rec := repo.Record{Path: "remote.bin", SHA256: id, Size: int64(len(blob)),
 		Metadata: map[string]string{repo.MetaRemote: "up", repo.MetaURL: "http://upstream/remote.bin"}}
 	_, err := f.st.Commit(f.ctx, "prod", repo.CommitRequest{Records: []repo.Record{rec}})
 	require.NoError(t, err)
 
 	resp, body := get(t, "GET", f.url("remote.bin"))
 	require.Equal(t, 200, resp.StatusCode)
-	require.True(t, bytes.Equal(content, body))
-	require.Equal(t, `"`+sha(content)+`"`, resp.Header.Get("ETag"))
+	require.True(t, bytes.Equal(blob, body))
+	require.Equal(t, `"`+sha(blob)+`"`, resp.Header.Get("ETag"))
 
-	resp, _ = get(t, "GET", f.url("remote.bin"), "If-None-Match", `"`+sha(content)+`"`)
+	resp, _ = get(t, "GET", f.url("remote.bin"), "If-None-Match", `"`+sha(blob)+`"`)
 	require.Equal(t, 304, resp.StatusCode)
 	resp, _ = get(t, "HEAD", f.url("remote.bin"))
 	require.Equal(t, 200, resp.StatusCode)
-	require.Equal(t, fmt.Sprint(len(content)), resp.Header.Get("Content-Length"))
+	require.Equal(t, fmt.Sprint(len(blob)), resp.Header.Get("Content-Length"))
 	mu.Lock()
 	require.Equal(t, 1, fetches, "304 and HEAD need no fetch")
 	mode = "mismatch"
@@ -622,7 +624,7 @@ func TestServeOnDemand(t *testing.T) {
 	got, rerr := io.ReadAll(r2.Body)
 	r2.Body.Close()
 	require.Error(t, rerr, "a mismatch mid-stream breaks the transfer")
-	require.Less(t, len(got), len(content))
+	require.Less(t, len(got), len(blob))
 
 	mu.Lock()
 	mode = "early"
@@ -631,7 +633,7 @@ func TestServeOnDemand(t *testing.T) {
 	require.Equal(t, 502, resp.StatusCode)
 	require.Contains(t, string(body), "remote unreachable")
 
-	noFetch := publish.NewServer(f.st, f.dists, nil)
+	noFetch := content.NewServer(f.st, f.dists, nil)
 	resp, _ = get(t, "GET", startServer(t, "publish.Serve", noFetch)+"/content/site/web/remote.bin")
 	require.Equal(t, 503, resp.StatusCode)
 }
@@ -663,9 +665,9 @@ func TestServeMemStore(t *testing.T) {
 	}
 	_, err := st.Commit(ctx, "r", repo.CommitRequest{Adds: adds})
 	require.NoError(t, err)
-	_, err = dists.Create(ctx, "d", publish.DistSpec{BasePath: "d", Repo: "r"})
+	_, err = dists.Create(ctx, "d", dist.DistSpec{BasePath: "d", Repo: "r"})
 	require.NoError(t, err)
-	base := startServer(t, "publish.Serve", publish.NewServer(st, dists, nil))
+	base := startServer(t, "publish.Serve", content.NewServer(st, dists, nil))
 	for name, data := range map[string][]byte{"big.bin": big, "text.txt": text} {
 		resp, body := get(t, "GET", base+"/content/d/"+name)
 		require.Equal(t, 200, resp.StatusCode)
@@ -688,8 +690,8 @@ func TestServeNoticesOtherProcess(t *testing.T) {
 
 	other, err := repo.OpenDir(f.ctx, filepath.Join(f.dir, "store"), all.Kinds())
 	require.NoError(t, err)
-	od := publish.NewDists(other)
-	_, err = od.Update(f.ctx, "web", publish.DistSpec{BasePath: "elsewhere"})
+	od := dist.NewDists(other)
+	_, err = od.Update(f.ctx, "web", dist.DistSpec{BasePath: "elsewhere"})
 	require.NoError(t, err)
 	resp, _ = get(t, "GET", f.url("a.txt"))
 	require.Equal(t, 404, resp.StatusCode)

@@ -1,4 +1,4 @@
-package publish_test
+package content_test
 
 import (
 	"bufio"
@@ -22,6 +22,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/publish"
@@ -37,7 +39,7 @@ type upFixture struct {
 	t      *testing.T
 	ctx    context.Context
 	st     *repo.Store
-	dists  *publish.Dists
+	dists  *dist.Dists
 	tokens *auth.Store
 	base   string
 }
@@ -51,13 +53,13 @@ func newUpFixture(t *testing.T) *upFixture {
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "prod", repo.CreateOptions{})
 	require.NoError(t, err)
-	dists := publish.NewDists(st)
-	_, err = dists.Create(ctx, "pyweb", publish.DistSpec{BasePath: "pypi", Repo: "pyrepo"})
+	dists := dist.NewDists(st)
+	_, err = dists.Create(ctx, "pyweb", dist.DistSpec{BasePath: "pypi", Repo: "pyrepo"})
 	require.NoError(t, err)
-	_, err = dists.Create(ctx, "web", publish.DistSpec{BasePath: "site/web", Repo: "prod"})
+	_, err = dists.Create(ctx, "web", dist.DistSpec{BasePath: "site/web", Repo: "prod"})
 	require.NoError(t, err)
 	tokens := auth.New(st, auth.WithCacheTTL(time.Millisecond))
-	srv := publish.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(pypi.New()), 8), publish.WithAuth(tokens))
+	srv := content.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(pypi.New()), 8), content.WithAuth(tokens))
 	return &upFixture{t: t, ctx: ctx, st: st, dists: dists, tokens: tokens, base: startServer(t, "publish.Serve", srv)}
 }
 
@@ -225,7 +227,7 @@ func TestLegacyUpload(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, msg)
 
 	// A pinned distribution refuses uploads.
-	_, err = f.dists.Create(f.ctx, "pinned", publish.DistSpec{BasePath: "pinned", Version: "pyrepo"})
+	_, err = f.dists.Create(f.ctx, "pinned", dist.DistSpec{BasePath: "pinned", Version: "pyrepo"})
 	require.NoError(t, err)
 	resp, msg = post(t, f.legacy("pinned"), admin, ctype4, body4)
 	require.Equal(t, http.StatusConflict, resp.StatusCode, msg)
@@ -250,7 +252,7 @@ func TestLegacyUploadTooLarge(t *testing.T) {
 	req.SetBasicAuth("__token__", writer)
 	_, err = fmt.Fprintf(conn, "POST /content/pypi/legacy/ HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\n"+
 		"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n",
-		host, req.Header.Get("Authorization"), publish.MaxUploadBytes+1)
+		host, req.Header.Get("Authorization"), content.MaxUploadBytes+1)
 	require.NoError(t, err)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-package publish
+package dist
 
 import (
 	"context"
@@ -63,7 +63,7 @@ func (d *Distribution) ServedRepo() string {
 }
 
 // containerKind is the content kind whose base paths are image names.
-const containerKind = "container"
+const ContainerKind = "container"
 
 // fileKind is the kind an older pkgvc gave every distribution pinned by
 // version id.
@@ -71,10 +71,10 @@ const fileKind = "file"
 
 // Metadata keys of a distribution: its document, and the pin that keeps
 // the version it is pinned to (if any) from gc.
-func docKey(name string) string { return docPrefix + name }
-func pinKey(name string) string { return repo.PinPrefix + docPrefix + name }
+func docKey(name string) string { return DocPrefix + name }
+func pinKey(name string) string { return repo.PinPrefix + DocPrefix + name }
 
-const docPrefix = "dists/"
+const DocPrefix = "dists/"
 
 // DistSpec is what `dist create` and `dist update` set. In an update, empty
 // fields keep their value.
@@ -93,6 +93,9 @@ type Dists struct {
 	st      *repo.Store
 	remotes RemoteRefs
 }
+
+// Store returns the store whose distributions d manages.
+func (d *Dists) Store() *repo.Store { return d.st }
 
 // RemoteRefs finds remotes for Dists (remote.Manager is one).
 type RemoteRefs interface {
@@ -363,7 +366,7 @@ func (d *Dists) checkBasePath(ctx context.Context, dist *Distribution) error {
 	if dist.PullThroughTTL < 0 {
 		return fmt.Errorf("%w: pull-through TTL %s is negative", repo.ErrInvalid, dist.PullThroughTTL)
 	}
-	if dist.Kind == containerKind && !oci.ValidName(dist.BasePath) {
+	if dist.Kind == ContainerKind && !oci.ValidName(dist.BasePath) {
 		return fmt.Errorf("%w %q: a container distribution's base path is its image name: lower-case components of letters and digits, separated by '.', '_', '__' or '-'", ErrBasePath, dist.BasePath)
 	}
 	all, err := d.List(ctx)
@@ -410,10 +413,10 @@ func (d *Dists) Get(ctx context.Context, name string) (*Distribution, error) {
 // List returns every distribution sorted by name.
 func (d *Dists) List(ctx context.Context) ([]Distribution, error) {
 	out := []Distribution{}
-	if err := d.st.Meta().List(ctx, docPrefix, func(key string, value []byte, _ meta.Rev) error {
+	if err := d.st.Meta().List(ctx, DocPrefix, func(key string, value []byte, _ meta.Rev) error {
 		var dist Distribution
 		if err := json.Unmarshal(value, &dist); err != nil {
-			return fmt.Errorf("distribution %s: %w", strings.TrimPrefix(key, docPrefix), err)
+			return fmt.Errorf("distribution %s: %w", strings.TrimPrefix(key, DocPrefix), err)
 		}
 		out = append(out, dist)
 		return nil
@@ -664,10 +667,10 @@ func (d *Dists) FixPinnedKinds(ctx context.Context) ([]string, error) {
 	err = d.change(ctx, func(ctx context.Context) ([]meta.Op, error) {
 		fixed = fixed[:0]
 		var ops []meta.Op
-		err := d.st.Meta().List(ctx, docPrefix, func(key string, value []byte, rev meta.Rev) error {
+		err := d.st.Meta().List(ctx, DocPrefix, func(key string, value []byte, rev meta.Rev) error {
 			var dist Distribution
 			if err := json.Unmarshal(value, &dist); err != nil {
-				return fmt.Errorf("distribution %s: %w", strings.TrimPrefix(key, docPrefix), err)
+				return fmt.Errorf("distribution %s: %w", strings.TrimPrefix(key, DocPrefix), err)
 			}
 			if dist.Version.IsZero() {
 				return nil

@@ -1,4 +1,4 @@
-package publish_test
+package dist_test
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
 	"github.com/pkgvc/pkgvc/objects/objectstest"
-	"github.com/pkgvc/pkgvc/publish"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -31,11 +31,11 @@ func TestGCKeepsVersionPinnedDuringSweep(t *testing.T) {
 	require.NoError(t, b.Flush(ctx))
 	res, err := st.Commit(ctx, "old", repo.CommitRequest{Records: []repo.Record{{Path: "a.txt", SHA256: blob.ID, Size: blob.Size}}})
 	require.NoError(t, err)
-	dists := publish.NewDists(st)
+	dists := dist.NewDists(st)
 	require.NoError(t, dists.DeleteRepo(ctx, "old", false))
 	time.Sleep(5 * time.Millisecond) // older than gc's epoch
 	created := error(nil)
-	h := func() { _, created = dists.Create(ctx, "d", publish.DistSpec{BasePath: "d", Version: res.ID.String()}) }
+	h := func() { _, created = dists.Create(ctx, "d", dist.DistSpec{BasePath: "d", Version: res.ID.String()}) }
 	be.Arm(h)
 	_, err = st.GC(ctx, repo.GCOptions{Grace: -1})
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-package publish_test
+package dist_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
@@ -34,7 +36,7 @@ func requireKinds(t *testing.T, err error, kinds ...string) {
 func TestDistKinds(t *testing.T) {
 	ctx, st, _ := memDists(t)
 	rm := remote.New(st, remoteall.Registry())
-	ds := publish.NewDists(st, publish.WithRemotes(rm))
+	ds := dist.NewDists(st, dist.WithRemotes(rm))
 	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
 	fileV := commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
@@ -46,16 +48,16 @@ func TestDistKinds(t *testing.T) {
 	pyV, err := st.Resolve(ctx, "py")
 	require.NoError(t, err)
 
-	d, err := ds.Create(ctx, "bypy", publish.DistSpec{BasePath: "bypy", Version: pyV.ID.String()})
+	d, err := ds.Create(ctx, "bypy", dist.DistSpec{BasePath: "bypy", Version: pyV.ID.String()})
 	require.NoError(t, err)
 	require.Equal(t, "python", d.Kind, "a version pinned by id gives its kind")
-	d, err = ds.Create(ctx, "byfile", publish.DistSpec{BasePath: "byfile", Version: fileV.ID.String()})
+	d, err = ds.Create(ctx, "byfile", dist.DistSpec{BasePath: "byfile", Version: fileV.ID.String()})
 	require.NoError(t, err)
 	require.Equal(t, "file", d.Kind)
 
-	_, err = ds.Update(ctx, "bypy", publish.DistSpec{Version: fileV.ID.String()})
+	_, err = ds.Update(ctx, "bypy", dist.DistSpec{Version: fileV.ID.String()})
 	requireKinds(t, err, "file", "python")
-	_, err = ds.Update(ctx, "bypy", publish.DistSpec{Version: "r@1"})
+	_, err = ds.Update(ctx, "bypy", dist.DistSpec{Version: "r@1"})
 	requireKinds(t, err, "file", "python")
 	got, err := ds.Get(ctx, "bypy")
 	require.NoError(t, err)
@@ -63,7 +65,7 @@ func TestDistKinds(t *testing.T) {
 
 	// A version of another kind named through a repository.
 	require.NoError(t, st.Refs().Apply(ctx, refs.Txn{Updates: []refs.Update{{Name: "repos/py", Old: pyV.ID, New: fileV.ID}}, Who: "test", Action: "test"}))
-	_, err = ds.Create(ctx, "mixedpin", publish.DistSpec{BasePath: "mixedpin", Version: "py"})
+	_, err = ds.Create(ctx, "mixedpin", dist.DistSpec{BasePath: "mixedpin", Version: "py"})
 	requireKinds(t, err, "file", "python")
 
 	// Remotes.
@@ -71,32 +73,32 @@ func TestDistKinds(t *testing.T) {
 	require.NoError(t, err)
 	_, err = rm.Create(ctx, remote.Remote{Name: "fileup", Kind: "file", URL: "http://127.0.0.1:1/PULP_MANIFEST"})
 	require.NoError(t, err)
-	_, err = ds.Create(ctx, "mixed", publish.DistSpec{BasePath: "mixed", Repo: "r", Remote: "pyup"})
+	_, err = ds.Create(ctx, "mixed", dist.DistSpec{BasePath: "mixed", Repo: "r", Remote: "pyup"})
 	requireKinds(t, err, "file", "python")
 	require.ErrorContains(t, err, "pyup")
 	_, err = ds.Get(ctx, "mixed")
-	require.ErrorIs(t, err, publish.ErrDistNotFound)
-	_, err = ds.Create(ctx, "mixed", publish.DistSpec{BasePath: "mixed", Version: fileV.ID.String(), Remote: "pyup"})
+	require.ErrorIs(t, err, dist.ErrDistNotFound)
+	_, err = ds.Create(ctx, "mixed", dist.DistSpec{BasePath: "mixed", Version: fileV.ID.String(), Remote: "pyup"})
 	requireKinds(t, err, "file", "python")
-	d, err = ds.Create(ctx, "mixed", publish.DistSpec{BasePath: "mixed", Repo: "r", Remote: "fileup"})
+	d, err = ds.Create(ctx, "mixed", dist.DistSpec{BasePath: "mixed", Repo: "r", Remote: "fileup"})
 	require.NoError(t, err)
 	require.Equal(t, "fileup", d.Remote)
-	_, err = ds.Update(ctx, "mixed", publish.DistSpec{Remote: "pyup"})
+	_, err = ds.Update(ctx, "mixed", dist.DistSpec{Remote: "pyup"})
 	requireKinds(t, err, "file", "python")
 	_, err = st.CreateRepo(ctx, "py2", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
-	_, err = ds.Update(ctx, "mixed", publish.DistSpec{Repo: "py2"})
+	_, err = ds.Update(ctx, "mixed", dist.DistSpec{Repo: "py2"})
 	requireKinds(t, err, "file", "python")
-	_, err = ds.Update(ctx, "bypy", publish.DistSpec{Remote: "fileup"})
+	_, err = ds.Update(ctx, "bypy", dist.DistSpec{Remote: "fileup"})
 	requireKinds(t, err, "file", "python")
-	_, err = ds.Update(ctx, "bypy", publish.DistSpec{Remote: "pyup"})
+	_, err = ds.Update(ctx, "bypy", dist.DistSpec{Remote: "pyup"})
 	require.NoError(t, err)
 	got, err = ds.Get(ctx, "mixed")
 	require.NoError(t, err)
 	require.Equal(t, "fileup", got.Remote, "refused: the remote stays")
 }
 
-var _ publish.RemoteKinds = (*remote.Manager)(nil)
+var _ dist.RemoteKinds = (*remote.Manager)(nil)
 
 // A distribution an older pkgvc pinned: FixPinnedKinds gives it its
 // version's kind; a kind-less version no repository keeps takes the kind
@@ -154,9 +156,9 @@ func TestFixPinnedKinds(t *testing.T) {
 func TestDistServesOnlyItsKind(t *testing.T) {
 	ctx, st, ds := memDists(t)
 	commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
-	_, err := ds.Create(ctx, "d", publish.DistSpec{BasePath: "d", Repo: "r"})
+	_, err := ds.Create(ctx, "d", dist.DistSpec{BasePath: "d", Repo: "r"})
 	require.NoError(t, err)
-	s := publish.NewServer(st, ds, publish.NewPublications(st, puball.Registry(), 8))
+	s := content.NewServer(st, ds, publish.NewPublications(st, puball.Registry(), 8))
 	code, _ := getPath(s, "/content/d/a.txt")
 	require.Equal(t, http.StatusOK, code)
 	require.NoError(t, ds.DeleteRepo(ctx, "r", true))
@@ -174,9 +176,9 @@ func TestDistServesOnlyItsKind(t *testing.T) {
 func TestRegistryRouteOnKindMismatch(t *testing.T) {
 	ctx, st, ds := memDists(t)
 	commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
-	_, err := ds.Create(ctx, "d", publish.DistSpec{BasePath: "d", Repo: "r"})
+	_, err := ds.Create(ctx, "d", dist.DistSpec{BasePath: "d", Repo: "r"})
 	require.NoError(t, err)
-	s := publish.NewServer(st, ds, publish.NewPublications(st, puball.Registry(), 8))
+	s := content.NewServer(st, ds, publish.NewPublications(st, puball.Registry(), 8))
 	code, body := getPath(s, "/v2/d/manifests/latest")
 	require.Equal(t, http.StatusNotFound, code, body)
 	require.NoError(t, ds.DeleteRepo(ctx, "r", true))

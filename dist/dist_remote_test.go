@@ -1,4 +1,4 @@
-package publish_test
+package dist_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/remote"
 	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/repo"
@@ -21,27 +21,27 @@ import (
 func TestDistRemotes(t *testing.T) {
 	ctx, st, _ := memDists(t)
 	rm := remote.New(st, remoteall.Registry())
-	ds := publish.NewDists(st, publish.WithRemotes(rm))
+	ds := dist.NewDists(st, dist.WithRemotes(rm))
 	_, err := rm.Create(ctx, remote.Remote{Name: "up", Kind: "file", URL: "http://127.0.0.1:1/PULP_MANIFEST"})
 	require.NoError(t, err)
 
-	_, err = ds.Create(ctx, "d0", publish.DistSpec{BasePath: "d0", Repo: "r", Remote: "nosuch"})
+	_, err = ds.Create(ctx, "d0", dist.DistSpec{BasePath: "d0", Repo: "r", Remote: "nosuch"})
 	require.ErrorIs(t, err, remote.ErrRemoteNotFound)
 	_, err = ds.Get(ctx, "d0")
-	require.ErrorIs(t, err, publish.ErrDistNotFound, "refused: no distribution made")
-	_, err = ds.Create(ctx, "d1", publish.DistSpec{BasePath: "d1", Repo: "r", Remote: "up"})
+	require.ErrorIs(t, err, dist.ErrDistNotFound, "refused: no distribution made")
+	_, err = ds.Create(ctx, "d1", dist.DistSpec{BasePath: "d1", Repo: "r", Remote: "up"})
 	require.NoError(t, err)
-	_, err = ds.Create(ctx, "d2", publish.DistSpec{BasePath: "d2", Repo: "r"})
+	_, err = ds.Create(ctx, "d2", dist.DistSpec{BasePath: "d2", Repo: "r"})
 	require.NoError(t, err)
-	_, err = ds.Update(ctx, "d2", publish.DistSpec{Remote: "nosuch"})
+	_, err = ds.Update(ctx, "d2", dist.DistSpec{Remote: "nosuch"})
 	require.ErrorIs(t, err, remote.ErrRemoteNotFound)
-	_, err = ds.Update(ctx, "d2", publish.DistSpec{Remote: "up"})
+	_, err = ds.Update(ctx, "d2", dist.DistSpec{Remote: "up"})
 	require.NoError(t, err)
-	_, err = ds.Create(ctx, "d3", publish.DistSpec{BasePath: "d3", Repo: "r"})
+	_, err = ds.Create(ctx, "d3", dist.DistSpec{BasePath: "d3", Repo: "r"})
 	require.NoError(t, err)
 
 	_, err = ds.DeleteRemote(ctx, "up", false)
-	require.ErrorIs(t, err, publish.ErrInUse)
+	require.ErrorIs(t, err, dist.ErrInUse)
 	require.ErrorContains(t, err, "d1, d2")
 	require.ErrorContains(t, err, "--force")
 	_, err = rm.Show(ctx, "up")
@@ -74,11 +74,11 @@ func TestDistRemotes(t *testing.T) {
 func TestDeleteRemoteRacesDistCreate(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	open := func() (*repo.Store, *remote.Manager, *publish.Dists) {
+	open := func() (*repo.Store, *remote.Manager, *dist.Dists) {
 		st, err := repo.OpenDir(ctx, dir, kinds.Kinds())
 		require.NoError(t, err)
 		rm := remote.New(st, remoteall.Registry())
-		return st, rm, publish.NewDists(st, publish.WithRemotes(rm))
+		return st, rm, dist.NewDists(st, dist.WithRemotes(rm))
 	}
 	st, rm, _ := open()
 	_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
@@ -94,7 +94,7 @@ func TestDeleteRemoteRacesDistCreate(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			_, createErr = a.Create(ctx, "d"+name, publish.DistSpec{BasePath: "d" + name, Repo: "r", Remote: name})
+			_, createErr = a.Create(ctx, "d"+name, dist.DistSpec{BasePath: "d" + name, Repo: "r", Remote: name})
 		}()
 		go func() {
 			defer wg.Done()
@@ -103,7 +103,7 @@ func TestDeleteRemoteRacesDistCreate(t *testing.T) {
 		wg.Wait()
 		require.True(t, (createErr == nil) != (deleteErr == nil), "round %d: create %v, delete %v", round, createErr, deleteErr)
 		if createErr == nil {
-			require.ErrorIs(t, deleteErr, publish.ErrInUse)
+			require.ErrorIs(t, deleteErr, dist.ErrInUse)
 			_, err := rm.Show(ctx, name)
 			require.NoError(t, err, "the remote in use stays")
 		} else {

@@ -1,4 +1,4 @@
-package publish_test
+package dist_test
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
-	"github.com/pkgvc/pkgvc/publish"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
 	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -43,31 +43,31 @@ func TestValidateBasePath(t *testing.T) {
 		{"-dash", false},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
-			err := publish.ValidateBasePath(tc.path)
+			err := dist.ValidateBasePath(tc.path)
 			if tc.ok {
 				require.NoError(t, err)
 				return
 			}
-			require.ErrorIs(t, err, publish.ErrBasePath)
+			require.ErrorIs(t, err, dist.ErrBasePath)
 			require.ErrorIs(t, err, repo.ErrInvalid)
 		})
 	}
 }
 
 // memDists is a store over the in-memory backends with one repository.
-func memDists(t *testing.T) (context.Context, *repo.Store, *publish.Dists) {
+func memDists(t *testing.T) (context.Context, *repo.Store, *dist.Dists) {
 	t.Helper()
 	ctx := context.Background()
 	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), kinds.Kinds(), repo.WithWho("tester@example"))
 	_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
 	require.NoError(t, err)
-	return ctx, st, publish.NewDists(st)
+	return ctx, st, dist.NewDists(st)
 }
 
 func TestBasePathClash(t *testing.T) {
 	ctx, _, ds := memDists(t)
 	create := func(name, bp string) error {
-		_, err := ds.Create(ctx, name, publish.DistSpec{BasePath: bp, Repo: "r"})
+		_, err := ds.Create(ctx, name, dist.DistSpec{BasePath: bp, Repo: "r"})
 		return err
 	}
 	require.NoError(t, create("img", "test/img"))
@@ -81,27 +81,27 @@ func TestBasePathClash(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := create(tc.name, tc.bp)
-			require.ErrorIs(t, err, publish.ErrBasePath)
+			require.ErrorIs(t, err, dist.ErrBasePath)
 			_, gerr := ds.Get(ctx, tc.name)
-			require.ErrorIs(t, gerr, publish.ErrDistNotFound, "a refused distribution is not created")
+			require.ErrorIs(t, gerr, dist.ErrDistNotFound, "a refused distribution is not created")
 		})
 	}
-	require.ErrorIs(t, create("bad", "a/../b"), publish.ErrBasePath)
+	require.ErrorIs(t, create("bad", "a/../b"), dist.ErrBasePath)
 	require.ErrorIs(t, create("img", "other"), repo.ErrExists)
 	require.ErrorIs(t, create("Bad Name", "x"), repo.ErrInvalid)
-	_, err := ds.Create(ctx, "nope", publish.DistSpec{BasePath: "nope", Repo: "missing"})
+	_, err := ds.Create(ctx, "nope", dist.DistSpec{BasePath: "nope", Repo: "missing"})
 	require.ErrorIs(t, err, repo.ErrRepoNotFound)
-	_, err = ds.Create(ctx, "none", publish.DistSpec{BasePath: "none"})
+	_, err = ds.Create(ctx, "none", dist.DistSpec{BasePath: "none"})
 	require.ErrorIs(t, err, repo.ErrInvalid)
-	_, err = ds.Create(ctx, "both", publish.DistSpec{BasePath: "both", Repo: "r", Version: "r@1"})
+	_, err = ds.Create(ctx, "both", dist.DistSpec{BasePath: "both", Repo: "r", Version: "r@1"})
 	require.ErrorIs(t, err, repo.ErrInvalid)
 
 	// Moving a distribution is checked the same way, but not against itself.
-	_, err = ds.Update(ctx, "img", publish.DistSpec{BasePath: "a/b"})
-	require.ErrorIs(t, err, publish.ErrBasePath)
-	_, err = ds.Update(ctx, "img", publish.DistSpec{BasePath: "test/img"})
+	_, err = ds.Update(ctx, "img", dist.DistSpec{BasePath: "a/b"})
+	require.ErrorIs(t, err, dist.ErrBasePath)
+	_, err = ds.Update(ctx, "img", dist.DistSpec{BasePath: "test/img"})
 	require.NoError(t, err)
-	_, err = ds.Update(ctx, "a", publish.DistSpec{BasePath: "a/b"})
+	_, err = ds.Update(ctx, "a", dist.DistSpec{BasePath: "a/b"})
 	require.NoError(t, err, "a may move under its own old base path")
 
 	list, err := ds.List(ctx)
@@ -132,7 +132,7 @@ func commitText(t *testing.T, ctx context.Context, st *repo.Store, name string, 
 
 func TestFollowAndPin(t *testing.T) {
 	ctx, st, ds := memDists(t)
-	follow, err := ds.Create(ctx, "follow", publish.DistSpec{BasePath: "follow", Repo: "r"})
+	follow, err := ds.Create(ctx, "follow", dist.DistSpec{BasePath: "follow", Repo: "r"})
 	require.NoError(t, err)
 	require.Equal(t, "file", follow.Kind)
 	v, err := ds.Resolve(ctx, follow)
@@ -140,7 +140,7 @@ func TestFollowAndPin(t *testing.T) {
 	require.Nil(t, v, "an empty repository serves nothing yet")
 
 	v1 := commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
-	pin, err := ds.Create(ctx, "pin", publish.DistSpec{BasePath: "pin", Version: "r@1"})
+	pin, err := ds.Create(ctx, "pin", dist.DistSpec{BasePath: "pin", Version: "r@1"})
 	require.NoError(t, err)
 	require.Equal(t, v1.ID, pin.Version)
 	require.Empty(t, pin.Repo)
@@ -157,7 +157,7 @@ func TestFollowAndPin(t *testing.T) {
 
 	// Update: pin the follower, then follow again; privacy and remote.
 	yes := true
-	upd, err := ds.Update(ctx, "follow", publish.DistSpec{Version: v2.ID.String(), Remote: "upstream", Private: &yes})
+	upd, err := ds.Update(ctx, "follow", dist.DistSpec{Version: v2.ID.String(), Remote: "upstream", Private: &yes})
 	require.NoError(t, err)
 	require.Equal(t, v2.ID, upd.Version)
 	require.Empty(t, upd.Repo)
@@ -170,7 +170,7 @@ func TestFollowAndPin(t *testing.T) {
 	require.Equal(t, v2.ID, got.ID)
 
 	no := false
-	upd, err = ds.Update(ctx, "follow", publish.DistSpec{Repo: "r", Private: &no})
+	upd, err = ds.Update(ctx, "follow", dist.DistSpec{Repo: "r", Private: &no})
 	require.NoError(t, err)
 	require.Equal(t, "r", upd.Repo)
 	require.True(t, upd.Version.IsZero())
@@ -181,40 +181,40 @@ func TestFollowAndPin(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, *upd, *stored)
 
-	_, err = ds.Update(ctx, "missing", publish.DistSpec{Repo: "r"})
-	require.ErrorIs(t, err, publish.ErrDistNotFound)
+	_, err = ds.Update(ctx, "missing", dist.DistSpec{Repo: "r"})
+	require.ErrorIs(t, err, dist.ErrDistNotFound)
 	require.ErrorIs(t, err, repo.ErrNotFound)
-	_, err = ds.Update(ctx, "pin", publish.DistSpec{Version: "r@99"})
+	_, err = ds.Update(ctx, "pin", dist.DistSpec{Version: "r@99"})
 	require.ErrorIs(t, err, repo.ErrVersionNotFound)
 }
 
 func TestDelete(t *testing.T) {
 	ctx, st, ds := memDists(t)
 	commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
-	_, err := ds.Create(ctx, "pin", publish.DistSpec{BasePath: "x", Version: "r"})
+	_, err := ds.Create(ctx, "pin", dist.DistSpec{BasePath: "x", Version: "r"})
 	require.NoError(t, err)
 	require.NoError(t, ds.Delete(ctx, "pin"))
 	_, err = ds.Get(ctx, "pin")
-	require.ErrorIs(t, err, publish.ErrDistNotFound)
+	require.ErrorIs(t, err, dist.ErrDistNotFound)
 	require.Empty(t, pinned(t, st, "pin"))
-	require.ErrorIs(t, ds.Delete(ctx, "pin"), publish.ErrDistNotFound)
+	require.ErrorIs(t, ds.Delete(ctx, "pin"), dist.ErrDistNotFound)
 	// The base path is free again.
-	_, err = ds.Create(ctx, "again", publish.DistSpec{BasePath: "x", Repo: "r"})
+	_, err = ds.Create(ctx, "again", dist.DistSpec{BasePath: "x", Repo: "r"})
 	require.NoError(t, err)
 }
 
 func TestDeleteRepo(t *testing.T) {
 	ctx, st, ds := memDists(t)
 	commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
-	_, err := ds.Create(ctx, "f1", publish.DistSpec{BasePath: "f1", Repo: "r"})
+	_, err := ds.Create(ctx, "f1", dist.DistSpec{BasePath: "f1", Repo: "r"})
 	require.NoError(t, err)
-	_, err = ds.Create(ctx, "f2", publish.DistSpec{BasePath: "f2", Repo: "r"})
+	_, err = ds.Create(ctx, "f2", dist.DistSpec{BasePath: "f2", Repo: "r"})
 	require.NoError(t, err)
-	_, err = ds.Create(ctx, "pin", publish.DistSpec{BasePath: "pin", Version: "r"})
+	_, err = ds.Create(ctx, "pin", dist.DistSpec{BasePath: "pin", Version: "r"})
 	require.NoError(t, err)
 
 	err = ds.DeleteRepo(ctx, "r", false)
-	require.ErrorIs(t, err, publish.ErrInUse)
+	require.ErrorIs(t, err, dist.ErrInUse)
 	require.ErrorContains(t, err, "f1, f2")
 	_, err = st.ShowRepo(ctx, "r")
 	require.NoError(t, err, "refused: the repository is still there")
@@ -235,7 +235,7 @@ func TestDeleteRepo(t *testing.T) {
 	_, err = st.CreateRepo(ctx, "p", repo.CreateOptions{})
 	require.NoError(t, err)
 	commitText(t, ctx, st, "p", map[string]string{"p.txt": "p"})
-	_, err = ds.Create(ctx, "ponly", publish.DistSpec{BasePath: "ponly", Version: "p"})
+	_, err = ds.Create(ctx, "ponly", dist.DistSpec{BasePath: "ponly", Version: "p"})
 	require.NoError(t, err)
 	require.NoError(t, ds.DeleteRepo(ctx, "p", false))
 	require.ErrorIs(t, ds.DeleteRepo(ctx, "p", false), repo.ErrRepoNotFound)
@@ -248,7 +248,7 @@ func TestGCKeepsPinned(t *testing.T) {
 	_, err := st.CreateRepo(ctx, "ret", repo.CreateOptions{Retain: 2})
 	require.NoError(t, err)
 	v1 := commitText(t, ctx, st, "ret", map[string]string{"pinned.txt": "kept by the pin"})
-	_, err = ds.Create(ctx, "pin", publish.DistSpec{BasePath: "pin", Version: "ret@1"})
+	_, err = ds.Create(ctx, "pin", dist.DistSpec{BasePath: "pin", Version: "ret@1"})
 	require.NoError(t, err)
 	commitText(t, ctx, st, "ret", map[string]string{"unpinned.txt": "collectable"}, "pinned.txt")
 	unpinned, err := st.Stat(ctx, "ret", "unpinned.txt")
@@ -306,7 +306,7 @@ func TestGCKeepsPinned(t *testing.T) {
 }
 
 func TestMatch(t *testing.T) {
-	ds := []publish.Distribution{{Name: "img", BasePath: "test/img"}, {Name: "img2", BasePath: "test/img2"}, {Name: "a", BasePath: "a"}}
+	ds := []dist.Distribution{{Name: "img", BasePath: "test/img"}, {Name: "img2", BasePath: "test/img2"}, {Name: "a", BasePath: "a"}}
 	for _, tc := range []struct {
 		url, dist, rest string
 	}{
@@ -317,7 +317,7 @@ func TestMatch(t *testing.T) {
 		{"test/im", "", ""},
 		{"ab", "", ""},
 	} {
-		d, rest, ok := publish.Match(ds, tc.url)
+		d, rest, ok := dist.Match(ds, tc.url)
 		if tc.dist == "" {
 			require.False(t, ok, tc.url)
 			continue
@@ -345,7 +345,7 @@ func TestConcurrentClashingCreates(t *testing.T) {
 		for i := range n {
 			st, err := repo.OpenDir(ctx, dir, kinds.Kinds())
 			require.NoError(t, err)
-			ds := publish.NewDists(st)
+			ds := dist.NewDists(st)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -354,7 +354,7 @@ func TestConcurrentClashingCreates(t *testing.T) {
 				for j := 1; j <= i; j++ {
 					bp += fmt.Sprintf("/d%d", j)
 				}
-				_, errs[i] = ds.Create(ctx, fmt.Sprintf("d%d-%d", round, i), publish.DistSpec{BasePath: bp, Repo: "r"})
+				_, errs[i] = ds.Create(ctx, fmt.Sprintf("d%d-%d", round, i), dist.DistSpec{BasePath: bp, Repo: "r"})
 			}()
 		}
 		wg.Wait()
@@ -363,12 +363,12 @@ func TestConcurrentClashingCreates(t *testing.T) {
 			if err == nil {
 				landed++
 			} else {
-				require.ErrorIs(t, err, publish.ErrBasePath)
+				require.ErrorIs(t, err, dist.ErrBasePath)
 			}
 		}
 		require.Equal(t, 1, landed, "round %d: %v", round, errs)
 	}
-	all, err := publish.NewDists(first).List(ctx)
+	all, err := dist.NewDists(first).List(ctx)
 	require.NoError(t, err)
 	require.Len(t, all, 5)
 }
@@ -378,10 +378,10 @@ func TestConcurrentClashingCreates(t *testing.T) {
 func TestDeleteRepoRacesDistCreate(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	open := func() (*repo.Store, *publish.Dists) {
+	open := func() (*repo.Store, *dist.Dists) {
 		st, err := repo.OpenDir(ctx, dir, kinds.Kinds())
 		require.NoError(t, err)
-		return st, publish.NewDists(st)
+		return st, dist.NewDists(st)
 	}
 	st, _ := open()
 	for round := range 20 {
@@ -395,7 +395,7 @@ func TestDeleteRepoRacesDistCreate(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			_, createErr = a.Create(ctx, "d"+name, publish.DistSpec{BasePath: "d" + name, Repo: name})
+			_, createErr = a.Create(ctx, "d"+name, dist.DistSpec{BasePath: "d" + name, Repo: name})
 		}()
 		go func() {
 			defer wg.Done()
@@ -404,7 +404,7 @@ func TestDeleteRepoRacesDistCreate(t *testing.T) {
 		wg.Wait()
 		require.True(t, (createErr == nil) != (deleteErr == nil), "round %d: create %v, delete %v", round, createErr, deleteErr)
 		if createErr == nil {
-			require.ErrorIs(t, deleteErr, publish.ErrInUse)
+			require.ErrorIs(t, deleteErr, dist.ErrInUse)
 			_, err := st.ShowRepo(ctx, name)
 			require.NoError(t, err, "the followed repository stays")
 		} else {
@@ -430,7 +430,7 @@ func pinned(t *testing.T, st *repo.Store, name string) []objects.ID {
 func TestPinnedVersionSurvivesGC(t *testing.T) {
 	ctx, st, ds := memDists(t)
 	v1 := commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
-	_, err := ds.Create(ctx, "pin", publish.DistSpec{BasePath: "pin", Version: v1.ID.String()})
+	_, err := ds.Create(ctx, "pin", dist.DistSpec{BasePath: "pin", Version: v1.ID.String()})
 	require.NoError(t, err)
 	require.NoError(t, ds.DeleteRepo(ctx, "r", false))
 	_, err = st.GC(ctx, repo.GCOptions{Grace: -1})

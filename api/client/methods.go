@@ -15,8 +15,8 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
@@ -215,25 +215,25 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 func (v *verifyReader) Close() error { return v.rc.Close() }
 
 // CreateDist creates a distribution.
-func (c *Client) CreateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error) {
-	var out publish.Distribution
+func (c *Client) CreateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error) {
+	var out dist.Distribution
 	return ptr(&out, c.do(ctx, http.MethodPost, "/distributions", nil, server.NewDistBody(name, spec), &out))
 }
 
 // ListDists lists the distributions the token may read.
-func (c *Client) ListDists(ctx context.Context) ([]publish.Distribution, error) {
-	return all[publish.Distribution](ctx, c, "/distributions", nil, 0)
+func (c *Client) ListDists(ctx context.Context) ([]dist.Distribution, error) {
+	return all[dist.Distribution](ctx, c, "/distributions", nil, 0)
 }
 
 // ShowDist describes a distribution.
-func (c *Client) ShowDist(ctx context.Context, name string) (*publish.Distribution, error) {
-	var out publish.Distribution
+func (c *Client) ShowDist(ctx context.Context, name string) (*dist.Distribution, error) {
+	var out dist.Distribution
 	return ptr(&out, c.do(ctx, http.MethodGet, "/distributions/"+esc(name), nil, nil, &out))
 }
 
 // UpdateDist changes a distribution.
-func (c *Client) UpdateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error) {
-	var out publish.Distribution
+func (c *Client) UpdateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error) {
+	var out dist.Distribution
 	return ptr(&out, c.do(ctx, http.MethodPatch, "/distributions/"+esc(name), nil, server.NewDistBody("", spec), &out))
 }
 

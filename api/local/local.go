@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/clockcache"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/internal/tasks"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/repo"
@@ -29,7 +29,7 @@ type Service struct {
 	api.Schedules
 
 	st      *repo.Store
-	dists   *publish.Dists
+	dists   *dist.Dists
 	remotes *remote.Manager
 	tokens  *auth.Store
 
@@ -55,7 +55,7 @@ func New(st *repo.Store, opts ...Option) *Service {
 		st: st, remotes: remote.New(st, remoteall.Registry()), tokens: auth.New(st),
 		nodeSets: newNodeSets(),
 	}
-	s.dists = publish.NewDists(st, publish.WithRemotes(s.remotes))
+	s.dists = dist.NewDists(st, dist.WithRemotes(s.remotes))
 	for _, o := range opts {
 		o(s)
 	}
@@ -85,7 +85,7 @@ func OpenExisting(ctx context.Context, dir string, opts ...Option) (*Service, er
 func (s *Service) Store() *repo.Store { return s.st }
 
 // Dists returns the distribution manager.
-func (s *Service) Dists() *publish.Dists { return s.dists }
+func (s *Service) Dists() *dist.Dists { return s.dists }
 
 // Remotes returns the remote manager.
 func (s *Service) Remotes() *remote.Manager { return s.remotes }
@@ -236,22 +236,22 @@ func (s *Service) PutBlob(ctx context.Context, r io.Reader, size int64, want obj
 }
 
 // CreateDist creates a distribution.
-func (s *Service) CreateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error) {
+func (s *Service) CreateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error) {
 	return s.dists.Create(ctx, name, spec)
 }
 
 // ListDists lists distributions.
-func (s *Service) ListDists(ctx context.Context) ([]publish.Distribution, error) {
+func (s *Service) ListDists(ctx context.Context) ([]dist.Distribution, error) {
 	return s.dists.List(ctx)
 }
 
 // ShowDist returns one distribution.
-func (s *Service) ShowDist(ctx context.Context, name string) (*publish.Distribution, error) {
+func (s *Service) ShowDist(ctx context.Context, name string) (*dist.Distribution, error) {
 	return s.dists.Get(ctx, name)
 }
 
 // UpdateDist changes a distribution.
-func (s *Service) UpdateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error) {
+func (s *Service) UpdateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error) {
 	return s.dists.Update(ctx, name, spec)
 }
 
@@ -281,7 +281,7 @@ func (s *Service) UpdateRemote(ctx context.Context, name string, p api.RemotePat
 }
 
 // DeleteRemote deletes a remote, with the distributions that use it
-// (see publish.Dists.DeleteRemote).
+// (see dist.Dists.DeleteRemote).
 func (s *Service) DeleteRemote(ctx context.Context, name string, force bool) ([]string, error) {
 	detached, err := s.dists.DeleteRemote(ctx, name, force)
 	if err == nil {

@@ -19,9 +19,9 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/local"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -175,11 +175,11 @@ func TestDistsRemotesTokens(t *testing.T) {
 	_, err := s.CreateRepo(ctx, "prod", repo.CreateOptions{})
 	require.NoError(t, err)
 
-	d, err := s.CreateDist(ctx, "web", publish.DistSpec{BasePath: "site/web", Repo: "prod"})
+	d, err := s.CreateDist(ctx, "web", dist.DistSpec{BasePath: "site/web", Repo: "prod"})
 	require.NoError(t, err)
 	require.Equal(t, "file", d.Kind)
 	private := true
-	_, err = s.UpdateDist(ctx, "web", publish.DistSpec{Private: &private})
+	_, err = s.UpdateDist(ctx, "web", dist.DistSpec{Private: &private})
 	require.NoError(t, err)
 	got, err := s.ShowDist(ctx, "web")
 	require.NoError(t, err)
@@ -187,7 +187,7 @@ func TestDistsRemotesTokens(t *testing.T) {
 	ds, err := s.ListDists(ctx)
 	require.NoError(t, err)
 	require.Len(t, ds, 1)
-	require.ErrorIs(t, s.DeleteRepo(ctx, "prod", false), publish.ErrInUse)
+	require.ErrorIs(t, s.DeleteRepo(ctx, "prod", false), dist.ErrInUse)
 	require.NoError(t, s.DeleteDist(ctx, "web"))
 	require.NoError(t, s.DeleteRepo(ctx, "prod", false))
 	_, err = s.ShowDist(ctx, "web")

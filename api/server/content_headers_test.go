@@ -14,8 +14,8 @@ import (
 
 	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -52,7 +52,7 @@ func TestAPIContentRunsNoScript(t *testing.T) {
 	}
 	_, err = svc.Commit(ctx, "site", repo.CommitRequest{Adds: adds, Message: "site"})
 	require.NoError(t, err)
-	_, err = svc.CreateDist(ctx, "web", publish.DistSpec{BasePath: "web", Repo: "site"})
+	_, err = svc.CreateDist(ctx, "web", dist.DistSpec{BasePath: "web", Repo: "site"})
 	require.NoError(t, err)
 	served, err := svc.Served(ctx, "web")
 	require.NoError(t, err)

@@ -19,6 +19,8 @@ import (
 
 	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/publish"
@@ -36,8 +38,8 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 	require.NoError(t, err)
 	st := svc.Store()
 	tokens := auth.New(st, auth.WithCacheTTL(0))
-	pub := publish.NewServer(st, svc.Dists(), publish.NewPublications(st, puball.Registry(), 16),
-		publish.WithAuth(tokens), publish.WithAuthLimit(0, 0, 0))
+	pub := content.NewServer(st, svc.Dists(), publish.NewPublications(st, puball.Registry(), 16),
+		content.WithAuth(tokens), content.WithAuthLimit(0, 0, 0))
 	apiSrv, err := server.New(svc, tokens)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
@@ -60,10 +62,10 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 	}
 	admin := token("*:*:admin")
 	private := true
-	mkDist := func(kind, repoName, dist, base string) {
+	mkDist := func(kind, repoName, name, base string) {
 		_, err := svc.CreateRepo(ctx, repoName, repo.CreateOptions{Kind: kind})
 		require.NoError(t, err)
-		_, err = svc.CreateDist(ctx, dist, publish.DistSpec{BasePath: base, Repo: repoName, Private: &private})
+		_, err = svc.CreateDist(ctx, name, dist.DistSpec{BasePath: base, Repo: repoName, Private: &private})
 		require.NoError(t, err)
 	}
 	commit := func(repoName, path string, body []byte) {
@@ -92,8 +94,8 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 		byID            bool
 	}
 	var routes []route
-	pin := func(dist, base, version string) {
-		_, err := svc.CreateDist(ctx, dist, publish.DistSpec{BasePath: base, Version: version, Private: &private})
+	pin := func(name, base, version string) {
+		_, err := svc.CreateDist(ctx, name, dist.DistSpec{BasePath: base, Version: version, Private: &private})
 		require.NoError(t, err)
 	}
 	show := func(dist, repoName string, byID bool) {

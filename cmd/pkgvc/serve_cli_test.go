@@ -19,8 +19,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
@@ -78,7 +78,7 @@ func TestServeCommand(t *testing.T) {
 	ctx := context.Background()
 	st, err := repo.OpenDir(ctx, h.store, all.Kinds())
 	require.NoError(t, err)
-	_, err = publish.NewDists(st).Create(ctx, "web", publish.DistSpec{BasePath: "site/web", Repo: "prod"})
+	_, err = dist.NewDists(st).Create(ctx, "web", dist.DistSpec{BasePath: "site/web", Repo: "prod"})
 	require.NoError(t, err)
 
 	addr := freeAddr(t)
@@ -192,7 +192,7 @@ func TestServeOnDemand(t *testing.T) {
 	ctx := context.Background()
 	st, err := repo.OpenDir(ctx, h.store, all.Kinds())
 	require.NoError(t, err)
-	_, err = publish.NewDists(st).Create(ctx, "m", publish.DistSpec{BasePath: "m", Repo: "mirror"})
+	_, err = dist.NewDists(st).Create(ctx, "m", dist.DistSpec{BasePath: "m", Repo: "mirror"})
 	require.NoError(t, err)
 	has, err := st.Objects().HasBlob(ctx, objects.Sum(data))
 	require.NoError(t, err)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
@@ -20,7 +20,7 @@ func upgradeSteps(fixed *[]string) []repo.UpgradeStep {
 		// An older pkgvc gave a distribution pinned by version id the kind
 		// file; the version's kind is known now.
 		func(ctx context.Context, st *repo.Store) error {
-			names, err := publish.NewDists(st).FixPinnedKinds(ctx)
+			names, err := dist.NewDists(st).FixPinnedKinds(ctx)
 			*fixed = names
 			return err
 		},

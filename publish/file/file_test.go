@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/checkout"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
 	"github.com/pkgvc/pkgvc/publish"
@@ -150,9 +151,9 @@ func TestUpdateMatchesPublish(t *testing.T) {
 		if prev != nil {
 			old, err := pub.Publish(ctx, st, prev)
 			require.NoError(t, err)
-			var changes []publish.Change
+			var changes []checkout.Change
 			require.NoError(t, tree.Diff(ctx, st.Objects(), prev.Tree, v.Tree, func(o, n *tree.Entry) error {
-				changes = append(changes, publish.Change{Old: o, New: n})
+				changes = append(changes, checkout.Change{Old: o, New: n})
 				return nil
 			}))
 			got, err := pub.Update(ctx, old, changes)
@@ -165,9 +166,9 @@ func TestUpdateMatchesPublish(t *testing.T) {
 	// A damaged earlier manifest, or a quoted path, is declined, so that
 	// checkout publishes afresh.
 	quoted := &repo.Record{Path: "a,b", Size: 1}
-	_, err := pub.Update(ctx, []publish.File{{Path: "PULP_MANIFEST", Content: []byte("x,y,1\n")}}, []publish.Change{{New: quoted}})
+	_, err := pub.Update(ctx, []publish.File{{Path: "PULP_MANIFEST", Content: []byte("x,y,1\n")}}, []checkout.Change{{New: quoted}})
 	require.Error(t, err)
-	probe := []publish.Change{{New: &repo.Record{Path: "m", Size: 1}}}
+	probe := []checkout.Change{{New: &repo.Record{Path: "m", Size: 1}}}
 	for _, bad := range []string{"no commas\n", "a,x,1", "\"a,b\",x,1\n"} {
 		_, err := pub.Update(ctx, []publish.File{{Path: "PULP_MANIFEST", Content: []byte(bad)}}, probe)
 		require.Error(t, err, bad)
