@@ -62,7 +62,7 @@ func (d *Distribution) ServedRepo() string {
 	return d.PinnedFrom
 }
 
-// containerKind is the content kind whose base paths are image names.
+// ContainerKind is the content kind whose base paths are image names.
 const ContainerKind = "container"
 
 // fileKind is the kind an older pkgvc gave every distribution pinned by
@@ -74,6 +74,7 @@ const fileKind = "file"
 func docKey(name string) string { return DocPrefix + name }
 func pinKey(name string) string { return repo.PinPrefix + DocPrefix + name }
 
+// DocPrefix begins the metadata key of every distribution document.
 const DocPrefix = "dists/"
 
 // DistSpec is what `dist create` and `dist update` set. In an update, empty
