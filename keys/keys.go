@@ -189,6 +189,9 @@ func (s *Store) Import(ctx context.Context, name string, data []byte) (*Key, err
 // put stores a new key's documents in one batch.
 func (s *Store) put(ctx context.Context, m *material) (*Key, error) {
 	m.key.CanSign = m.secret != ""
+	if m.key.Created.IsZero() { // a sumdb key has no date of its own
+		m.key.Created = s.now().UTC().Truncate(time.Second)
+	}
 	pub, err := json.Marshal(publicDoc{Key: m.key, Public: m.public})
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
@@ -176,6 +177,8 @@ func TestRoundTrips(t *testing.T) {
 	require.Equal(t, keys.AlgoEd25519, sum.Algo)
 	require.Equal(t, "gosum", sum.Identity)
 	require.Len(t, sum.Fingerprint, 8)
+	require.WithinDuration(t, time.Now(), sum.Created, time.Minute)
+	require.WithinDuration(t, time.Now(), gen.Created, time.Minute)
 
 	list, err := s.List(ctx)
 	require.NoError(t, err)
