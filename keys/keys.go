@@ -314,8 +314,14 @@ func (s *Store) secret(ctx context.Context, name, typ string) (*Key, string, err
 	return &d.Key, sd.Secret, nil
 }
 
-// parse reads imported key material.
-func parse(data []byte) (*material, error) {
+// parse reads imported key material. A parser's panic on crafted input
+// is an invalid key, not a crashed server or command.
+func parse(data []byte) (m *material, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("%w: unreadable key material (%v)", ErrInvalid, r)
+		}
+	}()
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty", ErrInvalid)
 	}
