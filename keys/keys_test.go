@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,6 +110,26 @@ func checkGPGVerifies(t *testing.T, s *keys.Store, name string) {
 	plain, err := os.ReadFile(filepath.Join(dir, "plain"))
 	require.NoError(t, err)
 	require.Equal(t, string(msg), string(plain))
+
+	// gpgv, as apt runs it, with the key as a keyring file.
+	if _, err := exec.LookPath("gpgv"); err != nil {
+		return
+	}
+	b, err := armor.Decode(bytes.NewReader(pub))
+	require.NoError(t, err)
+	ring, err := io.ReadAll(b.Body)
+	require.NoError(t, err)
+	keyring := filepath.Join(dir, "key.gpg")
+	require.NoError(t, os.WriteFile(keyring, ring, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Release"), msg, 0o644))
+	for _, args := range [][]string{{"Release.gpg", "Release"}, {"InRelease"}} {
+		cmd := exec.Command("gpgv", "--homedir", home, "--keyring", keyring, filepath.Join(dir, args[0]))
+		if len(args) > 1 {
+			cmd.Args = append(cmd.Args, filepath.Join(dir, args[1]))
+		}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "gpgv %v: %s", args, out)
+	}
 }
 
 func TestOpenPGPDefaultRSA(t *testing.T) {
