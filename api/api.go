@@ -17,6 +17,7 @@ import (
 	"github.com/pkgvc/pkgvc/checkout"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/keys"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
@@ -32,6 +33,7 @@ type Service interface {
 	Replication
 	Remotes
 	Tokens
+	Keys
 	Tasks
 	Schedules
 	Maintenance
@@ -154,6 +156,25 @@ type Tokens interface {
 	CreateToken(ctx context.Context, o TokenRequest) (*Token, string, error)
 	ListTokens(ctx context.Context) ([]Token, error)
 	RevokeToken(ctx context.Context, name string) error
+}
+
+// Key describes a signing key; it never holds secret material.
+type Key = keys.Key
+
+// Keys manages the store's signing keys (see package keys). Private parts
+// go in, by generation or import, and never come out: through a server,
+// only their owner's process reads them.
+type Keys interface {
+	// GenerateKey makes a key: typ keys.TypeOpenPGP (when empty) or
+	// keys.TypeSumDB; algo keys.AlgoRSA4096 or keys.AlgoEd25519 (empty:
+	// the type's default).
+	GenerateKey(ctx context.Context, name, typ, algo string) (*Key, error)
+	// ImportKey stores key material (see keys.Store.Import).
+	ImportKey(ctx context.Context, name string, data []byte) (*Key, error)
+	// ExportKey returns the public part of a key.
+	ExportKey(ctx context.Context, name string) ([]byte, error)
+	ListKeys(ctx context.Context) ([]Key, error)
+	DeleteKey(ctx context.Context, name string) error
 }
 
 // Task states.

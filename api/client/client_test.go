@@ -319,6 +319,8 @@ func TestEveryEndpoint(t *testing.T) {
 	_, err = c.Yank(ctx, "py", python.YankRequest{File: "nope.whl"})
 	require.ErrorIs(t, err, repo.ErrPathNotFound)
 
+	checkKeys(t, e, c)
+
 	// The operations the client does not need.
 	hc := &http.Client{Transport: e.spec.transport(t, http.DefaultTransport)}
 	req, err := http.NewRequest(http.MethodPost, e.ts.URL+"/api/v1/uploads", nil)

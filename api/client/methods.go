@@ -326,6 +326,39 @@ func (c *Client) ListTokens(ctx context.Context) ([]api.Token, error) {
 	return all[api.Token](ctx, c, "/tokens", nil, 0)
 }
 
+// GenerateKey makes a signing key on the server.
+func (c *Client) GenerateKey(ctx context.Context, name, typ, algo string) (*api.Key, error) {
+	var out api.Key
+	err := c.do(ctx, http.MethodPost, "/keys", nil, server.KeyBody{Name: name, Type: typ, Algo: algo}, &out)
+	return ptr(&out, err)
+}
+
+// ImportKey sends key material to the server, which keeps it.
+func (c *Client) ImportKey(ctx context.Context, name string, data []byte) (*api.Key, error) {
+	var out api.Key
+	err := c.do(ctx, http.MethodPut, "/keys/"+esc(name), nil, server.KeyImportBody{Data: data}, &out)
+	return ptr(&out, err)
+}
+
+// ExportKey returns the public part of a key.
+func (c *Client) ExportKey(ctx context.Context, name string) ([]byte, error) {
+	var out server.KeyPublic
+	if err := c.do(ctx, http.MethodGet, "/keys/"+esc(name)+"/public", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return []byte(out.Public), nil
+}
+
+// ListKeys lists the signing keys.
+func (c *Client) ListKeys(ctx context.Context) ([]api.Key, error) {
+	return all[api.Key](ctx, c, "/keys", nil, 0)
+}
+
+// DeleteKey deletes a signing key.
+func (c *Client) DeleteKey(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/keys/"+esc(name), nil, nil, nil)
+}
+
 // RevokeToken revokes a token.
 func (c *Client) RevokeToken(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/tokens/"+esc(name), nil, nil, nil)

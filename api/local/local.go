@@ -13,6 +13,7 @@ import (
 	"github.com/pkgvc/pkgvc/internal/clockcache"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/internal/tasks"
+	"github.com/pkgvc/pkgvc/keys"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	remoteall "github.com/pkgvc/pkgvc/remote/all"
@@ -32,6 +33,7 @@ type Service struct {
 	dists   *dist.Dists
 	remotes *remote.Manager
 	tokens  *auth.Store
+	keys    *keys.Store
 
 	nodeSets *clockcache.Cache[objects.ID, map[objects.ID]bool] // see ServedObject
 }
@@ -52,7 +54,7 @@ func WithSchedules(sc api.Schedules) Option { return func(s *Service) { s.Schedu
 func New(st *repo.Store, opts ...Option) *Service {
 	s := &Service{
 		Tasks: noTasks{}, Schedules: noTasks{},
-		st: st, remotes: remote.New(st, remoteall.Registry()), tokens: auth.New(st),
+		st: st, remotes: remote.New(st, remoteall.Registry()), tokens: auth.New(st), keys: keys.New(st.Meta()),
 		nodeSets: newNodeSets(),
 	}
 	s.dists = dist.NewDists(st, dist.WithRemotes(s.remotes))
@@ -92,6 +94,9 @@ func (s *Service) Remotes() *remote.Manager { return s.remotes }
 
 // Tokens returns the token store.
 func (s *Service) Tokens() *auth.Store { return s.tokens }
+
+// Keys returns the key store.
+func (s *Service) Keys() *keys.Store { return s.keys }
 
 // Close closes the tasks and schedules implementations that are
 // io.Closers; the store itself holds nothing open.
@@ -304,6 +309,27 @@ func (s *Service) CreateToken(ctx context.Context, o api.TokenRequest) (*api.Tok
 func (s *Service) ListTokens(ctx context.Context) ([]api.Token, error) {
 	return s.tokens.List(ctx)
 }
+
+// GenerateKey makes a signing key.
+func (s *Service) GenerateKey(ctx context.Context, name, typ, algo string) (*api.Key, error) {
+	return s.keys.Generate(ctx, name, typ, algo)
+}
+
+// ImportKey stores key material.
+func (s *Service) ImportKey(ctx context.Context, name string, data []byte) (*api.Key, error) {
+	return s.keys.Import(ctx, name, data)
+}
+
+// ExportKey returns the public part of a key.
+func (s *Service) ExportKey(ctx context.Context, name string) ([]byte, error) {
+	return s.keys.Export(ctx, name)
+}
+
+// ListKeys lists the signing keys.
+func (s *Service) ListKeys(ctx context.Context) ([]api.Key, error) { return s.keys.List(ctx) }
+
+// DeleteKey deletes a signing key.
+func (s *Service) DeleteKey(ctx context.Context, name string) error { return s.keys.Delete(ctx, name) }
 
 // RevokeToken revokes a token.
 func (s *Service) RevokeToken(ctx context.Context, name string) error {

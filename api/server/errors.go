@@ -11,6 +11,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/keys"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
@@ -83,6 +84,9 @@ var Codes = []Code{
 	{"not_found", http.StatusNotFound, repo.ErrNotFound},
 	{"not_found", http.StatusNotFound, objects.ErrNotFound},
 	{"token_exists", http.StatusConflict, auth.ErrTokenExists},
+	{"key_not_found", http.StatusNotFound, keys.ErrNotFound},
+	{"key_exists", http.StatusConflict, keys.ErrExists},
+	{"invalid_key", http.StatusBadRequest, keys.ErrInvalid},
 	{"exists", http.StatusConflict, repo.ErrExists},
 	{"not_fast_forward", http.StatusConflict, repo.ErrNotFastForward},
 	{"dist_moved", http.StatusConflict, dist.ErrDistMoved},

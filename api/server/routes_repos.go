@@ -61,6 +61,7 @@ func (s *Server) routes() {
 	s.replicationRoutes()
 	s.remoteRoutes()
 	s.tokenRoutes()
+	s.keyRoutes()
 	s.taskRoutes()
 	s.scheduleRoutes()
 	s.reflogRoutes()

@@ -118,7 +118,7 @@ func (e *env) dialServer(c *cli.Command, url string) (api.Service, error) {
 // wrong working directory shows rather than reading an empty store.
 func createsStore(c *cli.Command) bool {
 	switch strings.TrimPrefix(c.FullName(), "pkgvc ") {
-	case "repo create", "commit", "token create", "remote create", "serve":
+	case "repo create", "commit", "token create", "remote create", "serve", "key generate", "key import":
 		return true
 	}
 	return false
@@ -248,6 +248,7 @@ func newApp(e *env) *cli.Command {
 			remoteCmd(e),
 			syncCmd(e),
 			tokenCmd(e),
+			keyCmd(e),
 			taskCmd(e),
 			scheduleCmd(e),
 			upgradeCmd(e),
