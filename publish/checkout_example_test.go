@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/repo"
@@ -20,7 +21,7 @@ func ExampleDists_Checkout() {
 		return
 	}
 	defer os.RemoveAll(dir)
-	st, err := repo.OpenDir(ctx, filepath.Join(dir, "store"), kinds.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), kinds.Kinds())
 	if err != nil {
 		fmt.Println(err)
 		return

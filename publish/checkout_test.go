@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/internal/format/pulpmanifest"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/publish/all"
@@ -47,7 +48,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := repo.OpenDir(context.Background(), filepath.Join(dir, "store"), kinds.Kinds(), repo.WithWho("tester@example"))
+	st, err := fsstore.OpenDir(context.Background(), filepath.Join(dir, "store"), kinds.Kinds(), repo.WithWho("tester@example"))
 	require.NoError(t, err)
 	out := filepath.Join(dir, "out")
 	require.NoError(t, os.Mkdir(out, 0o755))

@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/objects"
@@ -98,7 +100,7 @@ func (failingRefs) List(context.Context, string, func(string, objects.ID) error)
 
 func TestReadyzUnhealthy(t *testing.T) {
 	t.Run("failing refs", func(t *testing.T) {
-		st := repo.New(objects.New(objectsmem.New()), failingRefs{refsmem.New()}, all.Kinds())
+		st := repo.New(objects.New(objectsmem.New()), failingRefs{refsmem.New()}, all.Kinds(), repo.WithMeta(metamem.New()))
 		srv := publish.NewServer(st, publish.NewDists(st), nil)
 		base := startServer(t, "publish.Serve", srv)
 		resp, body := get(t, http.MethodGet, base+publish.ReadyPath)

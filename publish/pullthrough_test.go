@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
@@ -37,7 +38,7 @@ func newPTUpstream(t *testing.T) *ptUpstream {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := repo.OpenDir(ctx, filepath.Join(dir, "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), all.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "up", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
@@ -87,7 +88,7 @@ type ptDownstream struct {
 func newPTDownstream(t *testing.T, up *ptUpstream) *ptDownstream {
 	t.Helper()
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
 	require.NoError(t, err)
 	for _, name := range []string{"down", "dead"} {
 		_, err = st.CreateRepo(ctx, name, repo.CreateOptions{Kind: "python"})

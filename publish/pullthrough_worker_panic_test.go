@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
@@ -50,7 +51,7 @@ func TestPullThroughWorkerPanic(t *testing.T) {
 	}))
 	t.Cleanup(up.Close)
 
-	st, err := repo.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "down", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)

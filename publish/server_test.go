@@ -21,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
@@ -67,7 +68,7 @@ func newSrvFixture(t *testing.T, kind string, opts ...publish.ServerOption) *srv
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := repo.OpenDir(ctx, filepath.Join(dir, "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), all.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "prod", repo.CreateOptions{})
 	require.NoError(t, err)
@@ -75,7 +76,7 @@ func newSrvFixture(t *testing.T, kind string, opts ...publish.ServerOption) *srv
 	require.NoError(t, os.MkdirAll(f.work, 0o755))
 	_, err = f.dists.Create(ctx, "web", publish.DistSpec{BasePath: "site/web", Repo: "prod"})
 	require.NoError(t, err)
-	w, err := repo.WatchRefs(filepath.Join(dir, "store"))
+	w, err := fsstore.WatchRefs(filepath.Join(dir, "store"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = w.Close() })
 	opts = append([]publish.ServerOption{publish.WithRefsWatch(w)}, opts...)
@@ -686,7 +687,7 @@ func TestServeNoticesOtherProcess(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode)
 	require.Equal(t, "one\n", string(body))
 
-	other, err := repo.OpenDir(f.ctx, filepath.Join(f.dir, "store"), all.Kinds())
+	other, err := fsstore.OpenDir(f.ctx, filepath.Join(f.dir, "store"), all.Kinds())
 	require.NoError(t, err)
 	od := publish.NewDists(other)
 	_, err = od.Update(f.ctx, "web", publish.DistSpec{BasePath: "elsewhere"})

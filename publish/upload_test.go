@@ -24,6 +24,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/publish/pypi"
 	"github.com/pkgvc/pkgvc/repo"
@@ -45,7 +46,7 @@ type upFixture struct {
 func newUpFixture(t *testing.T) *upFixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "pyrepo", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/internal/flock"
 	"github.com/pkgvc/pkgvc/internal/parallel"
@@ -148,7 +150,7 @@ func openReplica(dir string) (*repo.Store, error) {
 		return nil, err
 	}
 	st := objects.New(ob, objects.WithTempDir(filepath.Join(dir, "data", "tmp")), objects.WithSampleSize(0))
-	return repo.New(st, rb, kindsall.Kinds()), nil
+	return repo.New(st, rb, kindsall.Kinds(), repo.WithMeta(metamem.New())), nil
 }
 
 func (c *Client) checkoutOnce(ctx context.Context, rep *repo.Store, sv *api.Served, dir string, o api.CheckoutOptions) (*publish.CheckoutResult, error) {

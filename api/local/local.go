@@ -12,6 +12,7 @@ import (
 	"github.com/pkgvc/pkgvc/internal/clockcache"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/internal/tasks"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
@@ -64,7 +65,7 @@ func New(st *repo.Store, opts ...Option) *Service {
 
 // Open opens (or creates) the store in dir with every content kind.
 func Open(ctx context.Context, dir string, opts ...Option) (*Service, error) {
-	st, err := repo.OpenDir(ctx, dir, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, dir, all.Kinds())
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +75,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Service, error) {
 // OpenExisting opens the store in dir as Open does, but creates none (see
 // repo.OpenExistingDir).
 func OpenExisting(ctx context.Context, dir string, opts ...Option) (*Service, error) {
-	st, err := repo.OpenExistingDir(ctx, dir, all.Kinds())
+	st, err := fsstore.OpenExistingDir(ctx, dir, all.Kinds())
 	if err != nil {
 		return nil, err
 	}

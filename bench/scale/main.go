@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -34,7 +35,7 @@ func main() {
 	if !*keep {
 		defer os.RemoveAll(*dir)
 	}
-	st, err := repo.OpenDir(ctx, *dir, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, *dir, all.Kinds())
 	check(err)
 	for _, r := range []string{"dev", "prod"} {
 		_, err := st.CreateRepo(ctx, r, repo.CreateOptions{})

@@ -21,9 +21,9 @@ import (
 	apiserver "github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/internal/httplog"
 	"github.com/pkgvc/pkgvc/internal/tasks"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
-	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
@@ -107,7 +107,7 @@ func serveCmd(e *env) *cli.Command {
 					return publish.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
 				}))
 			}
-			if w, err := repo.WatchRefs(storeDir(c)); err == nil {
+			if w, err := fsstore.WatchRefs(storeDir(c)); err == nil {
 				defer w.Close()
 				opts = append(opts, publish.WithRefsWatch(w))
 			} else {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -39,7 +40,7 @@ func upgradeCmd(e *env) *cli.Command {
 				return usagef("pkgvc upgrade works on a local store (--store DIR); it cannot run through --server")
 			}
 			var fixed []string
-			rep, err := repo.Upgrade(ctx, storeDir(c), all.Kinds(), upgradeSteps(&fixed))
+			rep, err := fsstore.Upgrade(ctx, storeDir(c), all.Kinds(), upgradeSteps(&fixed))
 			if err != nil {
 				return err
 			}

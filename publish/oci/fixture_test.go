@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
@@ -47,7 +48,7 @@ func newFixture(t *testing.T, opts ...publish.ServerOption) *fixture {
 func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...publish.ServerOption) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds(), repo.WithWho("tester"))
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds(), repo.WithWho("tester"))
 	require.NoError(t, err)
 	f := &fixture{t: t, ctx: ctx, st: st, dists: publish.NewDists(st)}
 	for _, r := range []string{"img", "other"} {
