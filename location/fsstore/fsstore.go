@@ -16,6 +16,8 @@ import (
 
 	"github.com/pkgvc/pkgvc/location"
 	metafs "github.com/pkgvc/pkgvc/meta/fs"
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+	"github.com/pkgvc/pkgvc/objects"
 	objectsfs "github.com/pkgvc/pkgvc/objects/fs"
 	refsfs "github.com/pkgvc/pkgvc/refs/fs"
 	"github.com/pkgvc/pkgvc/repo"
@@ -222,4 +224,22 @@ func writeFormat(dir string, format int) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), marker)
+}
+
+// OpenReplica opens the copy of a served version's store that a checkout
+// from a server keeps beside its directory: the object store and refs of
+// the local layout without a format marker, documents in memory (a copy
+// has none to keep), and blobs kept raw, so that the checkout can clone
+// or link them.
+func OpenReplica(dir string, kinds *repo.Kinds) (*repo.Store, error) {
+	ob, err := objectsfs.New(filepath.Join(dir, dataDir))
+	if err != nil {
+		return nil, err
+	}
+	rb, err := refsfs.New(filepath.Join(dir, refsDir))
+	if err != nil {
+		return nil, err
+	}
+	st := objects.New(ob, objects.WithTempDir(filepath.Join(dir, dataDir, "tmp")), objects.WithSampleSize(0))
+	return repo.New(st, rb, kinds, repo.WithMeta(metamem.New())), nil
 }

@@ -74,7 +74,7 @@ func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...publish.ServerOp
 	f.admin = mk("ci", "*:*:admin")
 	f.reader = mk("reader", "dist:*:read")
 	f.other = mk("other", "repo:other:write")
-	opts = append([]publish.ServerOption{publish.WithAuth(tokens), publish.WithAuthLimit(1000, 0, 0)}, opts...)
+	opts = append([]publish.ServerOption{publish.WithAuth(tokens)}, opts...)
 	s := publish.NewServer(st, f.dists, publish.NewPublications(st, reg, 8), opts...)
 	f.srv = httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)
