@@ -279,7 +279,9 @@ func (e *env) run(ctx context.Context, argv []string) int {
 	markUsageErrors(app)
 	useConfig(app) // --config FILE (config.go)
 	err := app.Run(ctx, argv)
-	if e.svc != nil {
+	if e.app != nil {
+		err = errors.Join(err, e.app.Close()) // its service and the store's watch
+	} else if e.svc != nil {
 		err = errors.Join(err, e.svc.Close())
 	}
 	if err == nil {
