@@ -8,6 +8,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/checkout"
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/repo"
 	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -21,7 +22,7 @@ func ExampleDist() {
 		return
 	}
 	defer os.RemoveAll(dir)
-	st, err := repo.OpenDir(ctx, filepath.Join(dir, "store"), kinds.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), kinds.Kinds())
 	if err != nil {
 		fmt.Println(err)
 		return

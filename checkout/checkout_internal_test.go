@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -51,7 +52,7 @@ func (p namedPublisher) Publish(context.Context, *repo.Store, *repo.Version) ([]
 func TestCheckoutLayoutConflicts(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := repo.OpenDir(ctx, filepath.Join(dir, "store"), kinds.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), kinds.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "r", repo.CreateOptions{})
 	require.NoError(t, err)

@@ -28,6 +28,7 @@ import (
 	"github.com/pkgvc/pkgvc/checkout"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/format/pulpmanifest"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/repo"
@@ -48,7 +49,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := repo.OpenDir(context.Background(), filepath.Join(dir, "store"), kinds.Kinds(), repo.WithWho("tester@example"))
+	st, err := fsstore.OpenDir(context.Background(), filepath.Join(dir, "store"), kinds.Kinds(), repo.WithWho("tester@example"))
 	require.NoError(t, err)
 	out := filepath.Join(dir, "out")
 	require.NoError(t, os.Mkdir(out, 0o755))

@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/content"
@@ -99,9 +101,9 @@ func (failingRefs) List(context.Context, string, func(string, objects.ID) error)
 
 func TestReadyzUnhealthy(t *testing.T) {
 	t.Run("failing refs", func(t *testing.T) {
-		st := repo.New(objects.New(objectsmem.New()), failingRefs{refsmem.New()}, all.Kinds())
+		st := repo.New(objects.New(objectsmem.New()), failingRefs{refsmem.New()}, all.Kinds(), repo.WithMeta(metamem.New()))
 		srv := content.NewServer(st, dist.NewDists(st), nil)
-		base := startServer(t, "publish.Serve", srv)
+		base := startServer(t, "content.Serve", srv)
 		resp, body := get(t, http.MethodGet, base+content.ReadyPath)
 		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 		require.Contains(t, string(body), "permission denied")
@@ -111,7 +113,7 @@ func TestReadyzUnhealthy(t *testing.T) {
 	})
 	t.Run("ready check", func(t *testing.T) {
 		errDown := errors.New("disk gone")
-		f := newSrvFixture(t, "publish.Serve", content.WithReadyCheck(func(context.Context) error { return errDown }))
+		f := newSrvFixture(t, "content.Serve", content.WithReadyCheck(func(context.Context) error { return errDown }))
 		resp, body := get(t, http.MethodGet, f.base+content.ReadyPath)
 		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 		require.Equal(t, "not ready: disk gone\n", string(body))
@@ -120,7 +122,7 @@ func TestReadyzUnhealthy(t *testing.T) {
 		if os.Geteuid() == 0 {
 			t.Skip("root reads a directory of mode 000")
 		}
-		f := newSrvFixture(t, "publish.Serve")
+		f := newSrvFixture(t, "content.Serve")
 		refsDir := filepath.Join(f.dir, "store", "refs")
 		require.NoError(t, os.Chmod(refsDir, 0))
 		t.Cleanup(func() { _ = os.Chmod(refsDir, 0o755) })
@@ -160,7 +162,7 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, cert *x509.
 }
 
 func TestListenAndServeTLS(t *testing.T) {
-	f := newSrvFixture(t, "publish.Serve")
+	f := newSrvFixture(t, "content.Serve")
 	data := make([]byte, 300<<10) // larger than a response buffer
 	_, _ = rand.Read(data)
 	f.commit(map[string][]byte{"a.txt": []byte("hello\n"), "big.bin": data})

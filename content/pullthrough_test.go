@@ -15,6 +15,7 @@ import (
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
@@ -39,7 +40,7 @@ func newPTUpstream(t *testing.T) *ptUpstream {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := repo.OpenDir(ctx, filepath.Join(dir, "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), all.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "up", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
@@ -89,7 +90,7 @@ type ptDownstream struct {
 func newPTDownstream(t *testing.T, up *ptUpstream) *ptDownstream {
 	t.Helper()
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
 	require.NoError(t, err)
 	for _, name := range []string{"down", "dead"} {
 		_, err = st.CreateRepo(ctx, name, repo.CreateOptions{Kind: "python"})
@@ -114,7 +115,7 @@ func newPTDownstream(t *testing.T, up *ptUpstream) *ptDownstream {
 	}
 	srv := content.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8),
 		content.WithFetcher(mgr.FetchBlob), content.WithPullThrough(pull))
-	return &ptDownstream{ctx: ctx, st: st, dists: dists, mgr: mgr, base: startServer(t, "publish.Serve", srv)}
+	return &ptDownstream{ctx: ctx, st: st, dists: dists, mgr: mgr, base: startServer(t, "content.Serve", srv)}
 }
 
 func (d *ptDownstream) head(t *testing.T) (int, map[string]repo.Record) {

@@ -14,6 +14,7 @@ import (
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
@@ -52,7 +53,7 @@ func TestPullThroughWorkerPanic(t *testing.T) {
 	}))
 	t.Cleanup(up.Close)
 
-	st, err := repo.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "down", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
@@ -72,7 +73,7 @@ func TestPullThroughWorkerPanic(t *testing.T) {
 	logged := &lockedBuffer{}
 	srv := content.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8),
 		content.WithPullThrough(pull), content.WithLogger(slog.New(slog.NewTextHandler(logged, nil))))
-	base := startServer(t, "publish.Serve", srv)
+	base := startServer(t, "content.Serve", srv)
 
 	resp, body := get(t, "GET", base+"/content/down/simple/alpha/")
 	require.Equal(t, http.StatusInternalServerError, resp.StatusCode, "%s", body)

@@ -80,7 +80,7 @@ func WithRecheck(d time.Duration) ServerOption { return func(s *Server) { s.rech
 // WithRefsWatch lets the server skip looking refs up while the watch shows
 // that no ref changed (see repo.RefsWatch); without one, every request
 // looks up its distribution's refs. The server does not close w.
-func WithRefsWatch(w *repo.RefsWatch) ServerOption { return func(s *Server) { s.watch = w } }
+func WithRefsWatch(w repo.RefsWatch) ServerOption { return func(s *Server) { s.watch = w } }
 
 // Server serves every distribution at ContentPrefix + base path, straight
 // from the store: package files with their SHA-256 as strong ETag
@@ -109,7 +109,7 @@ type Server struct {
 	log   *slog.Logger
 	fetch FetchFunc
 	pull  *puller
-	watch *repo.RefsWatch
+	watch repo.RefsWatch
 	mux   *http.ServeMux
 	gate  *authGate // see WithAuth
 

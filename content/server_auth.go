@@ -27,25 +27,36 @@ func WithAuth(a Authorizer) ServerOption {
 	return func(s *Server) { s.authGate().authz = a }
 }
 
-// WithAuthLimit sets how many failed authentications a client address may
-// make within window (default 10 a minute); after that its failures get
-// 429 Too Many Requests for block (default a minute). A valid token is
-// always accepted. failures <= 0 disables the limit.
-func WithAuthLimit(failures int, window, block time.Duration) ServerOption {
-	return func(s *Server) {
-		s.authGate().limit.Set(failures, window, block)
-	}
+// AuthLimiter counts failed authentications per client address: Fail
+// records one and returns how long the address must wait, or 0 while it
+// is under the limit.
+type AuthLimiter interface {
+	Fail(addr string) time.Duration
 }
+
+// WithAuthLimiter makes failed authentications count on l: past its limit
+// a client's failures get 429 Too Many Requests. A valid token is always
+// accepted. The REST API of the same process must count on the same
+// limiter, or a password guesser gets a budget per server: package app
+// gives both the one it makes. Without a limiter failures are not limited.
+func WithAuthLimiter(l AuthLimiter) ServerOption {
+	return func(s *Server) { s.authGate().limit = l }
+}
+
+// noLimit limits nothing.
+type noLimit struct{}
+
+func (noLimit) Fail(string) time.Duration { return 0 }
 
 // authGate is the authentication state of a Server.
 type authGate struct {
 	authz Authorizer
-	limit *auth.Limiter
+	limit AuthLimiter
 }
 
 func (s *Server) authGate() *authGate {
 	if s.gate == nil {
-		s.gate = &authGate{limit: auth.NewLimiter(auth.DefaultLimitFailures, auth.DefaultLimitWindow, auth.DefaultLimitBlock)}
+		s.gate = &authGate{limit: noLimit{}}
 	}
 	return s.gate
 }

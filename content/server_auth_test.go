@@ -112,7 +112,7 @@ func TestServerPublicDistNeedsNoToken(t *testing.T) {
 }
 
 func TestServerAuthRateLimit(t *testing.T) {
-	f := newAuthFixture(t, "net/http", content.WithAuthLimit(3, time.Minute, time.Minute))
+	f := newAuthFixture(t, "net/http", content.WithAuthLimiter(auth.NewLimiter(3, time.Minute, time.Minute)))
 	good := f.token("ci", "dist:*:read")
 	for i := range 3 {
 		resp, _ := get(t, http.MethodGet, f.url("secret.txt"), "Authorization", "Bearer pkgvc_wrong")

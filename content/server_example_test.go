@@ -9,6 +9,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
 	"github.com/pkgvc/pkgvc/publish"
@@ -20,7 +21,7 @@ import (
 // ExampleServer serves a distribution of a repository.
 func ExampleServer() {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds())
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
 	if _, err := st.CreateRepo(ctx, "prod", repo.CreateOptions{}); err != nil {
 		panic(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/publish/pypi"
 	"github.com/pkgvc/pkgvc/repo"
@@ -245,7 +246,7 @@ func TestMaxHeaderBytes(t *testing.T) {
 // sending its body.
 func TestMaxBodyBytes(t *testing.T) {
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "pyrepo", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)

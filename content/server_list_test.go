@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/dist"
@@ -30,7 +32,7 @@ func getPath(s *Server, path string) (int, string) {
 // without its '/' (redirected) from a missing path.
 func TestListing(t *testing.T) {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds())
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
 	_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
 	require.NoError(t, err)
 	dir := t.TempDir()

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
@@ -19,7 +19,7 @@ import (
 // left to its first GET, which keeps it in memory.
 func TestBlobWritten(t *testing.T) {
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, t.TempDir(), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, t.TempDir(), all.Kinds())
 	require.NoError(t, err)
 	s := NewServer(st, dist.NewDists(st), nil)
 	put := func(n int) objects.ID {

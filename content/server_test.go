@@ -23,6 +23,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
@@ -63,13 +64,13 @@ type srvFixture struct {
 
 // serverKinds are the connection servers a Server runs behind: net/http
 // (httptest) and content.Serve.
-var serverKinds = []string{"net/http", "publish.Serve"}
+var serverKinds = []string{"net/http", "content.Serve"}
 
 func newSrvFixture(t *testing.T, kind string, opts ...content.ServerOption) *srvFixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := repo.OpenDir(ctx, filepath.Join(dir, "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), all.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "prod", repo.CreateOptions{})
 	require.NoError(t, err)
@@ -77,7 +78,7 @@ func newSrvFixture(t *testing.T, kind string, opts ...content.ServerOption) *srv
 	require.NoError(t, os.MkdirAll(f.work, 0o755))
 	_, err = f.dists.Create(ctx, "web", dist.DistSpec{BasePath: "site/web", Repo: "prod"})
 	require.NoError(t, err)
-	w, err := repo.WatchRefs(filepath.Join(dir, "store"))
+	w, err := fsstore.WatchRefs(filepath.Join(dir, "store"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = w.Close() })
 	opts = append([]content.ServerOption{content.WithRefsWatch(w)}, opts...)
@@ -297,10 +298,10 @@ func TestServeFiles(t *testing.T) {
 func TestServeLiveChanges(t *testing.T) {
 	for _, watch := range []bool{true, false} {
 		t.Run(fmt.Sprintf("watch=%v", watch), func(t *testing.T) {
-			f := newSrvFixture(t, "publish.Serve")
+			f := newSrvFixture(t, "content.Serve")
 			if !watch {
 				f.srv = content.NewServer(f.st, f.dists, nil)
-				f.base = startServer(t, "publish.Serve", f.srv)
+				f.base = startServer(t, "content.Serve", f.srv)
 			}
 			resp, body := get(t, "GET", f.url("a.txt"))
 			require.Equal(t, 404, resp.StatusCode)
@@ -346,7 +347,7 @@ func TestServeLiveChanges(t *testing.T) {
 }
 
 func TestServeVersionURL(t *testing.T) {
-	f := newSrvFixture(t, "publish.Serve")
+	f := newSrvFixture(t, "content.Serve")
 	v1 := f.commit(map[string][]byte{"a.txt": []byte("one"), "d/x.txt": []byte("x")})
 	v2 := f.commit(map[string][]byte{"a.txt": []byte("two")})
 	_, err := f.st.CreateRepo(f.ctx, "other", repo.CreateOptions{})
@@ -553,7 +554,7 @@ func TestServeBlobWritten(t *testing.T) {
 }
 
 func TestServeCompressedBlob(t *testing.T) {
-	f := newSrvFixture(t, "publish.Serve")
+	f := newSrvFixture(t, "content.Serve")
 	text := bytes.Repeat([]byte("a compressible line of package metadata\n"), 20000)
 	f.commit(map[string][]byte{"meta.txt": text})
 	bs, err := f.st.Objects().StatBlob(f.ctx, objects.Sum(text))
@@ -598,7 +599,7 @@ func TestServeOnDemand(t *testing.T) {
 		_, err := w.Write(blob)
 		return err
 	}
-	f := newSrvFixture(t, "publish.Serve", content.WithFetcher(fetch))
+	f := newSrvFixture(t, "content.Serve", content.WithFetcher(fetch))
 	rec := repo.Record{Path: "remote.bin", SHA256: id, Size: int64(len(blob)),
 		Metadata: map[string]string{repo.MetaRemote: "up", repo.MetaURL: "http://upstream/remote.bin"}}
 	_, err := f.st.Commit(f.ctx, "prod", repo.CommitRequest{Records: []repo.Record{rec}})
@@ -634,12 +635,12 @@ func TestServeOnDemand(t *testing.T) {
 	require.Contains(t, string(body), "remote unreachable")
 
 	noFetch := content.NewServer(f.st, f.dists, nil)
-	resp, _ = get(t, "GET", startServer(t, "publish.Serve", noFetch)+"/content/site/web/remote.bin")
+	resp, _ = get(t, "GET", startServer(t, "content.Serve", noFetch)+"/content/site/web/remote.bin")
 	require.Equal(t, 503, resp.StatusCode)
 }
 
 func TestServeMissingBlob(t *testing.T) {
-	f := newSrvFixture(t, "publish.Serve")
+	f := newSrvFixture(t, "content.Serve")
 	data := []byte("will vanish")
 	f.commit(map[string][]byte{"gone.txt": data})
 	p, ok := f.st.Objects().BlobPath(objects.Sum(data))
@@ -667,7 +668,7 @@ func TestServeMemStore(t *testing.T) {
 	require.NoError(t, err)
 	_, err = dists.Create(ctx, "d", dist.DistSpec{BasePath: "d", Repo: "r"})
 	require.NoError(t, err)
-	base := startServer(t, "publish.Serve", content.NewServer(st, dists, nil))
+	base := startServer(t, "content.Serve", content.NewServer(st, dists, nil))
 	for name, data := range map[string][]byte{"big.bin": big, "text.txt": text} {
 		resp, body := get(t, "GET", base+"/content/d/"+name)
 		require.Equal(t, 200, resp.StatusCode)
@@ -688,7 +689,7 @@ func TestServeNoticesOtherProcess(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode)
 	require.Equal(t, "one\n", string(body))
 
-	other, err := repo.OpenDir(f.ctx, filepath.Join(f.dir, "store"), all.Kinds())
+	other, err := fsstore.OpenDir(f.ctx, filepath.Join(f.dir, "store"), all.Kinds())
 	require.NoError(t, err)
 	od := dist.NewDists(other)
 	_, err = od.Update(f.ctx, "web", dist.DistSpec{BasePath: "elsewhere"})

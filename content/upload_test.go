@@ -26,6 +26,7 @@ import (
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/publish/pypi"
 	"github.com/pkgvc/pkgvc/repo"
@@ -47,7 +48,7 @@ type upFixture struct {
 func newUpFixture(t *testing.T) *upFixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "pyrepo", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
@@ -60,7 +61,7 @@ func newUpFixture(t *testing.T) *upFixture {
 	require.NoError(t, err)
 	tokens := auth.New(st, auth.WithCacheTTL(time.Millisecond))
 	srv := content.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(pypi.New()), 8), content.WithAuth(tokens))
-	return &upFixture{t: t, ctx: ctx, st: st, dists: dists, tokens: tokens, base: startServer(t, "publish.Serve", srv)}
+	return &upFixture{t: t, ctx: ctx, st: st, dists: dists, tokens: tokens, base: startServer(t, "content.Serve", srv)}
 }
 
 func (f *upFixture) token(name string, scopes ...string) string {

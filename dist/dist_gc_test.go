@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/dist"
@@ -22,7 +24,7 @@ import (
 func TestGCKeepsVersionPinnedDuringSweep(t *testing.T) {
 	ctx := context.Background()
 	be := &objectstest.SweepHook{Backend: objectsmem.New()}
-	st := repo.New(objects.New(be), refsmem.New(), all.Kinds())
+	st := repo.New(objects.New(be), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
 	_, err := st.CreateRepo(ctx, "old", repo.CreateOptions{})
 	require.NoError(t, err)
 	b := st.Objects().NewBatch()

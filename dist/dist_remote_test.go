@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/remote"
 	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/repo"
@@ -75,7 +76,7 @@ func TestDeleteRemoteRacesDistCreate(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	open := func() (*repo.Store, *remote.Manager, *dist.Dists) {
-		st, err := repo.OpenDir(ctx, dir, kinds.Kinds())
+		st, err := fsstore.OpenDir(ctx, dir, kinds.Kinds())
 		require.NoError(t, err)
 		rm := remote.New(st, remoteall.Registry())
 		return st, rm, dist.NewDists(st, dist.WithRemotes(rm))

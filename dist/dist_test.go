@@ -9,9 +9,12 @@ import (
 	"sync"
 	"testing"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
@@ -58,7 +61,7 @@ func TestValidateBasePath(t *testing.T) {
 func memDists(t *testing.T) (context.Context, *repo.Store, *dist.Dists) {
 	t.Helper()
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), kinds.Kinds(), repo.WithWho("tester@example"))
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), kinds.Kinds(), repo.WithWho("tester@example"), repo.WithMeta(metamem.New()))
 	_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
 	require.NoError(t, err)
 	return ctx, st, dist.NewDists(st)
@@ -334,7 +337,7 @@ func TestMatch(t *testing.T) {
 func TestConcurrentClashingCreates(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	first, err := repo.OpenDir(ctx, dir, kinds.Kinds())
+	first, err := fsstore.OpenDir(ctx, dir, kinds.Kinds())
 	require.NoError(t, err)
 	_, err = first.CreateRepo(ctx, "r", repo.CreateOptions{})
 	require.NoError(t, err)
@@ -343,7 +346,7 @@ func TestConcurrentClashingCreates(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make([]error, n)
 		for i := range n {
-			st, err := repo.OpenDir(ctx, dir, kinds.Kinds())
+			st, err := fsstore.OpenDir(ctx, dir, kinds.Kinds())
 			require.NoError(t, err)
 			ds := dist.NewDists(st)
 			wg.Add(1)
@@ -379,7 +382,7 @@ func TestDeleteRepoRacesDistCreate(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	open := func() (*repo.Store, *dist.Dists) {
-		st, err := repo.OpenDir(ctx, dir, kinds.Kinds())
+		st, err := fsstore.OpenDir(ctx, dir, kinds.Kinds())
 		require.NoError(t, err)
 		return st, dist.NewDists(st)
 	}

@@ -17,10 +17,9 @@ import (
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/flock"
 	"github.com/pkgvc/pkgvc/internal/parallel"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
-	objectsfs "github.com/pkgvc/pkgvc/objects/fs"
 	puball "github.com/pkgvc/pkgvc/publish/all"
-	refsfs "github.com/pkgvc/pkgvc/refs/fs"
 	"github.com/pkgvc/pkgvc/repo"
 	kindsall "github.com/pkgvc/pkgvc/repo/kinds/all"
 	"github.com/pkgvc/pkgvc/repo/tree"
@@ -118,7 +117,7 @@ func (c *Client) copyAndCheckout(ctx context.Context, sv *api.Served, dir, store
 		return nil, err
 	}
 	defer func() { _ = flock.Unlock(lf) }()
-	rep, err := openReplica(store)
+	rep, err := fsstore.OpenReplica(store, kindsall.Kinds())
 	if err != nil {
 		return nil, err
 	}
@@ -135,21 +134,6 @@ func (c *Client) copyAndCheckout(ctx context.Context, sv *api.Served, dir, store
 			return nil, err
 		}
 	}
-}
-
-// openReplica opens the copy's store: blobs are kept raw, so that the
-// checkout can clone or link them.
-func openReplica(dir string) (*repo.Store, error) {
-	ob, err := objectsfs.New(filepath.Join(dir, "data"))
-	if err != nil {
-		return nil, err
-	}
-	rb, err := refsfs.New(filepath.Join(dir, "refs"))
-	if err != nil {
-		return nil, err
-	}
-	st := objects.New(ob, objects.WithTempDir(filepath.Join(dir, "data", "tmp")), objects.WithSampleSize(0))
-	return repo.New(st, rb, kindsall.Kinds()), nil
 }
 
 func (c *Client) checkoutOnce(ctx context.Context, rep *repo.Store, sv *api.Served, dir string, o api.CheckoutOptions) (*checkout.Result, error) {

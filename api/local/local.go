@@ -16,9 +16,7 @@ import (
 	"github.com/pkgvc/pkgvc/keys"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
-	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
 )
 
@@ -49,38 +47,27 @@ func WithTasks(t api.Tasks) Option { return func(s *Service) { s.Tasks = t } }
 // WithSchedules sets what keeps schedules.
 func WithSchedules(sc api.Schedules) Option { return func(s *Service) { s.Schedules = sc } }
 
-// New returns the Service of st. Options run in order, after the
-// library managers exist, so an option may build tasks on the Service.
-func New(st *repo.Store, opts ...Option) *Service {
+// Parts are what a Service answers with; the composition root (package
+// app) builds them once and shares them with the servers of the process.
+type Parts struct {
+	Store   *repo.Store
+	Dists   *dist.Dists
+	Remotes *remote.Manager
+	Tokens  *auth.Store
+}
+
+// New returns the Service over p. Options run in order, after the
+// Service exists, so an option may build tasks on the Service.
+func New(p Parts, opts ...Option) *Service {
 	s := &Service{
 		Tasks: noTasks{}, Schedules: noTasks{},
-		st: st, remotes: remote.New(st, remoteall.Registry()), tokens: auth.New(st), keys: keys.New(st.Meta()),
+		st: p.Store, dists: p.Dists, remotes: p.Remotes, tokens: p.Tokens,
 		nodeSets: newNodeSets(),
 	}
-	s.dists = dist.NewDists(st, dist.WithRemotes(s.remotes))
 	for _, o := range opts {
 		o(s)
 	}
 	return s
-}
-
-// Open opens (or creates) the store in dir with every content kind.
-func Open(ctx context.Context, dir string, opts ...Option) (*Service, error) {
-	st, err := repo.OpenDir(ctx, dir, all.Kinds())
-	if err != nil {
-		return nil, err
-	}
-	return New(st, opts...), nil
-}
-
-// OpenExisting opens the store in dir as Open does, but creates none (see
-// repo.OpenExistingDir).
-func OpenExisting(ctx context.Context, dir string, opts ...Option) (*Service, error) {
-	st, err := repo.OpenExistingDir(ctx, dir, all.Kinds())
-	if err != nil {
-		return nil, err
-	}
-	return New(st, opts...), nil
 }
 
 // Store returns the store.

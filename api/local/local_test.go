@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/pkgvc/pkgvc/app"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/api"
@@ -28,7 +30,9 @@ import (
 
 func open(t *testing.T, opts ...local.Option) *local.Service {
 	t.Helper()
-	s, err := local.Open(t.Context(), filepath.Join(t.TempDir(), "store"), opts...)
+	ap, err := app.Open(t.Context(), filepath.Join(t.TempDir(), "store"), app.WithCreate(), app.WithServiceOptions(opts...))
+	require.NoError(t, err)
+	s := ap.Service()
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return s
@@ -291,7 +295,9 @@ func TestTasks(t *testing.T) {
 	})
 	t.Run("set", func(t *testing.T) {
 		tk := &tasks{}
-		s, err := local.Open(t.Context(), t.TempDir(), local.WithTasks(tk), local.WithSchedules(tk))
+		ap, err := app.Open(t.Context(), t.TempDir(), app.WithCreate(), app.WithServiceOptions(local.WithTasks(tk), local.WithSchedules(tk)))
+		require.NoError(t, err)
+		s := ap.Service()
 		require.NoError(t, err)
 		ts, err := s.ListTasks(t.Context())
 		require.NoError(t, err)

@@ -12,12 +12,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pkgvc/pkgvc/app"
+
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
@@ -34,12 +35,14 @@ import (
 // it) on the repository the distribution serves.
 func TestPrivateDistributionScopeRule(t *testing.T) {
 	ctx := context.Background()
-	svc, err := local.Open(ctx, t.TempDir())
+	ap, err := app.Open(ctx, t.TempDir(), app.WithCreate())
+	require.NoError(t, err)
+	svc := ap.Service()
 	require.NoError(t, err)
 	st := svc.Store()
 	tokens := auth.New(st, auth.WithCacheTTL(0))
 	pub := content.NewServer(st, svc.Dists(), publish.NewPublications(st, puball.Registry(), 16),
-		content.WithAuth(tokens), content.WithAuthLimit(0, 0, 0))
+		content.WithAuth(tokens))
 	apiSrv, err := server.New(svc, tokens)
 	require.NoError(t, err)
 	mux := http.NewServeMux()

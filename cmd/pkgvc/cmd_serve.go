@@ -10,21 +10,17 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/urfave/cli/v3"
 
-	"github.com/pkgvc/pkgvc/api/local"
 	apiserver "github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/app"
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/internal/httplog"
 	"github.com/pkgvc/pkgvc/internal/tasks"
-	"github.com/pkgvc/pkgvc/publish"
-	puball "github.com/pkgvc/pkgvc/publish/all"
-	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
@@ -71,11 +67,11 @@ func serveCmd(e *env) *cli.Command {
 					return fmt.Errorf("tls: %w", err)
 				}
 			}
-			l, err := e.local(ctx, c)
+			a, err := e.local(ctx, c)
 			if err != nil {
 				return err
 			}
-			st := l.Store()
+			l := a.Service()
 			var out io.Writer = e.stderr
 			if p := c.String("access-log"); p != "" {
 				f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
@@ -93,8 +89,8 @@ func serveCmd(e *env) *cli.Command {
 			}
 			alog := httplog.New(out)
 			errlog := slog.New(slog.NewJSONHandler(e.stderr, nil))
-			mgr := l.Remotes()
-			opts := []content.ServerOption{content.WithLogger(errlog), content.WithFetcher(mgr.FetchBlob), content.WithAuth(l.Tokens()), content.WithMaxBodyBytes(c.Int64("max-body-bytes"))}
+			mgr := a.Remotes()
+			opts := []content.ServerOption{content.WithLogger(errlog), content.WithMaxBodyBytes(c.Int64("max-body-bytes"))}
 			if c.Bool("pull-through") {
 				opts = append(opts, content.WithPullThrough(func(ctx context.Context, rem, rp string, projects []string) (content.PullResult, error) {
 					pull := mgr.PullProjects // python: project names
@@ -108,15 +104,8 @@ func serveCmd(e *env) *cli.Command {
 					return content.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
 				}))
 			}
-			if w, err := repo.WatchRefs(storeDir(c)); err == nil {
-				defer w.Close()
-				opts = append(opts, content.WithRefsWatch(w))
-			} else {
-				errlog.Warn("serve: looking refs up at every request", "err", err)
-			}
-			srv := content.NewServer(st, l.Dists(), publish.NewPublications(st, puball.Registry(), 16), opts...)
+			srv := a.ContentServer(opts...)
 			srv.Registry().MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			mgr.OnBlobStored(srv.BlobWritten) // hashed while downloaded: no second hash on first serve
 			if err := mgr.RegisterMetrics(srv.Registry()); err != nil {
 				return err
 			}
@@ -131,26 +120,25 @@ func serveCmd(e *env) *cli.Command {
 			}
 			// The REST API answers under /api/v1/ from the same store; the
 			// content server, everything else.
-			apiSrv, err := apiserver.New(l, l.Tokens(), apiserver.WithLogger(errlog),
-				apiserver.WithUploadDir(filepath.Join(storeDir(c), "uploads")),
+			apiSrv, err := a.APIServer(apiserver.WithLogger(errlog),
 				apiserver.WithMaxUploadBytes(c.Int64("max-body-bytes")))
 			if err != nil {
 				return err
 			}
 			root := http.NewServeMux()
 			root.Handle(apiserver.Prefix+"/", apiSrv)
-			root.Handle("GET /{$}", content.Home(l.Dists(), public))
+			root.Handle("GET /{$}", content.Home(a.Dists(), public))
 			root.Handle("/", srv)
 			scheme := "http"
 			if tlsCfg != nil {
 				scheme = "https"
 			}
-			ready := func(a net.Addr) {
+			ready := func(addr net.Addr) {
 				base := public
 				if base == "" {
-					base = scheme + "://" + a.String()
+					base = scheme + "://" + addr.String()
 				}
-				printServing(ctx, e.stdout, l, storeDir(c), base)
+				printServing(ctx, e.stdout, a, base)
 			}
 			if tlsCfg != nil {
 				err = content.ListenAndServeTLS(ctx, c.String("listen"), tlsCfg, alog.Middleware(root), errlog, ready, serveLimits(c)...)
@@ -175,8 +163,9 @@ func serveLimits(c *cli.Command) []content.ServeOption {
 
 // printServing says what serve serves at base, and what to do next on a
 // store without distributions.
-func printServing(ctx context.Context, w io.Writer, l *local.Service, dir, base string) {
-	fmt.Fprintf(w, "serving %s/ from the store %s:\n", base, dir)
+func printServing(ctx context.Context, w io.Writer, a *app.App, base string) {
+	l := a.Service()
+	fmt.Fprintf(w, "serving %s/ from the store %s:\n", base, a.Location())
 	fmt.Fprintf(w, "  %-22s distributions (python: pip index at .../simple/)\n", content.ContentPrefix+"<base-path>/")
 	fmt.Fprintf(w, "  %-22s container distributions, as a registry\n", "/v2/")
 	fmt.Fprintf(w, "  %-22s the REST API (pkgvc --server %s ..., with a token)\n", apiserver.Prefix+"/", base)

@@ -20,8 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
@@ -76,7 +76,7 @@ func TestServeCommand(t *testing.T) {
 	data := randBytes(t, 200000)
 	h.commit("prod", "--add", h.file("site/d/blob.bin", data)+"=d/blob.bin")
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, h.store, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, h.store, all.Kinds())
 	require.NoError(t, err)
 	_, err = dist.NewDists(st).Create(ctx, "web", dist.DistSpec{BasePath: "site/web", Repo: "prod"})
 	require.NoError(t, err)
@@ -190,7 +190,7 @@ func TestServeOnDemand(t *testing.T) {
 	h.ok("remote", "create", "up", "--url", upstream.URL+"/PULP_MANIFEST", "--policy", "on_demand")
 	h.ok("sync", "up", "mirror")
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, h.store, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, h.store, all.Kinds())
 	require.NoError(t, err)
 	_, err = dist.NewDists(st).Create(ctx, "m", dist.DistSpec{BasePath: "m", Repo: "mirror"})
 	require.NoError(t, err)

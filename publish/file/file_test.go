@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/checkout"
@@ -26,7 +28,7 @@ import (
 func newStore(t *testing.T) (context.Context, *repo.Store) {
 	t.Helper()
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), kinds.Kinds())
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), kinds.Kinds(), repo.WithMeta(metamem.New()))
 	_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{Kind: "file"})
 	require.NoError(t, err)
 	return ctx, st

@@ -18,6 +18,7 @@ import (
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
@@ -49,7 +50,7 @@ func newFixture(t *testing.T, opts ...content.ServerOption) *fixture {
 func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...content.ServerOption) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds(), repo.WithWho("tester"))
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds(), repo.WithWho("tester"))
 	require.NoError(t, err)
 	f := &fixture{t: t, ctx: ctx, st: st, dists: dist.NewDists(st)}
 	for _, r := range []string{"img", "other"} {
@@ -75,7 +76,7 @@ func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...content.ServerOp
 	f.admin = mk("ci", "*:*:admin")
 	f.reader = mk("reader", "dist:*:read")
 	f.other = mk("other", "repo:other:write")
-	opts = append([]content.ServerOption{content.WithAuth(tokens), content.WithAuthLimit(1000, 0, 0)}, opts...)
+	opts = append([]content.ServerOption{content.WithAuth(tokens)}, opts...)
 	s := content.NewServer(st, f.dists, publish.NewPublications(st, reg, 8), opts...)
 	f.srv = httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)

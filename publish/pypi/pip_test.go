@@ -191,7 +191,7 @@ func TestPipInstall(t *testing.T) {
 		srv.ServeHTTP(w, r)
 		var h http.Handler = srv
 		if w.Code != http.StatusOK || w.Header().Get("Content-Type") != pyformat.ContentTypeJSON {
-			t.Logf("publish.Server does not call the Router yet (%d %s): applying it in front", w.Code, w.Header().Get("Content-Type"))
+			t.Logf("content.Server does not call the Router yet (%d %s): applying it in front", w.Code, w.Header().Get("Content-Type"))
 			h = routed(base, pub, srv)
 		}
 		for _, p := range pips {

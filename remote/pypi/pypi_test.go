@@ -23,6 +23,7 @@ import (
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/internal/httpx/httpxtest"
 	"github.com/pkgvc/pkgvc/internal/parallel"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	pubpypi "github.com/pkgvc/pkgvc/publish/all"
@@ -101,7 +102,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), kindsall.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), kindsall.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
@@ -229,7 +230,7 @@ func TestSyncFromPkgvc(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	files := writeWheels(t, dir, upstream)
-	st, err := repo.OpenDir(ctx, filepath.Join(dir, "store"), kindsall.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), kindsall.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "src", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)

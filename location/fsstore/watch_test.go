@@ -1,4 +1,4 @@
-package repo_test
+package fsstore_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -16,9 +17,9 @@ import (
 func TestRefsWatchAndHeadID(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "store")
-	st, err := repo.OpenDir(ctx, dir, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, dir, all.Kinds())
 	require.NoError(t, err)
-	w, err := repo.WatchRefs(dir)
+	w, err := fsstore.WatchRefs(dir)
 	require.NoError(t, err)
 	defer w.Close()
 
@@ -58,6 +59,6 @@ func TestRefsWatchAndHeadID(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, s2, s3, "a document change changes the stamp")
 
-	_, err = repo.WatchRefs(filepath.Join(t.TempDir(), "nostore"))
+	_, err = fsstore.WatchRefs(filepath.Join(t.TempDir(), "nostore"))
 	require.Error(t, err)
 }
