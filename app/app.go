@@ -18,6 +18,7 @@ import (
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/keys"
 	"github.com/pkgvc/pkgvc/location"
 	locall "github.com/pkgvc/pkgvc/location/all"
 	"github.com/pkgvc/pkgvc/publish"
@@ -137,7 +138,7 @@ func compose(st *repo.Store, c *config) *App {
 	if c.storeTasks {
 		svcOpts = append([]local.Option{local.WithStoreTasks()}, svcOpts...)
 	}
-	a.svc = local.New(local.Parts{Store: st, Dists: a.dists, Remotes: a.remotes, Tokens: a.tokens}, svcOpts...)
+	a.svc = local.New(local.Parts{Store: st, Dists: a.dists, Remotes: a.remotes, Tokens: a.tokens, Keys: keys.New(st.Meta())}, svcOpts...)
 	return a
 }
 

@@ -54,6 +54,8 @@ type Parts struct {
 	Dists   *dist.Dists
 	Remotes *remote.Manager
 	Tokens  *auth.Store
+	// Keys is the signing-key store; nil builds one over Store's metadata.
+	Keys *keys.Store
 }
 
 // New returns the Service over p. Options run in order, after the
@@ -61,8 +63,11 @@ type Parts struct {
 func New(p Parts, opts ...Option) *Service {
 	s := &Service{
 		Tasks: noTasks{}, Schedules: noTasks{},
-		st: p.Store, dists: p.Dists, remotes: p.Remotes, tokens: p.Tokens,
+		st: p.Store, dists: p.Dists, remotes: p.Remotes, tokens: p.Tokens, keys: p.Keys,
 		nodeSets: newNodeSets(),
+	}
+	if s.keys == nil {
+		s.keys = keys.New(p.Store.Meta())
 	}
 	for _, o := range opts {
 		o(s)
