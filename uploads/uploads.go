@@ -229,10 +229,28 @@ func (e *Engine) Create(ctx context.Context, owner, scope string, ttl time.Durat
 	return s, nil
 }
 
-// Get returns session id; an expired one is not found.
+// Get returns session id; an expired one is not found. It waits for an
+// append in progress, in any process: a client resuming after a dropped
+// connection learns the offset once what arrived is written.
 func (e *Engine) Get(ctx context.Context, id string) (*Session, error) {
-	s, _, err := e.get(ctx, id)
-	return s, err
+	unlock, err := e.lock(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	delay := 10 * time.Millisecond
+	for {
+		s, _, err := e.get(ctx, id)
+		if err != nil || !e.claimed(s) {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 200*time.Millisecond)
+	}
 }
 
 func (e *Engine) get(ctx context.Context, id string) (*Session, meta.Rev, error) {
@@ -495,10 +513,11 @@ func (e *Engine) Append(ctx context.Context, id string, body io.Reader, o Append
 		return nil, &TooLargeError{Limit: o.Limit}
 	}
 	stop := c.keepAlive(ctx)
-	n, werr := c.write(off, body, o.Limit)
+	n, werr := c.write(off, o.Size, body, o.Limit)
 	stop()
 	if werr == nil && o.Size >= 0 && n != o.Size {
 		werr = fmt.Errorf("%w: %d bytes announced, %d sent", errShort, o.Size, n)
+		n = min(n, o.Size)
 	}
 	if werr != nil {
 		var tl *TooLargeError
@@ -527,7 +546,7 @@ func (s *Session) matches(owner, scope string) bool {
 // write copies body into the file from off, cutting off first whatever a
 // failed or dead writer left past it. It syncs what it wrote before the
 // offset that counts it is stored.
-func (c *claim) write(off int64, body io.Reader, limit int64) (int64, error) {
+func (c *claim) write(off, size int64, body io.Reader, limit int64) (int64, error) {
 	f, err := os.OpenFile(c.e.path(c.s.ID), os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return 0, err
@@ -540,6 +559,9 @@ func (c *claim) write(off int64, body io.Reader, limit int64) (int64, error) {
 		return 0, err
 	}
 	var r io.Reader = body
+	if size >= 0 {
+		r = io.LimitReader(r, size+1) // one byte more tells a long body
+	}
 	if limit > 0 {
 		r = &limitReader{r: body, n: limit - off, limit: limit}
 	}
@@ -750,6 +772,23 @@ func (e *Engine) Uploaded(ctx context.Context, by string, blob objects.ID) (bool
 		return false, err
 	}
 	return d.By == by && d.Blob == blob && e.now().Before(d.Expires), nil
+}
+
+// UploadedSet returns the blobs by finished uploading within the TTL: for
+// a check of many blobs, one read.
+func (e *Engine) UploadedSet(ctx context.Context, by string) (map[objects.ID]bool, error) {
+	key := doneKey(by, objects.ID{})
+	prefix := key[:strings.LastIndexByte(key, '/')+1]
+	now := e.now()
+	out := map[objects.ID]bool{}
+	err := e.m.List(ctx, prefix, func(_ string, v []byte, _ meta.Rev) error {
+		var d doneDoc
+		if json.Unmarshal(v, &d) == nil && d.By == by && now.Before(d.Expires) {
+			out[d.Blob] = true
+		}
+		return nil
+	})
+	return out, err
 }
 
 // maybeSweep sweeps at most once per tenth of the TTL per process.

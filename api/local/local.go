@@ -19,6 +19,7 @@ import (
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
+	"github.com/pkgvc/pkgvc/uploads"
 )
 
 // Service is api.Service over one store. Changes are recorded in the
@@ -32,6 +33,7 @@ type Service struct {
 	dists   *publish.Dists
 	remotes *remote.Manager
 	tokens  *auth.Store
+	uploads *uploads.Engine
 
 	nodeSets *clockcache.Cache[objects.ID, map[objects.ID]bool] // see ServedObject
 }
@@ -53,6 +55,7 @@ func New(st *repo.Store, opts ...Option) *Service {
 	s := &Service{
 		Tasks: noTasks{}, Schedules: noTasks{},
 		st: st, remotes: remote.New(st, remoteall.Registry()), tokens: auth.New(st),
+		uploads:  uploads.New(st),
 		nodeSets: newNodeSets(),
 	}
 	s.dists = publish.NewDists(st, publish.WithRemotes(s.remotes))
@@ -61,6 +64,11 @@ func New(st *repo.Store, opts ...Option) *Service {
 	}
 	return s
 }
+
+// Uploads returns the store's upload engine (see package uploads): the one
+// of this process, shared by the REST API, the OCI registry and twine
+// uploads.
+func (s *Service) Uploads() *uploads.Engine { return s.uploads }
 
 // Open opens (or creates) the store in dir with every content kind.
 func Open(ctx context.Context, dir string, opts ...Option) (*Service, error) {

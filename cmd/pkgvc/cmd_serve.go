@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -131,7 +130,7 @@ func serveCmd(e *env) *cli.Command {
 			// The REST API answers under /api/v1/ from the same store; the
 			// content server, everything else.
 			apiSrv, err := apiserver.New(l, l.Tokens(), apiserver.WithLogger(errlog),
-				apiserver.WithUploadDir(filepath.Join(storeDir(c), "uploads")),
+				apiserver.WithUploads(l.Uploads()),
 				apiserver.WithMaxUploadBytes(c.Int64("max-body-bytes")))
 			if err != nil {
 				return err
