@@ -18,6 +18,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/internal/clockcache"
 	"github.com/pkgvc/pkgvc/internal/parallel"
+	"github.com/pkgvc/pkgvc/uploads"
 
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -110,6 +111,7 @@ type Server struct {
 	watch *repo.RefsWatch
 	mux   *http.ServeMux
 	gate  *authGate // see WithAuth
+	up    *uploads.Engine
 
 	memBytes int64
 	recheck  time.Duration
@@ -155,6 +157,9 @@ func NewServer(st *repo.Store, dists *Dists, pubs *Publications, opts ...ServerO
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.up == nil {
+		s.up = uploads.New(st)
 	}
 	// Every request reads tree nodes: the store keeps them in memory.
 	st.Objects().CacheObjects(maxNodeBytes)

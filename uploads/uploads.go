@@ -791,11 +791,15 @@ func (e *Engine) UploadedSet(ctx context.Context, by string) (map[objects.ID]boo
 	return out, err
 }
 
-// maybeSweep sweeps at most once per tenth of the TTL per process.
+// sweepEvery bounds how often a process sweeps.
+const sweepEvery = time.Minute
+
+// maybeSweep sweeps at most once a minute (or tenth of the TTL) per
+// process.
 func (e *Engine) maybeSweep(ctx context.Context) {
 	now := e.now()
 	e.mu.Lock()
-	if now.Sub(e.lastSweep) < e.ttl/10 {
+	if now.Sub(e.lastSweep) < min(sweepEvery, e.ttl/10) {
 		e.mu.Unlock()
 		return
 	}
