@@ -189,6 +189,11 @@ func ValidID(id string) bool { return idRE.MatchString(id) }
 
 func (e *Engine) path(id string) string { return filepath.Join(e.dir, id+".part") }
 
+// File returns the path of session id's bytes, for a caller that reads
+// them in place (a commit of the file as an Add) between its own Append
+// and Delete. Nobody may write it.
+func (e *Engine) File(id string) string { return e.path(id) }
+
 func sessionKey(id string) string { return sessionPrefix + id }
 
 func (e *Engine) ensureDir() error {

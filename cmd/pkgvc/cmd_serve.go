@@ -92,7 +92,8 @@ func serveCmd(e *env) *cli.Command {
 			alog := httplog.New(out)
 			errlog := slog.New(slog.NewJSONHandler(e.stderr, nil))
 			mgr := l.Remotes()
-			opts := []publish.ServerOption{publish.WithLogger(errlog), publish.WithFetcher(mgr.FetchBlob), publish.WithAuth(l.Tokens()), publish.WithMaxBodyBytes(c.Int64("max-body-bytes"))}
+			opts := []publish.ServerOption{publish.WithLogger(errlog), publish.WithFetcher(mgr.FetchBlob), publish.WithAuth(l.Tokens()), publish.WithMaxBodyBytes(c.Int64("max-body-bytes")),
+				publish.WithUploads(l.Uploads())} // one upload engine for the API, OCI and twine
 			if c.Bool("pull-through") {
 				opts = append(opts, publish.WithPullThrough(func(ctx context.Context, rem, rp string, projects []string) (publish.PullResult, error) {
 					pull := mgr.PullProjects // python: project names
