@@ -197,7 +197,8 @@ func (s *Server) uploadRoutes() {
 		if s.maxUpload > 0 && end >= s.maxUpload {
 			return nil, errorf(ErrTooLarge, "upload %s: %d bytes would pass the server's limit of %d bytes an upload", in.ID, end+1, s.maxUpload)
 		}
-		st, err := u.eng.Append(ctx, in.ID, in.body, uploads.AppendOptions{
+		// Bytes past the range are not the chunk's: they are ignored.
+		st, err := u.eng.Append(ctx, in.ID, io.LimitReader(in.body, end-start+1), uploads.AppendOptions{
 			Start: start, Size: end - start + 1, Limit: s.maxUpload, KeepPartial: true,
 			Owner: tokenName(ctx), Scope: uploadScope, // another token's uploads are not even there
 		})
