@@ -84,8 +84,8 @@ func (e *OffsetError) Error() string {
 	return fmt.Sprintf("upload %s holds %d bytes: a chunk must start there, not at %d", e.ID, e.Offset, e.Start)
 }
 
-// Is makes an *OffsetError match ErrOffset.
-func (e *OffsetError) Is(target error) bool { return target == ErrOffset }
+// Unwrap makes an *OffsetError match ErrOffset.
+func (e *OffsetError) Unwrap() error { return ErrOffset }
 
 // DigestError is finished content of another digest than the one given.
 type DigestError struct {
@@ -98,8 +98,8 @@ func (e *DigestError) Error() string {
 	return fmt.Sprintf("upload %s: sha256 %s, not %s: upload dropped", e.ID, e.Got, e.Want)
 }
 
-// Is makes a *DigestError match ErrDigest.
-func (e *DigestError) Is(target error) bool { return target == ErrDigest }
+// Unwrap makes a *DigestError match ErrDigest.
+func (e *DigestError) Unwrap() error { return ErrDigest }
 
 // TooLargeError is a chunk past the limit.
 type TooLargeError struct{ Limit int64 }
@@ -108,8 +108,8 @@ func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("an upload may have at most %d bytes", e.Limit)
 }
 
-// Is makes a *TooLargeError match ErrTooLarge.
-func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
+// Unwrap makes a *TooLargeError match ErrTooLarge.
+func (e *TooLargeError) Unwrap() error { return ErrTooLarge }
 
 // Session is the state of an upload, as stored.
 type Session struct {
