@@ -3,8 +3,12 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -17,6 +21,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -147,4 +152,78 @@ func writeDockerConfig(t *testing.T, host, auth string) string {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o600))
 	return dir
+}
+
+// TestProcessUploadSurvivesServeKill: a `pkgvc serve` killed (SIGKILL)
+// while it writes a chunk leaves half of it in the session's file and its
+// claim in the session's document. Another serve of the store, once the
+// claim lapses, reports the offset before that chunk, takes it again from
+// there, finishes the upload and commits it: the half-written bytes
+// corrupt nothing.
+func TestProcessUploadSurvivesServeKill(t *testing.T) {
+	store := procStore(t, []string{"repo", "create", "files"})
+	tok := os.Getenv("PKGVC_TOKEN")
+	killed, b1 := startServeProc(t, store)
+	_, b2 := startServeProc(t, store)
+
+	call := func(base, method, path, contentRange string, body []byte) (int, map[string]any) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+"/api/v1"+path, bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if contentRange != "" {
+			req.Header.Set("Content-Range", contentRange)
+			req.Header.Set("Content-Type", "application/octet-stream")
+		} else if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	code, up := call(b1, http.MethodPost, "/uploads", "", nil)
+	require.Equal(t, http.StatusCreated, code, up)
+	id := up["id"].(string)
+	first := bytes.Repeat([]byte("a"), 1000)
+	code, up = call(b1, http.MethodPut, "/uploads/"+id, "bytes 0-999/*", first)
+	require.Equal(t, http.StatusOK, code, up)
+
+	// Half of the next chunk reaches the first serve, which dies writing.
+	chunk := bytes.Repeat([]byte("b"), 100000)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(b1, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "PUT /api/v1/uploads/%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/octet-stream\r\nContent-Range: bytes 1000-100999/*\r\nContent-Length: %d\r\n\r\n",
+		id, tok, len(chunk))
+	require.NoError(t, err)
+	_, err = conn.Write(bytes.Repeat([]byte("X"), 50000)) // not the chunk's bytes
+	require.NoError(t, err)
+	part := filepath.Join(store, "data", "tmp", "uploads", id+".part")
+	require.Eventually(t, func() bool {
+		fi, err := os.Stat(part)
+		return err == nil && fi.Size() >= 51000
+	}, 10*time.Second, 10*time.Millisecond, "the first serve writes what arrived")
+	require.NoError(t, killed.cmd.Process.Kill())
+	_ = killed.cmd.Wait()
+
+	// The other serve waits for the dead claim, then says 1000.
+	code, up = call(b2, http.MethodGet, "/uploads/"+id, "", nil)
+	require.Equal(t, http.StatusOK, code, up)
+	require.Equal(t, float64(1000), up["offset"])
+	code, up = call(b2, http.MethodPut, "/uploads/"+id, "bytes 1000-100999/*", chunk)
+	require.Equal(t, http.StatusOK, code, up)
+	all := append(first, chunk...)
+	sum := sha256.Sum256(all)
+	code, up = call(b2, http.MethodPost, "/uploads/"+id+"/finish", "", []byte(`{"sha256":"`+hex.EncodeToString(sum[:])+`"}`))
+	require.Equal(t, http.StatusCreated, code, up)
+	code, up = call(b2, http.MethodPost, "/repositories/files/commits", "",
+		[]byte(`{"records":[{"path":"f.bin","sha256":"`+hex.EncodeToString(sum[:])+`","size":`+strconv.Itoa(len(all))+`}]}`))
+	require.Equal(t, http.StatusCreated, code, up)
+	r := runProc(t, store, "cat", "files", "f.bin")
+	require.Equal(t, 0, r.code, r.String())
+	require.Equal(t, string(all), r.stdout)
 }
