@@ -330,6 +330,9 @@ func (s *Service) ReflogExpire(ctx context.Context, olderThan time.Time) (*repo.
 func (s *Service) GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, error) {
 	ts, ok := s.Tasks.(*tasks.Service)
 	if !ok {
+		if !o.DryRun {
+			_ = s.uploads.Sweep(ctx) // best effort, as runGC
+		}
 		return s.st.GC(ctx, o)
 	}
 	res, err := ts.RunHere(ctx, gcRequest(o))
