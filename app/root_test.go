@@ -22,8 +22,7 @@ var rootOnly = []struct {
 	why       string
 }{
 	{"github.com/pkgvc/pkgvc/internal/auth", "NewLimiter", "a limiter per server gives a password guesser a budget per server"},
-	// The store-backed upload engine's constructor joins here: uploads
-	// started through one server must be found through the other.
+	{"github.com/pkgvc/pkgvc/uploads", "New", "an engine per server sweeps, counts and claims sessions on its own: the process's servers must share one"},
 }
 
 const rootPkg = "github.com/pkgvc/pkgvc/app"
@@ -52,6 +51,15 @@ func constructorUses(fset *token.FileSet, f *ast.File, pkgPath string) []string 
 	decls := map[*ast.Ident]bool{}
 	ast.Inspect(f, func(n ast.Node) bool {
 		switch n := n.(type) {
+		case *ast.CompositeLit:
+			// T{Name: v}: a field's name, unresolved as a use would be.
+			for _, e := range n.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok {
+					if id, ok := kv.Key.(*ast.Ident); ok {
+						sels[id] = true
+					}
+				}
+			}
 		case *ast.SelectorExpr:
 			sels[n.Sel] = true
 			if x, ok := n.X.(*ast.Ident); ok {
@@ -146,6 +154,11 @@ func g() { NewLimiter(1); x.NewLimiter(2) }`, 1},
 		{"example.com/x", `package x
 import "github.com/pkgvc/pkgvc/internal/auth"
 func g() { auth.New(nil); var NewLimiter = 1; _ = NewLimiter }`, 0},
+		{"github.com/pkgvc/pkgvc/uploads", `package uploads
+type Blob struct{ New bool }
+func g(res Blob) Blob { return Blob{New: res.New} }`, 0},
+		{"github.com/pkgvc/pkgvc/uploads", `package uploads
+func g() any { return []any{New(nil)} }`, 1},
 	} {
 		fset := token.NewFileSet()
 		f, err := parser.ParseFile(fset, "x.go", tc.src, 0)

@@ -160,9 +160,6 @@ func NewServer(st *repo.Store, dists *dist.Dists, pubs *publish.Publications, op
 	for _, o := range opts {
 		o(s)
 	}
-	if s.up == nil {
-		s.up = uploads.New(st)
-	}
 	// Every request reads tree nodes: the store keeps them in memory.
 	st.Objects().CacheObjects(maxNodeBytes)
 	s.blobs = clockcache.New[objects.ID, *blobEntry](maxBlobs, s.memBytes+maxBlobs*blobOverhead)

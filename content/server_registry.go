@@ -47,11 +47,13 @@ func (s *Server) mount() {
 func (s *Server) Store() *repo.Store { return s.st }
 
 // WithUploads sets the upload engine of twine uploads and of mounted
-// APIs that take uploads (OCI pushes); by default one of the server's
-// own. A process gives every server of its store the same engine.
+// APIs that take uploads (OCI pushes). A process has one engine, built by
+// its composition root (package app), and gives every server of its store
+// that one. Without an engine the server takes no uploads.
 func WithUploads(e *uploads.Engine) ServerOption { return func(s *Server) { s.up = e } }
 
-// Uploads returns the server's upload engine (see WithUploads).
+// Uploads returns the server's upload engine (see WithUploads), nil if it
+// has none and takes no uploads.
 func (s *Server) Uploads() *uploads.Engine { return s.up }
 
 // Logger returns the server's logger of problems.

@@ -95,6 +95,10 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		reasonError(w, http.StatusBadRequest, fmt.Sprintf("bad request: repository %s holds %s content; uploads take python packages only", repoName, de.d.Kind))
 		return
 	}
+	if s.up == nil {
+		reasonError(w, http.StatusServiceUnavailable, "service unavailable: this server takes no uploads (it was started without an upload engine)")
+		return
+	}
 	limit := s.maxBodyBytes()
 	if r.ContentLength > limit {
 		reasonError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request entity too large: uploads are limited to %d bytes", limit))

@@ -32,6 +32,7 @@ import (
 	"github.com/pkgvc/pkgvc/publish/pypi"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/uploads"
 )
 
 // upFixture is a store with python repository "pyrepo" served by "pyweb"
@@ -48,6 +49,13 @@ type upFixture struct {
 
 func newUpFixture(t *testing.T) *upFixture {
 	t.Helper()
+	return newUpFixtureEngine(t, true)
+}
+
+// newUpFixtureEngine is newUpFixture, its server with an upload engine
+// over the store or (withEngine false) none.
+func newUpFixtureEngine(t *testing.T, withEngine bool) *upFixture {
+	t.Helper()
 	ctx := context.Background()
 	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
 	require.NoError(t, err)
@@ -61,7 +69,11 @@ func newUpFixture(t *testing.T) *upFixture {
 	_, err = dists.Create(ctx, "web", dist.DistSpec{BasePath: "site/web", Repo: "prod"})
 	require.NoError(t, err)
 	tokens := auth.New(st, auth.WithCacheTTL(time.Millisecond))
-	srv := content.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(pypi.New()), 8), content.WithAuth(tokens))
+	opts := []content.ServerOption{content.WithAuth(tokens)}
+	if withEngine {
+		opts = append(opts, content.WithUploads(uploads.New(st)))
+	}
+	srv := content.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(pypi.New()), 8), opts...)
 	return &upFixture{t: t, ctx: ctx, st: st, dists: dists, tokens: tokens, base: startServer(t, "content.Serve", srv)}
 }
 
@@ -248,6 +260,26 @@ func TestLegacyUpload(t *testing.T) {
 	ents, err := os.ReadDir(filepath.Join(f.st.Objects().TempDir(), "uploads"))
 	require.NoError(t, err, "the files went through the store's upload area")
 	require.Empty(t, ents)
+}
+
+// A server given no upload engine refuses uploads, 503 with a reason,
+// after checking the token as for any upload; it keeps nothing.
+func TestLegacyUploadWithoutEngine(t *testing.T) {
+	f := newUpFixtureEngine(t, false)
+	writer := f.token("ci", "repo:pyrepo:write")
+	spec := pythontest.Spec{Name: "demo-pkg", Version: "1.0"}
+	fn, whl := spec.Wheel()
+	ctype, body := twineForm(t, spec, fn, whl, "")
+
+	resp, msg := post(t, f.legacy("pypi"), "", ctype, body)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, msg)
+	resp, msg = post(t, f.legacy("pypi"), writer, ctype, body)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, msg)
+	require.Contains(t, msg, "upload")
+	require.Equal(t, 0, f.head())
+	// A file repository's distribution still says why it takes none.
+	resp, msg = post(t, f.legacy("site/web"), writer, ctype, body)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, msg)
 }
 
 func TestLegacyUploadTooLarge(t *testing.T) {

@@ -39,7 +39,8 @@ type env struct {
 	srv       *server.Server
 	ts        *httptest.Server
 	admin     string
-	uploadDir string
+	loc       string // the store's location
+	uploadDir string // the upload engine's
 	spec      *spec
 }
 
@@ -54,7 +55,8 @@ func newEnvNoSpec(t *testing.T, opts ...server.Option) *env {
 	t.Helper()
 	ctx := context.Background()
 	ft := &fakeTasks{tasks: map[string]*api.Task{}, schedules: map[string]api.Schedule{}}
-	ap, err := app.Open(ctx, t.TempDir(), app.WithCreate(), app.WithServiceOptions(local.WithTasks(ft), local.WithSchedules(ft)))
+	loc := t.TempDir()
+	ap, err := app.Open(ctx, loc, app.WithCreate(), app.WithServiceOptions(local.WithTasks(ft), local.WithSchedules(ft)))
 	require.NoError(t, err)
 	svc := ap.Service()
 	require.NoError(t, err)
@@ -67,8 +69,8 @@ func newEnvNoSpec(t *testing.T, opts ...server.Option) *env {
 	tokens := auth.New(svc.Store(), auth.WithCacheTTL(0))
 	_, admin, err := tokens.Create(ctx, auth.CreateOptions{Name: "admin", Scopes: scopes(t, "*:*:admin")})
 	require.NoError(t, err)
-	e := &env{t: t, ctx: ctx, svc: svc, tokens: tokens, admin: admin, uploadDir: t.TempDir()}
-	e.srv, err = server.New(svc, tokens, append([]server.Option{server.WithUploadDir(e.uploadDir)}, opts...)...)
+	e := &env{t: t, ctx: ctx, svc: svc, tokens: tokens, admin: admin, loc: loc, uploadDir: ap.Uploads().Dir()}
+	e.srv, err = server.New(svc, tokens, append([]server.Option{server.WithUploads(ap.Uploads())}, opts...)...)
 	require.NoError(t, err)
 	e.ts = httptest.NewServer(e.srv)
 	t.Cleanup(e.ts.Close)

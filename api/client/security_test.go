@@ -28,6 +28,7 @@ import (
 	"github.com/pkgvc/pkgvc/api/client"
 	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/app"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
@@ -232,8 +233,12 @@ func TestCommitForeignBlob(t *testing.T) {
 	_, err = ci2.Commit(ctx, "dev", repo.CommitRequest{Records: []repo.Record{{Path: "x.txt", SHA256: id, Size: 7}}})
 	require.ErrorIs(t, err, auth.ErrForbidden)
 
-	// A server restarted between the upload and the commit remembers it.
-	srv2, err := server.New(e.svc, e.tokens, server.WithUploadDir(e.uploadDir))
+	// A server restarted between the upload and the commit remembers it:
+	// another process, opening the store afresh.
+	ap2, err := app.Open(ctx, e.loc)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ap2.Close() })
+	srv2, err := server.New(ap2.Service(), auth.New(ap2.Store(), auth.WithCacheTTL(0)))
 	require.NoError(t, err)
 	ts2 := httptest.NewServer(srv2)
 	t.Cleanup(ts2.Close)
@@ -468,7 +473,7 @@ func (s *syncBuffer) String() string {
 func TestInternalErrorHidden(t *testing.T) {
 	e := newEnv(t)
 	var logs syncBuffer
-	srv, err := server.New(failingService{e.svc}, e.tokens, server.WithUploadDir(t.TempDir()),
+	srv, err := server.New(failingService{e.svc}, e.tokens,
 		server.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv)

@@ -58,7 +58,8 @@ type Parts struct {
 	Tokens  *auth.Store
 	// Keys is the signing-key store; nil builds one over Store's metadata.
 	Keys *keys.Store
-	// Uploads is the process's one upload engine (see package uploads).
+	// Uploads is the process's one upload engine (see package uploads);
+	// nil for a service that takes no uploads.
 	Uploads *uploads.Engine
 }
 
@@ -68,7 +69,7 @@ func New(p Parts, opts ...Option) *Service {
 	s := &Service{
 		Tasks: noTasks{}, Schedules: noTasks{},
 		st: p.Store, dists: p.Dists, remotes: p.Remotes, tokens: p.Tokens, keys: p.Keys,
-		uploads: p.Uploads,
+		uploads:  p.Uploads,
 		nodeSets: newNodeSets(),
 	}
 	if s.keys == nil {
@@ -350,7 +351,7 @@ func (s *Service) ReflogExpire(ctx context.Context, olderThan time.Time) (*repo.
 func (s *Service) GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, error) {
 	ts, ok := s.Tasks.(*tasks.Service)
 	if !ok {
-		if !o.DryRun {
+		if !o.DryRun && s.uploads != nil {
 			_ = s.uploads.Sweep(ctx) // best effort, as runGC
 		}
 		return s.st.GC(ctx, o)

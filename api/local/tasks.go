@@ -173,7 +173,7 @@ func (s *Service) runGC(ctx context.Context, args []string, r *tasks.Report) (an
 	if err != nil {
 		return nil, err
 	}
-	if !o.DryRun {
+	if !o.DryRun && s.uploads != nil {
 		// Expired upload sessions go too (each process also sweeps them
 		// when it opens one); their bytes are not objects gc sees.
 		if err := s.uploads.Sweep(ctx); err != nil {

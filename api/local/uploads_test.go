@@ -8,8 +8,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/api/local"
+	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 // TestGCSweepsUploads: gc removes expired upload sessions and their
@@ -33,5 +38,18 @@ func TestGCSweepsUploads(t *testing.T) {
 	require.NoError(t, s.Store().Meta().List(ctx, "uploads/sessions/", func(string, []byte, meta.Rev) error { docs++; return nil }))
 	require.Equal(t, 1, docs)
 	_, err = up.Get(ctx, live.ID)
+	require.NoError(t, err)
+}
+
+// TestGCWithoutUploads: a service given no upload engine collects
+// garbage all the same, with nothing to sweep.
+func TestGCWithoutUploads(t *testing.T) {
+	ctx := t.Context()
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
+	require.NoError(t, err)
+	s := local.New(local.Parts{Store: st, Dists: dist.NewDists(st), Tokens: auth.New(st)})
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	require.Nil(t, s.Uploads())
+	_, err = s.GC(ctx, repo.GCOptions{})
 	require.NoError(t, err)
 }

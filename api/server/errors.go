@@ -62,6 +62,9 @@ var (
 	ErrTooManyUploads = fmt.Errorf("too many open uploads: %w", ErrRateLimited)
 	// ErrTooLarge reports an upload over the server's size limit.
 	ErrTooLarge = errors.New("upload too large")
+	// ErrUploadsUnavailable reports a server that takes no uploads: it
+	// has no upload engine (see WithUploads).
+	ErrUploadsUnavailable = errors.New("uploads unavailable")
 )
 
 // Codes is the error table, most specific first.
@@ -70,6 +73,7 @@ var Codes = []Code{
 	{"forbidden", http.StatusForbidden, auth.ErrForbidden},
 	{"rate_limited", http.StatusTooManyRequests, ErrRateLimited},
 	{"too_large", http.StatusRequestEntityTooLarge, ErrTooLarge},
+	{"uploads_unavailable", http.StatusServiceUnavailable, ErrUploadsUnavailable},
 	{"offset_mismatch", http.StatusConflict, ErrOffsetMismatch},
 	{"digest_mismatch", http.StatusUnprocessableEntity, ErrDigestMismatch},
 	{"digest_mismatch", http.StatusUnprocessableEntity, remote.ErrDigestMismatch},

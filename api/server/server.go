@@ -31,7 +31,6 @@ type Server struct {
 	now     func() time.Time
 	limiter AuthLimiter
 	uploads uploadCfg
-	clocked bool // WithClock given
 	// maxUpload bounds an upload's total size; 0 is no limit.
 	maxUpload int64
 
@@ -49,21 +48,16 @@ type Option func(*Server)
 // WithLogger sets where internal errors are logged (never tokens).
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 
-// WithClock sets the clock of upload expiry.
-func WithClock(now func() time.Time) Option {
-	return func(s *Server) { s.now, s.clocked = now, true }
-}
+// WithClock sets the clock of the times the server reports. Uploads
+// expire by the clock of the upload engine (uploads.WithClock).
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
 // WithUploads sets the upload engine (default: the service's, if it has
-// one (local.Service.Uploads), else one of the server's own over the
-// service's store). Every server of a store may finish or commit the
-// uploads of another.
+// one, as local.Service.Uploads). A process has one engine, built by its
+// composition root (package app); every server of a store may finish or
+// commit the uploads of another. Without an engine the server answers
+// upload requests ErrUploadsUnavailable.
 func WithUploads(e *uploads.Engine) Option { return func(s *Server) { s.uploads.eng = e } }
-
-// WithUploadDir keeps unfinished uploads' bytes in dir, with an engine of
-// the server's own (by default, the engine's: the store's temporary
-// directory); their state is in the store either way.
-func WithUploadDir(dir string) Option { return func(s *Server) { s.uploads.dir = dir } }
 
 // WithUploadTTL sets how long an upload that receives nothing is kept
 // (default repo.PendingWindow). A finished upload may be committed by its
@@ -112,8 +106,10 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	for _, o := range opts {
 		o(s)
 	}
-	if err := s.uploadEngine(svc); err != nil {
-		return nil, err
+	if s.uploads.eng == nil {
+		if h, ok := svc.(interface{ Uploads() *uploads.Engine }); ok {
+			s.uploads.eng = h.Uploads()
+		}
 	}
 
 	mux := http.NewServeMux()
@@ -126,27 +122,6 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	})
 	s.handler = s.authenticate(mux)
 	return s, nil
-}
-
-// uploadEngine picks the engine uploads go through.
-func (s *Server) uploadEngine(svc api.Service) error {
-	if s.uploads.eng != nil {
-		return nil
-	}
-	if h, ok := svc.(interface{ Uploads() *uploads.Engine }); ok && s.uploads.dir == "" && !s.clocked {
-		s.uploads.eng = h.Uploads()
-		return nil
-	}
-	h, ok := svc.(interface{ Store() *repo.Store })
-	if !ok {
-		return errors.New("api server: uploads need a service over a store, or WithUploads")
-	}
-	opts := []uploads.Option{uploads.WithClock(s.now)}
-	if s.uploads.dir != "" {
-		opts = append(opts, uploads.WithDir(s.uploads.dir))
-	}
-	s.uploads.eng = uploads.New(h.Store(), opts...)
-	return nil
 }
 
 // ServeHTTP serves the API.

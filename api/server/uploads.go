@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,8 +20,7 @@ import (
 // uploadCfg is how the API takes uploads: the engine (see package
 // uploads) and the API's limits on top.
 type uploadCfg struct {
-	eng     *uploads.Engine
-	dir     string // WithUploadDir: an engine of the server's own
+	eng     *uploads.Engine // nil: the server takes no uploads
 	ttl     time.Duration
 	maxOpen int
 }
@@ -138,13 +138,30 @@ func needUpload(ctx context.Context) error {
 	return nil
 }
 
+// noUploads is the error of every upload request to a server without an
+// upload engine.
+func noUploads() error {
+	return errorf(ErrUploadsUnavailable, "uploads unavailable: this server takes no uploads (it was started without an upload engine)")
+}
+
+// uploadOp is op for an upload operation, which a server without an
+// engine answers ErrUploadsUnavailable.
+func uploadOp(method, path, id, summary string) huma.Operation {
+	o := op(method, path, id, summary, "uploads")
+	o.Errors = append(slices.Clone(o.Errors), http.StatusServiceUnavailable)
+	return o
+}
+
 func (s *Server) uploadRoutes() {
 	a, u := s.api, s.uploads
-	create := op(http.MethodPost, "/uploads", "create-upload", "Open a chunked upload (write on some repository)", "uploads")
+	create := uploadOp(http.MethodPost, "/uploads", "create-upload", "Open a chunked upload (write on some repository)")
 	create.DefaultStatus = http.StatusCreated
 	huma.Register(a, create, func(ctx context.Context, _ *struct{}) (*uploadOutput, error) {
 		if err := needUpload(ctx); err != nil {
 			return nil, err
+		}
+		if u.eng == nil {
+			return nil, noUploads()
 		}
 		name := tokenName(ctx)
 		if u.maxOpen > 0 {
@@ -164,7 +181,7 @@ func (s *Server) uploadRoutes() {
 		return &uploadOutput{Offset: st.Offset, Body: *toUpload(st)}, nil
 	})
 
-	huma.Register(a, op(http.MethodGet, "/uploads/{id}", "get-upload", "An upload's offset: where the next chunk starts", "uploads"),
+	huma.Register(a, uploadOp(http.MethodGet, "/uploads/{id}", "get-upload", "An upload's offset: where the next chunk starts"),
 		func(ctx context.Context, in *uploadInput) (*uploadOutput, error) {
 			st, err := s.uploadState(ctx, in.ID)
 			if err != nil {
@@ -173,7 +190,7 @@ func (s *Server) uploadRoutes() {
 			return &uploadOutput{Offset: st.Offset, Body: *st}, nil
 		})
 
-	huma.Register(a, op(http.MethodHead, "/uploads/{id}", "head-upload", "An upload's offset, in Upload-Offset", "uploads"),
+	huma.Register(a, uploadOp(http.MethodHead, "/uploads/{id}", "head-upload", "An upload's offset, in Upload-Offset"),
 		func(ctx context.Context, in *uploadInput) (*headOutput, error) {
 			st, err := s.uploadState(ctx, in.ID)
 			if err != nil {
@@ -182,11 +199,14 @@ func (s *Server) uploadRoutes() {
 			return &headOutput{Offset: st.Offset}, nil
 		})
 
-	put := op(http.MethodPut, "/uploads/{id}", "put-upload-chunk", "Append a chunk at the upload's offset; after a dropped connection, ask the offset and go on from there", "uploads")
+	put := uploadOp(http.MethodPut, "/uploads/{id}", "put-upload-chunk", "Append a chunk at the upload's offset; after a dropped connection, ask the offset and go on from there")
 	put.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
 		"application/octet-stream": {}, // the 3.0 document says a binary string
 	}}
 	huma.Register(a, put, func(ctx context.Context, in *chunkInput) (*uploadOutput, error) {
+		if u.eng == nil {
+			return nil, noUploads()
+		}
 		start, end, err := parseContentRange(in.ContentRange)
 		if err != nil {
 			return nil, err
@@ -208,12 +228,15 @@ func (s *Server) uploadRoutes() {
 		return &uploadOutput{Offset: st.Offset, Body: *toUpload(st)}, nil
 	})
 
-	finish := op(http.MethodPost, "/uploads/{id}/finish", "finish-upload", "Store the uploaded bytes as a blob if their sha256 is the one given; otherwise drop them", "uploads")
+	finish := uploadOp(http.MethodPost, "/uploads/{id}/finish", "finish-upload", "Store the uploaded bytes as a blob if their sha256 is the one given; otherwise drop them")
 	finish.DefaultStatus = http.StatusCreated
 	huma.Register(a, finish, func(ctx context.Context, in *struct {
 		ID   string `path:"id"`
 		Body FinishBody
 	}) (*bodyOutput[Blob], error) {
+		if u.eng == nil {
+			return nil, noUploads()
+		}
 		name := tokenName(ctx)
 		if name == "" {
 			return nil, uploadErr(in.ID, uploads.ErrNotFound)
@@ -236,8 +259,11 @@ func (s *Server) uploadRoutes() {
 		return &bodyOutput[Blob]{Body: Blob{SHA256: b.ID, Size: b.Size}}, nil
 	})
 
-	huma.Register(a, op(http.MethodDelete, "/uploads/{id}", "delete-upload", "Drop an upload", "uploads"),
+	huma.Register(a, uploadOp(http.MethodDelete, "/uploads/{id}", "delete-upload", "Drop an upload"),
 		func(ctx context.Context, in *uploadInput) (*emptyOutput, error) {
+			if u.eng == nil {
+				return nil, noUploads()
+			}
 			name := tokenName(ctx)
 			if name == "" {
 				return nil, uploadErr(in.ID, uploads.ErrNotFound)
@@ -250,6 +276,9 @@ func (s *Server) uploadRoutes() {
 }
 
 func (s *Server) uploadState(ctx context.Context, id string) (*Upload, error) {
+	if s.uploads.eng == nil {
+		return nil, noUploads()
+	}
 	st, err := s.uploads.eng.Get(ctx, id)
 	if err == nil && (st.Scope != uploadScope || st.Owner != tokenName(ctx) || tokenName(ctx) == "") {
 		err = uploads.ErrNotFound

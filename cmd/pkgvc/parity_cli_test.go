@@ -39,7 +39,7 @@ func newAPIServer(t *testing.T) (string, string) {
 	runner := svc.TaskRunner(tasks.RunnerConfig{Poll: 20 * time.Millisecond, Flush: 20 * time.Millisecond, ErrorCode: server.ErrorCode})
 	require.NoError(t, runner.Start(t.Context()))
 	t.Cleanup(func() { require.NoError(t, runner.Close()) })
-	srv, err := server.New(svc, svc.Tokens(), server.WithUploadDir(t.TempDir()))
+	srv, err := server.New(svc, svc.Tokens(), server.WithUploads(ap.Uploads()))
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)

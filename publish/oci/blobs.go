@@ -90,6 +90,9 @@ func (q *request) findBlob(ctx context.Context, r *http.Request, hex string) (re
 // repository rp lately, through any server of the store, and not yet
 // committed in a version, perhaps.
 func (g *registry) wasPushed(ctx context.Context, rp string, id objects.ID) (bool, error) {
+	if g.up == nil {
+		return false, nil // a server without uploads sees none
+	}
 	return g.up.Uploaded(ctx, pushedBy(rp), id)
 }
 
@@ -103,6 +106,11 @@ func sessionScope(name string) string { return "oci:" + name }
 // the store: its requests may reach any server of the store.
 func (q *request) serveUpload(w http.ResponseWriter, r *http.Request, id string) {
 	if !q.authorize(w, r, true) || !q.writable(w) {
+		return
+	}
+	if q.g.up == nil {
+		w.Header().Set("Allow", "")
+		writeError(w, http.StatusMethodNotAllowed, codeUnsupported, "this registry takes no blob uploads: the server was started without an upload engine", nil)
 		return
 	}
 	if id == "" {

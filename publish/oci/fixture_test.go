@@ -24,6 +24,7 @@ import (
 	puball "github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/uploads"
 )
 
 // fixture is a store with container repository img served at test/img by
@@ -42,6 +43,7 @@ type fixture struct {
 	dir    string // the store's
 	tokens *auth.Store
 	reg    *publish.Registry
+	upOpts []uploads.Option // of the engines the fixture's servers get
 }
 
 func newFixture(t *testing.T, opts ...content.ServerOption) *fixture {
@@ -52,11 +54,19 @@ func newFixture(t *testing.T, opts ...content.ServerOption) *fixture {
 // newFixtureReg serves with the publishers of reg.
 func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...content.ServerOption) *fixture {
 	t.Helper()
+	return newFixtureUp(t, reg, nil, opts...)
+}
+
+// newFixtureUp serves with the publishers of reg and an upload engine of
+// upOpts over the store, as the composition root builds one for a
+// process; content.WithUploads in opts replaces it.
+func newFixtureUp(t *testing.T, reg *publish.Registry, upOpts []uploads.Option, opts ...content.ServerOption) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "store")
 	st, err := fsstore.OpenDir(ctx, dir, all.Kinds(), repo.WithWho("tester"))
 	require.NoError(t, err)
-	f := &fixture{t: t, ctx: ctx, st: st, dists: dist.NewDists(st), dir: dir, reg: reg}
+	f := &fixture{t: t, ctx: ctx, st: st, dists: dist.NewDists(st), dir: dir, reg: reg, upOpts: upOpts}
 	for _, r := range []string{"img", "other"} {
 		_, err = st.CreateRepo(ctx, r, repo.CreateOptions{Kind: "container"})
 		require.NoError(t, err)
@@ -81,7 +91,7 @@ func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...content.ServerOp
 	f.admin = mk("ci", "*:*:admin")
 	f.reader = mk("reader", "dist:*:read")
 	f.other = mk("other", "repo:other:write")
-	opts = append([]content.ServerOption{content.WithAuth(tokens)}, opts...)
+	opts = append([]content.ServerOption{content.WithAuth(tokens), content.WithUploads(uploads.New(st, upOpts...))}, opts...)
 	s := content.NewServer(st, f.dists, publish.NewPublications(st, reg, 8), opts...)
 	f.srv = httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)
@@ -90,14 +100,16 @@ func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...content.ServerOp
 }
 
 // second serves the fixture's store from a second server that opened it
-// afresh, as another process would: nothing in memory is shared.
-func (f *fixture) second() *fixture {
+// afresh, with an upload engine of its own, as another process would:
+// nothing in memory is shared.
+func (f *fixture) second(opts ...content.ServerOption) *fixture {
 	f.t.Helper()
 	st, err := fsstore.OpenDir(f.ctx, f.dir, all.Kinds(), repo.WithWho("tester"))
 	require.NoError(f.t, err)
 	g := *f
 	g.st, g.dists = st, dist.NewDists(st)
-	s := content.NewServer(st, g.dists, publish.NewPublications(st, f.reg, 8), content.WithAuth(auth.New(st)))
+	opts = append([]content.ServerOption{content.WithAuth(auth.New(st)), content.WithUploads(uploads.New(st, f.upOpts...))}, opts...)
+	s := content.NewServer(st, g.dists, publish.NewPublications(st, f.reg, 8), opts...)
 	g.srv = httptest.NewServer(s)
 	f.t.Cleanup(g.srv.Close)
 	g.host = strings.TrimPrefix(g.srv.URL, "http://")

@@ -37,23 +37,17 @@ type Option func(*config)
 
 type config struct {
 	uploadTimeout time.Duration
-	tempDir       string
 	now           func() time.Time
-	clocked       bool // WithClock given
 }
 
 // WithUploadTimeout sets how long an idle upload session is kept
 // (default DefaultUploadTimeout).
 func WithUploadTimeout(d time.Duration) Option { return func(c *config) { c.uploadTimeout = d } }
 
-// WithTempDir sets where upload sessions stage their content (default:
-// the server's upload engine's, content.Server.Uploads).
-func WithTempDir(dir string) Option { return func(c *config) { c.tempDir = dir } }
-
-// WithClock sets the clock of token expiry and upload timeouts.
-func WithClock(now func() time.Time) Option {
-	return func(c *config) { c.now, c.clocked = now, true }
-}
+// WithClock sets the clock of token expiry. Upload sessions expire by
+// the clock of the server's upload engine (see content.WithUploads and
+// uploads.WithClock).
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // Publisher is the container kind's publisher: no generated files, and the
 // registry API mounted into the server (a content.Mounter).
@@ -96,24 +90,13 @@ type registry struct {
 	s   *content.Server
 	st  *repo.Store
 	cfg config
-	up  *uploads.Engine
+	// up is the server's upload engine, the process's one; nil if the
+	// server takes no uploads.
+	up *uploads.Engine
 }
 
 func newRegistry(s *content.Server, cfg config) *registry {
-	up := s.Uploads()
-	if cfg.tempDir != "" || cfg.clocked {
-		// An engine of its own, on the same store: sessions are shared all
-		// the same.
-		var opts []uploads.Option
-		if cfg.tempDir != "" {
-			opts = append(opts, uploads.WithDir(cfg.tempDir))
-		}
-		if cfg.clocked {
-			opts = append(opts, uploads.WithClock(cfg.now))
-		}
-		up = uploads.New(s.Store(), opts...)
-	}
-	return &registry{s: s, st: s.Store(), cfg: cfg, up: up}
+	return &registry{s: s, st: s.Store(), cfg: cfg, up: s.Uploads()}
 }
 
 // Error codes of the Distribution Spec.

@@ -18,6 +18,7 @@ import (
 	"github.com/pkgvc/pkgvc/publish/oci"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/container"
+	"github.com/pkgvc/pkgvc/uploads"
 )
 
 // upstream is a fake PullFunc: it commits the images it has into the
@@ -129,7 +130,7 @@ func TestUploadTimeout(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	f := newFixtureReg(t, publish.NewRegistry(oci.New(oci.WithClock(clock), oci.WithUploadTimeout(time.Hour))))
+	f := newFixtureUp(t, publish.NewRegistry(oci.New(oci.WithClock(clock), oci.WithUploadTimeout(time.Hour))), []uploads.Option{uploads.WithClock(clock)})
 	resp, _ := f.do(http.MethodPost, "/v2/test/img/blobs/uploads/", f.admin, nil)
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
 	loc := resp.Header.Get("Location")
