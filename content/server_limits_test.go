@@ -27,6 +27,7 @@ import (
 	"github.com/pkgvc/pkgvc/publish/pypi"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/uploads"
 )
 
 // smallBufListener shrinks the send buffer of the connections it accepts,
@@ -257,7 +258,7 @@ func TestMaxBodyBytes(t *testing.T) {
 	_, secret, err := tokens.Create(ctx, auth.CreateOptions{Name: "ci", Scopes: []auth.Scope{mustScope(t, "repo:pyrepo:write")}})
 	require.NoError(t, err)
 	srv := content.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(pypi.New()), 8),
-		content.WithAuth(tokens), content.WithMaxBodyBytes(32<<10))
+		content.WithAuth(tokens), content.WithMaxBodyBytes(32<<10), content.WithUploads(uploads.New(st)))
 	addr := serveLimited(t, srv)
 
 	var form strings.Builder

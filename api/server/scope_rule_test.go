@@ -42,7 +42,7 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 	st := svc.Store()
 	tokens := auth.New(st, auth.WithCacheTTL(0))
 	pub := content.NewServer(st, svc.Dists(), publish.NewPublications(st, puball.Registry(), 16),
-		content.WithAuth(tokens))
+		content.WithAuth(tokens), content.WithUploads(ap.Uploads()))
 	apiSrv, err := server.New(svc, tokens)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
