@@ -1,10 +1,11 @@
 // Package app is the composition root of a pkgvc process: it opens the
 // store at a location and builds, once, everything that works on it (the
 // distributions, publications, remotes, tokens and task services, the
-// failed-authentication limiter), then hands the same values to every
-// server of the process. The content server and the REST API built here
-// count failed authentications on one limiter, so a password guesser gets
-// one budget whichever it knocks at.
+// failed-authentication limiter, the upload engine), then hands the same
+// values to every server of the process. The content server and the
+// REST API built here count failed authentications on one limiter, so a
+// password guesser gets one budget whichever it knocks at, and take
+// uploads through one engine.
 package app
 
 import (

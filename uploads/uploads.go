@@ -167,7 +167,9 @@ func WithTTL(d time.Duration) Option {
 // WithClock sets the clock of expiry.
 func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
 
-// New returns the engine of st. It touches nothing until used.
+// New returns the engine of st. It touches nothing until used. A process
+// has one, built by its composition root (package app) and shared by its
+// servers: the lock of a session, the sweep's pace, are per engine.
 func New(st *repo.Store, opts ...Option) *Engine {
 	e := &Engine{st: st, m: st.Meta(), ttl: DefaultTTL, now: time.Now, busy: map[string]*idLock{}}
 	for _, o := range opts {
