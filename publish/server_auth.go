@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/auth"
 )
 
 // Authorizer checks that a token grants level on a resource; it returns an

@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/repo"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/auth"
 )
 
 // A token's lifetime is bounded: ttl_seconds that would overflow into a

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/publish"
 )
 

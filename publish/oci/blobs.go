@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/auth"
 	ociformat "github.com/pkgvc/pkgvc/internal/format/oci"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
