@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/objects"
 	objmem "github.com/pkgvc/pkgvc/objects/mem"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
@@ -36,7 +35,7 @@ func Example() {
 	svc := tasks.New(tasks.NewStoreBackend(st), reg)
 
 	// Any process sharing the store may queue; a Runner runs.
-	t, err := svc.StartTask(ctx, api.TaskRequest{Op: "count", Args: []string{"dev"}})
+	t, err := svc.StartTask(ctx, tasks.Request{Op: "count", Args: []string{"dev"}})
 	if err != nil {
 		panic(err)
 	}
