@@ -14,6 +14,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
@@ -64,7 +65,7 @@ func TestAPIContentRunsNoScript(t *testing.T) {
 			"/revisions/site/content?path=" + url.QueryEscape(p),
 			"/distributions/web/content?version=" + ver + "&path=" + url.QueryEscape(p),
 		} {
-			req, err := http.NewRequest(http.MethodGet, ts.URL+server.Prefix+u, nil)
+			req, err := http.NewRequest(http.MethodGet, ts.URL+wire.Prefix+u, nil)
 			require.NoError(t, err)
 			req.SetBasicAuth("x", admin)
 			resp, err := http.DefaultClient.Do(req)

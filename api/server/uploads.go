@@ -20,6 +20,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -101,7 +102,7 @@ func (u *uploads) lock(ctx context.Context, id string) (func(), error) {
 
 // open checks that upload id exists and belongs to the request's token,
 // and returns its state.
-func (u *uploads) open(ctx context.Context, id string) (*Upload, error) {
+func (u *uploads) open(ctx context.Context, id string) (*wire.Upload, error) {
 	notFound := errorf(repo.ErrNotFound, "upload %s not found (finished, deleted or expired)", id)
 	if !uploadIDRE.MatchString(id) {
 		return nil, notFound
@@ -121,7 +122,7 @@ func (u *uploads) open(ctx context.Context, id string) (*Upload, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	return &Upload{ID: id, Offset: fi.Size(), Expires: fi.ModTime().Add(u.ttl).UTC()}, nil
+	return &wire.Upload{ID: id, Offset: fi.Size(), Expires: fi.ModTime().Add(u.ttl).UTC()}, nil
 }
 
 func (u *uploads) remove(id string) {
@@ -201,7 +202,7 @@ type (
 	}
 	uploadOutput struct {
 		Offset int64 `header:"Upload-Offset" doc:"Bytes the server holds."`
-		Body   Upload
+		Body   wire.Upload
 	}
 	chunkInput struct {
 		ID           string `path:"id"`
@@ -252,7 +253,7 @@ func (s *Server) uploadRoutes() {
 				return nil, apiError(err)
 			}
 			if n >= u.maxOpen {
-				return nil, errorf(ErrTooManyUploads, "too many open uploads: token %s has %d unfinished; finish or delete some first", name, n)
+				return nil, errorf(wire.ErrTooManyUploads, "too many open uploads: token %s has %d unfinished; finish or delete some first", name, n)
 			}
 		}
 		var raw [16]byte
@@ -311,12 +312,12 @@ func (s *Server) uploadRoutes() {
 			return nil, apiError(err)
 		}
 		if start != st.Offset {
-			e := errorf(ErrOffsetMismatch, "upload %s holds %d bytes: send the chunk starting there, not at %d", in.ID, st.Offset, start)
+			e := errorf(wire.ErrOffsetMismatch, "upload %s holds %d bytes: send the chunk starting there, not at %d", in.ID, st.Offset, start)
 			e.Offset = &st.Offset
 			return nil, e
 		}
 		if s.maxUpload > 0 && end >= s.maxUpload {
-			return nil, errorf(ErrTooLarge, "upload %s: %d bytes would pass the server's limit of %d bytes an upload", in.ID, end+1, s.maxUpload)
+			return nil, errorf(wire.ErrTooLarge, "upload %s: %d bytes would pass the server's limit of %d bytes an upload", in.ID, end+1, s.maxUpload)
 		}
 		f, err := os.OpenFile(u.part(in.ID), os.O_WRONLY|os.O_APPEND, 0)
 		if err != nil {
@@ -344,8 +345,8 @@ func (s *Server) uploadRoutes() {
 	finish.DefaultStatus = http.StatusCreated
 	huma.Register(a, finish, func(ctx context.Context, in *struct {
 		ID   string `path:"id"`
-		Body FinishBody
-	}) (*bodyOutput[Blob], error) {
+		Body wire.FinishBody
+	}) (*bodyOutput[wire.Blob], error) {
 		unlock, err := u.lock(ctx, in.ID)
 		if err != nil {
 			return nil, apiError(err)
@@ -362,7 +363,7 @@ func (s *Server) uploadRoutes() {
 		if err != nil {
 			return nil, apiError(err)
 		}
-		return &bodyOutput[Blob]{Body: blob}, nil
+		return &bodyOutput[wire.Blob]{Body: blob}, nil
 	})
 
 	huma.Register(a, op(http.MethodDelete, "/uploads/{id}", "delete-upload", "Drop an upload", "uploads"),
@@ -380,7 +381,7 @@ func (s *Server) uploadRoutes() {
 		})
 }
 
-func (s *Server) uploadState(ctx context.Context, id string) (*Upload, error) {
+func (s *Server) uploadState(ctx context.Context, id string) (*wire.Upload, error) {
 	unlock, err := s.uploads.lock(ctx, id)
 	if err != nil {
 		return nil, apiError(err)
@@ -393,13 +394,13 @@ func (s *Server) uploadState(ctx context.Context, id string) (*Upload, error) {
 // storeUpload streams upload id into the store. Its digest is computed on
 // the way, so that a mismatch is told apart from other failures; a
 // mismatched upload is dropped.
-func (s *Server) storeUpload(ctx context.Context, id string, size int64, want objects.ID) (Blob, error) {
+func (s *Server) storeUpload(ctx context.Context, id string, size int64, want objects.ID) (wire.Blob, error) {
 	if want.IsZero() {
-		return Blob{}, errorf(repo.ErrInvalid, "finish upload %s: give the sha256 of its bytes", id)
+		return wire.Blob{}, errorf(repo.ErrInvalid, "finish upload %s: give the sha256 of its bytes", id)
 	}
 	f, err := os.Open(s.uploads.part(id))
 	if err != nil {
-		return Blob{}, err
+		return wire.Blob{}, err
 	}
 	defer f.Close()
 	h := sha256.New()
@@ -410,19 +411,19 @@ func (s *Server) storeUpload(ctx context.Context, id string, size int64, want ob
 		copy(sum[:], h.Sum(nil))
 		if sum != want {
 			s.uploads.remove(id)
-			return Blob{}, errorf(ErrDigestMismatch, "upload %s: sha256 %s, not %s: upload dropped", id, sum, want)
+			return wire.Blob{}, errorf(wire.ErrDigestMismatch, "upload %s: sha256 %s, not %s: upload dropped", id, sum, want)
 		}
 	}
 	if err != nil {
-		return Blob{}, err
+		return wire.Blob{}, err
 	}
 	if got != want {
-		return Blob{}, fmt.Errorf("upload %s: stored as %s, not %s", id, got, want)
+		return wire.Blob{}, fmt.Errorf("upload %s: stored as %s, not %s", id, got, want)
 	}
 	s.uploads.remove(id)
 	// The token may now commit this blob (see needBlobs).
 	s.uploads.done.Add(tokenFrom(ctx).Name, got)
-	return Blob{SHA256: got, Size: size}, nil
+	return wire.Blob{SHA256: got, Size: size}, nil
 }
 
 type countReader struct {

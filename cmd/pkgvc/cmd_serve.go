@@ -19,6 +19,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/api/local"
 	apiserver "github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/internal/httplog"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
@@ -137,7 +138,7 @@ func serveCmd(e *env) *cli.Command {
 				return err
 			}
 			root := http.NewServeMux()
-			root.Handle(apiserver.Prefix+"/", apiSrv)
+			root.Handle(wire.Prefix+"/", apiSrv)
 			root.Handle("GET /{$}", publish.Home(l.Dists(), public))
 			root.Handle("/", srv)
 			scheme := "http"
@@ -178,7 +179,7 @@ func printServing(ctx context.Context, w io.Writer, l *local.Service, dir, base 
 	fmt.Fprintf(w, "serving %s/ from the store %s:\n", base, dir)
 	fmt.Fprintf(w, "  %-22s distributions (python: pip index at .../simple/)\n", publish.ContentPrefix+"<base-path>/")
 	fmt.Fprintf(w, "  %-22s container distributions, as a registry\n", "/v2/")
-	fmt.Fprintf(w, "  %-22s the REST API (pkgvc --server %s ..., with a token)\n", apiserver.Prefix+"/", base)
+	fmt.Fprintf(w, "  %-22s the REST API (pkgvc --server %s ..., with a token)\n", wire.Prefix+"/", base)
 	dists, err := l.Dists().List(ctx)
 	if err != nil {
 		return // serving goes on; the next request says what is wrong

@@ -305,7 +305,7 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
-// errorCode is the REST API's code for err (see api/server.Codes), so
+// errorCode is the REST API's code for err (see api/wire.Codes), so
 // that scripts match a failure the same way locally and through --server;
 // a malformed command line is "invalid".
 func errorCode(err error) string {
