@@ -13,7 +13,7 @@ import (
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/auth"
-	"github.com/pkgvc/pkgvc/internal/httpx"
+	"github.com/pkgvc/pkgvc/httpx"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
