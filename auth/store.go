@@ -128,15 +128,9 @@ func WithCacheTTL(d time.Duration) Option { return func(s *Store) { s.ttl = max(
 // WithClock sets the clock that dates tokens and checks expiry.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
-// Holder is what keeps the tokens: a metadata store. A *repo.Store is
-// one (its metadata store); so is meta.Store itself, through MetaStore.
+// Holder has the metadata store that keeps the tokens: a *repo.Store is
+// one.
 type Holder interface{ Meta() meta.Store }
-
-// MetaStore makes a metadata store a Holder.
-type MetaStore struct{ meta.Store }
-
-// Meta returns m's store.
-func (m MetaStore) Meta() meta.Store { return m.Store }
 
 // Store manages the tokens kept in a metadata store.
 type Store struct {
