@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/pkgvc/pkgvc/objects"
 	objmem "github.com/pkgvc/pkgvc/objects/mem"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
@@ -14,7 +16,7 @@ import (
 
 func Example() {
 	ctx := context.Background()
-	st := repo.New(objects.New(objmem.New()), refsmem.New(), all.Kinds())
+	st := repo.New(objects.New(objmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
 
 	reg := tasks.NewRegistry()
 	reg.Register("count", tasks.Op{

@@ -13,8 +13,8 @@ import (
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/auth"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/httpx"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -44,8 +44,8 @@ func (s *Server) needDistSources(ctx context.Context, b wire.DistBody) error {
 }
 
 // mergedDist is the spec a distribution has after patch b, as
-// publish.Dists.Update makes it.
-func mergedDist(d *publish.Distribution, b wire.DistBody) wire.DistBody {
+// dist.Dists.Update makes it.
+func mergedDist(d *dist.Distribution, b wire.DistBody) wire.DistBody {
 	m := wire.DistBody{Name: d.Name, BasePath: d.BasePath, Repo: d.Repo, Remote: d.Remote}
 	if d.Repo == "" && !d.Version.IsZero() {
 		m.Version = d.Version.String()
@@ -68,7 +68,7 @@ func mergedDist(d *publish.Distribution, b wire.DistBody) wire.DistBody {
 // needDistUpdate checks a change of distribution d: read on the sources
 // the patch names, and on the merged spec what needDistSources asks when
 // the result pulls through a remote or its privacy changes.
-func (s *Server) needDistUpdate(ctx context.Context, d *publish.Distribution, b wire.DistBody) error {
+func (s *Server) needDistUpdate(ctx context.Context, d *dist.Distribution, b wire.DistBody) error {
 	if b.Repo != "" {
 		if err := need(ctx, auth.KindRepo, b.Repo, auth.Read); err != nil {
 			return err
@@ -89,14 +89,14 @@ func (s *Server) needDistUpdate(ctx context.Context, d *publish.Distribution, b 
 func (s *Server) distRoutes() {
 	a := s.api
 	huma.Register(a, op(http.MethodGet, "/distributions", "list-distributions", "List the distributions the token may read", "distributions"),
-		func(ctx context.Context, in *struct{ PageParams }) (*pageOutput[publish.Distribution], error) {
+		func(ctx context.Context, in *struct{ PageParams }) (*pageOutput[dist.Distribution], error) {
 			all, err := s.svc.ListDists(ctx)
 			if err != nil {
 				return nil, apiError(err)
 			}
-			name := func(d publish.Distribution) string { return d.Name }
+			name := func(d dist.Distribution) string { return d.Name }
 			tok := tokenFrom(ctx)
-			var mine []publish.Distribution
+			var mine []dist.Distribution
 			for _, d := range all {
 				if tok != nil && tok.ReadsDist(d.Name, d.ServedRepo()) {
 					mine = append(mine, d)
@@ -107,7 +107,7 @@ func (s *Server) distRoutes() {
 
 	create := op(http.MethodPost, "/distributions", "create-distribution", "Create a distribution (dist:NAME:admin, read on what it serves)", "distributions")
 	create.DefaultStatus = http.StatusCreated
-	huma.Register(a, create, func(ctx context.Context, in *struct{ Body wire.DistBody }) (*bodyOutput[*publish.Distribution], error) {
+	huma.Register(a, create, func(ctx context.Context, in *struct{ Body wire.DistBody }) (*bodyOutput[*dist.Distribution], error) {
 		if err := need(ctx, auth.KindDist, in.Body.Name, auth.Admin); err != nil {
 			return nil, err
 		}
@@ -118,7 +118,7 @@ func (s *Server) distRoutes() {
 	})
 
 	huma.Register(a, op(http.MethodGet, "/distributions/{name}", "get-distribution", "Show a distribution (dist:NAME:read, or repo:REPO:read on the repository it serves)", "distributions"),
-		func(ctx context.Context, in *nameInput) (*bodyOutput[*publish.Distribution], error) {
+		func(ctx context.Context, in *nameInput) (*bodyOutput[*dist.Distribution], error) {
 			if err := s.needDistRead(ctx, in.Name); err != nil {
 				return nil, err
 			}
@@ -129,7 +129,7 @@ func (s *Server) distRoutes() {
 		func(ctx context.Context, in *struct {
 			Name string `path:"name"`
 			Body wire.DistBody
-		}) (*bodyOutput[*publish.Distribution], error) {
+		}) (*bodyOutput[*dist.Distribution], error) {
 			if err := need(ctx, auth.KindDist, in.Name, auth.Admin); err != nil {
 				return nil, err
 			}

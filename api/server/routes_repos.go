@@ -12,8 +12,8 @@ import (
 
 	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/auth"
+	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
 )
@@ -62,6 +62,7 @@ func (s *Server) routes() {
 	s.replicationRoutes()
 	s.remoteRoutes()
 	s.tokenRoutes()
+	s.keyRoutes()
 	s.taskRoutes()
 	s.scheduleRoutes()
 	s.reflogRoutes()
@@ -235,8 +236,23 @@ func (s *Server) needBlobs(ctx context.Context, repoName string, recs []repo.Rec
 		return nil
 	}
 	var held map[objects.ID]bool
+	// A few blobs are looked up one by one; many, in one read of the
+	// token's finished uploads.
+	by := uploadedBy(tok.Name)
+	up := func(id objects.ID) (bool, error) { return s.uploads.eng.Uploaded(ctx, by, id) }
+	if len(recs) > 16 {
+		set, err := s.uploads.eng.UploadedSet(ctx, by)
+		if err != nil {
+			return apiError(err)
+		}
+		up = func(id objects.ID) (bool, error) { return set[id], nil }
+	}
 	for _, r := range recs {
-		if s.uploads.done.Has(tok.Name, r.SHA256) {
+		ok, err := up(r.SHA256)
+		if err != nil {
+			return apiError(err)
+		}
+		if ok {
 			continue
 		}
 		if held == nil {
@@ -396,7 +412,7 @@ var packageResponse = map[string]*huma.Response{"200": {
 // API's origin either.
 func packageHeaders(hc huma.Context, p string) {
 	h := make(http.Header, 3)
-	publish.PackageHeaders(h, p)
+	content.PackageHeaders(h, p)
 	for k, v := range h {
 		hc.SetHeader(k, v[0])
 	}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/app"
 	"github.com/pkgvc/pkgvc/auth"
 )
 
@@ -19,8 +19,9 @@ import (
 // TasksTask, so that generated clients keep their type names.
 func TestSchemaNamesStable(t *testing.T) {
 	ctx := context.Background()
-	svc, err := local.Open(ctx, t.TempDir())
+	ap, err := app.Open(ctx, t.TempDir(), app.WithCreate())
 	require.NoError(t, err)
+	svc := ap.Service()
 	srv, err := server.New(svc, auth.New(svc.Store()))
 	require.NoError(t, err)
 	raw, err := srv.OpenAPI()

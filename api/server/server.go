@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -19,9 +18,9 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/wire"
-	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/uploads"
 )
 
 // Server serves the REST API of an api.Service. It is an http.Handler for
@@ -31,8 +30,9 @@ type Server struct {
 	authn   Authenticator
 	log     *slog.Logger
 	now     func() time.Time
-	limiter *auth.Limiter
-	uploads *uploads
+	limiter AuthLimiter
+	uploads uploadCfg
+	clocked bool // WithClock given
 	// maxUpload bounds an upload's total size; 0 is no limit.
 	maxUpload int64
 
@@ -50,12 +50,20 @@ type Option func(*Server)
 // WithLogger sets where internal errors are logged (never tokens).
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 
-// WithClock sets the clock of upload expiry and rate limits.
-func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+// WithClock sets the clock of upload expiry.
+func WithClock(now func() time.Time) Option {
+	return func(s *Server) { s.now, s.clocked = now, true }
+}
 
-// WithUploadDir keeps unfinished uploads in dir (by default
-// $TMPDIR/pkgvc-uploads); on the store's file system, finishing one
-// moves rather than copies it.
+// WithUploads sets the upload engine (default: the service's, if it has
+// one (local.Service.Uploads), else one of the server's own over the
+// service's store). Every server of a store may finish or commit the
+// uploads of another.
+func WithUploads(e *uploads.Engine) Option { return func(s *Server) { s.uploads.eng = e } }
+
+// WithUploadDir keeps unfinished uploads' bytes in dir, with an engine of
+// the server's own (by default, the engine's: the store's temporary
+// directory); their state is in the store either way.
 func WithUploadDir(dir string) Option { return func(s *Server) { s.uploads.dir = dir } }
 
 // WithUploadTTL sets how long an upload that receives nothing is kept
@@ -72,12 +80,24 @@ func WithMaxUploadBytes(n int64) Option { return func(s *Server) { s.maxUpload =
 // (default 64); more are answered 429.
 func WithMaxOpenUploads(n int) Option { return func(s *Server) { s.uploads.maxOpen = n } }
 
-// WithAuthLimit sets how many failed authentications a client address may
-// make within window (default 10 a minute) before its requests get 429 for
-// block (default a minute); failures <= 0 disables the limit.
-func WithAuthLimit(failures int, window, block time.Duration) Option {
-	return func(s *Server) { s.limiter.Set(failures, window, block) }
+// AuthLimiter counts failed authentications per client address: Fail
+// records one and returns how long the address must wait, or 0 while it
+// is under the limit.
+type AuthLimiter interface {
+	Fail(addr string) time.Duration
 }
+
+// WithAuthLimiter makes failed authentications count on l: past its limit
+// a client's requests get 429. The content server of the same process
+// must count on the same limiter, or a password guesser gets a budget per
+// server: package app gives both the one it makes. Without a limiter
+// failures are not limited.
+func WithAuthLimiter(l AuthLimiter) Option { return func(s *Server) { s.limiter = l } }
+
+// noLimit limits nothing.
+type noLimit struct{}
+
+func (noLimit) Fail(string) time.Duration { return 0 }
 
 // New returns the API server of svc; authn checks tokens.
 func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) {
@@ -87,18 +107,15 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	useErrorModel()
 	s := &Server{
 		svc: svc, authn: authn, log: slog.New(slog.DiscardHandler), now: time.Now,
-		limiter: auth.NewLimiter(auth.DefaultLimitFailures, auth.DefaultLimitWindow, auth.DefaultLimitBlock),
-		uploads: &uploads{dir: filepath.Join(os.TempDir(), "pkgvc-uploads"), ttl: repo.PendingWindow, busy: map[string]*uploadLock{}, maxOpen: DefaultMaxOpenUploads},
+		limiter: noLimit{},
+		uploads: uploadCfg{ttl: repo.PendingWindow, maxOpen: DefaultMaxOpenUploads},
 	}
 	for _, o := range opts {
 		o(s)
 	}
-	s.limiter.SetClock(s.now)
-	s.uploads.now = s.now
-	if err := os.MkdirAll(s.uploads.dir, 0o700); err != nil {
+	if err := s.uploadEngine(svc); err != nil {
 		return nil, err
 	}
-	s.uploads.done = newUploaded(filepath.Clean(s.uploads.dir)+uploadedSuffix, repo.PendingWindow, s.now, s.log)
 
 	mux := http.NewServeMux()
 	s.api = humago.New(mux, s.config())
@@ -110,6 +127,27 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	})
 	s.handler = s.authenticate(mux)
 	return s, nil
+}
+
+// uploadEngine picks the engine uploads go through.
+func (s *Server) uploadEngine(svc api.Service) error {
+	if s.uploads.eng != nil {
+		return nil
+	}
+	if h, ok := svc.(interface{ Uploads() *uploads.Engine }); ok && s.uploads.dir == "" && !s.clocked {
+		s.uploads.eng = h.Uploads()
+		return nil
+	}
+	h, ok := svc.(interface{ Store() *repo.Store })
+	if !ok {
+		return errors.New("api server: uploads need a service over a store, or WithUploads")
+	}
+	opts := []uploads.Option{uploads.WithClock(s.now)}
+	if s.uploads.dir != "" {
+		opts = append(opts, uploads.WithDir(s.uploads.dir))
+	}
+	s.uploads.eng = uploads.New(h.Store(), opts...)
+	return nil
 }
 
 // ServeHTTP serves the API.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/auth"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -112,12 +112,12 @@ type DistBody struct {
 }
 
 // Spec is the distribution spec b gives.
-func (b DistBody) Spec() publish.DistSpec {
-	return publish.DistSpec{BasePath: b.BasePath, Repo: b.Repo, Version: b.Version, Remote: b.Remote, Private: b.Private}
+func (b DistBody) Spec() dist.DistSpec {
+	return dist.DistSpec{BasePath: b.BasePath, Repo: b.Repo, Version: b.Version, Remote: b.Remote, Private: b.Private}
 }
 
 // NewDistBody encodes a distribution spec.
-func NewDistBody(name string, sp publish.DistSpec) DistBody {
+func NewDistBody(name string, sp dist.DistSpec) DistBody {
 	return DistBody{Name: name, BasePath: sp.BasePath, Repo: sp.Repo, Version: sp.Version, Remote: sp.Remote, Private: sp.Private}
 }
 
@@ -289,4 +289,22 @@ func FsckTask(o api.FsckOptions) api.TaskRequest {
 		return api.TaskRequest{Op: "fsck", Args: []string{"--repair"}}
 	}
 	return api.TaskRequest{Op: "fsck"}
+}
+
+// KeyBody generates a key.
+type KeyBody struct {
+	Name string `json:"name" minLength:"1"`
+	Type string `json:"type,omitempty" doc:"openpgp (default) or sumdb."`
+	Algo string `json:"algo,omitempty" doc:"rsa4096 (OpenPGP's default) or ed25519."`
+}
+
+// KeyImportBody imports key material.
+type KeyImportBody struct {
+	Data []byte `json:"data" doc:"An OpenPGP public or secret key (armored or binary, without a passphrase) or a sumdb verifier or signer key line."`
+}
+
+// KeyPublic is the public part of a key.
+type KeyPublic struct {
+	Name   string `json:"name"`
+	Public string `json:"public" doc:"An armored OpenPGP public key block, or a sumdb verifier key line."`
 }

@@ -27,15 +27,16 @@ var layers = []layer{
 	{"helpers", []string{"internal/...", "httpx/..."}},
 	{"objects", []string{"objects/..."}},
 	{"storage", []string{"refs/...", "meta/...", "repo/tree/..."}},
-	// Beside the storage: what keeps its documents in meta and reads
-	// trees, but needs no repository.
+	// Beside the storage: what keeps its documents in meta, or reads
+	// trees, and needs no repository.
 	{"beside storage", []string{"auth/...", "keys/...", "internal/format/pulpmanifest/..."}},
-	// Repositories and the storage-level porcelain beside them.
-	{"repo", []string{"repo/...", "uploads/..."}},
-	{"distributions", []string{"dist/..."}},
-	{"engines", []string{"remote/...", "publish/...", "tasks/..."}},
-	{"checkout", []string{"checkout/..."}},
-	{"content server", []string{"content/..."}},
+	{"repo", []string{"repo/..."}},
+	// Engines over repositories: the storage-level porcelain beside repo
+	// (uploads, the store-location registry) and what builds on it.
+	{"engines", []string{"uploads/...", "location/...", "dist/...", "publish", "remote/...", "tasks/..."}},
+	{"serving", []string{"checkout/...", "content/..."}},
+	// One Publisher per kind: they check out (file) and serve (oci).
+	{"publishers", []string{"publish/..."}},
 	{"api", []string{"api"}},
 	{"api wire", []string{"api/wire/..."}},
 	{"api implementations", []string{"api/local/...", "api/server/...", "api/client/..."}},
@@ -67,15 +68,20 @@ func TestImportsFlowDown(t *testing.T) {
 }
 
 // place returns the layer and entry of path: the most specific entry that
-// covers it; ok is false when none does.
+// covers it (the longest directory; "x" before "x/..."); ok is false when
+// none does.
 func place(table []layer, path string) (level int, entry string, ok bool) {
 	best := -1
 	for i, l := range table {
 		for _, e := range l.pkgs {
 			dir, all := strings.CutSuffix(e, "/...")
 			if path == dir || all && strings.HasPrefix(path, dir+"/") {
-				if len(e) > best {
-					best, level, entry, ok = len(e), i, e, true
+				score := 2 * len(dir)
+				if !all {
+					score++
+				}
+				if score > best {
+					best, level, entry, ok = score, i, e, true
 				}
 			}
 		}
@@ -123,7 +129,8 @@ func TestCheckLayers(t *testing.T) {
 	table := []layer{
 		{"low", []string{"a/...", "b"}},
 		{"high", []string{"c/..."}},
-		{"top", []string{"a/special"}},
+		{"top", []string{"a/special", "e/..."}},
+		{"above e", []string{"e"}},
 	}
 	graph := map[string][]string{
 		"a":         nil,
@@ -133,6 +140,7 @@ func TestCheckLayers(t *testing.T) {
 		"b":         {"c"},             // up
 		"a/y":       {"b"},             // peer entry
 		"d":         {"a"},             // unknown
+		"e":         {"e/x"},           // "e" before "e/...": fine
 	}
 	got := checkLayers(table, graph)
 	if len(got) != 3 {

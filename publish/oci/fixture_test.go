@@ -16,6 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/auth"
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
@@ -30,35 +33,40 @@ type fixture struct {
 	t      *testing.T
 	ctx    context.Context
 	st     *repo.Store
-	dists  *publish.Dists
+	dists  *dist.Dists
 	srv    *httptest.Server
 	host   string
 	admin  string
 	reader string
 	other  string
+	dir    string // the store's
+	tokens *auth.Store
+	reg    *publish.Registry
 }
 
-func newFixture(t *testing.T, opts ...publish.ServerOption) *fixture {
+func newFixture(t *testing.T, opts ...content.ServerOption) *fixture {
 	t.Helper()
 	return newFixtureReg(t, puball.Registry(), opts...)
 }
 
 // newFixtureReg serves with the publishers of reg.
-func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...publish.ServerOption) *fixture {
+func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...content.ServerOption) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds(), repo.WithWho("tester"))
+	dir := filepath.Join(t.TempDir(), "store")
+	st, err := fsstore.OpenDir(ctx, dir, all.Kinds(), repo.WithWho("tester"))
 	require.NoError(t, err)
-	f := &fixture{t: t, ctx: ctx, st: st, dists: publish.NewDists(st)}
+	f := &fixture{t: t, ctx: ctx, st: st, dists: dist.NewDists(st), dir: dir, reg: reg}
 	for _, r := range []string{"img", "other"} {
 		_, err = st.CreateRepo(ctx, r, repo.CreateOptions{Kind: "container"})
 		require.NoError(t, err)
 	}
-	_, err = f.dists.Create(ctx, "img", publish.DistSpec{BasePath: "test/img", Repo: "img"})
+	_, err = f.dists.Create(ctx, "img", dist.DistSpec{BasePath: "test/img", Repo: "img"})
 	require.NoError(t, err)
-	_, err = f.dists.Create(ctx, "other", publish.DistSpec{BasePath: "other", Repo: "other"})
+	_, err = f.dists.Create(ctx, "other", dist.DistSpec{BasePath: "other", Repo: "other"})
 	require.NoError(t, err)
 	tokens := auth.New(st)
+	f.tokens = tokens
 	mk := func(name string, scopes ...string) string {
 		var sc []auth.Scope
 		for _, s := range scopes {
@@ -73,12 +81,27 @@ func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...publish.ServerOp
 	f.admin = mk("ci", "*:*:admin")
 	f.reader = mk("reader", "dist:*:read")
 	f.other = mk("other", "repo:other:write")
-	opts = append([]publish.ServerOption{publish.WithAuth(tokens), publish.WithAuthLimit(1000, 0, 0)}, opts...)
-	s := publish.NewServer(st, f.dists, publish.NewPublications(st, reg, 8), opts...)
+	opts = append([]content.ServerOption{content.WithAuth(tokens)}, opts...)
+	s := content.NewServer(st, f.dists, publish.NewPublications(st, reg, 8), opts...)
 	f.srv = httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)
 	f.host = strings.TrimPrefix(f.srv.URL, "http://")
 	return f
+}
+
+// second serves the fixture's store from a second server that opened it
+// afresh, as another process would: nothing in memory is shared.
+func (f *fixture) second() *fixture {
+	f.t.Helper()
+	st, err := fsstore.OpenDir(f.ctx, f.dir, all.Kinds(), repo.WithWho("tester"))
+	require.NoError(f.t, err)
+	g := *f
+	g.st, g.dists = st, dist.NewDists(st)
+	s := content.NewServer(st, g.dists, publish.NewPublications(st, f.reg, 8), content.WithAuth(auth.New(st)))
+	g.srv = httptest.NewServer(s)
+	f.t.Cleanup(g.srv.Close)
+	g.host = strings.TrimPrefix(g.srv.URL, "http://")
+	return &g
 }
 
 // do sends a request with the token as Basic password ("" for none).

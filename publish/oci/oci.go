@@ -4,17 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/pkgvc/pkgvc/content"
 	ociformat "github.com/pkgvc/pkgvc/internal/format/oci"
 	"github.com/pkgvc/pkgvc/internal/parallel"
-	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/uploads"
 )
 
 // Kind is the content kind served.
@@ -29,8 +27,6 @@ const (
 	anonTokenTTL = 5 * time.Minute
 	// tokenTTL is the expires_in reported for a pkgvc token without expiry.
 	tokenTTL = time.Hour
-	// sweepEvery bounds how often idle sessions are looked for.
-	sweepEvery = time.Minute
 	// pushedTTL is how long a blob uploaded into a repository stays visible
 	// to its pushers without a version holding it; it is pinned as long.
 	pushedTTL = repo.PendingWindow
@@ -43,6 +39,7 @@ type config struct {
 	uploadTimeout time.Duration
 	tempDir       string
 	now           func() time.Time
+	clocked       bool // WithClock given
 }
 
 // WithUploadTimeout sets how long an idle upload session is kept
@@ -50,20 +47,21 @@ type config struct {
 func WithUploadTimeout(d time.Duration) Option { return func(c *config) { c.uploadTimeout = d } }
 
 // WithTempDir sets where upload sessions stage their content (default:
-// oci-uploads in the object store's temporary directory, see
-// objects.Store.TempDir).
+// the server's upload engine's, content.Server.Uploads).
 func WithTempDir(dir string) Option { return func(c *config) { c.tempDir = dir } }
 
 // WithClock sets the clock of token expiry and upload timeouts.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now, c.clocked = now, true }
+}
 
 // Publisher is the container kind's publisher: no generated files, and the
-// registry API mounted into the server (a publish.Mounter).
+// registry API mounted into the server (a content.Mounter).
 type Publisher struct{ cfg config }
 
 var (
 	_ publish.Publisher = (*Publisher)(nil)
-	_ publish.Mounter   = (*Publisher)(nil)
+	_ content.Mounter   = (*Publisher)(nil)
 )
 
 // New returns the container publisher.
@@ -84,7 +82,7 @@ func (*Publisher) Publish(context.Context, *repo.Store, *repo.Version) ([]publis
 }
 
 // Mount returns the registry's handlers: /v2/ and /token.
-func (p *Publisher) Mount(s *publish.Server) map[string]http.Handler {
+func (p *Publisher) Mount(s *content.Server) map[string]http.Handler {
 	g := newRegistry(s, p.cfg)
 	return map[string]http.Handler{
 		"/v2/":   g,
@@ -92,37 +90,30 @@ func (p *Publisher) Mount(s *publish.Server) map[string]http.Handler {
 	}
 }
 
-// registry is the API of one server.
+// registry is the API of one server. Its upload sessions and pushed blobs
+// are in the store (see package uploads), shared with every server of it.
 type registry struct {
-	s       *publish.Server
-	st      *repo.Store
-	cfg     config
-	tempDir string
-
-	mu        sync.Mutex
-	uploads   map[string]*upload
-	pushed    map[pushedKey]time.Time
-	lastSweep time.Time
+	s   *content.Server
+	st  *repo.Store
+	cfg config
+	up  *uploads.Engine
 }
 
-// pushedKey is a blob uploaded (or mounted) into a repository.
-type pushedKey struct {
-	repo string
-	id   objects.ID
-}
-
-func newRegistry(s *publish.Server, cfg config) *registry {
-	dir := cfg.tempDir
-	if dir == "" {
-		// A directory of its own: gc cleans the store's temporary files
-		// with its grace period, which may be shorter than a session's
-		// idle time, and leaves directories alone.
-		dir = filepath.Join(s.Store().Objects().TempDir(), "oci-uploads")
+func newRegistry(s *content.Server, cfg config) *registry {
+	up := s.Uploads()
+	if cfg.tempDir != "" || cfg.clocked {
+		// An engine of its own, on the same store: sessions are shared all
+		// the same.
+		var opts []uploads.Option
+		if cfg.tempDir != "" {
+			opts = append(opts, uploads.WithDir(cfg.tempDir))
+		}
+		if cfg.clocked {
+			opts = append(opts, uploads.WithClock(cfg.now))
+		}
+		up = uploads.New(s.Store(), opts...)
 	}
-	return &registry{
-		s: s, st: s.Store(), cfg: cfg, tempDir: dir,
-		uploads: map[string]*upload{}, pushed: map[pushedKey]time.Time{},
-	}
+	return &registry{s: s, st: s.Store(), cfg: cfg, up: up}
 }
 
 // Error codes of the Distribution Spec.
@@ -295,17 +286,7 @@ func quote(s string) string {
 // request is one request for a distribution.
 type request struct {
 	g    *registry
-	t    *publish.Target
+	t    *content.Target
 	name string
 	who  string // the token's name, once authorized
-}
-
-// removeStale removes upload files that an earlier process left behind.
-func removeStale(dir string, before time.Time) {
-	matches, _ := filepath.Glob(filepath.Join(dir, uploadPrefix+"*"))
-	for _, m := range matches {
-		if fi, err := os.Stat(m); err == nil && fi.ModTime().Before(before) {
-			_ = os.Remove(m) // best effort; gc cleans the temp directory too
-		}
-	}
 }
