@@ -4,24 +4,24 @@
 // CLI holds a Service and does not know which one; api/server exposes any
 // Service over HTTP.
 //
-// Types are the library's own (repo, publish, remote, auth), so a result
+// Types are the library's own (repo, dist, checkout, remote, auth, keys, tasks), so a result
 // decoded from the API is the value the local call returns.
 package api
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"time"
 
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/checkout"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/keys"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
+	"github.com/pkgvc/pkgvc/tasks"
 )
 
 // Service is everything a store offers.
@@ -179,55 +179,21 @@ type Keys interface {
 
 // Task states.
 const (
-	TaskQueued    = "queued"
-	TaskRunning   = "running"
-	TaskCompleted = "completed"
-	TaskFailed    = "failed"
-	TaskCanceled  = "canceled"
+	TaskQueued    = tasks.Queued
+	TaskRunning   = tasks.Running
+	TaskCompleted = tasks.Completed
+	TaskFailed    = tasks.Failed
+	TaskCanceled  = tasks.Canceled
 )
 
-// TaskRequest is an operation to run as a task: Op is "sync", "gc",
-// "fsck", "reflog-expire" (more may come); Args are its command-line arguments, e.g.
-// ["REMOTE", "REPO", "--mirror"] for a sync.
-type TaskRequest struct {
-	Op   string   `json:"op"`
-	Args []string `json:"args,omitempty"`
-}
+// TaskRequest is an operation to run as a task (see tasks.Request).
+type TaskRequest = tasks.Request
 
 // Progress is how far a running task is; Total 0 means unknown.
-type Progress struct {
-	Done  int64  `json:"done"`
-	Total int64  `json:"total"`
-	Unit  string `json:"unit,omitempty"` // "bytes", "files", ...
-}
+type Progress = tasks.Progress
 
 // Task is one long operation.
-type Task struct {
-	ID       string      `json:"id"`
-	Request  TaskRequest `json:"request"`
-	State    string      `json:"state"`
-	Repo     string      `json:"repo,omitempty"` // tasks on one repository run one at a time
-	Schedule string      `json:"schedule,omitempty"`
-	Created  time.Time   `json:"created"`
-	Started  time.Time   `json:"started,omitzero"`
-	Finished time.Time   `json:"finished,omitzero"`
-	Progress Progress    `json:"progress"`
-	Log      []string    `json:"log,omitempty"`
-	Error    string      `json:"error,omitempty"`
-	// ErrorCode is a failed task's error as a machine-readable code, the
-	// one the REST API answers for the same error (not_found, invalid,
-	// ...), so that a client can match it as it matches the local error.
-	ErrorCode string `json:"error_code,omitempty"`
-	// Result is the operation's JSON result (a remote.SyncResult for a
-	// sync, a repo.GCResult for gc, ...), also when it failed.
-	Result json.RawMessage `json:"result,omitempty"`
-	By     string          `json:"by,omitempty"` // the token or user that asked
-}
-
-// Done reports whether t has finished.
-func (t *Task) Done() bool {
-	return t.State == TaskCompleted || t.State == TaskFailed || t.State == TaskCanceled
-}
+type Task = tasks.Task
 
 // Tasks runs long operations.
 type Tasks interface {
@@ -242,16 +208,7 @@ type Tasks interface {
 }
 
 // Schedule runs a task request at times given by a cron expression.
-type Schedule struct {
-	Name    string      `json:"name"`
-	Cron    string      `json:"cron"` // standard 5-field cron, or @daily etc.
-	Request TaskRequest `json:"request"`
-	Created time.Time   `json:"created"`
-	// LastRun and LastTask are the latest run started.
-	LastRun  time.Time `json:"last_run,omitzero"`
-	LastTask string    `json:"last_task,omitempty"`
-	Next     time.Time `json:"next,omitzero"`
-}
+type Schedule = tasks.Schedule
 
 // Schedules manages schedules; `pkgvc serve` runs them.
 type Schedules interface {

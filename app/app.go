@@ -16,9 +16,9 @@ import (
 
 	"github.com/pkgvc/pkgvc/api/local"
 	apiserver "github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/keys"
 	"github.com/pkgvc/pkgvc/location"
 	locall "github.com/pkgvc/pkgvc/location/all"

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	apiserver "github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/app"
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
@@ -39,7 +39,7 @@ func servers(t *testing.T, failures int) (contentURL, api string) {
 	t.Cleanup(cs.Close)
 	as := httptest.NewServer(apiSrv)
 	t.Cleanup(as.Close)
-	return cs.URL + content.ContentPrefix + "d/", as.URL + apiserver.Prefix + "/repositories"
+	return cs.URL + content.ContentPrefix + "d/", as.URL + wire.Prefix + "/repositories"
 }
 
 func get(t *testing.T, url string) int {

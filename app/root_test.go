@@ -21,7 +21,7 @@ var rootOnly = []struct {
 	pkg, name string
 	why       string
 }{
-	{"github.com/pkgvc/pkgvc/internal/auth", "NewLimiter", "a limiter per server gives a password guesser a budget per server"},
+	{"github.com/pkgvc/pkgvc/auth", "NewLimiter", "a limiter per server gives a password guesser a budget per server"},
 	{"github.com/pkgvc/pkgvc/uploads", "New", "an engine per server sweeps, counts and claims sessions on its own: the process's servers must share one"},
 }
 
@@ -143,16 +143,16 @@ func TestConstructorUsesFound(t *testing.T) {
 		want     int
 	}{
 		{"example.com/x", `package x
-import lim "github.com/pkgvc/pkgvc/internal/auth"
+import lim "github.com/pkgvc/pkgvc/auth"
 var f = lim.NewLimiter
 func g() { lim.NewLimiter(1, 0, 0) }`, 2},
-		{"github.com/pkgvc/pkgvc/internal/auth", `package auth
+		{"github.com/pkgvc/pkgvc/auth", `package auth
 func NewLimiter(int) int { return 0 }
 func g() { NewLimiter(1) }`, 1},
-		{"github.com/pkgvc/pkgvc/internal/auth", `package auth
+		{"github.com/pkgvc/pkgvc/auth", `package auth
 func g() { NewLimiter(1); x.NewLimiter(2) }`, 1},
 		{"example.com/x", `package x
-import "github.com/pkgvc/pkgvc/internal/auth"
+import "github.com/pkgvc/pkgvc/auth"
 func g() { auth.New(nil); var NewLimiter = 1; _ = NewLimiter }`, 0},
 		{"github.com/pkgvc/pkgvc/uploads", `package uploads
 type Blob struct{ New bool }

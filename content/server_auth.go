@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/internal/auth"
 )
 
 // Authorizer checks that a token grants level on a resource; it returns an

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/pkgvc/pkgvc/internal/errkind"
 	"github.com/pkgvc/pkgvc/objects"
 )
 
@@ -21,7 +22,7 @@ var (
 	// ErrConflict means an Update's Old did not match the ref's current
 	// value, so the transaction changed nothing. Backends wrap it with the
 	// ref's name, as in fmt.Errorf("%s: %w", name, ErrConflict).
-	ErrConflict = errors.New("ref moved, retry")
+	ErrConflict = errkind.Conflict
 	// ErrInvalidName means a ref name breaks the rules of ValidName.
 	ErrInvalidName = errors.New("invalid ref name")
 	// ErrInvalidTxn means a Txn is malformed: no updates, a name updated

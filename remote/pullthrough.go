@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgvc/pkgvc/httpx"
 	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
-	"github.com/pkgvc/pkgvc/internal/httpx"
 	"github.com/pkgvc/pkgvc/repo"
 )
 

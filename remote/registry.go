@@ -6,7 +6,7 @@ import (
 	"io"
 	"sort"
 
-	"github.com/pkgvc/pkgvc/internal/httpx"
+	"github.com/pkgvc/pkgvc/httpx"
 	"github.com/pkgvc/pkgvc/objects"
 )
 

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgvc/pkgvc/httpx"
 	"github.com/pkgvc/pkgvc/internal/glob"
-	"github.com/pkgvc/pkgvc/internal/httpx"
 	"github.com/pkgvc/pkgvc/repo"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/internal/httpx/httpxtest"
+	"github.com/pkgvc/pkgvc/httpx/httpxtest"
 	"github.com/pkgvc/pkgvc/objects"
 )
 

@@ -3,12 +3,13 @@ package repo
 import (
 	"errors"
 
+	"github.com/pkgvc/pkgvc/internal/errkind"
 	"github.com/pkgvc/pkgvc/refs"
 )
 
 var (
 	// ErrNotFound is the general "no such thing" error.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = errkind.NotFound
 	// ErrRepoNotFound reports an unknown repository.
 	ErrRepoNotFound = wrap("repository not found", ErrNotFound)
 	// ErrVersionNotFound reports a revision that names no version.
@@ -16,9 +17,9 @@ var (
 	// ErrPathNotFound reports a package path absent from a version.
 	ErrPathNotFound = wrap("path not found", ErrNotFound)
 	// ErrExists reports a name that is already taken.
-	ErrExists = errors.New("already exists")
+	ErrExists = errkind.Exists
 	// ErrInvalid reports bad input: names, paths, revisions, requests.
-	ErrInvalid = errors.New("invalid")
+	ErrInvalid = errkind.Invalid
 	// ErrAmbiguous reports an id prefix that matches several versions.
 	ErrAmbiguous = wrap("ambiguous id prefix", ErrInvalid)
 	// ErrNotFastForward reports a promotion that would drop versions.

@@ -6,27 +6,21 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
+	"github.com/pkgvc/pkgvc/internal/names"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
-
 // fileKind is the kind of a repository created without one: plain files.
 const fileKind = "file"
 
-// ValidateName checks a repository, distribution or remote name.
-func ValidateName(name string) error {
-	if len(name) > 128 || !nameRE.MatchString(name) {
-		return fmt.Errorf("%w name %q: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", ErrInvalid, name)
-	}
-	return nil
-}
+// ValidateName checks a repository, distribution or remote name (the
+// rule of every name in a store, see names.Validate).
+func ValidateName(name string) error { return names.Validate(name) }
 
 // headRef names a repository's head; its configuration is the metadata
 // document repoKey(name), whose presence makes the repository exist.

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/api"
-	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -108,7 +108,7 @@ func (e *Error) Unwrap() []error {
 	if out := codeErrors(e.Code); len(out) > 0 {
 		return out
 	}
-	for _, c := range server.Codes {
+	for _, c := range wire.Codes {
 		if c.Status == e.Status {
 			return []error{c.Err}
 		}
@@ -119,7 +119,7 @@ func (e *Error) Unwrap() []error {
 // codeErrors returns the sentinels of an error code.
 func codeErrors(code string) []error {
 	var out []error
-	for _, c := range server.Codes {
+	for _, c := range wire.Codes {
 		if c.Code == code {
 			out = append(out, c.Err)
 		}
@@ -131,7 +131,7 @@ func codeErrors(code string) []error {
 // (see esc): it is kept as the raw path, not escaped again.
 func (c *Client) url(path string, q url.Values) string {
 	u := *c.base
-	raw := strings.TrimSuffix(u.EscapedPath(), "/") + server.Prefix + path
+	raw := strings.TrimSuffix(u.EscapedPath(), "/") + wire.Prefix + path
 	p, err := url.PathUnescape(raw)
 	if err != nil {
 		p = raw // esc makes valid escapes; keep what was given otherwise
@@ -172,7 +172,7 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 
 func decodeError(resp *http.Response) error {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	var e server.Error
+	var e wire.Error
 	if err := json.Unmarshal(raw, &e); err != nil || e.Code == "" {
 		msg := strings.TrimSpace(string(raw))
 		if msg == "" {
@@ -223,12 +223,12 @@ func all[T any](ctx context.Context, c *Client, path string, q url.Values, limit
 	}
 	out := []T{}
 	for {
-		n := server.MaxLimit
+		n := wire.MaxLimit
 		if limit > 0 {
 			n = min(n, limit-len(out))
 		}
 		q.Set("limit", strconv.Itoa(n))
-		var pg server.Page[T]
+		var pg wire.Page[T]
 		if err := c.do(ctx, http.MethodGet, path, q, nil, &pg); err != nil {
 			return nil, err
 		}

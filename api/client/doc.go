@@ -1,7 +1,7 @@
 // Package client is api.Service over the REST API of a `pkgvc serve`
 // (package api/server): the CLI's remote mode.
 //
-// Requests and responses use api/server's types, so client and server
+// Requests and responses use api/wire's types, as the server does, so client and server
 // cannot disagree on a field. Errors wrap the library's sentinels
 // (repo.ErrNotFound, auth.ErrForbidden, ...) by the code the server sends,
 // so errors.Is works as with a local store. Files committed with Adds are

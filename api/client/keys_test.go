@@ -12,7 +12,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/pkgvc/pkgvc/api/client"
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/keys"
 )
 

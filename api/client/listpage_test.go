@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -64,7 +64,7 @@ func TestListPagePrefix(t *testing.T) {
 			resp.Body.Close()
 			require.NoError(t, err)
 			require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
-			var pg server.Page[repo.Record]
+			var pg wire.Page[repo.Record]
 			require.NoError(t, jsonUnmarshal(raw, &pg))
 			require.LessOrEqual(t, len(pg.Items), limit)
 			for _, r := range pg.Items {
@@ -114,8 +114,8 @@ func TestListPagePrefix(t *testing.T) {
 
 	// A cursor past the end is an empty last page; a bad one, or a limit
 	// out of bounds, is refused.
-	resp := e.get(e.admin, "/api/v1/revisions/r/packages?cursor="+server.EncodeCursor("zzz"))
-	var pg server.Page[repo.Record]
+	resp := e.get(e.admin, "/api/v1/revisions/r/packages?cursor="+wire.EncodeCursor("zzz"))
+	var pg wire.Page[repo.Record]
 	require.NoError(t, decodeJSON(resp, &pg))
 	require.Empty(t, pg.Items)
 	require.NotNil(t, pg.Items)

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/api"
-	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
@@ -25,7 +25,7 @@ import (
 // CreateRepo creates a repository.
 func (c *Client) CreateRepo(ctx context.Context, name string, o repo.CreateOptions) (*repo.Config, error) {
 	var out repo.Config
-	err := c.do(ctx, http.MethodPost, "/repositories", nil, server.CreateRepoBody{Name: name, Kind: o.Kind, Retain: o.Retain}, &out)
+	err := c.do(ctx, http.MethodPost, "/repositories", nil, wire.CreateRepoBody{Name: name, Kind: o.Kind, Retain: o.Retain}, &out)
 	return ptr(&out, err)
 }
 
@@ -61,7 +61,7 @@ func (c *Client) Commit(ctx context.Context, repoName string, req repo.CommitReq
 		req.Adds = nil
 	}
 	var out repo.CommitResult
-	err := c.do(ctx, http.MethodPost, "/repositories/"+esc(repoName)+"/commits", nil, server.NewCommitBody(req), &out)
+	err := c.do(ctx, http.MethodPost, "/repositories/"+esc(repoName)+"/commits", nil, wire.NewCommitBody(req), &out)
 	return ptr(&out, err)
 }
 
@@ -85,16 +85,16 @@ func (c *Client) ListPage(ctx context.Context, rev string, o repo.ListOptions) (
 		q.Set("prefix", o.Prefix)
 	}
 	if o.After != "" {
-		q.Set("cursor", server.EncodeCursor(o.After))
+		q.Set("cursor", wire.EncodeCursor(o.After))
 	}
 	out := []repo.Record{}
 	for {
-		n := server.MaxLimit
+		n := wire.MaxLimit
 		if o.Limit > 0 {
 			n = min(n, o.Limit-len(out))
 		}
 		q.Set("limit", strconv.Itoa(n))
-		var pg server.Page[repo.Record]
+		var pg wire.Page[repo.Record]
 		if err := c.do(ctx, http.MethodGet, "/revisions/"+esc(rev)+"/packages", q, nil, &pg); err != nil {
 			return nil, "", err
 		}
@@ -108,7 +108,7 @@ func (c *Client) ListPage(ctx context.Context, rev string, o repo.ListOptions) (
 			return out, "", nil
 		}
 		if o.Limit > 0 && len(out) >= o.Limit {
-			next, err := server.DecodeCursor(pg.Next)
+			next, err := wire.DecodeCursor(pg.Next)
 			if err != nil {
 				return nil, "", err
 			}
@@ -137,9 +137,9 @@ func (c *Client) DiffPackages(ctx context.Context, from, to string) (*repo.Packa
 
 // Promote moves each destination to its source, all or none.
 func (c *Client) Promote(ctx context.Context, pairs []repo.Pair, o repo.PromoteOptions) ([]repo.PromoteResult, error) {
-	b := server.PromoteBody{Force: o.Force, Only: o.Only}
+	b := wire.PromoteBody{Force: o.Force, Only: o.Only}
 	for _, p := range pairs {
-		b.Pairs = append(b.Pairs, server.PairBody{Src: p.Src, Dst: p.Dst})
+		b.Pairs = append(b.Pairs, wire.PairBody{Src: p.Src, Dst: p.Dst})
 	}
 	var out []repo.PromoteResult
 	if err := c.do(ctx, http.MethodPost, "/promote", nil, b, &out); err != nil {
@@ -151,14 +151,14 @@ func (c *Client) Promote(ctx context.Context, pairs []repo.Pair, o repo.PromoteO
 // Rollback makes a version of repoName with rev's content.
 func (c *Client) Rollback(ctx context.Context, repoName, rev string) (*repo.CommitResult, error) {
 	var out repo.CommitResult
-	err := c.do(ctx, http.MethodPost, "/repositories/"+esc(repoName)+"/rollback", nil, server.RollbackBody{Rev: rev}, &out)
+	err := c.do(ctx, http.MethodPost, "/repositories/"+esc(repoName)+"/rollback", nil, wire.RollbackBody{Rev: rev}, &out)
 	return ptr(&out, err)
 }
 
 // Yank marks a python package yanked, or clears the mark.
 func (c *Client) Yank(ctx context.Context, repoName string, req python.YankRequest) (*repo.CommitResult, error) {
 	var out repo.CommitResult
-	err := c.do(ctx, http.MethodPost, "/repositories/"+esc(repoName)+"/python/yank", nil, server.YankBody(req), &out)
+	err := c.do(ctx, http.MethodPost, "/repositories/"+esc(repoName)+"/python/yank", nil, wire.YankBody(req), &out)
 	return ptr(&out, err)
 }
 
@@ -181,10 +181,10 @@ func (c *Client) openPackage(ctx context.Context, apiPath string, q url.Values, 
 	if err != nil {
 		return nil, repo.Record{}, err
 	}
-	rec := repo.Record{Path: path, Size: resp.ContentLength, Metadata: server.DecodeMetadata(resp.Header.Get(server.HeaderMetadata))}
-	if rec.SHA256, err = objects.ParseID(resp.Header.Get(server.HeaderSHA256)); err != nil {
+	rec := repo.Record{Path: path, Size: resp.ContentLength, Metadata: wire.DecodeMetadata(resp.Header.Get(wire.HeaderMetadata))}
+	if rec.SHA256, err = objects.ParseID(resp.Header.Get(wire.HeaderSHA256)); err != nil {
 		resp.Body.Close()
-		return nil, rec, fmt.Errorf("cat %s: the server sent no valid %s header", path, server.HeaderSHA256)
+		return nil, rec, fmt.Errorf("cat %s: the server sent no valid %s header", path, wire.HeaderSHA256)
 	}
 	if n, err := strconv.ParseInt(resp.Header.Get("Content-Length"), 10, 64); err == nil {
 		rec.Size = n
@@ -217,7 +217,7 @@ func (v *verifyReader) Close() error { return v.rc.Close() }
 // CreateDist creates a distribution.
 func (c *Client) CreateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error) {
 	var out dist.Distribution
-	return ptr(&out, c.do(ctx, http.MethodPost, "/distributions", nil, server.NewDistBody(name, spec), &out))
+	return ptr(&out, c.do(ctx, http.MethodPost, "/distributions", nil, wire.NewDistBody(name, spec), &out))
 }
 
 // ListDists lists the distributions the token may read.
@@ -234,7 +234,7 @@ func (c *Client) ShowDist(ctx context.Context, name string) (*dist.Distribution,
 // UpdateDist changes a distribution.
 func (c *Client) UpdateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error) {
 	var out dist.Distribution
-	return ptr(&out, c.do(ctx, http.MethodPatch, "/distributions/"+esc(name), nil, server.NewDistBody("", spec), &out))
+	return ptr(&out, c.do(ctx, http.MethodPatch, "/distributions/"+esc(name), nil, wire.NewDistBody("", spec), &out))
 }
 
 // DeleteDist deletes a distribution.
@@ -272,7 +272,7 @@ func (c *Client) DeleteRemote(ctx context.Context, name string, force bool) ([]s
 	if force {
 		q.Set("force", "true")
 	}
-	var out server.RemoteDeleted
+	var out wire.RemoteDeleted
 	if err := c.do(ctx, http.MethodDelete, "/remotes/"+esc(name), q, nil, &out); err != nil {
 		return nil, err
 	}
@@ -284,7 +284,7 @@ func (c *Client) DeleteRemote(ctx context.Context, name string, force bool) ([]s
 func (c *Client) Sync(ctx context.Context, remoteName, repoName string, o remote.SyncOptions) (*remote.SyncResult, error) {
 	var t api.Task
 	err := c.do(ctx, http.MethodPost, "/remotes/"+esc(remoteName)+"/sync", nil,
-		server.SyncBody{Repo: repoName, Mirror: o.Mirror, Message: o.Message}, &t)
+		wire.SyncBody{Repo: repoName, Mirror: o.Mirror, Message: o.Message}, &t)
 	if err != nil {
 		return nil, err
 	}
@@ -314,8 +314,8 @@ func (c *Client) Sync(ctx context.Context, remoteName, repoName string, o remote
 
 // CreateToken makes a token and returns its secret.
 func (c *Client) CreateToken(ctx context.Context, o api.TokenRequest) (*api.Token, string, error) {
-	var out server.TokenCreated
-	if err := c.do(ctx, http.MethodPost, "/tokens", nil, server.NewTokenBody(o), &out); err != nil {
+	var out wire.TokenCreated
+	if err := c.do(ctx, http.MethodPost, "/tokens", nil, wire.NewTokenBody(o), &out); err != nil {
 		return nil, "", err
 	}
 	return &out.Token, out.Secret, nil
@@ -329,20 +329,20 @@ func (c *Client) ListTokens(ctx context.Context) ([]api.Token, error) {
 // GenerateKey makes a signing key on the server.
 func (c *Client) GenerateKey(ctx context.Context, name, typ, algo string) (*api.Key, error) {
 	var out api.Key
-	err := c.do(ctx, http.MethodPost, "/keys", nil, server.KeyBody{Name: name, Type: typ, Algo: algo}, &out)
+	err := c.do(ctx, http.MethodPost, "/keys", nil, wire.KeyBody{Name: name, Type: typ, Algo: algo}, &out)
 	return ptr(&out, err)
 }
 
 // ImportKey sends key material to the server, which keeps it.
 func (c *Client) ImportKey(ctx context.Context, name string, data []byte) (*api.Key, error) {
 	var out api.Key
-	err := c.do(ctx, http.MethodPut, "/keys/"+esc(name), nil, server.KeyImportBody{Data: data}, &out)
+	err := c.do(ctx, http.MethodPut, "/keys/"+esc(name), nil, wire.KeyImportBody{Data: data}, &out)
 	return ptr(&out, err)
 }
 
 // ExportKey returns the public part of a key.
 func (c *Client) ExportKey(ctx context.Context, name string) ([]byte, error) {
-	var out server.KeyPublic
+	var out wire.KeyPublic
 	if err := c.do(ctx, http.MethodGet, "/keys/"+esc(name)+"/public", nil, nil, &out); err != nil {
 		return nil, err
 	}
@@ -367,7 +367,7 @@ func (c *Client) RevokeToken(ctx context.Context, name string) error {
 // CreateSchedule creates a schedule.
 func (c *Client) CreateSchedule(ctx context.Context, s api.Schedule) (*api.Schedule, error) {
 	var out api.Schedule
-	err := c.do(ctx, http.MethodPost, "/schedules", nil, server.ScheduleBody{Name: s.Name, Cron: s.Cron, Request: s.Request}, &out)
+	err := c.do(ctx, http.MethodPost, "/schedules", nil, wire.ScheduleBody{Name: s.Name, Cron: s.Cron, Request: s.Request}, &out)
 	return ptr(&out, err)
 }
 
@@ -384,13 +384,13 @@ func (c *Client) DeleteSchedule(ctx context.Context, name string) error {
 // ReflogExpire deletes the reflog entries older than olderThan.
 func (c *Client) ReflogExpire(ctx context.Context, olderThan time.Time) (*repo.ReflogExpireResult, error) {
 	var out repo.ReflogExpireResult
-	err := c.do(ctx, http.MethodPost, "/reflog/expire", nil, server.ReflogExpireBody{OlderThan: olderThan}, &out)
+	err := c.do(ctx, http.MethodPost, "/reflog/expire", nil, wire.ReflogExpireBody{OlderThan: olderThan}, &out)
 	return ptr(&out, err)
 }
 
 // GC collects the store, as a server task.
 func (c *Client) GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, error) {
-	t, err := c.StartTask(ctx, server.GCTask(o))
+	t, err := c.StartTask(ctx, wire.GCTask(o))
 	if err != nil {
 		return nil, err
 	}
@@ -402,7 +402,7 @@ func (c *Client) GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, erro
 // Fsck checks the store, as a server task. Problems found come back with
 // the result and an error matching repo.ErrCorrupt.
 func (c *Client) Fsck(ctx context.Context, o api.FsckOptions) (*repo.FsckResult, error) {
-	t, err := c.StartTask(ctx, server.FsckTask(o))
+	t, err := c.StartTask(ctx, wire.FsckTask(o))
 	if err != nil {
 		return nil, err
 	}

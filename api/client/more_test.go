@@ -24,7 +24,8 @@ import (
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/client"
 	"github.com/pkgvc/pkgvc/api/server"
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/api/wire"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -53,7 +54,7 @@ func TestAuth(t *testing.T) {
 
 	// No token, a bad one, then too many bad ones.
 	resp := e.get("", "/api/v1/repositories")
-	var apiErr server.Error
+	var apiErr wire.Error
 	require.Error(t, decodeJSON(resp, &apiErr))
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	require.Equal(t, `Basic realm="pkgvc-api"`, resp.Header.Get("WWW-Authenticate"), "not the content server's realm")
@@ -211,7 +212,7 @@ func TestUploadResume(t *testing.T) {
 		c := e.client(e.admin, client.WithChunkSize(chunk))
 		wrong := objects.Sum([]byte("something else"))
 		_, err := c.PutBlob(e.ctx, bytes.NewReader(data), int64(len(data)), wrong)
-		require.ErrorIs(t, err, server.ErrDigestMismatch)
+		require.ErrorIs(t, err, wire.ErrDigestMismatch)
 		require.ErrorIs(t, err, repo.ErrInvalid)
 		for _, id := range []objects.ID{sum, wrong} {
 			ok, err := e.svc.Store().Objects().HasBlob(e.ctx, id)
@@ -238,12 +239,12 @@ func TestUploadResume(t *testing.T) {
 			require.NoError(t, err)
 			return resp
 		}
-		var up server.Upload
+		var up wire.Upload
 		require.NoError(t, decodeJSON(do(http.MethodPost, "/api/v1/uploads", "", nil), &up))
 		require.NoError(t, decodeJSON(do(http.MethodPut, "/api/v1/uploads/"+up.ID, "bytes 0-2/*", strings.NewReader("abc")), &up))
 		require.Equal(t, int64(3), up.Offset)
 		resp := do(http.MethodPut, "/api/v1/uploads/"+up.ID, "bytes 0-2/*", strings.NewReader("abc"))
-		var apiErr server.Error
+		var apiErr wire.Error
 		require.Error(t, decodeJSON(resp, &apiErr))
 		require.Equal(t, http.StatusConflict, resp.StatusCode)
 		// Another token does not see the upload.
@@ -300,7 +301,7 @@ func TestPaging(t *testing.T) {
 
 	var names []string
 	pages := follow("/api/v1/repositories", 10, func(raw []byte) int {
-		var pg server.Page[repo.RepoInfo]
+		var pg wire.Page[repo.RepoInfo]
 		require.NoError(t, jsonUnmarshal(raw, &pg))
 		for _, r := range pg.Items {
 			names = append(names, r.Name)
@@ -314,7 +315,7 @@ func TestPaging(t *testing.T) {
 
 	var ids []string
 	pages = follow("/api/v1/revisions/r100/log", 5, func(raw []byte) int {
-		var pg server.Page[repo.LogEntry]
+		var pg wire.Page[repo.LogEntry]
 		require.NoError(t, jsonUnmarshal(raw, &pg))
 		for _, v := range pg.Items {
 			ids = append(ids, v.ID.String())
@@ -331,7 +332,7 @@ func TestPaging(t *testing.T) {
 
 	var moves int
 	follow("/api/v1/repositories/r100/reflog", 4, func(raw []byte) int {
-		var pg server.Page[repo.ReflogEntry]
+		var pg wire.Page[repo.ReflogEntry]
 		require.NoError(t, jsonUnmarshal(raw, &pg))
 		moves += len(pg.Items)
 		return len(pg.Items)
@@ -354,7 +355,7 @@ func TestPaging(t *testing.T) {
 	listAll := func(rev string, limit int, between func(page int)) []string {
 		var paths []string
 		follow("/api/v1/revisions/"+rev+"/packages", limit, func(raw []byte) int {
-			var pg server.Page[repo.Record]
+			var pg wire.Page[repo.Record]
 			require.NoError(t, jsonUnmarshal(raw, &pg))
 			for _, r := range pg.Items {
 				require.NotNil(t, r.Metadata)
@@ -394,7 +395,7 @@ func TestPaging(t *testing.T) {
 	require.Len(t, paths, 31)
 
 	resp := e.get(e.admin, "/api/v1/repositories?cursor=%25%25")
-	var apiErr server.Error
+	var apiErr wire.Error
 	require.Error(t, decodeJSON(resp, &apiErr))
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 

@@ -28,9 +28,10 @@ import (
 	"github.com/pkgvc/pkgvc/api/client"
 	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/app"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
@@ -319,7 +320,7 @@ func TestUploadLimits(t *testing.T) {
 	_, err := c.PutBlob(ctx, bytes.NewReader(make([]byte, 1000)), 1000, objects.ID{})
 	require.NoError(t, err)
 	_, err = c.PutBlob(ctx, bytes.NewReader(make([]byte, 1001)), 1001, objects.ID{})
-	require.ErrorIs(t, err, server.ErrTooLarge)
+	require.ErrorIs(t, err, wire.ErrTooLarge)
 	require.Equal(t, http.StatusRequestEntityTooLarge, apiStatus(t, err))
 
 	// One chunk over the limit, as a raw request.
@@ -336,7 +337,7 @@ func TestUploadLimits(t *testing.T) {
 		require.NoError(t, err)
 		return resp
 	}
-	var up server.Upload
+	var up wire.Upload
 	require.NoError(t, decodeJSON(do(http.MethodPost, "/api/v1/uploads", "", nil), &up))
 	resp := do(http.MethodPut, "/api/v1/uploads/"+up.ID, "bytes 0-1999/2000", bytes.NewReader(make([]byte, 2000)))
 	resp.Body.Close()
@@ -499,7 +500,7 @@ func TestTaskOfAnother(t *testing.T) {
 	_, err = admin.CreateRemote(ctx, remote.Remote{Name: "up", Kind: "file", URL: upstream(t, map[string]string{"a": "a"})})
 	require.NoError(t, err)
 	owner := e.client(e.token("owner", "remote:up:read", "repo:dev:write"))
-	task, err := owner.StartTask(ctx, server.SyncTask("up", "dev", false, ""))
+	task, err := owner.StartTask(ctx, wire.SyncTask("up", "dev", false, ""))
 	require.NoError(t, err)
 	_, err = owner.ShowTask(ctx, task.ID)
 	require.NoError(t, err)

@@ -15,8 +15,9 @@ import (
 
 	"github.com/pkgvc/pkgvc/api/client"
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/app"
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -99,7 +100,7 @@ func TestChunksAcrossServers(t *testing.T) {
 	}
 	resp := do(http.MethodPost, urls[0]+"/api/v1/uploads", "", "")
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
-	var up server.Upload
+	var up wire.Upload
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&up))
 
 	var all strings.Builder

@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -79,7 +79,7 @@ func (c *Client) putBlob(ctx context.Context, r io.Reader, size int64, want obje
 	if ra, ok := r.(io.ReaderAt); ok && size >= 0 {
 		src = &source{ra: ra}
 	}
-	var up server.Upload
+	var up wire.Upload
 	if err := c.do(ctx, http.MethodPost, "/uploads", nil, nil, &up); err != nil {
 		return objects.ID{}, fmt.Errorf("upload: %w", err)
 	}
@@ -115,7 +115,7 @@ func (c *Client) putBlob(ctx context.Context, r io.Reader, size int64, want obje
 		if err == nil {
 			err = fmt.Errorf("upload %s: the server holds %d bytes after a chunk ending at %d", up.ID, got, off+n)
 		}
-		if !retryable(err) && !errors.Is(err, server.ErrOffsetMismatch) || fails >= c.retries || ctx.Err() != nil {
+		if !retryable(err) && !errors.Is(err, wire.ErrOffsetMismatch) || fails >= c.retries || ctx.Err() != nil {
 			abandon()
 			return objects.ID{}, fmt.Errorf("upload: %w", err)
 		}
@@ -159,10 +159,10 @@ func (c *Client) putBlob(ctx context.Context, r io.Reader, size int64, want obje
 		want = sum
 	}
 	total := off
-	var blob server.Blob
-	err := c.do(ctx, http.MethodPost, "/uploads/"+up.ID+"/finish", nil, server.FinishBody{SHA256: want, Size: &total}, &blob)
+	var blob wire.Blob
+	err := c.do(ctx, http.MethodPost, "/uploads/"+up.ID+"/finish", nil, wire.FinishBody{SHA256: want, Size: &total}, &blob)
 	if err != nil {
-		if !errors.Is(err, server.ErrDigestMismatch) {
+		if !errors.Is(err, wire.ErrDigestMismatch) {
 			abandon()
 		}
 		return objects.ID{}, fmt.Errorf("upload: %w", err)
@@ -189,12 +189,12 @@ func (c *Client) putChunk(ctx context.Context, id string, off, n, size int64, bo
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
-	return strconv.ParseInt(resp.Header.Get(server.HeaderUploadOffset), 10, 64)
+	return strconv.ParseInt(resp.Header.Get(wire.HeaderUploadOffset), 10, 64)
 }
 
 // uploadOffset asks how many bytes the server holds.
 func (c *Client) uploadOffset(ctx context.Context, id string) (int64, error) {
-	var up server.Upload
+	var up wire.Upload
 	if err := c.do(ctx, http.MethodGet, "/uploads/"+id, nil, nil, &up); err != nil {
 		return 0, err
 	}

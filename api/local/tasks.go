@@ -8,13 +8,13 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/internal/lifetime"
-	"github.com/pkgvc/pkgvc/internal/tasks"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/tasks"
 )
 
 // WithStoreTasks keeps tasks and schedules in the store (see package
-// internal/tasks) with the operations sync, gc, fsck and reflog-expire. Every process
+// tasks) with the operations sync, gc, fsck and reflog-expire. Every process
 // sharing the store sees them; a tasks.Runner (`pkgvc serve` starts one,
 // see TaskRunner) runs them.
 func WithStoreTasks(opts ...tasks.Option) Option {

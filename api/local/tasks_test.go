@@ -14,10 +14,10 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/local"
-	storetasks "github.com/pkgvc/pkgvc/internal/tasks"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
+	storetasks "github.com/pkgvc/pkgvc/tasks"
 )
 
 func fastRunner() storetasks.RunnerConfig {

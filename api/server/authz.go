@@ -7,7 +7,8 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/api/wire"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -58,7 +59,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 
 func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
 	w.Header().Set("Retry-After", itoa(int64((wait+time.Second-1)/time.Second)))
-	s.writeError(w, r, errorf(ErrRateLimited, "too many requests: too many failed authentications from this address"))
+	s.writeError(w, r, errorf(wire.ErrRateLimited, "too many requests: too many failed authentications from this address"))
 }
 
 // need checks that the request's token grants level on kind/name.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -79,11 +80,11 @@ func decodeCommit(r io.Reader, limit int64) (repo.CommitRequest, error) {
 		switch key {
 		case "records":
 			req.Records = nil
-			return decodeArray(dec, func(rb RecordBody) error {
+			return decodeArray(dec, func(rb wire.RecordBody) error {
 				if rb.Path == "" || rb.Size < 0 {
 					return errorf(repo.ErrInvalid, "invalid record %q: give a path and a size >= 0", rb.Path)
 				}
-				req.Records = append(req.Records, rb.record())
+				req.Records = append(req.Records, rb.Record())
 				return nil
 			})
 		case "removes":
@@ -105,14 +106,14 @@ func decodeCommit(r io.Reader, limit int64) (repo.CommitRequest, error) {
 			return dec.Decode(&skip)
 		}
 	})
-	var apiErr *Error
+	var apiErr *wire.Error
 	switch {
 	case err == nil:
 		return req, nil
 	case errors.As(err, &apiErr):
 		return req, err
 	case errors.Is(err, errBodyTooLarge):
-		return req, errorf(ErrTooLarge, "request body too large: a commit may have at most %d bytes", limit)
+		return req, errorf(wire.ErrTooLarge, "request body too large: a commit may have at most %d bytes", limit)
 	case errors.Is(err, errNoBody):
 		return req, errorf(repo.ErrInvalid, "invalid commit: request body is required")
 	default:

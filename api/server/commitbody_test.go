@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -51,7 +52,7 @@ func TestDecodeCommit(t *testing.T) {
 	t.Run("too large", func(t *testing.T) {
 		body := `{"records":[` + strings.Repeat(rec+",", 1000) + rec + `]}`
 		_, err := decodeCommit(strings.NewReader(body), int64(len(body)-1))
-		require.ErrorIs(t, err, ErrTooLarge)
+		require.ErrorIs(t, err, wire.ErrTooLarge)
 		_, err = decodeCommit(strings.NewReader(body), int64(len(body)))
 		require.NoError(t, err)
 	})

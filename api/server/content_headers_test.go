@@ -15,8 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/api/wire"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -67,7 +68,7 @@ func TestAPIContentRunsNoScript(t *testing.T) {
 			"/revisions/site/content?path=" + url.QueryEscape(p),
 			"/distributions/web/content?version=" + ver + "&path=" + url.QueryEscape(p),
 		} {
-			req, err := http.NewRequest(http.MethodGet, ts.URL+server.Prefix+u, nil)
+			req, err := http.NewRequest(http.MethodGet, ts.URL+wire.Prefix+u, nil)
 			require.NoError(t, err)
 			req.SetBasicAuth("x", admin)
 			resp, err := http.DefaultClient.Do(req)

@@ -5,9 +5,10 @@
 //
 // repositories, revisions (log, packages, package bytes), diff, promote,
 // distributions, remotes (with a sync action), tasks, schedules, tokens,
-// uploads and the reflog's expiry. Bodies are JSON; every error is one JSON object, Error, whose
+// uploads and the reflog's expiry. Bodies are JSON (their types, shared with api/client, are in
+// api/wire); every error is one JSON object, wire.Error, whose
 // code a client maps back to the library's sentinel errors. Every list
-// answers a Page: items, and the cursor of the next page (also sent as a
+// answers a wire.Page: items, and the cursor of the next page (also sent as a
 // Link header), taken with ?cursor=; ?limit= bounds the page. A revision's
 // packages are read from the cursor's path on, so a page costs what it
 // holds, not the version; ?prefix= keeps the paths that start with it.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -66,7 +67,7 @@ func TestPaginate(t *testing.T) {
 
 	_, err = paginate(items, PageParams{Cursor: "%%"}, key, true)
 	require.ErrorIs(t, err, repo.ErrInvalid)
-	_, err = paginate(items, PageParams{Cursor: cursor("x" + strconv.Itoa(1))}, nil, false)
+	_, err = paginate(items, PageParams{Cursor: wire.EncodeCursor("x" + strconv.Itoa(1))}, nil, false)
 	require.ErrorIs(t, err, repo.ErrInvalid)
 	pg, err = paginate([]string{}, PageParams{}, key, true)
 	require.NoError(t, err)

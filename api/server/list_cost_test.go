@@ -15,7 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/api/server"
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/api/wire"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/repotest"
 )
@@ -40,14 +41,14 @@ func TestPackagesPageCostFollowsThePage(t *testing.T) {
 			st2 := sp.Fresh()
 			srv, err := server.New(app.New(st2).Service(), auth.New(st2, auth.WithCacheTTL(0)))
 			require.NoError(t, err)
-			req := httptest.NewRequest(http.MethodGet, server.Prefix+"/revisions/r/packages?"+q.Encode(), nil)
+			req := httptest.NewRequest(http.MethodGet, wire.Prefix+"/revisions/r/packages?"+q.Encode(), nil)
 			req.Header.Set("Authorization", "Bearer "+admin)
 			w := httptest.NewRecorder()
 			before := be.Opens.Load()
 			srv.ServeHTTP(w, req)
 			reads := be.Opens.Load() - before
 			require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-			var pg server.Page[repo.Record]
+			var pg wire.Page[repo.Record]
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &pg))
 			require.Len(t, pg.Items, 10)
 			require.Equal(t, wantNext, pg.Next != "")
@@ -59,7 +60,7 @@ func TestPackagesPageCostFollowsThePage(t *testing.T) {
 			return reads
 		}
 		after := fmt.Sprintf("e25/p%06d.whl", n/2/50*50+25)
-		return cost(url.Values{"limit": {"10"}, "cursor": {server.EncodeCursor(after)}}, true),
+		return cost(url.Values{"limit": {"10"}, "cursor": {wire.EncodeCursor(after)}}, true),
 			cost(url.Values{"prefix": {"d7/"}}, false)
 	}
 	smallPage, smallPrefix := reads(1_000)

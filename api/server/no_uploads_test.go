@@ -15,8 +15,9 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/app"
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -49,9 +50,9 @@ func TestUploadsUnavailable(t *testing.T) {
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	do := func(method, path, ctype, body string, hdr ...string) (int, server.Error) {
+	do := func(method, path, ctype, body string, hdr ...string) (int, wire.Error) {
 		t.Helper()
-		req, err := http.NewRequest(method, ts.URL+server.Prefix+path, strings.NewReader(body))
+		req, err := http.NewRequest(method, ts.URL+wire.Prefix+path, strings.NewReader(body))
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+writer)
 		if ctype != "" {
@@ -65,7 +66,7 @@ func TestUploadsUnavailable(t *testing.T) {
 		defer resp.Body.Close()
 		b, err := io.ReadAll(resp.Body)
 		require.NoError(t, err)
-		var e server.Error
+		var e wire.Error
 		if resp.StatusCode >= 400 && method != http.MethodHead {
 			require.NoError(t, json.Unmarshal(b, &e), string(b))
 		}
@@ -88,7 +89,7 @@ func TestUploadsUnavailable(t *testing.T) {
 		}
 	}
 
-	commit := func(sum string) (int, server.Error) {
+	commit := func(sum string) (int, wire.Error) {
 		return do(http.MethodPost, "/repositories/r/commits", "application/json",
 			`{"records":[{"path":"b.txt","sha256":"`+sum+`","size":4}]}`)
 	}

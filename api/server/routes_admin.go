@@ -11,26 +11,18 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/api/wire"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/internal/auth"
-	"github.com/pkgvc/pkgvc/internal/httpx"
+	"github.com/pkgvc/pkgvc/httpx"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
-func (b DistBody) spec() dist.DistSpec {
-	return dist.DistSpec{BasePath: b.BasePath, Repo: b.Repo, Version: b.Version, Remote: b.Remote, Private: b.Private}
-}
-
-// NewDistBody encodes a distribution spec.
-func NewDistBody(name string, sp dist.DistSpec) DistBody {
-	return DistBody{Name: name, BasePath: sp.BasePath, Repo: sp.Repo, Version: sp.Version, Remote: sp.Remote, Private: sp.Private}
-}
-
 // needDistSources checks what a distribution spec asks: read on what it
 // serves, and, when it has a remote, read on the remote and write on the
 // repository it follows, since pulling through commits into it.
-func (s *Server) needDistSources(ctx context.Context, b DistBody) error {
+func (s *Server) needDistSources(ctx context.Context, b wire.DistBody) error {
 	if b.Repo != "" {
 		level := auth.Read
 		if b.Remote != "" {
@@ -53,8 +45,8 @@ func (s *Server) needDistSources(ctx context.Context, b DistBody) error {
 
 // mergedDist is the spec a distribution has after patch b, as
 // dist.Dists.Update makes it.
-func mergedDist(d *dist.Distribution, b DistBody) DistBody {
-	m := DistBody{Name: d.Name, BasePath: d.BasePath, Repo: d.Repo, Remote: d.Remote}
+func mergedDist(d *dist.Distribution, b wire.DistBody) wire.DistBody {
+	m := wire.DistBody{Name: d.Name, BasePath: d.BasePath, Repo: d.Repo, Remote: d.Remote}
 	if d.Repo == "" && !d.Version.IsZero() {
 		m.Version = d.Version.String()
 	}
@@ -76,7 +68,7 @@ func mergedDist(d *dist.Distribution, b DistBody) DistBody {
 // needDistUpdate checks a change of distribution d: read on the sources
 // the patch names, and on the merged spec what needDistSources asks when
 // the result pulls through a remote or its privacy changes.
-func (s *Server) needDistUpdate(ctx context.Context, d *dist.Distribution, b DistBody) error {
+func (s *Server) needDistUpdate(ctx context.Context, d *dist.Distribution, b wire.DistBody) error {
 	if b.Repo != "" {
 		if err := need(ctx, auth.KindRepo, b.Repo, auth.Read); err != nil {
 			return err
@@ -115,14 +107,14 @@ func (s *Server) distRoutes() {
 
 	create := op(http.MethodPost, "/distributions", "create-distribution", "Create a distribution (dist:NAME:admin, read on what it serves)", "distributions")
 	create.DefaultStatus = http.StatusCreated
-	huma.Register(a, create, func(ctx context.Context, in *struct{ Body DistBody }) (*bodyOutput[*dist.Distribution], error) {
+	huma.Register(a, create, func(ctx context.Context, in *struct{ Body wire.DistBody }) (*bodyOutput[*dist.Distribution], error) {
 		if err := need(ctx, auth.KindDist, in.Body.Name, auth.Admin); err != nil {
 			return nil, err
 		}
 		if err := s.needDistSources(ctx, in.Body); err != nil {
 			return nil, err
 		}
-		return body(s.svc.CreateDist(ctx, in.Body.Name, in.Body.spec()))
+		return body(s.svc.CreateDist(ctx, in.Body.Name, in.Body.Spec()))
 	})
 
 	huma.Register(a, op(http.MethodGet, "/distributions/{name}", "get-distribution", "Show a distribution (dist:NAME:read, or repo:REPO:read on the repository it serves)", "distributions"),
@@ -136,7 +128,7 @@ func (s *Server) distRoutes() {
 	huma.Register(a, op(http.MethodPatch, "/distributions/{name}", "update-distribution", "Change a distribution (dist:NAME:admin, read on what it serves)", "distributions"),
 		func(ctx context.Context, in *struct {
 			Name string `path:"name"`
-			Body DistBody
+			Body wire.DistBody
 		}) (*bodyOutput[*dist.Distribution], error) {
 			if err := need(ctx, auth.KindDist, in.Name, auth.Admin); err != nil {
 				return nil, err
@@ -148,7 +140,7 @@ func (s *Server) distRoutes() {
 			if err := s.needDistUpdate(ctx, cur, in.Body); err != nil {
 				return nil, err
 			}
-			return body(s.svc.UpdateDist(ctx, in.Name, in.Body.spec()))
+			return body(s.svc.UpdateDist(ctx, in.Name, in.Body.Spec()))
 		})
 
 	huma.Register(a, op(http.MethodDelete, "/distributions/{name}", "delete-distribution", "Delete a distribution (dist:NAME:admin)", "distributions"),
@@ -226,7 +218,7 @@ func (s *Server) remoteRoutes() {
 		func(ctx context.Context, in *struct {
 			Name  string `path:"name"`
 			Force bool   `query:"force" doc:"Delete it even while distributions pull through it: they stop pulling through."`
-		}) (*bodyOutput[RemoteDeleted], error) {
+		}) (*bodyOutput[wire.RemoteDeleted], error) {
 			if err := need(ctx, auth.KindRemote, in.Name, auth.Admin); err != nil {
 				return nil, err
 			}
@@ -237,16 +229,16 @@ func (s *Server) remoteRoutes() {
 			if detached == nil {
 				detached = []string{}
 			}
-			return body(RemoteDeleted{Name: in.Name, Detached: detached}, nil)
+			return body(wire.RemoteDeleted{Name: in.Name, Detached: detached}, nil)
 		})
 
 	sync := op(http.MethodPost, "/remotes/{name}/sync", "sync", "Start a sync into a repository as a task (remote:NAME:read, repo:REPO:write)", "remotes")
 	sync.DefaultStatus = http.StatusAccepted
 	huma.Register(a, sync, func(ctx context.Context, in *struct {
 		Name string `path:"name"`
-		Body SyncBody
+		Body wire.SyncBody
 	}) (*bodyOutput[*api.Task], error) {
-		req := SyncTask(in.Name, in.Body.Repo, in.Body.Mirror, in.Body.Message)
+		req := wire.SyncTask(in.Name, in.Body.Repo, in.Body.Mirror, in.Body.Message)
 		if err := needTask(ctx, req); err != nil {
 			return nil, err
 		}
@@ -491,7 +483,7 @@ func (s *Server) taskRoutes() {
 
 func (s *Server) reflogRoutes() {
 	huma.Register(s.api, op(http.MethodPost, "/reflog/expire", "expire-reflog", "Delete the reflog entries older than a time, of every ref; gc then collects what only they kept (*:*:admin)", "maintenance"),
-		func(ctx context.Context, in *struct{ Body ReflogExpireBody }) (*bodyOutput[*repo.ReflogExpireResult], error) {
+		func(ctx context.Context, in *struct{ Body wire.ReflogExpireBody }) (*bodyOutput[*repo.ReflogExpireResult], error) {
 			if err := needAll(ctx, auth.KindAny, auth.Admin); err != nil {
 				return nil, err
 			}
@@ -516,7 +508,7 @@ func (s *Server) scheduleRoutes() {
 
 	create := op(http.MethodPost, "/schedules", "create-schedule", "Create a schedule (*:*:admin)", "schedules")
 	create.DefaultStatus = http.StatusCreated
-	huma.Register(a, create, func(ctx context.Context, in *struct{ Body ScheduleBody }) (*bodyOutput[*api.Schedule], error) {
+	huma.Register(a, create, func(ctx context.Context, in *struct{ Body wire.ScheduleBody }) (*bodyOutput[*api.Schedule], error) {
 		if err := admin(ctx); err != nil {
 			return nil, err
 		}
@@ -549,7 +541,7 @@ func (s *Server) tokenRoutes() {
 
 	create := op(http.MethodPost, "/tokens", "create-token", "Create a token; its secret is shown once (*:*:admin)", "tokens")
 	create.DefaultStatus = http.StatusCreated
-	huma.Register(a, create, func(ctx context.Context, in *struct{ Body TokenBody }) (*bodyOutput[TokenCreated], error) {
+	huma.Register(a, create, func(ctx context.Context, in *struct{ Body wire.TokenBody }) (*bodyOutput[wire.TokenCreated], error) {
 		if err := admin(ctx); err != nil {
 			return nil, err
 		}
@@ -561,7 +553,7 @@ func (s *Server) tokenRoutes() {
 		if err != nil {
 			return nil, apiError(err)
 		}
-		return &bodyOutput[TokenCreated]{Body: TokenCreated{Token: *tok, Secret: secret}}, nil
+		return &bodyOutput[wire.TokenCreated]{Body: wire.TokenCreated{Token: *tok, Secret: secret}}, nil
 	})
 
 	huma.Register(a, op(http.MethodDelete, "/tokens/{name}", "revoke-token", "Revoke a token (*:*:admin)", "tokens"),

@@ -7,26 +7,9 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/pkgvc/pkgvc/api"
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/api/wire"
+	"github.com/pkgvc/pkgvc/auth"
 )
-
-// KeyBody generates a key.
-type KeyBody struct {
-	Name string `json:"name" minLength:"1"`
-	Type string `json:"type,omitempty" doc:"openpgp (default) or sumdb."`
-	Algo string `json:"algo,omitempty" doc:"rsa4096 (OpenPGP's default) or ed25519."`
-}
-
-// KeyImportBody imports key material.
-type KeyImportBody struct {
-	Data []byte `json:"data" doc:"An OpenPGP public or secret key (armored or binary, without a passphrase) or a sumdb verifier or signer key line."`
-}
-
-// KeyPublic is the public part of a key.
-type KeyPublic struct {
-	Name   string `json:"name"`
-	Public string `json:"public" doc:"An armored OpenPGP public key block, or a sumdb verifier key line."`
-}
 
 // keyRoutes serve the store's signing keys: every one needs *:*:admin,
 // and none returns a private part.
@@ -47,7 +30,7 @@ func (s *Server) keyRoutes() {
 
 	gen := op(http.MethodPost, "/keys", "generate-key", "Generate a signing key (*:*:admin)", "keys")
 	gen.DefaultStatus = http.StatusCreated
-	huma.Register(a, gen, func(ctx context.Context, in *struct{ Body KeyBody }) (*bodyOutput[*api.Key], error) {
+	huma.Register(a, gen, func(ctx context.Context, in *struct{ Body wire.KeyBody }) (*bodyOutput[*api.Key], error) {
 		if err := admin(ctx); err != nil {
 			return nil, err
 		}
@@ -58,7 +41,7 @@ func (s *Server) keyRoutes() {
 	imp.DefaultStatus = http.StatusCreated
 	huma.Register(a, imp, func(ctx context.Context, in *struct {
 		Name string `path:"name"`
-		Body KeyImportBody
+		Body wire.KeyImportBody
 	}) (*bodyOutput[*api.Key], error) {
 		if err := admin(ctx); err != nil {
 			return nil, err
@@ -67,7 +50,7 @@ func (s *Server) keyRoutes() {
 	})
 
 	huma.Register(a, op(http.MethodGet, "/keys/{name}/public", "export-key", "The public part of a signing key (*:*:admin)", "keys"),
-		func(ctx context.Context, in *nameInput) (*bodyOutput[KeyPublic], error) {
+		func(ctx context.Context, in *nameInput) (*bodyOutput[wire.KeyPublic], error) {
 			if err := admin(ctx); err != nil {
 				return nil, err
 			}
@@ -75,7 +58,7 @@ func (s *Server) keyRoutes() {
 			if err != nil {
 				return nil, apiError(err)
 			}
-			return &bodyOutput[KeyPublic]{Body: KeyPublic{Name: in.Name, Public: string(pub)}}, nil
+			return &bodyOutput[wire.KeyPublic]{Body: wire.KeyPublic{Name: in.Name, Public: string(pub)}}, nil
 		})
 
 	huma.Register(a, op(http.MethodDelete, "/keys/{name}", "delete-key", "Delete a signing key (*:*:admin)", "keys"),

@@ -10,8 +10,9 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/pkgvc/pkgvc/api/wire"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/content"
-	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
@@ -21,7 +22,7 @@ import (
 var stdErrors = []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity}
 
 func op(method, path, id, summary, tag string) huma.Operation {
-	return huma.Operation{OperationID: id, Method: method, Path: Prefix + path, Summary: summary, Tags: []string{tag}, Errors: stdErrors}
+	return huma.Operation{OperationID: id, Method: method, Path: wire.Prefix + path, Summary: summary, Tags: []string{tag}, Errors: stdErrors}
 }
 
 // Inputs and outputs of the operations.
@@ -32,7 +33,7 @@ type (
 	emptyOutput       struct{}
 	pageOutput[T any] struct {
 		Link string `header:"Link" doc:"The next page, rel=\"next\"."`
-		Body Page[T]
+		Body wire.Page[T]
 	}
 	bodyOutput[T any] struct {
 		Body T
@@ -44,7 +45,7 @@ func page[T any](path string, p PageParams, items []T, key func(T) string, sorte
 	if err != nil {
 		return nil, err
 	}
-	return &pageOutput[T]{Body: pg, Link: nextLink(Prefix+path, p, pg.Next, extra)}, nil
+	return &pageOutput[T]{Body: pg, Link: nextLink(wire.Prefix+path, p, pg.Next, extra)}, nil
 }
 
 func body[T any](v T, err error) (*bodyOutput[T], error) {
@@ -82,7 +83,7 @@ func (s *Server) repoRoutes() {
 
 	create := op(http.MethodPost, "/repositories", "create-repository", "Create a repository (repo:NAME:admin)", "repositories")
 	create.DefaultStatus = http.StatusCreated
-	huma.Register(a, create, func(ctx context.Context, in *struct{ Body CreateRepoBody }) (*bodyOutput[*repo.Config], error) {
+	huma.Register(a, create, func(ctx context.Context, in *struct{ Body wire.CreateRepoBody }) (*bodyOutput[*repo.Config], error) {
 		if err := need(ctx, auth.KindRepo, in.Body.Name, auth.Admin); err != nil {
 			return nil, err
 		}
@@ -152,13 +153,13 @@ func (s *Server) repoRoutes() {
 		}
 		return body(s.svc.Commit(ctx, in.Name, req))
 	})
-	streamedBody(a, &commit, CommitBody{})
+	streamedBody(a, &commit, wire.CommitBody{})
 
 	rollback := op(http.MethodPost, "/repositories/{name}/rollback", "rollback", "Make a version with a revision's content (repo:NAME:write, read on the revision)", "versions")
 	rollback.DefaultStatus = http.StatusCreated
 	huma.Register(a, rollback, func(ctx context.Context, in *struct {
 		Name string `path:"name"`
-		Body RollbackBody
+		Body wire.RollbackBody
 	}) (*bodyOutput[*repo.CommitResult], error) {
 		if err := need(ctx, auth.KindRepo, in.Name, auth.Write); err != nil {
 			return nil, err
@@ -172,7 +173,7 @@ func (s *Server) repoRoutes() {
 	yank := op(http.MethodPost, "/repositories/{name}/python/yank", "yank", "Mark a python package yanked (PEP 592), or clear the mark, in a new version; none if nothing changes (repo:NAME:write)", "versions")
 	huma.Register(a, yank, func(ctx context.Context, in *struct {
 		Name string `path:"name"`
-		Body YankBody
+		Body wire.YankBody
 	}) (*bodyOutput[*repo.CommitResult], error) {
 		if err := need(ctx, auth.KindRepo, in.Name, auth.Write); err != nil {
 			return nil, err
@@ -183,7 +184,7 @@ func (s *Server) repoRoutes() {
 	promote := op(http.MethodPost, "/promote", "promote", "Move each destination to its source, all or none (write on each destination, admin with force; read on each source)", "versions")
 	bigBody(&promote, MaxPromoteBody)
 	huma.Register(a, promote,
-		func(ctx context.Context, in *struct{ Body PromoteBody }) (*bodyOutput[[]repo.PromoteResult], error) {
+		func(ctx context.Context, in *struct{ Body wire.PromoteBody }) (*bodyOutput[[]repo.PromoteResult], error) {
 			if len(in.Body.Pairs) == 0 {
 				return nil, errorf(repo.ErrInvalid, "invalid promotion: give at least one pair")
 			}
@@ -348,7 +349,7 @@ func (s *Server) versionRoutes() {
 func (s *Server) packagesPage(ctx context.Context, rev, prefix string, p PageParams) (*pageOutput[repo.Record], error) {
 	o := repo.ListOptions{Prefix: prefix, Limit: p.Limit}
 	if o.Limit <= 0 {
-		o.Limit = DefaultLimit
+		o.Limit = wire.DefaultLimit
 	}
 	if p.Cursor != "" {
 		after, err := uncursor(p.Cursor)
@@ -361,7 +362,7 @@ func (s *Server) packagesPage(ctx context.Context, rev, prefix string, p PagePar
 	if err != nil {
 		return nil, apiError(err)
 	}
-	pg := Page[repo.Record]{Items: rs}
+	pg := wire.Page[repo.Record]{Items: rs}
 	if pg.Items == nil {
 		pg.Items = []repo.Record{}
 	}
@@ -371,13 +372,13 @@ func (s *Server) packagesPage(ctx context.Context, rev, prefix string, p PagePar
 		}
 	}
 	if next != "" {
-		pg.Next = cursor(next)
+		pg.Next = wire.EncodeCursor(next)
 	}
 	var extra url.Values
 	if prefix != "" {
 		extra = url.Values{"prefix": {prefix}}
 	}
-	return &pageOutput[repo.Record]{Body: pg, Link: nextLink(Prefix+"/revisions/"+url.PathEscape(rev)+"/packages", p, pg.Next, extra)}, nil
+	return &pageOutput[repo.Record]{Body: pg, Link: nextLink(wire.Prefix+"/revisions/"+url.PathEscape(rev)+"/packages", p, pg.Next, extra)}, nil
 }
 
 // logPage pages a history. The first page reads only as much history as it
@@ -385,7 +386,7 @@ func (s *Server) packagesPage(ctx context.Context, rev, prefix string, p PagePar
 func (s *Server) logPage(ctx context.Context, rev, path string, p PageParams) (*pageOutput[repo.LogEntry], error) {
 	limit := p.Limit
 	if limit <= 0 {
-		limit = DefaultLimit
+		limit = wire.DefaultLimit
 	}
 	n := 0
 	if p.Cursor == "" {
@@ -403,9 +404,9 @@ var packageResponse = map[string]*huma.Response{"200": {
 	Description: "The package's bytes.",
 	Content:     map[string]*huma.MediaType{"application/octet-stream": {}}, // the 3.0 document says a binary string
 	Headers: map[string]*huma.Param{
-		HeaderSHA256:     {Schema: &huma.Schema{Type: "string"}, Description: "The package's sha256."},
-		HeaderMetadata:   {Schema: &huma.Schema{Type: "string"}, Description: "The record's metadata as a URL query string."},
-		"Content-Length": {Schema: &huma.Schema{Type: "integer"}},
+		wire.HeaderSHA256:   {Schema: &huma.Schema{Type: "string"}, Description: "The package's sha256."},
+		wire.HeaderMetadata: {Schema: &huma.Schema{Type: "string"}, Description: "The record's metadata as a URL query string."},
+		"Content-Length":    {Schema: &huma.Schema{Type: "integer"}},
 	},
 }}
 
@@ -429,9 +430,9 @@ func (s *Server) streamPackage(rc io.ReadCloser, rec repo.Record, where ...any) 
 		packageHeaders(hc, rec.Path)
 		hc.SetHeader("Content-Length", strconv.FormatInt(rec.Size, 10))
 		hc.SetHeader("ETag", `"`+rec.SHA256.String()+`"`)
-		hc.SetHeader(HeaderSHA256, rec.SHA256.String())
+		hc.SetHeader(wire.HeaderSHA256, rec.SHA256.String())
 		if len(rec.Metadata) > 0 {
-			hc.SetHeader(HeaderMetadata, EncodeMetadata(rec.Metadata))
+			hc.SetHeader(wire.HeaderMetadata, wire.EncodeMetadata(rec.Metadata))
 		}
 		hc.SetStatus(http.StatusOK)
 		if _, err := io.Copy(hc.BodyWriter(), rc); err != nil {

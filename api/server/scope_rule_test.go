@@ -20,9 +20,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/api/wire"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
@@ -46,7 +47,7 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 	apiSrv, err := server.New(svc, tokens)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
-	mux.Handle(server.Prefix+"/", apiSrv)
+	mux.Handle(wire.Prefix+"/", apiSrv)
 	mux.Handle("/", pub)
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
@@ -102,7 +103,7 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 		require.NoError(t, err)
 	}
 	show := func(dist, repoName string, byID bool) {
-		routes = append(routes, route{dist, repoName, ts.URL + server.Prefix + "/distributions/" + dist, byID})
+		routes = append(routes, route{dist, repoName, ts.URL + wire.Prefix + "/distributions/" + dist, byID})
 	}
 
 	// file
@@ -123,7 +124,7 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 			routes = append(routes, route{d.dist, "rf", ts.URL + "/content/" + d.base + "/" + p, d.byID})
 		}
 		for _, p := range []string{"/served", "/objects/" + served.Version.Tree.String() + "?version=" + ver, "/content?version=" + ver + "&path=dir/a.txt"} {
-			routes = append(routes, route{d.dist, "rf", ts.URL + server.Prefix + "/distributions/" + d.dist + p, d.byID})
+			routes = append(routes, route{d.dist, "rf", ts.URL + wire.Prefix + "/distributions/" + d.dist + p, d.byID})
 		}
 		show(d.dist, "rf", d.byID)
 	}
@@ -204,7 +205,7 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 	}
 
 	// The list shows the distributions the token reads, by the same rule.
-	code, list := get(ts.URL+server.Prefix+"/distributions", token("repo:rf:read"))
+	code, list := get(ts.URL+wire.Prefix+"/distributions", token("repo:rf:read"))
 	require.Equal(t, http.StatusOK, code, list)
 	var listed struct {
 		Items []struct {

@@ -17,6 +17,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/uploads"
@@ -56,7 +57,7 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 // one, as local.Service.Uploads). A process has one engine, built by its
 // composition root (package app); every server of a store may finish or
 // commit the uploads of another. Without an engine the server answers
-// upload requests ErrUploadsUnavailable.
+// upload requests wire.ErrUploadsUnavailable.
 func WithUploads(e *uploads.Engine) Option { return func(s *Server) { s.uploads.eng = e } }
 
 // WithUploadTTL sets how long an upload that receives nothing is kept
@@ -116,9 +117,9 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	s.api = humago.New(mux, s.config())
 	s.routes()
 	finishSpec(s.api.OpenAPI())
-	mux.HandleFunc("GET "+Prefix+"/openapi.json", s.serveSpec)
-	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, &Error{Code: "not_found", Message: "no such API endpoint: " + r.Method + " " + r.URL.Path, status: http.StatusNotFound})
+	mux.HandleFunc("GET "+wire.Prefix+"/openapi.json", s.serveSpec)
+	mux.HandleFunc(wire.Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, wire.NewError(http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path, nil))
 	})
 	s.handler = s.authenticate(mux)
 	return s, nil
@@ -176,22 +177,22 @@ func (s *Server) config() huma.Config {
 // hideInternal logs an internal error and answers a message without its
 // text, which may name files of the server.
 func (s *Server) hideInternal(ctx huma.Context, _ string, v any) (any, error) {
-	if e, ok := v.(*Error); ok && e.status == http.StatusInternalServerError {
+	if e, ok := v.(*wire.Error); ok && e.GetStatus() == http.StatusInternalServerError {
 		return s.internal(e, ctx.Method(), ctx.URL().Path), nil
 	}
 	return v, nil
 }
 
-func (s *Server) internal(e *Error, method, path string) *Error {
+func (s *Server) internal(e *wire.Error, method, path string) *wire.Error {
 	var raw [8]byte
 	_, _ = rand.Read(raw[:])
 	id := hex.EncodeToString(raw[:])
 	var cause error = e
-	if e.err != nil {
-		cause = e.err
+	if e.Unwrap() != nil {
+		cause = e.Unwrap()
 	}
 	s.log.Error("api: internal error", "id", id, "method", method, "path", path, "code", e.Code, "err", cause, parallel.LogStack(cause))
-	return &Error{Code: e.Code, Message: "internal error " + id + " (" + s.now().UTC().Format(time.RFC3339) + "): the server's log has the details", status: e.status, err: e.err}
+	return wire.NewError(e.GetStatus(), e.Code, "internal error "+id+" ("+s.now().UTC().Format(time.RFC3339)+"): the server's log has the details", e.Unwrap())
 }
 
 // schemaName names a schema after its package and type (RepoConfig,
@@ -202,8 +203,12 @@ func schemaName(t reflect.Type, hint string) string {
 	}
 	name := huma.DefaultSchemaNamer(t, hint)
 	pkg := filepath.Base(t.PkgPath())
+	if pkg == "tasks" && name == "Request" {
+		return "TaskRequest" // api.TaskRequest, its name in the API
+	}
 	switch {
-	case t.Name() == "" || pkg == "server" || pkg == "." || pkg == "api" || len(pkg) == 0,
+	// The API's own packages, and tasks whose types api names as its own.
+	case t.Name() == "" || pkg == "server" || pkg == "wire" || pkg == "tasks" || pkg == "." || pkg == "api" || len(pkg) == 0,
 		strings.HasPrefix(strings.ToLower(name), pkg):
 		return name
 	}
@@ -237,14 +242,14 @@ func finishSpec(o *huma.OpenAPI) {
 const Realm = "pkgvc-api"
 
 // writeError answers e outside huma (authentication, unknown paths).
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *Error) {
-	if e.status == http.StatusInternalServerError {
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *wire.Error) {
+	if e.GetStatus() == http.StatusInternalServerError {
 		e = s.internal(e, r.Method, r.URL.Path)
 	}
-	if e.status == http.StatusUnauthorized {
+	if e.GetStatus() == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="`+Realm+`"`)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(e.status)
+	w.WriteHeader(e.GetStatus())
 	_ = json.NewEncoder(w).Encode(e)
 }

@@ -14,7 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/api/server"
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/api/wire"
+	"github.com/pkgvc/pkgvc/auth"
 )
 
 // A token's lifetime is bounded: ttl_seconds that would overflow into a
@@ -37,7 +38,7 @@ func TestTokenTTLBounded(t *testing.T) {
 
 	create := func(name string, ttl int64) int {
 		body := fmt.Sprintf(`{"name":%q,"scopes":["dist:*:read"],"ttl_seconds":%d}`, name, ttl)
-		req, err := http.NewRequest(http.MethodPost, ts.URL+server.Prefix+"/tokens", strings.NewReader(body))
+		req, err := http.NewRequest(http.MethodPost, ts.URL+wire.Prefix+"/tokens", strings.NewReader(body))
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+admin)
 		req.Header.Set("Content-Type", "application/json")

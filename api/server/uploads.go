@@ -12,7 +12,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/api/wire"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/uploads"
 )
@@ -42,13 +43,13 @@ func uploadErr(id string, err error) error {
 	var ce *uploads.ChunkError
 	switch {
 	case errors.As(err, &oe):
-		e := errorf(ErrOffsetMismatch, "upload %s holds %d bytes: send the chunk starting there, not at %d", id, oe.Offset, oe.Start)
+		e := errorf(wire.ErrOffsetMismatch, "upload %s holds %d bytes: send the chunk starting there, not at %d", id, oe.Offset, oe.Start)
 		e.Offset = &oe.Offset
 		return e
 	case errors.As(err, &de):
-		return errorf(ErrDigestMismatch, "upload %s: sha256 %s, not %s: upload dropped", id, de.Got, de.Want)
+		return errorf(wire.ErrDigestMismatch, "upload %s: sha256 %s, not %s: upload dropped", id, de.Got, de.Want)
 	case errors.As(err, &tl):
-		return errorf(ErrTooLarge, "upload %s would pass the server's limit of %d bytes an upload", id, tl.Limit)
+		return errorf(wire.ErrTooLarge, "upload %s would pass the server's limit of %d bytes an upload", id, tl.Limit)
 	case errors.As(err, &ce):
 		// What arrived is kept: the client resumes at the new offset.
 		return errorf(repo.ErrInvalid, "upload %s: chunk cut after %d bytes: %v", id, ce.Got, ce.Err)
@@ -58,8 +59,8 @@ func uploadErr(id string, err error) error {
 	return apiError(err)
 }
 
-func toUpload(s *uploads.Session) *Upload {
-	return &Upload{ID: s.ID, Offset: s.Offset, Expires: s.Expires.UTC()}
+func toUpload(s *uploads.Session) *wire.Upload {
+	return &wire.Upload{ID: s.ID, Offset: s.Offset, Expires: s.Expires.UTC()}
 }
 
 // tokenName is the request's token's name ("" without one).
@@ -106,7 +107,7 @@ type (
 	}
 	uploadOutput struct {
 		Offset int64 `header:"Upload-Offset" doc:"Bytes the server holds."`
-		Body   Upload
+		Body   wire.Upload
 	}
 	chunkInput struct {
 		ID           string `path:"id"`
@@ -141,11 +142,11 @@ func needUpload(ctx context.Context) error {
 // noUploads is the error of every upload request to a server without an
 // upload engine.
 func noUploads() error {
-	return errorf(ErrUploadsUnavailable, "uploads unavailable: this server takes no uploads (it was started without an upload engine)")
+	return errorf(wire.ErrUploadsUnavailable, "uploads unavailable: this server takes no uploads (it was started without an upload engine)")
 }
 
 // uploadOp is op for an upload operation, which a server without an
-// engine answers ErrUploadsUnavailable.
+// engine answers wire.ErrUploadsUnavailable.
 func uploadOp(method, path, id, summary string) huma.Operation {
 	o := op(method, path, id, summary, "uploads")
 	o.Errors = append(slices.Clone(o.Errors), http.StatusServiceUnavailable)
@@ -171,7 +172,7 @@ func (s *Server) uploadRoutes() {
 				return nil, apiError(err)
 			}
 			if n >= u.maxOpen {
-				return nil, errorf(ErrTooManyUploads, "too many open uploads: token %s has %d unfinished; finish or delete some first", name, n)
+				return nil, errorf(wire.ErrTooManyUploads, "too many open uploads: token %s has %d unfinished; finish or delete some first", name, n)
 			}
 		}
 		st, err := u.eng.Create(ctx, name, uploadScope, u.ttl)
@@ -215,7 +216,7 @@ func (s *Server) uploadRoutes() {
 			return nil, uploadErr(in.ID, uploads.ErrNotFound)
 		}
 		if s.maxUpload > 0 && end >= s.maxUpload {
-			return nil, errorf(ErrTooLarge, "upload %s: %d bytes would pass the server's limit of %d bytes an upload", in.ID, end+1, s.maxUpload)
+			return nil, errorf(wire.ErrTooLarge, "upload %s: %d bytes would pass the server's limit of %d bytes an upload", in.ID, end+1, s.maxUpload)
 		}
 		// Bytes past the range are not the chunk's: they are ignored.
 		st, err := u.eng.Append(ctx, in.ID, io.LimitReader(in.body, end-start+1), uploads.AppendOptions{
@@ -232,8 +233,8 @@ func (s *Server) uploadRoutes() {
 	finish.DefaultStatus = http.StatusCreated
 	huma.Register(a, finish, func(ctx context.Context, in *struct {
 		ID   string `path:"id"`
-		Body FinishBody
-	}) (*bodyOutput[Blob], error) {
+		Body wire.FinishBody
+	}) (*bodyOutput[wire.Blob], error) {
 		if u.eng == nil {
 			return nil, noUploads()
 		}
@@ -256,7 +257,7 @@ func (s *Server) uploadRoutes() {
 		if err != nil {
 			return nil, uploadErr(in.ID, err)
 		}
-		return &bodyOutput[Blob]{Body: Blob{SHA256: b.ID, Size: b.Size}}, nil
+		return &bodyOutput[wire.Blob]{Body: wire.Blob{SHA256: b.ID, Size: b.Size}}, nil
 	})
 
 	huma.Register(a, uploadOp(http.MethodDelete, "/uploads/{id}", "delete-upload", "Drop an upload"),
@@ -275,7 +276,7 @@ func (s *Server) uploadRoutes() {
 		})
 }
 
-func (s *Server) uploadState(ctx context.Context, id string) (*Upload, error) {
+func (s *Server) uploadState(ctx context.Context, id string) (*wire.Upload, error) {
 	if s.uploads.eng == nil {
 		return nil, noUploads()
 	}

@@ -17,11 +17,12 @@ import (
 	"github.com/urfave/cli/v3"
 
 	apiserver "github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/app"
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/internal/httplog"
-	"github.com/pkgvc/pkgvc/internal/tasks"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/tasks"
 )
 
 func serveCmd(e *env) *cli.Command {
@@ -126,7 +127,7 @@ func serveCmd(e *env) *cli.Command {
 				return err
 			}
 			root := http.NewServeMux()
-			root.Handle(apiserver.Prefix+"/", apiSrv)
+			root.Handle(wire.Prefix+"/", apiSrv)
 			root.Handle("GET /{$}", content.Home(a.Dists(), public))
 			root.Handle("/", srv)
 			scheme := "http"
@@ -168,7 +169,7 @@ func printServing(ctx context.Context, w io.Writer, a *app.App, base string) {
 	fmt.Fprintf(w, "serving %s/ from the store %s:\n", base, a.Location())
 	fmt.Fprintf(w, "  %-22s distributions (python: pip index at .../simple/)\n", content.ContentPrefix+"<base-path>/")
 	fmt.Fprintf(w, "  %-22s container distributions, as a registry\n", "/v2/")
-	fmt.Fprintf(w, "  %-22s the REST API (pkgvc --server %s ..., with a token)\n", apiserver.Prefix+"/", base)
+	fmt.Fprintf(w, "  %-22s the REST API (pkgvc --server %s ..., with a token)\n", wire.Prefix+"/", base)
 	dists, err := l.Dists().List(ctx)
 	if err != nil {
 		return // serving goes on; the next request says what is wrong

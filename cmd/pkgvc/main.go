@@ -20,7 +20,7 @@ import (
 	"github.com/pkgvc/pkgvc/api/client"
 	apiserver "github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/app"
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -314,7 +314,7 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
-// errorCode is the REST API's code for err (see api/server.Codes), so
+// errorCode is the REST API's code for err (see api/wire.Codes), so
 // that scripts match a failure the same way locally and through --server;
 // a malformed command line is "invalid".
 func errorCode(err error) string {

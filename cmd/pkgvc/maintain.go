@@ -8,7 +8,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/pkgvc/pkgvc/api"
-	apiserver "github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -64,7 +64,7 @@ func fsckCmd(e *env) *cli.Command {
 		Action: e.action(0, 0, "[--repair] [--no-wait]", func(ctx context.Context, c *cli.Command, svc api.Service, _ []string) error {
 			o := api.FsckOptions{Repair: c.Bool("repair")}
 			if c.Bool("no-wait") {
-				return e.startTask(ctx, c, svc, apiserver.FsckTask(o))
+				return e.startTask(ctx, c, svc, wire.FsckTask(o))
 			}
 			res, err := svc.Fsck(ctx, o)
 			if res != nil && jsonOut(c) {

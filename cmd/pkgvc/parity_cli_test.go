@@ -22,9 +22,9 @@ import (
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
-	"github.com/pkgvc/pkgvc/internal/auth"
-	"github.com/pkgvc/pkgvc/internal/tasks"
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/remote"
+	"github.com/pkgvc/pkgvc/tasks"
 )
 
 // newAPIServer serves a fresh store over the REST API and returns its URL

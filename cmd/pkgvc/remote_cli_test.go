@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/internal/httpx/httpxtest"
+	"github.com/pkgvc/pkgvc/httpx/httpxtest"
 )
 
 // remoteOut is the --json shape of remote create/show/update.

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/content"
-	"github.com/pkgvc/pkgvc/internal/auth"
 )
 
 // Service is the service name of the Bearer challenge.

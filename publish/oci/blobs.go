@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/content"
-	"github.com/pkgvc/pkgvc/internal/auth"
 	ociformat "github.com/pkgvc/pkgvc/internal/format/oci"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"

@@ -250,7 +250,7 @@ func (q *request) putManifest(w http.ResponseWriter, r *http.Request, refStr str
 		return
 	}
 	size := int64(len(data))
-	records = append(records, repo.Record{Path: container.ManifestPath(id.String()), SHA256: id, Size: size, Metadata: container.ManifestMetadata(m)})
+	records = append(records, repo.Record{Path: container.ManifestPath(id.String()), SHA256: id, Size: size, Metadata: container.ManifestMetadata(m.MediaType, m.EffectiveArtifactType(), m.SubjectDigest())})
 	target := q.name + "@" + digest
 	if ref.tag != "" {
 		records = append(records, repo.Record{Path: container.TagPath(ref.tag), SHA256: id, Size: size, Metadata: container.TagMetadata(m.MediaType, digest)})

@@ -176,7 +176,7 @@ func (w *walker) manifest(ctx context.Context, id objects.ID) error {
 func (w *walker) walk(ctx context.Context, id objects.ID, data []byte, m *ocifmt.Manifest) error {
 	w.add(remote.Package{
 		Path: ManifestsDir + id.String(), URL: w.manifestURL(id), SHA256: id, Size: int64(len(data)), Data: data,
-		Metadata: container.ManifestMetadata(m),
+		Metadata: container.ManifestMetadata(m.MediaType, m.EffectiveArtifactType(), m.SubjectDigest()),
 	})
 	if m.IsIndex() {
 		for _, c := range m.Manifests {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/httpx/httpxtest"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
-	"github.com/pkgvc/pkgvc/internal/httpx/httpxtest"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )

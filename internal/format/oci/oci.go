@@ -163,6 +163,14 @@ func (m *Manifest) EffectiveArtifactType() string {
 	return m.Config.MediaType
 }
 
+// SubjectDigest is the digest of the manifest's subject, "" without one.
+func (m *Manifest) SubjectDigest() string {
+	if m.Subject == nil {
+		return ""
+	}
+	return m.Subject.Digest
+}
+
 // Parse reads a manifest or index. contentType is the media type the
 // client declared (the Content-Type of a push, a record's mediaType), or ""
 // to go by the document alone. A document's own mediaType must agree with

@@ -25,7 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/internal/httpx/httpxtest"
+	"github.com/pkgvc/pkgvc/httpx/httpxtest"
 )
 
 // HtpasswdUser and HtpasswdPassword are the Basic login of a registry

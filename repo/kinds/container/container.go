@@ -114,21 +114,24 @@ func (k Kind) Inspect(_ context.Context, p string, content io.ReaderAt, size int
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrLayout, p, err)
 	}
-	meta := ManifestMetadata(m)
+	meta := ManifestMetadata(m.MediaType, m.EffectiveArtifactType(), m.SubjectDigest())
 	if strings.HasPrefix(p, TagsDir) {
 		meta = TagMetadata(m.MediaType, oci.Digest(data))
 	}
 	return meta, nil
 }
 
-// ManifestMetadata returns the record metadata of a manifests/ record.
-func ManifestMetadata(m *oci.Manifest) map[string]string {
-	meta := map[string]string{MetaMediaType: m.MediaType}
-	if m.Subject != nil {
-		meta[MetaSubject] = m.Subject.Digest
+// ManifestMetadata returns the record metadata of a manifests/ record:
+// the manifest's media type, its effective artifact type (its
+// artifactType, else its config's media type) and its subject's digest,
+// the last two when it has them.
+func ManifestMetadata(mediaType, artifactType, subject string) map[string]string {
+	meta := map[string]string{MetaMediaType: mediaType}
+	if subject != "" {
+		meta[MetaSubject] = subject
 	}
-	if at := m.EffectiveArtifactType(); at != "" {
-		meta[MetaArtifactType] = at
+	if artifactType != "" {
+		meta[MetaArtifactType] = artifactType
 	}
 	return meta
 }

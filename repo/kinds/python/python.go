@@ -91,11 +91,11 @@ func (k Kind) Inspect(ctx context.Context, p string, content io.ReaderAt, size i
 	if err != nil {
 		return nil, err
 	}
-	return Metadata(d), nil
+	return metadata(d), nil
 }
 
-// Metadata returns the record metadata describing d.
-func Metadata(d *pyformat.Dist) map[string]string {
+// metadata returns the record metadata describing d.
+func metadata(d *pyformat.Dist) map[string]string {
 	sum := d.MetadataSHA256()
 	m := map[string]string{
 		MetaName:           d.Name,

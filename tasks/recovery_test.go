@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -18,7 +17,7 @@ import (
 // owner (its own name if empty), with quick task y queued behind it on a,
 // then makes that Runner's process die: nothing it does reaches the store
 // any more, and x stays recorded as running.
-func crashWhileRunning(t *testing.T, h *harness, st *repo.Store, clk *clock, owner string) (running, queued *api.Task) {
+func crashWhileRunning(t *testing.T, h *harness, st *repo.Store, clk *clock, owner string) (running, queued *Task) {
 	t.Helper()
 	kb := &killable{Backend: NewStoreBackend(st)}
 	svcA := New(kb, h.registry(), WithClock(clk.Now))
@@ -32,11 +31,11 @@ func crashWhileRunning(t *testing.T, h *harness, st *repo.Store, clk *clock, own
 	ctxA, cancelA := context.WithCancel(context.Background())
 	require.NoError(t, a.Start(ctxA))
 	require.Equal(t, "x", h.waitStarted())
-	requireState(t, svcA, running.ID, api.TaskRunning)
+	requireState(t, svcA, running.ID, Running)
 	kb.dead.Store(true)
 	cancelA()
 	require.NoError(t, a.Close())
-	require.Equal(t, api.TaskRunning, show(t, svcA, running.ID).State)
+	require.Equal(t, Running, show(t, svcA, running.ID).State)
 	return running, queued
 }
 
@@ -49,13 +48,13 @@ func TestRestartAfterCrash(t *testing.T) {
 	// The server starts again on the same store.
 	svcB := New(NewStoreBackend(st), h.registry(), WithClock(clk.Now))
 	startRunner(t, svcB, fastConfig(2))
-	require.Equal(t, api.TaskRunning, show(t, svcB, running.ID).State, "the lease has not run out")
+	require.Equal(t, Running, show(t, svcB, running.ID).State, "the lease has not run out")
 	clk.Add(31 * time.Second)
 
 	got := wait(t, svcB, running.ID)
-	require.Equal(t, api.TaskFailed, got.State)
+	require.Equal(t, Failed, got.State)
 	require.Equal(t, Interrupted, got.Error)
-	require.Equal(t, api.TaskCompleted, wait(t, svcB, queued.ID).State)
+	require.Equal(t, Completed, wait(t, svcB, queued.ID).State)
 	require.Equal(t, 1, h.runs["x"])
 	require.Equal(t, 1, h.runs["y"])
 
@@ -63,7 +62,7 @@ func TestRestartAfterCrash(t *testing.T) {
 	again, err := svcB.StartTask(context.Background(), got.Request)
 	require.NoError(t, err)
 	h.release("x")
-	require.Equal(t, api.TaskCompleted, wait(t, svcB, again.ID).State)
+	require.Equal(t, Completed, wait(t, svcB, again.ID).State)
 }
 
 func TestRestartAfterCleanStop(t *testing.T) {
@@ -75,18 +74,18 @@ func TestRestartAfterCleanStop(t *testing.T) {
 	a := NewRunner(svcA, fastConfig(2))
 	require.NoError(t, a.Start(context.Background()))
 	require.Equal(t, "x", h.waitStarted())
-	requireState(t, svcA, running.ID, api.TaskRunning)
+	requireState(t, svcA, running.ID, Running)
 	require.NoError(t, a.Close())
 
 	// Marked at once, without waiting for the lease.
 	got := show(t, svcA, running.ID)
-	require.Equal(t, api.TaskFailed, got.State)
+	require.Equal(t, Failed, got.State)
 	require.Equal(t, Interrupted, got.Error)
-	require.Equal(t, api.TaskQueued, show(t, svcA, queued.ID).State)
+	require.Equal(t, Queued, show(t, svcA, queued.ID).State)
 
 	svcB := New(NewStoreBackend(st), h.registry())
 	startRunner(t, svcB, fastConfig(2))
-	require.Equal(t, api.TaskCompleted, wait(t, svcB, queued.ID).State)
+	require.Equal(t, Completed, wait(t, svcB, queued.ID).State)
 }
 
 func TestLeaseRenewed(t *testing.T) {
@@ -97,7 +96,7 @@ func TestLeaseRenewed(t *testing.T) {
 	task := start(t, svcA, "hold", "a", "long")
 	startRunner(t, svcA, fastConfig(1))
 	require.Equal(t, "long", h.waitStarted())
-	requireState(t, svcA, task.ID, api.TaskRunning)
+	requireState(t, svcA, task.ID, Running)
 
 	// Another server watches while A keeps running for two minutes.
 	svcB := New(NewStoreBackend(st), h.registry(), WithClock(clk.Now))
@@ -108,11 +107,11 @@ func TestLeaseRenewed(t *testing.T) {
 		// before the clock moves on.
 		require.Eventually(t, func() bool {
 			d, _, err := svcA.get(context.Background(), task.ID)
-			return err == nil && d.State == api.TaskRunning && !d.Lease.Before(clk.Now().Add(20*time.Second))
+			return err == nil && d.State == Running && !d.Lease.Before(clk.Now().Add(20*time.Second))
 		}, 10*time.Second, time.Millisecond)
 	}
 	h.release("long")
-	require.Equal(t, api.TaskCompleted, wait(t, svcB, task.ID).State)
+	require.Equal(t, Completed, wait(t, svcB, task.ID).State)
 	require.Equal(t, 1, h.runs["long"])
 }
 
@@ -135,7 +134,7 @@ func TestTwoRunnersOneStore(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			task, err := svc.StartTask(context.Background(), api.TaskRequest{Op: "quick", Args: []string{fmt.Sprint("r", i%4), fmt.Sprint(i)}})
+			task, err := svc.StartTask(context.Background(), Request{Op: "quick", Args: []string{fmt.Sprint("r", i%4), fmt.Sprint(i)}})
 			if err == nil {
 				mu.Lock()
 				ids = append(ids, task.ID)
@@ -146,7 +145,7 @@ func TestTwoRunnersOneStore(t *testing.T) {
 	wg.Wait()
 	require.Len(t, ids, 40)
 	for _, id := range ids {
-		require.Equal(t, api.TaskCompleted, wait(t, svc1, id).State)
+		require.Equal(t, Completed, wait(t, svc1, id).State)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -205,8 +204,8 @@ func TestRestartAfterKill(t *testing.T) {
 	svcB := New(NewStoreBackend(st), h.registry(), WithClock(clk.Now))
 	startRunner(t, svcB, fastConfig(2))
 	got := wait(t, svcB, running.ID) // the clock stands still: no lease ran out
-	require.Equal(t, api.TaskFailed, got.State)
+	require.Equal(t, Failed, got.State)
 	require.Equal(t, Interrupted, got.Error)
 	require.Contains(t, got.Log[len(got.Log)-1], "exited")
-	require.Equal(t, api.TaskCompleted, wait(t, svcB, queued.ID).State)
+	require.Equal(t, Completed, wait(t, svcB, queued.ID).State)
 }

@@ -15,8 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pkgvc/pkgvc/internal/errkind"
+	"github.com/pkgvc/pkgvc/internal/names"
 	"github.com/pkgvc/pkgvc/meta"
-	"github.com/pkgvc/pkgvc/repo"
 )
 
 var (
@@ -25,11 +26,11 @@ var (
 	// ErrForbidden reports a valid token that lacks the scope asked for.
 	ErrForbidden = errors.New("forbidden")
 	// ErrInvalidScope reports a malformed scope.
-	ErrInvalidScope = fmt.Errorf("scope %w", repo.ErrInvalid)
+	ErrInvalidScope = fmt.Errorf("scope %w", errkind.Invalid)
 	// ErrTokenNotFound reports an unknown token name.
-	ErrTokenNotFound = fmt.Errorf("token %w", repo.ErrNotFound)
+	ErrTokenNotFound = fmt.Errorf("token %w", errkind.NotFound)
 	// ErrTokenExists reports a token name already taken.
-	ErrTokenExists = fmt.Errorf("token %w", repo.ErrExists)
+	ErrTokenExists = fmt.Errorf("token %w", errkind.Exists)
 )
 
 // Prefix starts every token, so that a leaked one is recognizable.
@@ -84,7 +85,7 @@ type tokenDoc struct {
 
 // CreateOptions describes a new token.
 type CreateOptions struct {
-	Name   string        // a repo.ValidateName name; generated when empty
+	Name   string        // a repo.ValidateName name (names.Validate); generated when empty
 	Scopes []Scope       // at least one
 	TTL    time.Duration // lifetime up to MaxTTL; 0 never expires
 }
@@ -96,7 +97,7 @@ const MaxTTL = 100 * 365 * 24 * time.Hour
 // Validate checks o.
 func (o CreateOptions) Validate() error {
 	if o.Name != "" {
-		if err := repo.ValidateName(o.Name); err != nil {
+		if err := names.Validate(o.Name); err != nil {
 			return fmt.Errorf("token %w", err)
 		}
 	}
@@ -109,10 +110,10 @@ func (o CreateOptions) Validate() error {
 		}
 	}
 	if o.TTL < 0 {
-		return fmt.Errorf("token expiry %w: negative lifetime", repo.ErrInvalid)
+		return fmt.Errorf("token expiry %w: negative lifetime", errkind.Invalid)
 	}
 	if o.TTL > MaxTTL {
-		return fmt.Errorf("token expiry %w: a lifetime over %d days (omit it for a token that never expires)", repo.ErrInvalid, MaxTTL/(24*time.Hour))
+		return fmt.Errorf("token expiry %w: a lifetime over %d days (omit it for a token that never expires)", errkind.Invalid, MaxTTL/(24*time.Hour))
 	}
 	return nil
 }
@@ -127,9 +128,13 @@ func WithCacheTTL(d time.Duration) Option { return func(s *Store) { s.ttl = max(
 // WithClock sets the clock that dates tokens and checks expiry.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
-// Store manages the tokens of a repo.Store.
+// Holder has the metadata store that keeps the tokens: a *repo.Store is
+// one.
+type Holder interface{ Meta() meta.Store }
+
+// Store manages the tokens kept in a metadata store.
 type Store struct {
-	st  *repo.Store
+	st  Holder
 	ttl time.Duration
 	now func() time.Time
 
@@ -145,8 +150,9 @@ type cached struct {
 	at  time.Time
 }
 
-// New returns the token store of st.
-func New(st *repo.Store, opts ...Option) *Store {
+// New returns the token store kept in st's metadata store (st is usually
+// a *repo.Store).
+func New(st Holder, opts ...Option) *Store {
 	s := &Store{st: st, ttl: DefaultCacheTTL, now: time.Now, cache: map[[sha256.Size]byte]cached{}}
 	for _, o := range opts {
 		o(s)
@@ -212,9 +218,9 @@ func (s *Store) List(ctx context.Context) ([]Token, error) {
 }
 
 // Revoke deletes the token name. Authenticate of a Store on the same
-// repo.Store in another process notices within its cache TTL.
+// metadata store in another process notices within its cache TTL.
 func (s *Store) Revoke(ctx context.Context, name string) error {
-	if err := repo.ValidateName(name); err != nil {
+	if err := names.Validate(name); err != nil {
 		return fmt.Errorf("token %w", err)
 	}
 	var d tokenDoc
@@ -233,7 +239,7 @@ func (s *Store) Revoke(ctx context.Context, name string) error {
 	}
 	if _, err := s.st.Meta().Apply(ctx, ops...); err != nil {
 		if errors.Is(err, meta.ErrConflict) {
-			return fmt.Errorf("token %s: %w", name, repo.ErrConflict)
+			return fmt.Errorf("token %s: %w", name, errkind.Conflict)
 		}
 		return err
 	}

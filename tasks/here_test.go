@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/pkgvc/pkgvc/api"
 )
 
 // TestRunHereExclusive: an exclusive operation run in another process
@@ -29,7 +27,7 @@ func TestRunHereExclusive(t *testing.T) {
 	}
 	done := make(chan ran, 1)
 	go func() {
-		res, err := local.RunHere(context.Background(), api.TaskRequest{Op: "excl", Args: []string{"gc"}})
+		res, err := local.RunHere(context.Background(), Request{Op: "excl", Args: []string{"gc"}})
 		done <- ran{res, err}
 	}()
 	select {
@@ -40,7 +38,7 @@ func TestRunHereExclusive(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 	h.release("write")
-	require.Equal(t, api.TaskCompleted, wait(t, server, w.ID).State)
+	require.Equal(t, Completed, wait(t, server, w.ID).State)
 	require.Equal(t, "gc", h.waitStarted())
 
 	// Running: seen by the server, which starts nothing beside it.
@@ -54,7 +52,7 @@ func TestRunHereExclusive(t *testing.T) {
 	require.NoError(t, err)
 	running := 0
 	for _, tk := range tasks {
-		if tk.State == api.TaskRunning && tk.Request.Op == "excl" {
+		if tk.State == Running && tk.Request.Op == "excl" {
 			running++
 		}
 	}
@@ -64,11 +62,11 @@ func TestRunHereExclusive(t *testing.T) {
 	r := <-done
 	require.NoError(t, r.err)
 	require.Equal(t, map[string]string{"name": "gc"}, r.res)
-	require.Equal(t, api.TaskCompleted, wait(t, server, q.ID).State)
+	require.Equal(t, Completed, wait(t, server, q.ID).State)
 	require.False(t, h.overlap)
 	tasks, err = server.ListTasks(context.Background())
 	require.NoError(t, err)
 	for _, tk := range tasks {
-		require.NotEqual(t, api.TaskRunning, tk.State, tk.ID)
+		require.NotEqual(t, Running, tk.State, tk.ID)
 	}
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/objects"
 	objmem "github.com/pkgvc/pkgvc/objects/mem"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
@@ -194,14 +193,14 @@ func startRunner(t *testing.T, svc *Service, cfg RunnerConfig) *Runner {
 	return r
 }
 
-func start(t *testing.T, svc *Service, op string, args ...string) *api.Task {
+func start(t *testing.T, svc *Service, op string, args ...string) *Task {
 	t.Helper()
-	task, err := svc.StartTask(context.Background(), api.TaskRequest{Op: op, Args: args})
+	task, err := svc.StartTask(context.Background(), Request{Op: op, Args: args})
 	require.NoError(t, err)
 	return task
 }
 
-func wait(t *testing.T, svc *Service, id string) *api.Task {
+func wait(t *testing.T, svc *Service, id string) *Task {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -210,7 +209,7 @@ func wait(t *testing.T, svc *Service, id string) *api.Task {
 	return task
 }
 
-func show(t *testing.T, svc *Service, id string) *api.Task {
+func show(t *testing.T, svc *Service, id string) *Task {
 	t.Helper()
 	task, err := svc.ShowTask(context.Background(), id)
 	require.NoError(t, err)

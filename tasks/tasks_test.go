@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -34,7 +33,7 @@ func TestIDs(t *testing.T) {
 func TestStartValidates(t *testing.T) {
 	svc := New(NewStoreBackend(newStore(t)), newHarness(t).registry())
 	ctx := context.Background()
-	for _, req := range []api.TaskRequest{
+	for _, req := range []Request{
 		{Op: "nope"},
 		{Op: "hold", Args: []string{"only-one"}},
 		{Op: "hold", Args: []string{"Bad Repo", "x"}},
@@ -56,9 +55,9 @@ func TestStateMachine(t *testing.T) {
 	ctx := repo.WithWhoContext(context.Background(), "alice")
 
 	// Queued without a Runner: the CLI on a local store does this.
-	task, err := svc.StartTask(ctx, api.TaskRequest{Op: "hold", Args: []string{"dev", "a"}})
+	task, err := svc.StartTask(ctx, Request{Op: "hold", Args: []string{"dev", "a"}})
 	require.NoError(t, err)
-	require.Equal(t, api.TaskQueued, task.State)
+	require.Equal(t, Queued, task.State)
 	require.Equal(t, "dev", task.Repo)
 	require.Equal(t, "alice", task.By)
 	require.Equal(t, clk.Now(), task.Created)
@@ -70,22 +69,22 @@ func TestStateMachine(t *testing.T) {
 	cfg.ErrorCode = func(err error) string { return "code of " + err.Error() }
 	startRunner(t, svc, cfg)
 	require.Equal(t, "a", h.waitStarted())
-	requireState(t, svc, task.ID, api.TaskRunning)
+	requireState(t, svc, task.ID, Running)
 	// Progress and log reach the store while it runs.
 	require.Eventually(t, func() bool {
 		cur := show(t, svc, task.ID)
-		return cur.Progress == api.Progress{Done: 1, Total: 2, Unit: "steps"} && len(cur.Log) == 1
+		return cur.Progress == Progress{Done: 1, Total: 2, Unit: "steps"} && len(cur.Log) == 1
 	}, 10*time.Second, 5*time.Millisecond)
 
 	var seen []string
 	var mu sync.Mutex
 	type waited struct {
-		task *api.Task
+		task *Task
 		err  error
 	}
 	done, first := make(chan waited), make(chan struct{})
 	go func() {
-		got, err := svc.WaitTask(context.Background(), task.ID, func(p *api.Task) {
+		got, err := svc.WaitTask(context.Background(), task.ID, func(p *Task) {
 			mu.Lock()
 			if seen = append(seen, p.State); len(seen) == 1 {
 				close(first)
@@ -100,23 +99,23 @@ func TestStateMachine(t *testing.T) {
 	w := <-done
 	require.NoError(t, w.err)
 	got := w.task
-	require.Equal(t, api.TaskCompleted, got.State)
+	require.Equal(t, Completed, got.State)
 	require.Empty(t, got.Error)
 	require.Empty(t, got.ErrorCode)
 	require.JSONEq(t, `{"name":"a"}`, string(got.Result))
 	out, err := json.Marshal(got)
 	require.NoError(t, err)
 	require.Contains(t, string(out), `"result":{"name":"a"}`, "the result is JSON in the task's JSON")
-	require.Equal(t, api.Progress{Done: 2, Total: 2, Unit: "steps"}, got.Progress)
+	require.Equal(t, Progress{Done: 2, Total: 2, Unit: "steps"}, got.Progress)
 	require.Contains(t, got.Log[0], "holding a")
 	require.Equal(t, time.Minute, got.Finished.Sub(got.Started))
 	mu.Lock()
-	require.Equal(t, api.TaskRunning, seen[0])
-	require.Equal(t, api.TaskCompleted, seen[len(seen)-1])
+	require.Equal(t, Running, seen[0])
+	require.Equal(t, Completed, seen[len(seen)-1])
 	mu.Unlock()
 
 	f := wait(t, svc, failing.ID)
-	require.Equal(t, api.TaskFailed, f.State)
+	require.Equal(t, Failed, f.State)
 	require.Equal(t, "it broke", f.Error)
 	require.Equal(t, "code of it broke", f.ErrorCode)
 	require.JSONEq(t, `{"partial":1}`, string(f.Result), "a result returned with an error is kept")
@@ -131,7 +130,7 @@ func TestStateMachine(t *testing.T) {
 	// Cancelling a finished task changes nothing.
 	c, err := svc.CancelTask(context.Background(), task.ID)
 	require.NoError(t, err)
-	require.Equal(t, api.TaskCompleted, c.State)
+	require.Equal(t, Completed, c.State)
 
 	n, err := testutil.GatherAndCount(reg, "pkgvc_task_duration_seconds")
 	require.NoError(t, err)
@@ -162,17 +161,17 @@ func TestPerRepoSerialization(t *testing.T) {
 	// a1 and b1 run together; a2 waits for a1.
 	got := []string{h.waitStarted(), h.waitStarted()}
 	require.ElementsMatch(t, []string{"a1", "b1"}, got)
-	requireState(t, svc, a1.ID, api.TaskRunning)
-	requireState(t, svc, b1.ID, api.TaskRunning)
-	require.Equal(t, api.TaskQueued, show(t, svc, a2.ID).State)
+	requireState(t, svc, a1.ID, Running)
+	requireState(t, svc, b1.ID, Running)
+	require.Equal(t, Queued, show(t, svc, a2.ID).State)
 
 	h.release("a1")
 	require.Equal(t, "a2", h.waitStarted())
-	require.Equal(t, api.TaskCompleted, wait(t, svc, a1.ID).State)
+	require.Equal(t, Completed, wait(t, svc, a1.ID).State)
 	h.release("a2")
 	h.release("b1")
-	require.Equal(t, api.TaskCompleted, wait(t, svc, a2.ID).State)
-	require.Equal(t, api.TaskCompleted, wait(t, svc, b1.ID).State)
+	require.Equal(t, Completed, wait(t, svc, a2.ID).State)
+	require.Equal(t, Completed, wait(t, svc, b1.ID).State)
 	require.Equal(t, 1, h.maxRepo["a"])
 	require.Equal(t, 2, h.most)
 }
@@ -186,16 +185,16 @@ func TestExclusive(t *testing.T) {
 	startRunner(t, svc, fastConfig(4))
 
 	require.Equal(t, "a", h.waitStarted())
-	requireState(t, svc, a.ID, api.TaskRunning)
-	require.Equal(t, api.TaskQueued, show(t, svc, gc.ID).State)
-	require.Equal(t, api.TaskQueued, show(t, svc, b.ID).State)
+	requireState(t, svc, a.ID, Running)
+	require.Equal(t, Queued, show(t, svc, gc.ID).State)
+	require.Equal(t, Queued, show(t, svc, b.ID).State)
 	h.release("a")
 	require.Equal(t, "gc", h.waitStarted())
 	h.release("gc")
 	require.Equal(t, "b", h.waitStarted())
 	h.release("b")
 	for _, id := range []string{a.ID, gc.ID, b.ID} {
-		require.Equal(t, api.TaskCompleted, wait(t, svc, id).State)
+		require.Equal(t, Completed, wait(t, svc, id).State)
 	}
 	require.False(t, h.overlap, "nothing ran beside the exclusive task")
 }
@@ -217,7 +216,7 @@ func TestWorkerLimit(t *testing.T) {
 		}
 	}
 	for _, id := range ids {
-		require.Equal(t, api.TaskCompleted, wait(t, svc, id).State)
+		require.Equal(t, Completed, wait(t, svc, id).State)
 	}
 	require.Equal(t, 2, h.most)
 }
@@ -232,19 +231,19 @@ func TestCancel(t *testing.T) {
 
 	c, err := svc.CancelTask(context.Background(), queued.ID)
 	require.NoError(t, err)
-	require.Equal(t, api.TaskCanceled, c.State)
+	require.Equal(t, Canceled, c.State)
 
 	_, err = svc.CancelTask(context.Background(), running.ID)
 	require.NoError(t, err)
 	got := wait(t, svc, running.ID)
-	require.Equal(t, api.TaskCanceled, got.State)
+	require.Equal(t, Canceled, got.State)
 	require.Equal(t, "canceled", got.Error)
 
 	// The lock is free again and the canceled task never ran.
 	next := start(t, svc, "quick", "a", "next")
-	require.Equal(t, api.TaskCompleted, wait(t, svc, next.ID).State)
+	require.Equal(t, Completed, wait(t, svc, next.ID).State)
 	require.Zero(t, h.runs["queued"])
-	require.Equal(t, api.TaskCanceled, show(t, svc, queued.ID).State)
+	require.Equal(t, Canceled, show(t, svc, queued.ID).State)
 }
 
 func TestCancelFromAnotherProcess(t *testing.T) {
@@ -259,7 +258,7 @@ func TestCancelFromAnotherProcess(t *testing.T) {
 	cli := New(NewStoreBackend(st), h.registry())
 	_, err := cli.CancelTask(context.Background(), task.ID)
 	require.NoError(t, err)
-	require.Equal(t, api.TaskCanceled, wait(t, cli, task.ID).State)
+	require.Equal(t, Canceled, wait(t, cli, task.ID).State)
 }
 
 func TestStoreBackend(t *testing.T) {
@@ -340,5 +339,5 @@ func TestStaleLockDropped(t *testing.T) {
 	require.NoError(t, err)
 	task := start(t, svc, "quick", "a", "x")
 	startRunner(t, svc, fastConfig(1))
-	require.Equal(t, api.TaskCompleted, wait(t, svc, task.ID).State)
+	require.Equal(t, Completed, wait(t, svc, task.ID).State)
 }

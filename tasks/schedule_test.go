@@ -8,11 +8,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
-func hold(args ...string) api.TaskRequest { return api.TaskRequest{Op: "hold", Args: args} }
+func hold(args ...string) Request { return Request{Op: "hold", Args: args} }
 
 func TestScheduleCRUD(t *testing.T) {
 	clk := newClock() // 2030-01-02 00:01 UTC
@@ -26,23 +25,23 @@ func TestScheduleCRUD(t *testing.T) {
 		{"empty", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := svc.CreateSchedule(ctx, api.Schedule{Name: "s", Cron: tc.cron, Request: hold("a", "x")})
+			_, err := svc.CreateSchedule(ctx, Schedule{Name: "s", Cron: tc.cron, Request: hold("a", "x")})
 			require.ErrorIs(t, err, ErrInvalid)
 		})
 	}
-	_, err := svc.CreateSchedule(ctx, api.Schedule{Name: "Bad Name", Cron: "@daily", Request: hold("a", "x")})
+	_, err := svc.CreateSchedule(ctx, Schedule{Name: "Bad Name", Cron: "@daily", Request: hold("a", "x")})
 	require.ErrorIs(t, err, ErrInvalid)
-	_, err = svc.CreateSchedule(ctx, api.Schedule{Name: "s", Cron: "@daily", Request: api.TaskRequest{Op: "nope"}})
+	_, err = svc.CreateSchedule(ctx, Schedule{Name: "s", Cron: "@daily", Request: Request{Op: "nope"}})
 	require.ErrorIs(t, err, ErrInvalid)
-	_, err = svc.CreateSchedule(ctx, api.Schedule{Name: "s", Cron: "@daily", Request: hold("a")})
+	_, err = svc.CreateSchedule(ctx, Schedule{Name: "s", Cron: "@daily", Request: hold("a")})
 	require.ErrorIs(t, err, ErrInvalid)
 
-	s, err := svc.CreateSchedule(ctx, api.Schedule{Name: "nightly", Cron: "@daily", Request: hold("a", "x")})
+	s, err := svc.CreateSchedule(ctx, Schedule{Name: "nightly", Cron: "@daily", Request: hold("a", "x")})
 	require.NoError(t, err)
 	require.Equal(t, time.Date(2030, 1, 3, 0, 0, 0, 0, time.UTC), s.Next)
-	_, err = svc.CreateSchedule(ctx, api.Schedule{Name: "nightly", Cron: "0 2 * * *", Request: hold("a", "x")})
+	_, err = svc.CreateSchedule(ctx, Schedule{Name: "nightly", Cron: "0 2 * * *", Request: hold("a", "x")})
 	require.ErrorIs(t, err, ErrScheduleExists)
-	_, err = svc.CreateSchedule(ctx, api.Schedule{Name: "two", Cron: "0 2 * * *", Request: hold("a", "x")})
+	_, err = svc.CreateSchedule(ctx, Schedule{Name: "two", Cron: "0 2 * * *", Request: hold("a", "x")})
 	require.NoError(t, err)
 
 	list, err := svc.ListSchedules(ctx)
@@ -62,11 +61,11 @@ func TestScheduleCRUD(t *testing.T) {
 }
 
 // tasksOf returns the tasks a schedule started.
-func tasksOf(t *testing.T, svc *Service, schedule string) []api.Task {
+func tasksOf(t *testing.T, svc *Service, schedule string) []Task {
 	t.Helper()
 	all, err := svc.ListTasks(context.Background())
 	require.NoError(t, err)
-	var out []api.Task
+	var out []Task
 	for _, task := range all {
 		if task.Schedule == schedule {
 			out = append(out, task)
@@ -82,7 +81,7 @@ func TestScheduleFires(t *testing.T) {
 	clk := newClock() // 00:01
 	svc := New(NewStoreBackend(newStore(t)), h.registry(), WithClock(clk.Now), WithLocation(time.UTC))
 	ctx := context.Background()
-	_, err := svc.CreateSchedule(ctx, api.Schedule{Name: "every5", Cron: "*/5 * * * *", Request: hold("a", "x")})
+	_, err := svc.CreateSchedule(ctx, Schedule{Name: "every5", Cron: "*/5 * * * *", Request: hold("a", "x")})
 	require.NoError(t, err)
 	r := NewRunner(svc, fastConfig(1)) // not started: the test fires it
 
@@ -92,7 +91,7 @@ func TestScheduleFires(t *testing.T) {
 	r.fireSchedules(ctx, at(0, 5))
 	got := tasksOf(t, svc, "every5")
 	require.Len(t, got, 1)
-	require.Equal(t, api.TaskQueued, got[0].State)
+	require.Equal(t, Queued, got[0].State)
 	require.Equal(t, hold("a", "x"), got[0].Request)
 	first := got[0].ID
 	list, err := svc.ListSchedules(ctx)
@@ -136,7 +135,7 @@ func TestScheduleFires(t *testing.T) {
 	h.release("x")
 	got = tasksOf(t, svc, "every5")
 	require.Len(t, got, 4)
-	require.Equal(t, api.TaskCompleted, wait(t, svc, got[3].ID).State)
+	require.Equal(t, Completed, wait(t, svc, got[3].ID).State)
 }
 
 func TestScheduleOneRunnerFires(t *testing.T) {
@@ -151,7 +150,7 @@ func TestScheduleOneRunnerFires(t *testing.T) {
 		runners = append(runners, NewRunner(svc, fastConfig(1)))
 	}
 	ctx := context.Background()
-	_, err := svcs[0].CreateSchedule(ctx, api.Schedule{Name: "m", Cron: "* * * * *", Request: hold("a", "x")})
+	_, err := svcs[0].CreateSchedule(ctx, Schedule{Name: "m", Cron: "* * * * *", Request: hold("a", "x")})
 	require.NoError(t, err)
 	for i := range 20 {
 		now := at(0, 2+i)
@@ -184,7 +183,7 @@ func TestTwoSchedulesOverlap(t *testing.T) {
 	clk.Set(at(0, 9))
 	svc := New(NewStoreBackend(newStore(t)), h.registry(), WithClock(clk.Now), WithLocation(time.UTC))
 	ctx := context.Background()
-	for _, s := range []api.Schedule{
+	for _, s := range []Schedule{
 		{Name: "every5", Cron: "*/5 * * * *", Request: hold("a", "x")},
 		{Name: "every10", Cron: "*/10 * * * *", Request: hold("a", "y")},
 	} {
@@ -204,7 +203,7 @@ func TestTwoSchedulesOverlap(t *testing.T) {
 	require.Eventually(t, count("every5"), 5*time.Second, 5*time.Millisecond)
 	require.Eventually(t, count("every10"), 5*time.Second, 5*time.Millisecond)
 	other := map[string]string{"x": "every10", "y": "every5"}[first]
-	require.Equal(t, api.TaskQueued, tasksOf(t, svc, other)[0].State, "the second run waits for the repository")
+	require.Equal(t, Queued, tasksOf(t, svc, other)[0].State, "the second run waits for the repository")
 
 	clk.Set(at(0, 15)) // every5 due again while its run is running or queued
 	time.Sleep(100 * time.Millisecond)
@@ -216,7 +215,7 @@ func TestTwoSchedulesOverlap(t *testing.T) {
 	require.NotEqual(t, first, second)
 	h.release(second)
 	for _, s := range []string{"every5", "every10"} {
-		require.Equal(t, api.TaskCompleted, wait(t, svc, tasksOf(t, svc, s)[0].ID).State)
+		require.Equal(t, Completed, wait(t, svc, tasksOf(t, svc, s)[0].ID).State)
 	}
 	require.Equal(t, 1, h.maxRepo["a"], "one run at a time on the repository")
 
@@ -224,7 +223,7 @@ func TestTwoSchedulesOverlap(t *testing.T) {
 	for _, s := range []string{"every5", "every10"} {
 		require.Eventually(t, func() bool { return len(tasksOf(t, svc, s)) == 2 }, 5*time.Second, 5*time.Millisecond)
 		for _, task := range tasksOf(t, svc, s) {
-			require.Equal(t, api.TaskCompleted, wait(t, svc, task.ID).State)
+			require.Equal(t, Completed, wait(t, svc, task.ID).State)
 		}
 	}
 	h.mu.Lock()

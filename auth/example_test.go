@@ -3,7 +3,7 @@ package auth_test
 import (
 	"fmt"
 
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/auth"
 )
 
 func ExampleParseScope() {

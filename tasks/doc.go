@@ -12,7 +12,7 @@
 // and "task-locks", so every process sharing a store sees the same tasks,
 // and no progress update grows the refs log.
 //
-// Service implements api.Tasks and api.Schedules: it validates requests
+// Service (api/local's api.Tasks and api.Schedules) validates requests
 // against a Registry of operations and queues tasks, whether or not a
 // Runner is working in this process. A Runner (started by `pkgvc serve`)
 // claims queued tasks, runs them and fires due schedules.

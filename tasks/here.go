@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/pkgvc/pkgvc/api"
 )
 
 // RunHere runs req in this process and returns the operation's result and
@@ -16,7 +14,7 @@ import (
 // not wait behind queued tasks, which no Runner may ever start. If this
 // process dies, a Runner finds the task's owner gone and releases its
 // locks.
-func (s *Service) RunHere(ctx context.Context, req api.TaskRequest) (any, error) {
+func (s *Service) RunHere(ctx context.Context, req Request) (any, error) {
 	op, _, err := s.reg.check(ctx, req)
 	if err != nil {
 		return nil, err
@@ -36,7 +34,7 @@ func (s *Service) RunHere(ctx context.Context, req api.TaskRequest) (any, error)
 		if locks.allows(d.Lock) {
 			now := s.now().UTC()
 			n := d.clone()
-			n.State, n.Started, n.Owner, n.Lease = api.TaskRunning, now, r.owner, now.Add(r.cfg.Lease)
+			n.State, n.Started, n.Owner, n.Lease = Running, now, r.owner, now.Add(r.cfg.Lease)
 			vers, err := s.b.Apply(ctx, "task "+d.ID+" start here: "+d.Request.Op,
 				Put{Key: taskKey(d.ID), Value: n}, Put{Key: locksKey, Old: lver, Value: locks.with(d.ID, d.Lock)})
 			if isConflict(err) {

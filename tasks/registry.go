@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -68,7 +67,7 @@ func (g *Registry) Names() []string {
 }
 
 // check validates req and returns its Op and lock.
-func (g *Registry) check(ctx context.Context, req api.TaskRequest) (Op, Lock, error) {
+func (g *Registry) check(ctx context.Context, req Request) (Op, Lock, error) {
 	op, ok := g.ops[req.Op]
 	if !ok {
 		return Op{}, Lock{}, fmt.Errorf("%w: unknown operation %q (have %s)", ErrInvalid, req.Op, strings.Join(g.Names(), ", "))
@@ -103,7 +102,7 @@ type Report struct {
 	now func() time.Time
 
 	mu    sync.Mutex
-	prog  api.Progress
+	prog  Progress
 	log   []string
 	dirty bool
 }
@@ -112,7 +111,7 @@ type Report struct {
 func (r *Report) Progress(done, total int64, unit string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p := api.Progress{Done: done, Total: total, Unit: unit}
+	p := Progress{Done: done, Total: total, Unit: unit}
 	if p != r.prog {
 		r.prog, r.dirty = p, true
 	}
@@ -133,7 +132,7 @@ func (r *Report) Logf(format string, args ...any) {
 
 // take returns the progress and log and whether they changed since the
 // last take.
-func (r *Report) take() (api.Progress, []string, bool) {
+func (r *Report) take() (Progress, []string, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	d := r.dirty

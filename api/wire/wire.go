@@ -1,21 +1,20 @@
-package server
+// Package wire holds what the REST API's client and server both speak:
+// the request and response bodies that are not the library's own types,
+// the paths, headers and cursors, and the error codes. api/client and
+// api/server both import it and neither imports the other.
+package wire
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"net/url"
-	"sort"
-	"strconv"
 	"time"
 
 	"github.com/pkgvc/pkgvc/api"
-	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/auth"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
-
-// Request and response bodies of the API that are not the library's own
-// types. The client encodes and decodes these very types.
 
 // Prefix is the path every API route starts with.
 const Prefix = "/api/v1"
@@ -32,12 +31,6 @@ const (
 	DefaultLimit = 1000
 	MaxLimit     = 10000
 )
-
-// PageParams selects a page.
-type PageParams struct {
-	Limit  int    `query:"limit" minimum:"1" maximum:"10000" default:"1000" doc:"Items per page."`
-	Cursor string `query:"cursor" doc:"The next cursor of the previous page."`
-}
 
 // CreateRepoBody creates a repository.
 type CreateRepoBody struct {
@@ -67,8 +60,8 @@ type CommitBody struct {
 	NoReplace  bool         `json:"no_replace,omitempty"`
 }
 
-// record is the repository record rb describes.
-func (rb RecordBody) record() repo.Record {
+// Record is the repository record rb describes.
+func (rb RecordBody) Record() repo.Record {
 	return repo.Record{Path: rb.Path, SHA256: rb.SHA256, Size: rb.Size, Metadata: rb.Metadata}
 }
 
@@ -116,6 +109,16 @@ type DistBody struct {
 	Version  string `json:"version,omitempty" doc:"pin this revision."`
 	Remote   string `json:"remote,omitempty"`
 	Private  *bool  `json:"private,omitempty"`
+}
+
+// Spec is the distribution spec b gives.
+func (b DistBody) Spec() dist.DistSpec {
+	return dist.DistSpec{BasePath: b.BasePath, Repo: b.Repo, Version: b.Version, Remote: b.Remote, Private: b.Private}
+}
+
+// NewDistBody encodes a distribution spec.
+func NewDistBody(name string, sp dist.DistSpec) DistBody {
+	return DistBody{Name: name, BasePath: sp.BasePath, Repo: sp.Repo, Version: sp.Version, Remote: sp.Remote, Private: sp.Private}
 }
 
 // RemoteDeleted answers the delete of a remote.
@@ -178,7 +181,7 @@ func (b TokenBody) TokenRequest() (api.TokenRequest, error) {
 	o := api.TokenRequest{Name: b.Name}
 	// Multiplying first would overflow into a negative or zero lifetime.
 	if b.TTLSeconds < 0 || b.TTLSeconds > int64(auth.MaxTTL/time.Second) {
-		return o, errorf(repo.ErrInvalid, "invalid ttl_seconds %d: give 0 (never expires) up to %d (100 years)", b.TTLSeconds, int64(auth.MaxTTL/time.Second))
+		return o, invalidf("invalid ttl_seconds %d: give 0 (never expires) up to %d (100 years)", b.TTLSeconds, int64(auth.MaxTTL/time.Second))
 	}
 	o.TTL = time.Duration(b.TTLSeconds) * time.Second
 	for _, s := range b.Scopes {
@@ -250,96 +253,19 @@ func DecodeMetadata(s string) map[string]string {
 	return m
 }
 
-// cursor encodes the key of the last item of a page.
-func cursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+// EncodeCursor is the cursor of the page that starts after the item
+// whose key (a path, a name, an offset) is key.
+func EncodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
 
-func uncursor(c string) (string, error) {
+// DecodeCursor returns the key a cursor names; its error wraps
+// repo.ErrInvalid.
+func DecodeCursor(c string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return "", errorf(repo.ErrInvalid, "invalid cursor %q", c)
+		return "", invalidf("invalid cursor %q", c)
 	}
 	return string(b), nil
 }
-
-// EncodeCursor is the cursor of the page of a revision's packages that
-// starts after path.
-func EncodeCursor(path string) string { return cursor(path) }
-
-// DecodeCursor returns the path a cursor of a revision's packages names.
-func DecodeCursor(c string) (string, error) { return uncursor(c) }
-
-// paginate cuts the page p selects out of items. key names an item
-// uniquely; sorted says items are sorted by key, so that a page still
-// follows when the item its cursor names is gone. Without key, cursors
-// are offsets.
-func paginate[T any](items []T, p PageParams, key func(T) string, sorted bool) (Page[T], error) {
-	limit := p.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
-	}
-	start := 0
-	if p.Cursor != "" {
-		k, err := uncursor(p.Cursor)
-		if err != nil {
-			return Page[T]{}, err
-		}
-		if key == nil {
-			n, err := strconv.Atoi(k)
-			if err != nil || n < 0 {
-				return Page[T]{}, errorf(repo.ErrInvalid, "invalid cursor %q", p.Cursor)
-			}
-			start = min(n, len(items))
-		} else {
-			start = len(items)
-			if sorted {
-				// The page starts after the cursor's key, whether or not
-				// that item is still there.
-				start = sort.Search(len(items), func(i int) bool { return key(items[i]) > k })
-			} else {
-				for i, it := range items {
-					if key(it) == k {
-						start = i + 1
-						break
-					}
-				}
-			}
-		}
-	}
-	end := min(start+limit, len(items))
-	page := Page[T]{Items: items[start:end]}
-	if page.Items == nil {
-		page.Items = []T{}
-	}
-	if end < len(items) {
-		if key == nil {
-			page.Next = cursor(strconv.Itoa(end))
-		} else {
-			page.Next = cursor(key(items[end-1]))
-		}
-	}
-	return page, nil
-}
-
-// nextLink is the Link header of a page.
-func nextLink(path string, p PageParams, next string, extra url.Values) string {
-	if next == "" {
-		return ""
-	}
-	q := url.Values{}
-	for k, v := range extra {
-		q[k] = v
-	}
-	q.Set("cursor", next)
-	if p.Limit > 0 {
-		q.Set("limit", strconv.Itoa(p.Limit))
-	}
-	return "<" + path + "?" + q.Encode() + `>; rel="next"`
-}
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// rawObject is a JSON object kept as its fields.
-type rawObject = map[string]json.RawMessage
 
 // GCTask is the task request of a collection: a negative Grace (no
 // grace) is sent as --grace 0s, a zero one (the default) not at all.
@@ -363,4 +289,22 @@ func FsckTask(o api.FsckOptions) api.TaskRequest {
 		return api.TaskRequest{Op: "fsck", Args: []string{"--repair"}}
 	}
 	return api.TaskRequest{Op: "fsck"}
+}
+
+// KeyBody generates a key.
+type KeyBody struct {
+	Name string `json:"name" minLength:"1"`
+	Type string `json:"type,omitempty" doc:"openpgp (default) or sumdb."`
+	Algo string `json:"algo,omitempty" doc:"rsa4096 (OpenPGP's default) or ed25519."`
+}
+
+// KeyImportBody imports key material.
+type KeyImportBody struct {
+	Data []byte `json:"data" doc:"An OpenPGP public or secret key (armored or binary, without a passphrase) or a sumdb verifier or signer key line."`
+}
+
+// KeyPublic is the public part of a key.
+type KeyPublic struct {
+	Name   string `json:"name"`
+	Public string `json:"public" doc:"An armored OpenPGP public key block, or a sumdb verifier key line."`
 }

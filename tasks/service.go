@@ -11,7 +11,6 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -27,7 +26,7 @@ func scheduleKey(name string) string { return schedulePrefix + name }
 
 // taskDoc is a stored task: the public Task and what Runners need.
 type taskDoc struct {
-	api.Task
+	Task
 	Lock Lock `json:"lock"`
 	// Owner is the Runner running the task; Lease is when it counts as
 	// gone unless it writes again.
@@ -46,14 +45,14 @@ func (d *taskDoc) clone() *taskDoc {
 }
 
 // public returns the Task callers see.
-func (d *taskDoc) public() *api.Task {
+func (d *taskDoc) public() *Task {
 	t := d.clone().Task
 	return &t
 }
 
 // scheduleDoc is a stored schedule.
 type scheduleDoc struct {
-	api.Schedule
+	Schedule
 	// Handled is the latest due time started or skipped.
 	Handled time.Time `json:"handled,omitzero"`
 }
@@ -129,7 +128,8 @@ func WithLocation(loc *time.Location) Option { return func(s *Service) { s.loc =
 // runs (default 500 ms).
 func WithWaitPoll(d time.Duration) Option { return func(s *Service) { s.poll = d } }
 
-// Service implements api.Tasks and api.Schedules over a Backend. It queues
+// Service runs tasks and schedules over a Backend (it is the api.Tasks
+// and api.Schedules of api/local). It queues
 // tasks and stores schedules; a Runner, in this process or another one
 // sharing the Backend, runs them. It is safe for concurrent use.
 type Service struct {
@@ -150,11 +150,6 @@ type cachedTask struct {
 	ver Version
 	doc *taskDoc
 }
-
-var (
-	_ api.Tasks     = (*Service)(nil)
-	_ api.Schedules = (*Service)(nil)
-)
 
 // New returns a Service storing in b and running the operations of reg.
 func New(b Backend, reg *Registry, opts ...Option) *Service {
@@ -262,17 +257,17 @@ func (s *Service) getLocks(ctx context.Context) (*locksDoc, Version, error) {
 }
 
 // newTask returns a queued task for req, checked by the registry.
-func (s *Service) newTask(ctx context.Context, req api.TaskRequest) (*taskDoc, error) {
+func (s *Service) newTask(ctx context.Context, req Request) (*taskDoc, error) {
 	_, lock, err := s.reg.check(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()
 	return &taskDoc{
-		Task: api.Task{
+		Task: Task{
 			ID:      s.ids.next(now),
-			Request: api.TaskRequest{Op: req.Op, Args: slices.Clone(req.Args)},
-			State:   api.TaskQueued,
+			Request: Request{Op: req.Op, Args: slices.Clone(req.Args)},
+			State:   Queued,
 			Repo:    lock.Repo,
 			Created: now,
 			By:      repo.WhoFrom(ctx),
@@ -282,7 +277,7 @@ func (s *Service) newTask(ctx context.Context, req api.TaskRequest) (*taskDoc, e
 }
 
 // StartTask checks req and queues it.
-func (s *Service) StartTask(ctx context.Context, req api.TaskRequest) (*api.Task, error) {
+func (s *Service) StartTask(ctx context.Context, req Request) (*Task, error) {
 	d, err := s.newTask(ctx, req)
 	if err != nil {
 		return nil, err
@@ -295,12 +290,12 @@ func (s *Service) StartTask(ctx context.Context, req api.TaskRequest) (*api.Task
 }
 
 // ListTasks returns every task, oldest first.
-func (s *Service) ListTasks(ctx context.Context) ([]api.Task, error) {
+func (s *Service) ListTasks(ctx context.Context) ([]Task, error) {
 	es, err := s.list(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]api.Task, len(es))
+	out := make([]Task, len(es))
 	for i, e := range es {
 		out[i] = *e.doc.public()
 	}
@@ -308,7 +303,7 @@ func (s *Service) ListTasks(ctx context.Context) ([]api.Task, error) {
 }
 
 // ShowTask returns one task.
-func (s *Service) ShowTask(ctx context.Context, id string) (*api.Task, error) {
+func (s *Service) ShowTask(ctx context.Context, id string) (*Task, error) {
 	d, _, err := s.get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -318,7 +313,7 @@ func (s *Service) ShowTask(ctx context.Context, id string) (*api.Task, error) {
 
 // WaitTask returns when the task is done or ctx ends, calling progress,
 // when set, each time the task changes.
-func (s *Service) WaitTask(ctx context.Context, id string, progress func(*api.Task)) (*api.Task, error) {
+func (s *Service) WaitTask(ctx context.Context, id string, progress func(*Task)) (*Task, error) {
 	var last Version
 	t := time.NewTimer(0)
 	defer t.Stop()
@@ -348,7 +343,7 @@ func (s *Service) WaitTask(ctx context.Context, id string, progress func(*api.Ta
 // CancelTask cancels a queued task at once and asks the owner of a
 // running one to stop it; the task becomes canceled when it has. A task
 // that is done is returned as it is.
-func (s *Service) CancelTask(ctx context.Context, id string) (*api.Task, error) {
+func (s *Service) CancelTask(ctx context.Context, id string) (*Task, error) {
 	for {
 		d, ver, err := s.get(ctx, id)
 		if err != nil {
@@ -358,8 +353,8 @@ func (s *Service) CancelTask(ctx context.Context, id string) (*api.Task, error) 
 			return d.public(), nil
 		}
 		n := d.clone()
-		if n.State == api.TaskQueued {
-			n.State, n.Finished = api.TaskCanceled, s.now().UTC()
+		if n.State == Queued {
+			n.State, n.Finished = Canceled, s.now().UTC()
 			n.Error = "canceled before it started"
 		} else {
 			n.Cancel = true
@@ -388,7 +383,7 @@ func parseCron(spec string) (cron.Schedule, error) {
 
 // CreateSchedule checks s's name, cron expression and request and stores
 // it. LastRun, LastTask and Next are ignored.
-func (s *Service) CreateSchedule(ctx context.Context, sc api.Schedule) (*api.Schedule, error) {
+func (s *Service) CreateSchedule(ctx context.Context, sc Schedule) (*Schedule, error) {
 	if err := repo.ValidateName(sc.Name); err != nil {
 		return nil, fmt.Errorf("schedule %w", err)
 	}
@@ -399,9 +394,9 @@ func (s *Service) CreateSchedule(ctx context.Context, sc api.Schedule) (*api.Sch
 	if _, _, err := s.reg.check(ctx, sc.Request); err != nil {
 		return nil, err
 	}
-	d := &scheduleDoc{Schedule: api.Schedule{
+	d := &scheduleDoc{Schedule: Schedule{
 		Name: sc.Name, Cron: strings.TrimSpace(sc.Cron), Created: s.now().UTC(),
-		Request: api.TaskRequest{Op: sc.Request.Op, Args: slices.Clone(sc.Request.Args)},
+		Request: Request{Op: sc.Request.Op, Args: slices.Clone(sc.Request.Args)},
 	}}
 	_, err = s.b.Apply(ctx, "schedule "+sc.Name+" create", Put{Key: scheduleKey(sc.Name), Value: d})
 	if isConflict(err) {
@@ -441,8 +436,8 @@ func (s *Service) listSchedules(ctx context.Context, fn func(d *scheduleDoc, ver
 }
 
 // ListSchedules returns every schedule, by name, with its next due time.
-func (s *Service) ListSchedules(ctx context.Context) ([]api.Schedule, error) {
-	out := []api.Schedule{}
+func (s *Service) ListSchedules(ctx context.Context) ([]Schedule, error) {
+	out := []Schedule{}
 	now := s.now().In(s.loc)
 	err := s.listSchedules(ctx, func(d *scheduleDoc, _ Version) error {
 		sc := d.Schedule

@@ -6,13 +6,12 @@ import (
 
 	metamem "github.com/pkgvc/pkgvc/meta/mem"
 
-	"github.com/pkgvc/pkgvc/api"
-	"github.com/pkgvc/pkgvc/internal/tasks"
 	"github.com/pkgvc/pkgvc/objects"
 	objmem "github.com/pkgvc/pkgvc/objects/mem"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/tasks"
 )
 
 func Example() {
@@ -38,7 +37,7 @@ func Example() {
 	svc := tasks.New(tasks.NewStoreBackend(st), reg)
 
 	// Any process sharing the store may queue; a Runner runs.
-	t, err := svc.StartTask(ctx, api.TaskRequest{Op: "count", Args: []string{"dev"}})
+	t, err := svc.StartTask(ctx, tasks.Request{Op: "count", Args: []string{"dev"}})
 	if err != nil {
 		panic(err)
 	}

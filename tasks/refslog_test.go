@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -36,7 +35,7 @@ func TestProgressLeavesRefsLogAlone(t *testing.T) {
 	cfg.Flush = time.Hour // this test writes the progress itself
 	r := startRunner(t, svc, cfg)
 	require.Equal(t, "a", h.waitStarted())
-	requireState(t, svc, task.ID, api.TaskRunning)
+	requireState(t, svc, task.ID, Running)
 
 	logSize := func() int64 {
 		fi, err := os.Stat(filepath.Join(dir, "refs", "log"))
@@ -51,15 +50,15 @@ func TestProgressLeavesRefsLogAlone(t *testing.T) {
 	began := time.Now()
 	for i := 1; i <= n; i++ {
 		require.NoError(t, r.write(ctx, j, "progress", func(d *taskDoc) {
-			d.Progress = api.Progress{Done: int64(i), Total: int64(n), Unit: "steps"}
+			d.Progress = Progress{Done: int64(i), Total: int64(n), Unit: "steps"}
 			d.Lease = svc.now().Add(time.Minute)
 		}))
 	}
 	t.Logf("%d progress writes in %s", n, time.Since(began))
 	require.Equal(t, before, logSize(), "progress wrote to the refs log")
-	require.Equal(t, api.Progress{Done: int64(n), Total: int64(n), Unit: "steps"}, show(t, svc, task.ID).Progress)
+	require.Equal(t, Progress{Done: int64(n), Total: int64(n), Unit: "steps"}, show(t, svc, task.ID).Progress)
 	h.release("a")
-	requireState(t, svc, task.ID, api.TaskCompleted)
+	requireState(t, svc, task.ID, Completed)
 	// Nor does the rest of the task's life.
 	require.Equal(t, before, logSize())
 }

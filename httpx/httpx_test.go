@@ -24,7 +24,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/internal/httpx"
+	"github.com/pkgvc/pkgvc/httpx"
 )
 
 var fast = httpx.Backoff{Base: time.Millisecond, Max: 2 * time.Millisecond}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -41,7 +40,7 @@ type RunnerConfig struct {
 	// Logger gets what goes wrong outside of tasks (default: discarded).
 	Logger *slog.Logger
 	// ErrorCode, when set, gives a failed task's error its code
-	// (api.Task.ErrorCode); a server passes the mapping of its API's
+	// (Task.ErrorCode); a server passes the mapping of its API's
 	// errors, so that clients match a task's error as they match a
 	// request's.
 	ErrorCode func(error) string
@@ -232,7 +231,7 @@ func (v *reservation) add(l Lock) {
 func (r *Runner) claim(ctx context.Context, es []taskEntry) {
 	queued := 0
 	for _, e := range es {
-		if e.doc.State == api.TaskQueued {
+		if e.doc.State == Queued {
 			queued++
 		}
 	}
@@ -270,7 +269,7 @@ func (r *Runner) claimOnce(ctx context.Context, es []taskEntry) (conflict bool, 
 	var held reservation
 	for _, e := range es {
 		d := e.doc
-		if d.State != api.TaskQueued {
+		if d.State != Queued {
 			continue
 		}
 		if free == 0 {
@@ -289,7 +288,7 @@ func (r *Runner) claimOnce(ctx context.Context, es []taskEntry) (conflict bool, 
 		}
 		now := r.svc.now().UTC()
 		n := d.clone()
-		n.State, n.Started, n.Owner, n.Lease = api.TaskRunning, now, r.owner, now.Add(r.cfg.Lease)
+		n.State, n.Started, n.Owner, n.Lease = Running, now, r.owner, now.Add(r.cfg.Lease)
 		nl := locks.with(d.ID, d.Lock)
 		vers, err := r.svc.b.Apply(ctx, "task "+d.ID+" start: "+d.Request.Op,
 			Put{Key: taskKey(d.ID), Old: e.ver, Value: n}, Put{Key: locksKey, Old: lver, Value: nl})
@@ -425,7 +424,7 @@ func (r *Runner) reload(ctx context.Context, j *job) error {
 	} else if err != nil {
 		return err
 	}
-	if cur.State != api.TaskRunning || cur.Owner != r.owner {
+	if cur.State != Running || cur.Owner != r.owner {
 		j.lost = true
 		j.cancel(errLost)
 		r.log.Warn("tasks: task taken over by another runner", "task", j.id, "state", cur.State)
@@ -449,7 +448,7 @@ func (r *Runner) refreshJobs(ctx context.Context, es []taskEntry) {
 			continue
 		}
 		j.mu.Lock()
-		if !j.lost && j.ver != e.ver && (e.doc.Cancel || e.doc.Owner != r.owner || e.doc.State != api.TaskRunning) {
+		if !j.lost && j.ver != e.ver && (e.doc.Cancel || e.doc.Owner != r.owner || e.doc.State != Running) {
 			_ = r.reload(ctx, j) // reads afresh: a cancel request, or the task lost
 		}
 		j.mu.Unlock()
@@ -462,16 +461,16 @@ func (r *Runner) finish(ctx context.Context, j *job, res any, runErr error) {
 	if errors.Is(cause, errLost) {
 		return
 	}
-	state, msg, code := api.TaskCompleted, "", ""
+	state, msg, code := Completed, "", ""
 	switch {
 	case runErr == nil:
 	case errors.Is(cause, errCanceled):
-		state, msg = api.TaskCanceled, "canceled"
+		state, msg = Canceled, "canceled"
 	case ctx.Err() != nil:
-		state, msg = api.TaskFailed, Interrupted
+		state, msg = Failed, Interrupted
 		j.rep.Logf("stopped: %s", runErr)
 	default:
-		state, msg = api.TaskFailed, runErr.Error()
+		state, msg = Failed, runErr.Error()
 		if errors.As(runErr, new(*parallel.PanicError)) { // a bug: its stack is for the log
 			r.log.Error("tasks: panic", "task", j.id, "err", runErr, parallel.LogStack(runErr))
 		}
@@ -563,7 +562,7 @@ func (r *Runner) reap(ctx context.Context, es []taskEntry, now time.Time) {
 	running := map[string]bool{}
 	for _, e := range es {
 		d := e.doc
-		if d.State != api.TaskRunning {
+		if d.State != Running {
 			continue
 		}
 		running[d.ID] = true
@@ -590,7 +589,7 @@ func (r *Runner) reap(ctx context.Context, es []taskEntry, now time.Time) {
 	// The listing may predate a claim: read each task again.
 	stale = slicesFilter(stale, func(id string) bool {
 		d, _, err := r.svc.get(ctx, id)
-		return errors.Is(err, ErrTaskNotFound) || err == nil && d.State != api.TaskRunning
+		return errors.Is(err, ErrTaskNotFound) || err == nil && d.State != Running
 	})
 	if len(stale) > 0 {
 		// A conflict means the locks moved since they were read: next time.
@@ -610,7 +609,7 @@ func (r *Runner) reapOne(ctx context.Context, id string, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		if d.State != api.TaskRunning || !r.ownerGone(d, now) {
+		if d.State != Running || !r.ownerGone(d, now) {
 			return nil // renewed or ended meanwhile
 		}
 		why := " stopped renewing its lease"
@@ -618,9 +617,9 @@ func (r *Runner) reapOne(ctx context.Context, id string, now time.Time) error {
 			why = " exited"
 		}
 		err = r.end(ctx, d, ver, func(n *taskDoc) {
-			n.State, n.Error = api.TaskFailed, Interrupted
+			n.State, n.Error = Failed, Interrupted
 			if d.Cancel {
-				n.State, n.Error = api.TaskCanceled, "canceled"
+				n.State, n.Error = Canceled, "canceled"
 			}
 			n.Log = appendBounded(n.Log, now.UTC().Format(time.RFC3339)+" runner "+d.Owner+why)
 		})
