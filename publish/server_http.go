@@ -42,12 +42,13 @@ type serveConfig struct {
 	maxConns, maxPerAddr                     int
 	h2c                                      bool
 	tls                                      *tls.Config
+	grace                                    time.Duration
 }
 
 // serve serves h on l until ctx is done, then shuts down: it stops
-// accepting, lets requests in flight finish for up to grace, then cancels
+// accepting, lets requests in flight finish for up to sc.grace, then cancels
 // the contexts of those still running and closes their connections.
-func (sc *serveConfig) serve(ctx context.Context, l net.Listener, h http.Handler, grace time.Duration) error {
+func (sc *serveConfig) serve(ctx context.Context, l net.Listener, h http.Handler) error {
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
 	cl := &capListener{Listener: l, total: sc.maxConns, perAddr: sc.maxPerAddr, tls: sc.tls != nil, byAddr: map[string]int{}}
@@ -93,7 +94,7 @@ func (sc *serveConfig) serve(ctx context.Context, l net.Listener, h http.Handler
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	sctx, cancel := context.WithTimeout(context.Background(), sc.grace)
 	err := srv.Shutdown(sctx)
 	cancel()
 	if err != nil { // grace is over: cancel what still runs
@@ -479,7 +480,6 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
-
 
 // progressConn is a net.Conn whose Write, on reaching its deadline when
 // some bytes were sent since the deadline was set, sets a new one as far

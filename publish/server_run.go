@@ -10,7 +10,7 @@ import (
 )
 
 // ShutdownTimeout bounds how long ListenAndServe waits for requests in
-// flight once its context is done.
+// flight once its context is done (see WithShutdownTimeout).
 const ShutdownTimeout = 30 * time.Second
 
 // Connection limits of Serve, each changed by a ServeOption.
@@ -100,6 +100,17 @@ func WithMaxConns(total, perAddr int) ServeOption {
 	}
 }
 
+// WithShutdownTimeout sets how long a shutdown lets requests in flight
+// finish before their contexts are cancelled and their connections
+// closed. Zero or less keeps ShutdownTimeout.
+func WithShutdownTimeout(d time.Duration) ServeOption {
+	return func(cs *serveConfig) {
+		if d > 0 {
+			cs.grace = d
+		}
+	}
+}
+
 // WithH2C lets clients speak HTTP/2 without TLS ("h2c", prior knowledge
 // only: an HTTP/1.1 Upgrade is not taken), beside HTTP/1.1; for a server
 // behind a proxy that speaks HTTP/2 to it.
@@ -149,9 +160,10 @@ func serve(ctx context.Context, l net.Listener, cfg *tls.Config, h http.Handler,
 		maxConns:      DefaultMaxConns,
 		maxPerAddr:    DefaultMaxConnsPerAddr,
 		tls:           cfg,
+		grace:         ShutdownTimeout,
 	}
 	for _, o := range opts {
 		o(cs)
 	}
-	return cs.serve(ctx, l, h, ShutdownTimeout)
+	return cs.serve(ctx, l, h)
 }
