@@ -66,6 +66,12 @@ func (sc *serveConfig) serve(ctx context.Context, l net.Listener, h http.Handler
 		WriteTimeout:   sc.writeTimeout,
 		MaxHeaderBytes: sc.maxHeader,
 		BaseContext:    func(net.Listener) context.Context { return base },
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if pc, ok := c.(*progressConn); ok { // plain TCP (not TLS)
+				return context.WithValue(ctx, connKey{}, pc)
+			}
+			return ctx
+		},
 		ErrorLog:       slog.NewLogLogger(sc.log.Handler(), slog.LevelDebug),
 	}
 	var protos http.Protocols
@@ -121,6 +127,9 @@ func (lh *limitHandler) wait() { lh.running.Wait() }
 
 var writers = sync.Pool{New: func() any { return new(limitWriter) }}
 
+// connKey is the context key of a request's *progressConn.
+type connKey struct{}
+
 func (lh *limitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lh.running.Add(1)
 	defer lh.running.Done()
@@ -140,13 +149,19 @@ func (lh *limitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		*lw = limitWriter{}
 		writers.Put(lw)
 	}()
+	if pc, ok := r.Context().Value(connKey{}).(*progressConn); ok && r.ProtoMajor == 1 {
+		lw.pc = pc
+		pc.hold = true
+	}
 	lh.h.ServeHTTP(lw, r)
 	if body != nil && !body.done && lw.reason == "" {
+		lw.release(false)
 		body.drain(lw, r)
 	}
 	if lw.reason != "" {
 		lw.sendReason()
 	}
+	lw.release(true)
 }
 
 // recovered handles a handler's panic p: logged with its stack (but
@@ -156,6 +171,9 @@ func (lh *limitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (lh *limitHandler) recovered(lw *limitWriter, r *http.Request, p any) {
 	if p == http.ErrAbortHandler {
 		panic(p)
+	}
+	if pc := lw.pc; pc != nil { // what it holds is dropped: a 500 or an abort
+		lw.pc, pc.hold, pc.held = nil, false, pc.held[:0]
 	}
 	lh.log.Error("handler panic", "path", r.URL.EscapedPath(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 	if lw.wrote {
@@ -175,6 +193,7 @@ func (lh *limitHandler) recovered(lw *limitWriter, r *http.Request, p any) {
 type limitWriter struct {
 	http.ResponseWriter
 	req     *http.Request
+	pc      *progressConn // of an HTTP/1.x request on plain TCP, while it holds writes
 	rc      *http.ResponseController
 	timeout time.Duration
 	dl      time.Time
@@ -199,6 +218,24 @@ func (w *limitWriter) arm() {
 		w.dl = now.Add(w.timeout)
 		_ = w.rc.SetWriteDeadline(w.dl)
 	}
+}
+
+// release ends the holding of writes by the connection (see
+// progressConn.hold): what it holds goes out with the rest of the
+// response net/http still buffers (end: the handler returned), or alone.
+func (w *limitWriter) release(end bool) {
+	pc := w.pc
+	if pc == nil {
+		return
+	}
+	w.pc = nil
+	if end && len(pc.held) > 0 {
+		// The header is out (it leads what is held), so flushing does not
+		// change the framing; what net/http buffers joins what is held.
+		_ = w.rc.Flush()
+	}
+	pc.hold = false
+	_ = pc.flushHeld()
 }
 
 func (w *limitWriter) WriteHeader(code int) {
@@ -241,6 +278,7 @@ func (w *limitWriter) ReadFrom(src io.Reader) (int64, error) {
 	if w.reason != "" {
 		return io.Copy(writerOnly{w}, src)
 	}
+	w.release(false) // a large body: what is held is its header
 	w.arm()
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
 		return rf.ReadFrom(src)
@@ -257,6 +295,7 @@ func (w *limitWriter) Flush() {
 	if w.reason != "" {
 		return
 	}
+	w.release(false)
 	w.arm()
 	_ = w.rc.Flush()
 }
@@ -292,6 +331,7 @@ func cleanReason(v string) string {
 // the connection cannot be hijacked, the response goes out with the
 // status text.
 func (w *limitWriter) sendReason() {
+	w.release(false)
 	h := w.Header()
 	conn, bw, err := w.rc.Hijack()
 	if err != nil {
@@ -493,6 +533,28 @@ type progressConn struct {
 	sent    atomic.Int64 // bytes written since
 	release func()       // gives the connection's slot back, on Close
 	closed  atomic.Bool
+
+	// While hold is set (by the handler wrapper of an HTTP/1.x request,
+	// which runs on the connection's goroutine), writes are kept in held,
+	// up to holdMax, and go out with the next write once hold is off: a
+	// response a little larger than net/http's 4 KiB connection buffer
+	// leaves in one write with its header, not two.
+	hold bool
+	held []byte
+}
+
+// holdMax bounds what a connection holds back.
+const holdMax = 16 << 10
+
+// flushHeld sends what is held.
+func (c *progressConn) flushHeld() error {
+	if len(c.held) == 0 {
+		return nil
+	}
+	p := c.held
+	c.held = c.held[:0]
+	_, err := c.write(p)
+	return err
 }
 
 func (c *progressConn) Close() error {
@@ -529,6 +591,32 @@ func (c *progressConn) more(err error, n int64) bool {
 }
 
 func (c *progressConn) Write(p []byte) (int, error) {
+	if c.hold && len(c.held)+len(p) <= holdMax {
+		if c.held == nil {
+			c.held = make([]byte, 0, holdMax)
+		}
+		c.held = append(c.held, p...)
+		return len(p), nil
+	}
+	c.hold = false
+	if len(c.held) == 0 {
+		return c.write(p)
+	}
+	// One writev of what is held and p.
+	held := len(c.held)
+	bufs := net.Buffers{c.held, p}
+	var total int64
+	for {
+		n, err := bufs.WriteTo(c.Conn)
+		total += n
+		if !c.more(err, n) {
+			c.held = c.held[:0]
+			return int(max(total-int64(held), 0)), err
+		}
+	}
+}
+
+func (c *progressConn) write(p []byte) (int, error) {
 	total := 0
 	for {
 		n, err := c.Conn.Write(p)
@@ -545,6 +633,10 @@ func (c *progressConn) Write(p []byte) (int, error) {
 // out call stopped while the client takes bytes; other readers are copied
 // through Write.
 func (c *progressConn) ReadFrom(src io.Reader) (int64, error) {
+	c.hold = false
+	if err := c.flushHeld(); err != nil {
+		return 0, err
+	}
 	rf, ok := c.Conn.(io.ReaderFrom)
 	if !ok || !isFile(src) {
 		return io.Copy(writerOnly{c}, src)
