@@ -72,7 +72,7 @@ func (sc *serveConfig) serve(ctx context.Context, l net.Listener, h http.Handler
 			}
 			return ctx
 		},
-		ErrorLog:       slog.NewLogLogger(sc.log.Handler(), slog.LevelDebug),
+		ErrorLog: slog.NewLogLogger(sc.log.Handler(), slog.LevelDebug),
 	}
 	var protos http.Protocols
 	protos.SetHTTP1(true)
