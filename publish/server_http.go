@@ -51,7 +51,7 @@ type serveConfig struct {
 func (sc *serveConfig) serve(ctx context.Context, l net.Listener, h http.Handler) error {
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
-	cl := &capListener{Listener: l, total: sc.maxConns, perAddr: sc.maxPerAddr, tls: sc.tls != nil, byAddr: map[string]int{}}
+	cl := &capListener{Listener: l, total: sc.maxConns, perAddr: sc.maxPerAddr, tls: sc.tls != nil, span: sc.writeTimeout, byAddr: map[string]int{}}
 	var ln net.Listener = cl
 	if sc.tls != nil {
 		ln = tls.NewListener(cl, sc.tls)
@@ -438,6 +438,7 @@ type capListener struct {
 	net.Listener
 	total, perAddr int
 	tls            bool
+	span           time.Duration // the write timeout
 
 	mu     sync.Mutex
 	open   int
@@ -462,7 +463,7 @@ func (l *capListener) Accept() (net.Conn, error) {
 			l.refuse(c)
 			continue
 		}
-		return &progressConn{Conn: c, release: func() { l.release(key) }}, nil
+		return &progressConn{Conn: c, span: l.span, release: func() { l.release(key) }}, nil
 	}
 }
 
@@ -521,17 +522,18 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// progressConn is a net.Conn whose Write, on reaching its deadline when
-// some bytes were sent since the deadline was set, sets a new one as far
-// ahead as the last and goes on: one long write (or sendfile) of a slow
-// but steady client completes. Under crypto/tls, for which a timed-out
-// write is fatal, this is what lets TLS writes go on at all. Writes come
-// from one goroutine at a time, a deadline may be set from another.
+// progressConn is a net.Conn whose Write, on reaching its write deadline
+// when some bytes were sent since the deadline was set, sets a new one
+// span ahead and goes on: one long write (or sendfile) of a slow but
+// steady client completes. Under crypto/tls, for which a timed-out write
+// is fatal, this is what lets TLS writes go on at all. Writes come from
+// one goroutine at a time, a deadline may be set from another.
 type progressConn struct {
 	net.Conn
-	span    atomic.Int64 // time.Duration from the last SetWriteDeadline to its deadline
-	sent    atomic.Int64 // bytes written since
-	release func()       // gives the connection's slot back, on Close
+	span    time.Duration // the write timeout
+	dl      atomic.Int64  // the write deadline set (Unix ns), 0 for none
+	sent    atomic.Int64  // bytes written since
+	release func()        // gives the connection's slot back, on Close
 	closed  atomic.Bool
 
 	// While hold is set (by the handler wrapper of an HTTP/1.x request,
@@ -566,27 +568,42 @@ func (c *progressConn) Close() error {
 }
 
 func (c *progressConn) SetWriteDeadline(t time.Time) error {
-	c.span.Store(int64(time.Until(t)))
-	c.sent.Store(0)
+	c.setDL(t)
 	return c.Conn.SetWriteDeadline(t)
 }
 
 func (c *progressConn) SetDeadline(t time.Time) error {
-	c.span.Store(int64(time.Until(t)))
-	c.sent.Store(0)
+	c.setDL(t)
 	return c.Conn.SetDeadline(t)
 }
 
-// more reports whether a write that failed with err after sent bytes
-// since the last deadline may go on, and if so sets the next deadline.
+func (c *progressConn) setDL(t time.Time) {
+	var ns int64
+	if !t.IsZero() {
+		ns = t.UnixNano()
+	}
+	c.dl.Store(ns)
+	c.sent.Store(0)
+}
+
+// more reports whether a write that failed with err after n bytes may go
+// on, and if so sets the next deadline: it timed out at a deadline just
+// reached (not one set in the past to abort it), and the client took
+// bytes since the deadline was set.
 func (c *progressConn) more(err error, n int64) bool {
 	sent := c.sent.Add(n)
-	span := time.Duration(c.span.Load())
-	if err == nil || sent == 0 || span <= 0 || !isTimeout(err) {
+	if err == nil || sent == 0 || c.span <= 0 || !isTimeout(err) {
+		return false
+	}
+	dl := c.dl.Load()
+	now := time.Now()
+	if dl == 0 || now.UnixNano()-dl > int64(c.span) {
 		return false
 	}
 	c.sent.Store(0)
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(span))
+	next := now.Add(c.span)
+	c.dl.Store(next.UnixNano())
+	_ = c.Conn.SetWriteDeadline(next)
 	return true
 }
 
