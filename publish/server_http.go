@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -300,6 +301,12 @@ func (w *limitWriter) Flush() {
 	_ = w.rc.Flush()
 }
 
+// Hijack sends what the connection holds before the handler takes it.
+func (w *limitWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.release(false)
+	return w.rc.Hijack()
+}
+
 // Unwrap gives http.ResponseController the writer of net/http.
 func (w *limitWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
@@ -333,7 +340,7 @@ func cleanReason(v string) string {
 func (w *limitWriter) sendReason() {
 	w.release(false)
 	h := w.Header()
-	conn, bw, err := w.rc.Hijack()
+	conn, bw, err := w.Hijack()
 	if err != nil {
 		w.reason = ""
 		w.ResponseWriter.WriteHeader(w.code)
@@ -477,22 +484,12 @@ func (l *capListener) release(key string) {
 }
 
 // refuse answers c 503 and closes it. The reply is one small write a new
-// socket takes at once.
+// socket takes at once; nothing is read, so a flood of connections costs
+// no more than their accept.
 func (l *capListener) refuse(c net.Conn) {
 	if !l.tls {
 		_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 		_, _ = c.Write(refusal) // closing anyway
-		// Closing with the request unread would reset the connection,
-		// which can destroy the answer: half-close, and let the client
-		// close.
-		if cw, ok := c.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-			go func() {
-				_ = c.SetReadDeadline(time.Now().Add(time.Second))
-				_, _ = io.CopyN(io.Discard, c, 64<<10)
-				_ = c.Close()
-			}()
-			return
-		}
 	}
 	_ = c.Close()
 }
@@ -656,7 +653,9 @@ func (c *progressConn) ReadFrom(src io.Reader) (int64, error) {
 	}
 	rf, ok := c.Conn.(io.ReaderFrom)
 	if !ok || !isFile(src) {
-		return io.Copy(writerOnly{c}, src)
+		bp := copyBufs.Get().(*[]byte)
+		defer copyBufs.Put(bp)
+		return io.CopyBuffer(writerOnly{c}, src, *bp)
 	}
 	var total int64
 	for {
@@ -667,6 +666,10 @@ func (c *progressConn) ReadFrom(src io.Reader) (int64, error) {
 		}
 	}
 }
+
+// copyBufs are the buffers of copies to a connection (net/http's own pool
+// is not reachable from here).
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // isFile reports whether src is a file (maybe limited), which sendfile
 // reads from its offset on: a retry resumes where the last call stopped.
