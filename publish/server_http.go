@@ -62,9 +62,12 @@ func (sc *serveConfig) serve(ctx context.Context, l net.Listener, h http.Handler
 		Handler:           lh,
 		ReadHeaderTimeout: sc.headerTimeout,
 		IdleTimeout:       sc.idleTimeout,
-		// A deadline for what net/http writes itself (errors, a TLS
-		// handshake); the handler wrapper moves it on as bytes flow.
-		WriteTimeout:   sc.writeTimeout,
+		// No WriteTimeout: the handler wrapper sets the write deadline of
+		// each response and moves it on as bytes flow (net/http's would
+		// cost a clock read and a timer per request, and per HTTP/2
+		// stream); an HTTP/2 connection's own writes must make progress
+		// within the write timeout.
+		HTTP2:          &http.HTTP2Config{WriteByteTimeout: sc.writeTimeout},
 		MaxHeaderBytes: sc.maxHeader,
 		BaseContext:    func(net.Listener) context.Context { return base },
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
@@ -136,7 +139,6 @@ func (lh *limitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer lh.running.Done()
 	lw := writers.Get().(*limitWriter)
 	*lw = limitWriter{ResponseWriter: w, req: r, rc: http.NewResponseController(w), timeout: lh.write}
-	lw.dl = time.Now().Add(lh.write) // http.Server's WriteTimeout set it
 	var body *limitBody
 	if r.Body != nil && r.Body != http.NoBody {
 		body = &limitBody{ReadCloser: r.Body, rc: lw.rc, timeout: lh.read}
@@ -161,6 +163,9 @@ func (lh *limitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if lw.reason != "" {
 		lw.sendReason()
+	}
+	if lw.dl.IsZero() { // what net/http still writes has a deadline too
+		lw.arm()
 	}
 	lw.release(true)
 }
