@@ -274,6 +274,19 @@ func (w *limitWriter) Write(p []byte) (int, error) {
 	return w.ResponseWriter.Write(p)
 }
 
+// WriteString is Write without a copy, as on net/http's writer.
+func (w *limitWriter) WriteString(p string) (int, error) {
+	if w.reason != "" {
+		w.body = append(w.body, p...)
+		return len(p), nil
+	}
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	w.arm()
+	return io.WriteString(w.ResponseWriter, p)
+}
+
 // ReadFrom hands src to net/http's writer, which sends a file with
 // sendfile on a plain HTTP/1.x connection (progressConn moves the deadline
 // on meanwhile); elsewhere it copies in chunks, each write moving it.
