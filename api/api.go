@@ -14,9 +14,11 @@ import (
 	"io"
 	"time"
 
+	"github.com/pkgvc/pkgvc/checkout"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/keys"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
@@ -31,6 +33,7 @@ type Service interface {
 	Replication
 	Remotes
 	Tokens
+	Keys
 	Tasks
 	Schedules
 	Maintenance
@@ -82,10 +85,10 @@ type Blobs interface {
 
 // Distributions manages distributions.
 type Distributions interface {
-	CreateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error)
-	ListDists(ctx context.Context) ([]publish.Distribution, error)
-	ShowDist(ctx context.Context, name string) (*publish.Distribution, error)
-	UpdateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error)
+	CreateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error)
+	ListDists(ctx context.Context) ([]dist.Distribution, error)
+	ShowDist(ctx context.Context, name string) (*dist.Distribution, error)
+	UpdateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error)
 	DeleteDist(ctx context.Context, name string) error
 }
 
@@ -99,7 +102,7 @@ type Served struct {
 // Replication reads exactly what a distribution serves, so that a copy
 // elsewhere (a checkout through a server) holds the same files. The
 // object and content reads name the version the caller is copying: while
-// the distribution serves another, they fail with publish.ErrDistMoved
+// the distribution serves another, they fail with dist.ErrDistMoved
 // and the copy starts again from Served.
 type Replication interface {
 	// Served returns the version distribution name serves now.
@@ -110,16 +113,16 @@ type Replication interface {
 	// is read (fetched from its remote first if it was synced on demand).
 	ServedContent(ctx context.Context, name string, version objects.ID, path string) (io.ReadCloser, repo.Record, error)
 	// Checkout writes what distribution name serves into dir as plain
-	// files (see publish.Dists.Checkout); through a server, dir is on
+	// files (see checkout.Dist); through a server, dir is on
 	// this machine and only what changed since the last checkout into it
 	// is downloaded.
-	Checkout(ctx context.Context, name, dir string, o CheckoutOptions) (*publish.CheckoutResult, error)
+	Checkout(ctx context.Context, name, dir string, o CheckoutOptions) (*checkout.Result, error)
 }
 
 // CheckoutOptions changes how Checkout writes files.
 type CheckoutOptions struct {
 	// Link hard-links packages from the store instead of cloning or
-	// copying them (see publish.CheckoutOptions.Link and its risk).
+	// copying them (see checkout.Options.Link and its risk).
 	Link bool
 }
 
@@ -153,6 +156,25 @@ type Tokens interface {
 	CreateToken(ctx context.Context, o TokenRequest) (*Token, string, error)
 	ListTokens(ctx context.Context) ([]Token, error)
 	RevokeToken(ctx context.Context, name string) error
+}
+
+// Key describes a signing key; it never holds secret material.
+type Key = keys.Key
+
+// Keys manages the store's signing keys (see package keys). Private parts
+// go in, by generation or import, and never come out: through a server,
+// only their owner's process reads them.
+type Keys interface {
+	// GenerateKey makes a key: typ keys.TypeOpenPGP (when empty) or
+	// keys.TypeSumDB; algo keys.AlgoRSA4096 or keys.AlgoEd25519 (empty:
+	// the type's default).
+	GenerateKey(ctx context.Context, name, typ, algo string) (*Key, error)
+	// ImportKey stores key material (see keys.Store.Import).
+	ImportKey(ctx context.Context, name string, data []byte) (*Key, error)
+	// ExportKey returns the public part of a key.
+	ExportKey(ctx context.Context, name string) ([]byte, error)
+	ListKeys(ctx context.Context) ([]Key, error)
+	DeleteKey(ctx context.Context, name string) error
 }
 
 // Task states.

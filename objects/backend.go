@@ -96,3 +96,30 @@ type TempCleaner interface {
 type Reaper interface {
 	DeleteIfOlder(ctx context.Context, key string, olderThan time.Time) (deleted bool, err error)
 }
+
+// Unwrapper is implemented by decorators: a Backend that wraps another
+// (to count, trace or fail calls) returns the wrapped one, so that the
+// capabilities it does not implement itself are still found (see As).
+type Unwrapper interface {
+	Unwrap() Backend
+}
+
+// As finds the capability T on b or, through Unwrap, on the backends b
+// wraps, outermost first. The Store looks up through wrappers every
+// capability its safety relies on (Locker, Reaper, Toucher, Syncer,
+// TempCleaner): a decorator must not turn the collector's cross-process
+// lock into a process-local one or make writes silently non-durable.
+func As[T any](b Backend) (T, bool) {
+	for b != nil {
+		if t, ok := b.(T); ok {
+			return t, true
+		}
+		u, ok := b.(Unwrapper)
+		if !ok {
+			break
+		}
+		b = u.Unwrap()
+	}
+	var zero T
+	return zero, false
+}

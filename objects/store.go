@@ -89,11 +89,14 @@ type Store struct {
 // New returns a Store on b.
 func New(b Backend, opts ...Option) *Store {
 	s := &Store{b: b, sampleSize: defaultSampleSize}
+	// Staging and local paths bypass Put and Open: only the outermost
+	// backend's count, so that a decorator sees every write and read.
+	// What safety relies on is found through decorators (see As).
 	s.stager, _ = b.(Stager)
-	s.syncer, _ = b.(Syncer)
-	s.toucher, _ = b.(Toucher)
 	s.pather, _ = b.(LocalPather)
-	s.locker, _ = b.(Locker)
+	s.syncer, _ = As[Syncer](b)
+	s.toucher, _ = As[Toucher](b)
+	s.locker, _ = As[Locker](b)
 	for _, o := range opts {
 		o(s)
 	}
@@ -639,7 +642,7 @@ func (s *Store) deleteKeys(ctx context.Context, what string, ifOlderThan time.Ti
 		if !ifOlderThan.IsZero() && !info.ModTime.Before(ifOlderThan) {
 			continue
 		}
-		if r, ok := s.b.(Reaper); ok && !ifOlderThan.IsZero() {
+		if r, ok := As[Reaper](s.b); ok && !ifOlderThan.IsZero() {
 			ok, err := r.DeleteIfOlder(ctx, key, ifOlderThan)
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return deleted, fmt.Errorf("delete %s: %w", what, err)
@@ -674,7 +677,7 @@ func (s *Store) Sync(ctx context.Context) error {
 // CleanTemp removes temporary files older than olderThan that crashed
 // writers left behind, if the backend stages in temporary files.
 func (s *Store) CleanTemp(ctx context.Context, olderThan time.Time) (int, error) {
-	if c, ok := s.b.(TempCleaner); ok {
+	if c, ok := As[TempCleaner](s.b); ok {
 		return c.CleanTemp(ctx, olderThan)
 	}
 	return 0, nil

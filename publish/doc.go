@@ -1,14 +1,7 @@
-// Package publish exposes repository versions to package clients:
-// distributions (a named ref at a base path), publications (the metadata a
-// content kind needs beside its packages, such as PULP_MANIFEST), the HTTP
-// content server, and checkout into a plain directory.
-//
-// A distribution is a document in the store's metadata store (package
-// meta) under the key "dists/NAME"; one that pins a version also has the
-// pin "pins/dists/NAME" (see repo.PinPrefix), changed in the same batch, so
-// gc keeps the pinned version. One that follows a repository resolves its
-// head at every request, so a commit or a promotion is served at once.
-// Every change of distributions also changes "dist-set", so that changes
-// checked against the same distributions (base paths may not contain each
-// other) land one at a time.
+// Package publish generates publications: the metadata a content kind
+// needs beside its packages (the PEP 503 index of a python repository,
+// PULP_MANIFEST of a file one), one Publisher per kind in publish/<kind>,
+// cached per version. Distributions are in package dist, the HTTP content
+// server in package content, checkout into a directory in package
+// checkout.
 package publish

@@ -57,6 +57,18 @@ func (r *Registry) Lookup(kind string) (Publisher, bool) {
 	return p, ok
 }
 
+// Publishers lists the registered publishers, in no particular order.
+func (r *Registry) Publishers() []Publisher {
+	if r == nil {
+		return nil
+	}
+	ps := make([]Publisher, 0, len(r.m))
+	for _, p := range r.m {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
 // Publication is the generated files of one version.
 type Publication struct {
 	Version objects.ID
@@ -157,6 +169,9 @@ func (p *Publications) Touches(kind, dir string) bool {
 	}
 	return false
 }
+
+// Registry returns the registry p generates publications with.
+func (p *Publications) Registry() *Registry { return p.reg }
 
 // Router returns the publisher of kind if it routes requests itself.
 func (p *Publications) Router(kind string) (Router, bool) {

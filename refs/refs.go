@@ -156,3 +156,27 @@ func Conflict(name string) error { return fmt.Errorf("%s: %w", name, ErrConflict
 // NotFound returns the error for a missing ref: it wraps ErrNotFound and
 // names the ref.
 func NotFound(name string) error { return fmt.Errorf("%s: %w", name, ErrNotFound) }
+
+// Unwrapper is implemented by decorators: a Backend that wraps another
+// returns the wrapped one, so that the capabilities it does not implement
+// itself are still found (see As).
+type Unwrapper interface {
+	Unwrap() Backend
+}
+
+// As finds the capability T (such as Expirer) on b or, through Unwrap, on
+// the backends b wraps, outermost first.
+func As[T any](b Backend) (T, bool) {
+	for b != nil {
+		if t, ok := b.(T); ok {
+			return t, true
+		}
+		u, ok := b.(Unwrapper)
+		if !ok {
+			break
+		}
+		b = u.Unwrap()
+	}
+	var zero T
+	return zero, false
+}

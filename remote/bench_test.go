@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/internal/httpx/httpxtest"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/remote"
 	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/repo"
@@ -53,7 +54,7 @@ func benchSync(b *testing.B, base string, n int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		st, err := repo.OpenDir(ctx, filepath.Join(b.TempDir(), fmt.Sprint("store", i)), all.Kinds())
+		st, err := fsstore.OpenDir(ctx, filepath.Join(b.TempDir(), fmt.Sprint("store", i)), all.Kinds())
 		require.NoError(b, err)
 		_, err = st.CreateRepo(ctx, "mirror", repo.CreateOptions{})
 		require.NoError(b, err)

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/remote"
 	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/repo"
@@ -38,7 +39,7 @@ func ExampleManager_Sync() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	st, err := repo.OpenDir(ctx, dir, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, dir, all.Kinds())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func ExampleManager_FetchBlob() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	st, err := repo.OpenDir(ctx, dir, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, dir, all.Kinds())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
@@ -84,7 +85,7 @@ func TestBackupWhileCommitting(t *testing.T) {
 		}
 		cp(append(parts, filepath.Join(dst, "data"))...)
 
-		c, err := repo.OpenDir(e.ctx, dst, all.Kinds())
+		c, err := fsstore.OpenDir(e.ctx, dst, all.Kinds())
 		require.NoError(t, err)
 		res, err := c.Fsck(e.ctx)
 		require.NoError(t, err, "round %d", round)

@@ -18,7 +18,7 @@
 //
 // # Store formats
 //
-// A local store (OpenDir) records its format in pkgvc-store.json. Format 2
+// A local store (package location/fsstore) records its format in pkgvc-store.json. Format 2
 // keeps configuration documents, tasks and pins in "meta" (package
 // meta/fs) and only refs in "refs"; format 1 kept documents as objects
 // named by refs under "config/". A format 1 store is refused until

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
@@ -20,7 +21,7 @@ func exampleStore(ctx context.Context) (*repo.Store, string, error) {
 		return nil, "", err
 	}
 	fixed := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	s, err := repo.OpenDir(ctx, filepath.Join(dir, "store"), all.Kinds(),
+	s, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), all.Kinds(),
 		repo.WithClock(func() time.Time { return fixed }), repo.WithWho("alice"))
 	if err != nil {
 		os.RemoveAll(dir)

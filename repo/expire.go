@@ -24,7 +24,7 @@ func (s *Store) ExpireReflog(ctx context.Context, olderThan time.Time) (*ReflogE
 	if olderThan.IsZero() {
 		return nil, fmt.Errorf("%w: reflog expire: give the time before which entries go", ErrInvalid)
 	}
-	ex, ok := s.refs.(refs.Expirer)
+	ex, ok := refs.As[refs.Expirer](s.refs)
 	if !ok {
 		return nil, fmt.Errorf("reflog expire: the ref backend %T cannot expire its reflog: %w", s.refs, errors.ErrUnsupported)
 	}

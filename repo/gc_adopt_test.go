@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/objects"
@@ -34,7 +36,7 @@ func TestGCKeepsVersionNamedDuringSweep(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			be := &objectstest.SweepHook{Backend: objectsmem.New()}
-			st := repo.New(objects.New(be), refsmem.New(), all.Kinds())
+			st := repo.New(objects.New(be), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
 			for _, r := range []string{"dev", "old"} {
 				_, err := st.CreateRepo(ctx, r, repo.CreateOptions{})
 				require.NoError(t, err)

@@ -12,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
@@ -48,7 +51,7 @@ func newFSEnv(t *testing.T, opts ...repo.Option) *rtEnv {
 	ctx := context.Background()
 	c := &rtClock{}
 	dir := filepath.Join(t.TempDir(), "store")
-	s, err := repo.OpenDir(ctx, dir, all.Kinds(), append([]repo.Option{repo.WithClock(c.Now), repo.WithWho(rtWho)}, opts...)...)
+	s, err := fsstore.OpenDir(ctx, dir, all.Kinds(), append([]repo.Option{repo.WithClock(c.Now), repo.WithWho(rtWho)}, opts...)...)
 	require.NoError(t, err)
 	return &rtEnv{t: t, ctx: ctx, s: s, dir: dir, src: t.TempDir(), clock: c}
 }
@@ -58,7 +61,7 @@ func newMemEnv(t *testing.T, opts ...repo.Option) *rtEnv {
 	t.Helper()
 	c := &rtClock{}
 	s := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(),
-		append([]repo.Option{repo.WithClock(c.Now), repo.WithWho(rtWho)}, opts...)...)
+		append([]repo.Option{repo.WithMeta(metamem.New()), repo.WithClock(c.Now), repo.WithWho(rtWho)}, opts...)...)
 	return &rtEnv{t: t, ctx: context.Background(), s: s, src: t.TempDir(), clock: c}
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/objects"
@@ -34,7 +36,7 @@ func (releaseKind) Package(rec repo.Record) (string, string, bool) {
 
 func TestDiffPackagesPerRelease(t *testing.T) {
 	e := newMemEnv(t)
-	e.s = repo.New(objects.New(objectsmem.New()), refsmem.New(), repo.NewKinds(file.Kind{}, releaseKind{}), repo.WithWho(rtWho))
+	e.s = repo.New(objects.New(objectsmem.New()), refsmem.New(), repo.NewKinds(file.Kind{}, releaseKind{}), repo.WithWho(rtWho), repo.WithMeta(metamem.New()))
 	e.create("a", repo.CreateOptions{Kind: "release"})
 	e.create("b", repo.CreateOptions{Kind: "release"})
 	base := map[string]string{"lib/1.0/lib.whl": "1", "lib/1.0/lib.tar.gz": "1s", "app/2.0/app.whl": "a", "old/0.1/o.whl": "o", "README": "r"}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -53,7 +54,7 @@ func scaleStore(b *testing.B) (*repo.Store, []objects.PutResult) {
 			fixture.err = err
 			return
 		}
-		st, err := repo.OpenDir(ctx, dir, all.Kinds())
+		st, err := fsstore.OpenDir(ctx, dir, all.Kinds())
 		if err != nil {
 			fixture.err = err
 			return

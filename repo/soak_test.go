@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	metamem "github.com/pkgvc/pkgvc/meta/mem"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -41,7 +42,7 @@ func TestGCSoak(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	m := metamem.New()
 	open := func() *repo.Store {
-		s, err := repo.OpenDir(ctx, dir, all.Kinds(), repo.WithMeta(m), repo.WithWho(rtWho))
+		s, err := fsstore.OpenDir(ctx, dir, all.Kinds(), repo.WithMeta(m), repo.WithWho(rtWho))
 		require.NoError(t, err)
 		return s
 	}

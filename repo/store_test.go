@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
@@ -30,7 +31,7 @@ func TestOpenDir(t *testing.T) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, ".format-123"), nil, 0o644))
 		}},
 		{name: "existing store", setup: func(t *testing.T, dir string) {
-			_, err := repo.OpenDir(ctx, dir, all.Kinds())
+			_, err := fsstore.OpenDir(ctx, dir, all.Kinds())
 			require.NoError(t, err)
 		}},
 		{name: "non-empty directory", wantErr: repo.ErrNotStore, wantMsg: "not empty", setup: func(t *testing.T, dir string) {
@@ -69,7 +70,7 @@ func TestOpenDir(t *testing.T) {
 				dir = filepath.Join(dir, "a", "b")
 			}
 			tc.setup(t, dir)
-			s, err := repo.OpenDir(ctx, dir, all.Kinds())
+			s, err := fsstore.OpenDir(ctx, dir, all.Kinds())
 			if tc.wantErr != nil {
 				require.ErrorIs(t, err, tc.wantErr)
 				require.Nil(t, s)
@@ -96,7 +97,7 @@ func TestOpenDirReopen(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	c := &rtClock{}
-	s, err := repo.OpenDir(ctx, dir, all.Kinds(), repo.WithClock(c.Now), repo.WithWho("first"))
+	s, err := fsstore.OpenDir(ctx, dir, all.Kinds(), repo.WithClock(c.Now), repo.WithWho("first"))
 	require.NoError(t, err)
 	require.Equal(t, "first", s.Who())
 	require.NotNil(t, s.Objects())
@@ -106,7 +107,7 @@ func TestOpenDirReopen(t *testing.T) {
 	e.create("dev", repo.CreateOptions{Retain: 4})
 	e.commit("dev", map[string]string{"a.txt": "persisted"})
 
-	s2, err := repo.OpenDir(ctx, dir, all.Kinds(), repo.WithWho("second"))
+	s2, err := fsstore.OpenDir(ctx, dir, all.Kinds(), repo.WithWho("second"))
 	require.NoError(t, err)
 	e2 := &rtEnv{t: t, ctx: ctx, s: s2, dir: dir, src: t.TempDir(), clock: c}
 	info, err := s2.ShowRepo(ctx, "dev")
@@ -152,7 +153,7 @@ func TestOpenExistingDir(t *testing.T) {
 	ctx := context.Background()
 	base := t.TempDir()
 	for _, dir := range []string{filepath.Join(base, "missing"), filepath.Join(base, "a", "b")} {
-		_, err := repo.OpenExistingDir(ctx, dir, all.Kinds())
+		_, err := fsstore.OpenExistingDir(ctx, dir, all.Kinds())
 		require.ErrorIs(t, err, repo.ErrNoStore)
 		require.ErrorIs(t, err, repo.ErrNotFound)
 		require.ErrorContains(t, err, "no store at "+dir)
@@ -161,7 +162,7 @@ func TestOpenExistingDir(t *testing.T) {
 	}
 	empty := filepath.Join(base, "empty")
 	require.NoError(t, os.Mkdir(empty, 0o755))
-	_, err := repo.OpenExistingDir(ctx, empty, all.Kinds())
+	_, err := fsstore.OpenExistingDir(ctx, empty, all.Kinds())
 	require.ErrorIs(t, err, repo.ErrNoStore)
 	ents, err := os.ReadDir(empty)
 	require.NoError(t, err)
@@ -170,13 +171,13 @@ func TestOpenExistingDir(t *testing.T) {
 	other := filepath.Join(base, "other")
 	require.NoError(t, os.Mkdir(other, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(other, "notes.txt"), nil, 0o644))
-	_, err = repo.OpenExistingDir(ctx, other, all.Kinds())
+	_, err = fsstore.OpenExistingDir(ctx, other, all.Kinds())
 	require.ErrorIs(t, err, repo.ErrNotStore)
 
 	made := filepath.Join(base, "made")
-	_, err = repo.OpenDir(ctx, made, all.Kinds())
+	_, err = fsstore.OpenDir(ctx, made, all.Kinds())
 	require.NoError(t, err)
-	s, err := repo.OpenExistingDir(ctx, made, all.Kinds())
+	s, err := fsstore.OpenExistingDir(ctx, made, all.Kinds())
 	require.NoError(t, err)
 	_, err = s.CreateRepo(ctx, "dev", repo.CreateOptions{})
 	require.NoError(t, err)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
@@ -49,48 +48,43 @@ type UpgradeReport struct {
 	Steps int `json:"steps"`
 }
 
-// Upgrade converts the store in dir to FormatVersion, then runs steps,
-// then records the format. From format 1 it moves every configuration
+// Upgrade converts st, whose format marker is marker, to FormatVersion,
+// then runs steps, then records the format; st must have been opened
+// accepting an older format, and where names it in errors and the report.
+// From format 1 it moves every configuration
 // document and task from the objects named by refs under "config/" into
 // the metadata store, and distributions' pin refs into pins, and deletes
 // those refs in one transaction; then it records each version's kind
 // (format 1 commits name none) from its repository. Each stage is atomic and repeatable: an
 // upgrade that stopped (crash, error) leaves format 1 recorded, and run
 // again it finishes. A store already in FormatVersion is left alone.
-func Upgrade(ctx context.Context, dir string, kinds *Kinds, steps []UpgradeStep, opts ...Option) (*UpgradeReport, error) {
-	format, err := readFormat(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w at %s", ErrNoStore, dir)
-	}
+func Upgrade(ctx context.Context, st *Store, marker FormatMarker, where string, steps []UpgradeStep) (*UpgradeReport, error) {
+	format, err := marker.ReadFormat(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rep := &UpgradeReport{Dir: dir, From: format, To: FormatVersion, Documents: map[string]int{}}
-	if format > FormatVersion {
-		return nil, fmt.Errorf("%w: %s is in store format %d, this pkgvc reads format %d; upgrade pkgvc", ErrFormat, dir, format, FormatVersion)
+	rep := &UpgradeReport{Dir: where, From: format, To: FormatVersion, Documents: map[string]int{}}
+	if err := CheckFormat(where, format, true); err != nil {
+		return nil, err
 	}
 	if format == FormatVersion {
 		return rep, nil
 	}
-	st, err := openDir(dir, kinds, opts...)
-	if err != nil {
-		return nil, err
-	}
 	if err := st.moveDocuments(ctx, rep); err != nil {
-		return nil, fmt.Errorf("upgrade %s: %w", dir, err)
+		return nil, fmt.Errorf("upgrade %s: %w", where, err)
 	}
 	// Versions of format 1 name no kind; their repository's is theirs.
 	if rep.VersionKinds, err = st.RecordVersionKinds(ctx); err != nil {
-		return nil, fmt.Errorf("upgrade %s: record the kinds of versions: %w", dir, err)
+		return nil, fmt.Errorf("upgrade %s: record the kinds of versions: %w", where, err)
 	}
 	for i, step := range steps {
 		if err := step(ctx, st); err != nil {
-			return nil, fmt.Errorf("upgrade %s: step %d: %w", dir, i+1, err)
+			return nil, fmt.Errorf("upgrade %s: step %d: %w", where, i+1, err)
 		}
 		rep.Steps++
 	}
-	if err := writeFormat(dir, FormatVersion); err != nil {
-		return nil, fmt.Errorf("upgrade %s: record format %d: %w", dir, FormatVersion, err)
+	if err := marker.WriteFormat(ctx, FormatVersion); err != nil {
+		return nil, fmt.Errorf("upgrade %s: record format %d: %w", where, FormatVersion, err)
 	}
 	return rep, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/refs"
@@ -108,11 +109,11 @@ func TestUpgradeFormat1(t *testing.T) {
 	toFormat1(t, ctx, e.s, e.dir)
 
 	// A format 1 store is refused, with what to do.
-	_, err = repo.OpenDir(ctx, e.dir, all.Kinds())
+	_, err = fsstore.OpenDir(ctx, e.dir, all.Kinds())
 	require.ErrorIs(t, err, repo.ErrUpgrade)
 	require.ErrorIs(t, err, repo.ErrFormat)
 	require.Contains(t, err.Error(), "store format 1: run pkgvc upgrade")
-	_, err = repo.OpenExistingDir(ctx, e.dir, all.Kinds())
+	_, err = fsstore.OpenExistingDir(ctx, e.dir, all.Kinds())
 	require.ErrorIs(t, err, repo.ErrUpgrade)
 
 	// An upgrade stopped by a failing step records no new format, and
@@ -128,12 +129,12 @@ func TestUpgradeFormat1(t *testing.T) {
 		_, err := st.ShowRepo(ctx, "dev")
 		return err
 	}
-	_, err = repo.Upgrade(ctx, e.dir, all.Kinds(), []repo.UpgradeStep{step})
+	_, err = fsstore.Upgrade(ctx, e.dir, all.Kinds(), []repo.UpgradeStep{step})
 	require.ErrorIs(t, err, fail)
-	_, err = repo.OpenDir(ctx, e.dir, all.Kinds())
+	_, err = fsstore.OpenDir(ctx, e.dir, all.Kinds())
 	require.ErrorIs(t, err, repo.ErrUpgrade)
 
-	rep, err := repo.Upgrade(ctx, e.dir, all.Kinds(), []repo.UpgradeStep{step})
+	rep, err := fsstore.Upgrade(ctx, e.dir, all.Kinds(), []repo.UpgradeStep{step})
 	require.NoError(t, err)
 	require.Equal(t, 1, rep.From)
 	require.Equal(t, 2, rep.To)
@@ -141,7 +142,7 @@ func TestUpgradeFormat1(t *testing.T) {
 	require.Equal(t, 2, calls)
 	require.Empty(t, rep.Documents, "the first run moved them")
 
-	st, err := repo.OpenDir(ctx, e.dir, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, e.dir, all.Kinds())
 	require.NoError(t, err)
 	require.Equal(t, want, metaDump(t, ctx, st.Meta()), "every document and task is there")
 	var left []string
@@ -177,7 +178,7 @@ func TestUpgradeFormat1(t *testing.T) {
 	require.Empty(t, res.Problems)
 
 	// Done once: again is nothing to do.
-	rep, err = repo.Upgrade(ctx, e.dir, all.Kinds(), []repo.UpgradeStep{step})
+	rep, err = fsstore.Upgrade(ctx, e.dir, all.Kinds(), []repo.UpgradeStep{step})
 	require.NoError(t, err)
 	require.Equal(t, 2, rep.From)
 	require.Equal(t, 2, calls)
@@ -191,10 +192,10 @@ func TestUpgradeReport(t *testing.T) {
 	_, err := meta.PutIf(e.ctx, e.s.Meta(), "tasks/0001", []byte(`{"id":"0001"}`), "")
 	require.NoError(t, err)
 	toFormat1(t, e.ctx, e.s, e.dir)
-	rep, err := repo.Upgrade(e.ctx, e.dir, all.Kinds(), nil)
+	rep, err := fsstore.Upgrade(e.ctx, e.dir, all.Kinds(), nil)
 	require.NoError(t, err)
 	require.Equal(t, map[string]int{"repos": 2, "tasks": 1}, rep.Documents)
 	require.Equal(t, 3, rep.RefsDeleted)
-	_, err = repo.Upgrade(e.ctx, filepath.Join(t.TempDir(), "none"), all.Kinds(), nil)
+	_, err = fsstore.Upgrade(e.ctx, filepath.Join(t.TempDir(), "none"), all.Kinds(), nil)
 	require.ErrorIs(t, err, repo.ErrNoStore)
 }

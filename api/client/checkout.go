@@ -13,13 +13,13 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/checkout"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/flock"
 	"github.com/pkgvc/pkgvc/internal/parallel"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
-	objectsfs "github.com/pkgvc/pkgvc/objects/fs"
-	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
-	refsfs "github.com/pkgvc/pkgvc/refs/fs"
 	"github.com/pkgvc/pkgvc/repo"
 	kindsall "github.com/pkgvc/pkgvc/repo/kinds/all"
 	"github.com/pkgvc/pkgvc/repo/tree"
@@ -73,12 +73,12 @@ const movedAttempts = 3
 // checkout (dir.pkgvc/store), then checks out from there. Later checkouts
 // download only what changed; packages the served version no longer holds
 // leave that store.
-func (c *Client) Checkout(ctx context.Context, name, dir string, o api.CheckoutOptions) (*publish.CheckoutResult, error) {
+func (c *Client) Checkout(ctx context.Context, name, dir string, o api.CheckoutOptions) (*checkout.Result, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	home, store := publish.HomeDir(abs), publish.ReplicaDir(abs)
+	home, store := checkout.HomeDir(abs), checkout.ReplicaDir(abs)
 	_, statErr := os.Lstat(home)
 	made := errors.Is(statErr, fs.ErrNotExist)
 	res, err := c.checkoutLocked(ctx, name, dir, abs, store, o)
@@ -91,7 +91,7 @@ func (c *Client) Checkout(ctx context.Context, name, dir string, o api.CheckoutO
 // checkoutLocked copies and checks out under the copy's lock. Errors
 // read as a local checkout's: a distribution that is not there as such,
 // the rest as "checkout NAME into DIR: ...".
-func (c *Client) checkoutLocked(ctx context.Context, name, dir, abs, store string, o api.CheckoutOptions) (*publish.CheckoutResult, error) {
+func (c *Client) checkoutLocked(ctx context.Context, name, dir, abs, store string, o api.CheckoutOptions) (*checkout.Result, error) {
 	sv, err := c.Served(ctx, name)
 	if err != nil {
 		return nil, err
@@ -103,7 +103,7 @@ func (c *Client) checkoutLocked(ctx context.Context, name, dir, abs, store strin
 	return res, nil
 }
 
-func (c *Client) copyAndCheckout(ctx context.Context, sv *api.Served, dir, store string, o api.CheckoutOptions) (*publish.CheckoutResult, error) {
+func (c *Client) copyAndCheckout(ctx context.Context, sv *api.Served, dir, store string, o api.CheckoutOptions) (*checkout.Result, error) {
 	if err := os.MkdirAll(store, 0o755); err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func (c *Client) copyAndCheckout(ctx context.Context, sv *api.Served, dir, store
 		return nil, err
 	}
 	defer func() { _ = flock.Unlock(lf) }()
-	rep, err := openReplica(store)
+	rep, err := fsstore.OpenReplica(store, kindsall.Kinds())
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (c *Client) copyAndCheckout(ctx context.Context, sv *api.Served, dir, store
 	}
 	for attempt := 1; ; attempt++ {
 		res, err := c.checkoutOnce(ctx, rep, sv, dir, o)
-		if !errors.Is(err, publish.ErrDistMoved) || attempt == movedAttempts {
+		if !errors.Is(err, dist.ErrDistMoved) || attempt == movedAttempts {
 			return res, err
 		}
 		if sv, err = c.Served(ctx, sv.Dist); err != nil {
@@ -136,22 +136,7 @@ func (c *Client) copyAndCheckout(ctx context.Context, sv *api.Served, dir, store
 	}
 }
 
-// openReplica opens the copy's store: blobs are kept raw, so that the
-// checkout can clone or link them.
-func openReplica(dir string) (*repo.Store, error) {
-	ob, err := objectsfs.New(filepath.Join(dir, "data"))
-	if err != nil {
-		return nil, err
-	}
-	rb, err := refsfs.New(filepath.Join(dir, "refs"))
-	if err != nil {
-		return nil, err
-	}
-	st := objects.New(ob, objects.WithTempDir(filepath.Join(dir, "data", "tmp")), objects.WithSampleSize(0))
-	return repo.New(st, rb, kindsall.Kinds()), nil
-}
-
-func (c *Client) checkoutOnce(ctx context.Context, rep *repo.Store, sv *api.Served, dir string, o api.CheckoutOptions) (*publish.CheckoutResult, error) {
+func (c *Client) checkoutOnce(ctx context.Context, rep *repo.Store, sv *api.Served, dir string, o api.CheckoutOptions) (*checkout.Result, error) {
 	name, v := sv.Dist, sv.Version
 	if err := c.copyTree(ctx, rep.Objects(), name, v); err != nil {
 		return nil, fmt.Errorf("copy %s: %w", v, err)
@@ -160,7 +145,7 @@ func (c *Client) checkoutOnce(ctx context.Context, rep *repo.Store, sv *api.Serv
 	if err != nil {
 		return nil, fmt.Errorf("copy %s: %w", v, err)
 	}
-	res, err := publish.CheckoutVersion(ctx, rep, sv.Kind, v, dir, publish.CheckoutOptions{Publishers: puball.Registry(), Link: o.Link})
+	res, err := checkout.Version(ctx, rep, sv.Kind, v, dir, checkout.Options{Publishers: puball.Registry(), Link: o.Link})
 	if res != nil {
 		res.Dist = name
 	}

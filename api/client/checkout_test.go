@@ -15,10 +15,11 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/client"
+	"github.com/pkgvc/pkgvc/checkout"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -67,7 +68,7 @@ func TestCheckoutThroughServer(t *testing.T) {
 	require.NoError(t, err)
 	files := map[string][]byte{"index.html": []byte("<h1>hi</h1>"), "d/a.txt": []byte("a"), "d/b.txt": []byte("b"), "same.txt": []byte("a")}
 	commitFiles(t, e.svc, "web", files)
-	_, err = e.svc.CreateDist(ctx, "web", publish.DistSpec{BasePath: "web", Repo: "web", Private: new(bool)})
+	_, err = e.svc.CreateDist(ctx, "web", dist.DistSpec{BasePath: "web", Repo: "web", Private: new(bool)})
 	require.NoError(t, err)
 
 	counter := &countingTransport{RoundTripper: e.spec.transport(t, http.DefaultTransport)}
@@ -110,9 +111,9 @@ func TestCheckoutThroughServer(t *testing.T) {
 	head, err := e.svc.Log(ctx, "web", 2)
 	require.NoError(t, err)
 	_, err = c.ServedObject(ctx, "web", head[1].ID, head[1].Tree)
-	require.ErrorIs(t, err, publish.ErrDistMoved)
+	require.ErrorIs(t, err, dist.ErrDistMoved)
 	_, _, err = c.ServedContent(ctx, "web", head[1].ID, "new.txt")
-	require.ErrorIs(t, err, publish.ErrDistMoved)
+	require.ErrorIs(t, err, dist.ErrDistMoved)
 	// Only the served tree's objects are handed out.
 	_, err = c.ServedObject(ctx, "web", head[0].ID, objects.Sum([]byte("not a tree object")))
 	require.ErrorIs(t, err, objects.ErrNotFound)
@@ -128,8 +129,8 @@ func TestCheckoutThroughServer(t *testing.T) {
 	require.NoError(t, os.MkdirAll(junk, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(junk, "mine.txt"), []byte("mine"), 0o644))
 	_, err = c.Checkout(ctx, "web", junk, api.CheckoutOptions{})
-	require.ErrorIs(t, err, publish.ErrNotCheckout)
-	_, err = os.Stat(publish.HomeDir(junk))
+	require.ErrorIs(t, err, checkout.ErrNotCheckout)
+	_, err = os.Stat(checkout.HomeDir(junk))
 	require.ErrorIs(t, err, fs.ErrNotExist)
 }
 
@@ -147,7 +148,7 @@ func TestCheckoutThroughServerPython(t *testing.T) {
 		files[fn] = data
 	}
 	commitFiles(t, e.svc, "py", files)
-	_, err = e.svc.CreateDist(ctx, "pypi", publish.DistSpec{BasePath: "pypi", Repo: "py"})
+	_, err = e.svc.CreateDist(ctx, "pypi", dist.DistSpec{BasePath: "pypi", Repo: "py"})
 	require.NoError(t, err)
 	remoteDir, localDir := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "out")
 	_, err = e.client(e.token("reader", "dist:pypi:read")).Checkout(ctx, "pypi", remoteDir, api.CheckoutOptions{})
@@ -168,7 +169,7 @@ func TestCheckoutThroughServerPython(t *testing.T) {
 // replicaBlobs calls fn for each package in the copy of a checkout through
 // the server into dir.
 func (e *env) replicaBlobs(dir string, fn func(objects.ID)) error {
-	return filepath.WalkDir(filepath.Join(publish.ReplicaDir(dir), "data", "blobs"), func(p string, d fs.DirEntry, err error) error {
+	return filepath.WalkDir(filepath.Join(checkout.ReplicaDir(dir), "data", "blobs"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}

@@ -17,10 +17,10 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/client"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
@@ -186,26 +186,26 @@ func TestEveryEndpoint(t *testing.T) {
 	require.Equal(t, objects.Sum(nil), id)
 
 	// Distributions.
-	dist, err := c.CreateDist(ctx, "web", publish.DistSpec{BasePath: "site/web", Repo: "prod"})
+	web, err := c.CreateDist(ctx, "web", dist.DistSpec{BasePath: "site/web", Repo: "prod"})
 	require.NoError(t, err)
-	require.Equal(t, "prod", dist.Repo)
+	require.Equal(t, "prod", web.Repo)
 	yes := true
-	dist, err = c.UpdateDist(ctx, "web", publish.DistSpec{Private: &yes})
+	web, err = c.UpdateDist(ctx, "web", dist.DistSpec{Private: &yes})
 	require.NoError(t, err)
-	require.True(t, dist.Private)
-	dist, err = c.ShowDist(ctx, "web")
+	require.True(t, web.Private)
+	web, err = c.ShowDist(ctx, "web")
 	require.NoError(t, err)
-	require.Equal(t, "site/web", dist.BasePath)
+	require.Equal(t, "site/web", web.BasePath)
 	dists, err := c.ListDists(ctx)
 	require.NoError(t, err)
 	require.Len(t, dists, 1)
-	require.ErrorIs(t, c.DeleteRepo(ctx, "prod", false), publish.ErrInUse)
+	require.ErrorIs(t, c.DeleteRepo(ctx, "prod", false), dist.ErrInUse)
 	co, err := c.Checkout(ctx, "web", filepath.Join(t.TempDir(), "web"), api.CheckoutOptions{})
 	require.NoError(t, err)
 	require.Equal(t, head[0].Repo, co.Version.Repo)
 	require.NoError(t, c.DeleteDist(ctx, "web"))
 	_, err = c.ShowDist(ctx, "web")
-	require.ErrorIs(t, err, publish.ErrDistNotFound)
+	require.ErrorIs(t, err, dist.ErrDistNotFound)
 
 	// Remotes and a sync, run as a task.
 	url := upstream(t, map[string]string{"up/one.txt": "one\n", "up/two.txt": "two\n"})
@@ -318,6 +318,8 @@ func TestEveryEndpoint(t *testing.T) {
 	require.False(t, res.Changed)
 	_, err = c.Yank(ctx, "py", python.YankRequest{File: "nope.whl"})
 	require.ErrorIs(t, err, repo.ErrPathNotFound)
+
+	checkKeys(t, e, c)
 
 	// The operations the client does not need.
 	hc := &http.Client{Transport: e.spec.transport(t, http.DefaultTransport)}

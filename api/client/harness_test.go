@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkgvc/pkgvc/app"
+
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -52,7 +54,9 @@ func newEnvNoSpec(t *testing.T, opts ...server.Option) *env {
 	t.Helper()
 	ctx := context.Background()
 	ft := &fakeTasks{tasks: map[string]*api.Task{}, schedules: map[string]api.Schedule{}}
-	svc, err := local.Open(ctx, t.TempDir(), local.WithTasks(ft), local.WithSchedules(ft))
+	ap, err := app.Open(ctx, t.TempDir(), app.WithCreate(), app.WithServiceOptions(local.WithTasks(ft), local.WithSchedules(ft)))
+	require.NoError(t, err)
+	svc := ap.Service()
 	require.NoError(t, err)
 	ft.svc = svc
 	ft.stop = make(chan struct{})

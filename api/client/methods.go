@@ -15,8 +15,8 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
@@ -215,25 +215,25 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 func (v *verifyReader) Close() error { return v.rc.Close() }
 
 // CreateDist creates a distribution.
-func (c *Client) CreateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error) {
-	var out publish.Distribution
+func (c *Client) CreateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error) {
+	var out dist.Distribution
 	return ptr(&out, c.do(ctx, http.MethodPost, "/distributions", nil, server.NewDistBody(name, spec), &out))
 }
 
 // ListDists lists the distributions the token may read.
-func (c *Client) ListDists(ctx context.Context) ([]publish.Distribution, error) {
-	return all[publish.Distribution](ctx, c, "/distributions", nil, 0)
+func (c *Client) ListDists(ctx context.Context) ([]dist.Distribution, error) {
+	return all[dist.Distribution](ctx, c, "/distributions", nil, 0)
 }
 
 // ShowDist describes a distribution.
-func (c *Client) ShowDist(ctx context.Context, name string) (*publish.Distribution, error) {
-	var out publish.Distribution
+func (c *Client) ShowDist(ctx context.Context, name string) (*dist.Distribution, error) {
+	var out dist.Distribution
 	return ptr(&out, c.do(ctx, http.MethodGet, "/distributions/"+esc(name), nil, nil, &out))
 }
 
 // UpdateDist changes a distribution.
-func (c *Client) UpdateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error) {
-	var out publish.Distribution
+func (c *Client) UpdateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error) {
+	var out dist.Distribution
 	return ptr(&out, c.do(ctx, http.MethodPatch, "/distributions/"+esc(name), nil, server.NewDistBody("", spec), &out))
 }
 
@@ -324,6 +324,39 @@ func (c *Client) CreateToken(ctx context.Context, o api.TokenRequest) (*api.Toke
 // ListTokens lists tokens.
 func (c *Client) ListTokens(ctx context.Context) ([]api.Token, error) {
 	return all[api.Token](ctx, c, "/tokens", nil, 0)
+}
+
+// GenerateKey makes a signing key on the server.
+func (c *Client) GenerateKey(ctx context.Context, name, typ, algo string) (*api.Key, error) {
+	var out api.Key
+	err := c.do(ctx, http.MethodPost, "/keys", nil, server.KeyBody{Name: name, Type: typ, Algo: algo}, &out)
+	return ptr(&out, err)
+}
+
+// ImportKey sends key material to the server, which keeps it.
+func (c *Client) ImportKey(ctx context.Context, name string, data []byte) (*api.Key, error) {
+	var out api.Key
+	err := c.do(ctx, http.MethodPut, "/keys/"+esc(name), nil, server.KeyImportBody{Data: data}, &out)
+	return ptr(&out, err)
+}
+
+// ExportKey returns the public part of a key.
+func (c *Client) ExportKey(ctx context.Context, name string) ([]byte, error) {
+	var out server.KeyPublic
+	if err := c.do(ctx, http.MethodGet, "/keys/"+esc(name)+"/public", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return []byte(out.Public), nil
+}
+
+// ListKeys lists the signing keys.
+func (c *Client) ListKeys(ctx context.Context) ([]api.Key, error) {
+	return all[api.Key](ctx, c, "/keys", nil, 0)
+}
+
+// DeleteKey deletes a signing key.
+func (c *Client) DeleteKey(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/keys/"+esc(name), nil, nil, nil)
 }
 
 // RevokeToken revokes a token.

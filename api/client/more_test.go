@@ -43,7 +43,7 @@ func (e *env) get(token, path string) *http.Response {
 }
 
 func TestAuth(t *testing.T) {
-	e := newEnv(t, server.WithAuthLimit(3, time.Minute, time.Minute))
+	e := newEnv(t, server.WithAuthLimiter(auth.NewLimiter(3, time.Minute, time.Minute)))
 	ctx := e.ctx
 	admin := e.client(e.admin)
 	for _, r := range []string{"dev", "prod"} {

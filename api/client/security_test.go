@@ -28,9 +28,9 @@ import (
 	"github.com/pkgvc/pkgvc/api/client"
 	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -268,37 +268,37 @@ func TestDistSourceScopes(t *testing.T) {
 	require.NoError(t, err)
 
 	reader := e.client(e.token("reader", "dist:*:admin", "repo:dev:read", "remote:up:read"))
-	_, err = reader.CreateDist(ctx, "web", publish.DistSpec{BasePath: "web", Repo: "dev", Remote: "up"})
+	_, err = reader.CreateDist(ctx, "web", dist.DistSpec{BasePath: "web", Repo: "dev", Remote: "up"})
 	require.ErrorIs(t, err, auth.ErrForbidden)
 	require.Contains(t, err.Error(), "repo:dev:write")
-	_, err = reader.CreateDist(ctx, "web", publish.DistSpec{BasePath: "web", Repo: "dev"})
+	_, err = reader.CreateDist(ctx, "web", dist.DistSpec{BasePath: "web", Repo: "dev"})
 	require.NoError(t, err)
-	_, err = reader.UpdateDist(ctx, "web", publish.DistSpec{Remote: "up"})
+	_, err = reader.UpdateDist(ctx, "web", dist.DistSpec{Remote: "up"})
 	require.ErrorIs(t, err, auth.ErrForbidden, "the merged spec pulls into dev")
 	require.Contains(t, err.Error(), "repo:dev:write")
 
 	writer := e.client(e.token("writer", "dist:*:admin", "repo:dev:write"))
-	_, err = writer.UpdateDist(ctx, "web", publish.DistSpec{Remote: "up"})
+	_, err = writer.UpdateDist(ctx, "web", dist.DistSpec{Remote: "up"})
 	require.ErrorIs(t, err, auth.ErrForbidden)
 	require.Contains(t, err.Error(), "remote:up:read")
 	both := e.client(e.token("both", "dist:*:admin", "repo:dev:write", "remote:up:read"))
-	_, err = both.UpdateDist(ctx, "web", publish.DistSpec{Remote: "up"})
+	_, err = both.UpdateDist(ctx, "web", dist.DistSpec{Remote: "up"})
 	require.NoError(t, err)
 	// A change of anything else is checked against the merged spec too.
-	_, err = reader.UpdateDist(ctx, "web", publish.DistSpec{BasePath: "web2"})
+	_, err = reader.UpdateDist(ctx, "web", dist.DistSpec{BasePath: "web2"})
 	require.ErrorIs(t, err, auth.ErrForbidden)
-	_, err = both.UpdateDist(ctx, "web", publish.DistSpec{BasePath: "web2"})
+	_, err = both.UpdateDist(ctx, "web", dist.DistSpec{BasePath: "web2"})
 	require.NoError(t, err)
 
 	// Privacy.
 	yes, no := true, false
-	_, err = admin.CreateDist(ctx, "priv", publish.DistSpec{BasePath: "priv", Repo: "secret", Private: &yes})
+	_, err = admin.CreateDist(ctx, "priv", dist.DistSpec{BasePath: "priv", Repo: "secret", Private: &yes})
 	require.NoError(t, err)
 	distAdmin := e.client(e.token("da", "dist:priv:admin"))
-	_, err = distAdmin.UpdateDist(ctx, "priv", publish.DistSpec{Private: &no})
+	_, err = distAdmin.UpdateDist(ctx, "priv", dist.DistSpec{Private: &no})
 	require.ErrorIs(t, err, auth.ErrForbidden)
 	require.Contains(t, err.Error(), "repo:secret:read")
-	_, err = distAdmin.UpdateDist(ctx, "priv", publish.DistSpec{BasePath: "priv2", Private: &yes})
+	_, err = distAdmin.UpdateDist(ctx, "priv", dist.DistSpec{BasePath: "priv2", Private: &yes})
 	require.NoError(t, err)
 	d, err := admin.ShowDist(ctx, "priv")
 	require.NoError(t, err)

@@ -8,16 +8,15 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/clockcache"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/internal/tasks"
+	"github.com/pkgvc/pkgvc/keys"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
-	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
 )
 
@@ -29,9 +28,10 @@ type Service struct {
 	api.Schedules
 
 	st      *repo.Store
-	dists   *publish.Dists
+	dists   *dist.Dists
 	remotes *remote.Manager
 	tokens  *auth.Store
+	keys    *keys.Store
 
 	nodeSets *clockcache.Cache[objects.ID, map[objects.ID]bool] // see ServedObject
 }
@@ -47,51 +47,48 @@ func WithTasks(t api.Tasks) Option { return func(s *Service) { s.Tasks = t } }
 // WithSchedules sets what keeps schedules.
 func WithSchedules(sc api.Schedules) Option { return func(s *Service) { s.Schedules = sc } }
 
-// New returns the Service of st. Options run in order, after the
-// library managers exist, so an option may build tasks on the Service.
-func New(st *repo.Store, opts ...Option) *Service {
+// Parts are what a Service answers with; the composition root (package
+// app) builds them once and shares them with the servers of the process.
+type Parts struct {
+	Store   *repo.Store
+	Dists   *dist.Dists
+	Remotes *remote.Manager
+	Tokens  *auth.Store
+	// Keys is the signing-key store; nil builds one over Store's metadata.
+	Keys *keys.Store
+}
+
+// New returns the Service over p. Options run in order, after the
+// Service exists, so an option may build tasks on the Service.
+func New(p Parts, opts ...Option) *Service {
 	s := &Service{
 		Tasks: noTasks{}, Schedules: noTasks{},
-		st: st, remotes: remote.New(st, remoteall.Registry()), tokens: auth.New(st),
+		st: p.Store, dists: p.Dists, remotes: p.Remotes, tokens: p.Tokens, keys: p.Keys,
 		nodeSets: newNodeSets(),
 	}
-	s.dists = publish.NewDists(st, publish.WithRemotes(s.remotes))
+	if s.keys == nil {
+		s.keys = keys.New(p.Store.Meta())
+	}
 	for _, o := range opts {
 		o(s)
 	}
 	return s
 }
 
-// Open opens (or creates) the store in dir with every content kind.
-func Open(ctx context.Context, dir string, opts ...Option) (*Service, error) {
-	st, err := repo.OpenDir(ctx, dir, all.Kinds())
-	if err != nil {
-		return nil, err
-	}
-	return New(st, opts...), nil
-}
-
-// OpenExisting opens the store in dir as Open does, but creates none (see
-// repo.OpenExistingDir).
-func OpenExisting(ctx context.Context, dir string, opts ...Option) (*Service, error) {
-	st, err := repo.OpenExistingDir(ctx, dir, all.Kinds())
-	if err != nil {
-		return nil, err
-	}
-	return New(st, opts...), nil
-}
-
 // Store returns the store.
 func (s *Service) Store() *repo.Store { return s.st }
 
 // Dists returns the distribution manager.
-func (s *Service) Dists() *publish.Dists { return s.dists }
+func (s *Service) Dists() *dist.Dists { return s.dists }
 
 // Remotes returns the remote manager.
 func (s *Service) Remotes() *remote.Manager { return s.remotes }
 
 // Tokens returns the token store.
 func (s *Service) Tokens() *auth.Store { return s.tokens }
+
+// Keys returns the key store.
+func (s *Service) Keys() *keys.Store { return s.keys }
 
 // Close closes the tasks and schedules implementations that are
 // io.Closers; the store itself holds nothing open.
@@ -236,22 +233,22 @@ func (s *Service) PutBlob(ctx context.Context, r io.Reader, size int64, want obj
 }
 
 // CreateDist creates a distribution.
-func (s *Service) CreateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error) {
+func (s *Service) CreateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error) {
 	return s.dists.Create(ctx, name, spec)
 }
 
 // ListDists lists distributions.
-func (s *Service) ListDists(ctx context.Context) ([]publish.Distribution, error) {
+func (s *Service) ListDists(ctx context.Context) ([]dist.Distribution, error) {
 	return s.dists.List(ctx)
 }
 
 // ShowDist returns one distribution.
-func (s *Service) ShowDist(ctx context.Context, name string) (*publish.Distribution, error) {
+func (s *Service) ShowDist(ctx context.Context, name string) (*dist.Distribution, error) {
 	return s.dists.Get(ctx, name)
 }
 
 // UpdateDist changes a distribution.
-func (s *Service) UpdateDist(ctx context.Context, name string, spec publish.DistSpec) (*publish.Distribution, error) {
+func (s *Service) UpdateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error) {
 	return s.dists.Update(ctx, name, spec)
 }
 
@@ -281,7 +278,7 @@ func (s *Service) UpdateRemote(ctx context.Context, name string, p api.RemotePat
 }
 
 // DeleteRemote deletes a remote, with the distributions that use it
-// (see publish.Dists.DeleteRemote).
+// (see dist.Dists.DeleteRemote).
 func (s *Service) DeleteRemote(ctx context.Context, name string, force bool) ([]string, error) {
 	detached, err := s.dists.DeleteRemote(ctx, name, force)
 	if err == nil {
@@ -304,6 +301,27 @@ func (s *Service) CreateToken(ctx context.Context, o api.TokenRequest) (*api.Tok
 func (s *Service) ListTokens(ctx context.Context) ([]api.Token, error) {
 	return s.tokens.List(ctx)
 }
+
+// GenerateKey makes a signing key.
+func (s *Service) GenerateKey(ctx context.Context, name, typ, algo string) (*api.Key, error) {
+	return s.keys.Generate(ctx, name, typ, algo)
+}
+
+// ImportKey stores key material.
+func (s *Service) ImportKey(ctx context.Context, name string, data []byte) (*api.Key, error) {
+	return s.keys.Import(ctx, name, data)
+}
+
+// ExportKey returns the public part of a key.
+func (s *Service) ExportKey(ctx context.Context, name string) ([]byte, error) {
+	return s.keys.Export(ctx, name)
+}
+
+// ListKeys lists the signing keys.
+func (s *Service) ListKeys(ctx context.Context) ([]api.Key, error) { return s.keys.List(ctx) }
+
+// DeleteKey deletes a signing key.
+func (s *Service) DeleteKey(ctx context.Context, name string) error { return s.keys.Delete(ctx, name) }
 
 // RevokeToken revokes a token.
 func (s *Service) RevokeToken(ctx context.Context, name string) error {

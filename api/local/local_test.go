@@ -15,20 +15,24 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/pkgvc/pkgvc/app"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/local"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
 func open(t *testing.T, opts ...local.Option) *local.Service {
 	t.Helper()
-	s, err := local.Open(t.Context(), filepath.Join(t.TempDir(), "store"), opts...)
+	ap, err := app.Open(t.Context(), filepath.Join(t.TempDir(), "store"), app.WithCreate(), app.WithServiceOptions(opts...))
+	require.NoError(t, err)
+	s := ap.Service()
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return s
@@ -175,11 +179,11 @@ func TestDistsRemotesTokens(t *testing.T) {
 	_, err := s.CreateRepo(ctx, "prod", repo.CreateOptions{})
 	require.NoError(t, err)
 
-	d, err := s.CreateDist(ctx, "web", publish.DistSpec{BasePath: "site/web", Repo: "prod"})
+	d, err := s.CreateDist(ctx, "web", dist.DistSpec{BasePath: "site/web", Repo: "prod"})
 	require.NoError(t, err)
 	require.Equal(t, "file", d.Kind)
 	private := true
-	_, err = s.UpdateDist(ctx, "web", publish.DistSpec{Private: &private})
+	_, err = s.UpdateDist(ctx, "web", dist.DistSpec{Private: &private})
 	require.NoError(t, err)
 	got, err := s.ShowDist(ctx, "web")
 	require.NoError(t, err)
@@ -187,7 +191,7 @@ func TestDistsRemotesTokens(t *testing.T) {
 	ds, err := s.ListDists(ctx)
 	require.NoError(t, err)
 	require.Len(t, ds, 1)
-	require.ErrorIs(t, s.DeleteRepo(ctx, "prod", false), publish.ErrInUse)
+	require.ErrorIs(t, s.DeleteRepo(ctx, "prod", false), dist.ErrInUse)
 	require.NoError(t, s.DeleteDist(ctx, "web"))
 	require.NoError(t, s.DeleteRepo(ctx, "prod", false))
 	_, err = s.ShowDist(ctx, "web")
@@ -291,7 +295,9 @@ func TestTasks(t *testing.T) {
 	})
 	t.Run("set", func(t *testing.T) {
 		tk := &tasks{}
-		s, err := local.Open(t.Context(), t.TempDir(), local.WithTasks(tk), local.WithSchedules(tk))
+		ap, err := app.Open(t.Context(), t.TempDir(), app.WithCreate(), app.WithServiceOptions(local.WithTasks(tk), local.WithSchedules(tk)))
+		require.NoError(t, err)
+		s := ap.Service()
 		require.NoError(t, err)
 		ts, err := s.ListTasks(t.Context())
 		require.NoError(t, err)

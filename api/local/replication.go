@@ -6,9 +6,10 @@ import (
 	"io"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/checkout"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/clockcache"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/tree"
@@ -47,7 +48,7 @@ func (s *Service) servedIs(ctx context.Context, name string, version objects.ID)
 		return nil, err
 	}
 	if sv.Version.ID != version {
-		return nil, fmt.Errorf("%w: %s serves %s now, not %s", publish.ErrDistMoved, name, sv.Version.ID, version)
+		return nil, fmt.Errorf("%w: %s serves %s now, not %s", dist.ErrDistMoved, name, sv.Version.ID, version)
 	}
 	return sv, nil
 }
@@ -87,8 +88,8 @@ func (s *Service) ServedContent(ctx context.Context, name string, version object
 
 // Checkout writes what distribution name serves into dir; packages synced
 // on demand are fetched from their remote now.
-func (s *Service) Checkout(ctx context.Context, name, dir string, o api.CheckoutOptions) (*publish.CheckoutResult, error) {
-	return s.dists.Checkout(ctx, name, dir, publish.CheckoutOptions{
+func (s *Service) Checkout(ctx context.Context, name, dir string, o api.CheckoutOptions) (*checkout.Result, error) {
+	return checkout.Dist(ctx, s.dists, name, dir, checkout.Options{
 		Link:       o.Link,
 		Publishers: all.Registry(),
 		Fetch:      func(ctx context.Context, r repo.Record) error { return s.remotes.FetchBlob(ctx, r, io.Discard) },

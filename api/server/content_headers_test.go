@@ -10,12 +10,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pkgvc/pkgvc/app"
+
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -24,7 +25,9 @@ import (
 // They share the API's origin, and an admin's browser credentials.
 func TestAPIContentRunsNoScript(t *testing.T) {
 	ctx := context.Background()
-	svc, err := local.Open(ctx, t.TempDir())
+	ap, err := app.Open(ctx, t.TempDir(), app.WithCreate())
+	require.NoError(t, err)
+	svc := ap.Service()
 	require.NoError(t, err)
 	tokens := auth.New(svc.Store(), auth.WithCacheTTL(0))
 	apiSrv, err := server.New(svc, tokens)
@@ -52,7 +55,7 @@ func TestAPIContentRunsNoScript(t *testing.T) {
 	}
 	_, err = svc.Commit(ctx, "site", repo.CommitRequest{Adds: adds, Message: "site"})
 	require.NoError(t, err)
-	_, err = svc.CreateDist(ctx, "web", publish.DistSpec{BasePath: "web", Repo: "site"})
+	_, err = svc.CreateDist(ctx, "web", dist.DistSpec{BasePath: "web", Repo: "site"})
 	require.NoError(t, err)
 	served, err := svc.Served(ctx, "web")
 	require.NoError(t, err)

@@ -9,9 +9,10 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/keys"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -78,19 +79,22 @@ var Codes = []Code{
 	{"version_not_found", http.StatusNotFound, repo.ErrVersionNotFound},
 	{"path_not_found", http.StatusNotFound, repo.ErrPathNotFound},
 	{"remote_not_found", http.StatusNotFound, remote.ErrRemoteNotFound},
-	{"dist_not_found", http.StatusNotFound, publish.ErrDistNotFound},
+	{"dist_not_found", http.StatusNotFound, dist.ErrDistNotFound},
 	{"token_not_found", http.StatusNotFound, auth.ErrTokenNotFound},
 	{"not_found", http.StatusNotFound, repo.ErrNotFound},
 	{"not_found", http.StatusNotFound, objects.ErrNotFound},
 	{"token_exists", http.StatusConflict, auth.ErrTokenExists},
+	{"key_not_found", http.StatusNotFound, keys.ErrNotFound},
+	{"key_exists", http.StatusConflict, keys.ErrExists},
+	{"invalid_key", http.StatusBadRequest, keys.ErrInvalid},
 	{"exists", http.StatusConflict, repo.ErrExists},
 	{"not_fast_forward", http.StatusConflict, repo.ErrNotFastForward},
-	{"dist_moved", http.StatusConflict, publish.ErrDistMoved},
+	{"dist_moved", http.StatusConflict, dist.ErrDistMoved},
 	{"conflict", http.StatusConflict, repo.ErrConflict},
-	{"in_use", http.StatusConflict, publish.ErrInUse},
+	{"in_use", http.StatusConflict, dist.ErrInUse},
 	{"ambiguous", http.StatusBadRequest, repo.ErrAmbiguous},
 	{"invalid_scope", http.StatusBadRequest, auth.ErrInvalidScope},
-	{"base_path", http.StatusBadRequest, publish.ErrBasePath},
+	{"base_path", http.StatusBadRequest, dist.ErrBasePath},
 	{"unknown_kind", http.StatusBadRequest, remote.ErrUnknownKind},
 	{"kind_mismatch", http.StatusBadRequest, repo.ErrKindMismatch},
 	{"needs_upgrade", http.StatusConflict, repo.ErrNeedsUpgrade},

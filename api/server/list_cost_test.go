@@ -10,9 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pkgvc/pkgvc/app"
+
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/repo"
@@ -37,7 +38,7 @@ func TestPackagesPageCostFollowsThePage(t *testing.T) {
 			// A server on a store that has read nothing yet (it shares
 			// the documents, as processes on one store directory do).
 			st2 := sp.Fresh()
-			srv, err := server.New(local.New(st2), auth.New(st2, auth.WithCacheTTL(0)))
+			srv, err := server.New(app.New(st2).Service(), auth.New(st2, auth.WithCacheTTL(0)))
 			require.NoError(t, err)
 			req := httptest.NewRequest(http.MethodGet, server.Prefix+"/revisions/r/packages?"+q.Encode(), nil)
 			req.Header.Set("Authorization", "Bearer "+admin)

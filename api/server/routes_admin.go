@@ -11,19 +11,19 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/httpx"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
-func (b DistBody) spec() publish.DistSpec {
-	return publish.DistSpec{BasePath: b.BasePath, Repo: b.Repo, Version: b.Version, Remote: b.Remote, Private: b.Private}
+func (b DistBody) spec() dist.DistSpec {
+	return dist.DistSpec{BasePath: b.BasePath, Repo: b.Repo, Version: b.Version, Remote: b.Remote, Private: b.Private}
 }
 
 // NewDistBody encodes a distribution spec.
-func NewDistBody(name string, sp publish.DistSpec) DistBody {
+func NewDistBody(name string, sp dist.DistSpec) DistBody {
 	return DistBody{Name: name, BasePath: sp.BasePath, Repo: sp.Repo, Version: sp.Version, Remote: sp.Remote, Private: sp.Private}
 }
 
@@ -52,8 +52,8 @@ func (s *Server) needDistSources(ctx context.Context, b DistBody) error {
 }
 
 // mergedDist is the spec a distribution has after patch b, as
-// publish.Dists.Update makes it.
-func mergedDist(d *publish.Distribution, b DistBody) DistBody {
+// dist.Dists.Update makes it.
+func mergedDist(d *dist.Distribution, b DistBody) DistBody {
 	m := DistBody{Name: d.Name, BasePath: d.BasePath, Repo: d.Repo, Remote: d.Remote}
 	if d.Repo == "" && !d.Version.IsZero() {
 		m.Version = d.Version.String()
@@ -76,7 +76,7 @@ func mergedDist(d *publish.Distribution, b DistBody) DistBody {
 // needDistUpdate checks a change of distribution d: read on the sources
 // the patch names, and on the merged spec what needDistSources asks when
 // the result pulls through a remote or its privacy changes.
-func (s *Server) needDistUpdate(ctx context.Context, d *publish.Distribution, b DistBody) error {
+func (s *Server) needDistUpdate(ctx context.Context, d *dist.Distribution, b DistBody) error {
 	if b.Repo != "" {
 		if err := need(ctx, auth.KindRepo, b.Repo, auth.Read); err != nil {
 			return err
@@ -97,14 +97,14 @@ func (s *Server) needDistUpdate(ctx context.Context, d *publish.Distribution, b 
 func (s *Server) distRoutes() {
 	a := s.api
 	huma.Register(a, op(http.MethodGet, "/distributions", "list-distributions", "List the distributions the token may read", "distributions"),
-		func(ctx context.Context, in *struct{ PageParams }) (*pageOutput[publish.Distribution], error) {
+		func(ctx context.Context, in *struct{ PageParams }) (*pageOutput[dist.Distribution], error) {
 			all, err := s.svc.ListDists(ctx)
 			if err != nil {
 				return nil, apiError(err)
 			}
-			name := func(d publish.Distribution) string { return d.Name }
+			name := func(d dist.Distribution) string { return d.Name }
 			tok := tokenFrom(ctx)
-			var mine []publish.Distribution
+			var mine []dist.Distribution
 			for _, d := range all {
 				if tok != nil && tok.ReadsDist(d.Name, d.ServedRepo()) {
 					mine = append(mine, d)
@@ -115,7 +115,7 @@ func (s *Server) distRoutes() {
 
 	create := op(http.MethodPost, "/distributions", "create-distribution", "Create a distribution (dist:NAME:admin, read on what it serves)", "distributions")
 	create.DefaultStatus = http.StatusCreated
-	huma.Register(a, create, func(ctx context.Context, in *struct{ Body DistBody }) (*bodyOutput[*publish.Distribution], error) {
+	huma.Register(a, create, func(ctx context.Context, in *struct{ Body DistBody }) (*bodyOutput[*dist.Distribution], error) {
 		if err := need(ctx, auth.KindDist, in.Body.Name, auth.Admin); err != nil {
 			return nil, err
 		}
@@ -126,7 +126,7 @@ func (s *Server) distRoutes() {
 	})
 
 	huma.Register(a, op(http.MethodGet, "/distributions/{name}", "get-distribution", "Show a distribution (dist:NAME:read, or repo:REPO:read on the repository it serves)", "distributions"),
-		func(ctx context.Context, in *nameInput) (*bodyOutput[*publish.Distribution], error) {
+		func(ctx context.Context, in *nameInput) (*bodyOutput[*dist.Distribution], error) {
 			if err := s.needDistRead(ctx, in.Name); err != nil {
 				return nil, err
 			}
@@ -137,7 +137,7 @@ func (s *Server) distRoutes() {
 		func(ctx context.Context, in *struct {
 			Name string `path:"name"`
 			Body DistBody
-		}) (*bodyOutput[*publish.Distribution], error) {
+		}) (*bodyOutput[*dist.Distribution], error) {
 			if err := need(ctx, auth.KindDist, in.Name, auth.Admin); err != nil {
 				return nil, err
 			}

@@ -10,9 +10,9 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
 )
@@ -61,6 +61,7 @@ func (s *Server) routes() {
 	s.replicationRoutes()
 	s.remoteRoutes()
 	s.tokenRoutes()
+	s.keyRoutes()
 	s.taskRoutes()
 	s.scheduleRoutes()
 	s.reflogRoutes()
@@ -395,7 +396,7 @@ var packageResponse = map[string]*huma.Response{"200": {
 // API's origin either.
 func packageHeaders(hc huma.Context, p string) {
 	h := make(http.Header, 3)
-	publish.PackageHeaders(h, p)
+	content.PackageHeaders(h, p)
 	for k, v := range h {
 		hc.SetHeader(k, v[0])
 	}

@@ -12,13 +12,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pkgvc/pkgvc/app"
+
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/publish"
@@ -32,12 +35,14 @@ import (
 // it) on the repository the distribution serves.
 func TestPrivateDistributionScopeRule(t *testing.T) {
 	ctx := context.Background()
-	svc, err := local.Open(ctx, t.TempDir())
+	ap, err := app.Open(ctx, t.TempDir(), app.WithCreate())
+	require.NoError(t, err)
+	svc := ap.Service()
 	require.NoError(t, err)
 	st := svc.Store()
 	tokens := auth.New(st, auth.WithCacheTTL(0))
-	pub := publish.NewServer(st, svc.Dists(), publish.NewPublications(st, puball.Registry(), 16),
-		publish.WithAuth(tokens), publish.WithAuthLimit(0, 0, 0))
+	pub := content.NewServer(st, svc.Dists(), publish.NewPublications(st, puball.Registry(), 16),
+		content.WithAuth(tokens))
 	apiSrv, err := server.New(svc, tokens)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
@@ -60,10 +65,10 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 	}
 	admin := token("*:*:admin")
 	private := true
-	mkDist := func(kind, repoName, dist, base string) {
+	mkDist := func(kind, repoName, name, base string) {
 		_, err := svc.CreateRepo(ctx, repoName, repo.CreateOptions{Kind: kind})
 		require.NoError(t, err)
-		_, err = svc.CreateDist(ctx, dist, publish.DistSpec{BasePath: base, Repo: repoName, Private: &private})
+		_, err = svc.CreateDist(ctx, name, dist.DistSpec{BasePath: base, Repo: repoName, Private: &private})
 		require.NoError(t, err)
 	}
 	commit := func(repoName, path string, body []byte) {
@@ -92,8 +97,8 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 		byID            bool
 	}
 	var routes []route
-	pin := func(dist, base, version string) {
-		_, err := svc.CreateDist(ctx, dist, publish.DistSpec{BasePath: base, Version: version, Private: &private})
+	pin := func(name, base, version string) {
+		_, err := svc.CreateDist(ctx, name, dist.DistSpec{BasePath: base, Version: version, Private: &private})
 		require.NoError(t, err)
 	}
 	show := func(dist, repoName string, byID bool) {

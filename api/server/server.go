@@ -18,7 +18,6 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/pkgvc/pkgvc/api"
-	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -30,7 +29,7 @@ type Server struct {
 	authn   Authenticator
 	log     *slog.Logger
 	now     func() time.Time
-	limiter *auth.Limiter
+	limiter AuthLimiter
 	uploads *uploads
 	// maxUpload bounds an upload's total size; 0 is no limit.
 	maxUpload int64
@@ -49,7 +48,7 @@ type Option func(*Server)
 // WithLogger sets where internal errors are logged (never tokens).
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 
-// WithClock sets the clock of upload expiry and rate limits.
+// WithClock sets the clock of upload expiry.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
 // WithUploadDir keeps unfinished uploads in dir (by default
@@ -71,12 +70,24 @@ func WithMaxUploadBytes(n int64) Option { return func(s *Server) { s.maxUpload =
 // (default 64); more are answered 429.
 func WithMaxOpenUploads(n int) Option { return func(s *Server) { s.uploads.maxOpen = n } }
 
-// WithAuthLimit sets how many failed authentications a client address may
-// make within window (default 10 a minute) before its requests get 429 for
-// block (default a minute); failures <= 0 disables the limit.
-func WithAuthLimit(failures int, window, block time.Duration) Option {
-	return func(s *Server) { s.limiter.Set(failures, window, block) }
+// AuthLimiter counts failed authentications per client address: Fail
+// records one and returns how long the address must wait, or 0 while it
+// is under the limit.
+type AuthLimiter interface {
+	Fail(addr string) time.Duration
 }
+
+// WithAuthLimiter makes failed authentications count on l: past its limit
+// a client's requests get 429. The content server of the same process
+// must count on the same limiter, or a password guesser gets a budget per
+// server: package app gives both the one it makes. Without a limiter
+// failures are not limited.
+func WithAuthLimiter(l AuthLimiter) Option { return func(s *Server) { s.limiter = l } }
+
+// noLimit limits nothing.
+type noLimit struct{}
+
+func (noLimit) Fail(string) time.Duration { return 0 }
 
 // New returns the API server of svc; authn checks tokens.
 func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) {
@@ -86,13 +97,12 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	useErrorModel()
 	s := &Server{
 		svc: svc, authn: authn, log: slog.New(slog.DiscardHandler), now: time.Now,
-		limiter: auth.NewLimiter(auth.DefaultLimitFailures, auth.DefaultLimitWindow, auth.DefaultLimitBlock),
+		limiter: noLimit{},
 		uploads: &uploads{dir: filepath.Join(os.TempDir(), "pkgvc-uploads"), ttl: repo.PendingWindow, busy: map[string]*uploadLock{}, maxOpen: DefaultMaxOpenUploads},
 	}
 	for _, o := range opts {
 		o(s)
 	}
-	s.limiter.SetClock(s.now)
 	s.uploads.now = s.now
 	if err := os.MkdirAll(s.uploads.dir, 0o700); err != nil {
 		return nil, err

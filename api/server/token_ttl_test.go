@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkgvc/pkgvc/app"
+
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/internal/auth"
 )
@@ -20,7 +21,9 @@ import (
 // token that never expires (or any over 100 years) is refused.
 func TestTokenTTLBounded(t *testing.T) {
 	ctx := context.Background()
-	svc, err := local.Open(ctx, t.TempDir())
+	ap, err := app.Open(ctx, t.TempDir(), app.WithCreate())
+	require.NoError(t, err)
+	svc := ap.Service()
 	require.NoError(t, err)
 	tokens := auth.New(svc.Store(), auth.WithCacheTTL(0))
 	sc, err := auth.ParseScope("*:*:admin")

@@ -15,9 +15,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgvc/pkgvc/app"
+
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 func main() {
@@ -34,8 +35,10 @@ func main() {
 	if !*keep {
 		defer os.RemoveAll(*dir)
 	}
-	st, err := repo.OpenDir(ctx, *dir, all.Kinds())
+	a, err := app.Open(ctx, *dir, app.WithCreate())
 	check(err)
+	defer a.Close()
+	st := a.Store()
 	for _, r := range []string{"dev", "prod"} {
 		_, err := st.CreateRepo(ctx, r, repo.CreateOptions{})
 		check(err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
@@ -679,7 +680,7 @@ func TestAmbiguousIDPrefix(t *testing.T) {
 		}
 		seen[k] = i
 	}
-	st, err := repo.OpenDir(context.Background(), h.store, all.Kinds())
+	st, err := fsstore.OpenDir(context.Background(), h.store, all.Kinds())
 	require.NoError(t, err)
 	b := st.Objects().NewBatch()
 	for _, d := range [][]byte{first, second} {

@@ -10,7 +10,8 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/pkgvc/pkgvc/api"
-	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -32,13 +33,13 @@ func distFlags() []cli.Flag {
 		&cli.StringFlag{Name: "version", Usage: "pin this revision (REPO@N, an id, ...)"},
 		&cli.StringFlag{Name: "remote", Usage: "remote to pull missing content through"},
 		&cli.BoolFlag{Name: "private", Usage: "require authentication to read (--private=false to open)"},
-		&cli.DurationFlag{Name: "pull-through-ttl", Usage: "with --remote: serve a pulled container tag this long before asking the remote again", DefaultText: publish.DefaultPullThroughTTL.String()},
+		&cli.DurationFlag{Name: "pull-through-ttl", Usage: "with --remote: serve a pulled container tag this long before asking the remote again", DefaultText: content.DefaultPullThroughTTL.String()},
 	}
 }
 
 // distSpec reads the create/update flags.
-func distSpec(c *cli.Command) (publish.DistSpec, error) {
-	spec := publish.DistSpec{
+func distSpec(c *cli.Command) (dist.DistSpec, error) {
+	spec := dist.DistSpec{
 		BasePath: c.String("base-path"), Repo: c.String("repo"),
 		Version: c.String("version"), Remote: c.String("remote"),
 	}
@@ -90,7 +91,7 @@ func distCreateCmd(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			acc := publish.ClientAccess(d, base)
+			acc := content.ClientAccess(d, base)
 			if jsonOut(c) {
 				return e.printJSON(distCreated{Distribution: *d, Access: acc})
 			}
@@ -102,7 +103,7 @@ func distCreateCmd(e *env) *cli.Command {
 }
 
 // serves says what a distribution serves, in words.
-func serves(d *publish.Distribution) string {
+func serves(d *dist.Distribution) string {
 	if d.Repo != "" {
 		return "follows repository " + d.Repo
 	}
@@ -153,15 +154,15 @@ func yesNo(b bool) string {
 // distCreated is the --json shape of dist create: the document and how
 // clients use it.
 type distCreated struct {
-	publish.Distribution
-	publish.Access
+	dist.Distribution
+	content.Access
 }
 
 // distShow is the --json shape of dist show: the document, how clients use
 // it and the version it serves now (null if none).
 type distShow struct {
-	publish.Distribution
-	publish.Access
+	dist.Distribution
+	content.Access
 	Serving *repo.Version `json:"serving"`
 }
 
@@ -179,7 +180,7 @@ func distShowCmd(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			acc := publish.ClientAccess(d, base)
+			acc := content.ClientAccess(d, base)
 			v, rerr := serving(ctx, svc, d)
 			if rerr != nil && !errors.Is(rerr, repo.ErrNotFound) {
 				return rerr
@@ -206,7 +207,7 @@ func distShowCmd(e *env) *cli.Command {
 
 // serving returns the version d serves now, or nil if it follows a
 // repository with no versions yet.
-func serving(ctx context.Context, svc api.Service, d *publish.Distribution) (*repo.Version, error) {
+func serving(ctx context.Context, svc api.Service, d *dist.Distribution) (*repo.Version, error) {
 	if d.Repo == "" {
 		log, err := svc.Log(ctx, d.Version.String(), 1)
 		if err != nil || len(log) == 0 {
@@ -221,7 +222,7 @@ func serving(ctx context.Context, svc api.Service, d *publish.Distribution) (*re
 	return info.Head, nil
 }
 
-func printDist(w io.Writer, d *publish.Distribution) {
+func printDist(w io.Writer, d *dist.Distribution) {
 	fmt.Fprintf(w, "name:      %s\nbase path: %s\n", d.Name, d.BasePath)
 	if d.Repo != "" {
 		fmt.Fprintf(w, "follows:   %s\n", d.Repo)

@@ -10,20 +10,17 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/urfave/cli/v3"
 
-	"github.com/pkgvc/pkgvc/api/local"
 	apiserver "github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/app"
+	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/internal/httplog"
 	"github.com/pkgvc/pkgvc/internal/tasks"
-	"github.com/pkgvc/pkgvc/publish"
-	puball "github.com/pkgvc/pkgvc/publish/all"
-	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
@@ -38,13 +35,13 @@ func serveCmd(e *env) *cli.Command {
 			&cli.StringFlag{Name: "tls-key", Usage: "PEM private key of --tls-cert in `FILE`"},
 			&cli.BoolFlag{Name: "h2c", Usage: "speak HTTP/2 without TLS too (prior knowledge, as curl --http2-prior-knowledge or a proxy does); over TLS HTTP/2 is always offered"},
 			&cli.BoolFlag{Name: "pull-through", Value: true, Usage: "let python and container distributions with a --remote fetch the projects or images they lack from it (--pull-through=false turns it off)"},
-			&cli.DurationFlag{Name: "read-header-timeout", Value: publish.DefaultReadHeaderTimeout, Usage: "drop a client that takes longer to send a request header"},
-			&cli.DurationFlag{Name: "idle-timeout", Value: publish.DefaultIdleTimeout, Usage: "close a keep-alive connection idle this long, or a request body that stops coming for this long"},
-			&cli.DurationFlag{Name: "write-timeout", Value: publish.DefaultWriteTimeout, Usage: "drop a client that takes none of its response for this long (slow steady downloads go on)"},
-			&cli.IntFlag{Name: "max-header-bytes", Value: publish.DefaultMaxHeaderBytes, Usage: "answer 431 to a larger request header"},
-			&cli.Int64Flag{Name: "max-body-bytes", Value: publish.MaxUploadBytes, Usage: "answer 413 to a larger request body (uploads)"},
-			&cli.IntFlag{Name: "max-conns", Value: publish.DefaultMaxConns, Usage: "keep at most `N` connections open; more are answered 503 and closed"},
-			&cli.IntFlag{Name: "max-conns-per-ip", Value: publish.DefaultMaxConnsPerAddr, Usage: "keep at most `N` connections of one client IP (an IPv6 one: its /64) open (behind a reverse proxy, give --max-conns)"},
+			&cli.DurationFlag{Name: "read-header-timeout", Value: content.DefaultReadHeaderTimeout, Usage: "drop a client that takes longer to send a request header"},
+			&cli.DurationFlag{Name: "idle-timeout", Value: content.DefaultIdleTimeout, Usage: "close a keep-alive connection idle this long, or a request body that stops coming for this long"},
+			&cli.DurationFlag{Name: "write-timeout", Value: content.DefaultWriteTimeout, Usage: "drop a client that takes none of its response for this long (slow steady downloads go on)"},
+			&cli.IntFlag{Name: "max-header-bytes", Value: content.DefaultMaxHeaderBytes, Usage: "answer 431 to a larger request header"},
+			&cli.Int64Flag{Name: "max-body-bytes", Value: content.MaxUploadBytes, Usage: "answer 413 to a larger request body (uploads)"},
+			&cli.IntFlag{Name: "max-conns", Value: content.DefaultMaxConns, Usage: "keep at most `N` connections open; more are answered 503 and closed"},
+			&cli.IntFlag{Name: "max-conns-per-ip", Value: content.DefaultMaxConnsPerAddr, Usage: "keep at most `N` connections of one client IP (an IPv6 one: its /64) open (behind a reverse proxy, give --max-conns)"},
 			&cli.IntFlag{Name: "task-workers", Value: 3, Usage: "run at most `N` tasks (syncs, gc, fsck) at once in this process; 0 runs none here (other serve processes sharing the store do)"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
@@ -67,15 +64,15 @@ func serveCmd(e *env) *cli.Command {
 					return usagef("serve: --tls-cert and --tls-key go together")
 				}
 				var err error
-				if tlsCfg, err = publish.TLSConfig(cert, key); err != nil {
+				if tlsCfg, err = content.TLSConfig(cert, key); err != nil {
 					return fmt.Errorf("tls: %w", err)
 				}
 			}
-			l, err := e.local(ctx, c)
+			a, err := e.local(ctx, c)
 			if err != nil {
 				return err
 			}
-			st := l.Store()
+			l := a.Service()
 			var out io.Writer = e.stderr
 			if p := c.String("access-log"); p != "" {
 				f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
@@ -93,30 +90,23 @@ func serveCmd(e *env) *cli.Command {
 			}
 			alog := httplog.New(out)
 			errlog := slog.New(slog.NewJSONHandler(e.stderr, nil))
-			mgr := l.Remotes()
-			opts := []publish.ServerOption{publish.WithLogger(errlog), publish.WithFetcher(mgr.FetchBlob), publish.WithAuth(l.Tokens()), publish.WithMaxBodyBytes(c.Int64("max-body-bytes"))}
+			mgr := a.Remotes()
+			opts := []content.ServerOption{content.WithLogger(errlog), content.WithMaxBodyBytes(c.Int64("max-body-bytes"))}
 			if c.Bool("pull-through") {
-				opts = append(opts, publish.WithPullThrough(func(ctx context.Context, rem, rp string, projects []string) (publish.PullResult, error) {
+				opts = append(opts, content.WithPullThrough(func(ctx context.Context, rem, rp string, projects []string) (content.PullResult, error) {
 					pull := mgr.PullProjects // python: project names
 					if r, err := mgr.Show(ctx, rem); err == nil && r.Kind == "container" {
 						pull = mgr.PullRefs // tags and manifest digests
 					}
 					res, err := pull(ctx, rem, rp, projects)
 					if err != nil {
-						return publish.PullResult{}, err
+						return content.PullResult{}, err
 					}
-					return publish.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
+					return content.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
 				}))
 			}
-			if w, err := repo.WatchRefs(storeDir(c)); err == nil {
-				defer w.Close()
-				opts = append(opts, publish.WithRefsWatch(w))
-			} else {
-				errlog.Warn("serve: looking refs up at every request", "err", err)
-			}
-			srv := publish.NewServer(st, l.Dists(), publish.NewPublications(st, puball.Registry(), 16), opts...)
+			srv := a.ContentServer(opts...)
 			srv.Registry().MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			mgr.OnBlobStored(srv.BlobWritten) // hashed while downloaded: no second hash on first serve
 			if err := mgr.RegisterMetrics(srv.Registry()); err != nil {
 				return err
 			}
@@ -131,31 +121,30 @@ func serveCmd(e *env) *cli.Command {
 			}
 			// The REST API answers under /api/v1/ from the same store; the
 			// content server, everything else.
-			apiSrv, err := apiserver.New(l, l.Tokens(), apiserver.WithLogger(errlog),
-				apiserver.WithUploadDir(filepath.Join(storeDir(c), "uploads")),
+			apiSrv, err := a.APIServer(apiserver.WithLogger(errlog),
 				apiserver.WithMaxUploadBytes(c.Int64("max-body-bytes")))
 			if err != nil {
 				return err
 			}
 			root := http.NewServeMux()
 			root.Handle(apiserver.Prefix+"/", apiSrv)
-			root.Handle("GET /{$}", publish.Home(l.Dists(), public))
+			root.Handle("GET /{$}", content.Home(a.Dists(), public))
 			root.Handle("/", srv)
 			scheme := "http"
 			if tlsCfg != nil {
 				scheme = "https"
 			}
-			ready := func(a net.Addr) {
+			ready := func(addr net.Addr) {
 				base := public
 				if base == "" {
-					base = scheme + "://" + a.String()
+					base = scheme + "://" + addr.String()
 				}
-				printServing(ctx, e.stdout, l, storeDir(c), base)
+				printServing(ctx, e.stdout, a, base)
 			}
 			if tlsCfg != nil {
-				err = publish.ListenAndServeTLS(ctx, c.String("listen"), tlsCfg, alog.Middleware(root), errlog, ready, serveLimits(c)...)
+				err = content.ListenAndServeTLS(ctx, c.String("listen"), tlsCfg, alog.Middleware(root), errlog, ready, serveLimits(c)...)
 			} else {
-				err = publish.ListenAndServe(ctx, c.String("listen"), alog.Middleware(root), errlog, ready, serveLimits(c)...)
+				err = content.ListenAndServe(ctx, c.String("listen"), alog.Middleware(root), errlog, ready, serveLimits(c)...)
 			}
 			return errors.Join(err, alog.Close())
 		},
@@ -163,25 +152,26 @@ func serveCmd(e *env) *cli.Command {
 }
 
 // serveLimits are the connection limits the serve flags set.
-func serveLimits(c *cli.Command) []publish.ServeOption {
-	opts := []publish.ServeOption{
-		publish.WithReadHeaderTimeout(c.Duration("read-header-timeout")),
-		publish.WithIdleTimeout(c.Duration("idle-timeout")),
-		publish.WithWriteTimeout(c.Duration("write-timeout")),
-		publish.WithMaxHeaderBytes(c.Int("max-header-bytes")),
-		publish.WithMaxConns(c.Int("max-conns"), c.Int("max-conns-per-ip")),
+func serveLimits(c *cli.Command) []content.ServeOption {
+	opts := []content.ServeOption{
+		content.WithReadHeaderTimeout(c.Duration("read-header-timeout")),
+		content.WithIdleTimeout(c.Duration("idle-timeout")),
+		content.WithWriteTimeout(c.Duration("write-timeout")),
+		content.WithMaxHeaderBytes(c.Int("max-header-bytes")),
+		content.WithMaxConns(c.Int("max-conns"), c.Int("max-conns-per-ip")),
 	}
 	if c.Bool("h2c") {
-		opts = append(opts, publish.WithH2C())
+		opts = append(opts, content.WithH2C())
 	}
 	return opts
 }
 
 // printServing says what serve serves at base, and what to do next on a
 // store without distributions.
-func printServing(ctx context.Context, w io.Writer, l *local.Service, dir, base string) {
-	fmt.Fprintf(w, "serving %s/ from the store %s:\n", base, dir)
-	fmt.Fprintf(w, "  %-22s distributions (python: pip index at .../simple/)\n", publish.ContentPrefix+"<base-path>/")
+func printServing(ctx context.Context, w io.Writer, a *app.App, base string) {
+	l := a.Service()
+	fmt.Fprintf(w, "serving %s/ from the store %s:\n", base, a.Location())
+	fmt.Fprintf(w, "  %-22s distributions (python: pip index at .../simple/)\n", content.ContentPrefix+"<base-path>/")
 	fmt.Fprintf(w, "  %-22s container distributions, as a registry\n", "/v2/")
 	fmt.Fprintf(w, "  %-22s the REST API (pkgvc --server %s ..., with a token)\n", apiserver.Prefix+"/", base)
 	dists, err := l.Dists().List(ctx)
@@ -189,7 +179,7 @@ func printServing(ctx context.Context, w io.Writer, l *local.Service, dir, base 
 		return // serving goes on; the next request says what is wrong
 	}
 	for i := range dists {
-		fmt.Fprintf(w, "  distribution %s: %s\n", dists[i].Name, publish.ClientAccess(&dists[i], base).Use)
+		fmt.Fprintf(w, "  distribution %s: %s\n", dists[i].Name, content.ClientAccess(&dists[i], base).Use)
 	}
 	if len(dists) > 0 {
 		return

@@ -14,9 +14,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/remote"
-	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
@@ -93,7 +93,7 @@ func TestRemoteProxyCredentials(t *testing.T) {
 
 	// A remote stored with the password in its proxy URL, as before
 	// credentials were refused there: the library writes its document.
-	st, err := repo.OpenDir(t.Context(), h.store, all.Kinds())
+	st, err := fsstore.OpenDir(t.Context(), h.store, all.Kinds())
 	require.NoError(t, err)
 	old := remote.Remote{Name: "old", Kind: "file", URL: "http://files.example/PULP_MANIFEST", Policy: remote.Immediate,
 		Proxy: "http://me:s3cret@proxy:3128", DownloadConcurrency: 4}

@@ -18,8 +18,8 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/client"
-	"github.com/pkgvc/pkgvc/api/local"
 	apiserver "github.com/pkgvc/pkgvc/api/server"
+	"github.com/pkgvc/pkgvc/app"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -36,6 +36,8 @@ func main() {
 type env struct {
 	stdout, stderr io.Writer
 	svc            api.Service
+	// app is the local store and its services, when svc is theirs.
+	app *app.App
 	// dial opens the API client of --server.
 	dial func(url, token string) (api.Service, error)
 	// printed is set once a JSON document is out: --json prints one.
@@ -75,13 +77,18 @@ func (e *env) service(ctx context.Context, c *cli.Command) (api.Service, error) 
 	var err error
 	if url := c.String("server"); url != "" {
 		e.svc, err = e.dialServer(c, url)
-	} else if createsStore(c) {
-		// Tasks live in the store: those queued here run in a `pkgvc serve`.
-		e.svc, err = local.Open(ctx, storeDir(c), local.WithStoreTasks())
 	} else {
-		e.svc, err = local.OpenExisting(ctx, storeDir(c), local.WithStoreTasks())
+		// Tasks live in the store: those queued here run in a `pkgvc serve`.
+		opts := []app.Option{app.WithStoreTasks()}
+		if createsStore(c) {
+			opts = append(opts, app.WithCreate())
+		}
+		e.app, err = app.Open(ctx, storeLocation(c), opts...)
 		if errors.Is(err, repo.ErrNoStore) {
 			err = fmt.Errorf("%w (pkgvc repo create NAME makes one)", err)
+		}
+		if err == nil {
+			e.svc = e.app.Service()
 		}
 	}
 	if err != nil {
@@ -118,7 +125,7 @@ func (e *env) dialServer(c *cli.Command, url string) (api.Service, error) {
 // wrong working directory shows rather than reading an empty store.
 func createsStore(c *cli.Command) bool {
 	switch strings.TrimPrefix(c.FullName(), "pkgvc ") {
-	case "repo create", "commit", "token create", "remote create", "serve":
+	case "repo create", "commit", "token create", "remote create", "serve", "key generate", "key import":
 		return true
 	}
 	return false
@@ -140,8 +147,9 @@ func publicURL(c *cli.Command) (string, error) {
 	return "http://<server>", nil
 }
 
-// storeDir is the store directory the global flags name.
-func storeDir(c *cli.Command) string {
+// storeLocation is the store the global flags name: a directory or a
+// location such as file:///DIR.
+func storeLocation(c *cli.Command) string {
 	if dir := c.String("store"); dir != "" {
 		return dir
 	}
@@ -150,19 +158,17 @@ func storeDir(c *cli.Command) string {
 
 // local opens the local store for the commands that work on its files
 // (serve, checkout), which a server cannot run for them.
-func (e *env) local(ctx context.Context, c *cli.Command) (*local.Service, error) {
+func (e *env) local(ctx context.Context, c *cli.Command) (*app.App, error) {
 	if c.String("server") != "" {
 		return nil, usagef("pkgvc %s works on a local store (--store DIR); it cannot run through --server", c.Name)
 	}
-	svc, err := e.service(ctx, c)
-	if err != nil {
+	if _, err := e.service(ctx, c); err != nil {
 		return nil, err
 	}
-	l, ok := svc.(*local.Service)
-	if !ok {
+	if e.app == nil {
 		return nil, fmt.Errorf("pkgvc %s needs a local store", c.Name)
 	}
-	return l, nil
+	return e.app, nil
 }
 
 // action is the action of a command that works on the Service: it checks
@@ -220,7 +226,7 @@ func newApp(e *env) *cli.Command {
 		Usage:   "versioned package repositories: commit, diff, promote, serve",
 		Version: readVersion().String(),
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "store", Usage: "store directory", Sources: cli.EnvVars("PKGVC_STORE"), Value: "pkgvc-data", DefaultText: "$PKGVC_STORE, else ./pkgvc-data"},
+			&cli.StringFlag{Name: "store", Usage: "the store: a directory, or file:///DIR", Sources: cli.EnvVars("PKGVC_STORE"), Value: "pkgvc-data", DefaultText: "$PKGVC_STORE, else ./pkgvc-data"},
 			&cli.StringFlag{Name: "server", Usage: "work through the pkgvc server at `URL` instead of a store (wins over --store)", Sources: cli.EnvVars("PKGVC_SERVER")},
 			&cli.StringFlag{Name: "token-file", Usage: "read the server's API token from `FILE` (default: $PKGVC_TOKEN holds the token)"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON document"},
@@ -248,6 +254,7 @@ func newApp(e *env) *cli.Command {
 			remoteCmd(e),
 			syncCmd(e),
 			tokenCmd(e),
+			keyCmd(e),
 			taskCmd(e),
 			scheduleCmd(e),
 			upgradeCmd(e),
@@ -273,7 +280,9 @@ func (e *env) run(ctx context.Context, argv []string) int {
 	markUsageErrors(app)
 	useConfig(app) // --config FILE (config.go)
 	err := app.Run(ctx, argv)
-	if e.svc != nil {
+	if e.app != nil {
+		err = errors.Join(err, e.app.Close()) // its service and the store's watch
+	} else if e.svc != nil {
 		err = errors.Join(err, e.svc.Close())
 	}
 	if err == nil {

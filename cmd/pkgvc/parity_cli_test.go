@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkgvc/pkgvc/app"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -29,7 +31,9 @@ import (
 // and an admin token named ci.
 func newAPIServer(t *testing.T) (string, string) {
 	t.Helper()
-	svc, err := local.Open(t.Context(), filepath.Join(t.TempDir(), "server"), local.WithStoreTasks())
+	ap, err := app.Open(t.Context(), filepath.Join(t.TempDir(), "server"), app.WithCreate(), app.WithServiceOptions(local.WithStoreTasks()))
+	require.NoError(t, err)
+	svc := ap.Service()
 	require.NoError(t, err)
 	secret := adminToken(t, svc)
 	runner := svc.TaskRunner(tasks.RunnerConfig{Poll: 20 * time.Millisecond, Flush: 20 * time.Millisecond, ErrorCode: server.ErrorCode})
@@ -86,7 +90,9 @@ func TestServerParity(t *testing.T) {
 	t.Setenv("PKGVC_AUTHOR", "ci")                       // the local identity; the server records the token's name
 	t.Setenv("PKGVC_PUBLIC_URL", "https://pkgs.example") // else the URLs of dists name the server or a placeholder
 	h := newHarness(t)
-	svc, err := local.Open(t.Context(), h.store)
+	ap, err := app.Open(t.Context(), h.store, app.WithCreate())
+	require.NoError(t, err)
+	svc := ap.Service()
 	require.NoError(t, err)
 	adminToken(t, svc) // so that token list shows the same
 	url, secret := newAPIServer(t)

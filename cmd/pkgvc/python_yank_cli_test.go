@@ -7,10 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pkgvc/pkgvc/app"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/api/local"
 	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 )
@@ -21,7 +22,9 @@ import (
 func TestYankParity(t *testing.T) {
 	t.Setenv("PKGVC_AUTHOR", "ci") // the local identity; the server records the token's name
 	h := newHarness(t)
-	svc, err := local.Open(t.Context(), h.store)
+	ap, err := app.Open(t.Context(), h.store, app.WithCreate())
+	require.NoError(t, err)
+	svc := ap.Service()
 	require.NoError(t, err)
 	adminToken(t, svc)
 	require.NoError(t, svc.Close())

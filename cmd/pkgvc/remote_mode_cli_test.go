@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkgvc/pkgvc/app"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/api"
@@ -29,7 +31,11 @@ type dialed struct {
 
 func (d *dialed) dial(url, token string) (api.Service, error) {
 	d.url, d.token = url, token
-	return local.Open(context.Background(), d.store, d.opts...)
+	a, err := app.Open(context.Background(), d.store, app.WithCreate(), app.WithServiceOptions(d.opts...))
+	if err != nil {
+		return nil, err
+	}
+	return a.Service(), nil
 }
 
 func (d *dialed) run(t *testing.T, args ...string) result {

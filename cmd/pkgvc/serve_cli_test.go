@@ -19,9 +19,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
-	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
@@ -76,9 +76,9 @@ func TestServeCommand(t *testing.T) {
 	data := randBytes(t, 200000)
 	h.commit("prod", "--add", h.file("site/d/blob.bin", data)+"=d/blob.bin")
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, h.store, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, h.store, all.Kinds())
 	require.NoError(t, err)
-	_, err = publish.NewDists(st).Create(ctx, "web", publish.DistSpec{BasePath: "site/web", Repo: "prod"})
+	_, err = dist.NewDists(st).Create(ctx, "web", dist.DistSpec{BasePath: "site/web", Repo: "prod"})
 	require.NoError(t, err)
 
 	addr := freeAddr(t)
@@ -190,9 +190,9 @@ func TestServeOnDemand(t *testing.T) {
 	h.ok("remote", "create", "up", "--url", upstream.URL+"/PULP_MANIFEST", "--policy", "on_demand")
 	h.ok("sync", "up", "mirror")
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, h.store, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, h.store, all.Kinds())
 	require.NoError(t, err)
-	_, err = publish.NewDists(st).Create(ctx, "m", publish.DistSpec{BasePath: "m", Repo: "mirror"})
+	_, err = dist.NewDists(st).Create(ctx, "m", dist.DistSpec{BasePath: "m", Repo: "mirror"})
 	require.NoError(t, err)
 	has, err := st.Objects().HasBlob(ctx, objects.Sum(data))
 	require.NoError(t, err)

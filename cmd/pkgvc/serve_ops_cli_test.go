@@ -21,8 +21,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/publish"
-	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
@@ -57,9 +57,9 @@ func TestServeTLSAndOps(t *testing.T) {
 	h.ok("repo", "create", "prod")
 	h.commit("prod", "--add", h.file("a.txt", []byte("hello\n"))+"=a.txt")
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, h.store, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, h.store, all.Kinds())
 	require.NoError(t, err)
-	_, err = publish.NewDists(st).Create(ctx, "web", publish.DistSpec{BasePath: "site/web", Repo: "prod"})
+	_, err = dist.NewDists(st).Create(ctx, "web", dist.DistSpec{BasePath: "site/web", Repo: "prod"})
 	require.NoError(t, err)
 	certFile, keyFile := writeSelfSigned(t, t.TempDir())
 

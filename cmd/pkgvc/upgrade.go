@@ -7,25 +7,9 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/app"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
-
-// upgradeSteps returns the conversions `pkgvc upgrade` makes beyond those
-// of repo.Upgrade, in order; fixed collects the distributions whose kind
-// was corrected.
-func upgradeSteps(fixed *[]string) []repo.UpgradeStep {
-	return []repo.UpgradeStep{
-		// An older pkgvc gave a distribution pinned by version id the kind
-		// file; the version's kind is known now.
-		func(ctx context.Context, st *repo.Store) error {
-			names, err := publish.NewDists(st).FixPinnedKinds(ctx)
-			*fixed = names
-			return err
-		},
-	}
-}
 
 func upgradeCmd(e *env) *cli.Command {
 	return &cli.Command{
@@ -38,8 +22,7 @@ func upgradeCmd(e *env) *cli.Command {
 			if c.String("server") != "" {
 				return usagef("pkgvc upgrade works on a local store (--store DIR); it cannot run through --server")
 			}
-			var fixed []string
-			rep, err := repo.Upgrade(ctx, storeDir(c), all.Kinds(), upgradeSteps(&fixed))
+			rep, fixed, err := app.Upgrade(ctx, storeLocation(c))
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo"
@@ -23,7 +24,7 @@ import (
 func writeFormat1(t *testing.T, dir string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, dir, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, dir, all.Kinds())
 	require.NoError(t, err)
 	var ups []refs.Update
 	require.NoError(t, st.Meta().List(ctx, "", func(key string, value []byte, _ meta.Rev) error {
@@ -107,7 +108,7 @@ func TestUpgradeFixesPinnedDistributionKinds(t *testing.T) {
 	h.ok("dist", "create", "web", "--base-path", "web", "--repo", "py")
 	// What the older pkgvc stored for the pinned one.
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, h.store, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, h.store, all.Kinds())
 	require.NoError(t, err)
 	var doc map[string]any
 	rev, err := meta.GetJSON(ctx, st.Meta(), "dists/pin", &doc)

@@ -12,13 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 func openStore(t *testing.T) *repo.Store {
 	t.Helper()
-	st, err := repo.OpenDir(context.Background(), filepath.Join(t.TempDir(), "store"), all.Kinds())
+	st, err := fsstore.OpenDir(context.Background(), filepath.Join(t.TempDir(), "store"), all.Kinds())
 	require.NoError(t, err)
 	return st
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/internal/tasks"
 	"github.com/pkgvc/pkgvc/objects"
@@ -15,7 +17,7 @@ import (
 
 func Example() {
 	ctx := context.Background()
-	st := repo.New(objects.New(objmem.New()), refsmem.New(), all.Kinds())
+	st := repo.New(objects.New(objmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
 
 	reg := tasks.NewRegistry()
 	reg.Register("count", tasks.Op{

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/api"
@@ -43,7 +45,7 @@ func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 func newStore(t *testing.T) *repo.Store {
 	t.Helper()
-	return repo.New(objects.New(objmem.New()), refsmem.New(), all.Kinds())
+	return repo.New(objects.New(objmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
 }
 
 // harness provides test operations and records how they ran.

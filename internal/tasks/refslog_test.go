@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
@@ -24,7 +25,7 @@ func TestProgressLeavesRefsLogAlone(t *testing.T) {
 	}
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "store")
-	st, err := repo.OpenDir(ctx, dir, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, dir, all.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "dev", repo.CreateOptions{})
 	require.NoError(t, err)

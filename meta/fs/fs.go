@@ -32,6 +32,9 @@
 //
 // List walks only the directories under its prefix and reads only the
 // files of the keys it reports.
+//
+// Every file that holds a value (a key's, a journal) has mode 0600:
+// documents may be secrets, such as signing keys.
 package fs
 
 import (
@@ -70,6 +73,9 @@ const (
 	// chunkSuffix ends a directory holding the rest of a long segment.
 	chunkSuffix = "+"
 	maxChunk    = 200
+	// fileMode is the mode of every file holding values: only the
+	// store's owner reads them, since some are secrets.
+	fileMode = 0o600
 )
 
 // Store is a meta.Store in a directory.
@@ -635,6 +641,10 @@ func (s *Store) writeFile(dst string, data []byte) error {
 		return err
 	}
 	defer os.Remove(f.Name())
+	if err := f.Chmod(fileMode); err != nil {
+		f.Close()
+		return err
+	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err

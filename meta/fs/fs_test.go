@@ -319,3 +319,38 @@ func TestCeilingStoredRarely(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(seq), " 00000000000000000051\n")
 }
+
+// Files holding values are readable by the store's owner only, whatever
+// the umask: documents may be secrets (signing keys).
+func TestValueFilesPrivate(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := New(dir)
+	require.NoError(t, err)
+	_, err = meta.PutIf(ctx, s, "keys/secret/a", []byte("secret"), "")
+	require.NoError(t, err)
+	var journal os.FileMode
+	crashHook = func(step string) {
+		if step == "journal" {
+			fi, err := os.Stat(filepath.Join(dir, journalFile))
+			require.NoError(t, err)
+			journal = fi.Mode().Perm()
+		}
+	}
+	defer func() { crashHook = nil }()
+	_, err = s.Apply(ctx, meta.Op{Key: "keys/secret/b", Value: []byte("secret")}, meta.Op{Key: "keys/public/b", Value: []byte("public")})
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), journal, "journal")
+	n := 0
+	require.NoError(t, filepath.WalkDir(filepath.Join(dir, keysDir), func(p string, d os.DirEntry, err error) error {
+		require.NoError(t, err)
+		if d.Type().IsRegular() {
+			fi, err := d.Info()
+			require.NoError(t, err)
+			require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), p)
+			n++
+		}
+		return nil
+	}))
+	require.Equal(t, 3, n)
+}

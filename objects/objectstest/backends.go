@@ -16,6 +16,9 @@ type Counting struct {
 	Opens atomic.Int64
 }
 
+// Unwrap returns the counted backend.
+func (c *Counting) Unwrap() objects.Backend { return c.Backend }
+
 // Open implements objects.Backend.
 func (c *Counting) Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
 	c.Opens.Add(1)
@@ -29,6 +32,9 @@ type SweepHook struct {
 	objects.Backend
 	hook atomic.Pointer[func()]
 }
+
+// Unwrap returns the hooked backend.
+func (b *SweepHook) Unwrap() objects.Backend { return b.Backend }
 
 // Arm makes fn run at the next listing of small objects.
 func (b *SweepHook) Arm(fn func()) { b.hook.Store(&fn) }

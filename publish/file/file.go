@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/pkgvc/pkgvc/checkout"
 	"github.com/pkgvc/pkgvc/internal/format/pulpmanifest"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
@@ -34,7 +35,7 @@ type Publisher struct{}
 
 var (
 	_ publish.Publisher = Publisher{}
-	_ publish.Updater   = Publisher{}
+	_ checkout.Updater  = Publisher{}
 	_ publish.Placer    = Publisher{}
 )
 
@@ -75,7 +76,7 @@ var errQuoted = errors.New("a quoted path: publish afresh")
 // lines by binary search and copies the runs between them, so its cost is
 // a copy plus O(changes × log lines). It declines (errors) when a path in
 // either is quoted, or when the old manifest is not one it wrote.
-func (Publisher) Update(ctx context.Context, old []publish.File, changes []publish.Change) ([]publish.File, error) {
+func (Publisher) Update(ctx context.Context, old []publish.File, changes []checkout.Change) ([]publish.File, error) {
 	var prev []byte
 	found := false
 	for _, f := range old {

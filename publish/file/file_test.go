@@ -9,8 +9,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/checkout"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
 	"github.com/pkgvc/pkgvc/publish"
@@ -25,7 +28,7 @@ import (
 func newStore(t *testing.T) (context.Context, *repo.Store) {
 	t.Helper()
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), kinds.Kinds())
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), kinds.Kinds(), repo.WithMeta(metamem.New()))
 	_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{Kind: "file"})
 	require.NoError(t, err)
 	return ctx, st
@@ -150,9 +153,9 @@ func TestUpdateMatchesPublish(t *testing.T) {
 		if prev != nil {
 			old, err := pub.Publish(ctx, st, prev)
 			require.NoError(t, err)
-			var changes []publish.Change
+			var changes []checkout.Change
 			require.NoError(t, tree.Diff(ctx, st.Objects(), prev.Tree, v.Tree, func(o, n *tree.Entry) error {
-				changes = append(changes, publish.Change{Old: o, New: n})
+				changes = append(changes, checkout.Change{Old: o, New: n})
 				return nil
 			}))
 			got, err := pub.Update(ctx, old, changes)
@@ -165,9 +168,9 @@ func TestUpdateMatchesPublish(t *testing.T) {
 	// A damaged earlier manifest, or a quoted path, is declined, so that
 	// checkout publishes afresh.
 	quoted := &repo.Record{Path: "a,b", Size: 1}
-	_, err := pub.Update(ctx, []publish.File{{Path: "PULP_MANIFEST", Content: []byte("x,y,1\n")}}, []publish.Change{{New: quoted}})
+	_, err := pub.Update(ctx, []publish.File{{Path: "PULP_MANIFEST", Content: []byte("x,y,1\n")}}, []checkout.Change{{New: quoted}})
 	require.Error(t, err)
-	probe := []publish.Change{{New: &repo.Record{Path: "m", Size: 1}}}
+	probe := []checkout.Change{{New: &repo.Record{Path: "m", Size: 1}}}
 	for _, bad := range []string{"no commas\n", "a,x,1", "\"a,b\",x,1\n"} {
 		_, err := pub.Update(ctx, []publish.File{{Path: "PULP_MANIFEST", Content: []byte(bad)}}, probe)
 		require.Error(t, err, bad)

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/internal/auth"
-	"github.com/pkgvc/pkgvc/publish"
 )
 
 // Service is the service name of the Bearer challenge.
@@ -43,7 +43,7 @@ func challenge(w http.ResponseWriter, r *http.Request, scope, msg string) {
 
 // authFailed answers a failed token check.
 func authFailed(w http.ResponseWriter, r *http.Request, err error, scope, forbidden string) {
-	var lim *publish.AuthLimitError
+	var lim *content.AuthLimitError
 	switch {
 	case errors.As(err, &lim):
 		w.Header().Set("Retry-After", strconv.Itoa(int((lim.RetryAfter+time.Second-1)/time.Second)))
@@ -122,7 +122,7 @@ func (q *request) authorize(w http.ResponseWriter, r *http.Request, write bool) 
 	if err != nil {
 		msg := "the token does not grant repo:" + d.Repo + ":write"
 		if !write {
-			msg = publish.ReadScopes(d)
+			msg = content.ReadScopes(d)
 		}
 		authFailed(w, r, err, scope, msg)
 		return false
@@ -193,7 +193,7 @@ func (g *registry) serveToken(w http.ResponseWriter, r *http.Request) {
 	} else {
 		tok, err := g.s.CheckToken(r, secret, auth.KindRepo, "", auth.Read)
 		if err != nil && !errors.Is(err, auth.ErrForbidden) {
-			var lim *publish.AuthLimitError
+			var lim *content.AuthLimitError
 			if errors.As(err, &lim) {
 				authFailed(w, r, err, "", "")
 				return

@@ -14,10 +14,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	ociformat "github.com/pkgvc/pkgvc/internal/format/oci"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/container"
 )
@@ -58,7 +58,7 @@ func (q *request) getBlob(w http.ResponseWriter, r *http.Request, digest string)
 			if err = q.refresh(ctx); err == nil {
 				rec, found, err = q.findBlob(ctx, r, hex)
 			}
-		case errors.Is(perr, publish.ErrNoPullThrough), errors.Is(perr, publish.ErrNotOnRemote):
+		case errors.Is(perr, content.ErrNoPullThrough), errors.Is(perr, content.ErrNotOnRemote):
 		default:
 			q.g.s.Logger().Warn("pull-through", "dist", q.t.Dist.Name, "remote", q.t.Dist.Remote, "blob", digest, "err", perr)
 		}

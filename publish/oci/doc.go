@@ -13,7 +13,7 @@
 // Content-Type, Docker-Content-Digest), blobs with Range through the
 // content server's verified blob serving, tags/list with n/last paging,
 // and the OCI 1.1 referrers API. A distribution with a remote pulls a
-// manifest it lacks through the server's pull-through (publish.Server.Pull)
+// manifest it lacks through the server's pull-through (content.Server.Pull)
 // and asks again for a tag it holds at most once per PullThroughTTL; with
 // the upstream down it serves what it has.
 //

@@ -15,7 +15,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	puball "github.com/pkgvc/pkgvc/publish/all"
@@ -30,7 +33,7 @@ type fixture struct {
 	t      *testing.T
 	ctx    context.Context
 	st     *repo.Store
-	dists  *publish.Dists
+	dists  *dist.Dists
 	srv    *httptest.Server
 	host   string
 	admin  string
@@ -38,25 +41,25 @@ type fixture struct {
 	other  string
 }
 
-func newFixture(t *testing.T, opts ...publish.ServerOption) *fixture {
+func newFixture(t *testing.T, opts ...content.ServerOption) *fixture {
 	t.Helper()
 	return newFixtureReg(t, puball.Registry(), opts...)
 }
 
 // newFixtureReg serves with the publishers of reg.
-func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...publish.ServerOption) *fixture {
+func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...content.ServerOption) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds(), repo.WithWho("tester"))
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds(), repo.WithWho("tester"))
 	require.NoError(t, err)
-	f := &fixture{t: t, ctx: ctx, st: st, dists: publish.NewDists(st)}
+	f := &fixture{t: t, ctx: ctx, st: st, dists: dist.NewDists(st)}
 	for _, r := range []string{"img", "other"} {
 		_, err = st.CreateRepo(ctx, r, repo.CreateOptions{Kind: "container"})
 		require.NoError(t, err)
 	}
-	_, err = f.dists.Create(ctx, "img", publish.DistSpec{BasePath: "test/img", Repo: "img"})
+	_, err = f.dists.Create(ctx, "img", dist.DistSpec{BasePath: "test/img", Repo: "img"})
 	require.NoError(t, err)
-	_, err = f.dists.Create(ctx, "other", publish.DistSpec{BasePath: "other", Repo: "other"})
+	_, err = f.dists.Create(ctx, "other", dist.DistSpec{BasePath: "other", Repo: "other"})
 	require.NoError(t, err)
 	tokens := auth.New(st)
 	mk := func(name string, scopes ...string) string {
@@ -73,8 +76,8 @@ func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...publish.ServerOp
 	f.admin = mk("ci", "*:*:admin")
 	f.reader = mk("reader", "dist:*:read")
 	f.other = mk("other", "repo:other:write")
-	opts = append([]publish.ServerOption{publish.WithAuth(tokens), publish.WithAuthLimit(1000, 0, 0)}, opts...)
-	s := publish.NewServer(st, f.dists, publish.NewPublications(st, reg, 8), opts...)
+	opts = append([]content.ServerOption{content.WithAuth(tokens)}, opts...)
+	s := content.NewServer(st, f.dists, publish.NewPublications(st, reg, 8), opts...)
 	f.srv = httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)
 	f.host = strings.TrimPrefix(f.srv.URL, "http://")

@@ -13,10 +13,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pkgvc/pkgvc/content"
 	ociformat "github.com/pkgvc/pkgvc/internal/format/oci"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/container"
 )
@@ -113,7 +113,7 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 		case !found:
 			err := q.g.s.Pull(ctx, d, ref.name(), 0)
 			switch {
-			case errors.Is(err, publish.ErrNoPullThrough), errors.Is(err, publish.ErrNotOnRemote):
+			case errors.Is(err, content.ErrNoPullThrough), errors.Is(err, content.ErrNotOnRemote):
 			case errors.As(err, new(*parallel.PanicError)): // a bug, not the upstream
 				q.g.internal(w, r, "pull "+ref.name()+" from remote "+d.Remote, err)
 				return
@@ -130,11 +130,11 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 		case ref.tag != "":
 			ttl := d.PullThroughTTL
 			if ttl <= 0 {
-				ttl = publish.DefaultPullThroughTTL
+				ttl = content.DefaultPullThroughTTL
 			}
 			err := q.g.s.Pull(ctx, d, ref.name(), ttl)
 			switch {
-			case errors.Is(err, publish.ErrNoPullThrough), errors.Is(err, publish.ErrNotOnRemote):
+			case errors.Is(err, content.ErrNoPullThrough), errors.Is(err, content.ErrNotOnRemote):
 			case err != nil:
 				// The upstream is down: serve what the repository has.
 				q.g.s.Logger().Warn("pull-through", "dist", d.Name, "remote", d.Remote, "reference", ref.name(), "err", err, parallel.LogStack(err))

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pkgvc/pkgvc/content"
 	ociformat "github.com/pkgvc/pkgvc/internal/format/oci"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
@@ -58,12 +59,12 @@ func WithTempDir(dir string) Option { return func(c *config) { c.tempDir = dir }
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // Publisher is the container kind's publisher: no generated files, and the
-// registry API mounted into the server (a publish.Mounter).
+// registry API mounted into the server (a content.Mounter).
 type Publisher struct{ cfg config }
 
 var (
 	_ publish.Publisher = (*Publisher)(nil)
-	_ publish.Mounter   = (*Publisher)(nil)
+	_ content.Mounter   = (*Publisher)(nil)
 )
 
 // New returns the container publisher.
@@ -84,7 +85,7 @@ func (*Publisher) Publish(context.Context, *repo.Store, *repo.Version) ([]publis
 }
 
 // Mount returns the registry's handlers: /v2/ and /token.
-func (p *Publisher) Mount(s *publish.Server) map[string]http.Handler {
+func (p *Publisher) Mount(s *content.Server) map[string]http.Handler {
 	g := newRegistry(s, p.cfg)
 	return map[string]http.Handler{
 		"/v2/":   g,
@@ -94,7 +95,7 @@ func (p *Publisher) Mount(s *publish.Server) map[string]http.Handler {
 
 // registry is the API of one server.
 type registry struct {
-	s       *publish.Server
+	s       *content.Server
 	st      *repo.Store
 	cfg     config
 	tempDir string
@@ -111,7 +112,7 @@ type pushedKey struct {
 	id   objects.ID
 }
 
-func newRegistry(s *publish.Server, cfg config) *registry {
+func newRegistry(s *content.Server, cfg config) *registry {
 	dir := cfg.tempDir
 	if dir == "" {
 		// A directory of its own: gc cleans the store's temporary files
@@ -295,7 +296,7 @@ func quote(s string) string {
 // request is one request for a distribution.
 type request struct {
 	g    *registry
-	t    *publish.Target
+	t    *content.Target
 	name string
 	who  string // the token's name, once authorized
 }

@@ -11,8 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/parallel"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -20,9 +21,9 @@ import (
 // there, see remote/oci) is a bug of the server: 500, the stack logged,
 // not a 502 blaming the upstream.
 func TestPullThroughPanicIsInternal(t *testing.T) {
-	pull := func(context.Context, string, string, []string) (publish.PullResult, error) {
+	pull := func(context.Context, string, string, []string) (content.PullResult, error) {
 		err := parallel.Safe(func() error { panic("bug in a pull worker") })
-		return publish.PullResult{}, fmt.Errorf("pull hub: %w", err)
+		return content.PullResult{}, fmt.Errorf("pull hub: %w", err)
 	}
 	var mu sync.Mutex
 	var logs strings.Builder
@@ -31,10 +32,10 @@ func TestPullThroughPanicIsInternal(t *testing.T) {
 		defer mu.Unlock()
 		return logs.Write(p)
 	}), nil))
-	f := newFixture(t, publish.WithPullThrough(pull), publish.WithLogger(log))
+	f := newFixture(t, content.WithPullThrough(pull), content.WithLogger(log))
 	_, err := f.st.CreateRepo(f.ctx, "cache", repo.CreateOptions{Kind: "container"})
 	require.NoError(t, err)
-	_, err = f.dists.Create(f.ctx, "cache", publish.DistSpec{BasePath: "cache/alpine", Repo: "cache", Remote: "hub"})
+	_, err = f.dists.Create(f.ctx, "cache", dist.DistSpec{BasePath: "cache/alpine", Repo: "cache", Remote: "hub"})
 	require.NoError(t, err)
 
 	resp, body := f.do(http.MethodGet, "/v2/cache/alpine/manifests/3", "", nil)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/publish/oci"
 	"github.com/pkgvc/pkgvc/repo"
@@ -28,14 +30,14 @@ type upstream struct {
 	calls  []string
 }
 
-func (u *upstream) pull(ctx context.Context, remote, rp string, names []string) (publish.PullResult, error) {
+func (u *upstream) pull(ctx context.Context, remote, rp string, names []string) (content.PullResult, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.calls = append(u.calls, names...)
 	if u.down {
-		return publish.PullResult{}, errors.New("connection refused")
+		return content.PullResult{}, errors.New("connection refused")
 	}
-	var res publish.PullResult
+	var res content.PullResult
 	var recs []repo.Record
 	for _, n := range names {
 		m, ok := u.images[n]
@@ -72,12 +74,12 @@ func (u *upstream) set(f func()) {
 
 func TestPullThrough(t *testing.T) {
 	up := &upstream{images: map[string][]byte{}}
-	f := newFixture(t, publish.WithPullThrough(up.pull))
+	f := newFixture(t, content.WithPullThrough(up.pull))
 	up.st = f.st
 	_, err := f.st.CreateRepo(f.ctx, "cache", repo.CreateOptions{Kind: "container"})
 	require.NoError(t, err)
 	ttl := time.Second
-	_, err = f.dists.Create(f.ctx, "cache", publish.DistSpec{BasePath: "cache/alpine", Repo: "cache", Remote: "hub", PullThroughTTL: &ttl})
+	_, err = f.dists.Create(f.ctx, "cache", dist.DistSpec{BasePath: "cache/alpine", Repo: "cache", Remote: "hub", PullThroughTTL: &ttl})
 	require.NoError(t, err)
 	m1 := f.image("cache/alpine", "one", "")
 	m2 := f.image("cache/alpine", "two", "")

@@ -12,7 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/publish/oci"
 )
 
@@ -76,7 +77,7 @@ func TestAuthChallengeAndTokens(t *testing.T) {
 
 	// A private distribution needs dist read.
 	private := true
-	_, err := f.dists.Update(f.ctx, "img", publish.DistSpec{Private: &private})
+	_, err := f.dists.Update(f.ctx, "img", dist.DistSpec{Private: &private})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusUnauthorized, bearer(http.MethodGet, "/v2/test/img/tags/list", anon).StatusCode)
 	resp, _ = f.do(http.MethodGet, "/v2/test/img/tags/list", f.other, nil)
@@ -193,7 +194,7 @@ func TestPushPullDelete(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, "the referrer stays")
 
 	// A pinned distribution takes no pushes.
-	_, err = f.dists.Create(f.ctx, "pinned", publish.DistSpec{BasePath: "pinned/img", Version: "img@1"})
+	_, err = f.dists.Create(f.ctx, "pinned", dist.DistSpec{BasePath: "pinned/img", Version: "img@1"})
 	require.NoError(t, err)
 	resp, body = f.putManifest("pinned/img", "v9", m, f.admin)
 	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
@@ -288,7 +289,7 @@ func TestChunkedUpload(t *testing.T) {
 	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
 	// Mounting from a source the token cannot read starts an upload.
 	private := true
-	_, err = f.dists.Update(f.ctx, "img", publish.DistSpec{Private: &private})
+	_, err = f.dists.Update(f.ctx, "img", dist.DistSpec{Private: &private})
 	require.NoError(t, err)
 	q := url.Values{"mount": {mm.Layers[0].Digest}, "from": {"test/img"}}
 	resp, _ = f.do(http.MethodPost, "/v2/other/blobs/uploads/?"+q.Encode(), f.other, nil)
@@ -299,7 +300,7 @@ func TestChunkedUpload(t *testing.T) {
 // whether it comes in one request or in chunks, and nothing is kept; open
 // sessions per repository are bounded.
 func TestUploadLimits(t *testing.T) {
-	f := newFixture(t, publish.WithMaxBodyBytes(1000))
+	f := newFixture(t, content.WithMaxBodyBytes(1000))
 	big := bytes.Repeat([]byte("x"), 1500)
 	d := digestOf(big)
 	resp, body := f.do(http.MethodPost, "/v2/test/img/blobs/uploads/?digest="+d, f.admin, big)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
@@ -21,7 +23,7 @@ import (
 // requests as a server does.
 func ExamplePublisher() {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), kinds.Kinds())
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), kinds.Kinds(), repo.WithMeta(metamem.New()))
 	if _, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"}); err != nil {
 		panic(err)
 	}

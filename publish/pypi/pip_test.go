@@ -16,6 +16,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/checkout"
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/auth"
 	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
@@ -107,7 +110,7 @@ func routed(base string, pub *publish.Publication, next http.Handler) http.Handl
 // TestPipInstall publishes a python repository and installs from it with
 // real pip, in a venv, with every pip the machine has (Debian's, the
 // ensurepip of each Python: see pythontest.Pips): from the content server
-// (publish.Server, with the Router applied in front of it unless the server
+// (content.Server, with the Router applied in front of it unless the server
 // calls it itself), from a private distribution, and from a checkout served
 // as plain files. pip must resolve alpha's beta>=2 to beta 2.0, ask for the
 // JSON pages (PEP 691, pip 22.2 and later) and read the wheels' metadata
@@ -125,14 +128,14 @@ func TestPipInstall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	_, st := newStore(t, true)
-	dist := filepath.Join(tmp, "dist")
-	makeWheels(t, python, dist)
-	adds, err := repo.ParseAdd(dist)
+	wheels := filepath.Join(tmp, "dist")
+	makeWheels(t, python, wheels)
+	adds, err := repo.ParseAdd(wheels)
 	require.NoError(t, err)
 	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: adds})
 	require.NoError(t, err)
-	dists := publish.NewDists(st)
-	_, err = dists.Create(ctx, "pyd", publish.DistSpec{BasePath: "py", Repo: "py"})
+	dists := dist.NewDists(st)
+	_, err = dists.Create(ctx, "pyd", dist.DistSpec{BasePath: "py", Repo: "py"})
 	require.NoError(t, err)
 	pubs := publish.NewPublications(st, all.Registry(), 8)
 	pub, err := pubs.For(ctx, "python", head(t, ctx, st))
@@ -179,8 +182,8 @@ func TestPipInstall(t *testing.T) {
 	}
 
 	t.Run("server", func(t *testing.T) {
-		srv := publish.NewServer(st, dists, pubs)
-		base := publish.ContentPrefix + "py/"
+		srv := content.NewServer(st, dists, pubs)
+		base := content.ContentPrefix + "py/"
 		// Use the server alone if it routes Simple API requests itself.
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest("GET", base+"simple/beta/", nil)
@@ -188,7 +191,7 @@ func TestPipInstall(t *testing.T) {
 		srv.ServeHTTP(w, r)
 		var h http.Handler = srv
 		if w.Code != http.StatusOK || w.Header().Get("Content-Type") != pyformat.ContentTypeJSON {
-			t.Logf("publish.Server does not call the Router yet (%d %s): applying it in front", w.Code, w.Header().Get("Content-Type"))
+			t.Logf("content.Server does not call the Router yet (%d %s): applying it in front", w.Code, w.Header().Get("Content-Type"))
 			h = routed(base, pub, srv)
 		}
 		for _, p := range pips {
@@ -206,18 +209,18 @@ func TestPipInstall(t *testing.T) {
 	// the token as the password in the index URL (what pip sends as HTTP
 	// Basic) it installs.
 	t.Run("private", func(t *testing.T) {
-		_, err := dists.Create(ctx, "pypriv", publish.DistSpec{BasePath: "priv", Repo: "py", Private: new(true)})
+		_, err := dists.Create(ctx, "pypriv", dist.DistSpec{BasePath: "priv", Repo: "py", Private: new(true)})
 		require.NoError(t, err)
 		tokens := auth.New(st)
 		scope, err := auth.ParseScope("dist:pypriv:read")
 		require.NoError(t, err)
 		_, secret, err := tokens.Create(ctx, auth.CreateOptions{Name: "reader", Scopes: []auth.Scope{scope}})
 		require.NoError(t, err)
-		srv := publish.NewServer(st, dists, pubs, publish.WithAuth(tokens))
+		srv := content.NewServer(st, dists, pubs, content.WithAuth(tokens))
 		log := &accessLog{}
 		hs := httptest.NewServer(log.wrap(srv))
 		defer hs.Close()
-		base := publish.ContentPrefix + "priv/"
+		base := content.ContentPrefix + "priv/"
 		p := pips[0]
 		out, err := pip(p.Python, hs.URL+base+"simple/")
 		require.Error(t, err, "pip installed from a private distribution without a token:\n%s", out)
@@ -229,7 +232,7 @@ func TestPipInstall(t *testing.T) {
 
 	t.Run("checkout", func(t *testing.T) {
 		dir := filepath.Join(tmp, "www")
-		_, err := dists.Checkout(ctx, "pyd", dir, publish.CheckoutOptions{Publishers: all.Registry()})
+		_, err := checkout.Dist(ctx, dists, "pyd", dir, checkout.Options{Publishers: all.Registry()})
 		require.NoError(t, err)
 		for _, p := range []string{"simple/index.html", "simple/alpha/index.v1.json", "simple/beta/index.html", "beta-2.0-py3-none-any.whl.metadata", "beta-2.0-py3-none-any.whl"} {
 			require.FileExists(t, filepath.Join(dir, p))

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 
@@ -46,7 +48,7 @@ func newStore(t testing.TB, onDisk bool) (context.Context, *repo.Store) {
 		require.NoError(t, err)
 		b = fsb
 	}
-	st := repo.New(objects.New(b), refsmem.New(), kinds.Kinds(), repo.WithClock(func() time.Time { return commitTime }))
+	st := repo.New(objects.New(b), refsmem.New(), kinds.Kinds(), repo.WithClock(func() time.Time { return commitTime }), repo.WithMeta(metamem.New()))
 	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
 	return ctx, st

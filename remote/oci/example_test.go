@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/remote"
 	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/repo"
@@ -44,7 +45,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	st, err := repo.OpenDir(ctx, dir, repo.NewKinds(container.Kind{}))
+	st, err := fsstore.OpenDir(ctx, dir, repo.NewKinds(container.Kind{}))
 	if err != nil {
 		log.Fatal(err)
 	}

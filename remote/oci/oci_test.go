@@ -18,6 +18,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	remoteall "github.com/pkgvc/pkgvc/remote/all"
@@ -38,7 +39,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st, err := repo.OpenDir(ctx(t), filepath.Join(t.TempDir(), "store"), repo.NewKinds(container.Kind{}))
+	st, err := fsstore.OpenDir(ctx(t), filepath.Join(t.TempDir(), "store"), repo.NewKinds(container.Kind{}))
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx(t), "mirror", repo.CreateOptions{Kind: oci.Kind})
 	require.NoError(t, err)

@@ -17,10 +17,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/internal/httpx/httpxtest"
 	"github.com/pkgvc/pkgvc/internal/parallel"
+	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	pubpypi "github.com/pkgvc/pkgvc/publish/all"
@@ -33,11 +36,11 @@ import (
 
 const mkwheel = "/work/shared/acceptance/mkwheel.py"
 
-type dist struct{ name, version string }
+type wheelDist struct{ name, version string }
 
 // writeWheels writes wheels into dir/files with mkwheel.py (or
 // pythontest when it is missing) and returns filename -> content.
-func writeWheels(t *testing.T, dir string, ds []dist) map[string][]byte {
+func writeWheels(t *testing.T, dir string, ds []wheelDist) map[string][]byte {
 	t.Helper()
 	out := filepath.Join(dir, "files")
 	require.NoError(t, os.MkdirAll(out, 0o755))
@@ -61,7 +64,7 @@ func writeWheels(t *testing.T, dir string, ds []dist) map[string][]byte {
 // staticIndex writes a PEP 503 tree (simple/index.html, simple/NAME/
 // index.html linking ../../files/FILE#sha256=…) and serves it with
 // python3 -m http.server. badSum names a file whose digest is wrong.
-func staticIndex(t *testing.T, ds []dist, badSum string) string {
+func staticIndex(t *testing.T, ds []wheelDist, badSum string) string {
 	dir := t.TempDir()
 	files := writeWheels(t, dir, ds)
 	byProject := map[string][]string{}
@@ -99,7 +102,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	ctx := context.Background()
-	st, err := repo.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), kindsall.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), kindsall.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
@@ -143,7 +146,7 @@ func keys(m map[string]repo.Record) []string {
 	return out
 }
 
-var upstream = []dist{{"alpha", "1.0"}, {"alpha", "1.1"}, {"alpha", "2.0"}, {"alpha", "2.1rc1"}, {"beta", "1.0"}}
+var upstream = []wheelDist{{"alpha", "1.0"}, {"alpha", "1.1"}, {"alpha", "2.0"}, {"alpha", "2.1rc1"}, {"beta", "1.0"}}
 
 func TestSyncStaticIndex(t *testing.T) {
 	index := staticIndex(t, upstream, "")
@@ -227,7 +230,7 @@ func TestSyncFromPkgvc(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	files := writeWheels(t, dir, upstream)
-	st, err := repo.OpenDir(ctx, filepath.Join(dir, "store"), kindsall.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), kindsall.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "src", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
@@ -235,17 +238,17 @@ func TestSyncFromPkgvc(t *testing.T) {
 	require.NoError(t, err)
 	_, err = st.Commit(ctx, "src", repo.CommitRequest{Adds: adds})
 	require.NoError(t, err)
-	dists := publish.NewDists(st)
-	_, err = dists.Create(ctx, "pyd", publish.DistSpec{BasePath: "py", Repo: "src"})
+	dists := dist.NewDists(st)
+	_, err = dists.Create(ctx, "pyd", dist.DistSpec{BasePath: "py", Repo: "src"})
 	require.NoError(t, err)
-	srv := publish.NewServer(st, dists, publish.NewPublications(st, pubpypi.Registry(), 8))
+	srv := content.NewServer(st, dists, publish.NewPublications(st, pubpypi.Registry(), 8))
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- publish.Serve(sctx, l, srv, nil) }()
+	go func() { done <- content.Serve(sctx, l, srv, nil) }()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
-	index := "http://" + l.Addr().String() + publish.ContentPrefix + "py/simple/"
+	index := "http://" + l.Addr().String() + content.ContentPrefix + "py/simple/"
 
 	f := newFixture(t)
 	got, err := f.sync(t, remote.Remote{URL: index, Prerelease: true})
@@ -282,7 +285,7 @@ func TestParseRequirement(t *testing.T) {
 // 658) when it does not (on demand).
 func TestSyncMetadataFromContent(t *testing.T) {
 	dir := t.TempDir()
-	files := writeWheels(t, dir, []dist{{"gamma", "1.0"}})
+	files := writeWheels(t, dir, []wheelDist{{"gamma", "1.0"}})
 	name := "gamma-1.0-py3-none-any.whl"
 	whl := files[name]
 	sum := sha256.Sum256(whl)

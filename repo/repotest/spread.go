@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"testing"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/objects"
@@ -34,7 +36,7 @@ func NewSpread(t testing.TB, n, dir int) *Spread {
 	t.Helper()
 	ctx := context.Background()
 	s := &Spread{Objects: &objectstest.Counting{Backend: objectsmem.New()}, Refs: refsmem.New()}
-	s.St = repo.New(objects.New(s.Objects), s.Refs, all.Kinds())
+	s.St = repo.New(objects.New(s.Objects), s.Refs, all.Kinds(), repo.WithMeta(metamem.New()))
 	_, err := s.St.CreateRepo(ctx, "r", repo.CreateOptions{})
 	require.NoError(t, err)
 	b := s.St.Objects().NewBatch()

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/internal/format/oci"
@@ -37,7 +39,7 @@ func write(t *testing.T, dir, name string, data []byte) string {
 
 func TestCommitLayout(t *testing.T) {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds())
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
 	_, err := st.CreateRepo(ctx, "img", repo.CreateOptions{Kind: "container"})
 	require.NoError(t, err)
 	dir := t.TempDir()

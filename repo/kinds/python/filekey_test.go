@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
@@ -67,7 +69,7 @@ func TestFileKey(t *testing.T) {
 // taken.
 func TestCommitSpellings(t *testing.T) {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds())
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
 	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -117,7 +119,7 @@ func TestCommitSpellings(t *testing.T) {
 // spelling of either with other bytes is still refused.
 func TestCommitSdistFormats(t *testing.T) {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds())
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
 	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -146,7 +148,7 @@ func TestCommitSdistFormats(t *testing.T) {
 // either again, other files. A new conflicting spelling is still refused.
 func TestCommitHeldSpellings(t *testing.T) {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds())
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
 	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -197,7 +199,7 @@ func (o *opens) Open(ctx context.Context, key string, offset, length int64) (io.
 func TestCommitSpellingsCost(t *testing.T) {
 	ctx := context.Background()
 	b := &opens{Backend: objectsmem.New()}
-	st := repo.New(objects.New(b), refsmem.New(), all.Kinds())
+	st := repo.New(objects.New(b), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
 	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
 	dir := t.TempDir()

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
@@ -19,7 +21,7 @@ import (
 
 func TestYank(t *testing.T) {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds())
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
 	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
 	dir := t.TempDir()

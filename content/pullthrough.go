@@ -1,0 +1,365 @@
+package content
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
+	"github.com/pkgvc/pkgvc/internal/parallel"
+	"github.com/pkgvc/pkgvc/repo"
+	kindpython "github.com/pkgvc/pkgvc/repo/kinds/python"
+)
+
+// PullFunc brings projects (normalized names) of remote remoteName into
+// repository repoName as one new version of on-demand records, for
+// pull-through (see remote.Manager.PullProjects). An error fails every
+// project asked for.
+type PullFunc func(ctx context.Context, remoteName, repoName string, projects []string) (PullResult, error)
+
+// PullResult is what a PullFunc did.
+type PullResult struct {
+	// NotFound lists the projects the upstream does not have.
+	NotFound []string
+	// Failed maps projects that could not be read to their error.
+	Failed map[string]error
+}
+
+// Pull-through defaults.
+const (
+	// PullWindow is how long the first request for a missing project
+	// waits for others, so that they are pulled in one version.
+	PullWindow = 200 * time.Millisecond
+	// PullNegativeTTL is how long an upstream's "no such project" is
+	// remembered.
+	PullNegativeTTL = time.Minute
+	// pullTimeout bounds one batch.
+	pullTimeout = 5 * time.Minute
+	// maxNegative bounds the remembered "no such project" answers.
+	maxNegative = 1 << 14
+)
+
+// WithPullThrough lets distributions that name a remote pull projects
+// they lack from it: a python distribution following a repository, asked
+// for simple/<project>/ or packages/<project>/... of a project its
+// publication does not know, has f bring the project into the repository,
+// then serves the request from the new version; a wheel's metadata file
+// (PEP 658) is answered from the store once the version holds the wheel,
+// with no upstream request. Requests arriving within
+// PullWindow of each other are pulled together (one new version); requests
+// for a project being pulled wait for it. A project the upstream does not
+// have is answered 404 and remembered for PullNegativeTTL; a failing
+// upstream is answered 502. A pinned distribution answers 409.
+func WithPullThrough(f PullFunc) ServerOption {
+	return func(s *Server) { s.pull = newPuller(f, PullWindow, PullNegativeTTL) }
+}
+
+// pullKind is the content kind pull-through serves: the only one with
+// project lookups.
+const pullKind = "python"
+
+// errNoProject is a project the upstream does not have.
+var errNoProject = errors.New("not on the remote")
+
+type pullKey struct{ remote, repo, project string }
+
+// pullCall is the pull of one project, shared by its waiters.
+type pullCall struct {
+	done chan struct{}
+	err  error // nil, errNoProject or the failure
+}
+
+// pullBatch collects the projects of one remote and repository asked for
+// within the window.
+type pullBatch struct {
+	calls map[string]*pullCall // by project
+}
+
+// puller batches pull-through requests.
+type puller struct {
+	fn             PullFunc
+	window, negTTL time.Duration
+	now            func() time.Time
+
+	mu       sync.Mutex
+	open     map[[2]string]*pullBatch // collecting, by remote and repo
+	inflight map[pullKey]*pullCall
+	negative map[pullKey]time.Time // expiry
+	pulled   map[pullKey]time.Time // last successful pull, for getFresh
+	runs     map[string]*sync.Mutex
+
+	count func(result int) // metrics (ops.go); nil counts nothing
+}
+
+func newPuller(f PullFunc, window, negTTL time.Duration) *puller {
+	return &puller{
+		fn: f, window: window, negTTL: negTTL, now: time.Now,
+		open:     make(map[[2]string]*pullBatch),
+		inflight: make(map[pullKey]*pullCall),
+		negative: make(map[pullKey]time.Time),
+		pulled:   make(map[pullKey]time.Time),
+		runs:     make(map[string]*sync.Mutex),
+	}
+}
+
+// get pulls project of remote into repository rp, sharing the work with
+// concurrent requests, and returns nil once it is in.
+func (p *puller) get(ctx context.Context, remote, rp, project string) error {
+	k := pullKey{remote, rp, project}
+	p.mu.Lock()
+	if exp, ok := p.negative[k]; ok {
+		if p.now().Before(exp) {
+			p.mu.Unlock()
+			p.counted(pullNegative)
+			return errNoProject
+		}
+		delete(p.negative, k)
+	}
+	p.counted(pullMiss)
+	c := p.inflight[k]
+	if c == nil {
+		c = &pullCall{done: make(chan struct{})}
+		p.inflight[k] = c
+		bk := [2]string{remote, rp}
+		b := p.open[bk]
+		if b == nil {
+			b = &pullBatch{calls: make(map[string]*pullCall)}
+			p.open[bk] = b
+			time.AfterFunc(p.window, func() { p.run(bk, b) })
+		}
+		b.calls[project] = c
+	}
+	p.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// getFresh is get, except that a project pulled successfully within
+// maxAge (> 0) is not pulled again.
+func (p *puller) getFresh(ctx context.Context, remote, rp, project string, maxAge time.Duration) error {
+	if maxAge > 0 {
+		p.mu.Lock()
+		at, ok := p.pulled[pullKey{remote, rp, project}]
+		p.mu.Unlock()
+		if ok && p.now().Sub(at) < maxAge {
+			p.counted(pullHit)
+			return nil
+		}
+	}
+	return p.get(ctx, remote, rp, project)
+}
+
+// run pulls batch b once its window closed.
+func (p *puller) run(bk [2]string, b *pullBatch) {
+	p.mu.Lock()
+	if p.open[bk] == b {
+		delete(p.open, bk)
+	}
+	run := p.runs[bk[1]]
+	if run == nil {
+		run = new(sync.Mutex)
+		p.runs[bk[1]] = run
+	}
+	p.mu.Unlock()
+	projects := make([]string, 0, len(b.calls))
+	for name := range b.calls {
+		projects = append(projects, name)
+	}
+	slices.Sort(projects)
+
+	run.Lock() // one pull into a repository at a time
+	ctx, cancel := context.WithTimeout(context.Background(), pullTimeout)
+	res, err := p.call(ctx, bk[0], bk[1], projects)
+	cancel()
+	run.Unlock()
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	if len(p.negative) >= maxNegative {
+		for k, exp := range p.negative {
+			if !now.Before(exp) {
+				delete(p.negative, k)
+			}
+		}
+	}
+	if len(p.pulled) >= maxNegative {
+		clear(p.pulled) // only saves upstream checks
+	}
+	for name, c := range b.calls {
+		k := pullKey{bk[0], bk[1], name}
+		switch {
+		case err != nil:
+			c.err = err
+		case slices.Contains(res.NotFound, name):
+			c.err = errNoProject
+			if len(p.negative) < maxNegative {
+				p.negative[k] = now.Add(p.negTTL)
+			}
+		case res.Failed[name] != nil:
+			c.err = res.Failed[name]
+		default:
+			p.pulled[k] = now
+		}
+		delete(p.inflight, k)
+		close(c.done)
+	}
+}
+
+// call runs fn. A batch runs in a goroutine of its own, outside any
+// request: a panic in it fails the batch's requests as a
+// *parallel.PanicError (500, its stack logged) instead of ending the
+// process.
+func (p *puller) call(ctx context.Context, remote, rp string, projects []string) (res PullResult, err error) {
+	err = parallel.Safe(func() (err error) {
+		res, err = p.fn(ctx, remote, rp, projects)
+		return err
+	})
+	return res, err
+}
+
+// pulledKey marks a request served after its pull, which must not pull
+// again.
+type pulledKey struct{}
+
+// pullProject returns the normalized project a request for sub inside a
+// python distribution is about: simple/<name>/ (or without the '/') or
+// packages/<name>/<file>.
+func pullProject(sub string) (name string, page bool) {
+	if rest, ok := strings.CutPrefix(sub, kindpython.SimpleDir+"/"); ok {
+		n, tail, _ := strings.Cut(rest, "/")
+		if tail != "" || !pyformat.ValidName(n) {
+			return "", false
+		}
+		return pyformat.NormalizeName(n), true
+	}
+	if rest, ok := strings.CutPrefix(sub, "packages/"); ok {
+		n, tail, _ := strings.Cut(rest, "/")
+		if tail == "" || strings.Contains(tail, "/") || !pyformat.ValidName(n) {
+			return "", false
+		}
+		return pyformat.NormalizeName(n), false
+	}
+	return "", false
+}
+
+// pullThrough answers a request for a project a pull-through distribution
+// does not hold yet: it pulls the project, then serves the request from
+// the repository's new head. vs is nil when the repository has no version
+// yet. It reports whether it answered.
+func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEntry, vs *verState, sub string) bool {
+	ctx := r.Context()
+	if s.pull == nil || de.d.Remote == "" || de.d.Kind != pullKind || ctx.Value(pulledKey{}) != nil {
+		return false
+	}
+	project, page := pullProject(sub)
+	if project == "" {
+		return false
+	}
+	if vs != nil {
+		if page {
+			q := request{dist: de, vs: vs, sub: sub}
+			pub, err := s.publication(ctx, &q)
+			if err != nil || pub == nil {
+				return false // the usual path reports it
+			}
+			if _, ok := pub.File(sub); ok {
+				return false // a generated file, asked for by name
+			}
+			if _, ok := pub.File(kindpython.SimpleDir + "/" + project + "/index.html"); ok {
+				s.pull.counted(pullHit)
+				return false
+			}
+		} else {
+			le, err := vs.lookup(ctx, s, sub)
+			if err != nil || le.found {
+				if le.found {
+					s.pull.counted(pullHit)
+				}
+				return false
+			}
+			// A wheel's metadata file is the store's to answer (generated
+			// or not) once the version holds the wheel: pulling the
+			// project again would not change it.
+			if wheel, ok := strings.CutSuffix(sub, kindpython.MetadataSuffix); ok {
+				le, err := vs.lookup(ctx, s, wheel)
+				if err != nil || le.found {
+					if le.found {
+						s.pull.counted(pullHit)
+					}
+					return false
+				}
+			}
+		}
+	}
+	if de.d.Private && !s.authorize(w, r, de.d) {
+		return true
+	}
+	if de.d.Repo == "" {
+		textError(w, http.StatusConflict, fmt.Sprintf("conflict: distribution %s does not hold project %s and is pinned to version %s: pull-through from remote %s needs a distribution following a repository", de.name, project, de.d.Version, de.d.Remote))
+		return true
+	}
+	err := s.pull.get(ctx, de.d.Remote, de.d.Repo, project)
+	switch {
+	case errors.Is(err, errNoProject):
+		textError(w, http.StatusNotFound, fmt.Sprintf("not found: project %s is neither in distribution %s nor on its remote %s", project, de.name, de.d.Remote))
+		return true
+	case ctx.Err() != nil:
+		return true // the client went away
+	case errors.As(err, new(*parallel.PanicError)): // in the pull or one of its workers
+		s.log.Error("pull-through panic", "dist", de.name, "remote", de.d.Remote, "project", project, "err", err, parallel.LogStack(err))
+		textError(w, http.StatusInternalServerError, "internal error: pulling project "+project+" failed (see the server log)")
+		return true
+	case errors.Is(err, repo.ErrNotFound) || errors.Is(err, repo.ErrInvalid):
+		textError(w, http.StatusBadGateway, fmt.Sprintf("bad gateway: distribution %s cannot pull through remote %s: %s", de.name, de.d.Remote, oneLine(err.Error())))
+		return true
+	case err != nil:
+		s.log.Warn("pull-through", "dist", de.name, "remote", de.d.Remote, "project", project, "err", err)
+		textError(w, http.StatusBadGateway, fmt.Sprintf("bad gateway: pulling project %s from remote %s failed: %s", project, de.d.Remote, oneLine(err.Error())))
+		return true
+	}
+	// Serve from the new head, without pulling again.
+	r = r.WithContext(context.WithValue(ctx, pulledKey{}, true))
+	de2, sub2, _, cur, err := s.resolve(r.Context(), r.URL.Path[len(ContentPrefix):])
+	if err != nil {
+		s.internal(w, r, "distributions", err)
+		return true
+	}
+	if de2 == nil {
+		textError(w, http.StatusNotFound, "not found: no distribution serves "+r.URL.Path)
+		return true
+	}
+	s.serveVersionPath(w, r, &request{dist: de2, vs: cur, sub: sub2, prefix: ContentPrefix + de2.basePath + "/"})
+	return true
+}
+
+// pullHit counts a routed request of a pull-through distribution for a
+// project it holds (its page) as a hit, unless it is served after its
+// pull.
+func (s *Server) pullHit(r *http.Request, q *request) {
+	if s.pull == nil || q.dist.d.Remote == "" || q.immutable || q.dist.d.Kind != pullKind || r.Context().Value(pulledKey{}) != nil {
+		return
+	}
+	if p, _ := pullProject(q.sub); p != "" {
+		s.pull.counted(pullHit)
+	}
+}
+
+// pullEmpty is pullThrough for a distribution whose repository has no
+// version yet (err from resolve says so).
+func (s *Server) pullEmpty(w http.ResponseWriter, r *http.Request, de *distEntry, sub string, err error) bool {
+	var nv *noVersionError
+	if de == nil || !errors.As(err, &nv) {
+		return false
+	}
+	return s.pullThrough(w, r, de, nil, sub)
+}

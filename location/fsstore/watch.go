@@ -1,0 +1,76 @@
+package fsstore
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+
+	metafs "github.com/pkgvc/pkgvc/meta/fs"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+// refsLog is the file of the refs/fs backend that every ref change appends
+// to (see the refs/fs package documentation).
+const refsLog = "log"
+
+// Watch is the repo.RefsWatch of a local store: it tells cheaply whether
+// any ref or metadata document may have changed: the refs backend appends
+// one line to its log for every change, so the log's identity and size
+// change with the refs, and the metadata store rewrites its sequence file
+// (meta/fs.SeqFile) with every change.
+// This is the test the backend makes itself before it reads; a RefsWatch
+// makes it with one stat relative to an open directory, for a hot path
+// such as the content server that would otherwise look up several refs,
+// each with a stat of the log by its whole path.
+type Watch struct {
+	dir, meta *os.File
+}
+
+var _ repo.RefsWatch = (*Watch)(nil)
+
+// WatchRefs returns a Watch on the store in dir.
+func WatchRefs(dir string) (*Watch, error) {
+	d, err := os.Open(filepath.Join(dir, refsDir))
+	if err != nil {
+		return nil, fmt.Errorf("watch refs of %s: %w", dir, err)
+	}
+	m, err := metafs.OpenSeq(filepath.Join(dir, metaDir))
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("watch refs of %s: %w", dir, err)
+	}
+	return &Watch{dir: d, meta: m}, nil
+}
+
+// Stamp reads the current stamp.
+func (w *Watch) Stamp() (repo.RefsStamp, error) {
+	r, err := statAt(w.dir, refsLog)
+	if err != nil {
+		return repo.RefsStamp{}, fmt.Errorf("stat refs log: %w", err)
+	}
+	m, err := metafs.ReadSeq(w.meta)
+	if err != nil {
+		return repo.RefsStamp{}, fmt.Errorf("read metadata sequence: %w", err)
+	}
+	return repo.RefsStamp{Refs: r, Meta: m}, nil
+}
+
+// statAt stats name in dir: its identity, size and times.
+func statAt(dir *os.File, name string) ([5]int64, error) {
+	var st unix.Stat_t
+	err := unix.Fstatat(int(dir.Fd()), name, &st, 0)
+	runtime.KeepAlive(dir)
+	if err != nil {
+		return [5]int64{}, err
+	}
+	return [5]int64{int64(st.Dev), int64(st.Ino), st.Size, st.Mtim.Nano(), st.Ctim.Nano()}, nil
+}
+
+// Close releases the watch.
+func (w *Watch) Close() error {
+	w.meta.Close()
+	return w.dir.Close()
+}

@@ -1,0 +1,64 @@
+package fsstore_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/location/fsstore"
+	"github.com/pkgvc/pkgvc/meta"
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/kinds/all"
+)
+
+func TestRefsWatchAndHeadID(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "store")
+	st, err := fsstore.OpenDir(ctx, dir, all.Kinds())
+	require.NoError(t, err)
+	w, err := fsstore.WatchRefs(dir)
+	require.NoError(t, err)
+	defer w.Close()
+
+	s0, err := w.Stamp()
+	require.NoError(t, err)
+	_, err = st.CreateRepo(ctx, "r", repo.CreateOptions{})
+	require.NoError(t, err)
+	s1, err := w.Stamp()
+	require.NoError(t, err)
+	require.NotEqual(t, s0, s1, "a ref change changes the stamp")
+	again, err := w.Stamp()
+	require.NoError(t, err)
+	require.Equal(t, s1, again, "no change, same stamp")
+
+	head, err := st.HeadID(ctx, "r")
+	require.NoError(t, err)
+	require.True(t, head.IsZero(), "no version yet")
+	head, err = st.HeadID(ctx, "nosuch")
+	require.NoError(t, err)
+	require.True(t, head.IsZero())
+
+	f := filepath.Join(t.TempDir(), "a.txt")
+	require.NoError(t, os.WriteFile(f, []byte("a"), 0o644))
+	res, err := st.Commit(ctx, "r", repo.CommitRequest{Adds: []repo.Add{{Path: "a.txt", File: f}}})
+	require.NoError(t, err)
+	s2, err := w.Stamp()
+	require.NoError(t, err)
+	require.NotEqual(t, s1, s2)
+	head, err = st.HeadID(ctx, "r")
+	require.NoError(t, err)
+	require.Equal(t, res.ID, head)
+
+	// A change of a metadata document changes it too.
+	_, err = meta.PutIf(ctx, st.Meta(), "dists/x", []byte("{}"), "")
+	require.NoError(t, err)
+	s3, err := w.Stamp()
+	require.NoError(t, err)
+	require.NotEqual(t, s2, s3, "a document change changes the stamp")
+
+	_, err = fsstore.WatchRefs(filepath.Join(t.TempDir(), "nostore"))
+	require.Error(t, err)
+}
