@@ -27,6 +27,7 @@ import (
 	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/repo"
 	kindsall "github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/uploads"
 )
 
 // DefaultPublications is how many publications (rendered indexes of
@@ -45,8 +46,9 @@ type App struct {
 	tokens  *auth.Store
 	svc     *local.Service
 	limiter *auth.Limiter
-	// The store-backed resumable-upload engine belongs here: built once
-	// in compose, given to the content server and the REST API.
+	// uploads is the store-backed resumable-upload engine of the
+	// process, shared by the REST API, OCI pushes and twine.
+	uploads *uploads.Engine
 }
 
 type config struct {
@@ -134,11 +136,12 @@ func compose(st *repo.Store, c *config) *App {
 	a.dists = dist.NewDists(st, dist.WithRemotes(a.remotes))
 	a.pubs = publish.NewPublications(st, puball.Registry(), c.pubs)
 	a.limiter = auth.NewLimiter(c.authFailures, c.authWindow, c.authBlock)
+	a.uploads = uploads.New(st)
 	svcOpts := c.svcOpts
 	if c.storeTasks {
 		svcOpts = append([]local.Option{local.WithStoreTasks()}, svcOpts...)
 	}
-	a.svc = local.New(local.Parts{Store: st, Dists: a.dists, Remotes: a.remotes, Tokens: a.tokens, Keys: keys.New(st.Meta())}, svcOpts...)
+	a.svc = local.New(local.Parts{Store: st, Dists: a.dists, Remotes: a.remotes, Tokens: a.tokens, Keys: keys.New(st.Meta()), Uploads: a.uploads}, svcOpts...)
 	return a
 }
 
@@ -160,14 +163,8 @@ func (a *App) Publications() *publish.Publications { return a.pubs }
 // Remotes returns the remote manager.
 func (a *App) Remotes() *remote.Manager { return a.remotes }
 
-// UploadDir is the local directory where the store keeps resumable
-// uploads, if its medium has one.
-func (a *App) UploadDir() string {
-	if a.parts == nil {
-		return ""
-	}
-	return a.parts.UploadDir
-}
+// Uploads returns the upload engine of the process.
+func (a *App) Uploads() *uploads.Engine { return a.uploads }
 
 // ContentServer builds the content server over the app's store,
 // distributions and publications, checking tokens with the app's tokens
@@ -176,7 +173,7 @@ func (a *App) UploadDir() string {
 func (a *App) ContentServer(opts ...content.ServerOption) *content.Server {
 	base := []content.ServerOption{
 		content.WithAuth(a.tokens), content.WithAuthLimiter(a.limiter),
-		content.WithFetcher(a.remotes.FetchBlob),
+		content.WithFetcher(a.remotes.FetchBlob), content.WithUploads(a.uploads),
 	}
 	if a.parts != nil && a.parts.Watch != nil {
 		base = append(base, content.WithRefsWatch(a.parts.Watch))
@@ -188,12 +185,9 @@ func (a *App) ContentServer(opts ...content.ServerOption) *content.Server {
 
 // APIServer builds the REST API over the app's service, checking tokens
 // with the app's tokens and counting failures on the app's limiter, with
-// uploads in the store's upload directory; opts come after those.
+// the app's upload engine; opts come after those.
 func (a *App) APIServer(opts ...apiserver.Option) (*apiserver.Server, error) {
-	base := []apiserver.Option{apiserver.WithAuthLimiter(a.limiter)}
-	if d := a.UploadDir(); d != "" {
-		base = append(base, apiserver.WithUploadDir(d))
-	}
+	base := []apiserver.Option{apiserver.WithAuthLimiter(a.limiter), apiserver.WithUploads(a.uploads)}
 	return apiserver.New(a.svc, a.tokens, append(base, opts...)...)
 }
 

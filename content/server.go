@@ -20,6 +20,7 @@ import (
 	"github.com/pkgvc/pkgvc/internal/clockcache"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/uploads"
 
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -112,6 +113,7 @@ type Server struct {
 	watch repo.RefsWatch
 	mux   *http.ServeMux
 	gate  *authGate // see WithAuth
+	up    *uploads.Engine
 
 	memBytes int64
 	recheck  time.Duration
@@ -157,6 +159,9 @@ func NewServer(st *repo.Store, dists *dist.Dists, pubs *publish.Publications, op
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.up == nil {
+		s.up = uploads.New(st)
 	}
 	// Every request reads tree nodes: the store keeps them in memory.
 	st.Objects().CacheObjects(maxNodeBytes)

@@ -15,6 +15,7 @@ import (
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/tree"
+	"github.com/pkgvc/pkgvc/uploads"
 )
 
 // Mounter is an optional Publisher capability for content kinds whose
@@ -44,6 +45,14 @@ func (s *Server) mount() {
 
 // Store returns the store the server serves.
 func (s *Server) Store() *repo.Store { return s.st }
+
+// WithUploads sets the upload engine of twine uploads and of mounted
+// APIs that take uploads (OCI pushes); by default one of the server's
+// own. A process gives every server of its store the same engine.
+func WithUploads(e *uploads.Engine) ServerOption { return func(s *Server) { s.up = e } }
+
+// Uploads returns the server's upload engine (see WithUploads).
+func (s *Server) Uploads() *uploads.Engine { return s.up }
 
 // Logger returns the server's logger of problems.
 func (s *Server) Logger() *slog.Logger { return s.log }

@@ -1,6 +1,7 @@
 package content
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -8,7 +9,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +16,7 @@ import (
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/uploads"
 )
 
 // UploadDir is the path, inside a python distribution, of the legacy
@@ -104,10 +105,33 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	up, code, msg := readUpload(r)
-	if up != nil && up.tmp != "" {
-		defer os.Remove(up.tmp)
+	// The file goes to an upload session (see package uploads), in the
+	// store's temporary area; it ends with the request, or is swept if
+	// the process dies first.
+	sess := ""
+	defer func() {
+		if sess != "" {
+			_ = s.up.Delete(context.WithoutCancel(ctx), sess, "", "")
+		}
+	}()
+	owner := ""
+	if tok != nil {
+		owner = tok.Name
 	}
+	stage := func(part io.Reader) (string, error) {
+		ss, err := s.up.Create(ctx, owner, "twine:"+repoName, twineSessionTTL)
+		if err != nil {
+			return "", err
+		}
+		sess = ss.ID
+		_, err = s.up.Append(ctx, ss.ID, part, uploads.AppendOptions{Start: 0, Size: -1})
+		var ce *uploads.ChunkError
+		if errors.As(err, &ce) {
+			err = ce.Err // the body's error
+		}
+		return s.up.File(ss.ID), err
+	}
+	up, code, msg := readUpload(r, stage)
 	if code != 0 {
 		reasonError(w, code, msg)
 		return
@@ -211,10 +235,14 @@ type upload struct {
 	sum      objects.ID
 }
 
-// readUpload streams r's multipart form, the file to a temporary file.
-// It returns a status and message when the form is refused; the caller
-// removes up.tmp whenever it is set.
-func readUpload(r *http.Request) (up *upload, code int, msg string) {
+// twineSessionTTL bounds the life of a twine upload's session, which
+// lasts one request: a longer one was left by a process that died.
+const twineSessionTTL = time.Hour
+
+// readUpload streams r's multipart form, the file through stage, which
+// returns where it put it. It returns a status and message when the form
+// is refused.
+func readUpload(r *http.Request, stage func(io.Reader) (string, error)) (up *upload, code int, msg string) {
 	up = &upload{}
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -262,20 +290,17 @@ func readUpload(r *http.Request) (up *upload, code int, msg string) {
 			return up, http.StatusBadRequest, "bad request: file name " + strconv.Quote(fn) + ": " + msg
 		}
 		up.filename = fn
-		f, err := os.CreateTemp("", "pkgvc-upload-*")
-		if err != nil {
-			return up, http.StatusInternalServerError, "internal error: cannot store the upload"
-		}
-		up.tmp = f.Name()
 		h := sha256.New()
-		n, err := io.Copy(io.MultiWriter(f, h), part)
-		if cerr := f.Close(); err == nil && cerr != nil {
+		cr := &countingReader{r: io.TeeReader(part, h)}
+		tmp, err := stage(cr)
+		up.tmp = tmp
+		if err != nil {
+			if cr.err != nil {
+				return bodyError(up, cr.err)
+			}
 			return up, http.StatusInternalServerError, "internal error: cannot store the upload"
 		}
-		if err != nil {
-			return bodyError(up, err)
-		}
-		up.size = n
+		up.size = cr.n
 		copy(up.sum[:], h.Sum(nil))
 	}
 	if a := fields[":action"]; a != "file_upload" {
@@ -323,4 +348,20 @@ func checkUploadName(fn string) string {
 		}
 	}
 	return ""
+}
+
+// countingReader counts what it reads, and keeps the reader's error.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) {
+		c.err = err
+	}
+	return n, err
 }

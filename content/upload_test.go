@@ -27,6 +27,7 @@ import (
 	"github.com/pkgvc/pkgvc/internal/auth"
 	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
 	"github.com/pkgvc/pkgvc/location/fsstore"
+	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/publish/pypi"
 	"github.com/pkgvc/pkgvc/repo"
@@ -239,6 +240,14 @@ func TestLegacyUpload(t *testing.T) {
 	resp, msg = post(t, f.legacy("pypi"), writer, "text/plain", []byte("x"))
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, msg)
 	require.Equal(t, 2, f.head())
+
+	// Each upload's session, in the store, ended with its request.
+	sessions := 0
+	require.NoError(t, f.st.Meta().List(f.ctx, "uploads/sessions/", func(string, []byte, meta.Rev) error { sessions++; return nil }))
+	require.Zero(t, sessions)
+	ents, err := os.ReadDir(filepath.Join(f.st.Objects().TempDir(), "uploads"))
+	require.NoError(t, err, "the files went through the store's upload area")
+	require.Empty(t, ents)
 }
 
 func TestLegacyUploadTooLarge(t *testing.T) {

@@ -87,9 +87,6 @@ type Parts struct {
 	// TempDir, if set, is a local directory for staging files on the
 	// store's file system.
 	TempDir string
-	// UploadDir, if set, is a local directory where resumable uploads
-	// wait for their last byte.
-	UploadDir string
 	// Watch, if set, tells cheaply whether refs or documents changed.
 	Watch repo.RefsWatch
 	// Closers are released by Close.

@@ -18,6 +18,7 @@ import (
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/python"
+	"github.com/pkgvc/pkgvc/uploads"
 )
 
 // Service is api.Service over one store. Changes are recorded in the
@@ -32,6 +33,7 @@ type Service struct {
 	remotes *remote.Manager
 	tokens  *auth.Store
 	keys    *keys.Store
+	uploads *uploads.Engine
 
 	nodeSets *clockcache.Cache[objects.ID, map[objects.ID]bool] // see ServedObject
 }
@@ -56,6 +58,8 @@ type Parts struct {
 	Tokens  *auth.Store
 	// Keys is the signing-key store; nil builds one over Store's metadata.
 	Keys *keys.Store
+	// Uploads is the process's one upload engine (see package uploads).
+	Uploads *uploads.Engine
 }
 
 // New returns the Service over p. Options run in order, after the
@@ -64,6 +68,7 @@ func New(p Parts, opts ...Option) *Service {
 	s := &Service{
 		Tasks: noTasks{}, Schedules: noTasks{},
 		st: p.Store, dists: p.Dists, remotes: p.Remotes, tokens: p.Tokens, keys: p.Keys,
+		uploads: p.Uploads,
 		nodeSets: newNodeSets(),
 	}
 	if s.keys == nil {
@@ -74,6 +79,11 @@ func New(p Parts, opts ...Option) *Service {
 	}
 	return s
 }
+
+// Uploads returns the store's upload engine (see package uploads): the one
+// of this process, shared by the REST API, the OCI registry and twine
+// uploads.
+func (s *Service) Uploads() *uploads.Engine { return s.uploads }
 
 // Store returns the store.
 func (s *Service) Store() *repo.Store { return s.st }
@@ -340,6 +350,9 @@ func (s *Service) ReflogExpire(ctx context.Context, olderThan time.Time) (*repo.
 func (s *Service) GC(ctx context.Context, o repo.GCOptions) (*repo.GCResult, error) {
 	ts, ok := s.Tasks.(*tasks.Service)
 	if !ok {
+		if !o.DryRun {
+			_ = s.uploads.Sweep(ctx) // best effort, as runGC
+		}
 		return s.st.GC(ctx, o)
 	}
 	res, err := ts.RunHere(ctx, gcRequest(o))

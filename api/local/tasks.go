@@ -173,6 +173,13 @@ func (s *Service) runGC(ctx context.Context, args []string, r *tasks.Report) (an
 	if err != nil {
 		return nil, err
 	}
+	if !o.DryRun {
+		// Expired upload sessions go too (each process also sweeps them
+		// when it opens one); their bytes are not objects gc sees.
+		if err := s.uploads.Sweep(ctx); err != nil {
+			r.Logf("sweeping expired uploads: %v", err)
+		}
+	}
 	res, err := s.st.GC(ctx, o)
 	if res == nil {
 		return nil, err

@@ -31,8 +31,9 @@
 //
 // A commit names blobs by sha256: each must be held by the repository's
 // head already, or have been uploaded by the same token (by name) within
-// the upload TTL; the server keeps that list beside its uploads directory,
-// so it survives a restart. A token with *:*:admin may name any blob.
+// the upload TTL. Sessions and that list live in the store (package
+// uploads), so they survive a restart and every server of the store shares
+// them. A token with *:*:admin may name any blob.
 //
 // # Server files
 //

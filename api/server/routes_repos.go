@@ -235,8 +235,23 @@ func (s *Server) needBlobs(ctx context.Context, repoName string, recs []repo.Rec
 		return nil
 	}
 	var held map[objects.ID]bool
+	// A few blobs are looked up one by one; many, in one read of the
+	// token's finished uploads.
+	by := uploadedBy(tok.Name)
+	up := func(id objects.ID) (bool, error) { return s.uploads.eng.Uploaded(ctx, by, id) }
+	if len(recs) > 16 {
+		set, err := s.uploads.eng.UploadedSet(ctx, by)
+		if err != nil {
+			return apiError(err)
+		}
+		up = func(id objects.ID) (bool, error) { return set[id], nil }
+	}
 	for _, r := range recs {
-		if s.uploads.done.Has(tok.Name, r.SHA256) {
+		ok, err := up(r.SHA256)
+		if err != nil {
+			return apiError(err)
+		}
+		if ok {
 			continue
 		}
 		if held == nil {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/uploads"
 )
 
 // Server serves the REST API of an api.Service. It is an http.Handler for
@@ -30,7 +30,8 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	limiter AuthLimiter
-	uploads *uploads
+	uploads uploadCfg
+	clocked bool // WithClock given
 	// maxUpload bounds an upload's total size; 0 is no limit.
 	maxUpload int64
 
@@ -49,11 +50,19 @@ type Option func(*Server)
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 
 // WithClock sets the clock of upload expiry.
-func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+func WithClock(now func() time.Time) Option {
+	return func(s *Server) { s.now, s.clocked = now, true }
+}
 
-// WithUploadDir keeps unfinished uploads in dir (by default
-// $TMPDIR/pkgvc-uploads); on the store's file system, finishing one
-// moves rather than copies it.
+// WithUploads sets the upload engine (default: the service's, if it has
+// one (local.Service.Uploads), else one of the server's own over the
+// service's store). Every server of a store may finish or commit the
+// uploads of another.
+func WithUploads(e *uploads.Engine) Option { return func(s *Server) { s.uploads.eng = e } }
+
+// WithUploadDir keeps unfinished uploads' bytes in dir, with an engine of
+// the server's own (by default, the engine's: the store's temporary
+// directory); their state is in the store either way.
 func WithUploadDir(dir string) Option { return func(s *Server) { s.uploads.dir = dir } }
 
 // WithUploadTTL sets how long an upload that receives nothing is kept
@@ -98,16 +107,14 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	s := &Server{
 		svc: svc, authn: authn, log: slog.New(slog.DiscardHandler), now: time.Now,
 		limiter: noLimit{},
-		uploads: &uploads{dir: filepath.Join(os.TempDir(), "pkgvc-uploads"), ttl: repo.PendingWindow, busy: map[string]*uploadLock{}, maxOpen: DefaultMaxOpenUploads},
+		uploads: uploadCfg{ttl: repo.PendingWindow, maxOpen: DefaultMaxOpenUploads},
 	}
 	for _, o := range opts {
 		o(s)
 	}
-	s.uploads.now = s.now
-	if err := os.MkdirAll(s.uploads.dir, 0o700); err != nil {
+	if err := s.uploadEngine(svc); err != nil {
 		return nil, err
 	}
-	s.uploads.done = newUploaded(filepath.Clean(s.uploads.dir)+uploadedSuffix, repo.PendingWindow, s.now, s.log)
 
 	mux := http.NewServeMux()
 	s.api = humago.New(mux, s.config())
@@ -119,6 +126,27 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	})
 	s.handler = s.authenticate(mux)
 	return s, nil
+}
+
+// uploadEngine picks the engine uploads go through.
+func (s *Server) uploadEngine(svc api.Service) error {
+	if s.uploads.eng != nil {
+		return nil
+	}
+	if h, ok := svc.(interface{ Uploads() *uploads.Engine }); ok && s.uploads.dir == "" && !s.clocked {
+		s.uploads.eng = h.Uploads()
+		return nil
+	}
+	h, ok := svc.(interface{ Store() *repo.Store })
+	if !ok {
+		return errors.New("api server: uploads need a service over a store, or WithUploads")
+	}
+	opts := []uploads.Option{uploads.WithClock(s.now)}
+	if s.uploads.dir != "" {
+		opts = append(opts, uploads.WithDir(s.uploads.dir))
+	}
+	s.uploads.eng = uploads.New(h.Store(), opts...)
+	return nil
 }
 
 // ServeHTTP serves the API.

@@ -2,167 +2,72 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/pkgvc/pkgvc/internal/auth"
-	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/uploads"
 )
 
-// uploads keeps unfinished uploads as files: ID.part holds the bytes
-// received (its size is the offset, its modification time the last
-// activity), ID.owner the name of the token that opened it.
-type uploads struct {
-	dir     string
+// uploadCfg is how the API takes uploads: the engine (see package
+// uploads) and the API's limits on top.
+type uploadCfg struct {
+	eng     *uploads.Engine
+	dir     string // WithUploadDir: an engine of the server's own
 	ttl     time.Duration
-	now     func() time.Time
 	maxOpen int
-	done    *uploaded
-
-	mu        sync.Mutex
-	busy      map[string]*uploadLock
-	lastSweep time.Time
 }
-
-type uploadLock struct {
-	ch   chan struct{} // holds a value while locked
-	refs int
-}
-
-var uploadIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // DefaultMaxOpenUploads is how many unfinished uploads a token may have.
 const DefaultMaxOpenUploads = 64
 
-// openBy counts the unfinished uploads of token name.
-func (u *uploads) openBy(name string) (int, error) {
-	ents, err := os.ReadDir(u.dir)
-	if err != nil {
-		return 0, err
+// uploadScope is the scope of the API's sessions; uploadedBy names what a
+// finished upload is recorded for: the token that may commit it.
+const uploadScope = "api"
+
+func uploadedBy(tokenName string) string { return "token:" + tokenName }
+
+// uploadErr maps the engine's errors to the API's.
+func uploadErr(id string, err error) error {
+	var oe *uploads.OffsetError
+	var de *uploads.DigestError
+	var tl *uploads.TooLargeError
+	var ce *uploads.ChunkError
+	switch {
+	case errors.As(err, &oe):
+		e := errorf(ErrOffsetMismatch, "upload %s holds %d bytes: send the chunk starting there, not at %d", id, oe.Offset, oe.Start)
+		e.Offset = &oe.Offset
+		return e
+	case errors.As(err, &de):
+		return errorf(ErrDigestMismatch, "upload %s: sha256 %s, not %s: upload dropped", id, de.Got, de.Want)
+	case errors.As(err, &tl):
+		return errorf(ErrTooLarge, "upload %s would pass the server's limit of %d bytes an upload", id, tl.Limit)
+	case errors.As(err, &ce):
+		// What arrived is kept: the client resumes at the new offset.
+		return errorf(repo.ErrInvalid, "upload %s: chunk cut after %d bytes: %v", id, ce.Got, ce.Err)
+	case errors.Is(err, uploads.ErrNotFound):
+		return errorf(repo.ErrNotFound, "upload %s not found (finished, deleted or expired)", id)
 	}
-	n := 0
-	for _, e := range ents {
-		id, ok := strings.CutSuffix(e.Name(), ".owner")
-		if !ok || !uploadIDRE.MatchString(id) {
-			continue
-		}
-		if owner, err := os.ReadFile(u.owner(id)); err == nil && string(owner) == name {
-			n++
-		}
-	}
-	return n, nil
+	return apiError(err)
 }
 
-func (u *uploads) part(id string) string  { return filepath.Join(u.dir, id+".part") }
-func (u *uploads) owner(id string) string { return filepath.Join(u.dir, id+".owner") }
-
-// lock serializes the requests on one upload: a resume waits until the
-// request whose connection dropped has written what it received.
-func (u *uploads) lock(ctx context.Context, id string) (func(), error) {
-	u.mu.Lock()
-	l := u.busy[id]
-	if l == nil {
-		l = &uploadLock{ch: make(chan struct{}, 1)}
-		u.busy[id] = l
-	}
-	l.refs++
-	u.mu.Unlock()
-	release := func() {
-		u.mu.Lock()
-		if l.refs--; l.refs == 0 {
-			delete(u.busy, id)
-		}
-		u.mu.Unlock()
-	}
-	select {
-	case l.ch <- struct{}{}:
-		return func() { <-l.ch; release() }, nil
-	case <-ctx.Done():
-		release()
-		return nil, ctx.Err()
-	}
+func toUpload(s *uploads.Session) *Upload {
+	return &Upload{ID: s.ID, Offset: s.Offset, Expires: s.Expires.UTC()}
 }
 
-// open checks that upload id exists and belongs to the request's token,
-// and returns its state.
-func (u *uploads) open(ctx context.Context, id string) (*Upload, error) {
-	notFound := errorf(repo.ErrNotFound, "upload %s not found (finished, deleted or expired)", id)
-	if !uploadIDRE.MatchString(id) {
-		return nil, notFound
+// tokenName is the request's token's name ("" without one).
+func tokenName(ctx context.Context) string {
+	if tok := tokenFrom(ctx); tok != nil {
+		return tok.Name
 	}
-	owner, err := os.ReadFile(u.owner(id))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, notFound
-	} else if err != nil {
-		return nil, err
-	}
-	if tok := tokenFrom(ctx); tok == nil || string(owner) != tok.Name {
-		return nil, notFound // another token's uploads are not even there
-	}
-	fi, err := os.Stat(u.part(id))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, notFound
-	} else if err != nil {
-		return nil, err
-	}
-	return &Upload{ID: id, Offset: fi.Size(), Expires: fi.ModTime().Add(u.ttl).UTC()}, nil
-}
-
-func (u *uploads) remove(id string) {
-	_ = os.Remove(u.part(id))
-	_ = os.Remove(u.owner(id))
-}
-
-// sweep removes uploads idle for longer than the TTL, at most once per
-// tenth of it.
-func (u *uploads) sweep() {
-	now := u.now()
-	u.mu.Lock()
-	if now.Sub(u.lastSweep) < u.ttl/10 {
-		u.mu.Unlock()
-		return
-	}
-	u.lastSweep = now
-	u.mu.Unlock()
-	ents, err := os.ReadDir(u.dir)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		id, ok := strings.CutSuffix(e.Name(), ".owner")
-		if !ok || !uploadIDRE.MatchString(id) {
-			continue
-		}
-		last := time.Time{}
-		if fi, err := os.Stat(u.part(id)); err == nil {
-			last = fi.ModTime()
-		}
-		if now.Sub(last) < u.ttl {
-			continue
-		}
-		u.mu.Lock()
-		inUse := u.busy[id] != nil
-		u.mu.Unlock()
-		if !inUse {
-			u.remove(id)
-		}
-	}
+	return ""
 }
 
 // parseContentRange parses "bytes START-END/TOTAL" (TOTAL may be *).
@@ -241,13 +146,10 @@ func (s *Server) uploadRoutes() {
 		if err := needUpload(ctx); err != nil {
 			return nil, err
 		}
-		u.sweep()
+		name := tokenName(ctx)
 		if u.maxOpen > 0 {
-			// Sessions are files on the server: one token may not pile them up.
-			name := tokenFrom(ctx).Name
-			u.mu.Lock()
-			n, err := u.openBy(name)
-			u.mu.Unlock()
+			// Sessions take room in the store: one token may not pile them up.
+			n, err := u.eng.Count(ctx, func(ss *uploads.Session) bool { return ss.Scope == uploadScope && ss.Owner == name })
 			if err != nil {
 				return nil, apiError(err)
 			}
@@ -255,23 +157,11 @@ func (s *Server) uploadRoutes() {
 				return nil, errorf(ErrTooManyUploads, "too many open uploads: token %s has %d unfinished; finish or delete some first", name, n)
 			}
 		}
-		var raw [16]byte
-		if _, err := rand.Read(raw[:]); err != nil {
-			return nil, apiError(err)
-		}
-		id := hex.EncodeToString(raw[:])
-		if err := os.WriteFile(u.part(id), nil, 0o600); err != nil {
-			return nil, apiError(err)
-		}
-		if err := os.WriteFile(u.owner(id), []byte(tokenFrom(ctx).Name), 0o600); err != nil {
-			u.remove(id)
-			return nil, apiError(err)
-		}
-		st, err := u.open(ctx, id)
+		st, err := u.eng.Create(ctx, name, uploadScope, u.ttl)
 		if err != nil {
 			return nil, apiError(err)
 		}
-		return &uploadOutput{Offset: st.Offset, Body: *st}, nil
+		return &uploadOutput{Offset: st.Offset, Body: *toUpload(st)}, nil
 	})
 
 	huma.Register(a, op(http.MethodGet, "/uploads/{id}", "get-upload", "An upload's offset: where the next chunk starts", "uploads"),
@@ -301,43 +191,21 @@ func (s *Server) uploadRoutes() {
 		if err != nil {
 			return nil, err
 		}
-		unlock, err := u.lock(ctx, in.ID)
-		if err != nil {
-			return nil, apiError(err)
-		}
-		defer unlock()
-		st, err := u.open(ctx, in.ID)
-		if err != nil {
-			return nil, apiError(err)
-		}
-		if start != st.Offset {
-			e := errorf(ErrOffsetMismatch, "upload %s holds %d bytes: send the chunk starting there, not at %d", in.ID, st.Offset, start)
-			e.Offset = &st.Offset
-			return nil, e
+		if tokenFrom(ctx) == nil {
+			return nil, uploadErr(in.ID, uploads.ErrNotFound)
 		}
 		if s.maxUpload > 0 && end >= s.maxUpload {
 			return nil, errorf(ErrTooLarge, "upload %s: %d bytes would pass the server's limit of %d bytes an upload", in.ID, end+1, s.maxUpload)
 		}
-		f, err := os.OpenFile(u.part(in.ID), os.O_WRONLY|os.O_APPEND, 0)
+		// Bytes past the range are not the chunk's: they are ignored.
+		st, err := u.eng.Append(ctx, in.ID, io.LimitReader(in.body, end-start+1), uploads.AppendOptions{
+			Start: start, Size: end - start + 1, Limit: s.maxUpload, KeepPartial: true,
+			Owner: tokenName(ctx), Scope: uploadScope, // another token's uploads are not even there
+		})
 		if err != nil {
-			return nil, apiError(err)
+			return nil, uploadErr(in.ID, err)
 		}
-		want := end - start + 1
-		body := in.body
-		if s.maxUpload > 0 {
-			body = http.MaxBytesReader(nil, io.NopCloser(body), s.maxUpload-start)
-		}
-		n, copyErr := io.CopyN(f, body, want)
-		if err := f.Close(); err != nil && copyErr == nil {
-			copyErr = err
-		}
-		if copyErr != nil {
-			// What arrived is kept: the client resumes at the new offset.
-			return nil, errorf(repo.ErrInvalid, "upload %s: chunk cut after %d of %d bytes: %v", in.ID, n, want, copyErr)
-		}
-		st.Offset += n
-		st.Expires = u.now().Add(u.ttl).UTC()
-		return &uploadOutput{Offset: st.Offset, Body: *st}, nil
+		return &uploadOutput{Offset: st.Offset, Body: *toUpload(st)}, nil
 	})
 
 	finish := op(http.MethodPost, "/uploads/{id}/finish", "finish-upload", "Store the uploaded bytes as a blob if their sha256 is the one given; otherwise drop them", "uploads")
@@ -346,92 +214,48 @@ func (s *Server) uploadRoutes() {
 		ID   string `path:"id"`
 		Body FinishBody
 	}) (*bodyOutput[Blob], error) {
-		unlock, err := u.lock(ctx, in.ID)
+		name := tokenName(ctx)
+		if name == "" {
+			return nil, uploadErr(in.ID, uploads.ErrNotFound)
+		}
+		if in.Body.SHA256.IsZero() {
+			return nil, errorf(repo.ErrInvalid, "finish upload %s: give the sha256 of its bytes", in.ID)
+		}
+		size := int64(-1)
+		if in.Body.Size != nil {
+			size = *in.Body.Size
+		}
+		// The token may then commit this blob (see needBlobs), through
+		// any server of the store.
+		b, err := u.eng.Finish(ctx, in.ID, in.Body.SHA256, uploads.FinishOptions{
+			Size: size, Owner: name, Scope: uploadScope, PinReason: "upload", Mark: uploadedBy(name),
+		})
 		if err != nil {
-			return nil, apiError(err)
+			return nil, uploadErr(in.ID, err)
 		}
-		defer unlock()
-		st, err := u.open(ctx, in.ID)
-		if err != nil {
-			return nil, apiError(err)
-		}
-		if in.Body.Size != nil && *in.Body.Size != st.Offset {
-			return nil, errorf(repo.ErrInvalid, "upload %s holds %d bytes, not %d: send the rest first", in.ID, st.Offset, *in.Body.Size)
-		}
-		blob, err := s.storeUpload(ctx, in.ID, st.Offset, in.Body.SHA256)
-		if err != nil {
-			return nil, apiError(err)
-		}
-		return &bodyOutput[Blob]{Body: blob}, nil
+		return &bodyOutput[Blob]{Body: Blob{SHA256: b.ID, Size: b.Size}}, nil
 	})
 
 	huma.Register(a, op(http.MethodDelete, "/uploads/{id}", "delete-upload", "Drop an upload", "uploads"),
 		func(ctx context.Context, in *uploadInput) (*emptyOutput, error) {
-			unlock, err := u.lock(ctx, in.ID)
-			if err != nil {
-				return nil, apiError(err)
+			name := tokenName(ctx)
+			if name == "" {
+				return nil, uploadErr(in.ID, uploads.ErrNotFound)
 			}
-			defer unlock()
-			if _, err := u.open(ctx, in.ID); err != nil {
-				return nil, apiError(err)
+			if err := u.eng.Delete(ctx, in.ID, name, uploadScope); err != nil {
+				return nil, uploadErr(in.ID, err)
 			}
-			u.remove(in.ID)
 			return nil, nil
 		})
 }
 
 func (s *Server) uploadState(ctx context.Context, id string) (*Upload, error) {
-	unlock, err := s.uploads.lock(ctx, id)
-	if err != nil {
-		return nil, apiError(err)
-	}
-	defer unlock()
-	st, err := s.uploads.open(ctx, id)
-	return st, apiError(err)
-}
-
-// storeUpload streams upload id into the store. Its digest is computed on
-// the way, so that a mismatch is told apart from other failures; a
-// mismatched upload is dropped.
-func (s *Server) storeUpload(ctx context.Context, id string, size int64, want objects.ID) (Blob, error) {
-	if want.IsZero() {
-		return Blob{}, errorf(repo.ErrInvalid, "finish upload %s: give the sha256 of its bytes", id)
-	}
-	f, err := os.Open(s.uploads.part(id))
-	if err != nil {
-		return Blob{}, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	cr := &countReader{r: io.TeeReader(f, h)}
-	got, err := s.svc.PutBlob(ctx, cr, size, want)
-	if cr.n == size {
-		var sum objects.ID
-		copy(sum[:], h.Sum(nil))
-		if sum != want {
-			s.uploads.remove(id)
-			return Blob{}, errorf(ErrDigestMismatch, "upload %s: sha256 %s, not %s: upload dropped", id, sum, want)
-		}
+	st, err := s.uploads.eng.Get(ctx, id)
+	if err == nil && (st.Scope != uploadScope || st.Owner != tokenName(ctx) || tokenName(ctx) == "") {
+		err = uploads.ErrNotFound
 	}
 	if err != nil {
-		return Blob{}, err
+		return nil, uploadErr(id, err)
 	}
-	if got != want {
-		return Blob{}, fmt.Errorf("upload %s: stored as %s, not %s", id, got, want)
-	}
-	s.uploads.remove(id)
-	// The token may now commit this blob (see needBlobs).
-	s.uploads.done.Add(tokenFrom(ctx).Name, got)
-	return Blob{SHA256: got, Size: size}, nil
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+	return toUpload(st), nil
 }

@@ -1,7 +1,8 @@
 // Package fsstore is the local store layout, the location scheme "file":
 // a directory holding the object store (objects/fs) in "data", the refs
-// (refs/fs) in "refs", the metadata store (meta/fs) in "meta", resumable
-// uploads in "uploads", and the format marker pkgvc-store.json.
+// (refs/fs) in "refs", the metadata store (meta/fs) in "meta" (resumable
+// uploads' bytes wait in data/tmp/uploads), and the format marker
+// pkgvc-store.json.
 package fsstore
 
 import (
@@ -33,8 +34,6 @@ const (
 	refsDir = "refs"
 	// dataDir holds the object store (package objects/fs).
 	dataDir = "data"
-	// uploadsDir holds resumable uploads.
-	uploadsDir = "uploads"
 	// formatFile marks a directory as a pkgvc store and records its format.
 	formatFile = "pkgvc-store.json"
 )
@@ -79,9 +78,8 @@ func OpenParts(ctx context.Context, dir string, mode location.Mode) (*location.P
 	}
 	p := &location.Parts{
 		Objects: ob, Refs: rb, Meta: mb,
-		Format:    marker(dir),
-		TempDir:   filepath.Join(dir, dataDir, "tmp"),
-		UploadDir: filepath.Join(dir, uploadsDir),
+		Format:  marker(dir),
+		TempDir: filepath.Join(dir, dataDir, "tmp"),
 	}
 	if w, err := WatchRefs(dir); err == nil {
 		p.Watch = w

@@ -2,17 +2,12 @@ package oci
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/internal/auth"
@@ -20,22 +15,8 @@ import (
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/container"
+	"github.com/pkgvc/pkgvc/uploads"
 )
-
-// uploadPrefix names the temporary files of upload sessions.
-const uploadPrefix = "oci-upload-"
-
-// upload is one blob upload session; mu orders its requests.
-type upload struct {
-	mu      sync.Mutex
-	id      string
-	name    string // the repository name it was started for
-	repo    string
-	path    string // temporary file
-	size    int64
-	touched time.Time // guarded by registry.mu
-	done    bool      // removed; guarded by mu
-}
 
 // getBlob serves a blob the version holds (a layer, a config, or a
 // manifest asked for as a blob), one uploaded by a pusher who asks, or one
@@ -89,8 +70,11 @@ func (q *request) findBlob(ctx context.Context, r *http.Request, hex string) (re
 		}
 	}
 	id, _ := objects.ParseID(hex)
-	if q.t.Dist.Repo == "" || !q.g.wasPushed(q.t.Dist.Repo, id) || !q.canWrite(r) {
+	if q.t.Dist.Repo == "" || !q.canWrite(r) {
 		return repo.Record{}, false, nil
+	}
+	if pushed, err := q.g.wasPushed(ctx, q.t.Dist.Repo, id); err != nil || !pushed {
+		return repo.Record{}, false, err
 	}
 	st, err := q.g.st.Objects().StatBlob(ctx, id)
 	if errors.Is(err, objects.ErrNotFound) {
@@ -102,27 +86,25 @@ func (q *request) findBlob(ctx context.Context, r *http.Request, hex string) (re
 	return repo.Record{Path: container.BlobPath(hex), SHA256: id, Size: st.Size}, true, nil
 }
 
-// wasPushed reports whether blob id was uploaded into repository rp
-// lately (and not yet committed in a version, perhaps).
-func (g *registry) wasPushed(rp string, id objects.ID) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	at, ok := g.pushed[pushedKey{rp, id}]
-	return ok && g.cfg.now().Sub(at) < pushedTTL
+// wasPushed reports whether blob id was uploaded (or mounted) into
+// repository rp lately, through any server of the store, and not yet
+// committed in a version, perhaps.
+func (g *registry) wasPushed(ctx context.Context, rp string, id objects.ID) (bool, error) {
+	return g.up.Uploaded(ctx, pushedBy(rp), id)
 }
 
-func (g *registry) markPushed(rp string, id objects.ID) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.pushed[pushedKey{rp, id}] = g.cfg.now()
-}
+// pushedBy names what a pushed blob is recorded for: its repository.
+func pushedBy(rp string) string { return "oci:" + rp }
 
-// serveUpload routes the blob upload endpoints.
+// sessionScope is the scope of upload sessions to repository name.
+func sessionScope(name string) string { return "oci:" + name }
+
+// serveUpload routes the blob upload endpoints. A session's state is in
+// the store: its requests may reach any server of the store.
 func (q *request) serveUpload(w http.ResponseWriter, r *http.Request, id string) {
 	if !q.authorize(w, r, true) || !q.writable(w) {
 		return
 	}
-	q.g.sweep()
 	if id == "" {
 		if r.Method != http.MethodPost {
 			notAllowed(w, "POST")
@@ -131,34 +113,60 @@ func (q *request) serveUpload(w http.ResponseWriter, r *http.Request, id string)
 		q.startUpload(w, r)
 		return
 	}
-	u := q.g.session(id, q.name)
-	if u == nil {
-		writeError(w, http.StatusNotFound, codeBlobUploadUnknown, "no upload session "+id+" for "+q.name+" (finished, canceled or timed out)", nil)
-		return
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.done {
-		writeError(w, http.StatusNotFound, codeBlobUploadUnknown, "upload session "+id+" is over", nil)
-		return
-	}
-	defer q.g.touch(u)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		q.uploadStatus(w, u, http.StatusNoContent)
-	case http.MethodPatch:
-		if !q.appendChunk(w, r, u, true) {
+		s, err := q.g.up.Get(r.Context(), id)
+		if err == nil && s.Scope != sessionScope(q.name) {
+			err = uploads.ErrNotFound
+		}
+		if err != nil {
+			q.uploadError(w, r, id, err)
 			return
 		}
-		q.uploadStatus(w, u, http.StatusAccepted)
+		q.uploadStatus(w, id, s.Offset, http.StatusNoContent)
+	case http.MethodPatch:
+		s, ok := q.appendChunk(w, r, id, true)
+		if !ok {
+			return
+		}
+		q.uploadStatus(w, id, s.Offset, http.StatusAccepted)
 	case http.MethodPut:
-		q.finishUpload(w, r, u)
+		q.finishUpload(w, r, id)
 	case http.MethodDelete:
-		q.g.drop(u)
+		if err := q.g.up.Delete(r.Context(), id, "", sessionScope(q.name)); err != nil {
+			q.uploadError(w, r, id, err)
+			return
+		}
 		w.Header().Set("Content-Length", "0")
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		notAllowed(w, "GET, HEAD, PATCH, PUT, DELETE")
+	}
+}
+
+// uploadError answers an error of the upload engine.
+func (q *request) uploadError(w http.ResponseWriter, r *http.Request, id string, err error) {
+	var oe *uploads.OffsetError
+	var tl *uploads.TooLargeError
+	var ce *uploads.ChunkError
+	var de *uploads.DigestError
+	switch {
+	case errors.Is(err, uploads.ErrNotFound):
+		writeError(w, http.StatusNotFound, codeBlobUploadUnknown, "no upload session "+id+" for "+q.name+" (finished, canceled or timed out)", nil)
+	case errors.As(err, &oe):
+		w.Header().Set("Location", "/v2/"+q.name+"/blobs/uploads/"+id)
+		w.Header().Set("Range", fmt.Sprintf("0-%d", max(oe.Offset-1, 0)))
+		writeError(w, http.StatusRequestedRangeNotSatisfiable, codeBlobUploadInvalid, fmt.Sprintf("chunk starts at %d, the upload has %d bytes: send chunks in order", oe.Start, oe.Offset), nil)
+	case errors.As(err, &tl), errors.As(err, new(*http.MaxBytesError)):
+		writeError(w, http.StatusRequestEntityTooLarge, codeSizeInvalid, fmt.Sprintf("a blob may have at most %d bytes", q.g.s.MaxBodyBytes()), nil)
+	case errors.As(err, &ce) && errors.Is(err, uploads.ErrChunkSize):
+		writeError(w, http.StatusBadRequest, codeSizeInvalid, oneLine(ce.Err.Error()), nil)
+	case errors.As(err, &ce):
+		writeError(w, http.StatusBadRequest, codeBlobUploadInvalid, "reading the chunk: "+oneLine(ce.Err.Error()), nil)
+	case errors.As(err, &de):
+		writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the uploaded content has digest sha256:%s, not sha256:%s; nothing was kept", de.Got, de.Want), nil)
+	default:
+		q.g.internal(w, r, "blob upload", err)
 	}
 }
 
@@ -178,132 +186,80 @@ func (q *request) startUpload(w http.ResponseWriter, r *http.Request) {
 		q.storeBlob(w, r, http.MaxBytesReader(w, r.Body, q.g.s.MaxBodyBytes()), hex)
 		return
 	}
-	if q.g.openUploads(q.t.Dist.Repo) >= maxUploadsPerRepo {
-		writeError(w, http.StatusTooManyRequests, codeTooManyRequests,
-			fmt.Sprintf("%d uploads to %s are open: finish or cancel some first", maxUploadsPerRepo, q.name), nil)
-		return
-	}
-	if err := os.MkdirAll(q.g.tempDir, 0o700); err != nil {
-		q.g.internal(w, r, "start an upload", err)
-		return
-	}
-	f, err := os.CreateTemp(q.g.tempDir, uploadPrefix+"*")
+	ctx := r.Context()
+	scope := sessionScope(q.name)
+	n, err := q.g.up.Count(ctx, func(s *uploads.Session) bool { return s.Scope == scope })
 	if err != nil {
 		q.g.internal(w, r, "start an upload", err)
 		return
 	}
-	if err := f.Close(); err != nil {
-		_ = os.Remove(f.Name())
+	if n >= maxUploadsPerRepo {
+		writeError(w, http.StatusTooManyRequests, codeTooManyRequests,
+			fmt.Sprintf("%d uploads to %s are open: finish or cancel some first", maxUploadsPerRepo, q.name), nil)
+		return
+	}
+	s, err := q.g.up.Create(ctx, q.who, scope, q.g.cfg.uploadTimeout)
+	if err != nil {
 		q.g.internal(w, r, "start an upload", err)
 		return
 	}
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
-	u := &upload{id: hex.EncodeToString(b[:]), name: q.name, repo: q.t.Dist.Repo, path: f.Name()}
-	q.g.mu.Lock()
-	u.touched = q.g.cfg.now()
-	q.g.uploads[u.id] = u
-	q.g.mu.Unlock()
-	q.uploadStatus(w, u, http.StatusAccepted)
+	q.uploadStatus(w, s.ID, s.Offset, http.StatusAccepted)
 }
 
 // uploadStatus answers with a session's location and progress.
-func (q *request) uploadStatus(w http.ResponseWriter, u *upload, status int) {
+func (q *request) uploadStatus(w http.ResponseWriter, id string, size int64, status int) {
 	h := w.Header()
-	h.Set("Location", "/v2/"+q.name+"/blobs/uploads/"+u.id)
-	h.Set("Docker-Upload-UUID", u.id)
-	h.Set("Range", fmt.Sprintf("0-%d", max(u.size-1, 0)))
+	h.Set("Location", "/v2/"+q.name+"/blobs/uploads/"+id)
+	h.Set("Docker-Upload-UUID", id)
+	h.Set("Range", fmt.Sprintf("0-%d", max(size-1, 0)))
 	h.Set("Content-Length", "0")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 }
 
-// appendChunk streams r's body to the end of the session's file. A
-// Content-Range must start where the session ends; a failed chunk leaves
-// the session as it was. It reports whether it succeeded; otherwise it
-// answered.
-func (q *request) appendChunk(w http.ResponseWriter, r *http.Request, u *upload, needBody bool) bool {
+// appendChunk streams r's body to the end of the session. A Content-Range
+// must start where the session ends; a failed chunk leaves the session as
+// it was. It returns the session after it, or false once it answered.
+func (q *request) appendChunk(w http.ResponseWriter, r *http.Request, id string, needBody bool) (*uploads.Session, bool) {
 	start, end, hasRange, ok := parseContentRange(r.Header.Get("Content-Range"))
 	if !ok {
 		writeError(w, http.StatusBadRequest, codeBlobUploadInvalid, "Content-Range must be <start>-<end>", nil)
-		return false
+		return nil, false
 	}
-	if hasRange && start != u.size {
-		w.Header().Set("Location", "/v2/"+q.name+"/blobs/uploads/"+u.id)
-		w.Header().Set("Range", fmt.Sprintf("0-%d", max(u.size-1, 0)))
-		writeError(w, http.StatusRequestedRangeNotSatisfiable, codeBlobUploadInvalid, fmt.Sprintf("chunk starts at %d, the upload has %d bytes: send chunks in order", start, u.size), nil)
-		return false
-	}
+	scope := sessionScope(q.name)
 	if !needBody && r.ContentLength == 0 {
-		return true
-	}
-	room := q.g.s.MaxBodyBytes() - u.size
-	if room <= 0 || (hasRange && end-start+1 > room) || r.ContentLength > room {
-		writeError(w, http.StatusRequestEntityTooLarge, codeSizeInvalid, fmt.Sprintf("a blob may have at most %d bytes", q.g.s.MaxBodyBytes()), nil)
-		return false
-	}
-	f, err := os.OpenFile(u.path, os.O_WRONLY, 0)
-	if err != nil {
-		q.g.internal(w, r, "open the upload", err)
-		return false
-	}
-	n, err := writeAt(f, u.size, http.MaxBytesReader(w, r.Body, room))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && hasRange && n != end-start+1 {
-		err = fmt.Errorf("%w: Content-Range says %d bytes, the body has %d", errBadChunk, end-start+1, n)
-	}
-	if err == nil && r.ContentLength >= 0 && n != r.ContentLength {
-		err = fmt.Errorf("%w: Content-Length says %d bytes, the body has %d", errBadChunk, r.ContentLength, n)
-	}
-	if err != nil {
-		_ = os.Truncate(u.path, u.size) // keep what earlier chunks sent
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, codeSizeInvalid, fmt.Sprintf("a blob may have at most %d bytes", q.g.s.MaxBodyBytes()), nil)
-			return false
+		s, err := q.g.up.Get(r.Context(), id)
+		if err == nil && s.Scope != scope {
+			err = uploads.ErrNotFound
 		}
-		if errors.Is(err, errBadChunk) {
-			writeError(w, http.StatusBadRequest, codeSizeInvalid, err.Error(), nil)
-		} else {
-			writeError(w, http.StatusBadRequest, codeBlobUploadInvalid, "reading the chunk: "+oneLine(err.Error()), nil)
+		if err == nil && hasRange && start != s.Offset {
+			err = &uploads.OffsetError{ID: id, Offset: s.Offset, Start: start}
 		}
-		return false
+		if err != nil {
+			q.uploadError(w, r, id, err)
+			return nil, false
+		}
+		return s, true
 	}
-	u.size += n
-	return true
+	o := uploads.AppendOptions{Start: -1, Size: r.ContentLength, Limit: q.g.s.MaxBodyBytes(), Scope: scope}
+	if hasRange {
+		o.Start, o.Size = start, end-start+1
+		if r.ContentLength >= 0 && r.ContentLength != o.Size {
+			writeError(w, http.StatusBadRequest, codeSizeInvalid, fmt.Sprintf("Content-Range says %d bytes, Content-Length %d", o.Size, r.ContentLength), nil)
+			return nil, false
+		}
+	}
+	s, err := q.g.up.Append(r.Context(), id, r.Body, o)
+	if err != nil {
+		q.uploadError(w, r, id, err)
+		return nil, false
+	}
+	return s, true
 }
-
-var errBadChunk = errors.New("chunk size mismatch")
 
 // maxUploadsPerRepo bounds the open upload sessions of one repository, so
 // that abandoned sessions cannot fill the disk before they expire.
 const maxUploadsPerRepo = 256
-
-// openUploads counts the open upload sessions to repository rp.
-func (g *registry) openUploads(rp string) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	n := 0
-	for _, u := range g.uploads {
-		if u.repo == rp {
-			n++
-		}
-	}
-	return n
-}
-
-// writeAt copies r to f from offset off, dropping anything beyond it first.
-func writeAt(f *os.File, off int64, r io.Reader) (int64, error) {
-	if err := f.Truncate(off); err != nil {
-		return 0, err
-	}
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return 0, err
-	}
-	return io.Copy(f, r)
-}
 
 // parseContentRange parses "<start>-<end>" (also "bytes <start>-<end>" or
 // with a "/<size>" suffix).
@@ -326,24 +282,31 @@ func parseContentRange(s string) (start, end int64, has, ok bool) {
 }
 
 // finishUpload appends the last chunk, if any, and stores the session's
-// content as blob ?digest=; a wrong digest keeps nothing.
-func (q *request) finishUpload(w http.ResponseWriter, r *http.Request, u *upload) {
+// content as blob ?digest=; a wrong digest keeps nothing. The blob is
+// pinned and recorded as pushed to the repository, for the manifest that
+// is to name it, which any server of the store may take.
+func (q *request) finishUpload(w http.ResponseWriter, r *http.Request, id string) {
 	hex, err := ociformat.ParseDigest(r.URL.Query().Get("digest"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeDigestInvalid, err.Error(), nil)
 		return
 	}
-	if !q.appendChunk(w, r, u, false) {
+	if _, ok := q.appendChunk(w, r, id, false); !ok {
 		return
 	}
-	f, err := os.Open(u.path)
+	want, _ := objects.ParseID(hex)
+	b, err := q.g.up.Finish(r.Context(), id, want, uploads.FinishOptions{
+		Size: -1, Scope: sessionScope(q.name), PinReason: "oci push " + q.name, Mark: pushedBy(q.t.Dist.Repo),
+	})
 	if err != nil {
-		q.g.internal(w, r, "open the upload", err)
+		q.uploadError(w, r, id, err)
 		return
 	}
-	defer f.Close()
-	q.storeBlob(w, r, io.LimitReader(f, u.size), hex)
-	q.g.drop(u) // done, or refused: the spec has the client start again
+	if b.New {
+		// Hashed just now: a pull right after the push needs no hashing.
+		q.g.s.BlobWritten(b.ID)
+	}
+	q.blobCreated(w, "sha256:"+hex)
 }
 
 // storeBlob stores content as blob hex if that is its digest, marks it
@@ -387,7 +350,10 @@ func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.R
 		// Hashed just now: a pull right after the push needs no hashing.
 		q.g.s.BlobWritten(res.ID)
 	}
-	q.g.markPushed(q.t.Dist.Repo, res.ID)
+	if err := q.g.up.MarkUploaded(ctx, pushedBy(q.t.Dist.Repo), res.ID); err != nil {
+		q.g.internal(w, r, "record the blob", err)
+		return
+	}
 	q.blobCreated(w, "sha256:"+hex)
 }
 
@@ -431,67 +397,9 @@ func (q *request) mount(w http.ResponseWriter, r *http.Request, digest, from str
 	if _, err := q.g.st.Pin(ctx, rec.SHA256, "oci mount "+q.name, pushedTTL); err != nil {
 		return false
 	}
-	q.g.markPushed(q.t.Dist.Repo, rec.SHA256)
+	if err := q.g.up.MarkUploaded(ctx, pushedBy(q.t.Dist.Repo), rec.SHA256); err != nil {
+		return false
+	}
 	q.blobCreated(w, digest)
 	return true
-}
-
-// session returns the live upload id of repository name.
-func (g *registry) session(id, name string) *upload {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	u := g.uploads[id]
-	if u == nil || u.name != name {
-		return nil
-	}
-	return u
-}
-
-func (g *registry) touch(u *upload) {
-	g.mu.Lock()
-	u.touched = g.cfg.now()
-	g.mu.Unlock()
-}
-
-// drop ends a session whose mu is held.
-func (g *registry) drop(u *upload) {
-	u.done = true
-	_ = os.Remove(u.path) // gone already is fine
-	g.mu.Lock()
-	delete(g.uploads, u.id)
-	g.mu.Unlock()
-}
-
-// sweep removes sessions idle for longer than the upload timeout (at most
-// once per sweepEvery), and forgets old pushed blobs.
-func (g *registry) sweep() {
-	now := g.cfg.now()
-	g.mu.Lock()
-	if now.Sub(g.lastSweep) < sweepEvery {
-		g.mu.Unlock()
-		return
-	}
-	first := g.lastSweep.IsZero()
-	g.lastSweep = now
-	var idle []*upload
-	for _, u := range g.uploads {
-		if now.Sub(u.touched) > g.cfg.uploadTimeout {
-			idle = append(idle, u)
-		}
-	}
-	for k, at := range g.pushed {
-		if now.Sub(at) >= pushedTTL {
-			delete(g.pushed, k)
-		}
-	}
-	g.mu.Unlock()
-	for _, u := range idle {
-		if u.mu.TryLock() { // a busy session is not idle
-			g.drop(u)
-			u.mu.Unlock()
-		}
-	}
-	if first {
-		removeStale(g.tempDir, now.Add(-g.cfg.uploadTimeout))
-	}
 }

@@ -27,6 +27,8 @@
 // manifest, its tag, and records of its config and layers; tag and
 // manifest DELETE commit versions too. Pinned distributions refuse writes.
 // Upload sessions idle for longer than the upload timeout are removed.
+// Sessions and pushed blobs live in the store (package uploads): a push
+// may spread over every server of the store.
 //
 // # Authentication
 //

@@ -39,6 +39,9 @@ type fixture struct {
 	admin  string
 	reader string
 	other  string
+	dir    string // the store's
+	tokens *auth.Store
+	reg    *publish.Registry
 }
 
 func newFixture(t *testing.T, opts ...content.ServerOption) *fixture {
@@ -50,9 +53,10 @@ func newFixture(t *testing.T, opts ...content.ServerOption) *fixture {
 func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...content.ServerOption) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds(), repo.WithWho("tester"))
+	dir := filepath.Join(t.TempDir(), "store")
+	st, err := fsstore.OpenDir(ctx, dir, all.Kinds(), repo.WithWho("tester"))
 	require.NoError(t, err)
-	f := &fixture{t: t, ctx: ctx, st: st, dists: dist.NewDists(st)}
+	f := &fixture{t: t, ctx: ctx, st: st, dists: dist.NewDists(st), dir: dir, reg: reg}
 	for _, r := range []string{"img", "other"} {
 		_, err = st.CreateRepo(ctx, r, repo.CreateOptions{Kind: "container"})
 		require.NoError(t, err)
@@ -62,6 +66,7 @@ func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...content.ServerOp
 	_, err = f.dists.Create(ctx, "other", dist.DistSpec{BasePath: "other", Repo: "other"})
 	require.NoError(t, err)
 	tokens := auth.New(st)
+	f.tokens = tokens
 	mk := func(name string, scopes ...string) string {
 		var sc []auth.Scope
 		for _, s := range scopes {
@@ -82,6 +87,21 @@ func newFixtureReg(t *testing.T, reg *publish.Registry, opts ...content.ServerOp
 	t.Cleanup(f.srv.Close)
 	f.host = strings.TrimPrefix(f.srv.URL, "http://")
 	return f
+}
+
+// second serves the fixture's store from a second server that opened it
+// afresh, as another process would: nothing in memory is shared.
+func (f *fixture) second() *fixture {
+	f.t.Helper()
+	st, err := fsstore.OpenDir(f.ctx, f.dir, all.Kinds(), repo.WithWho("tester"))
+	require.NoError(f.t, err)
+	g := *f
+	g.st, g.dists = st, dist.NewDists(st)
+	s := content.NewServer(st, g.dists, publish.NewPublications(st, f.reg, 8), content.WithAuth(auth.New(st)))
+	g.srv = httptest.NewServer(s)
+	f.t.Cleanup(g.srv.Close)
+	g.host = strings.TrimPrefix(g.srv.URL, "http://")
+	return &g
 }
 
 // do sends a request with the token as Basic password ("" for none).

@@ -329,8 +329,11 @@ func (q *request) blobSize(ctx context.Context, id objects.ID) (int64, bool, err
 	if found && repo.IsOnDemand(rec) {
 		return rec.Size, true, nil
 	}
-	if !found && !q.g.wasPushed(q.t.Dist.Repo, id) {
-		return 0, false, nil
+	if !found {
+		pushed, err := q.g.wasPushed(ctx, q.t.Dist.Repo, id)
+		if err != nil || !pushed {
+			return 0, false, err
+		}
 	}
 	st, err := q.g.st.Objects().StatBlob(ctx, id)
 	if errors.Is(err, objects.ErrNotFound) {

@@ -4,18 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pkgvc/pkgvc/content"
 	ociformat "github.com/pkgvc/pkgvc/internal/format/oci"
 	"github.com/pkgvc/pkgvc/internal/parallel"
-	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/uploads"
 )
 
 // Kind is the content kind served.
@@ -30,8 +27,6 @@ const (
 	anonTokenTTL = 5 * time.Minute
 	// tokenTTL is the expires_in reported for a pkgvc token without expiry.
 	tokenTTL = time.Hour
-	// sweepEvery bounds how often idle sessions are looked for.
-	sweepEvery = time.Minute
 	// pushedTTL is how long a blob uploaded into a repository stays visible
 	// to its pushers without a version holding it; it is pinned as long.
 	pushedTTL = repo.PendingWindow
@@ -44,6 +39,7 @@ type config struct {
 	uploadTimeout time.Duration
 	tempDir       string
 	now           func() time.Time
+	clocked       bool // WithClock given
 }
 
 // WithUploadTimeout sets how long an idle upload session is kept
@@ -51,12 +47,13 @@ type config struct {
 func WithUploadTimeout(d time.Duration) Option { return func(c *config) { c.uploadTimeout = d } }
 
 // WithTempDir sets where upload sessions stage their content (default:
-// oci-uploads in the object store's temporary directory, see
-// objects.Store.TempDir).
+// the server's upload engine's, content.Server.Uploads).
 func WithTempDir(dir string) Option { return func(c *config) { c.tempDir = dir } }
 
 // WithClock sets the clock of token expiry and upload timeouts.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now, c.clocked = now, true }
+}
 
 // Publisher is the container kind's publisher: no generated files, and the
 // registry API mounted into the server (a content.Mounter).
@@ -93,37 +90,30 @@ func (p *Publisher) Mount(s *content.Server) map[string]http.Handler {
 	}
 }
 
-// registry is the API of one server.
+// registry is the API of one server. Its upload sessions and pushed blobs
+// are in the store (see package uploads), shared with every server of it.
 type registry struct {
-	s       *content.Server
-	st      *repo.Store
-	cfg     config
-	tempDir string
-
-	mu        sync.Mutex
-	uploads   map[string]*upload
-	pushed    map[pushedKey]time.Time
-	lastSweep time.Time
-}
-
-// pushedKey is a blob uploaded (or mounted) into a repository.
-type pushedKey struct {
-	repo string
-	id   objects.ID
+	s   *content.Server
+	st  *repo.Store
+	cfg config
+	up  *uploads.Engine
 }
 
 func newRegistry(s *content.Server, cfg config) *registry {
-	dir := cfg.tempDir
-	if dir == "" {
-		// A directory of its own: gc cleans the store's temporary files
-		// with its grace period, which may be shorter than a session's
-		// idle time, and leaves directories alone.
-		dir = filepath.Join(s.Store().Objects().TempDir(), "oci-uploads")
+	up := s.Uploads()
+	if cfg.tempDir != "" || cfg.clocked {
+		// An engine of its own, on the same store: sessions are shared all
+		// the same.
+		var opts []uploads.Option
+		if cfg.tempDir != "" {
+			opts = append(opts, uploads.WithDir(cfg.tempDir))
+		}
+		if cfg.clocked {
+			opts = append(opts, uploads.WithClock(cfg.now))
+		}
+		up = uploads.New(s.Store(), opts...)
 	}
-	return &registry{
-		s: s, st: s.Store(), cfg: cfg, tempDir: dir,
-		uploads: map[string]*upload{}, pushed: map[pushedKey]time.Time{},
-	}
+	return &registry{s: s, st: s.Store(), cfg: cfg, up: up}
 }
 
 // Error codes of the Distribution Spec.
@@ -299,14 +289,4 @@ type request struct {
 	t    *content.Target
 	name string
 	who  string // the token's name, once authorized
-}
-
-// removeStale removes upload files that an earlier process left behind.
-func removeStale(dir string, before time.Time) {
-	matches, _ := filepath.Glob(filepath.Join(dir, uploadPrefix+"*"))
-	for _, m := range matches {
-		if fi, err := os.Stat(m); err == nil && fi.ModTime().Before(before) {
-			_ = os.Remove(m) // best effort; gc cleans the temp directory too
-		}
-	}
 }

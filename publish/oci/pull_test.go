@@ -135,7 +135,7 @@ func TestUploadTimeout(t *testing.T) {
 	loc := resp.Header.Get("Location")
 	resp, _ = f.do(http.MethodPatch, loc, f.admin, []byte("part"))
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
-	files, _ := filepath.Glob(filepath.Join(f.st.Objects().TempDir(), "oci-uploads", "oci-upload-*"))
+	files, _ := filepath.Glob(filepath.Join(f.st.Objects().TempDir(), "uploads", "*.part"))
 	require.Len(t, files, 1)
 
 	mu.Lock()
@@ -146,6 +146,6 @@ func TestUploadTimeout(t *testing.T) {
 	resp, body := f.do(http.MethodGet, loc, f.admin, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 	require.Equal(t, "BLOB_UPLOAD_UNKNOWN", errCode(t, body))
-	files, _ = filepath.Glob(filepath.Join(f.st.Objects().TempDir(), "oci-uploads", "oci-upload-*"))
+	files, _ = filepath.Glob(filepath.Join(f.st.Objects().TempDir(), "uploads", "*.part"))
 	require.Len(t, files, 1, "only the new session's file is left")
 }
