@@ -294,7 +294,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // TLSConfig returns a server TLS configuration for Serve or
 // ListenAndServeTLS with the certificate chain and key of the PEM files
-// certFile and keyFile: TLS 1.2 or later, HTTP/1.1 only.
+// certFile and keyFile: TLS 1.2 or later, HTTP/2 or HTTP/1.1.
 func TLSConfig(certFile, keyFile string) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
@@ -303,13 +303,13 @@ func TLSConfig(certFile, keyFile string) (*tls.Config, error) {
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"http/1.1"},
+		NextProtos:   []string{"h2", "http/1.1"},
 	}, nil
 }
 
-// ListenAndServeTLS is ListenAndServe over TLS with cfg (see TLSConfig):
-// the connection loop of Serve runs on a crypto/tls listener, each
-// handshake done on the connection's first read, within the idle timeout.
+// ListenAndServeTLS is ListenAndServe over TLS with cfg (see TLSConfig),
+// HTTP/2 for the clients that offer it ("h2" in cfg.NextProtos), else
+// HTTP/1.1; each handshake must end within the read header timeout.
 func ListenAndServeTLS(ctx context.Context, addr string, cfg *tls.Config, h http.Handler, log *slog.Logger, ready func(net.Addr), opts ...ServeOption) error {
 	if cfg == nil || len(cfg.Certificates) == 0 && cfg.GetCertificate == nil {
 		return errors.New("listen tls: no certificate")
@@ -322,5 +322,5 @@ func ListenAndServeTLS(ctx context.Context, addr string, cfg *tls.Config, h http
 	if ready != nil {
 		ready(l.Addr())
 	}
-	return Serve(ctx, tls.NewListener(progressListener{l}, cfg), h, log, opts...)
+	return serve(ctx, l, cfg, h, log, opts...)
 }

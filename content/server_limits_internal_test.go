@@ -51,8 +51,7 @@ func TestWriteTimeoutTLS(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	// As ListenAndServeTLS, with small send buffers.
-	tl := tls.NewListener(progressListener{smallSendBuf{l}}, cfg)
-	go func() { done <- Serve(ctx, tl, h, nil, WithWriteTimeout(500*time.Millisecond)) }()
+	go func() { done <- serve(ctx, smallSendBuf{l}, cfg, h, nil, WithWriteTimeout(500*time.Millisecond)) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)

@@ -34,6 +34,7 @@ func serveCmd(e *env) *cli.Command {
 			&cli.StringFlag{Name: "access-log", Usage: "append access logs (JSON lines) to `FILE` instead of stderr"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with the PEM certificate chain in `FILE` (needs --tls-key)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "PEM private key of --tls-cert in `FILE`"},
+			&cli.BoolFlag{Name: "h2c", Usage: "speak HTTP/2 without TLS too (prior knowledge, as curl --http2-prior-knowledge or a proxy does); over TLS HTTP/2 is always offered"},
 			&cli.BoolFlag{Name: "pull-through", Value: true, Usage: "let python and container distributions with a --remote fetch the projects or images they lack from it (--pull-through=false turns it off)"},
 			&cli.DurationFlag{Name: "read-header-timeout", Value: content.DefaultReadHeaderTimeout, Usage: "drop a client that takes longer to send a request header"},
 			&cli.DurationFlag{Name: "idle-timeout", Value: content.DefaultIdleTimeout, Usage: "close a keep-alive connection idle this long, or a request body that stops coming for this long"},
@@ -153,13 +154,17 @@ func serveCmd(e *env) *cli.Command {
 
 // serveLimits are the connection limits the serve flags set.
 func serveLimits(c *cli.Command) []content.ServeOption {
-	return []content.ServeOption{
+	opts := []content.ServeOption{
 		content.WithReadHeaderTimeout(c.Duration("read-header-timeout")),
 		content.WithIdleTimeout(c.Duration("idle-timeout")),
 		content.WithWriteTimeout(c.Duration("write-timeout")),
 		content.WithMaxHeaderBytes(c.Int("max-header-bytes")),
 		content.WithMaxConns(c.Int("max-conns"), c.Int("max-conns-per-ip")),
 	}
+	if c.Bool("h2c") {
+		opts = append(opts, content.WithH2C())
+	}
+	return opts
 }
 
 // printServing says what serve serves at base, and what to do next on a

@@ -114,7 +114,54 @@ func TestServeTLSAndOps(t *testing.T) {
 		out, err := exec.Command(curl, "-sSf", "--max-time", "20", "--cacert", certFile, "https://"+addr+"/content/site/web/a.txt").CombinedOutput()
 		require.NoError(t, err, "curl: %s", out)
 		require.Equal(t, "hello\n", string(out))
+		out, err = exec.Command(curl, "-sSf", "--max-time", "20", "--http2", "-o", "/dev/null", "-w", "%{http_version}",
+			"--cacert", certFile, "https://"+addr+"/content/site/web/a.txt").CombinedOutput()
+		require.NoError(t, err, "curl: %s", out)
+		require.Equal(t, "2", string(out), "curl --http2 gets HTTP/2 over TLS")
 	}
+}
+
+// TestServeH2CAndKeepAlive runs `pkgvc serve --h2c` and asks it with curl:
+// HTTP/2 with prior knowledge, HTTP/1.1 otherwise, and a connection kept
+// across requests with bodies.
+func TestServeH2CAndKeepAlive(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl is not installed")
+	}
+	h := newHarness(t)
+	h.ok("repo", "create", "prod")
+	h.commit("prod", "--add", h.file("a.txt", []byte("hello\n"))+"=a.txt")
+	h.ok("dist", "create", "web", "--base-path", "site/web", "--repo", "prod")
+	addr := freeAddr(t)
+	sctx, cancel := context.WithCancel(context.Background())
+	var stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(sctx, []string{"pkgvc", "--store", h.store, "serve", "--listen", addr, "--h2c"}, io.Discard, &stderr)
+	}()
+	defer func() {
+		cancel()
+		require.Equal(t, 0, <-done, "stderr: %s", stderr.String())
+	}()
+	url := "http://" + addr + "/content/site/web/a.txt"
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 10*time.Second, 20*time.Millisecond, "serve did not start: %s", stderr.String())
+	curlOut := func(args ...string) string {
+		out, err := exec.Command(curl, append([]string{"-sS", "--max-time", "20"}, args...)...).CombinedOutput()
+		require.NoError(t, err, "curl %v: %s", args, out)
+		return string(out)
+	}
+	require.Equal(t, "hello\n 2", curlOut("--http2-prior-knowledge", "-w", " %{http_version}", url))
+	require.Equal(t, "1.1", curlOut("-o", "/dev/null", "-w", "%{http_version}", url))
+	require.Equal(t, "1 0 ", curlOut("-o", "/dev/null", "-o", "/dev/null", "-w", "%{num_connects} ", "-d", "a=b", url, url),
+		"one connection for two requests with bodies")
 }
 
 func TestServeTLSFlagsTogether(t *testing.T) {
