@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -27,6 +29,12 @@ const refsLog = "log"
 // each with a stat of the log by its whole path.
 type Watch struct {
 	dir, meta *os.File
+	// seq maps the metadata sequence file once it has its full length
+	// (it is then only ever rewritten in place): reading it is then no
+	// system call, which a small file's request notices.
+	seq    []byte
+	closed bool
+	mu     sync.RWMutex
 }
 
 var _ repo.RefsWatch = (*Watch)(nil)
@@ -51,11 +59,58 @@ func (w *Watch) Stamp() (repo.RefsStamp, error) {
 	if err != nil {
 		return repo.RefsStamp{}, fmt.Errorf("stat refs log: %w", err)
 	}
+	if m, ok := w.mappedSeq(); ok {
+		return repo.RefsStamp{Refs: r, Meta: m}, nil
+	}
 	m, err := metafs.ReadSeq(w.meta)
 	if err != nil {
 		return repo.RefsStamp{}, fmt.Errorf("read metadata sequence: %w", err)
 	}
+	if len(m) == metafs.SeqLen {
+		w.mapSeq()
+	}
 	return repo.RefsStamp{Refs: r, Meta: m}, nil
+}
+
+// mapSeq maps the sequence file; a failure leaves reads to ReadSeq.
+func (w *Watch) mapSeq() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.seq != nil || w.closed {
+		return
+	}
+	b, err := unix.Mmap(int(w.meta.Fd()), 0, metafs.SeqLen, unix.PROT_READ, unix.MAP_SHARED)
+	if err == nil {
+		w.seq = b
+	}
+}
+
+// mappedSeq reads the mapped sequence file. Were the file cut short by
+// hand, the read would fault: the fault is recovered and the mapping
+// dropped, so that reads go back to ReadSeq.
+func (w *Watch) mappedSeq() (m string, ok bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.seq == nil {
+		return "", false
+	}
+	defer func() {
+		if recover() != nil {
+			m, ok = "", false
+			go w.unmapSeq()
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	return string(w.seq), true
+}
+
+func (w *Watch) unmapSeq() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.seq != nil {
+		_ = unix.Munmap(w.seq)
+		w.seq = nil
+	}
 }
 
 // statAt stats name in dir: its identity, size and times.
@@ -71,6 +126,10 @@ func statAt(dir *os.File, name string) ([5]int64, error) {
 
 // Close releases the watch.
 func (w *Watch) Close() error {
+	w.unmapSeq()
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
 	w.meta.Close()
 	return w.dir.Close()
 }

@@ -2,6 +2,7 @@ package fsstore_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/meta"
+	metafs "github.com/pkgvc/pkgvc/meta/fs"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
@@ -61,4 +63,45 @@ func TestRefsWatchAndHeadID(t *testing.T) {
 
 	_, err = fsstore.WatchRefs(filepath.Join(t.TempDir(), "nostore"))
 	require.Error(t, err)
+}
+
+// Once the metadata sequence file is mapped, every document change still
+// changes the stamp, including one made through another opening of the
+// store (another process); a sequence file cut short by hand makes the
+// watch fall back to reading it, never fault.
+func TestRefsWatchMappedSequence(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "store")
+	st, err := fsstore.OpenDir(ctx, dir, all.Kinds())
+	require.NoError(t, err)
+	other, err := fsstore.OpenDir(ctx, dir, all.Kinds())
+	require.NoError(t, err)
+	w, err := fsstore.WatchRefs(dir)
+	require.NoError(t, err)
+	defer w.Close()
+
+	prev, err := w.Stamp()
+	require.NoError(t, err)
+	for i := range 20 {
+		m := st.Meta()
+		if i%2 == 1 {
+			m = other.Meta()
+		}
+		_, err = meta.PutIf(ctx, m, fmt.Sprintf("dists/d%d", i), []byte("{}"), "")
+		require.NoError(t, err)
+		s, err := w.Stamp()
+		require.NoError(t, err)
+		require.NotEqual(t, prev, s, "change %d", i)
+		prev = s
+	}
+
+	seq := filepath.Join(dir, "meta", metafs.SeqFile)
+	require.NoError(t, os.Truncate(seq, 0))
+	_, err = w.Stamp() // reads the cut file: faults, recovers
+	require.NoError(t, err)
+	_, err = meta.PutIf(ctx, st.Meta(), "dists/after", []byte("{}"), "")
+	require.NoError(t, err)
+	s, err := w.Stamp()
+	require.NoError(t, err)
+	require.NotEqual(t, prev, s)
 }

@@ -459,8 +459,11 @@ func (s *Store) reserve(n int) (uint64, error) {
 // allows, so that RevFile is stored once per that many.
 const reserveAhead = 4096
 
-// seqLen is the length of SeqFile: boot id, space, 20 digits, newline.
-const seqLen = 36 + 1 + 20 + 1
+// SeqLen is the length of SeqFile once a batch has written it (boot id,
+// space, 20 digits, newline); it is then only rewritten in place.
+const SeqLen = 36 + 1 + 20 + 1
+
+const seqLen = SeqLen
 
 // readSeq reads SeqFile; ok only if this boot wrote it.
 func (s *Store) readSeq() (uint64, bool) {
