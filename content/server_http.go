@@ -153,7 +153,7 @@ func (lh *limitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writers.Put(lw)
 	}()
 	if pc, ok := r.Context().Value(connKey{}).(*progressConn); ok && r.ProtoMajor == 1 {
-		lw.pc = pc
+		lw.pc, lw.conn = pc, pc
 		pc.hold = true
 	}
 	lh.h.ServeHTTP(lw, r)
@@ -200,6 +200,7 @@ type limitWriter struct {
 	http.ResponseWriter
 	req     *http.Request
 	pc      *progressConn // of an HTTP/1.x request on plain TCP, while it holds writes
+	conn    *progressConn // of an HTTP/1.x request on plain TCP
 	rc      *http.ResponseController
 	timeout time.Duration
 	dl      time.Time
@@ -220,7 +221,15 @@ var (
 // arm moves the write deadline unless the one set still leaves three
 // quarters of the timeout: a busy response rarely touches its timers.
 func (w *limitWriter) arm() {
-	if now := time.Now(); w.dl.Sub(now) < w.timeout-w.timeout/4 {
+	now := time.Now()
+	if w.dl.IsZero() && w.conn != nil {
+		// The deadline a previous response on the connection set may do:
+		// keep-alive requests then rarely touch the connection's timer.
+		if ns := w.conn.dl.Load(); ns != 0 {
+			w.dl = time.Unix(0, ns)
+		}
+	}
+	if w.dl.Sub(now) < w.timeout-w.timeout/4 {
 		w.dl = now.Add(w.timeout)
 		_ = w.rc.SetWriteDeadline(w.dl)
 	}

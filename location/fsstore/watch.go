@@ -29,6 +29,9 @@ const refsLog = "log"
 // each with a stat of the log by its whole path.
 type Watch struct {
 	dir, meta *os.File
+	// log is the refs log as last opened: an fstat of it costs less than
+	// a stat by name.
+	log *os.File
 	// seq maps the metadata sequence file once it has its full length
 	// (it is then only ever rewritten in place): reading it is then no
 	// system call, which a small file's request notices.
@@ -55,11 +58,17 @@ func WatchRefs(dir string) (*Watch, error) {
 
 // Stamp reads the current stamp.
 func (w *Watch) Stamp() (repo.RefsStamp, error) {
-	r, err := statAt(w.dir, refsLog)
-	if err != nil {
-		return repo.RefsStamp{}, fmt.Errorf("stat refs log: %w", err)
+	w.mu.RLock()
+	r, fresh := w.logStat()
+	m, mapped := w.mappedSeqLocked()
+	w.mu.RUnlock()
+	if !fresh {
+		var err error
+		if r, err = w.reopenLog(); err != nil {
+			return repo.RefsStamp{}, fmt.Errorf("stat refs log: %w", err)
+		}
 	}
-	if m, ok := w.mappedSeq(); ok {
+	if mapped {
 		return repo.RefsStamp{Refs: r, Meta: m}, nil
 	}
 	m, err := metafs.ReadSeq(w.meta)
@@ -70,6 +79,46 @@ func (w *Watch) Stamp() (repo.RefsStamp, error) {
 		w.mapSeq()
 	}
 	return repo.RefsStamp{Refs: r, Meta: m}, nil
+}
+
+// logStat stats the open refs log: its identity, size and times; not
+// fresh if none is open or it was replaced (a checkpoint renames a new log
+// over it, which leaves the open one without a name). The caller holds
+// w.mu for reading.
+func (w *Watch) logStat() ([5]int64, bool) {
+	if w.log == nil {
+		return [5]int64{}, false
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(w.log.Fd()), &st); err != nil || st.Nlink == 0 {
+		return [5]int64{}, false
+	}
+	return stampOf(&st), true
+}
+
+// reopenLog opens the refs log again by its name and stats it.
+func (w *Watch) reopenLog() ([5]int64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if r, ok := w.logStat(); ok { // another request reopened it
+		return r, nil
+	}
+	if w.log != nil {
+		w.log.Close()
+		w.log = nil
+	}
+	if w.closed {
+		return statAt(w.dir, refsLog)
+	}
+	fd, err := unix.Openat(int(w.dir.Fd()), refsLog, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return statAt(w.dir, refsLog)
+	}
+	w.log = os.NewFile(uintptr(fd), refsLog)
+	if r, ok := w.logStat(); ok {
+		return r, nil
+	}
+	return statAt(w.dir, refsLog)
 }
 
 // mapSeq maps the sequence file; a failure leaves reads to ReadSeq.
@@ -85,12 +134,11 @@ func (w *Watch) mapSeq() {
 	}
 }
 
-// mappedSeq reads the mapped sequence file. Were the file cut short by
+// mappedSeqLocked reads the mapped sequence file; the caller holds w.mu
+// for reading. Were the file cut short by
 // hand, the read would fault: the fault is recovered and the mapping
 // dropped, so that reads go back to ReadSeq.
-func (w *Watch) mappedSeq() (m string, ok bool) {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
+func (w *Watch) mappedSeqLocked() (m string, ok bool) {
 	if w.seq == nil {
 		return "", false
 	}
@@ -121,7 +169,11 @@ func statAt(dir *os.File, name string) ([5]int64, error) {
 	if err != nil {
 		return [5]int64{}, err
 	}
-	return [5]int64{int64(st.Dev), int64(st.Ino), st.Size, st.Mtim.Nano(), st.Ctim.Nano()}, nil
+	return stampOf(&st), nil
+}
+
+func stampOf(st *unix.Stat_t) [5]int64 {
+	return [5]int64{int64(st.Dev), int64(st.Ino), st.Size, st.Mtim.Nano(), st.Ctim.Nano()}
 }
 
 // Close releases the watch.
@@ -129,6 +181,10 @@ func (w *Watch) Close() error {
 	w.unmapSeq()
 	w.mu.Lock()
 	w.closed = true
+	if w.log != nil {
+		w.log.Close()
+		w.log = nil
+	}
 	w.mu.Unlock()
 	w.meta.Close()
 	return w.dir.Close()

@@ -105,3 +105,38 @@ func TestRefsWatchMappedSequence(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, prev, s)
 }
+
+// The watch stats the refs log it holds open; a log renamed over it (as a
+// checkpoint does) is noticed, and so are the changes made after.
+func TestRefsWatchLogReplaced(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "store")
+	st, err := fsstore.OpenDir(ctx, dir, all.Kinds())
+	require.NoError(t, err)
+	_, err = st.CreateRepo(ctx, "a", repo.CreateOptions{})
+	require.NoError(t, err)
+	w, err := fsstore.WatchRefs(dir)
+	require.NoError(t, err)
+	defer w.Close()
+	s1, err := w.Stamp()
+	require.NoError(t, err)
+
+	log := filepath.Join(dir, "refs", "log")
+	data, err := os.ReadFile(log)
+	require.NoError(t, err)
+	tmp := log + ".new"
+	require.NoError(t, os.WriteFile(tmp, data, 0o644))
+	require.NoError(t, os.Rename(tmp, log))
+	s2, err := w.Stamp()
+	require.NoError(t, err)
+	require.NotEqual(t, s1, s2, "a log renamed over the old one changes the stamp")
+
+	_, err = st.CreateRepo(ctx, "b", repo.CreateOptions{})
+	require.NoError(t, err)
+	s3, err := w.Stamp()
+	require.NoError(t, err)
+	require.NotEqual(t, s2, s3, "a change after the replacement changes the stamp")
+	again, err := w.Stamp()
+	require.NoError(t, err)
+	require.Equal(t, s3, again)
+}
