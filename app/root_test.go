@@ -31,11 +31,16 @@ const rootPkg = "github.com/pkgvc/pkgvc/app"
 // rootOnly constructor in f, whose package is pkgPath.
 func constructorUses(fset *token.FileSet, f *ast.File, pkgPath string) []string {
 	imports := map[string]string{} // local name -> import path
+	var dots []string              // paths imported with "."
 	for _, is := range f.Imports {
 		p, _ := strconv.Unquote(is.Path.Value)
 		name := path.Base(p)
 		if is.Name != nil {
 			name = is.Name.Name
+		}
+		if name == "." {
+			dots = append(dots, p)
+			continue
 		}
 		imports[name] = p
 	}
@@ -74,10 +79,20 @@ func constructorUses(fset *token.FileSet, f *ast.File, pkgPath string) []string 
 	})
 	// A use inside the constructor's own package: an identifier that no
 	// declaration of this file shadows (declared in another file, it is
-	// unresolved here).
+	// unresolved here). An unresolved one may as well come from a package
+	// imported with ".".
 	ast.Inspect(f, func(n ast.Node) bool {
-		if id, ok := n.(*ast.Ident); ok && !sels[id] && !decls[id] && (id.Obj == nil || id.Obj.Kind == ast.Fun) {
+		id, ok := n.(*ast.Ident)
+		if !ok || sels[id] || decls[id] {
+			return true
+		}
+		if id.Obj == nil || id.Obj.Kind == ast.Fun {
 			report(id, pkgPath, id.Name)
+		}
+		if id.Obj == nil {
+			for _, p := range dots {
+				report(id, p, id.Name)
+			}
 		}
 		return true
 	})
@@ -135,8 +150,8 @@ func TestRootOnlyConstructors(t *testing.T) {
 	}
 }
 
-// The check sees a call through any import name, a function value, and a
-// call inside the constructor's own package.
+// The check sees a call through any import name, a dot import, a
+// function value, and a call inside the constructor's own package.
 func TestConstructorUsesFound(t *testing.T) {
 	for _, tc := range []struct {
 		pkg, src string
@@ -159,6 +174,15 @@ type Blob struct{ New bool }
 func g(res Blob) Blob { return Blob{New: res.New} }`, 0},
 		{"github.com/pkgvc/pkgvc/uploads", `package uploads
 func g() any { return []any{New(nil)} }`, 1},
+		{"github.com/pkgvc/pkgvc/content", `package content
+import . "github.com/pkgvc/pkgvc/auth"
+var second = NewLimiter(10, 0, 0)`, 1},
+		{"example.com/x", `package x
+import . "github.com/pkgvc/pkgvc/uploads"
+var f = New`, 1},
+		{"example.com/x", `package x
+import . "github.com/pkgvc/pkgvc/auth"
+func g() { var NewLimiter = 1; _ = NewLimiter }`, 0},
 	} {
 		fset := token.NewFileSet()
 		f, err := parser.ParseFile(fset, "x.go", tc.src, 0)

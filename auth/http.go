@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"net"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,12 +34,30 @@ func Credentials(r *http.Request) (string, bool) {
 	return "", false
 }
 
-// ClientAddr is the host of r's remote address, the key of rate limits.
+// ClientAddr names the client of r, the key of rate limits: its IPv4
+// address, or the /64 of its IPv6 one (one host is commonly given a whole
+// /64 and may send from any address in it).
 func ClientAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
 	}
-	return r.RemoteAddr
+	return clientKey(host)
+}
+
+// clientKey is the limiter's key of addr: an IPv4 address (IPv4-mapped
+// IPv6 too) as is, an IPv6 one as its /64; what is no IP address (a unix
+// socket's name, a key already) is kept.
+func clientKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	return netip.PrefixFrom(a, 64).Masked().String()
 }
 
 // Default limit of failed authentications.
@@ -85,19 +105,23 @@ func (l *Limiter) SetClock(now func() time.Time) {
 	l.now = now
 }
 
-// Fail records a failed authentication from addr and returns how long the
-// client must wait, or 0 while it is under the limit.
+// Fail records a failed authentication from addr (an IP address or
+// ClientAddr's key; addresses of one IPv6 /64 count as one client) and
+// returns how long the client must wait, or 0 while it is under the limit.
 func (l *Limiter) Fail(addr string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.failures <= 0 {
 		return 0
 	}
+	addr = clientKey(addr)
 	now := l.now()
 	c := l.clients[addr]
 	if c == nil {
 		if len(l.clients) >= maxLimitedClients {
-			l.prune(now)
+			if wait := l.prune(now); wait > 0 {
+				return wait
+			}
 		}
 		c = &failCount{start: now}
 		l.clients[addr] = c
@@ -117,15 +141,40 @@ func (l *Limiter) Fail(addr string) time.Duration {
 	return 0
 }
 
-// prune drops the clients that are neither blocked nor within a window,
-// or every client if that frees nothing.
-func (l *Limiter) prune(now time.Time) {
+// prune makes room in the full table of clients without lifting a block:
+// it drops the clients that are neither blocked nor within a window, and
+// if that frees nothing the unblocked clients of the oldest windows (an
+// eighth of the table, so that the next new clients find room without
+// another pass). When every client is blocked there is no room: it
+// returns how long until the first block ends, which a new client waits.
+func (l *Limiter) prune(now time.Time) time.Duration {
+	type open struct {
+		addr  string
+		start time.Time
+	}
+	var unblocked []open
+	var firstEnd time.Time
 	for a, c := range l.clients {
-		if !now.Before(c.blockedUntil) && now.Sub(c.start) >= l.window {
+		switch {
+		case now.Before(c.blockedUntil):
+			if firstEnd.IsZero() || c.blockedUntil.Before(firstEnd) {
+				firstEnd = c.blockedUntil
+			}
+		case now.Sub(c.start) >= l.window:
 			delete(l.clients, a)
+		default:
+			unblocked = append(unblocked, open{a, c.start})
 		}
 	}
-	if len(l.clients) >= maxLimitedClients {
-		clear(l.clients)
+	if len(l.clients) < maxLimitedClients {
+		return 0
 	}
+	if len(unblocked) == 0 {
+		return firstEnd.Sub(now)
+	}
+	slices.SortFunc(unblocked, func(a, b open) int { return a.start.Compare(b.start) })
+	for _, o := range unblocked[:min(len(unblocked), maxLimitedClients/8)] {
+		delete(l.clients, o.addr)
+	}
+	return 0
 }

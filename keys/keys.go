@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/pkgvc/pkgvc/meta"
@@ -325,8 +326,28 @@ func parse(data []byte) (m *material, err error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty", ErrInvalid)
 	}
-	if m, ok, err := parseSumDB(data); ok {
-		return m, err
+	line, isSumDB := sumDBLine(data)
+	if !isSumDB {
+		return parseOpenPGP(data)
 	}
-	return parseOpenPGP(data)
+	m, sumErr := parseSumDB(line)
+	if sumErr == nil {
+		return m, nil
+	}
+	// Shaped as a sumdb line yet not one: perhaps OpenPGP after all.
+	m, pgpErr := parseOpenPGP(data)
+	if pgpErr == nil {
+		return m, nil
+	}
+	pgpWhy := trimInvalid(pgpErr)
+	if ne := (*notOpenPGPError)(nil); errors.As(pgpErr, &ne) {
+		pgpWhy = ne.err.Error()
+	}
+	return nil, fmt.Errorf("%w: not a sumdb key line (%s), nor an OpenPGP key (%s)", ErrInvalid, trimInvalid(sumErr), pgpWhy)
+}
+
+// trimInvalid is err's message without the "invalid key: " that the
+// combined error says once.
+func trimInvalid(err error) string {
+	return strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")
 }

@@ -115,6 +115,15 @@ func algoName(pk *packet.PublicKey) string {
 	return fmt.Sprintf("openpgp-algo-%d", pk.PubKeyAlgo)
 }
 
+// notOpenPGPError reports input OpenPGP cannot read at all.
+type notOpenPGPError struct{ err error }
+
+func (e *notOpenPGPError) Error() string {
+	return fmt.Sprintf("%v: neither an OpenPGP key (%v) nor a sumdb key line", ErrInvalid, e.err)
+}
+
+func (e *notOpenPGPError) Unwrap() error { return ErrInvalid }
+
 // parseOpenPGP reads one OpenPGP key, armored or binary.
 func parseOpenPGP(data []byte) (*material, error) {
 	var el openpgp.EntityList
@@ -125,7 +134,7 @@ func parseOpenPGP(data []byte) (*material, error) {
 		el, err = openpgp.ReadKeyRing(bytes.NewReader(data))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: neither an OpenPGP key (%v) nor a sumdb key line", ErrInvalid, err)
+		return nil, &notOpenPGPError{err}
 	}
 	if len(el) != 1 {
 		return nil, fmt.Errorf("%w: %d OpenPGP keys given, import one at a time", ErrInvalid, len(el))

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
@@ -39,26 +40,36 @@ func sumDBMaterial(vkey, skey string) (*material, error) {
 	}, nil
 }
 
-// parseSumDB reads a sumdb key line; ok reports that data is one (a
-// single line shaped name+hash+key, perhaps with the signer's prefix).
-func parseSumDB(data []byte) (m *material, ok bool, err error) {
-	line := string(bytes.TrimSpace(data))
-	if line == "" || strings.ContainsAny(line, "\n\r") || strings.HasPrefix(line, "-----") {
-		return nil, false, nil
+// sumDBLineRE is the shape of a sumdb key line: name+hash+key, perhaps
+// with the signer's prefix.
+var sumDBLineRE = regexp.MustCompile(`^(PRIVATE\+KEY\+)?[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$`)
+
+// sumDBLine returns data as a sumdb key line if it is shaped as one: printable
+// ASCII matching sumDBLineRE. Binary key material (an OpenPGP key exported
+// without armor may hold '+' and no newline) is not.
+func sumDBLine(data []byte) (string, bool) {
+	line := bytes.TrimSpace(data)
+	for _, b := range line {
+		if b < 0x20 || b > 0x7e {
+			return "", false
+		}
 	}
+	if !sumDBLineRE.Match(line) {
+		return "", false
+	}
+	return string(line), true
+}
+
+// parseSumDB reads a sumdb key line (verifier or signer key).
+func parseSumDB(line string) (*material, error) {
 	if strings.HasPrefix(line, signerPrefix) {
 		vkey, err := verifierOf(line)
 		if err != nil {
-			return nil, true, err
+			return nil, err
 		}
-		m, err := sumDBMaterial(vkey, line)
-		return m, true, err
+		return sumDBMaterial(vkey, line)
 	}
-	if strings.Count(line, "+") < 2 {
-		return nil, false, nil
-	}
-	m, err = sumDBMaterial(line, "")
-	return m, true, err
+	return sumDBMaterial(line, "")
 }
 
 // verifierOf returns the verifier key of signer key skey (whose hash

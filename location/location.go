@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -47,7 +48,8 @@ const (
 // which is the file scheme.
 type Location struct {
 	Scheme string
-	// Rest is what follows "SCHEME://" (for file: the directory).
+	// Rest is what follows "SCHEME://"; for file: the directory, its
+	// percent-escapes decoded.
 	Rest string
 	// Raw is the location as given.
 	Raw string
@@ -57,10 +59,14 @@ func (l Location) String() string { return l.Raw }
 
 var schemeRE = regexp.MustCompile(`^[a-z][a-z0-9+.-]*$`)
 
-// Parse parses a store location; one without "://" is a directory.
+// Parse parses a store location: a file URI (RFC 8089: file:///DIR,
+// file://localhost/DIR or file:/DIR), SCHEME://REST, or else a directory.
 func Parse(s string) (Location, error) {
 	if s == "" {
 		return Location{}, fmt.Errorf("%w: empty store location", repo.ErrInvalid)
+	}
+	if len(s) >= 5 && strings.EqualFold(s[:5], "file:") {
+		return parseFileURI(s)
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
@@ -74,6 +80,32 @@ func Parse(s string) (Location, error) {
 		return Location{}, fmt.Errorf("%w: store location %q names nothing after %s://", repo.ErrInvalid, s, scheme)
 	}
 	return Location{Scheme: scheme, Rest: rest, Raw: s}, nil
+}
+
+// parseFileURI parses a file URI: its host is empty or localhost (another
+// host names a directory of another machine, not of the working
+// directory), its path absolute once decoded.
+func parseFileURI(s string) (Location, error) {
+	bad := func(why string) (Location, error) {
+		return Location{}, fmt.Errorf("%w: store location %q: %s", repo.ErrInvalid, s, why)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return bad(err.Error())
+	}
+	switch {
+	case u.Opaque != "":
+		return bad("a file URI names an absolute directory: file:///DIR")
+	case u.User != nil || u.Port() != "" || (u.Host != "" && !strings.EqualFold(u.Hostname(), "localhost")):
+		return bad("file URI with a remote host: only file:///DIR or file://localhost/DIR name a local directory")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(s, "#"):
+		return bad("a file URI has no query or fragment (escape '?' as %3F, '#' as %23)")
+	case strings.ContainsRune(u.Path, 0):
+		return bad("the directory holds a NUL byte")
+	case !strings.HasPrefix(u.Path, "/"):
+		return bad("a file URI names an absolute directory: file:///DIR")
+	}
+	return Location{Scheme: "file", Rest: u.Path, Raw: s}, nil
 }
 
 // Parts are what an opener yields: the backends of a store and the

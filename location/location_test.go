@@ -19,13 +19,18 @@ func TestParse(t *testing.T) {
 		"/tmp/x":             {Scheme: "file", Rest: "/tmp/x", Raw: "/tmp/x"},
 		"pkgvc-data":         {Scheme: "file", Rest: "pkgvc-data", Raw: "pkgvc-data"},
 		"file:///tmp/x":      {Scheme: "file", Rest: "/tmp/x", Raw: "file:///tmp/x"},
+		"file:/tmp/x":        {Scheme: "file", Rest: "/tmp/x", Raw: "file:/tmp/x"},
+		"FILE://LocalHost/x": {Scheme: "file", Rest: "/x", Raw: "FILE://LocalHost/x"},
+		"file:///a/my%20st":  {Scheme: "file", Rest: "/a/my st", Raw: "file:///a/my%20st"},
 		"S3://bucket/prefix": {Scheme: "s3", Rest: "bucket/prefix", Raw: "S3://bucket/prefix"},
 	} {
 		got, err := location.Parse(in)
 		require.NoError(t, err, in)
 		require.Equal(t, want, got, in)
 	}
-	for _, bad := range []string{"", "file://", "1x://a", "a b://c"} {
+	for _, bad := range []string{"", "file://", "1x://a", "a b://c",
+		"file:rel", "file://localhost", "file://host/x", "file://localhostfoo/x", "file://localhost:1/x",
+		"file://u@localhost/x", "file:///x?y", "file:///x#y", "file:///x%00", "file:///x%zz"} {
 		_, err := location.Parse(bad)
 		require.ErrorIs(t, err, repo.ErrInvalid, bad)
 	}

@@ -90,25 +90,63 @@ func internalMentions(fset *token.FileSet, mod string, pkg *types.Package) []str
 			}
 			switch u := named.Underlying().(type) {
 			case *types.Struct:
-				for i := range u.NumFields() {
-					if f := u.Field(i); f.Exported() {
-						report(o, f, "field "+f.Name(), f.Type())
-					}
+				for _, f := range exportedFields(u, map[*types.Struct]bool{}) {
+					report(o, f, "field "+f.Name(), f.Type())
 				}
 			case *types.Interface:
-				for i := range u.NumMethods() {
-					if m := u.Method(i); m.Exported() {
-						report(o, m, "method "+m.Name(), m.Type())
-					}
+				// Its methods are in its method set below; a
+				// constraint's terms are not.
+				for i := range u.NumEmbeddeds() {
+					report(o, o, "(embedded)", u.EmbeddedType(i))
 				}
 			default:
 				report(o, o, "(type)", u)
 			}
-			for i := range named.NumMethods() {
-				if m := named.Method(i); m.Exported() {
+			// Every method callable on a T or *T: declared, an
+			// interface's, or promoted from an embedded type (an
+			// unexported one's too).
+			done := map[string]bool{}
+			for _, t := range []types.Type{named, types.NewPointer(named)} {
+				ms := types.NewMethodSet(t)
+				for i := range ms.Len() {
+					m := ms.At(i).Obj()
+					if !m.Exported() || done[m.Name()] {
+						continue
+					}
+					done[m.Name()] = true
 					report(o, m, "method "+m.Name(), m.Type())
 				}
 			}
+		}
+	}
+	return out
+}
+
+// exportedFields returns the exported fields of st and those promoted to
+// it through its unexported embedded fields (an exported embedded type's
+// fields are its own declaration's to answer for, and the embedded field
+// itself is one of st's exported fields).
+func exportedFields(st *types.Struct, seen map[*types.Struct]bool) []*types.Var {
+	if seen[st] {
+		return nil
+	}
+	seen[st] = true
+	var out []*types.Var
+	for i := range st.NumFields() {
+		f := st.Field(i)
+		if f.Exported() {
+			out = append(out, f)
+			continue
+		}
+		if !f.Embedded() {
+			continue
+		}
+		t := f.Type()
+		if p, ok := t.(*types.Pointer); ok {
+			t = p.Elem()
+		}
+		if inner, ok := t.Underlying().(*types.Struct); ok {
+			out = append(out, exportedFields(inner, seen)...)
 		}
 	}
 	return out
@@ -150,6 +188,13 @@ func mentions(mod string, t types.Type, seen map[types.Type]bool) string {
 		}
 		return mentions(mod, t.Elem(), seen)
 	case *types.Signature:
+		if tps := t.TypeParams(); tps != nil {
+			for i := range tps.Len() {
+				if bad := mentions(mod, tps.At(i).Constraint(), seen); bad != "" {
+					return bad
+				}
+			}
+		}
 		for _, tup := range []*types.Tuple{t.Params(), t.Results()} {
 			for i := range tup.Len() {
 				if bad := mentions(mod, tup.At(i).Type(), seen); bad != "" {

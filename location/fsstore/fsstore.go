@@ -39,13 +39,9 @@ const (
 )
 
 // Open is the opener of the file scheme: loc.Rest is the directory
-// (file://localhost/DIR is DIR too).
+// (location.Parse has decoded a file URI to it).
 func Open(ctx context.Context, loc location.Location, mode location.Mode) (*location.Parts, error) {
-	dir := loc.Rest
-	if loc.Raw != loc.Rest { // file://...
-		dir = strings.TrimPrefix(dir, "localhost")
-	}
-	return OpenParts(ctx, dir, mode)
+	return OpenParts(ctx, loc.Rest, mode)
 }
 
 // OpenParts opens the store in dir: Create makes it if dir is missing or
