@@ -570,7 +570,7 @@ func (c *claim) write(off, size int64, body io.Reader, limit int64) (int64, erro
 		r = io.LimitReader(r, size+1) // one byte more tells a long body
 	}
 	if limit > 0 {
-		r = &limitReader{r: body, n: limit - off, limit: limit}
+		r = &limitReader{r: r, n: limit - off, limit: limit}
 	}
 	n, err := io.CopyBuffer(&claimWriter{c: c, w: f}, r, make([]byte, 256<<10))
 	if serr := f.Sync(); err == nil {

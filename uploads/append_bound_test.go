@@ -1,0 +1,39 @@
+package uploads_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/uploads"
+)
+
+type countReader struct {
+	r *strings.Reader
+	n int
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// A chunk announced as 10 bytes (an OCI PATCH with Content-Range 0-9 and
+// a chunked body) must not read far past its size: write() sets
+// r = io.LimitReader(body, size+1), then, when a Limit is given too,
+// replaces r with a limitReader over body itself, dropping the size
+// bound: the whole body (up to the upload limit, 1 GiB by default) is
+// read and written to disk before the size mismatch is noticed.
+func TestAppendStopsAtAnnouncedSize(t *testing.T) {
+	ctx := context.Background()
+	_, e, _ := twoEngines(t)
+	s, err := e.Create(ctx, "o", "oci:x", 0)
+	require.NoError(t, err)
+	body := &countReader{r: strings.NewReader(strings.Repeat("x", 1<<20))}
+	_, err = e.Append(ctx, s.ID, body, uploads.AppendOptions{Start: 0, Size: 10, Limit: 1 << 30, Scope: "oci:x"})
+	require.ErrorIs(t, err, uploads.ErrChunkSize)
+	require.LessOrEqual(t, body.n, 11+256<<10, "read %d bytes of a chunk announced as 10", body.n)
+}
