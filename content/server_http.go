@@ -138,23 +138,34 @@ func (lh *limitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lh.running.Add(1)
 	defer lh.running.Done()
 	lw := writers.Get().(*limitWriter)
-	*lw = limitWriter{ResponseWriter: w, req: r, rc: http.NewResponseController(w), timeout: lh.write}
+	*lw = limitWriter{ResponseWriter: w, req: r, rc: http.NewResponseController(w), timeout: lh.write, h2: r.ProtoMajor == 2}
 	var body *limitBody
 	if r.Body != nil && r.Body != http.NoBody {
-		body = &limitBody{ReadCloser: r.Body, rc: lw.rc, timeout: lh.read}
-		body.arm()
-		r.Body = body
+		// The handler gets a copy of the request with the wrapped body:
+		// net/http's own keeps the body net/http made, whose type tells it
+		// whether to keep the connection after the reply (a body closed on
+		// a malformed chunk, a 100-continue never asked for). The deadline
+		// is armed at the first read: a handler may wait before reading.
+		body = &limitBody{ReadCloser: r.Body, rc: lw.rc, timeout: lh.read, w: lw}
+		r2 := new(http.Request)
+		*r2 = *r
+		r2.Body = body
+		r = r2
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			lh.recovered(lw, r, p)
 		}
+		if body != nil {
+			body.w = nil // lw is reused
+		}
 		*lw = limitWriter{}
 		writers.Put(lw)
 	}()
 	if pc, ok := r.Context().Value(connKey{}).(*progressConn); ok && r.ProtoMajor == 1 {
+		// Writes are held from the final header on (WriteHeader), not
+		// before: an interim response (100 Continue) goes out at once.
 		lw.pc, lw.conn = pc, pc
-		pc.hold = true
 	}
 	lh.h.ServeHTTP(lw, r)
 	if body != nil && !body.done && lw.reason == "" {
@@ -205,6 +216,7 @@ type limitWriter struct {
 	timeout time.Duration
 	dl      time.Time
 	wrote   bool // a header may be out
+	h2      bool // an HTTP/2 stream: the deadline is armed only during a write
 
 	// A response with a reason phrase of its own (reasonKey), buffered
 	// until the handler returns.
@@ -232,6 +244,18 @@ func (w *limitWriter) arm() {
 	if w.dl.Sub(now) < w.timeout-w.timeout/4 {
 		w.dl = now.Add(w.timeout)
 		_ = w.rc.SetWriteDeadline(w.dl)
+	}
+}
+
+// disarm clears the write deadline of an HTTP/2 stream after a write: its
+// deadline is a timer that resets the stream when it fires, writing or
+// not, so it must not run while the handler is between writes (streaming
+// from a slow source). The connection's writes keep their own bound
+// (WriteByteTimeout).
+func (w *limitWriter) disarm() {
+	if w.h2 && !w.dl.IsZero() {
+		w.dl = time.Time{}
+		_ = w.rc.SetWriteDeadline(time.Time{})
 	}
 }
 
@@ -267,6 +291,9 @@ func (w *limitWriter) WriteHeader(code int) {
 	}
 	if code >= 200 {
 		w.wrote = true
+		if w.pc != nil {
+			w.pc.hold = true
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -280,7 +307,9 @@ func (w *limitWriter) Write(p []byte) (int, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	w.arm()
-	return w.ResponseWriter.Write(p)
+	n, err := w.ResponseWriter.Write(p)
+	w.disarm()
+	return n, err
 }
 
 // WriteString is Write without a copy, as on net/http's writer.
@@ -293,7 +322,9 @@ func (w *limitWriter) WriteString(p string) (int, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	w.arm()
-	return io.WriteString(w.ResponseWriter, p)
+	n, err := io.WriteString(w.ResponseWriter, p)
+	w.disarm()
+	return n, err
 }
 
 // ReadFrom hands src to net/http's writer, which sends a file with
@@ -307,6 +338,10 @@ func (w *limitWriter) ReadFrom(src io.Reader) (int64, error) {
 		return io.Copy(writerOnly{w}, src)
 	}
 	w.release(false) // a large body: what is held is its header
+	if w.h2 {
+		// Each write arms the deadline and clears it.
+		return io.Copy(writerOnly{w}, src)
+	}
 	w.arm()
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
 		return rf.ReadFrom(src)
@@ -326,6 +361,7 @@ func (w *limitWriter) Flush() {
 	w.release(false)
 	w.arm()
 	_ = w.rc.Flush()
+	w.disarm()
 }
 
 // Hijack sends what the connection holds before the handler takes it.
@@ -407,6 +443,7 @@ func (w *limitWriter) sendReason() {
 type limitBody struct {
 	io.ReadCloser
 	rc      *http.ResponseController
+	w       *limitWriter
 	timeout time.Duration
 	dl      time.Time
 	n       int64 // bytes read
@@ -421,6 +458,12 @@ func (b *limitBody) arm() {
 }
 
 func (b *limitBody) Read(p []byte) (int, error) {
+	if b.w != nil {
+		// The first read may ask for the body (100 Continue): what the
+		// connection holds must not wait for the response.
+		b.w.release(false)
+		b.w = nil
+	}
 	if !b.done {
 		b.arm()
 	}
