@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -727,12 +728,28 @@ func (c *progressConn) ReadFrom(src io.Reader) (int64, error) {
 		defer copyBufs.Put(bp)
 		return io.CopyBuffer(writerOnly{c}, src, *bp)
 	}
+	// A retry must resume after what the client took: sendfile reads from
+	// the file's offset as far as it sent, but the read/write copy the
+	// kernel may fall back to reads past what it wrote. The limit of the
+	// source tells how far it read; a file without one is given one.
+	lr, ok := src.(*io.LimitedReader)
+	if !ok {
+		lr = &io.LimitedReader{R: src, N: math.MaxInt64}
+	}
+	f := lr.R.(*os.File)
 	var total int64
 	for {
-		n, err := rf.ReadFrom(src)
+		left := lr.N
+		n, err := rf.ReadFrom(lr)
 		total += n
 		if !c.more(err, n) {
 			return total, err
+		}
+		if over := left - lr.N - n; over > 0 {
+			if _, err := f.Seek(-over, io.SeekCurrent); err != nil {
+				return total, err
+			}
+			lr.N += over
 		}
 	}
 }
