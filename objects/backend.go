@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/pkgvc/pkgvc/internal/unwrap"
 )
 
 // ErrNotFound is returned (wrapped) when a key, blob or object does not exist.
@@ -109,17 +111,4 @@ type Unwrapper interface {
 // capability its safety relies on (Locker, Reaper, Toucher, Syncer,
 // TempCleaner): a decorator must not turn the collector's cross-process
 // lock into a process-local one or make writes silently non-durable.
-func As[T any](b Backend) (T, bool) {
-	for b != nil {
-		if t, ok := b.(T); ok {
-			return t, true
-		}
-		u, ok := b.(Unwrapper)
-		if !ok {
-			break
-		}
-		b = u.Unwrap()
-	}
-	var zero T
-	return zero, false
-}
+func As[T any](b Backend) (T, bool) { return unwrap.As[T](b) }

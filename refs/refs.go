@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pkgvc/pkgvc/internal/errkind"
+	"github.com/pkgvc/pkgvc/internal/unwrap"
 	"github.com/pkgvc/pkgvc/objects"
 )
 
@@ -167,17 +168,4 @@ type Unwrapper interface {
 
 // As finds the capability T (such as Expirer) on b or, through Unwrap, on
 // the backends b wraps, outermost first.
-func As[T any](b Backend) (T, bool) {
-	for b != nil {
-		if t, ok := b.(T); ok {
-			return t, true
-		}
-		u, ok := b.(Unwrapper)
-		if !ok {
-			break
-		}
-		b = u.Unwrap()
-	}
-	var zero T
-	return zero, false
-}
+func As[T any](b Backend) (T, bool) { return unwrap.As[T](b) }

@@ -143,10 +143,12 @@ func serveCmd(e *env) *cli.Command {
 				printServing(ctx, e.stdout, a, base)
 			}
 			// Content requests, nearly all of them, go straight to the
-			// content server, which checks their paths itself: the mux's
-			// pattern match costs a few percent of a small file's request.
+			// content server: the mux's pattern match costs a few percent
+			// of a small file's request. A path the mux would clean (a
+			// doubled slash, a dot segment) still goes through it, to be
+			// redirected to its clean form.
 			handler := alog.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if strings.HasPrefix(r.URL.Path, content.ContentPrefix) {
+				if p := r.URL.Path; strings.HasPrefix(p, content.ContentPrefix) && !strings.Contains(p, "//") && !strings.Contains(p, "/.") {
 					srv.ServeHTTP(w, r)
 					return
 				}

@@ -103,6 +103,16 @@ func TestServeCommand(t *testing.T) {
 	require.Contains(t, string(fetch(t, base+"PULP_MANIFEST")), fmt.Sprintf("d/blob.bin,%s,%d\n", sha(data), len(data)))
 	h.commit("prod", "--add", h.file("v2.txt", []byte("v2\n"))+"=v2.txt")
 	require.Equal(t, "v2\n", string(fetch(t, base+"v2.txt")), "a new version is served without restart")
+	// A path with a doubled slash or a dot segment is redirected to its
+	// clean form, as the mux does for every route.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, p := range []string{"d//blob.bin", "d/./blob.bin"} {
+		resp, err := noFollow.Get(base + p)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Contains(t, []int{http.StatusMovedPermanently, http.StatusTemporaryRedirect}, resp.StatusCode, p)
+		require.Equal(t, "/content/site/web/d/blob.bin", resp.Header.Get("Location"), p)
+	}
 
 	cancel()
 	select {

@@ -1,8 +1,6 @@
 package errcheck
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"go/ast"
 	"go/importer"
@@ -11,58 +9,20 @@ import (
 	"go/types"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/pkgvc/pkgvc/internal/golist"
 )
 
-// listed is what `go list -json` says of a package.
-type listed struct {
-	ImportPath string
-	Dir        string
-	Export     string
-	GoFiles    []string
-	CgoFiles   []string
-	ImportMap  map[string]string
-	Standard   bool
-	Module     *struct{ Path string }
-}
+type listed = golist.Package
 
 // TestNoErrorComparison fails on any == or != (or switch case) between
 // two errors in the module's non-test code, nil excepted.
 func TestNoErrorComparison(t *testing.T) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
+	mod, mine, pkgs, err := golist.Module("-deps", "-export")
 	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(out)))
-	cmd := exec.Command("go", "list", "-e", "-deps", "-export", "-json", "./...")
-	cmd.Dir = root
-	cmd.Stderr = os.Stderr
-	out, err = cmd.Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	pkgs := map[string]*listed{}
-	var mine []*listed
-	dec := json.NewDecoder(strings.NewReader(string(out)))
-	mod := ""
-	for {
-		var p listed
-		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatalf("go list output: %v", err)
-		}
-		pkgs[p.ImportPath] = &p
-		if p.Module != nil && p.Dir != "" && strings.HasPrefix(p.Dir, root) {
-			mod = p.Module.Path
-			mine = append(mine, &p)
-		}
-	}
-	if len(mine) == 0 {
-		t.Fatal("go list found none of the module's packages")
+		t.Fatal(err)
 	}
 	t.Logf("checking %d packages of %s", len(mine), mod)
 

@@ -178,8 +178,12 @@ func stampOf(st *unix.Stat_t) [5]int64 {
 
 // Close releases the watch.
 func (w *Watch) Close() error {
-	w.unmapSeq()
 	w.mu.Lock()
+	// Unmapped and closed at once: a Stamp meanwhile cannot map again.
+	if w.seq != nil {
+		_ = unix.Munmap(w.seq)
+		w.seq = nil
+	}
 	w.closed = true
 	if w.log != nil {
 		w.log.Close()
