@@ -22,11 +22,9 @@ func (c *countReader) Read(p []byte) (int, error) {
 }
 
 // A chunk announced as 10 bytes (an OCI PATCH with Content-Range 0-9 and
-// a chunked body) must not read far past its size: write() sets
-// r = io.LimitReader(body, size+1), then, when a Limit is given too,
-// replaces r with a limitReader over body itself, dropping the size
-// bound: the whole body (up to the upload limit, 1 GiB by default) is
-// read and written to disk before the size mismatch is noticed.
+// a chunked body) is not read far past its size, a Limit given or not:
+// the size mismatch shows at byte 11, not after the whole body (up to the
+// upload limit) went to disk.
 func TestAppendStopsAtAnnouncedSize(t *testing.T) {
 	ctx := context.Background()
 	_, e, _ := twoEngines(t)
