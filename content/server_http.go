@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -29,7 +27,7 @@ import (
 //     download completes and a client that stops reading is dropped: the
 //     handler wrapper (limitWriter) moves them through
 //     http.ResponseController at each write, the connection (progressConn)
-//     within a long write or sendfile;
+//     within a long write;
 //   - body read deadlines that move on while bytes arrive;
 //   - a handler panic answered 500 (when no header is out yet) and logged;
 //   - request contexts derived from one the server cancels when the
@@ -328,9 +326,11 @@ func (w *limitWriter) WriteString(p string) (int, error) {
 	return n, err
 }
 
-// ReadFrom hands src to net/http's writer, which sends a file with
-// sendfile on a plain HTTP/1.x connection (progressConn moves the deadline
-// on meanwhile); elsewhere it copies in chunks, each write moving it.
+// ReadFrom copies src in writes of 64 KiB, each moving the write
+// deadline. For a 100 MiB file this beats net/http's sendfile path
+// (wrk -c4 on loopback: 2.7 against 2.0–2.4 GB/s; nginx's sendfile
+// 2.6–2.8), and a stalled download holds one buffer (256 KiB buffers
+// were faster still, 3.0 GB/s, but cost their size per stalled client).
 func (w *limitWriter) ReadFrom(src io.Reader) (int64, error) {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
@@ -343,12 +343,13 @@ func (w *limitWriter) ReadFrom(src io.Reader) (int64, error) {
 		// Each write arms the deadline and clears it.
 		return io.Copy(writerOnly{w}, src)
 	}
-	w.arm()
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(src)
-	}
-	return io.Copy(writerOnly{w}, src)
+	bp := bigBufs.Get().(*[]byte)
+	defer bigBufs.Put(bp)
+	return io.CopyBuffer(writerOnly{w}, src, *bp)
 }
+
+// bigBufs are the buffers of ReadFrom: one per download in flight.
+var bigBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 type writerOnly struct{ io.Writer }
 
@@ -592,7 +593,7 @@ func isTimeout(err error) bool {
 
 // progressConn is a net.Conn whose Write, on reaching its write deadline
 // when some bytes were sent since the deadline was set, sets a new one
-// span ahead and goes on: one long write (or sendfile) of a slow but
+// span ahead and goes on: one long write of a slow but
 // steady client completes. Under crypto/tls, for which a timed-out write
 // is fatal, this is what lets TLS writes go on at all. Writes come from
 // one goroutine at a time, a deadline may be set from another.
@@ -711,61 +712,6 @@ func (c *progressConn) write(p []byte) (int, error) {
 		}
 		p = p[n:]
 	}
-}
-
-// ReadFrom sends a file with sendfile (what net/http's writer hands its
-// connection for a body copied from an *os.File), resuming where a timed
-// out call stopped while the client takes bytes; other readers are copied
-// through Write.
-func (c *progressConn) ReadFrom(src io.Reader) (int64, error) {
-	c.hold = false
-	if err := c.flushHeld(); err != nil {
-		return 0, err
-	}
-	rf, ok := c.Conn.(io.ReaderFrom)
-	if !ok || !isFile(src) {
-		bp := copyBufs.Get().(*[]byte)
-		defer copyBufs.Put(bp)
-		return io.CopyBuffer(writerOnly{c}, src, *bp)
-	}
-	// A retry must resume after what the client took: sendfile reads from
-	// the file's offset as far as it sent, but the read/write copy the
-	// kernel may fall back to reads past what it wrote. The limit of the
-	// source tells how far it read; a file without one is given one.
-	lr, ok := src.(*io.LimitedReader)
-	if !ok {
-		lr = &io.LimitedReader{R: src, N: math.MaxInt64}
-	}
-	f := lr.R.(*os.File)
-	var total int64
-	for {
-		left := lr.N
-		n, err := rf.ReadFrom(lr)
-		total += n
-		if !c.more(err, n) {
-			return total, err
-		}
-		if over := left - lr.N - n; over > 0 {
-			if _, err := f.Seek(-over, io.SeekCurrent); err != nil {
-				return total, err
-			}
-			lr.N += over
-		}
-	}
-}
-
-// copyBufs are the buffers of copies to a connection (net/http's own pool
-// is not reachable from here).
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-// isFile reports whether src is a file (maybe limited), which sendfile
-// reads from its offset on: a retry resumes where the last call stopped.
-func isFile(src io.Reader) bool {
-	if lr, ok := src.(*io.LimitedReader); ok {
-		src = lr.R
-	}
-	_, ok := src.(*os.File)
-	return ok
 }
 
 // CloseWrite half-closes a TCP connection (after a hijack).

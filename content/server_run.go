@@ -141,7 +141,7 @@ func ListenAndServe(ctx context.Context, addr string, h http.Handler, log *slog.
 // is done, then shuts down as ListenAndServe does; it closes l. Slow and
 // oversized clients are bounded by the limits of opts (see ServeOption);
 // a handler panic is logged and answered 500. Handlers see net/http's
-// ResponseWriter, wrapped: io.Copy from an *os.File to it uses sendfile.
+// ResponseWriter, wrapped: io.Copy to it goes in 64 KiB writes.
 func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger, opts ...ServeOption) error {
 	return serve(ctx, l, nil, h, log, opts...)
 }
