@@ -2,13 +2,13 @@ package auth
 
 import (
 	"encoding/base64"
-	"net"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pkgvc/pkgvc/internal/clientaddr"
 )
 
 // Credentials returns the token of r's Authorization header: the Bearer
@@ -37,28 +37,7 @@ func Credentials(r *http.Request) (string, bool) {
 // ClientAddr names the client of r, the key of rate limits: its IPv4
 // address, or the /64 of its IPv6 one (one host is commonly given a whole
 // /64 and may send from any address in it).
-func ClientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return clientKey(host)
-}
-
-// clientKey is the limiter's key of addr: an IPv4 address (IPv4-mapped
-// IPv6 too) as is, an IPv6 one as its /64; what is no IP address (a unix
-// socket's name, a key already) is kept.
-func clientKey(addr string) string {
-	a, err := netip.ParseAddr(addr)
-	if err != nil {
-		return addr
-	}
-	a = a.Unmap().WithZone("")
-	if a.Is4() {
-		return a.String()
-	}
-	return netip.PrefixFrom(a, 64).Masked().String()
-}
+func ClientAddr(r *http.Request) string { return clientaddr.Key(r.RemoteAddr) }
 
 // Default limit of failed authentications.
 const (
@@ -114,7 +93,7 @@ func (l *Limiter) Fail(addr string) time.Duration {
 	if l.failures <= 0 {
 		return 0
 	}
-	addr = clientKey(addr)
+	addr = clientaddr.Key(addr)
 	now := l.now()
 	c := l.clients[addr]
 	if c == nil {

@@ -10,12 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pkgvc/pkgvc/internal/clientaddr"
 )
 
 // Serve runs on net/http's http.Server (HTTP/1.1, HTTP/2 over TLS, and
@@ -530,7 +531,7 @@ func (l *capListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		key := addrKey(c.RemoteAddr().String())
+		key := clientaddr.Key(c.RemoteAddr().String())
 		l.mu.Lock()
 		full := l.open >= l.total || l.byAddr[key] >= l.perAddr
 		if !full {
@@ -564,26 +565,6 @@ func (l *capListener) refuse(c net.Conn) {
 		_, _ = c.Write(refusal) // closing anyway
 	}
 	_ = c.Close()
-}
-
-// addrKey names the client a connection from remote ("IP:port") counts
-// against in the per-address limit: an IPv4 address (IPv4-mapped IPv6
-// too) is one client, an IPv6 one counts with its /64, as one host is
-// commonly given a whole /64 and may use any address in it.
-func addrKey(remote string) string {
-	ap, err := netip.ParseAddrPort(remote)
-	if err != nil { // not IP (a pipe, a unix socket)
-		return remote
-	}
-	a := ap.Addr().Unmap()
-	if a.Is4() {
-		return a.String()
-	}
-	p, err := a.WithZone("").Prefix(64)
-	if err != nil {
-		return a.String()
-	}
-	return p.String()
 }
 
 func isTimeout(err error) bool {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkgvc/pkgvc/internal/clientaddr"
 	"github.com/stretchr/testify/require"
 )
 
@@ -117,6 +118,6 @@ func TestAddrKey(t *testing.T) {
 		"[::1]:5000":                           "::/64",
 		"pipe":                                 "pipe",
 	} {
-		require.Equal(t, want, addrKey(remote), remote)
+		require.Equal(t, want, clientaddr.Key(remote), remote)
 	}
 }
