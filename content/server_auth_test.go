@@ -40,14 +40,21 @@ func newAuthFixture(t *testing.T, kind string, opts ...content.ServerOption) *au
 
 func (f *authFixture) token(name string, scopes ...string) string {
 	f.t.Helper()
+	return mintToken(f.t, f.ctx, f.tokens, name, scopes...)
+}
+
+// mintToken creates a token name with scopes in tokens and returns its
+// secret.
+func mintToken(t *testing.T, ctx context.Context, tokens *auth.Store, name string, scopes ...string) string {
+	t.Helper()
 	var ss []auth.Scope
 	for _, s := range scopes {
 		sc, err := auth.ParseScope(s)
-		require.NoError(f.t, err)
+		require.NoError(t, err)
 		ss = append(ss, sc)
 	}
-	_, secret, err := f.tokens.Create(f.ctx, auth.CreateOptions{Name: name, Scopes: ss})
-	require.NoError(f.t, err)
+	_, secret, err := tokens.Create(ctx, auth.CreateOptions{Name: name, Scopes: ss})
+	require.NoError(t, err)
 	return secret
 }
 

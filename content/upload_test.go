@@ -79,15 +79,7 @@ func newUpFixtureEngine(t *testing.T, withEngine bool) *upFixture {
 
 func (f *upFixture) token(name string, scopes ...string) string {
 	f.t.Helper()
-	var ss []auth.Scope
-	for _, s := range scopes {
-		sc, err := auth.ParseScope(s)
-		require.NoError(f.t, err)
-		ss = append(ss, sc)
-	}
-	_, secret, err := f.tokens.Create(f.ctx, auth.CreateOptions{Name: name, Scopes: ss})
-	require.NoError(f.t, err)
-	return secret
+	return mintToken(f.t, f.ctx, f.tokens, name, scopes...)
 }
 
 func (f *upFixture) legacy(base string) string { return f.base + "/content/" + base + "/legacy/" }
