@@ -14,10 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/pkgvc/pkgvc/internal/names"
 	"github.com/pkgvc/pkgvc/meta"
 )
 
@@ -110,15 +110,8 @@ func New(m meta.Store, opts ...Option) *Store {
 	return s
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
-
 // ValidateName checks a key name: the rules of repository names.
-func ValidateName(name string) error {
-	if len(name) > 128 || !nameRE.MatchString(name) {
-		return fmt.Errorf("%w name %q: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", ErrInvalid, name)
-	}
-	return nil
-}
+func ValidateName(name string) error { return names.Check(name, ErrInvalid) }
 
 // material is a key ready to store.
 type material struct {

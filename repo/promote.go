@@ -231,8 +231,6 @@ func (s *Store) promoteOnly(ctx context.Context, b *objects.Batch, src *Version,
 	return id, c.Version, err
 }
 
-func short(id objects.ID) string { return id.String()[:12] }
-
 // checkKind refuses to put version v, of one content kind, into repository
 // dst of another: a repository's versions hold records its kind accepted.
 // rollback says whether it is a rollback, else a promotion.

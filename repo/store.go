@@ -82,26 +82,6 @@ func defaultWho() string {
 	return name + "@" + host
 }
 
-// putSmall writes one small object outside of any batch and makes it
-// durable, under a lease (see GC).
-func (s *Store) putSmall(ctx context.Context, data []byte) (objects.ID, error) {
-	ctx, release, err := s.objects.Lease(ctx)
-	if err != nil {
-		return objects.ID{}, err
-	}
-	defer release()
-	b := s.objects.NewBatch()
-	res, err := b.PutObject(ctx, data)
-	if err != nil {
-		b.Abort()
-		return objects.ID{}, err
-	}
-	if err := b.Flush(ctx); err != nil {
-		return objects.ID{}, err
-	}
-	return res.ID, nil
-}
-
 // readCommit loads a commit object.
 func (s *Store) readCommit(ctx context.Context, id objects.ID) (*Commit, error) {
 	data, err := s.objects.GetObject(ctx, id)

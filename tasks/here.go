@@ -59,17 +59,8 @@ func (s *Service) RunHere(ctx context.Context, req Request) (any, error) {
 	s.notify()
 	jctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	j := &job{id: d.ID, op: op, cancel: cancel, doc: d, ver: ver,
-		rep: &Report{now: s.now}, renewAt: d.Lease.Add(-2 * r.cfg.Lease / 3)}
-	stop, flushed := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(flushed)
-		r.flushLoop(jctx, j, stop)
-	}()
-	res, runErr := safeRun(jctx, j)
-	close(stop)
-	<-flushed
-	r.finish(jctx, j, res, runErr)
+	j := r.newJob(op, d, ver, cancel)
+	res, runErr := r.runJob(jctx, j)
 	s.notify()
 	return res, runErr
 }

@@ -311,8 +311,7 @@ func (r *Runner) startJob(ctx context.Context, op Op, d *taskDoc, ver Version) {
 	if d.By != "" {
 		jctx = repo.WithWhoContext(jctx, d.By)
 	}
-	j := &job{id: d.ID, op: op, cancel: cancel, doc: d, ver: ver,
-		rep: &Report{now: r.svc.now}, renewAt: d.Lease.Add(-2 * r.cfg.Lease / 3)}
+	j := r.newJob(op, d, ver, cancel)
 	r.mu.Lock()
 	r.jobs[d.ID] = j
 	r.m.running.Set(float64(len(r.jobs)))
@@ -321,7 +320,7 @@ func (r *Runner) startJob(ctx context.Context, op Op, d *taskDoc, ver Version) {
 	go func() {
 		defer r.wg.Done()
 		defer cancel(nil)
-		r.runJob(jctx, j)
+		_, _ = r.runJob(jctx, j) // recorded in the task
 		r.mu.Lock()
 		delete(r.jobs, j.id)
 		r.m.running.Set(float64(len(r.jobs)))
@@ -330,7 +329,15 @@ func (r *Runner) startJob(ctx context.Context, op Op, d *taskDoc, ver Version) {
 	}()
 }
 
-func (r *Runner) runJob(ctx context.Context, j *job) {
+// newJob is the job running task d, started at version ver.
+func (r *Runner) newJob(op Op, d *taskDoc, ver Version, cancel context.CancelCauseFunc) *job {
+	return &job{id: d.ID, op: op, cancel: cancel, doc: d, ver: ver,
+		rep: &Report{now: r.svc.now}, renewAt: d.Lease.Add(-2 * r.cfg.Lease / 3)}
+}
+
+// runJob runs j, writing its progress meanwhile, records its end and
+// returns the operation's result and error.
+func (r *Runner) runJob(ctx context.Context, j *job) (any, error) {
 	stop, flushed := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(flushed)
@@ -342,6 +349,7 @@ func (r *Runner) runJob(ctx context.Context, j *job) {
 	close(stop)
 	<-flushed
 	r.finish(ctx, j, res, err)
+	return res, err
 }
 
 func safeRun(ctx context.Context, j *job) (res any, err error) {

@@ -549,28 +549,6 @@ func gcWhileCommitting(t *testing.T, gcArgs []string) gcObservation {
 	return obs
 }
 
-// summarize groups problems by their first word, keeping a count and the
-// first of each group.
-func summarize(problems []string) []string {
-	var order []string
-	count := map[string]int{}
-	first := map[string]string{}
-	for _, p := range problems {
-		k, _, _ := strings.Cut(p, " ")
-		k = strings.TrimSuffix(k, ":")
-		if count[k] == 0 {
-			order = append(order, k)
-			first[k] = p
-		}
-		count[k]++
-	}
-	var out []string
-	for _, k := range order {
-		out = append(out, fmt.Sprintf("%d× %s, first: %s", count[k], k, first[k]))
-	}
-	return out
-}
-
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return lines[len(lines)-1]

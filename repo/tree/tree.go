@@ -40,9 +40,6 @@ func conflict(file, under string) error {
 	return fmt.Errorf("%w: %q is a file, so %q cannot lie under it", ErrPathConflict, file, under)
 }
 
-// errStop ends a walk early without an error.
-var errStop = errors.New("stop")
-
 // reader reads version-2 nodes, remembering them when memo is set, so a
 // run of seeks from the root reads each node once.
 type reader struct {
