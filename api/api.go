@@ -17,10 +17,10 @@ import (
 	"github.com/pkgvc/pkgvc/checkout"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/keys"
+	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/python"
 	"github.com/pkgvc/pkgvc/tasks"
 )
 

@@ -20,14 +20,14 @@ import (
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/keys"
+	puball "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/location"
 	locall "github.com/pkgvc/pkgvc/location/all"
 	"github.com/pkgvc/pkgvc/publish"
-	puball "github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/remote"
-	remoteall "github.com/pkgvc/pkgvc/remote/all"
+
 	"github.com/pkgvc/pkgvc/repo"
-	kindsall "github.com/pkgvc/pkgvc/repo/kinds/all"
+
 	"github.com/pkgvc/pkgvc/uploads"
 )
 
@@ -119,7 +119,7 @@ func Open(ctx context.Context, loc string, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := compose(parts.Store(kindsall.Kinds(), c.repoOpts...), c)
+	a := compose(parts.Store(puball.Kinds(), c.repoOpts...), c)
 	a.loc, a.parts = loc, parts
 	return a, nil
 }
@@ -132,10 +132,10 @@ func New(st *repo.Store, opts ...Option) *App {
 // compose builds every service over st, each once.
 func compose(st *repo.Store, c *config) *App {
 	a := &App{st: st}
-	a.remotes = remote.New(st, remoteall.Registry())
+	a.remotes = remote.New(st, puball.Syncers())
 	a.tokens = auth.New(st)
 	a.dists = dist.NewDists(st, dist.WithRemotes(a.remotes))
-	a.pubs = publish.NewPublications(st, puball.Registry(), c.pubs)
+	a.pubs = publish.NewPublications(st, puball.Publishers(), c.pubs)
 	a.limiter = auth.NewLimiter(c.authFailures, c.authWindow, c.authBlock)
 	a.uploads = uploads.New(st)
 	svcOpts := c.svcOpts
@@ -215,7 +215,7 @@ func Upgrade(ctx context.Context, loc string, opts ...Option) (rep *repo.Upgrade
 	if parts.Format == nil {
 		return nil, nil, fmt.Errorf("upgrade %s: the store records no format: %w", loc, errors.ErrUnsupported)
 	}
-	st := parts.Store(kindsall.Kinds(), c.repoOpts...)
+	st := parts.Store(puball.Kinds(), c.repoOpts...)
 	steps := []repo.UpgradeStep{
 		// An older pkgvc gave a distribution pinned by version id the kind
 		// file; the version's kind is known now.

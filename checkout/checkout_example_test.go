@@ -8,10 +8,9 @@ import (
 
 	"github.com/pkgvc/pkgvc/checkout"
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/location/fsstore"
-	"github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/repo"
-	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 func ExampleDist() {
@@ -22,7 +21,7 @@ func ExampleDist() {
 		return
 	}
 	defer os.RemoveAll(dir)
-	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), kinds.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), all.Kinds())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -48,7 +47,7 @@ func ExampleDist() {
 		return
 	}
 	www := filepath.Join(dir, "www", "docs")
-	res, err := checkout.Dist(ctx, dists, "docs", www, checkout.Options{Publishers: all.Registry()})
+	res, err := checkout.Dist(ctx, dists, "docs", www, checkout.Options{Publishers: all.Publishers()})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -9,10 +9,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/kinds/file"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
-	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 func TestUnder(t *testing.T) {
@@ -52,7 +52,7 @@ func (p namedPublisher) Publish(context.Context, *repo.Store, *repo.Version) ([]
 func TestCheckoutLayoutConflicts(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), kinds.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), repo.NewKinds(file.Kind{}))
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "r", repo.CreateOptions{})
 	require.NoError(t, err)

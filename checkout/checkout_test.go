@@ -27,12 +27,11 @@ import (
 
 	"github.com/pkgvc/pkgvc/checkout"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/internal/format/pulpmanifest"
+	"github.com/pkgvc/pkgvc/kinds/all"
+	"github.com/pkgvc/pkgvc/kinds/file/pulpmanifest"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/repo"
-	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 // fixture is a store on disk (so raw blobs can be hard-linked), its
@@ -49,7 +48,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := fsstore.OpenDir(context.Background(), filepath.Join(dir, "store"), kinds.Kinds(), repo.WithWho("tester@example"))
+	st, err := fsstore.OpenDir(context.Background(), filepath.Join(dir, "store"), all.Kinds(), repo.WithWho("tester@example"))
 	require.NoError(t, err)
 	out := filepath.Join(dir, "out")
 	require.NoError(t, os.Mkdir(out, 0o755))
@@ -89,7 +88,7 @@ func (f *fixture) createDist(name, basePath, repoName string) {
 
 func (f *fixture) checkout(dist, dir string) *checkout.Result {
 	f.t.Helper()
-	res, err := checkout.Dist(f.ctx, f.dists, dist, dir, checkout.Options{Publishers: all.Registry()})
+	res, err := checkout.Dist(f.ctx, f.dists, dist, dir, checkout.Options{Publishers: all.Publishers()})
 	require.NoError(f.t, err)
 	return res
 }
@@ -276,7 +275,7 @@ func TestCheckoutHardLinksAndCopies(t *testing.T) {
 
 	// --link hard-links raw blobs, with the risk it documents.
 	linked := filepath.Join(f.out, "linked")
-	res, err = checkout.Dist(f.ctx, f.dists, "d", linked, checkout.Options{Publishers: all.Registry(), Link: true})
+	res, err = checkout.Dist(f.ctx, f.dists, "d", linked, checkout.Options{Publishers: all.Publishers(), Link: true})
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Linked, "raw.bin")
 	served, err = os.Stat(filepath.Join(linked, "raw.bin"))
@@ -441,7 +440,7 @@ func TestCheckoutRefusesForeignDir(t *testing.T) {
 	f.createRepo("r", repo.CreateOptions{})
 	f.commit("r", map[string][]byte{"a.txt": []byte("a")})
 	f.createDist("d", "d", "r")
-	opts := checkout.Options{Publishers: all.Registry()}
+	opts := checkout.Options{Publishers: all.Publishers()}
 
 	full := filepath.Join(f.out, "full")
 	require.NoError(t, os.MkdirAll(full, 0o755))
@@ -514,13 +513,13 @@ func TestCheckoutOnDemand(t *testing.T) {
 	lazy := []byte("fetched on demand")
 	f.onDemand("r", "lazy/pkg.bin", lazy)
 
-	_, err := checkout.Dist(f.ctx, f.dists, "d", dir, checkout.Options{Publishers: all.Registry()})
+	_, err := checkout.Dist(f.ctx, f.dists, "d", dir, checkout.Options{Publishers: all.Publishers()})
 	require.ErrorIs(t, err, objects.ErrNotFound)
 	require.ErrorContains(t, err, "lazy/pkg.bin")
 	require.ErrorContains(t, err, "http://upstream.invalid/lazy/pkg.bin")
 	f.requireServes(dir, "r~2") // the served tree is untouched
 
-	failing := checkout.Options{Publishers: all.Registry(), Fetch: func(context.Context, repo.Record) error {
+	failing := checkout.Options{Publishers: all.Publishers(), Fetch: func(context.Context, repo.Record) error {
 		return errors.New("upstream down")
 	}}
 	_, err = checkout.Dist(f.ctx, f.dists, "d", dir, failing)
@@ -530,7 +529,7 @@ func TestCheckoutOnDemand(t *testing.T) {
 	// version that no longer has what the failed ones wrote.
 	f.commit("r", nil, "partial/written.txt")
 	var calls atomic.Int64
-	fetch := checkout.Options{Publishers: all.Registry(), Fetch: func(_ context.Context, r repo.Record) error {
+	fetch := checkout.Options{Publishers: all.Publishers(), Fetch: func(_ context.Context, r repo.Record) error {
 		calls.Add(1)
 		require.Equal(t, "lazy/pkg.bin", r.Path)
 		f.putBlob(lazy)
@@ -580,7 +579,7 @@ func TestCheckoutConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := checkout.Dist(f.ctx, f.dists, "d", dir, checkout.Options{Publishers: all.Registry()})
+			_, err := checkout.Dist(f.ctx, f.dists, "d", dir, checkout.Options{Publishers: all.Publishers()})
 			errs <- err
 		}()
 	}

@@ -7,12 +7,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/dist"
+	kinds "github.com/pkgvc/pkgvc/kinds/all"
 	metamem "github.com/pkgvc/pkgvc/meta/mem"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
-	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 // memDists is a store over the in-memory backends with one repository.

@@ -10,10 +10,10 @@ import (
 	"sync"
 	"time"
 
-	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
 	"github.com/pkgvc/pkgvc/internal/parallel"
+	kindpython "github.com/pkgvc/pkgvc/kinds/python"
+	pyformat "github.com/pkgvc/pkgvc/kinds/python/format"
 	"github.com/pkgvc/pkgvc/repo"
-	kindpython "github.com/pkgvc/pkgvc/repo/kinds/python"
 )
 
 // PullFunc brings projects (normalized names) of remote remoteName into

@@ -14,15 +14,15 @@ import (
 
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	puball "github.com/pkgvc/pkgvc/kinds/all"
+	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
+	rpypi "github.com/pkgvc/pkgvc/kinds/python/upstream"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
-	puball "github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/remote"
-	rpypi "github.com/pkgvc/pkgvc/remote/pypi"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
+
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
@@ -40,7 +40,7 @@ func newPTUpstream(t *testing.T) *ptUpstream {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), puball.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "up", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
@@ -59,7 +59,7 @@ func newPTUpstream(t *testing.T) *ptUpstream {
 	dists := dist.NewDists(st)
 	_, err = dists.Create(ctx, "up", dist.DistSpec{BasePath: "up", Repo: "up"})
 	require.NoError(t, err)
-	srv := content.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8))
+	srv := content.NewServer(st, dists, publish.NewPublications(st, puball.Publishers(), 8))
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.mu.Lock()
 		u.hits[r.URL.Path]++
@@ -90,7 +90,7 @@ type ptDownstream struct {
 func newPTDownstream(t *testing.T, up *ptUpstream) *ptDownstream {
 	t.Helper()
 	ctx := context.Background()
-	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), puball.Kinds())
 	require.NoError(t, err)
 	for _, name := range []string{"down", "dead"} {
 		_, err = st.CreateRepo(ctx, name, repo.CreateOptions{Kind: "python"})
@@ -113,7 +113,7 @@ func newPTDownstream(t *testing.T, up *ptUpstream) *ptDownstream {
 		}
 		return content.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
 	}
-	srv := content.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8),
+	srv := content.NewServer(st, dists, publish.NewPublications(st, puball.Publishers(), 8),
 		content.WithFetcher(mgr.FetchBlob), content.WithPullThrough(pull))
 	return &ptDownstream{ctx: ctx, st: st, dists: dists, mgr: mgr, base: startServer(t, "content.Serve", srv)}
 }

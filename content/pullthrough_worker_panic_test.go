@@ -13,15 +13,14 @@ import (
 
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	puball "github.com/pkgvc/pkgvc/kinds/all"
+	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
+	rpypi "github.com/pkgvc/pkgvc/kinds/python/upstream"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
-	puball "github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/remote"
-	rpypi "github.com/pkgvc/pkgvc/remote/pypi"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 // buggyPyPI is the python syncer with a bug in the goroutines that read
@@ -53,7 +52,7 @@ func TestPullThroughWorkerPanic(t *testing.T) {
 	}))
 	t.Cleanup(up.Close)
 
-	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), puball.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "down", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
@@ -71,7 +70,7 @@ func TestPullThroughWorkerPanic(t *testing.T) {
 		return content.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
 	}
 	logged := &lockedBuffer{}
-	srv := content.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8),
+	srv := content.NewServer(st, dists, publish.NewPublications(st, puball.Publishers(), 8),
 		content.WithPullThrough(pull), content.WithLogger(slog.New(slog.NewTextHandler(logged, nil))))
 	base := startServer(t, "content.Serve", srv)
 

@@ -22,11 +22,11 @@ import (
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/kinds/all"
+	"github.com/pkgvc/pkgvc/kinds/python/publication"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/publish"
-	"github.com/pkgvc/pkgvc/publish/pypi"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 	"github.com/pkgvc/pkgvc/uploads"
 )
 
@@ -257,7 +257,7 @@ func TestMaxBodyBytes(t *testing.T) {
 	tokens := auth.New(st)
 	_, secret, err := tokens.Create(ctx, auth.CreateOptions{Name: "ci", Scopes: []auth.Scope{mustScope(t, "repo:pyrepo:write")}})
 	require.NoError(t, err)
-	srv := content.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(pypi.New()), 8),
+	srv := content.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(publication.New()), 8),
 		content.WithAuth(tokens), content.WithMaxBodyBytes(32<<10), content.WithUploads(uploads.New(st)))
 	addr := serveLimited(t, srv)
 

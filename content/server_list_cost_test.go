@@ -11,8 +11,8 @@ import (
 
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
+	puball "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/publish"
-	puball "github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/repotest"
 )
@@ -36,7 +36,7 @@ func TestListingCostFollowsTheDirectory(t *testing.T) {
 		dists := dist.NewDists(st)
 		_, err := dists.Create(ctx, "d", dist.DistSpec{BasePath: "d", Repo: "r"})
 		require.NoError(t, err)
-		s := content.NewServer(st, dists, publish.NewPublications(st, puball.Registry(), 8))
+		s := content.NewServer(st, dists, publish.NewPublications(st, puball.Publishers(), 8))
 		c, body := getPath(s, "/content/d/d7/")
 		require.Equal(t, http.StatusOK, c)
 		require.Contains(t, body, "f8.whl")
@@ -58,7 +58,7 @@ func TestListingCostFollowsTheDirectory(t *testing.T) {
 		// A server that has read nothing yet: its store caches nothing (it
 		// shares the documents, as processes on one store directory do).
 		st2 := sp.Fresh()
-		return warm, list(content.NewServer(st2, dist.NewDists(st2), publish.NewPublications(st2, puball.Registry(), 8)))
+		return warm, list(content.NewServer(st2, dist.NewDists(st2), publish.NewPublications(st2, puball.Publishers(), 8)))
 	}
 	smallWarm, smallCold := reads(1_000)
 	largeWarm, largeCold := reads(100_000)

@@ -15,11 +15,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/kinds/container"
+	"github.com/pkgvc/pkgvc/kinds/file"
+	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 func getPath(s *Server, path string) (int, string) {
@@ -32,7 +34,7 @@ func getPath(s *Server, path string) (int, string) {
 // without its '/' (redirected) from a missing path.
 func TestListing(t *testing.T) {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{}), repo.WithMeta(metamem.New()))
 	_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
 	require.NoError(t, err)
 	dir := t.TempDir()

@@ -9,9 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/kinds/container"
+	"github.com/pkgvc/pkgvc/kinds/file"
+	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/repo"
 )
 
 // TestBlobWritten checks that a large blob just written is recorded as
@@ -19,7 +22,7 @@ import (
 // left to its first GET, which keeps it in memory.
 func TestBlobWritten(t *testing.T) {
 	ctx := context.Background()
-	st, err := fsstore.OpenDir(ctx, t.TempDir(), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, t.TempDir(), repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{}))
 	require.NoError(t, err)
 	s := NewServer(st, dist.NewDists(st), nil)
 	put := func(n int) objects.ID {

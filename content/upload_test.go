@@ -25,13 +25,13 @@ import (
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/kinds/all"
+	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
+	"github.com/pkgvc/pkgvc/kinds/python/publication"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/publish"
-	"github.com/pkgvc/pkgvc/publish/pypi"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 	"github.com/pkgvc/pkgvc/uploads"
 )
 
@@ -73,7 +73,7 @@ func newUpFixtureEngine(t *testing.T, withEngine bool) *upFixture {
 	if withEngine {
 		opts = append(opts, content.WithUploads(uploads.New(st)))
 	}
-	srv := content.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(pypi.New()), 8), opts...)
+	srv := content.NewServer(st, dists, publish.NewPublications(st, publish.NewRegistry(publication.New()), 8), opts...)
 	return &upFixture{t: t, ctx: ctx, st: st, dists: dists, tokens: tokens, base: startServer(t, "content.Serve", srv)}
 }
 

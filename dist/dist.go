@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pkgvc/pkgvc/internal/format/oci"
+	"github.com/pkgvc/pkgvc/kinds/container/format"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -367,7 +367,7 @@ func (d *Dists) checkBasePath(ctx context.Context, dist *Distribution) error {
 	if dist.PullThroughTTL < 0 {
 		return fmt.Errorf("%w: pull-through TTL %s is negative", repo.ErrInvalid, dist.PullThroughTTL)
 	}
-	if dist.Kind == ContainerKind && !oci.ValidName(dist.BasePath) {
+	if dist.Kind == ContainerKind && !format.ValidName(dist.BasePath) {
 		return fmt.Errorf("%w %q: a container distribution's base path is its image name: lower-case components of letters and digits, separated by '.', '_', '__' or '-'", ErrBasePath, dist.BasePath)
 	}
 	all, err := d.List(ctx)

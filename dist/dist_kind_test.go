@@ -11,13 +11,13 @@ import (
 
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
+	puball "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
-	puball "github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/remote"
-	remoteall "github.com/pkgvc/pkgvc/remote/all"
+
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -35,7 +35,7 @@ func requireKinds(t *testing.T, err error, kinds ...string) {
 // refused.
 func TestDistKinds(t *testing.T) {
 	ctx, st, _ := memDists(t)
-	rm := remote.New(st, remoteall.Registry())
+	rm := remote.New(st, puball.Syncers())
 	ds := dist.NewDists(st, dist.WithRemotes(rm))
 	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
 	require.NoError(t, err)
@@ -158,7 +158,7 @@ func TestDistServesOnlyItsKind(t *testing.T) {
 	commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
 	_, err := ds.Create(ctx, "d", dist.DistSpec{BasePath: "d", Repo: "r"})
 	require.NoError(t, err)
-	s := content.NewServer(st, ds, publish.NewPublications(st, puball.Registry(), 8))
+	s := content.NewServer(st, ds, publish.NewPublications(st, puball.Publishers(), 8))
 	code, _ := getPath(s, "/content/d/a.txt")
 	require.Equal(t, http.StatusOK, code)
 	require.NoError(t, ds.DeleteRepo(ctx, "r", true))
@@ -178,7 +178,7 @@ func TestRegistryRouteOnKindMismatch(t *testing.T) {
 	commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
 	_, err := ds.Create(ctx, "d", dist.DistSpec{BasePath: "d", Repo: "r"})
 	require.NoError(t, err)
-	s := content.NewServer(st, ds, publish.NewPublications(st, puball.Registry(), 8))
+	s := content.NewServer(st, ds, publish.NewPublications(st, puball.Publishers(), 8))
 	code, body := getPath(s, "/v2/d/manifests/latest")
 	require.Equal(t, http.StatusNotFound, code, body)
 	require.NoError(t, ds.DeleteRepo(ctx, "r", true))

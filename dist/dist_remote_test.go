@@ -9,11 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/dist"
+	remoteall "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/remote"
-	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/repo"
-	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 // TestDistRemotes: a distribution names only a remote that exists; a remote
@@ -21,7 +20,7 @@ import (
 // them in the same change.
 func TestDistRemotes(t *testing.T) {
 	ctx, st, _ := memDists(t)
-	rm := remote.New(st, remoteall.Registry())
+	rm := remote.New(st, remoteall.Syncers())
 	ds := dist.NewDists(st, dist.WithRemotes(rm))
 	_, err := rm.Create(ctx, remote.Remote{Name: "up", Kind: "file", URL: "http://127.0.0.1:1/PULP_MANIFEST"})
 	require.NoError(t, err)
@@ -76,9 +75,9 @@ func TestDeleteRemoteRacesDistCreate(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	open := func() (*repo.Store, *remote.Manager, *dist.Dists) {
-		st, err := fsstore.OpenDir(ctx, dir, kinds.Kinds())
+		st, err := fsstore.OpenDir(ctx, dir, remoteall.Kinds())
 		require.NoError(t, err)
-		rm := remote.New(st, remoteall.Registry())
+		rm := remote.New(st, remoteall.Syncers())
 		return st, rm, dist.NewDists(st, dist.WithRemotes(rm))
 	}
 	st, rm, _ := open()

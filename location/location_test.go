@@ -7,11 +7,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	kinds "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/location"
 	"github.com/pkgvc/pkgvc/location/all"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/repo"
-	kinds "github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 func TestParse(t *testing.T) {

@@ -14,11 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/httpx/httpxtest"
+	remoteall "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/remote"
-	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 // BenchmarkSync10k syncs 10 000 small files (1 KiB) into a fresh store,
@@ -54,11 +53,11 @@ func benchSync(b *testing.B, base string, n int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		st, err := fsstore.OpenDir(ctx, filepath.Join(b.TempDir(), fmt.Sprint("store", i)), all.Kinds())
+		st, err := fsstore.OpenDir(ctx, filepath.Join(b.TempDir(), fmt.Sprint("store", i)), remoteall.Kinds())
 		require.NoError(b, err)
 		_, err = st.CreateRepo(ctx, "mirror", repo.CreateOptions{})
 		require.NoError(b, err)
-		mgr := remote.New(st, remoteall.Registry())
+		mgr := remote.New(st, remoteall.Syncers())
 		_, err = mgr.Create(ctx, remote.Remote{Name: "up", Kind: "file", URL: base + "PULP_MANIFEST", DownloadConcurrency: 8, Retries: 3})
 		require.NoError(b, err)
 		b.StartTimer()

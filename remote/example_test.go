@@ -9,11 +9,10 @@ import (
 	"net/http/httptest"
 	"os"
 
+	remoteall "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/remote"
-	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 // An upstream publishing two files and their PULP_MANIFEST, synced into a
@@ -39,7 +38,7 @@ func ExampleManager_Sync() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	st, err := fsstore.OpenDir(ctx, dir, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, dir, remoteall.Kinds())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -47,7 +46,7 @@ func ExampleManager_Sync() {
 		log.Fatal(err)
 	}
 
-	m := remote.New(st, remoteall.Registry())
+	m := remote.New(st, remoteall.Syncers())
 	if _, err := m.Create(ctx, remote.Remote{Name: "upstream", Kind: "file", URL: upstream.URL + "/PULP_MANIFEST"}); err != nil {
 		log.Fatal(err)
 	}
@@ -84,14 +83,14 @@ func ExampleManager_FetchBlob() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	st, err := fsstore.OpenDir(ctx, dir, all.Kinds())
+	st, err := fsstore.OpenDir(ctx, dir, remoteall.Kinds())
 	if err != nil {
 		log.Fatal(err)
 	}
 	if _, err := st.CreateRepo(ctx, "lazy", repo.CreateOptions{}); err != nil {
 		log.Fatal(err)
 	}
-	m := remote.New(st, remoteall.Registry())
+	m := remote.New(st, remoteall.Syncers())
 	if _, err := m.Create(ctx, remote.Remote{Name: "up", Kind: "file", URL: upstream.URL + "/PULP_MANIFEST", Policy: remote.OnDemand}); err != nil {
 		log.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/httpx"
-	"github.com/pkgvc/pkgvc/internal/format/pulpmanifest"
+	"github.com/pkgvc/pkgvc/kinds/file/pulpmanifest"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"

@@ -18,12 +18,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	remoteall "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
-	remoteall "github.com/pkgvc/pkgvc/remote/all"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
+
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
@@ -39,11 +39,11 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
+	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), remoteall.Kinds())
 	require.NoError(t, err)
 	_, err = st.CreateRepo(ctx, "mirror", repo.CreateOptions{})
 	require.NoError(t, err)
-	m := remote.New(st, remoteall.Registry(), remote.WithRetryBackoff(time.Millisecond, 5*time.Millisecond))
+	m := remote.New(st, remoteall.Syncers(), remote.WithRetryBackoff(time.Millisecond, 5*time.Millisecond))
 	return &env{t: t, ctx: ctx, st: st, m: m}
 }
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/httpx"
-	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
+	pyformat "github.com/pkgvc/pkgvc/kinds/python/format"
 	"github.com/pkgvc/pkgvc/repo"
 )
 

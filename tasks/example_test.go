@@ -6,11 +6,11 @@ import (
 
 	metamem "github.com/pkgvc/pkgvc/meta/mem"
 
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/objects"
 	objmem "github.com/pkgvc/pkgvc/objects/mem"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 	"github.com/pkgvc/pkgvc/tasks"
 )
 

@@ -13,11 +13,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/objects"
 	objmem "github.com/pkgvc/pkgvc/objects/mem"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 // clock is a settable clock.

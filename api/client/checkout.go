@@ -17,11 +17,11 @@ import (
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/flock"
 	"github.com/pkgvc/pkgvc/internal/parallel"
+	puball "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
-	puball "github.com/pkgvc/pkgvc/publish/all"
 	"github.com/pkgvc/pkgvc/repo"
-	kindsall "github.com/pkgvc/pkgvc/repo/kinds/all"
+
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
@@ -117,7 +117,7 @@ func (c *Client) copyAndCheckout(ctx context.Context, sv *api.Served, dir, store
 		return nil, err
 	}
 	defer func() { _ = flock.Unlock(lf) }()
-	rep, err := fsstore.OpenReplica(store, kindsall.Kinds())
+	rep, err := fsstore.OpenReplica(store, puball.Kinds())
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +145,7 @@ func (c *Client) checkoutOnce(ctx context.Context, rep *repo.Store, sv *api.Serv
 	if err != nil {
 		return nil, fmt.Errorf("copy %s: %w", v, err)
 	}
-	res, err := checkout.Version(ctx, rep, sv.Kind, v, dir, checkout.Options{Publishers: puball.Registry(), Link: o.Link})
+	res, err := checkout.Version(ctx, rep, sv.Kind, v, dir, checkout.Options{Publishers: puball.Publishers(), Link: o.Link})
 	if res != nil {
 		res.Dist = name
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/checkout"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )

@@ -19,11 +19,11 @@ import (
 	"github.com/pkgvc/pkgvc/api/client"
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/kinds/python"
+	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/python"
 )
 
 func writeFile(t *testing.T, dir, name, content string) string {

@@ -16,10 +16,10 @@ import (
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/python"
 )
 
 // CreateRepo creates a repository.

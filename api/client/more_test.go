@@ -26,7 +26,7 @@ import (
 	"github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/auth"
-	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )

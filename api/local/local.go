@@ -13,10 +13,10 @@ import (
 	"github.com/pkgvc/pkgvc/internal/clockcache"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/keys"
+	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/python"
 	"github.com/pkgvc/pkgvc/tasks"
 	"github.com/pkgvc/pkgvc/uploads"
 )

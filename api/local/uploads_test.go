@@ -11,10 +11,10 @@ import (
 	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 // TestGCSweepsUploads: gc removes expired upload sessions and their

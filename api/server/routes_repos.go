@@ -13,9 +13,9 @@ import (
 	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/python"
 )
 
 // stdErrors are the error statuses documented for every operation.

@@ -24,10 +24,10 @@ import (
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	puball "github.com/pkgvc/pkgvc/kinds/all"
+	"github.com/pkgvc/pkgvc/kinds/container/upstream/ocitest"
+	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
 	"github.com/pkgvc/pkgvc/publish"
-	puball "github.com/pkgvc/pkgvc/publish/all"
-	"github.com/pkgvc/pkgvc/remote/oci/ocitest"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -42,7 +42,7 @@ func TestPrivateDistributionScopeRule(t *testing.T) {
 	require.NoError(t, err)
 	st := svc.Store()
 	tokens := auth.New(st, auth.WithCacheTTL(0))
-	pub := content.NewServer(st, svc.Dists(), publish.NewPublications(st, puball.Registry(), 16),
+	pub := content.NewServer(st, svc.Dists(), publish.NewPublications(st, puball.Publishers(), 16),
 		content.WithAuth(tokens), content.WithUploads(ap.Uploads()))
 	apiSrv, err := server.New(svc, tokens)
 	require.NoError(t, err)

@@ -7,7 +7,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/pkgvc/pkgvc/api"
-	"github.com/pkgvc/pkgvc/repo/kinds/python"
+	"github.com/pkgvc/pkgvc/kinds/python"
 )
 
 // kindCmds are the commands content kinds bring beside the core ones.

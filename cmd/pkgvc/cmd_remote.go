@@ -11,8 +11,8 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/pkgvc/pkgvc/api"
+	remoteall "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/remote"
-	remoteall "github.com/pkgvc/pkgvc/remote/all"
 )
 
 func remoteCmd(e *env) *cli.Command {
@@ -71,7 +71,7 @@ func remoteFlags(create bool) []cli.Flag {
 				f.DefaultText = defaults[f.Name]
 			}
 		}
-		fl = append([]cli.Flag{&cli.StringFlag{Name: "kind", Value: "file", Usage: "upstream kind: " + orList(remoteall.Registry().Kinds())}}, fl...)
+		fl = append([]cli.Flag{&cli.StringFlag{Name: "kind", Value: "file", Usage: "upstream kind: " + orList(remoteall.Syncers().Kinds())}}, fl...)
 	} else {
 		for _, f := range fl {
 			switch f := f.(type) {

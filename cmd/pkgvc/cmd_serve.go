@@ -21,7 +21,7 @@ import (
 	"github.com/pkgvc/pkgvc/app"
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/internal/httplog"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/tasks"
 )
 

@@ -14,10 +14,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/remote"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 // commit --add DIR refuses a symbolic link to a file outside DIR, naming the

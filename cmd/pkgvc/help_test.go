@@ -11,8 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/urfave/cli/v3"
 
-	remoteall "github.com/pkgvc/pkgvc/remote/all"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
+	remoteall "github.com/pkgvc/pkgvc/kinds/all"
 )
 
 // repeated is how a repeatable flag shows its repetition.
@@ -51,9 +50,9 @@ func TestHelpTexts(t *testing.T) {
 				}
 				assert.LessOrEqual(t, strings.Count(strings.ToLower(line), "default"), 1, "a default said twice: %s", line)
 				if strings.HasPrefix(strings.TrimSpace(line), "--kind ") {
-					kinds := all.Kinds().Names()
+					kinds := remoteall.Kinds().Names()
 					if len(path) > 0 && path[0] == "remote" {
-						kinds = remoteall.Registry().Kinds()
+						kinds = remoteall.Syncers().Kinds()
 					}
 					for _, k := range kinds {
 						assert.Contains(t, line, k, "--kind without the kind %s: %s", k, line)

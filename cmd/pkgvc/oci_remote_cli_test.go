@@ -13,7 +13,7 @@ import (
 	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/remote/oci/ocitest"
+	"github.com/pkgvc/pkgvc/kinds/container/upstream/ocitest"
 )
 
 // ociImage is an OCI image of one random layer of n bytes for os/arch.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
-	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	pyformat "github.com/pkgvc/pkgvc/kinds/python/format"
+	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
 )
 
 // TestPythonRepoCLI: a python repository validates each package on commit,

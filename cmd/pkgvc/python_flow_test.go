@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
 )
 
 // pyTools runs python3, pip and twine for the flow tests, with no pip

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
 )
 
 // TestPythonPullThroughPips: every pip the machine has (Debian's, each

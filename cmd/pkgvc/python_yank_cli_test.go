@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	pyformat "github.com/pkgvc/pkgvc/internal/format/python"
-	"github.com/pkgvc/pkgvc/internal/format/python/pythontest"
+	pyformat "github.com/pkgvc/pkgvc/kinds/python/format"
+	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
 )
 
 // TestYankParity runs yank and unyank on a local store and through a

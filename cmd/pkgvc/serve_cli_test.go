@@ -20,9 +20,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 // lockedBuffer is a bytes.Buffer safe to read while a command writes it.

@@ -22,8 +22,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/location/fsstore"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 // writeSelfSigned writes a self-signed certificate for 127.0.0.1 and its

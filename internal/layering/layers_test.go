@@ -9,8 +9,8 @@ import (
 
 // layer is a set of packages at one height. A package may import the
 // packages of any layer below its own, and, within its layer, only those
-// its own entry covers (repo/kinds/python may import repo, since "repo/..."
-// covers both); entries of one layer are independent of each other.
+// its own entry covers (repo/tree may not import repo: each has its own
+// entry); entries of one layer are independent of each other.
 type layer struct {
 	name string
 	// pkgs are paths inside the module: "x" is package x alone, "x/..."
@@ -29,14 +29,22 @@ var layers = []layer{
 	{"storage", []string{"refs/...", "meta/...", "repo/tree/..."}},
 	// Beside the storage: what keeps its documents in meta, or reads
 	// trees, and needs no repository.
-	{"beside storage", []string{"auth/...", "keys/...", "internal/format/pulpmanifest/..."}},
+	{"beside storage", []string{"auth/...", "keys/..."}},
+	// The file formats of the content kinds, read without a repository.
+	{"kind formats", []string{"kinds/python/format/...", "kinds/container/format/...", "kinds/file/pulpmanifest/..."}},
 	{"repo", []string{"repo/..."}},
+	// Each kind's validation of its packages (repo.Kind).
+	{"content kinds", []string{"kinds/python", "kinds/python/simplepage/...", "kinds/container", "kinds/file"}},
+	{"repository fixtures", []string{"repo/repotest/..."}},
 	// Engines over repositories: the storage-level porcelain beside repo
 	// (uploads, the store-location registry) and what builds on it.
 	{"engines", []string{"uploads/...", "location/...", "dist/...", "publish", "remote/...", "tasks/..."}},
 	{"serving", []string{"checkout/...", "content/..."}},
-	// One Publisher per kind: they check out (file) and serve (oci).
-	{"publishers", []string{"publish/..."}},
+	// Each kind's upstream, publication and routes: they check out (file)
+	// and serve (container).
+	{"kind plugins", []string{"kinds/python/upstream/...", "kinds/python/publication/...", "kinds/container/upstream/...", "kinds/container/registry/...", "kinds/file/upstream/...", "kinds/file/publication/..."}},
+	// The list of kinds.
+	{"kind list", []string{"kinds/all/..."}},
 	{"api", []string{"api"}},
 	{"api wire", []string{"api/wire/..."}},
 	{"api implementations", []string{"api/local/...", "api/server/...", "api/client/..."}},

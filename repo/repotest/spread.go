@@ -11,13 +11,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/kinds/container"
+	"github.com/pkgvc/pkgvc/kinds/file"
+	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
 	"github.com/pkgvc/pkgvc/objects/objectstest"
 	"github.com/pkgvc/pkgvc/refs"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
-	"github.com/pkgvc/pkgvc/repo/kinds/all"
 )
 
 // Spread is an in-memory store whose file repository "r" holds n records
@@ -36,7 +38,7 @@ func NewSpread(t testing.TB, n, dir int) *Spread {
 	t.Helper()
 	ctx := context.Background()
 	s := &Spread{Objects: &objectstest.Counting{Backend: objectsmem.New()}, Refs: refsmem.New()}
-	s.St = repo.New(objects.New(s.Objects), s.Refs, all.Kinds(), repo.WithMeta(metamem.New()))
+	s.St = repo.New(objects.New(s.Objects), s.Refs, repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{}), repo.WithMeta(metamem.New()))
 	_, err := s.St.CreateRepo(ctx, "r", repo.CreateOptions{})
 	require.NoError(t, err)
 	b := s.St.Objects().NewBatch()
@@ -64,5 +66,5 @@ func (s *Spread) Record(p string) repo.Record {
 // Fresh returns another Store on the same objects, refs and documents that
 // has read nothing yet, as another process on one store directory.
 func (s *Spread) Fresh() *repo.Store {
-	return repo.New(objects.New(s.Objects), s.Refs, all.Kinds(), repo.WithMeta(s.St.Meta()))
+	return repo.New(objects.New(s.Objects), s.Refs, repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{}), repo.WithMeta(s.St.Meta()))
 }

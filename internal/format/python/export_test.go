@@ -1,4 +1,0 @@
-package python
-
-// ZipEntries exposes zipEntries to the external tests.
-var ZipEntries = zipEntries

@@ -1,0 +1,33 @@
+// Package all is the list of content kinds pkgvc knows: adding a kind is a
+// folder under kinds/ and one line here.
+package all
+
+import (
+	"github.com/pkgvc/pkgvc/kinds/container"
+	"github.com/pkgvc/pkgvc/kinds/container/registry"
+	contupstream "github.com/pkgvc/pkgvc/kinds/container/upstream"
+	"github.com/pkgvc/pkgvc/kinds/file"
+	filepub "github.com/pkgvc/pkgvc/kinds/file/publication"
+	fileupstream "github.com/pkgvc/pkgvc/kinds/file/upstream"
+	"github.com/pkgvc/pkgvc/kinds/python"
+	pypub "github.com/pkgvc/pkgvc/kinds/python/publication"
+	pyupstream "github.com/pkgvc/pkgvc/kinds/python/upstream"
+	"github.com/pkgvc/pkgvc/publish"
+	"github.com/pkgvc/pkgvc/remote"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+// Kinds returns a fresh registry of all content kinds.
+func Kinds() *repo.Kinds {
+	return repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{})
+}
+
+// Publishers returns a fresh registry of all publishers.
+func Publishers() *publish.Registry {
+	return publish.NewRegistry(filepub.Publisher{}, pypub.New(), registry.New())
+}
+
+// Syncers returns a fresh registry of all upstream kinds.
+func Syncers() *remote.Registry {
+	return remote.NewRegistry(fileupstream.Syncer{}, pyupstream.Syncer{}, contupstream.New())
+}

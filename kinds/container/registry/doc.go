@@ -1,0 +1,42 @@
+// Package oci serves container distributions as an OCI Distribution
+// registry at /v2/, beside the content server's /content/.
+//
+// A distribution of kind "container" is the image repository named by its
+// base path: `dist create img --base-path test/img --repo img` serves
+// 127.0.0.1:8080/test/img:<tag>. Its repository holds the layout of
+// repo/kinds/container (blobs/sha256/<hex>, manifests/sha256/<hex>,
+// tags/<tag>).
+//
+// # Pull
+//
+// Manifests by tag or digest (GET, HEAD; the record's media type as
+// Content-Type, Docker-Content-Digest), blobs with Range through the
+// content server's verified blob serving, tags/list with n/last paging,
+// and the OCI 1.1 referrers API. A distribution with a remote pulls a
+// manifest it lacks through the server's pull-through (content.Server.Pull)
+// and asks again for a tag it holds at most once per PullThroughTTL; with
+// the upstream down it serves what it has.
+//
+// # Push
+//
+// Blob uploads (monolithic POST, chunked PATCH streamed to a temporary
+// file in the store's temporary directory, PUT to finish, cross-repository
+// mounts) store a blob only once its digest is verified. A blob uploaded
+// but not yet in a version is visible to the pusher (any token that may
+// write the repository). Each manifest PUT commits one new version: the
+// manifest, its tag, and records of its config and layers; tag and
+// manifest DELETE commit versions too. Pinned distributions refuse writes.
+// Upload sessions idle for longer than the upload timeout are removed.
+// Sessions and pushed blobs live in the store (package uploads): a push
+// may spread over every server of the store.
+//
+// # Authentication
+//
+// A 401 carries a Bearer challenge whose realm is /token, the registry
+// token endpoint docker, crane and skopeo use: with HTTP Basic whose
+// password is a pkgvc token, /token returns that token; without
+// credentials, a short-lived anonymous token signed by the server, which
+// pulls public distributions only. /v2/ accepts either as Bearer, and a
+// pkgvc token as HTTP Basic password. Pushing needs repo:<repo>:write,
+// pulling a private distribution dist:<dist>:read (or repo write).
+package registry

@@ -1,0 +1,4 @@
+package registry
+
+// MaxUploadsPerRepo is exported for the tests.
+const MaxUploadsPerRepo = maxUploadsPerRepo

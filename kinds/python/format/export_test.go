@@ -1,0 +1,4 @@
+package format
+
+// ZipEntries exposes zipEntries to the external tests.
+var ZipEntries = zipEntries

@@ -1,4 +1,0 @@
-package oci
-
-// MaxUploadsPerRepo is exported for the tests.
-const MaxUploadsPerRepo = maxUploadsPerRepo
