@@ -146,6 +146,18 @@ func TestDiffPackagesPairsByNameAndArch(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, same.Packages)
 	require.Empty(t, same.Packages)
+
+	// Two spellings the kind finds equal are no upgrade: removed and added.
+	e.commit("a", map[string]string{"up/amd64/09/f": "13"}, "up/amd64/9/f")
+	respelled, err := e.s.DiffPackages(e.ctx, "a~1", "a")
+	require.NoError(t, err)
+	require.Equal(t, []repo.PackageEntry{
+		{Name: "up", Arch: "amd64", Old: "9", Change: repo.ChangeRemoved},
+		{Name: "up", Arch: "amd64", New: "09", Change: repo.ChangeAdded},
+	}, respelled.Packages)
+	same, err = e.s.DiffPackages(e.ctx, "a@1", "a@1")
+	require.NoError(t, err)
+	require.Empty(t, same.Packages)
 }
 
 // TestDiffPackagesUnorderedKind: a kind that cannot order its versions
