@@ -50,11 +50,19 @@ func checkDigest(k Kind, path string, id objects.ID, meta map[string]string) err
 }
 
 // Kinds is a registry of content kinds, built explicitly by its owner.
-type Kinds struct{ m map[string]Kind }
+type Kinds struct {
+	m   map[string]Kind
+	def string
+}
 
-// NewKinds returns a registry holding ks; it panics on a duplicate name.
+// NewKinds returns a registry holding ks, whose first kind is the default
+// (the kind of a repository created without one); it panics on a
+// duplicate name.
 func NewKinds(ks ...Kind) *Kinds {
 	r := &Kinds{m: map[string]Kind{}}
+	if len(ks) > 0 {
+		r.def = ks[0].Name()
+	}
 	for _, k := range ks {
 		if _, dup := r.m[k.Name()]; dup {
 			panic("repo: kind registered twice: " + k.Name())
@@ -72,6 +80,9 @@ func (r *Kinds) Lookup(name string) (Kind, error) {
 	}
 	return k, nil
 }
+
+// Default names the kind of a repository created without one.
+func (r *Kinds) Default() string { return r.def }
 
 // Names lists the registered kinds.
 func (r *Kinds) Names() []string {
