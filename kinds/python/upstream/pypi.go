@@ -224,8 +224,12 @@ func (s Syncer) IndexSeq(ctx context.Context, up remote.Upstream, yield func(rem
 	defer wg.Wait()
 	defer cancel()
 	// Each page's result comes through its own channel, queued in project
-	// order; the queue's capacity bounds the pages read ahead.
-	queue := make(chan chan result, max(1, up.Remote.DownloadConcurrency)-1)
+	// order; the queue's capacity bounds the pages read ahead, a few
+	// times the pages read at once, so that a slow page does not stop
+	// the others.
+	conc := max(1, up.Remote.DownloadConcurrency)
+	queue := make(chan chan result, 4*conc)
+	sem := make(chan struct{}, conc)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -237,9 +241,15 @@ func (s Syncer) IndexSeq(ctx context.Context, up remote.Upstream, yield func(rem
 			case <-ctx.Done():
 				return
 			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				ch <- result{req: req, err: ctx.Err()}
+				return
+			}
 			wg.Add(1)
 			go func() {
-				defer wg.Done()
+				defer func() { <-sem; wg.Done() }()
 				r := result{req: req}
 				r.err = parallel.Safe(func() (err error) {
 					r.pkgs, err = f.project(ctx, root, req, o)
