@@ -83,7 +83,7 @@ type CommitRequest struct {
 	// same changes: a commit that meets a concurrent writer replays them.
 	// Records are checked, referenced and filled (FillMetadata) as they
 	// come, a bounded number at a time. It takes no Adds, Records,
-	// Removes or Updates, nor NoReplace or InspectRecords; for a kind
+	// Removes, Updates or Options, nor NoReplace or InspectRecords; for a kind
 	// with file keys (FileKeyer), whose check needs every record at once,
 	// it needs FromUpstream.
 	Changes func(yield func(tree.Change) error) error
