@@ -150,7 +150,7 @@ func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncO
 	}
 	// The plan goes to disk as it is made, so that no part of the sync
 	// holds the whole index or the whole head.
-	sp, err := newSpill()
+	sp, err := newSpill(m.st.Objects().TempDir())
 	if err != nil {
 		return nil, fmt.Errorf("sync %s: %w", r.Name, err)
 	}

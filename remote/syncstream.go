@@ -194,8 +194,8 @@ type spilled struct {
 	E      tree.Entry
 }
 
-func newSpill() (*spill, error) {
-	f, err := os.CreateTemp("", "pkgvc-sync-*")
+func newSpill(dir string) (*spill, error) {
+	f, err := os.CreateTemp(dir, "pkgvc-sync-*")
 	if err != nil {
 		return nil, fmt.Errorf("plan file: %w", err)
 	}
