@@ -5,9 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +23,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/httpx"
 	"github.com/pkgvc/pkgvc/httpx/httpxtest"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	pubpypi "github.com/pkgvc/pkgvc/kinds/all"
@@ -337,6 +342,11 @@ func (p panicky) Index(ctx context.Context, up remote.Upstream) ([]remote.Packag
 	return p.Syncer.Index(ctx, up)
 }
 
+func (p panicky) IndexSeq(ctx context.Context, up remote.Upstream, yield func(remote.Package) error) error {
+	up.KnownSize = func(context.Context, objects.ID) (int64, bool) { panic("bug in a project page") }
+	return p.Syncer.IndexSeq(ctx, up, yield)
+}
+
 // A panic reading a project page fails the sync, or the project a
 // pull-through asked for, with the stack; the process goes on.
 func TestSyncProjectPanicFails(t *testing.T) {
@@ -352,4 +362,63 @@ func TestSyncProjectPanicFails(t *testing.T) {
 	res, err := f.m.PullProjects(f.ctx, "up", "py", []string{"alpha"})
 	require.NoError(t, err)
 	require.ErrorAs(t, res.Failed["alpha"], &pe)
+}
+
+// TestIndexSeqInPathOrder: IndexSeq yields what Index returns, in strictly
+// increasing path order, even where project names sort otherwise than
+// their directories ("a-b" before "a/", "a0" after it).
+func TestIndexSeqInPathOrder(t *testing.T) {
+	// PEP 691 pages made here: a static tree cannot serve "a-b" at the
+	// name its wheels give ("a_b").
+	projects := map[string][]string{"a": {"1.0", "2.0"}, "a-b": {"1.0"}, "a0": {"1.0"}, "ab": {"1.0"}, "b": {"1.0"}, "a-c": {"3.0", "2.5"}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", pyformat.ContentTypeJSON)
+		name := strings.Trim(strings.TrimPrefix(r.URL.Path, "/simple/"), "/")
+		if name == "" {
+			var ps []map[string]string
+			for p := range projects {
+				ps = append(ps, map[string]string{"name": p})
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"meta": map[string]string{"api-version": "1.0"}, "projects": ps})
+			return
+		}
+		var files []map[string]any
+		for _, v := range projects[name] {
+			fn := strings.ReplaceAll(name, "-", "_") + "-" + v + "-py3-none-any.whl"
+			sum := sha256.Sum256([]byte(fn))
+			files = append(files, map[string]any{"filename": fn, "url": "/files/" + fn, "hashes": map[string]string{"sha256": hex.EncodeToString(sum[:])}, "size": 10})
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"meta": map[string]string{"api-version": "1.1"}, "name": name, "files": files})
+	}))
+	t.Cleanup(srv.Close)
+	url := srv.URL + "/simple/"
+	ds := 8
+	c, err := httpx.New(httpx.Config{})
+	require.NoError(t, err)
+	for _, conc := range []int{1, 3} {
+		up := remote.Upstream{Remote: remote.Remote{Name: "up", Kind: "python", URL: url, DownloadConcurrency: conc}, Client: c}
+		whole, err := upstream.Syncer{}.Index(context.Background(), up)
+		require.NoError(t, err)
+		var got []string
+		require.NoError(t, upstream.Syncer{}.IndexSeq(context.Background(), up, func(p remote.Package) error {
+			got = append(got, p.Path)
+			return nil
+		}))
+		require.Len(t, got, ds)
+		for i := 1; i < len(got); i++ {
+			require.Less(t, got[i-1], got[i])
+		}
+		var want []string
+		for _, p := range whole {
+			want = append(want, p.Path)
+		}
+		require.ElementsMatch(t, want, got)
+
+		// An error from yield ends the listing and is returned.
+		stop := errors.New("stop")
+		n := 0
+		err = upstream.Syncer{}.IndexSeq(context.Background(), up, func(remote.Package) error { n++; return stop })
+		require.ErrorIs(t, err, stop)
+		require.Equal(t, 1, n)
+	}
 }
