@@ -31,3 +31,8 @@ func Publishers() *publish.Registry {
 func Syncers() *remote.Registry {
 	return remote.NewRegistry(fileupstream.Syncer{}, pyupstream.Syncer{}, contupstream.New())
 }
+
+// Default is the kind of a repository or remote created without one, and
+// the one an older pkgvc gave every distribution pinned by version id:
+// plain files.
+const Default = "file"

@@ -46,6 +46,7 @@ type Syncer struct{}
 var (
 	_ remote.Syncer           = Syncer{}
 	_ remote.RemoteValidator  = Syncer{}
+	_ remote.OptionDeclarer   = Syncer{}
 	_ remote.ContentDescriber = Syncer{}
 )
 
@@ -132,9 +133,13 @@ type options struct {
 }
 
 func parseOptions(r *remote.Remote) (*options, error) {
-	o := &options{platforms: r.Platforms, latest: r.Latest, prerelease: r.Prerelease}
+	ro, err := RemoteOptionsOf(r)
+	if err != nil {
+		return nil, err
+	}
+	o := &options{platforms: ro.Platforms, latest: ro.Latest, prerelease: ro.Prerelease}
 	seen := make(map[string]bool)
-	for _, p := range r.Projects {
+	for _, p := range ro.Projects {
 		req, err := ParseRequirement(p)
 		if err != nil {
 			return nil, err
@@ -145,7 +150,7 @@ func parseOptions(r *remote.Remote) (*options, error) {
 		seen[req.Name] = true
 		o.reqs = append(o.reqs, req)
 	}
-	for _, p := range r.Platforms {
+	for _, p := range ro.Platforms {
 		if strings.Contains(p, "/") {
 			return nil, fmt.Errorf("platform %q: want a wheel platform tag or pattern such as manylinux*_x86_64", p)
 		}
@@ -156,7 +161,7 @@ func parseOptions(r *remote.Remote) (*options, error) {
 	if u, err := url.Parse(r.URL); err == nil {
 		o.hosts = append(o.hosts, strings.ToLower(u.Host))
 	}
-	for _, h := range r.AllowHosts {
+	for _, h := range ro.AllowHosts {
 		o.hosts = append(o.hosts, strings.ToLower(h))
 	}
 	return o, nil
