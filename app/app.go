@@ -134,7 +134,7 @@ func compose(st *repo.Store, c *config) *App {
 	a := &App{st: st}
 	a.remotes = remote.New(st, puball.Syncers())
 	a.tokens = auth.New(st)
-	a.dists = dist.NewDists(st, dist.WithRemotes(a.remotes))
+	a.dists = dist.NewDists(st, dist.WithRemotes(a.remotes), dist.WithLegacyKind(puball.Default))
 	a.pubs = publish.NewPublications(st, puball.Publishers(), c.pubs)
 	a.limiter = auth.NewLimiter(c.authFailures, c.authWindow, c.authBlock)
 	a.uploads = uploads.New(st)

@@ -192,7 +192,7 @@ func printServing(ctx context.Context, w io.Writer, a *app.App, base string) {
 		return // serving goes on; the next request says what is wrong
 	}
 	for i := range dists {
-		fmt.Fprintf(w, "  distribution %s: %s\n", dists[i].Name, content.ClientAccess(&dists[i], base).Use)
+		fmt.Fprintf(w, "  distribution %s: %s\n", dists[i].Name, content.ClientAccess(&dists[i], base, a.Store().Kinds()).Use)
 	}
 	if len(dists) > 0 {
 		return
