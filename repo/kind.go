@@ -50,11 +50,18 @@ func checkDigest(k Kind, path string, id objects.ID, meta map[string]string) err
 }
 
 // Kinds is a registry of content kinds, built explicitly by its owner.
-type Kinds struct{ m map[string]Kind }
+type Kinds struct {
+	m   map[string]Kind
+	def string // the kind of a repository created without one
+}
 
-// NewKinds returns a registry holding ks; it panics on a duplicate name.
+// NewKinds returns a registry holding ks, the first of them its default;
+// it panics on a duplicate name.
 func NewKinds(ks ...Kind) *Kinds {
 	r := &Kinds{m: map[string]Kind{}}
+	if len(ks) > 0 {
+		r.def = ks[0].Name()
+	}
 	for _, k := range ks {
 		if _, dup := r.m[k.Name()]; dup {
 			panic("repo: kind registered twice: " + k.Name())
@@ -63,6 +70,19 @@ func NewKinds(ks ...Kind) *Kinds {
 	}
 	return r
 }
+
+// WithDefault makes name, a registered kind, the kind of a repository
+// created without one; it returns r.
+func (r *Kinds) WithDefault(name string) *Kinds {
+	if _, ok := r.m[name]; !ok {
+		panic("repo: default kind not registered: " + name)
+	}
+	r.def = name
+	return r
+}
+
+// Default returns the kind of a repository created without one.
+func (r *Kinds) Default() string { return r.def }
 
 // Lookup returns the kind called name.
 func (r *Kinds) Lookup(name string) (Kind, error) {

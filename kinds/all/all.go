@@ -19,7 +19,7 @@ import (
 
 // Kinds returns a fresh registry of all content kinds.
 func Kinds() *repo.Kinds {
-	return repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{})
+	return repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{}).WithDefault(Default)
 }
 
 // Publishers returns a fresh registry of all publishers.
