@@ -52,11 +52,12 @@ func checkDigest(k Kind, path string, id objects.ID, meta map[string]string) err
 // Kinds is a registry of content kinds, built explicitly by its owner.
 type Kinds struct {
 	m   map[string]Kind
-	def string // the kind of a repository created without one
+	def string
 }
 
-// NewKinds returns a registry holding ks, the first of them its default;
-// it panics on a duplicate name.
+// NewKinds returns a registry holding ks, whose first kind is the default
+// (the kind of a repository created without one); it panics on a
+// duplicate name.
 func NewKinds(ks ...Kind) *Kinds {
 	r := &Kinds{m: map[string]Kind{}}
 	if len(ks) > 0 {
@@ -71,19 +72,6 @@ func NewKinds(ks ...Kind) *Kinds {
 	return r
 }
 
-// WithDefault makes name, a registered kind, the kind of a repository
-// created without one; it returns r.
-func (r *Kinds) WithDefault(name string) *Kinds {
-	if _, ok := r.m[name]; !ok {
-		panic("repo: default kind not registered: " + name)
-	}
-	r.def = name
-	return r
-}
-
-// Default returns the kind of a repository created without one.
-func (r *Kinds) Default() string { return r.def }
-
 // Lookup returns the kind called name.
 func (r *Kinds) Lookup(name string) (Kind, error) {
 	k, ok := r.m[name]
@@ -92,6 +80,9 @@ func (r *Kinds) Lookup(name string) (Kind, error) {
 	}
 	return k, nil
 }
+
+// Default names the kind of a repository created without one.
+func (r *Kinds) Default() string { return r.def }
 
 // Names lists the registered kinds.
 func (r *Kinds) Names() []string {

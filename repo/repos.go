@@ -31,7 +31,7 @@ const shallowPrefix = "shallow/"
 
 // CreateOptions configures a new repository.
 type CreateOptions struct {
-	Kind   string // content kind; the store Kinds' default when empty
+	Kind   string // content kind; the registry's default when empty
 	Retain int    // keep this many versions; 0 keeps all
 }
 

@@ -149,25 +149,6 @@ func TestKinds(t *testing.T) {
 	require.Panics(t, func() { repo.NewKinds(kind, kind) })
 }
 
-// A repository created without a kind gets the registry's default: its
-// first kind, or the one WithDefault names.
-func TestDefaultKind(t *testing.T) {
-	ctx := context.Background()
-	py, err := all.Kinds().Lookup("python")
-	require.NoError(t, err)
-	file, err := all.Kinds().Lookup("file")
-	require.NoError(t, err)
-	require.Equal(t, "python", repo.NewKinds(py, file).Default())
-	require.Equal(t, "file", repo.NewKinds(py, file).WithDefault("file").Default())
-	require.Panics(t, func() { repo.NewKinds(py).WithDefault("file") })
-
-	st, err := fsstore.OpenDir(ctx, t.TempDir(), repo.NewKinds(file, py).WithDefault("python"))
-	require.NoError(t, err)
-	info, err := st.CreateRepo(ctx, "r", repo.CreateOptions{})
-	require.NoError(t, err)
-	require.Equal(t, "python", info.Kind)
-}
-
 func TestOpenExistingDir(t *testing.T) {
 	ctx := context.Background()
 	base := t.TempDir()

@@ -17,9 +17,10 @@ import (
 	"github.com/pkgvc/pkgvc/repo"
 )
 
-// Kinds returns a fresh registry of all content kinds.
+// Kinds returns a fresh registry of all content kinds. The first is the
+// default (Default): the kind of a repository created without one.
 func Kinds() *repo.Kinds {
-	return repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{}).WithDefault(Default)
+	return repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{})
 }
 
 // Publishers returns a fresh registry of all publishers.
