@@ -45,7 +45,7 @@ type Upstream struct {
 // Syncer reads one kind of upstream. Implementations live in
 // remote/<kind> and are registered by remote/all.
 type Syncer interface {
-	// Kind names the upstream kind, e.g. "file"; remotes and the
+	// Kind names the upstream kind (a content kind); remotes and the
 	// repositories they sync into have this kind.
 	Kind() string
 	// Index returns every package the upstream offers, unfiltered. An

@@ -49,7 +49,7 @@ func remoteFlags(create bool) []cli.Flag {
 		&cli.IntFlag{Name: "retries", Usage: "retries of a failed request (connection error, 408, 429, 5xx, dropped download), with exponential backoff"},
 	}
 	for _, o := range kindOptions() {
-		fl = append(fl, o.flag())
+		fl = append(fl, flagOf(o))
 	}
 	if create {
 		defaults := map[string]string{
@@ -100,41 +100,13 @@ func remoteField(flag string) string {
 	return strings.ReplaceAll(flag, "-", "_")
 }
 
-// kindOption is a remote setting some kinds declare: one flag, whose
-// help says what it means for each of them.
-type kindOption struct {
-	remote.OptionSpec
-	kinds  []string
-	usages []string // one per kind
-}
-
-// kindOptions are the settings the upstream kinds declare, in the order
-// of the kinds and of their declarations; a setting two kinds declare
-// (platforms) is one flag.
-func kindOptions() []*kindOption {
-	reg := remoteall.Syncers()
-	var out []*kindOption
-	byFlag := map[string]*kindOption{}
-	for _, kind := range reg.Registered() {
-		for _, spec := range reg.RemoteOptions(kind) {
-			o := byFlag[spec.Flag]
-			if o == nil {
-				o = &kindOption{OptionSpec: spec}
-				byFlag[spec.Flag] = o
-				out = append(out, o)
-			} else if o.Type != spec.Type || o.Field != spec.Field {
-				panic(fmt.Sprintf("remote setting --%s: kinds %s and %s declare it differently", spec.Flag, o.kinds[0], kind))
-			}
-			o.kinds = append(o.kinds, kind)
-			o.usages = append(o.usages, kind+": "+spec.Usage)
-		}
-	}
-	return out
-}
+// kindOptions are the settings the upstream kinds declare: one flag
+// each, whose help says what it means for each kind declaring it.
+func kindOptions() []remote.DeclaredOption { return remoteall.Syncers().DeclaredOptions() }
 
 // flag is the command-line flag of o.
-func (o *kindOption) flag() cli.Flag {
-	usage := strings.Join(o.usages, "; ")
+func flagOf(o remote.DeclaredOption) cli.Flag {
+	usage := strings.Join(o.Usages, "; ")
 	switch o.Type {
 	case remote.ListOption:
 		return &cli.GenericFlag{Name: o.Flag, Value: &globList{}, Usage: usage}
