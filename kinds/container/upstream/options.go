@@ -18,14 +18,14 @@ type Options struct {
 // RemoteOptions declares the container remote settings.
 func (*Syncer) RemoteOptions() []remote.OptionSpec {
 	return []remote.OptionSpec{
-		{Field: "platforms", Flag: "platform", Type: remote.ListOption, Unset: "(all)",
-			Usage: "keep only the images of multi-arch indexes for these os/arch[/variant] (e.g. linux/amd64)"},
 		{Field: "upstream_name", Flag: "upstream-name", Type: remote.StringOption,
 			Usage: "the repository on the registry, e.g. library/alpine (--url is the registry's root)"},
 		{Field: "include_tags", Flag: "include-tag", Type: remote.ListOption, Unset: "(all)",
 			Usage: "sync only tags matching `GLOB` (repeatable; default: every tag)"},
 		{Field: "exclude_tags", Flag: "exclude-tag", Type: remote.ListOption,
 			Usage: "never sync tags matching `GLOB` (repeatable)"},
+		{Field: "platforms", Flag: "platform", Type: remote.ListOption, Unset: "(all)",
+			Usage: "keep only the images of multi-arch indexes for these os/arch[/variant] (e.g. linux/amd64)"},
 	}
 }
 
