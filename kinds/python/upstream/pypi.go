@@ -47,6 +47,7 @@ type Syncer struct{}
 var (
 	_ remote.Syncer           = Syncer{}
 	_ remote.RemoteValidator  = Syncer{}
+	_ remote.OptionDeclarer   = Syncer{}
 	_ remote.ContentDescriber = Syncer{}
 	_ remote.IndexStreamer    = Syncer{}
 )
@@ -134,9 +135,13 @@ type options struct {
 }
 
 func parseOptions(r *remote.Remote) (*options, error) {
-	o := &options{platforms: r.Platforms, latest: r.Latest, prerelease: r.Prerelease}
+	ro, err := RemoteOptionsOf(r)
+	if err != nil {
+		return nil, err
+	}
+	o := &options{platforms: ro.Platforms, latest: ro.Latest, prerelease: ro.Prerelease}
 	seen := make(map[string]bool)
-	for _, p := range r.Projects {
+	for _, p := range ro.Projects {
 		req, err := ParseRequirement(p)
 		if err != nil {
 			return nil, err
@@ -147,7 +152,7 @@ func parseOptions(r *remote.Remote) (*options, error) {
 		seen[req.Name] = true
 		o.reqs = append(o.reqs, req)
 	}
-	for _, p := range r.Platforms {
+	for _, p := range ro.Platforms {
 		if strings.Contains(p, "/") {
 			return nil, fmt.Errorf("platform %q: want a wheel platform tag or pattern such as manylinux*_x86_64", p)
 		}
@@ -158,7 +163,7 @@ func parseOptions(r *remote.Remote) (*options, error) {
 	if u, err := url.Parse(r.URL); err == nil {
 		o.hosts = append(o.hosts, strings.ToLower(u.Host))
 	}
-	for _, h := range r.AllowHosts {
+	for _, h := range ro.AllowHosts {
 		o.hosts = append(o.hosts, strings.ToLower(h))
 	}
 	return o, nil

@@ -160,12 +160,12 @@ func TestSyncStaticIndex(t *testing.T) {
 		want []string
 	}{
 		{"all", remote.Remote{}, []string{"alpha/alpha-1.0", "alpha/alpha-1.1", "alpha/alpha-2.0", "beta/beta-1.0"}},
-		{"project", remote.Remote{Projects: []string{"Alpha"}}, []string{"alpha/alpha-1.0", "alpha/alpha-1.1", "alpha/alpha-2.0"}},
-		{"specifier", remote.Remote{Projects: []string{"alpha>=1.1,<2"}}, []string{"alpha/alpha-1.1"}},
-		{"specifier names prerelease", remote.Remote{Projects: []string{"alpha>=2.1rc1"}}, []string{"alpha/alpha-2.1rc1"}},
-		{"prerelease", remote.Remote{Projects: []string{"alpha"}, Prerelease: true, Latest: 1}, []string{"alpha/alpha-2.1rc1"}},
-		{"latest", remote.Remote{Latest: 2}, []string{"alpha/alpha-1.1", "alpha/alpha-2.0", "beta/beta-1.0"}},
-		{"platform", remote.Remote{Projects: []string{"beta"}, Platforms: []string{"manylinux*_x86_64"}}, []string{"beta/beta-1.0"}},
+		{"project", upstream.Options{Projects: []string{"Alpha"}}.With(remote.Remote{}), []string{"alpha/alpha-1.0", "alpha/alpha-1.1", "alpha/alpha-2.0"}},
+		{"specifier", upstream.Options{Projects: []string{"alpha>=1.1,<2"}}.With(remote.Remote{}), []string{"alpha/alpha-1.1"}},
+		{"specifier names prerelease", upstream.Options{Projects: []string{"alpha>=2.1rc1"}}.With(remote.Remote{}), []string{"alpha/alpha-2.1rc1"}},
+		{"prerelease", upstream.Options{Projects: []string{"alpha"}, Prerelease: true, Latest: 1}.With(remote.Remote{}), []string{"alpha/alpha-2.1rc1"}},
+		{"latest", upstream.Options{Latest: 2}.With(remote.Remote{}), []string{"alpha/alpha-1.1", "alpha/alpha-2.0", "beta/beta-1.0"}},
+		{"platform", upstream.Options{Projects: []string{"beta"}, Platforms: []string{"manylinux*_x86_64"}}.With(remote.Remote{}), []string{"beta/beta-1.0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -189,7 +189,7 @@ func TestSyncStaticIndex(t *testing.T) {
 func TestSyncWrongDigest(t *testing.T) {
 	index := staticIndex(t, upstreamDists, "alpha-1.1-py3-none-any.whl")
 	f := newFixture(t)
-	_, err := f.sync(t, remote.Remote{URL: index, Projects: []string{"alpha"}})
+	_, err := f.sync(t, upstream.Options{Projects: []string{"alpha"}}.With(remote.Remote{URL: index}))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "alpha-1.1-py3-none-any.whl")
 	info, err := f.st.ShowRepo(f.ctx, "py")
@@ -203,7 +203,7 @@ func TestSyncRefusesOtherHost(t *testing.T) {
 	// index is asked for as localhost.
 	local := strings.Replace(index, "127.0.0.1", "localhost", 1)
 	f := newFixture(t)
-	_, err := f.sync(t, remote.Remote{URL: local, Projects: []string{"beta"}})
+	_, err := f.sync(t, upstream.Options{Projects: []string{"beta"}}.With(remote.Remote{URL: local}))
 	require.NoError(t, err, "relative links stay on the index's host")
 
 	dir := t.TempDir()
@@ -212,7 +212,7 @@ func TestSyncRefusesOtherHost(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "simple", "beta", "index.html"), []byte(page), 0o644))
 	other := httpxtest.StaticServer(t, dir) + "simple/"
 	f = newFixture(t)
-	_, err = f.sync(t, remote.Remote{URL: other, Projects: []string{"beta"}})
+	_, err = f.sync(t, upstream.Options{Projects: []string{"beta"}}.With(remote.Remote{URL: other}))
 	require.ErrorIs(t, err, upstream.ErrHostNotAllowed)
 	require.Contains(t, err.Error(), "--allow-host 127.0.0.2")
 }
@@ -223,7 +223,7 @@ func TestSyncNoSHA256(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "simple", "beta"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "simple", "beta", "index.html"), []byte(page), 0o644))
 	f := newFixture(t)
-	_, err := f.sync(t, remote.Remote{URL: httpxtest.StaticServer(t, dir) + "simple/", Projects: []string{"beta"}})
+	_, err := f.sync(t, upstream.Options{Projects: []string{"beta"}}.With(remote.Remote{URL: httpxtest.StaticServer(t, dir) + "simple/"}))
 	require.ErrorIs(t, err, upstream.ErrNoSHA256)
 	require.Contains(t, err.Error(), "beta-1.0-py3-none-any.whl")
 }
@@ -255,7 +255,7 @@ func TestSyncFromPkgvc(t *testing.T) {
 	index := "http://" + l.Addr().String() + content.ContentPrefix + "py/simple/"
 
 	f := newFixture(t)
-	got, err := f.sync(t, remote.Remote{URL: index, Prerelease: true})
+	got, err := f.sync(t, upstream.Options{Prerelease: true}.With(remote.Remote{URL: index}))
 	require.NoError(t, err)
 	var want []string
 	for n := range files {
@@ -309,7 +309,7 @@ func TestSyncMetadataFromContent(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "simple", "gamma"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "simple", "gamma", "index.html"), []byte(page), 0o644))
 	t.Run("immediate", func(t *testing.T) {
-		got, err := f.sync(t, remote.Remote{Name: "imm", URL: httpxtest.StaticServer(t, dir) + "simple/", Projects: []string{"gamma"}})
+		got, err := f.sync(t, upstream.Options{Projects: []string{"gamma"}}.With(remote.Remote{Name: "imm", URL: httpxtest.StaticServer(t, dir) + "simple/"}))
 		require.NoError(t, err)
 		rec := got["packages/gamma/"+name]
 		require.Equal(t, committed.Metadata, rec.Metadata, "the synced record says what a commit says")
@@ -323,7 +323,7 @@ func TestSyncMetadataFromContent(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "simple", "gamma", "index.html"), []byte(page), 0o644))
 	t.Run("on demand", func(t *testing.T) {
 		g := newFixture(t)
-		got, err := g.sync(t, remote.Remote{Name: "lazy", URL: httpxtest.StaticServer(t, dir) + "simple/", Projects: []string{"gamma"}, Policy: remote.OnDemand})
+		got, err := g.sync(t, upstream.Options{Projects: []string{"gamma"}}.With(remote.Remote{Name: "lazy", URL: httpxtest.StaticServer(t, dir) + "simple/", Policy: remote.OnDemand}))
 		require.NoError(t, err)
 		rec := got["packages/gamma/"+name]
 		require.True(t, repo.IsOnDemand(rec))
