@@ -73,6 +73,17 @@ type RefIndexer interface {
 	IndexRef(ctx context.Context, up Upstream, ref string) ([]Package, error)
 }
 
+// ProjectNormalizer is implemented by Syncers whose Index reads one
+// project at a time when Remote.Projects names it (a python index), for
+// pull-through (Manager.PullProjects): it says how the kind spells
+// project names, so that one project asked for in several spellings is
+// pulled once.
+type ProjectNormalizer interface {
+	// NormalizeProject returns name in its canonical spelling, or false
+	// when name is not a valid project name.
+	NormalizeProject(name string) (string, bool)
+}
+
 // ContentDescriber is implemented by Syncers whose indexes may say less
 // about a package than its bytes do (a python index page without
 // data-requires-python): a sync then gives each package it stores the

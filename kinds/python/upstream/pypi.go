@@ -44,15 +44,25 @@ var ErrHostNotAllowed = errors.New("file host not allowed")
 type Syncer struct{}
 
 var (
-	_ remote.Syncer           = Syncer{}
-	_ remote.RemoteValidator  = Syncer{}
-	_ remote.ContentDescriber = Syncer{}
+	_ remote.Syncer            = Syncer{}
+	_ remote.RemoteValidator   = Syncer{}
+	_ remote.ContentDescriber  = Syncer{}
+	_ remote.ProjectNormalizer = Syncer{}
 )
 
 // DescribesFromContent makes a sync read what an index page leaves out
 // (Requires-Python, the METADATA digest) from each file it stores, so a
 // synced record says what a committed one does.
 func (Syncer) DescribesFromContent() {}
+
+// NormalizeProject returns name normalized as PEP 503 says, false when
+// it is not a valid project name (remote.ProjectNormalizer).
+func (Syncer) NormalizeProject(name string) (string, bool) {
+	if !pyformat.ValidName(name) {
+		return "", false
+	}
+	return pyformat.NormalizeName(name), true
+}
 
 // Kind returns "python".
 func (Syncer) Kind() string { return Kind }
