@@ -21,6 +21,8 @@ import (
 	apiserver "github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/app"
 	"github.com/pkgvc/pkgvc/auth"
+	"github.com/pkgvc/pkgvc/kinds/all/commands"
+	"github.com/pkgvc/pkgvc/kinds/kindcli"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -220,6 +222,17 @@ func args(c *cli.Command, min, max int, names string) ([]string, error) {
 	return a, nil
 }
 
+// kindCmds are the commands content kinds bring beside the core ones.
+func kindCmds(e *env) []*cli.Command {
+	return commands.Commands(kindcli.Env{
+		Action: func(min, max int, usage string, body kindcli.Body) cli.ActionFunc {
+			return e.action(min, max, usage, body)
+		},
+		PrintCommit: e.printCommit,
+		Stdout:      e.stdout,
+	})
+}
+
 func newApp(e *env) *cli.Command {
 	return &cli.Command{
 		Name:    "pkgvc",
@@ -259,7 +272,7 @@ func newApp(e *env) *cli.Command {
 			scheduleCmd(e),
 			upgradeCmd(e),
 			versionCmd(e),
-		}, kindCmds(e)...), // cmd_python.go
+		}, kindCmds(e)...),
 		Action: func(_ context.Context, c *cli.Command) error {
 			if c.Args().Len() > 0 {
 				return usagef("unknown command %q (see pkgvc --help)", c.Args().First())
