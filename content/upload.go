@@ -109,6 +109,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, dir string)
 	if tok != nil {
 		owner = tok.Name
 	}
+	var staged *Staged
 	stage := func(name string, body io.Reader) (*Staged, error) {
 		if msg := checkUploadName(name); msg != "" {
 			return nil, &UploadError{http.StatusBadRequest, "bad request: file name " + strconv.Quote(name) + ": " + msg}
@@ -130,12 +131,13 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, dir string)
 		case err != nil:
 			return nil, &UploadError{http.StatusInternalServerError, "internal error: cannot store the upload"}
 		}
-		st := &Staged{Name: name, File: s.up.File(ss.ID), Size: cr.n}
-		copy(st.SHA256[:], h.Sum(nil))
-		return st, nil
+		staged = &Staged{Name: name, File: s.up.File(ss.ID), Size: cr.n}
+		copy(staged.SHA256[:], h.Sum(nil))
+		return staged, nil
 	}
 	up, err := u.ReadUpload(r, stage)
-	if err == nil && (up == nil || up.File != s.up.File(sess)) {
+	if err == nil && (up == nil || up != staged) {
+		// Only what stage checked and stored is committed.
 		err = &UploadError{http.StatusInternalServerError, "internal error: the upload was not stored"}
 	}
 	if ue := (*UploadError)(nil); errors.As(err, &ue) {
