@@ -22,7 +22,6 @@ import (
 	"github.com/pkgvc/pkgvc/app"
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/kinds/all/commands"
-	"github.com/pkgvc/pkgvc/kinds/kindcli"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -223,15 +222,20 @@ func args(c *cli.Command, min, max int, names string) ([]string, error) {
 }
 
 // kindCmds are the commands content kinds bring beside the core ones.
-func kindCmds(e *env) []*cli.Command {
-	return commands.Commands(kindcli.Env{
-		Action: func(min, max int, usage string, body kindcli.Body) cli.ActionFunc {
-			return e.action(min, max, usage, body)
-		},
-		PrintCommit: e.printCommit,
-		Stdout:      e.stdout,
-	})
+func kindCmds(e *env) []*cli.Command { return commands.Commands(kindEnv{e}) }
+
+// kindEnv runs the kinds' commands as the core ones (commands.Env).
+type kindEnv struct{ e *env }
+
+func (k kindEnv) Action(min, max int, usage string, body func(context.Context, *cli.Command, api.Service, []string) error) cli.ActionFunc {
+	return k.e.action(min, max, usage, body)
 }
+
+func (k kindEnv) PrintCommit(c *cli.Command, res *repo.CommitResult) error {
+	return k.e.printCommit(c, res)
+}
+
+func (k kindEnv) Stdout() io.Writer { return k.e.stdout }
 
 func newApp(e *env) *cli.Command {
 	return &cli.Command{

@@ -13,8 +13,8 @@ import (
 var kindBlind = []string{"api", "api/...", "content/...", "remote/...", "publish/...", "uploads/...", "tasks/...", "checkout/...", "app/...", "cmd/..."}
 
 // kindLists are the kind packages kindBlind packages may import: the
-// lists of kinds and the kit of the kinds' commands.
-var kindLists = []string{"kinds/all/...", "kinds/kindcli/..."}
+// lists of kinds.
+var kindLists = []string{"kinds/all/..."}
 
 // TestCoreNamesNoKind fails on a kindBlind package importing a content
 // kind's package (such as kinds/python/format) rather than reaching it
@@ -68,7 +68,7 @@ func TestKindImportsFound(t *testing.T) {
 	got := kindImports(map[string][]string{
 		"content":        {"kinds/python/format", "repo"},
 		"api/server":     {"kinds/python"},
-		"cmd/pkgvc":      {"kinds/all", "kinds/all/commands", "kinds/kindcli"},
+		"cmd/pkgvc":      {"kinds/all", "kinds/all/commands"},
 		"kinds/all":      {"kinds/python"},
 		"repo/repotest":  {"kinds/file"},
 		"remote/mirror":  {"kinds/container/format"},

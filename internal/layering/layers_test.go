@@ -50,7 +50,6 @@ var layers = []layer{
 	{"api implementations", []string{"api/local/...", "api/server/...", "api/client/..."}},
 	// The commands content kinds bring to the command line, built on api,
 	// and their list.
-	{"kind command kit", []string{"kinds/kindcli/..."}},
 	{"kind commands", []string{"kinds/python/pycli/..."}},
 	{"kind command list", []string{"kinds/all/commands/..."}},
 	{"composition root", []string{"app/..."}},

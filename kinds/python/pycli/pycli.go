@@ -5,17 +5,31 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/pkgvc/pkgvc/api"
-	"github.com/pkgvc/pkgvc/kinds/kindcli"
 	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
+// Env is how the commands run inside pkgvc's command line.
+type Env interface {
+	// Action returns a command's action: it checks that it has min to
+	// max (-1: any) positional arguments, named by usage, opens the
+	// Service the command line chose (the local store, or --server's
+	// API) and runs body.
+	Action(min, max int, usage string, body func(ctx context.Context, c *cli.Command, svc api.Service, args []string) error) cli.ActionFunc
+	// PrintCommit prints a commit's result as the core commands do (a
+	// line, or the JSON document under --json).
+	PrintCommit(c *cli.Command, res *repo.CommitResult) error
+	// Stdout is where commands print.
+	Stdout() io.Writer
+}
+
 // Commands returns the python kind's commands.
-func Commands(e kindcli.Env) []*cli.Command {
+func Commands(e Env) []*cli.Command {
 	return []*cli.Command{yankCmd(e, false), yankCmd(e, true)}
 }
 
@@ -31,7 +45,7 @@ func Yank(ctx context.Context, svc api.Service, repoName string, req python.Yank
 
 // yankCmd is `pkgvc yank REPO FILE [--reason R]`, or `pkgvc unyank REPO
 // FILE` when unyank.
-func yankCmd(e kindcli.Env, unyank bool) *cli.Command {
+func yankCmd(e Env, unyank bool) *cli.Command {
 	c := &cli.Command{
 		Name:      "yank",
 		Usage:     "mark a python package yanked (PEP 592) in a new version: pip skips it unless pinned to it",
@@ -53,12 +67,12 @@ func yankCmd(e kindcli.Env, unyank bool) *cli.Command {
 		if err != nil {
 			return err
 		}
-		if !res.Changed && !kindcli.JSON(c) {
+		if !res.Changed && !c.Bool("json") {
 			state := "yanked with this reason"
 			if unyank {
 				state = "not yanked"
 			}
-			fmt.Fprintf(e.Stdout, "nothing changed: %s is already %s in %s@%d (no new version)\n", a[1], state, res.Repo, res.Version)
+			fmt.Fprintf(e.Stdout(), "nothing changed: %s is already %s in %s@%d (no new version)\n", a[1], state, res.Repo, res.Version)
 			return nil
 		}
 		return e.PrintCommit(c, res)
