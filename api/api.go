@@ -10,6 +10,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"time"
 
@@ -17,7 +18,6 @@ import (
 	"github.com/pkgvc/pkgvc/checkout"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/keys"
-	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
@@ -37,7 +37,7 @@ type Service interface {
 	Tasks
 	Schedules
 	Maintenance
-	Python
+	KindActions
 	// Close releases what the Service holds.
 	Close() error
 }
@@ -217,11 +217,14 @@ type Schedules interface {
 	DeleteSchedule(ctx context.Context, name string) error
 }
 
-// Python is the python kind's own operations.
-type Python interface {
-	// Yank marks a file of python repository repoName yanked (PEP 592),
-	// or clears the mark, in a new version; see python.Yank.
-	Yank(ctx context.Context, repoName string, req python.YankRequest) (*repo.CommitResult, error)
+// KindActions runs the operations content kinds define on their
+// repositories (repo.Actor), such as the python kind's "yank", which
+// marks a file yanked (PEP 592).
+type KindActions interface {
+	// RepoAction runs action of content kind kind on repository
+	// repoName with JSON request req, in at most one new version. An
+	// action the kind does not have is repo.ErrNotFound.
+	RepoAction(ctx context.Context, repoName, kind, action string, req json.RawMessage) (*repo.CommitResult, error)
 }
 
 // Maintenance checks and collects the store.

@@ -6,13 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pkgvc/pkgvc/internal/parallel"
-	kindpython "github.com/pkgvc/pkgvc/kinds/python"
-	pyformat "github.com/pkgvc/pkgvc/kinds/python/format"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -45,12 +42,14 @@ const (
 )
 
 // WithPullThrough lets distributions that name a remote pull projects
-// they lack from it: a python distribution following a repository, asked
-// for simple/<project>/ or packages/<project>/... of a project its
-// publication does not know, has f bring the project into the repository,
-// then serves the request from the new version; a wheel's metadata file
-// (PEP 658) is answered from the store once the version holds the wheel,
-// with no upstream request. Requests arriving within
+// they lack from it: a distribution following a repository whose kind's
+// publisher has ProjectPaths (python), asked for a path about a project
+// its publication does not know (python: simple/<project>/ or
+// packages/<project>/...), has f bring the project into the repository,
+// then serves the request from the new version; a file the publication
+// derives from a package (a wheel's PEP 658 metadata) is answered from
+// the store once the version holds the package, with no upstream
+// request. Requests arriving within
 // PullWindow of each other are pulled together (one new version); requests
 // for a project being pulled wait for it. A project the upstream does not
 // have is answered 404 and remembered for PullNegativeTTL; a failing
@@ -58,10 +57,6 @@ const (
 func WithPullThrough(f PullFunc) ServerOption {
 	return func(s *Server) { s.pull = newPuller(f, PullWindow, PullNegativeTTL) }
 }
-
-// pullKind is the content kind pull-through serves: the only one with
-// project lookups.
-const pullKind = "python"
 
 // errNoProject is a project the upstream does not have.
 var errNoProject = errors.New("not on the remote")
@@ -231,37 +226,20 @@ func (p *puller) call(ctx context.Context, remote, rp string, projects []string)
 // again.
 type pulledKey struct{}
 
-// pullProject returns the normalized project a request for sub inside a
-// python distribution is about: simple/<name>/ (or without the '/') or
-// packages/<name>/<file>.
-func pullProject(sub string) (name string, page bool) {
-	if rest, ok := strings.CutPrefix(sub, kindpython.SimpleDir+"/"); ok {
-		n, tail, _ := strings.Cut(rest, "/")
-		if tail != "" || !pyformat.ValidName(n) {
-			return "", false
-		}
-		return pyformat.NormalizeName(n), true
-	}
-	if rest, ok := strings.CutPrefix(sub, "packages/"); ok {
-		n, tail, _ := strings.Cut(rest, "/")
-		if tail == "" || strings.Contains(tail, "/") || !pyformat.ValidName(n) {
-			return "", false
-		}
-		return pyformat.NormalizeName(n), false
-	}
-	return "", false
-}
-
 // pullThrough answers a request for a project a pull-through distribution
 // does not hold yet: it pulls the project, then serves the request from
 // the repository's new head. vs is nil when the repository has no version
 // yet. It reports whether it answered.
 func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEntry, vs *verState, sub string) bool {
 	ctx := r.Context()
-	if s.pull == nil || de.d.Remote == "" || de.d.Kind != pullKind || ctx.Value(pulledKey{}) != nil {
+	if s.pull == nil || de.d.Remote == "" || ctx.Value(pulledKey{}) != nil {
 		return false
 	}
-	project, page := pullProject(sub)
+	pp := s.projectPaths(de.d.Kind)
+	if pp == nil {
+		return false
+	}
+	project, page := pp.PullProject(sub)
 	if project == "" {
 		return false
 	}
@@ -275,7 +253,7 @@ func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEnt
 			if _, ok := pub.File(sub); ok {
 				return false // a generated file, asked for by name
 			}
-			if _, ok := pub.File(kindpython.SimpleDir + "/" + project + "/index.html"); ok {
+			if _, ok := pub.File(pp.ProjectPage(project)); ok {
 				s.pull.counted(pullHit)
 				return false
 			}
@@ -287,11 +265,11 @@ func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEnt
 				}
 				return false
 			}
-			// A wheel's metadata file is the store's to answer (generated
-			// or not) once the version holds the wheel: pulling the
-			// project again would not change it.
-			if wheel, ok := strings.CutSuffix(sub, kindpython.MetadataSuffix); ok {
-				le, err := vs.lookup(ctx, s, wheel)
+			// A file derived from a package (a wheel's metadata) is the
+			// store's to answer (generated or not) once the version holds
+			// the package: pulling the project again would not change it.
+			if pkg, ok := pp.DerivedFrom(sub); ok {
+				le, err := vs.lookup(ctx, s, pkg)
 				if err != nil || le.found {
 					if le.found {
 						s.pull.counted(pullHit)
@@ -346,10 +324,14 @@ func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEnt
 // project it holds (its page) as a hit, unless it is served after its
 // pull.
 func (s *Server) pullHit(r *http.Request, q *request) {
-	if s.pull == nil || q.dist.d.Remote == "" || q.immutable || q.dist.d.Kind != pullKind || r.Context().Value(pulledKey{}) != nil {
+	if s.pull == nil || q.dist.d.Remote == "" || q.immutable || r.Context().Value(pulledKey{}) != nil {
 		return
 	}
-	if p, _ := pullProject(q.sub); p != "" {
+	pp := s.projectPaths(q.dist.d.Kind)
+	if pp == nil {
+		return
+	}
+	if p, _ := pp.PullProject(q.sub); p != "" {
 		s.pull.counted(pullHit)
 	}
 }

@@ -271,9 +271,11 @@ type request struct {
 }
 
 func (s *Server) serveContent(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost && isUploadPath(r.URL.Path) {
-		s.serveUpload(w, r) // a legacy upload (upload.go)
-		return
+	if r.Method == http.MethodPost {
+		if dir := s.uploadDir(r.URL.Path); dir != "" {
+			s.serveUpload(w, r, dir) // a kind's upload (upload.go)
+			return
+		}
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")

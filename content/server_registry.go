@@ -46,7 +46,7 @@ func (s *Server) mount() {
 // Store returns the store the server serves.
 func (s *Server) Store() *repo.Store { return s.st }
 
-// WithUploads sets the upload engine of twine uploads and of mounted
+// WithUploads sets the upload engine of kinds' uploads (Uploader) and of mounted
 // APIs that take uploads (OCI pushes). A process has one engine, built by
 // its composition root (package app), and gives every server of its store
 // that one. Without an engine the server takes no uploads.

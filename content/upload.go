@@ -3,38 +3,24 @@ package content
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pkgvc/pkgvc/auth"
-	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/uploads"
 )
-
-// UploadDir is the path, inside a python distribution, of the legacy
-// upload endpoint that twine posts to: ContentPrefix + base path + "/legacy/".
-const UploadDir = "legacy/"
 
 // Upload limits.
 const (
 	// MaxUploadBytes is the largest upload request body accepted by
 	// default (see WithMaxBodyBytes).
 	MaxUploadBytes = 1 << 30
-	// maxUploadField bounds each form field other than the file.
-	maxUploadField = 1 << 20
-	// maxUploadFields and maxUploadFieldBytes bound the form fields
-	// other than the file, in number and in total: twine sends a few
-	// dozen, the long description the largest.
-	maxUploadFields     = 1000
-	maxUploadFieldBytes = 4 << 20
 )
 
 // WithMaxBodyBytes sets the largest request body the server reads, such
@@ -50,16 +36,16 @@ func (s *Server) maxBodyBytes() int64 {
 	return MaxUploadBytes
 }
 
-// serveUpload answers a POST under ContentPrefix: a twine-compatible
-// legacy upload (multipart/form-data, ":action" = "file_upload", the file
-// in field "content", optionally "sha256_digest") to the repository a
-// distribution follows, with a token granting repo:<repository>:write as
-// the password of HTTP Basic authentication (any user name, as in PyPI's
-// "__token__") or as a Bearer token. The file is streamed to a temporary
-// file, validated by the repository's kind and committed at its file name
-// as one new version. Re-uploading a file name with other bytes is refused;
-// the same bytes again change nothing.
-func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
+// serveUpload answers a POST under ContentPrefix to the upload path of a
+// content kind (its publisher's Uploader; python's twine legacy upload):
+// an upload to the repository a distribution follows, with a token
+// granting repo:<repository>:write as the password of HTTP Basic
+// authentication (any user name, as in PyPI's "__token__") or as a Bearer
+// token. The kind reads the request; the file is streamed to a temporary
+// file, validated by the repository's kind and committed at the name the
+// kind gave as one new version. Re-uploading a name with other bytes is
+// refused; the same bytes again change nothing.
+func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, dir string) {
 	ctx := r.Context()
 	rest := r.URL.Path[len(ContentPrefix):]
 	de, sub, _, _, err := s.resolve(ctx, rest)
@@ -77,9 +63,13 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		reasonError(w, http.StatusNotFound, "not found: no distribution serves "+rest)
 		return
 	}
-	if sub != UploadDir && sub+"/" != UploadDir {
+	u := s.uploader(de.d.Kind)
+	if u != nil {
+		dir = u.UploadDir()
+	}
+	if sub != dir && sub+"/" != dir {
 		w.Header().Set("Allow", "GET, HEAD")
-		reasonError(w, http.StatusMethodNotAllowed, "method not allowed: the content server is read-only; uploads go to "+ContentPrefix+de.basePath+"/"+UploadDir)
+		reasonError(w, http.StatusMethodNotAllowed, "method not allowed: the content server is read-only; uploads go to "+ContentPrefix+de.basePath+"/"+dir)
 		return
 	}
 	if de.d.Repo == "" || !de.d.Version.IsZero() {
@@ -91,8 +81,9 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if de.d.Kind != "python" {
-		reasonError(w, http.StatusBadRequest, fmt.Sprintf("bad request: repository %s holds %s content; uploads take python packages only", repoName, de.d.Kind))
+	if u == nil {
+		kinds, _ := s.uploaders()
+		reasonError(w, http.StatusBadRequest, fmt.Sprintf("bad request: repository %s holds %s content; uploads take %s packages only", repoName, de.d.Kind, strings.Join(kinds, " or ")))
 		return
 	}
 	if s.up == nil {
@@ -102,10 +93,6 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	limit := s.maxBodyBytes()
 	if r.ContentLength > limit {
 		reasonError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request entity too large: uploads are limited to %d bytes", limit))
-		return
-	}
-	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "multipart/form-data" {
-		reasonError(w, http.StatusBadRequest, "bad request: send multipart/form-data, as twine does")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -122,36 +109,56 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	if tok != nil {
 		owner = tok.Name
 	}
-	stage := func(part io.Reader) (string, error) {
-		ss, err := s.up.Create(ctx, owner, "twine:"+repoName, twineSessionTTL)
+	var staged *Staged
+	stage := func(name string, body io.Reader) (*Staged, error) {
+		if msg := checkUploadName(name); msg != "" {
+			return nil, &UploadError{http.StatusBadRequest, "bad request: file name " + strconv.Quote(name) + ": " + msg}
+		}
+		if sess != "" {
+			return nil, &UploadError{http.StatusBadRequest, "bad request: give one file"}
+		}
+		ss, err := s.up.Create(ctx, owner, de.d.Kind+":"+repoName, uploadSessionTTL)
 		if err != nil {
-			return "", err
+			return nil, &UploadError{http.StatusInternalServerError, "internal error: cannot store the upload"}
 		}
 		sess = ss.ID
-		_, err = s.up.Append(ctx, ss.ID, part, uploads.AppendOptions{Start: 0, Size: -1})
-		var ce *uploads.ChunkError
-		if errors.As(err, &ce) {
-			err = ce.Err // the body's error
+		h := sha256.New()
+		cr := &countingReader{r: io.TeeReader(body, h)}
+		_, err = s.up.Append(ctx, ss.ID, cr, uploads.AppendOptions{Start: 0, Size: -1})
+		switch {
+		case cr.err != nil:
+			return nil, BodyError(cr.err)
+		case err != nil:
+			return nil, &UploadError{http.StatusInternalServerError, "internal error: cannot store the upload"}
 		}
-		return s.up.File(ss.ID), err
+		staged = &Staged{Name: name, File: s.up.File(ss.ID), Size: cr.n}
+		copy(staged.SHA256[:], h.Sum(nil))
+		return staged, nil
 	}
-	up, code, msg := readUpload(r, stage)
-	if code != 0 {
-		reasonError(w, code, msg)
+	up, err := u.ReadUpload(r, stage)
+	if err == nil && (up == nil || up != staged) {
+		// Only what stage checked and stored is committed.
+		err = &UploadError{http.StatusInternalServerError, "internal error: the upload was not stored"}
+	}
+	if ue := (*UploadError)(nil); errors.As(err, &ue) {
+		reasonError(w, ue.Code, ue.Msg)
+		return
+	} else if err != nil {
+		s.internal(w, r, "read the upload", err)
 		return
 	}
 
 	// An existing file name may only be uploaded again with the same bytes.
-	prev, err := s.st.Stat(ctx, repoName, up.filename)
+	prev, err := s.st.Stat(ctx, repoName, up.Name)
 	switch {
-	case err == nil && prev.SHA256 == up.sum:
-		uploadOK(w, fmt.Sprintf("OK: %s is already in repository %s with these bytes; nothing changed\n", up.filename, repoName))
+	case err == nil && prev.SHA256 == up.SHA256:
+		uploadOK(w, fmt.Sprintf("OK: %s is already in repository %s with these bytes; nothing changed\n", up.Name, repoName))
 		return
 	case err == nil:
-		reasonError(w, http.StatusBadRequest, fmt.Sprintf("bad request: file already exists ('%s') in repository %s with other contents; a file name cannot be reused", up.filename, repoName))
+		reasonError(w, http.StatusBadRequest, fmt.Sprintf("bad request: file already exists ('%s') in repository %s with other contents; a file name cannot be reused", up.Name, repoName))
 		return
 	case !errors.Is(err, repo.ErrNotFound):
-		s.internal(w, r, "look up "+up.filename, err)
+		s.internal(w, r, "look up "+up.Name, err)
 		return
 	}
 
@@ -160,8 +167,8 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		author = "token " + tok.Name
 	}
 	res, err := s.st.Commit(ctx, repoName, repo.CommitRequest{
-		Adds:      []repo.Add{{Path: up.filename, File: up.tmp, Size: up.size}},
-		Message:   "upload " + up.filename,
+		Adds:      []repo.Add{{Path: up.Name, File: up.File, Size: up.Size}},
+		Message:   "upload " + up.Name,
 		Author:    author,
 		NoReplace: true, // another upload of this name may have landed meanwhile
 	})
@@ -172,26 +179,34 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, repo.ErrInvalid):
 		// The kind's message names the temporary file; name the upload.
-		reasonError(w, http.StatusBadRequest, "bad request: "+oneLine(strings.ReplaceAll(err.Error(), up.tmp, up.filename)))
+		reasonError(w, http.StatusBadRequest, "bad request: "+oneLine(strings.ReplaceAll(err.Error(), up.File, up.Name)))
 		return
 	case errors.Is(err, repo.ErrNotFound):
 		reasonError(w, http.StatusNotFound, "not found: "+err.Error())
 		return
 	default:
-		s.internal(w, r, "commit "+up.filename, err)
+		s.internal(w, r, "commit "+up.Name, err)
 		return
 	}
 	if !res.Changed {
-		uploadOK(w, fmt.Sprintf("OK: %s is already in repository %s; nothing changed\n", up.filename, repoName))
+		uploadOK(w, fmt.Sprintf("OK: %s is already in repository %s; nothing changed\n", up.Name, repoName))
 		return
 	}
-	uploadOK(w, fmt.Sprintf("OK: uploaded %s as version %d (%s) of repository %s\n", up.filename, res.Version, res.ID, repoName))
+	uploadOK(w, fmt.Sprintf("OK: uploaded %s as version %d (%s) of repository %s\n", up.Name, res.Version, res.ID, repoName))
 }
 
-// isUploadPath reports whether a POST to p may be an upload: p ends in
-// "/legacy/" (or "/legacy").
-func isUploadPath(p string) bool {
-	return strings.HasSuffix(p, "/"+UploadDir) || strings.HasSuffix(p, "/"+strings.TrimSuffix(UploadDir, "/"))
+// uploadDir returns the upload directory of a content kind that a POST to
+// p is for: p ends in "/" + the directory (or without its final '/');
+// "" if none.
+func (s *Server) uploadDir(p string) string {
+	_, ups := s.uploaders()
+	for _, u := range ups {
+		d := u.UploadDir()
+		if strings.HasSuffix(p, "/"+d) || strings.HasSuffix(p, "/"+strings.TrimSuffix(d, "/")) {
+			return d
+		}
+	}
+	return ""
 }
 
 func uploadOK(w http.ResponseWriter, msg string) {
@@ -231,107 +246,19 @@ func (s *Server) authorizeUpload(w http.ResponseWriter, r *http.Request, repoNam
 	return nil, false
 }
 
-// upload is a received upload form.
-type upload struct {
-	filename string
-	tmp      string // temporary file holding the content
-	size     int64
-	sum      objects.ID
-}
+// uploadSessionTTL bounds the life of an upload's session, which lasts
+// one request: a longer one was left by a process that died.
+const uploadSessionTTL = time.Hour
 
-// twineSessionTTL bounds the life of a twine upload's session, which
-// lasts one request: a longer one was left by a process that died.
-const twineSessionTTL = time.Hour
-
-// readUpload streams r's multipart form, the file through stage, which
-// returns where it put it. It returns a status and message when the form
-// is refused.
-func readUpload(r *http.Request, stage func(io.Reader) (string, error)) (up *upload, code int, msg string) {
-	up = &upload{}
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return up, http.StatusBadRequest, "bad request: send multipart/form-data, as twine does"
-	}
-	fields := map[string]string{}
-	seen := false
-	count, total := 0, 0
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return bodyError(up, err)
-		}
-		name := part.FormName()
-		if name != "content" {
-			if count++; count > maxUploadFields {
-				return up, http.StatusBadRequest, fmt.Sprintf("bad request: more than %d form fields", maxUploadFields)
-			}
-			b, err := io.ReadAll(io.LimitReader(part, maxUploadField+1))
-			if err != nil {
-				return bodyError(up, err)
-			}
-			if len(b) > maxUploadField {
-				return up, http.StatusBadRequest, fmt.Sprintf("bad request: form field %q is over %d bytes", name, maxUploadField)
-			}
-			if total += len(b); total > maxUploadFieldBytes {
-				return up, http.StatusRequestEntityTooLarge, fmt.Sprintf("request entity too large: the form fields besides the file are over %d bytes", maxUploadFieldBytes)
-			}
-			if _, dup := fields[name]; !dup {
-				fields[name] = string(b)
-			}
-			continue
-		}
-		if seen {
-			return up, http.StatusBadRequest, "bad request: give one file in field content"
-		}
-		seen = true
-		// part.FileName strips directories; refuse them instead.
-		_, params, _ := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
-		fn := params["filename"]
-		if msg := checkUploadName(fn); msg != "" {
-			return up, http.StatusBadRequest, "bad request: file name " + strconv.Quote(fn) + ": " + msg
-		}
-		up.filename = fn
-		h := sha256.New()
-		cr := &countingReader{r: io.TeeReader(part, h)}
-		tmp, err := stage(cr)
-		up.tmp = tmp
-		if err != nil {
-			if cr.err != nil {
-				return bodyError(up, cr.err)
-			}
-			return up, http.StatusInternalServerError, "internal error: cannot store the upload"
-		}
-		up.size = cr.n
-		copy(up.sum[:], h.Sum(nil))
-	}
-	if a := fields[":action"]; a != "file_upload" {
-		return up, http.StatusBadRequest, fmt.Sprintf("bad request: :action %q: only file_upload is supported", a)
-	}
-	if !seen {
-		return up, http.StatusBadRequest, "bad request: no file in field content"
-	}
-	if d := strings.TrimSpace(fields["sha256_digest"]); d != "" {
-		want, err := hex.DecodeString(d)
-		if err != nil || len(want) != sha256.Size {
-			return up, http.StatusBadRequest, "bad request: sha256_digest is not a hex SHA-256"
-		}
-		if string(want) != string(up.sum[:]) {
-			return up, http.StatusBadRequest, fmt.Sprintf("bad request: sha256_digest %s does not match the received file (%s)", strings.ToLower(d), up.sum)
-		}
-	}
-	return up, 0, ""
-}
-
-// bodyError maps an error reading the request body to a status.
-func bodyError(up *upload, err error) (*upload, int, string) {
+// BodyError refuses an upload whose request body could not be read
+// (err): 413 if it is over the server's limit, else 400. Uploaders use it
+// for their own reads of the body.
+func BodyError(err error) *UploadError {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return up, http.StatusRequestEntityTooLarge, fmt.Sprintf("request entity too large: uploads are limited to %d bytes", mbe.Limit)
+		return &UploadError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request entity too large: uploads are limited to %d bytes", mbe.Limit)}
 	}
-	return up, http.StatusBadRequest, "bad request: reading the form: " + oneLine(err.Error())
+	return &UploadError{http.StatusBadRequest, "bad request: reading the form: " + oneLine(err.Error())}
 }
 
 // checkUploadName says why an uploaded file name is refused, or "".

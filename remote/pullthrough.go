@@ -2,7 +2,6 @@ package remote
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,13 +10,8 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/httpx"
-	pyformat "github.com/pkgvc/pkgvc/kinds/python/format"
 	"github.com/pkgvc/pkgvc/repo"
 )
-
-// pullKind is the only remote kind whose Syncer reads one project at a
-// time (its Remote.Projects narrows the index).
-const pullKind = "python"
 
 // PullResult reports a PullProjects or PullRefs call.
 type PullResult struct {
@@ -30,7 +24,7 @@ type PullResult struct {
 	Failed map[string]error `json:"-"`
 }
 
-// PullProjects brings projects of python remote remoteName into
+// PullProjects brings projects of remote remoteName into
 // repository repoName, for pull-through: each project's upstream page is
 // read (the remote's own specifier for it applies when it lists it; its
 // other filters apply too), and its files are recorded on demand (policy
@@ -38,27 +32,18 @@ type PullResult struct {
 // when first asked for), additively, in one new version for all the
 // projects. Projects the upstream does not have are named in NotFound,
 // projects that failed in Failed; the others are committed regardless.
-// The result's ID is the repository's head afterwards.
+// The result's ID is the repository's head afterwards. The remote's
+// Syncer must be a ProjectNormalizer (python).
 func (m *Manager) PullProjects(ctx context.Context, remoteName, repoName string, projects []string) (*PullResult, error) {
 	start := time.Now()
-	op, err := m.open(ctx, remoteName, repoName, pullKind)
+	op, err := m.open(ctx, remoteName, repoName, "")
 	if err != nil {
 		return nil, err
 	}
 	r, syncer, c, info := op.r, op.syncer, op.client, op.info
-	var listed []string // the python remote's "projects" option
-	if raw, ok := r.Options["projects"]; ok {
-		if err := json.Unmarshal(raw, &listed); err != nil {
-			return nil, fmt.Errorf("%w remote %s: projects: %w", repo.ErrInvalid, r.Name, err)
-		}
-	}
-	specs := make(map[string]string, len(listed))
-	for _, p := range listed {
-		name := strings.TrimSpace(p)
-		if i := strings.IndexAny(name, "<>=!~ "); i >= 0 {
-			name = name[:i]
-		}
-		specs[pyformat.NormalizeName(name)] = p
+	pn, ok := syncer.(ProjectNormalizer)
+	if !ok {
+		return nil, fmt.Errorf("%w: remote %s: kind %s cannot pull single projects", repo.ErrInvalid, r.Name, r.Kind)
 	}
 
 	one := *r
@@ -67,22 +52,19 @@ func (m *Manager) PullProjects(ctx context.Context, remoteName, repoName string,
 	var pkgs []Package
 	seen := make(map[string]bool, len(projects))
 	for _, p := range projects {
-		if !pyformat.ValidName(p) {
+		norm, ok := pn.NormalizeProject(p)
+		if !ok {
 			return nil, fmt.Errorf("%w: project %q is not a valid project name", repo.ErrInvalid, p)
 		}
-		norm := pyformat.NormalizeName(p)
 		if seen[norm] {
 			continue
 		}
 		seen[norm] = true
-		want := norm
-		if s, ok := specs[norm]; ok {
-			want = s
+		narrow, err := pn.ForProject(one, norm)
+		if err != nil {
+			return nil, fmt.Errorf("%w: remote %s: %w", repo.ErrInvalid, r.Name, err)
 		}
-		if one.Options, err = r.Options.With("projects", []string{want}); err != nil {
-			return nil, err
-		}
-		got, err := syncer.Index(ctx, Upstream{Remote: one, Client: c, KnownSize: m.knownSize, Waiting: true})
+		got, err := syncer.Index(ctx, Upstream{Remote: narrow, Client: c, KnownSize: m.knownSize, Waiting: true})
 		var se *httpx.StatusError
 		switch {
 		case errors.As(err, &se) && (se.StatusCode == http.StatusNotFound || se.StatusCode == http.StatusGone):

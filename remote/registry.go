@@ -74,6 +74,20 @@ type RefIndexer interface {
 	IndexRef(ctx context.Context, up Upstream, ref string) ([]Package, error)
 }
 
+// ProjectNormalizer is implemented by Syncers that can index one project
+// at a time (a python index), for pull-through (Manager.PullProjects): it
+// says how the kind spells project names, so that one project asked for
+// in several spellings is pulled once, and narrows a remote to one.
+type ProjectNormalizer interface {
+	// NormalizeProject returns name in its canonical spelling, or false
+	// when name is not a valid project name.
+	NormalizeProject(name string) (string, bool)
+	// ForProject returns r narrowed to project (canonical): its Index
+	// then lists that project's files only, under r's own filters (a
+	// version specifier r's settings give the project apply).
+	ForProject(r Remote, project string) (Remote, error)
+}
+
 // ContentDescriber is implemented by Syncers whose indexes may say less
 // about a package than its bytes do (a python index page without
 // data-requires-python): a sync then gives each package it stores the

@@ -21,6 +21,7 @@ import (
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
+	"github.com/pkgvc/pkgvc/kinds/python/pycli"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
@@ -307,16 +308,16 @@ func TestEveryEndpoint(t *testing.T) {
 	whlName, whl := pythontest.Spec{Name: "demo", Version: "1.0"}.Wheel()
 	_, err = c.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{{Path: whlName, File: writeFile(t, dir, whlName, string(whl))}}})
 	require.NoError(t, err)
-	res, err = c.Yank(ctx, "py", python.YankRequest{File: whlName, Reason: "broken"})
+	res, err = pycli.Yank(ctx, c, "py", python.YankRequest{File: whlName, Reason: "broken"})
 	require.NoError(t, err)
 	require.Equal(t, 2, res.Version)
 	recs, err = c.List(ctx, "py")
 	require.NoError(t, err)
 	require.Equal(t, "broken", recs[0].Metadata[python.MetaYankedReason])
-	res, err = c.Yank(ctx, "py", python.YankRequest{File: whlName, Reason: "broken"})
+	res, err = pycli.Yank(ctx, c, "py", python.YankRequest{File: whlName, Reason: "broken"})
 	require.NoError(t, err)
 	require.False(t, res.Changed)
-	_, err = c.Yank(ctx, "py", python.YankRequest{File: "nope.whl"})
+	_, err = pycli.Yank(ctx, c, "py", python.YankRequest{File: "nope.whl"})
 	require.ErrorIs(t, err, repo.ErrPathNotFound)
 
 	checkKeys(t, e, c)

@@ -16,7 +16,6 @@ import (
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
@@ -155,10 +154,13 @@ func (c *Client) Rollback(ctx context.Context, repoName, rev string) (*repo.Comm
 	return ptr(&out, err)
 }
 
-// Yank marks a python package yanked, or clears the mark.
-func (c *Client) Yank(ctx context.Context, repoName string, req python.YankRequest) (*repo.CommitResult, error) {
+// RepoAction runs a content kind's action on a repository.
+func (c *Client) RepoAction(ctx context.Context, repoName, kind, action string, req json.RawMessage) (*repo.CommitResult, error) {
+	if len(req) == 0 {
+		req = json.RawMessage("{}")
+	}
 	var out repo.CommitResult
-	err := c.do(ctx, http.MethodPost, "/repositories/"+esc(repoName)+"/python/yank", nil, wire.YankBody(req), &out)
+	err := c.do(ctx, http.MethodPost, "/repositories/"+esc(repoName)+"/"+esc(kind)+"/"+esc(action), nil, req, &out)
 	return ptr(&out, err)
 }
 

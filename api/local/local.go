@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +14,6 @@ import (
 	"github.com/pkgvc/pkgvc/internal/clockcache"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/keys"
-	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
@@ -197,9 +197,9 @@ func (s *Service) Promote(ctx context.Context, pairs []repo.Pair, o repo.Promote
 	return s.st.Promote(ctx, pairs, o)
 }
 
-// Yank marks a python package yanked, or clears the mark.
-func (s *Service) Yank(ctx context.Context, repoName string, req python.YankRequest) (*repo.CommitResult, error) {
-	return python.Yank(ctx, s.st, repoName, req)
+// RepoAction runs a content kind's action on a repository (repo.Actor).
+func (s *Service) RepoAction(ctx context.Context, repoName, kind, action string, req json.RawMessage) (*repo.CommitResult, error) {
+	return s.st.Act(ctx, repoName, kind, action, req)
 }
 
 // Rollback makes a new version of repoName with rev's content.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/content"
-	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -170,15 +170,25 @@ func (s *Server) repoRoutes() {
 		return body(s.svc.Rollback(ctx, in.Name, in.Body.Rev))
 	})
 
-	yank := op(http.MethodPost, "/repositories/{name}/python/yank", "yank", "Mark a python package yanked (PEP 592), or clear the mark, in a new version; none if nothing changes (repo:NAME:write)", "versions")
-	huma.Register(a, yank, func(ctx context.Context, in *struct {
-		Name string `path:"name"`
-		Body wire.YankBody
+	// A content kind's own operations, such as the python kind's yank
+	// (POST /repositories/NAME/python/yank, body {"file", "reason",
+	// "unyank"}): the kind reads the body.
+	action := op(http.MethodPost, "/repositories/{name}/{kind}/{action}", "repo-action",
+		"Run an action of a content kind on a repository, in at most one new version (repo:NAME:write): python's yank marks a package yanked (PEP 592) or clears the mark (body: file, reason, unyank)", "versions")
+	huma.Register(a, action, func(ctx context.Context, in *struct {
+		Name   string `path:"name"`
+		Kind   string `path:"kind"`
+		Action string `path:"action"`
+		Body   map[string]any
 	}) (*bodyOutput[*repo.CommitResult], error) {
 		if err := need(ctx, auth.KindRepo, in.Name, auth.Write); err != nil {
 			return nil, err
 		}
-		return body(s.svc.Yank(ctx, in.Name, python.YankRequest(in.Body)))
+		req, err := json.Marshal(in.Body)
+		if err != nil {
+			return nil, errorf(repo.ErrInvalid, "invalid request: %v", err)
+		}
+		return body(s.svc.RepoAction(ctx, in.Name, in.Kind, in.Action, req))
 	})
 
 	promote := op(http.MethodPost, "/promote", "promote", "Move each destination to its source, all or none (write on each destination, admin with force; read on each source)", "versions")

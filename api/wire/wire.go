@@ -95,13 +95,6 @@ type RollbackBody struct {
 	Rev string `json:"rev" minLength:"1"`
 }
 
-// YankBody marks a python package yanked (PEP 592), or clears the mark.
-type YankBody struct {
-	File   string `json:"file" minLength:"1" doc:"The package's path in the repository, or its file name."`
-	Reason string `json:"reason,omitempty" doc:"Shown to users of the yanked file; yanking again only changes it."`
-	Unyank bool   `json:"unyank,omitempty" doc:"Clear the mark and its reason instead."`
-}
-
 // DistBody creates or changes a distribution; in a change, absent fields
 // keep their value.
 type DistBody struct {

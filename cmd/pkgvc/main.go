@@ -21,6 +21,7 @@ import (
 	apiserver "github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/app"
 	"github.com/pkgvc/pkgvc/auth"
+	"github.com/pkgvc/pkgvc/kinds/all/commands"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -220,6 +221,22 @@ func args(c *cli.Command, min, max int, names string) ([]string, error) {
 	return a, nil
 }
 
+// kindCmds are the commands content kinds bring beside the core ones.
+func kindCmds(e *env) []*cli.Command { return commands.Commands(kindEnv{e}) }
+
+// kindEnv runs the kinds' commands as the core ones (commands.Env).
+type kindEnv struct{ e *env }
+
+func (k kindEnv) Action(min, max int, usage string, body func(context.Context, *cli.Command, api.Service, []string) error) cli.ActionFunc {
+	return k.e.action(min, max, usage, body)
+}
+
+func (k kindEnv) PrintCommit(c *cli.Command, res *repo.CommitResult) error {
+	return k.e.printCommit(c, res)
+}
+
+func (k kindEnv) Stdout() io.Writer { return k.e.stdout }
+
 func newApp(e *env) *cli.Command {
 	return &cli.Command{
 		Name:    "pkgvc",
@@ -259,7 +276,7 @@ func newApp(e *env) *cli.Command {
 			scheduleCmd(e),
 			upgradeCmd(e),
 			versionCmd(e),
-		}, kindCmds(e)...), // cmd_python.go
+		}, kindCmds(e)...),
 		Action: func(_ context.Context, c *cli.Command) error {
 			if c.Args().Len() > 0 {
 				return usagef("unknown command %q (see pkgvc --help)", c.Args().First())

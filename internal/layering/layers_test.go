@@ -48,6 +48,10 @@ var layers = []layer{
 	{"api", []string{"api"}},
 	{"api wire", []string{"api/wire/..."}},
 	{"api implementations", []string{"api/local/...", "api/server/...", "api/client/..."}},
+	// The commands content kinds bring to the command line, built on api,
+	// and their list.
+	{"kind commands", []string{"kinds/python/pycli/..."}},
+	{"kind command list", []string{"kinds/all/commands/..."}},
 	{"composition root", []string{"app/..."}},
 	{"commands", []string{"cmd/...", "bench/..."}},
 }

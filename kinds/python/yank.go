@@ -2,6 +2,7 @@ package python
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -9,6 +10,25 @@ import (
 
 	"github.com/pkgvc/pkgvc/repo"
 )
+
+// ActionYank is the action (repo.Actor) that runs a YankRequest: the
+// REST API's POST /repositories/{name}/python/yank.
+const ActionYank = "yank"
+
+var _ repo.Actor = Kind{}
+
+// Act runs the python kind's actions on a repository (repo.Actor):
+// ActionYank, req a YankRequest.
+func (Kind) Act(ctx context.Context, st *repo.Store, repoName, action string, req json.RawMessage) (*repo.CommitResult, error) {
+	if action != ActionYank {
+		return nil, fmt.Errorf("%w: the python kind has no action %q (it has %s)", repo.ErrNotFound, action, ActionYank)
+	}
+	var yr YankRequest
+	if err := json.Unmarshal(req, &yr); err != nil {
+		return nil, fmt.Errorf("%w: %s request: %v", repo.ErrInvalid, action, err)
+	}
+	return Yank(ctx, st, repoName, yr)
+}
 
 // YankRequest marks one distribution file yanked (PEP 592), or clears
 // the mark.

@@ -55,6 +55,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	kindpython "github.com/pkgvc/pkgvc/kinds/python"
 	pyformat "github.com/pkgvc/pkgvc/kinds/python/format"
@@ -94,6 +95,9 @@ func New() Publisher { return Publisher{cache: newMetaCache(DefaultCacheBytes)} 
 var (
 	_ publish.Publisher = Publisher{}
 	_ publish.Router    = Publisher{}
+
+	_ content.ProjectPaths = Publisher{}
+	_ content.Uploader     = Publisher{}
 )
 
 // Kind returns "python".

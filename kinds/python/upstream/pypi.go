@@ -45,17 +45,50 @@ var ErrHostNotAllowed = errors.New("file host not allowed")
 type Syncer struct{}
 
 var (
-	_ remote.Syncer           = Syncer{}
-	_ remote.RemoteValidator  = Syncer{}
-	_ remote.OptionDeclarer   = Syncer{}
-	_ remote.ContentDescriber = Syncer{}
-	_ remote.IndexStreamer    = Syncer{}
+	_ remote.Syncer            = Syncer{}
+	_ remote.RemoteValidator   = Syncer{}
+	_ remote.OptionDeclarer    = Syncer{}
+	_ remote.ContentDescriber  = Syncer{}
+	_ remote.IndexStreamer     = Syncer{}
+	_ remote.ProjectNormalizer = Syncer{}
 )
 
 // DescribesFromContent makes a sync read what an index page leaves out
 // (Requires-Python, the METADATA digest) from each file it stores, so a
 // synced record says what a committed one does.
 func (Syncer) DescribesFromContent() {}
+
+// NormalizeProject returns name normalized as PEP 503 says, false when
+// it is not a valid project name (remote.ProjectNormalizer).
+func (Syncer) NormalizeProject(name string) (string, bool) {
+	if !pyformat.ValidName(name) {
+		return "", false
+	}
+	return pyformat.NormalizeName(name), true
+}
+
+// ForProject returns r narrowed to project: its projects setting names
+// that project alone, with the specifier r gives it if r lists it
+// (remote.ProjectNormalizer).
+func (Syncer) ForProject(r remote.Remote, project string) (remote.Remote, error) {
+	o, err := RemoteOptionsOf(&r)
+	if err != nil {
+		return remote.Remote{}, err
+	}
+	want := project
+	for _, p := range o.Projects {
+		name := strings.TrimSpace(p)
+		if i := strings.IndexAny(name, "<>=!~ "); i >= 0 {
+			name = name[:i]
+		}
+		if pyformat.ValidName(name) && pyformat.NormalizeName(name) == project {
+			want = p
+			break
+		}
+	}
+	o.Projects = []string{want}
+	return o.With(r), nil
+}
 
 // Kind returns "python".
 func (Syncer) Kind() string { return Kind }

@@ -1,0 +1,110 @@
+package content
+
+import (
+	"io"
+	"net/http"
+	"slices"
+
+	"github.com/pkgvc/pkgvc/objects"
+)
+
+// What a content kind adds to the content server is an optional capability
+// of its Publisher (publish.Registry), as Mounter is: the server looks the
+// capability up by the distribution's kind and knows no kind by name.
+
+// ProjectPaths is an optional Publisher capability for content kinds
+// whose distributions pull through a project at a time (see
+// WithPullThrough): it says which paths inside a distribution are about
+// a project.
+type ProjectPaths interface {
+	// PullProject returns the project, in its canonical spelling, that a
+	// request for sub (a path inside a distribution) is about, and
+	// whether sub is the publication's page of the project rather than
+	// one of its files; project is "" when sub is about none.
+	PullProject(sub string) (project string, page bool)
+	// ProjectPage is the path of the publication's page of project,
+	// which it has once the version holds the project.
+	ProjectPage(project string) string
+	// DerivedFrom returns, for a path the publication derives from a
+	// package (a wheel's PEP 658 metadata file), the package's path: the
+	// store answers it once the version holds the package, without a
+	// pull.
+	DerivedFrom(sub string) (pkg string, ok bool)
+}
+
+// Uploader is an optional Publisher capability for content kinds whose
+// clients upload files with a POST under ContentPrefix (python's twine,
+// to the legacy API). The server routes the POST, refuses a pinned
+// distribution, checks the token (repo:<repository>:write), bounds the
+// body (WithMaxBodyBytes), stores the file in its upload area and
+// commits it as one new version; the kind reads the request.
+type Uploader interface {
+	// UploadDir is the path, inside a distribution, that uploads are
+	// posted to, ending in '/' ("legacy/").
+	UploadDir() string
+	// ReadUpload reads upload request r, whose body the server bounds.
+	// It passes the file's name (its path in the repository) and bytes
+	// to stage, which checks the name and stores the bytes, and returns
+	// what stage returned. A refused request is an *UploadError; stage's
+	// errors are.
+	ReadUpload(r *http.Request, stage func(name string, body io.Reader) (*Staged, error)) (*Staged, error)
+}
+
+// Staged is an uploaded file the server stored, to be committed.
+type Staged struct {
+	// Name is the file's path in the repository.
+	Name string
+	// File is the temporary file holding its bytes.
+	File   string
+	Size   int64
+	SHA256 objects.ID
+}
+
+// UploadError refuses an upload request: the status and the message
+// answered (the message is also the status line's reason).
+type UploadError struct {
+	Code int
+	Msg  string
+}
+
+func (e *UploadError) Error() string { return e.Msg }
+
+// projectPaths returns the ProjectPaths of kind, nil if it has none.
+func (s *Server) projectPaths(kind string) ProjectPaths {
+	if s.pubs == nil {
+		return nil
+	}
+	p, _ := s.pubs.Registry().Lookup(kind)
+	pp, _ := p.(ProjectPaths)
+	return pp
+}
+
+// uploader returns the Uploader of kind, nil if it has none.
+func (s *Server) uploader(kind string) Uploader {
+	if s.pubs == nil {
+		return nil
+	}
+	p, _ := s.pubs.Registry().Lookup(kind)
+	u, _ := p.(Uploader)
+	return u
+}
+
+// uploaders returns the kinds that take uploads, sorted, and their
+// Uploaders.
+func (s *Server) uploaders() (kinds []string, ups []Uploader) {
+	if s.pubs == nil {
+		return nil, nil
+	}
+	byKind := map[string]Uploader{}
+	for _, p := range s.pubs.Registry().Publishers() {
+		if u, ok := p.(Uploader); ok {
+			kinds = append(kinds, p.Kind())
+			byKind[p.Kind()] = u
+		}
+	}
+	slices.Sort(kinds)
+	for _, k := range kinds {
+		ups = append(ups, byKind[k])
+	}
+	return kinds, ups
+}
