@@ -11,6 +11,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/kinds/all"
 	puball "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
@@ -31,7 +32,7 @@ func getPath(s http.Handler, path string) (int, string) {
 func TestListingCostFollowsTheDirectory(t *testing.T) {
 	reads := func(n int) (warm, cold int64) {
 		ctx := context.Background()
-		sp := repotest.NewSpread(t, n-1, 9)
+		sp := repotest.NewSpread(t, all.Kinds(), n-1, 9)
 		st, be, rec := sp.St, sp.Objects, sp.Record
 		dists := dist.NewDists(st)
 		_, err := dists.Create(ctx, "d", dist.DistSpec{BasePath: "d", Repo: "r"})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/repotest"
 )
@@ -162,7 +163,7 @@ func pathsOf(recs []repo.Record) []string {
 func TestListPageCostFollowsThePage(t *testing.T) {
 	reads := func(n int) (page, prefix int64) {
 		ctx := context.Background()
-		sp := repotest.NewSpread(t, n, 10)
+		sp := repotest.NewSpread(t, all.Kinds(), n, 10)
 		be := sp.Objects
 
 		cost := func(o repo.ListOptions) int64 {

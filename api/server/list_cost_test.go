@@ -17,6 +17,7 @@ import (
 	"github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/auth"
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/repotest"
 )
@@ -28,7 +29,7 @@ import (
 func TestPackagesPageCostFollowsThePage(t *testing.T) {
 	reads := func(n int) (page, prefix int64) {
 		ctx := context.Background()
-		sp := repotest.NewSpread(t, n, 10)
+		sp := repotest.NewSpread(t, all.Kinds(), n, 10)
 		st, be := sp.St, sp.Objects
 		scope, err := auth.ParseScope("*:*:admin")
 		require.NoError(t, err)

@@ -35,7 +35,6 @@ var layers = []layer{
 	{"repo", []string{"repo/..."}},
 	// Each kind's validation of its packages (repo.Kind).
 	{"content kinds", []string{"kinds/python", "kinds/python/simplepage/...", "kinds/container", "kinds/file"}},
-	{"repository fixtures", []string{"repo/repotest/..."}},
 	// Engines over repositories: the storage-level porcelain beside repo
 	// (uploads, the store-location registry) and what builds on it.
 	{"engines", []string{"uploads/...", "location/...", "dist/...", "publish", "remote/...", "tasks/..."}},

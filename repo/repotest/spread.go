@@ -11,9 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/kinds/container"
-	"github.com/pkgvc/pkgvc/kinds/file"
-	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
 	"github.com/pkgvc/pkgvc/objects/objectstest"
@@ -22,23 +19,25 @@ import (
 	"github.com/pkgvc/pkgvc/repo"
 )
 
-// Spread is an in-memory store whose file repository "r" holds n records
+// Spread is an in-memory store whose repository "r" holds n records
 // of one blob: d7/f0.whl … d7/f{dir-1}.whl, the rest spread over 50
 // directories e0 … e49. Its objects are read through a counting backend,
 // so that a test can tell what an operation reads at two sizes.
 type Spread struct {
+	kinds   *repo.Kinds
 	St      *repo.Store
 	Objects *objectstest.Counting
 	Refs    refs.Backend
 	Blob    objects.PutResult
 }
 
-// NewSpread builds a Spread of n records, dir of them under d7/.
-func NewSpread(t testing.TB, n, dir int) *Spread {
+// NewSpread builds a Spread of n records, dir of them under d7/, in a
+// repository of the default kind of kinds.
+func NewSpread(t testing.TB, kinds *repo.Kinds, n, dir int) *Spread {
 	t.Helper()
 	ctx := context.Background()
-	s := &Spread{Objects: &objectstest.Counting{Backend: objectsmem.New()}, Refs: refsmem.New()}
-	s.St = repo.New(objects.New(s.Objects), s.Refs, repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{}), repo.WithMeta(metamem.New()))
+	s := &Spread{kinds: kinds, Objects: &objectstest.Counting{Backend: objectsmem.New()}, Refs: refsmem.New()}
+	s.St = repo.New(objects.New(s.Objects), s.Refs, kinds, repo.WithMeta(metamem.New()))
 	_, err := s.St.CreateRepo(ctx, "r", repo.CreateOptions{})
 	require.NoError(t, err)
 	b := s.St.Objects().NewBatch()
@@ -66,5 +65,5 @@ func (s *Spread) Record(p string) repo.Record {
 // Fresh returns another Store on the same objects, refs and documents that
 // has read nothing yet, as another process on one store directory.
 func (s *Spread) Fresh() *repo.Store {
-	return repo.New(objects.New(s.Objects), s.Refs, repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{}), repo.WithMeta(s.St.Meta()))
+	return repo.New(objects.New(s.Objects), s.Refs, s.kinds, repo.WithMeta(s.St.Meta()))
 }
