@@ -11,6 +11,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/options"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -48,7 +49,10 @@ type Distribution struct {
 	// means DefaultPullThroughTTL.
 	PullThroughTTL time.Duration `json:"pull_through_ttl,omitempty"`
 	Private        bool          `json:"private,omitempty"`
-	Created        time.Time     `json:"created"`
+	// Options are the settings the kind gives its distributions (an apt
+	// suite, components), declared by its OptionDeclarer.
+	Options options.Values `json:"options,omitempty"`
+	Created time.Time      `json:"created"`
 }
 
 // ServedRepo is the repository d serves, whose readers may read it when
@@ -70,6 +74,16 @@ type BasePathRule interface {
 	ValidateBasePath(basePath string) error
 }
 
+// OptionDeclarer is implemented by content kinds (the store's repo.Kind
+// values) whose distributions have settings of their own (an apt suite,
+// the components published): the options it declares are the only ones a
+// distribution of the kind may hold, and CheckDistOptions decodes and
+// checks them.
+type OptionDeclarer interface {
+	DistOptions() []options.Spec
+	CheckDistOptions(o options.Values) error
+}
+
 // Metadata keys of a distribution: its document, and the pin that keeps
 // the version it is pinned to (if any) from gc.
 func docKey(name string) string { return DocPrefix + name }
@@ -88,6 +102,9 @@ type DistSpec struct {
 	Private  *bool
 	// PullThroughTTL, when set, replaces Distribution.PullThroughTTL.
 	PullThroughTTL *time.Duration
+	// Options set the kind's settings; in an update, a zero value
+	// clears its setting and settings not named keep their value.
+	Options options.Values
 }
 
 // Dists manages distributions in a store.
@@ -186,7 +203,7 @@ func (d *Dists) Create(ctx context.Context, name string, spec DistSpec) (*Distri
 		} else if !errors.Is(err, ErrDistNotFound) {
 			return nil, err
 		}
-		dist = &Distribution{Name: name, BasePath: spec.BasePath, Remote: spec.Remote, Created: time.Now().UTC()}
+		dist = &Distribution{Name: name, BasePath: spec.BasePath, Remote: spec.Remote, Options: options.Values{}.Merge(spec.Options), Created: time.Now().UTC()}
 		if spec.Private != nil {
 			dist.Private = *spec.Private
 		}
@@ -197,7 +214,7 @@ func (d *Dists) Create(ctx context.Context, name string, spec DistSpec) (*Distri
 		if err != nil {
 			return nil, err
 		}
-		if err := d.checkBasePath(ctx, dist); err != nil {
+		if err := d.checkDist(ctx, dist); err != nil {
 			return nil, err
 		}
 		check, err := d.remoteCheck(ctx, spec.Remote)
@@ -369,18 +386,35 @@ func (d *Dists) checkRemoteKind(ctx context.Context, dist *Distribution) error {
 	return nil
 }
 
-func (d *Dists) checkBasePath(ctx context.Context, dist *Distribution) error {
+// checkDist checks a distribution before it is stored: its base path (the
+// kind's rule, no clash with another), its TTL and its kind's options.
+func (d *Dists) checkDist(ctx context.Context, dist *Distribution) error {
 	if err := ValidateBasePath(dist.BasePath); err != nil {
 		return err
 	}
 	if dist.PullThroughTTL < 0 {
 		return fmt.Errorf("%w: pull-through TTL %s is negative", repo.ErrInvalid, dist.PullThroughTTL)
 	}
+	var declared []options.Spec
 	if k, err := d.st.Kinds().Lookup(dist.Kind); err == nil {
 		if rule, ok := k.(BasePathRule); ok {
 			if err := rule.ValidateBasePath(dist.BasePath); err != nil {
 				return fmt.Errorf("%w %q: %w", ErrBasePath, dist.BasePath, err)
 			}
+		}
+		if od, ok := k.(OptionDeclarer); ok {
+			declared = od.DistOptions()
+			if err := options.Check(dist.Options, declared, dist.Kind+" distributions"); err != nil {
+				return fmt.Errorf("%w distribution %s: %w", repo.ErrInvalid, dist.Name, err)
+			}
+			if err := od.CheckDistOptions(dist.Options); err != nil {
+				return fmt.Errorf("%w distribution %s: %w", repo.ErrInvalid, dist.Name, err)
+			}
+		}
+	}
+	if declared == nil && len(dist.Options) > 0 {
+		if err := options.Check(dist.Options, nil, dist.Kind+" distributions"); err != nil {
+			return fmt.Errorf("%w distribution %s: %w", repo.ErrInvalid, dist.Name, err)
 		}
 	}
 	all, err := d.List(ctx)
@@ -462,11 +496,14 @@ func (d *Dists) Update(ctx context.Context, name string, spec DistSpec) (*Distri
 		if spec.PullThroughTTL != nil {
 			dist.PullThroughTTL = *spec.PullThroughTTL
 		}
+		if spec.Options != nil {
+			dist.Options = dist.Options.Merge(spec.Options)
+		}
 		ops, err := d.target(ctx, &dist, spec, s.dist.Version)
 		if err != nil {
 			return nil, err
 		}
-		if err := d.checkBasePath(ctx, &dist); err != nil {
+		if err := d.checkDist(ctx, &dist); err != nil {
 			return nil, err
 		}
 		check, err := d.remoteCheck(ctx, spec.Remote)

@@ -8,41 +8,25 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/pkgvc/pkgvc/options"
 )
 
-// OptionType is how a kind's remote option is written: its JSON type and
-// its command-line flag's.
-type OptionType int
+// OptionType, OptionSpec and Options are the options package's, under
+// the names the remotes have always used.
+type (
+	OptionType = options.Type
+	OptionSpec = options.Spec
+	Options    = options.Values
+)
 
+// The option types.
 const (
-	// StringOption is a JSON string, a flag given once.
-	StringOption OptionType = iota + 1
-	// ListOption is a JSON array of strings, a flag given once per item.
-	ListOption
-	// IntOption is a JSON integer.
-	IntOption
-	// BoolOption is a JSON boolean, a flag without value.
-	BoolOption
+	StringOption = options.String
+	ListOption   = options.List
+	IntOption    = options.Int
+	BoolOption   = options.Bool
 )
-
-// OptionSpec declares a setting that the remotes of one kind have beyond the
-// common ones (an upstream repository name, project filters). The core
-// carries its value without reading it; the kind's Syncer decodes and
-// checks it.
-type OptionSpec struct {
-	// Field is its JSON field, at the top level of the remote's JSON
-	// ("upstream_name").
-	Field string
-	// Flag is its command-line flag ("upstream-name").
-	Flag string
-	Type OptionType
-	// Usage is its help text; a word between backquotes names the flag's
-	// value, as in the command line's help.
-	Usage string
-	// Unset is what a description of the remote shows when it is not set
-	// ("(all)"); empty shows "-".
-	Unset string
-}
 
 // OptionDeclarer is implemented by Syncers whose remotes have settings
 // of their own: the settings it declares are the only ones beyond the
@@ -51,71 +35,9 @@ type OptionDeclarer interface {
 	RemoteOptions() []OptionSpec
 }
 
-// Options holds a remote's kind-specific settings, each a JSON value by
-// field name. Zero values (null, "", 0, false, [], {}) are never kept:
-// an unset option and a zero one are the same.
-type Options map[string]json.RawMessage
-
-// Decode fills v, a pointer to the kind's struct of options, from o; a
-// field v does not have is an error.
-func (o Options) Decode(v any) error {
-	raw, err := json.Marshal(o)
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
-}
-
 // EncodeOptions returns the options v (a kind's struct of options, with
 // JSON tags) holds.
-func EncodeOptions(v any) (Options, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var o Options
-	if err := json.Unmarshal(raw, &o); err != nil {
-		return nil, err
-	}
-	return o.compact(), nil
-}
-
-// compact drops zero values; nil when nothing is left.
-func (o Options) compact() Options {
-	for k, v := range o {
-		if isZeroJSON(v) {
-			delete(o, k)
-		}
-	}
-	if len(o) == 0 {
-		return nil
-	}
-	return o
-}
-
-func isZeroJSON(raw json.RawMessage) bool {
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return false
-	}
-	switch v := v.(type) {
-	case nil:
-		return true
-	case string:
-		return v == ""
-	case float64:
-		return v == 0
-	case bool:
-		return !v
-	case []any:
-		return len(v) == 0
-	case map[string]any:
-		return len(v) == 0
-	}
-	return false
-}
+func EncodeOptions(v any) (Options, error) { return options.Encode(v) }
 
 // remoteJSON is Remote without its JSON methods.
 type remoteJSON Remote
@@ -142,7 +64,7 @@ func (r Remote) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := maps.Clone(r.Options).compact()
+	opts := maps.Clone(r.Options).Compact()
 	if len(opts) == 0 {
 		return raw, nil
 	}
@@ -192,7 +114,7 @@ func (r *Remote) UnmarshalJSON(b []byte) error {
 		}
 		c.Options[k] = v
 	}
-	c.Options = c.Options.compact()
+	c.Options = c.Options.Compact()
 	*r = Remote(c)
 	return nil
 }
@@ -200,31 +122,7 @@ func (r *Remote) UnmarshalJSON(b []byte) error {
 // checkOptions refuses options the kind does not declare, and values of
 // the wrong JSON type.
 func checkOptions(r *Remote, declared []OptionSpec) error {
-	byField := make(map[string]OptionSpec, len(declared))
-	for _, o := range declared {
-		byField[o.Field] = o
-	}
-	for _, k := range slices.Sorted(maps.Keys(r.Options)) {
-		o, ok := byField[k]
-		if !ok {
-			return fmt.Errorf("%q is not a setting of %s remotes", k, r.Kind)
-		}
-		var err error
-		switch o.Type {
-		case StringOption:
-			err = json.Unmarshal(r.Options[k], new(string))
-		case ListOption:
-			err = json.Unmarshal(r.Options[k], new([]string))
-		case IntOption:
-			err = json.Unmarshal(r.Options[k], new(int))
-		case BoolOption:
-			err = json.Unmarshal(r.Options[k], new(bool))
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", k, err)
-		}
-	}
-	return nil
+	return options.Check(r.Options, declared, r.Kind+" remotes")
 }
 
 // RemoteOptions returns the options the remotes of kind have (none for
@@ -234,20 +132,6 @@ func (r *Registry) RemoteOptions(kind string) []OptionSpec {
 		return d.RemoteOptions()
 	}
 	return nil
-}
-
-// With returns a copy of o with field set to v (removed if v is zero).
-func (o Options) With(field string, v any) (Options, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	c := maps.Clone(o)
-	if c == nil {
-		c = Options{}
-	}
-	c[field] = raw
-	return c.compact(), nil
 }
 
 // DeclaredOption is a setting one or more kinds declare.

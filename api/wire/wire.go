@@ -13,6 +13,7 @@ import (
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/options"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -104,16 +105,18 @@ type DistBody struct {
 	Version  string `json:"version,omitempty" doc:"pin this revision."`
 	Remote   string `json:"remote,omitempty"`
 	Private  *bool  `json:"private,omitempty"`
+	// Options set the settings the distribution's kind declares.
+	Options options.Values `json:"options,omitempty" doc:"Settings the distribution's content kind declares; in an update, a zero value clears one."`
 }
 
 // Spec is the distribution spec b gives.
 func (b DistBody) Spec() dist.DistSpec {
-	return dist.DistSpec{BasePath: b.BasePath, Repo: b.Repo, Version: b.Version, Remote: b.Remote, Private: b.Private}
+	return dist.DistSpec{BasePath: b.BasePath, Repo: b.Repo, Version: b.Version, Remote: b.Remote, Private: b.Private, Options: b.Options}
 }
 
 // NewDistBody encodes a distribution spec.
 func NewDistBody(name string, sp dist.DistSpec) DistBody {
-	return DistBody{Name: name, BasePath: sp.BasePath, Repo: sp.Repo, Version: sp.Version, Remote: sp.Remote, Private: sp.Private}
+	return DistBody{Name: name, BasePath: sp.BasePath, Repo: sp.Repo, Version: sp.Version, Remote: sp.Remote, Private: sp.Private, Options: sp.Options}
 }
 
 // RemoteDeleted answers the delete of a remote.

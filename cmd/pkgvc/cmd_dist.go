@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v3"
@@ -13,6 +15,8 @@ import (
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/kinds/all"
+	"github.com/pkgvc/pkgvc/options"
+	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -28,14 +32,85 @@ func distCmd(e *env) *cli.Command {
 
 // distFlags are the settings of create and update.
 func distFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "base-path", Usage: "URL path it is served at, '/'-separated segments (e.g. test/img)"},
 		&cli.StringFlag{Name: "repo", Usage: "follow this repository's latest version"},
 		&cli.StringFlag{Name: "version", Usage: "pin this revision (REPO@N, an id, ...)"},
 		&cli.StringFlag{Name: "remote", Usage: "remote to pull missing content through"},
 		&cli.BoolFlag{Name: "private", Usage: "require authentication to read (--private=false to open)"},
 		&cli.DurationFlag{Name: "pull-through-ttl", Usage: "with --remote: serve a pulled container tag this long before asking the remote again", DefaultText: content.DefaultPullThroughTTL.String()},
+	}, distOptionFlags()...)
+}
+
+// distKindOptions are the settings the kinds give their distributions:
+// one flag each, whose help says what it means for each kind.
+func distKindOptions() []remote.DeclaredOption {
+	ks := all.Kinds()
+	var out []remote.DeclaredOption
+	at := map[string]int{}
+	for _, kind := range ks.Names() {
+		k, _ := ks.Lookup(kind)
+		od, ok := k.(dist.OptionDeclarer)
+		if !ok {
+			continue
+		}
+		for _, spec := range od.DistOptions() {
+			i, ok := at[spec.Field]
+			if !ok {
+				i = len(out)
+				at[spec.Field] = i
+				out = append(out, remote.DeclaredOption{OptionSpec: spec})
+			}
+			out[i].Kinds = append(out[i].Kinds, kind)
+			out[i].Usages = append(out[i].Usages, kind+": "+spec.Usage)
+		}
 	}
+	return out
+}
+
+func distOptionFlags() []cli.Flag {
+	var flags []cli.Flag
+	for _, o := range distKindOptions() {
+		flags = append(flags, flagOf(o))
+	}
+	return flags
+}
+
+// distOptions reads the kinds' distribution settings given on the
+// command line (a list flag given empty clears its setting).
+func distOptions(c *cli.Command) (options.Values, error) {
+	var out options.Values
+	for _, o := range distKindOptions() {
+		if !c.IsSet(o.Flag) {
+			continue
+		}
+		var v any
+		switch o.Type {
+		case options.List:
+			var list []string
+			for _, g := range *c.Generic(o.Flag).(*globList) {
+				if g != "" {
+					list = append(list, g)
+				}
+			}
+			v = list
+		case options.Int:
+			v = c.Int(o.Flag)
+		case options.Bool:
+			v = c.Bool(o.Flag)
+		default:
+			v = c.String(o.Flag)
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = options.Values{}
+		}
+		out[o.Field] = raw
+	}
+	return out, nil
 }
 
 // distSpec reads the create/update flags.
@@ -58,7 +133,9 @@ func distSpec(c *cli.Command) (dist.DistSpec, error) {
 		}
 		spec.PullThroughTTL = &ttl
 	}
-	return spec, nil
+	var err error
+	spec.Options, err = distOptions(c)
+	return spec, err
 }
 
 func distCreateCmd(e *env) *cli.Command {
@@ -233,8 +310,13 @@ func printDist(w io.Writer, d *dist.Distribution) {
 	} else {
 		fmt.Fprintf(w, "pins:      %s\n", d.Version)
 	}
-	fmt.Fprintf(w, "kind:      %s\nremote:    %s\nprivate:   %s\ncreated:   %s\n",
-		d.Kind, dash(d.Remote), yesNo(d.Private), d.Created.Format("2006-01-02 15:04:05Z07:00"))
+	fmt.Fprintf(w, "kind:      %s\nremote:    %s\nprivate:   %s\n", d.Kind, dash(d.Remote), yesNo(d.Private))
+	for _, o := range distKindOptions() {
+		if slices.Contains(o.Kinds, d.Kind) {
+			fmt.Fprintf(w, "%-11s%s\n", o.Flag+":", optionText(d.Options[o.Field], o.OptionSpec))
+		}
+	}
+	fmt.Fprintf(w, "created:   %s\n", d.Created.Format("2006-01-02 15:04:05Z07:00"))
 }
 
 func distUpdateCmd(e *env) *cli.Command {

@@ -24,7 +24,7 @@ type layer struct {
 // imports; a package that must not import another of its layer gets an
 // entry of its own.
 var layers = []layer{
-	{"helpers", []string{"internal/...", "httpx/..."}},
+	{"helpers", []string{"internal/...", "httpx/...", "options/..."}},
 	{"objects", []string{"objects/..."}},
 	{"storage", []string{"refs/...", "meta/...", "repo/tree/..."}},
 	// Beside the storage: what keeps its documents in meta, or reads
