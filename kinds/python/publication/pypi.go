@@ -108,6 +108,9 @@ type dist struct {
 	yanked         pyformat.Yanked
 	uploaded       time.Time
 	meta           []byte // the wheel's METADATA, nil if not served
+	// metaSum is the SHA-256 of the served metadata file, when it is
+	// read from an index record rather than meta.
+	metaSum *objects.ID
 }
 
 // Publish returns the Simple API pages and metadata files of v.
@@ -334,6 +337,10 @@ func projectPage(name string, ds []*dist) pyformat.ProjectPage {
 		}
 		if d.meta != nil {
 			sum := objects.Sum(d.meta)
+			d.metaSum = &sum
+		}
+		if d.metaSum != nil {
+			sum := *d.metaSum
 			f.CoreMetadata = pyformat.CoreMetadata{Available: true, Hashes: map[string]string{"sha256": sum.String()}}
 		}
 		p.Files = append(p.Files, f)
