@@ -337,7 +337,7 @@ func (p *Publications) update(ctx context.Context, inc Incremental, prev *Public
 	if err != nil {
 		return objects.ID{}, 0, err
 	}
-	if err := inc.Update(ctx, p.st, prev, changes, v, w); err != nil {
+	if err := inc.UpdateFrom(ctx, p.st, prev, changes, v, w); err != nil {
 		w.abort()
 		return objects.ID{}, 0, err
 	}

@@ -153,9 +153,9 @@ type Incremental interface {
 	// Build writes the publication of v into w (which starts empty),
 	// streaming: it need not hold the version or its files in memory.
 	Build(ctx context.Context, st *repo.Store, v *repo.Version, w *Writer) error
-	// Update writes into w, which starts as prev, the publication of v:
+	// UpdateFrom writes into w, which starts as prev, the publication of v:
 	// changes are the records that differ between prev's version and v.
-	Update(ctx context.Context, st *repo.Store, prev *Publication, changes []Change, v *repo.Version, w *Writer) error
+	UpdateFrom(ctx context.Context, st *repo.Store, prev *Publication, changes []Change, v *repo.Version, w *Writer) error
 }
 
 // maxPending bounds the changes a Writer holds before it applies them to

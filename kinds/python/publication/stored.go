@@ -101,11 +101,11 @@ func (p Publisher) Build(ctx context.Context, st *repo.Store, v *repo.Version, w
 	return writeProjectList(ctx, w)
 }
 
-// Update writes the publication of v from prev: the changed records are
+// UpdateFrom writes the publication of v from prev: the changed records are
 // indexed again, the pages of the projects they belong to rendered again
 // from the index, and the project list rewritten only if a project came
 // or went.
-func (p Publisher) Update(ctx context.Context, st *repo.Store, prev *publish.Publication, changes []publish.Change, v *repo.Version, w *publish.Writer) error {
+func (p Publisher) UpdateFrom(ctx context.Context, st *repo.Store, prev *publish.Publication, changes []publish.Change, v *repo.Version, w *publish.Writer) error {
 	objs := st.Objects()
 	touched := map[string]bool{}
 	var adds []*repo.Record
