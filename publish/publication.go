@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/refs"
@@ -112,6 +113,7 @@ type Publications struct {
 	mu    sync.Mutex
 	cache map[objects.ID]*pubEntry
 	order []objects.ID // oldest first, for eviction
+	bg    sync.WaitGroup   // publications being synced
 	// Built, if set, hears of each publication built: incremental or
 	// not, and how many records changed (tests, logs).
 	Built func(kind string, v objects.ID, incremental bool, changes int)
@@ -121,6 +123,7 @@ type pubEntry struct {
 	once sync.Once
 	pub  *Publication
 	err  error
+	done atomic.Pointer[Publication] // pub, once built
 }
 
 // NewPublications returns publications of st, remembering up to max.
@@ -155,6 +158,8 @@ func (p *Publications) For(ctx context.Context, kind string, v *repo.Version) (*
 		e.pub, e.err = p.load(context.WithoutCancel(ctx), pubr, v)
 		if e.err != nil {
 			e.err = fmt.Errorf("publish %s: %w", v, e.err)
+		} else {
+			e.done.Store(e.pub)
 		}
 	})
 	if e.err != nil {
@@ -194,87 +199,113 @@ func (p *Publications) load(ctx context.Context, pubr Publisher, v *repo.Version
 	if pub, ok, err := p.stored(ctx, pubr, v.ID); err != nil || ok {
 		return pub, err
 	}
-	objs := p.st.Objects()
 	// The lease keeps gc from collecting what is written until the ref
 	// names it.
-	ctx, release, err := objs.LongLease(ctx)
+	ctx, release, err := p.st.Objects().LongLease(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	root, err := p.build(ctx, pubr, v)
+	pub, sync, err := p.build(ctx, pubr, v)
 	if err != nil {
+		release()
 		return nil, err
 	}
+	if sync == nil {
+		defer release()
+		return p.name(ctx, pubr, v, pub)
+	}
+	// A small update is served from memory at once; syncing it (a
+	// syncfs or two, slow on a busy disk) and naming it go on behind.
+	p.bg.Add(1)
+	go func() {
+		defer p.bg.Done()
+		defer release()
+		if err := sync(ctx); err != nil {
+			return // served from memory while this process lasts
+		}
+		_, _ = p.name(ctx, pubr, v, pub) // else the next process builds it
+	}()
+	return pub, nil
+}
+
+// Wait waits until the publications built so far are stored.
+func (p *Publications) Wait() { p.bg.Wait() }
+
+// name points v's publication ref at pub's tree.
+func (p *Publications) name(ctx context.Context, pubr Publisher, v *repo.Version, pub *Publication) (*Publication, error) {
 	name := RefName(pubr, v.ID)
-	err = p.st.ApplyRefs(ctx, "publish "+v.ID.String(), refs.Update{Name: name, New: root})
+	err := p.st.ApplyRefs(ctx, "publish "+v.ID.String(), refs.Update{Name: name, New: pub.Root})
 	if errors.Is(err, refs.ErrConflict) {
 		// Another process stored it meanwhile: the same files, as the
 		// publication is a function of its inputs; use theirs.
-		pub, ok, err := p.stored(ctx, pubr, v.ID)
+		theirs, ok, err := p.stored(ctx, pubr, v.ID)
 		if err == nil && !ok {
 			err = fmt.Errorf("%s: conflict, then gone", name)
 		}
-		return pub, err
+		return theirs, err
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &Publication{Version: v.ID, Root: root, objs: objs}, nil
+	return pub, nil
 }
 
 // maxAncestors bounds the versions searched for a stored publication to
 // update from.
 const maxAncestors = 16
 
-// build writes the publication tree of v and returns its root.
-func (p *Publications) build(ctx context.Context, pubr Publisher, v *repo.Version) (objects.ID, error) {
+// build writes the publication of v. sync, when not nil, makes it
+// durable: until then it is read from memory.
+func (p *Publications) build(ctx context.Context, pubr Publisher, v *repo.Version) (pub *Publication, sync func(context.Context) error, err error) {
 	objs := p.st.Objects()
-	inc, ok := pubr.(Incremental)
-	if !ok {
-		files, err := pubr.Publish(ctx, p.st, v)
-		if err != nil {
-			return objects.ID{}, err
-		}
+	whole := func(fill func(w *Writer) error) (*Publication, func(context.Context) error, error) {
 		w, err := newWriter(ctx, objs, objects.ID{})
 		if err != nil {
-			return objects.ID{}, err
+			return nil, nil, err
 		}
-		for _, f := range files {
-			if err := w.Put(f.Path, f.ContentType, f.Content); err != nil {
-				w.abort()
-				return objects.ID{}, err
-			}
+		if err := fill(w); err != nil {
+			w.abort()
+			return nil, nil, err
+		}
+		root, err := w.finish()
+		if err != nil {
+			return nil, nil, err
 		}
 		p.built(pubr, v, false, 0)
-		return w.finish()
+		return &Publication{Version: v.ID, Root: root, objs: objs}, nil, nil
+	}
+	inc, ok := pubr.(Incremental)
+	if !ok {
+		return whole(func(w *Writer) error {
+			files, err := pubr.Publish(ctx, p.st, v)
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				if err := w.Put(f.Path, f.ContentType, f.Content); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
 	prev, pv, err := p.previous(ctx, pubr, v)
 	if err != nil {
-		return objects.ID{}, err
+		return nil, nil, err
 	}
 	if prev != nil {
-		root, n, err := p.update(ctx, inc, prev, pv, v)
+		pub, sync, n, err := p.update(ctx, inc, prev, pv, v)
 		if err == nil {
 			p.built(pubr, v, true, n)
-			return root, nil
+			return pub, sync, nil
 		}
 		if ctx.Err() != nil {
-			return objects.ID{}, err
+			return nil, nil, err
 		}
 		// Anything else (an earlier publication gc took meanwhile, a
 		// publisher declining): build it whole.
 	}
-	w, err := newWriter(ctx, objs, objects.ID{})
-	if err != nil {
-		return objects.ID{}, err
-	}
-	if err := inc.Build(ctx, p.st, v, w); err != nil {
-		w.abort()
-		return objects.ID{}, err
-	}
-	p.built(pubr, v, false, 0)
-	return w.finish()
+	return whole(func(w *Writer) error { return inc.Build(ctx, p.st, v, w) })
 }
 
 func (p *Publications) built(pubr Publisher, v *repo.Version, incremental bool, n int) {
@@ -295,6 +326,17 @@ func (p *Publications) previous(ctx context.Context, pubr Publisher, v *repo.Ver
 			continue
 		}
 		seen[id] = true
+		p.mu.Lock()
+		e := p.cache[id]
+		p.mu.Unlock()
+		if e != nil {
+			if pub := e.done.Load(); pub != nil {
+				pv, err := p.st.Version(ctx, id)
+				if err == nil {
+					return pub, pv, nil
+				}
+			}
+		}
 		pub, ok, err := p.stored(ctx, pubr, id)
 		if err != nil {
 			return nil, nil, err
@@ -315,11 +357,11 @@ func (p *Publications) previous(ctx context.Context, pubr Publisher, v *repo.Ver
 var errTooManyChanges = errors.New("too many changes: build whole")
 
 // update writes v's publication from prev, the publication of pv.
-func (p *Publications) update(ctx context.Context, inc Incremental, prev *Publication, pv, v *repo.Version) (objects.ID, int, error) {
+func (p *Publications) update(ctx context.Context, inc Incremental, prev *Publication, pv, v *repo.Version) (*Publication, func(context.Context) error, int, error) {
 	objs := p.st.Objects()
 	n, err := tree.Count(ctx, objs, v.Tree)
 	if err != nil {
-		return objects.ID{}, 0, err
+		return nil, nil, 0, err
 	}
 	limit := max(1024, n/4)
 	var changes []Change
@@ -331,20 +373,30 @@ func (p *Publications) update(ctx context.Context, inc Incremental, prev *Public
 		return nil
 	})
 	if err != nil {
-		return objects.ID{}, 0, err
+		return nil, nil, 0, err
 	}
+	// prev may still be in memory: its writer's objects come first.
 	w, err := newWriter(ctx, objs, prev.Root)
 	if err != nil {
-		return objects.ID{}, 0, err
+		return nil, nil, 0, err
+	}
+	if ov := prev.ov.Load(); ov != nil {
+		w.ov.under = ov
 	}
 	if err := inc.UpdateFrom(ctx, p.st, prev, changes, v, w); err != nil {
 		w.abort()
-		return objects.ID{}, 0, err
+		return nil, nil, 0, err
+	}
+	pub, sync, ok, err := w.finishLater(v.ID)
+	if err != nil || ok {
+		return pub, sync, len(changes), err
 	}
 	root, err := w.finish()
-	return root, len(changes), err
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return &Publication{Version: v.ID, Root: root, objs: objs}, nil, len(changes), nil
 }
-
 // Touches reports whether the publication of a kind can hold files under
 // directory dir ("" or ending in '/'): true unless its publisher is a
 // Placer none of whose places lies under dir or holds it.

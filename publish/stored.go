@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -39,6 +40,29 @@ type Publication struct {
 	// (an empty publication).
 	Root objects.ID
 	objs *objects.Store
+	// ov, until what it holds is durable and named by the publication's
+	// ref, holds the objects and small blobs written last: a request is
+	// answered before the store has synced them.
+	ov atomic.Pointer[overlay]
+}
+
+func (p *Publication) getter() tree.Getter {
+	if ov := p.ov.Load(); ov != nil {
+		return ov
+	}
+	return p.objs
+}
+
+// file is the File of record e, its content filled in while it is only
+// in memory.
+func (p *Publication) file(e *tree.Entry) *File {
+	f := fileOf(e)
+	if ov := p.ov.Load(); ov != nil {
+		if data, ok := ov.blob(f.ID); ok {
+			f.Content = data
+		}
+	}
+	return f
 }
 
 // Lookup returns the generated file at path.
@@ -46,11 +70,11 @@ func (p *Publication) Lookup(ctx context.Context, path string) (*File, bool, err
 	if p == nil || p.Root.IsZero() || Private(path) || path == "" {
 		return nil, false, nil
 	}
-	e, ok, err := tree.Get(ctx, p.objs, p.Root, path)
+	e, ok, err := tree.Get(ctx, p.getter(), p.Root, path)
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	return fileOf(&e), true, nil
+	return p.file(&e), true, nil
 }
 
 // File returns the generated file at path; a file that cannot be read is
@@ -71,14 +95,14 @@ func (p *Publication) List(ctx context.Context, dir string, fn func(name string,
 	if p == nil || p.Root.IsZero() || Private(dir) {
 		return nil
 	}
-	return tree.List(ctx, p.objs, p.Root, dir, func(name string, isDir bool, e *tree.Entry) error {
+	return tree.List(ctx, p.getter(), p.Root, dir, func(name string, isDir bool, e *tree.Entry) error {
 		if dir == "" && Private(name) {
 			return nil
 		}
 		if isDir {
 			return fn(name, true, nil)
 		}
-		return fn(name, false, fileOf(e))
+		return fn(name, false, p.file(e))
 	})
 }
 
@@ -92,7 +116,7 @@ func (p *Publication) HasDir(ctx context.Context, dir string) (bool, error) {
 		return false, nil
 	}
 	found := false
-	err := tree.Prefix(ctx, p.objs, p.Root, dir, func(tree.Entry) error {
+	err := tree.Prefix(ctx, p.getter(), p.Root, dir, func(tree.Entry) error {
 		found = true
 		return errStop
 	})
@@ -131,11 +155,11 @@ func (p *Publication) Walk(ctx context.Context, fn func(f *File) error) error {
 	if p == nil || p.Root.IsZero() {
 		return nil
 	}
-	return tree.Walk(ctx, p.objs, p.Root, func(e tree.Entry) error {
+	return tree.Walk(ctx, p.getter(), p.Root, func(e tree.Entry) error {
 		if Private(e.Path) {
 			return nil
 		}
-		return fn(fileOf(&e))
+		return fn(p.file(&e))
 	})
 }
 
@@ -174,6 +198,9 @@ type Writer struct {
 	root    objects.ID
 	pending map[string]*tree.Entry // nil: remove
 	staged  int
+	// streamed is set once a file was streamed (Create): its content is
+	// not in memory, so the publication is synced before it is served.
+	streamed bool
 }
 
 func newWriter(ctx context.Context, objs *objects.Store, root objects.ID) (*Writer, error) {
@@ -190,7 +217,11 @@ func newWriter(ctx context.Context, objs *objects.Store, root objects.ID) (*Writ
 
 // Put writes a file.
 func (w *Writer) Put(path, contentType string, content []byte) error {
-	return w.PutReader(path, contentType, bytes.NewReader(content))
+	if err := w.PutReader(path, contentType, bytes.NewReader(content)); err != nil {
+		return err
+	}
+	w.ov.keep(objects.Sum(content), content)
+	return nil
 }
 
 // PutReader writes a file, streaming its content from r.
@@ -313,6 +344,49 @@ func (w *Writer) finish() (objects.ID, error) {
 	return root, nil
 }
 
+// maxUnsynced bounds what a publication may hold in memory while its
+// objects are synced behind the request that built it.
+const maxUnsynced = 8 << 20
+
+// finishLater is finish for a small change: it applies what was written
+// and returns the root and a Publication that reads it from memory, and
+// sync, which makes it durable (then reads go to the store). ok is false
+// when there is too much to hold; finish then.
+func (w *Writer) finishLater(version objects.ID) (pub *Publication, sync func(context.Context) error, ok bool, err error) {
+	root, err := w.Root()
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if w.streamed || w.ov.bytes > maxUnsynced {
+		return nil, nil, false, nil
+	}
+	pub = &Publication{Version: version, Root: root, objs: w.objs}
+	ov := w.ov
+	pub.ov.Store(ov)
+	return pub, func(ctx context.Context) (err error) {
+		defer func() {
+			ov.ok = err == nil
+			close(ov.done)
+		}()
+		if under := ov.under; under != nil {
+			// What this tree shares with the one it came from must be
+			// durable first.
+			<-under.done
+			if !under.ok {
+				return fmt.Errorf("the publication updated from was not stored")
+			}
+		}
+		if err := ov.batch.Flush(ctx); err != nil {
+			return err
+		}
+		pub.ov.Store(nil)
+		ov.mu.Lock()
+		ov.m, ov.blobs, ov.bytes, ov.under = map[objects.ID][]byte{}, map[objects.ID][]byte{}, 0, nil
+		ov.mu.Unlock()
+		return nil
+	}, true, nil
+}
+
 func (w *Writer) abort() { w.ov.batch.Abort() }
 
 // overlay writes objects through a batch and reads them back before the
@@ -321,19 +395,57 @@ type overlay struct {
 	objs  *objects.Store
 	batch *objects.Batch
 	mu    sync.Mutex
-	m     map[objects.ID][]byte
+	m     map[objects.ID][]byte // objects
+	blobs map[objects.ID][]byte // small blobs
+	bytes int                   // in m and blobs
+	// under is the overlay of the publication this one is updated from,
+	// if that one is not synced yet.
+	under *overlay
+	// done is closed when a publication read from memory is synced (ok)
+	// or failed to be.
+	done chan struct{}
+	ok   bool
 }
 
 func newOverlay(objs *objects.Store) *overlay {
-	return &overlay{objs: objs, batch: objs.NewBatch(), m: map[objects.ID][]byte{}}
+	return &overlay{objs: objs, batch: objs.NewBatch(), m: map[objects.ID][]byte{}, blobs: map[objects.ID][]byte{}, done: make(chan struct{})}
+}
+
+// keep remembers the content of a blob written through the batch, while
+// it is small enough to serve from memory.
+func (o *overlay) keep(id objects.ID, data []byte) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.bytes > maxUnsynced {
+		return
+	}
+	if _, ok := o.blobs[id]; !ok {
+		o.blobs[id] = data
+		o.bytes += len(data)
+	}
+}
+
+func (o *overlay) blob(id objects.ID) ([]byte, bool) {
+	o.mu.Lock()
+	data, ok := o.blobs[id]
+	under := o.under
+	o.mu.Unlock()
+	if !ok && under != nil {
+		return under.blob(id)
+	}
+	return data, ok
 }
 
 func (o *overlay) GetObject(ctx context.Context, id objects.ID) ([]byte, error) {
 	o.mu.Lock()
 	data, ok := o.m[id]
+	under := o.under
 	o.mu.Unlock()
 	if ok {
 		return data, nil
+	}
+	if under != nil {
+		return under.GetObject(ctx, id)
 	}
 	return o.objs.GetObject(ctx, id)
 }
@@ -343,18 +455,28 @@ func (o *overlay) PutObject(ctx context.Context, data []byte) (objects.PutResult
 	if err == nil && res.New {
 		o.mu.Lock()
 		o.m[res.ID] = data
+		o.bytes += len(data)
 		o.mu.Unlock()
 	}
 	return res, err
 }
 
 func (o *overlay) flush(ctx context.Context) error {
+	o.mu.Lock()
+	under := o.under
+	o.mu.Unlock()
+	if under != nil {
+		<-under.done // what this tree shares with it must be durable first
+		if !under.ok {
+			return fmt.Errorf("the publication updated from was not stored")
+		}
+	}
 	if err := o.batch.Flush(ctx); err != nil {
 		return err
 	}
 	o.batch = o.objs.NewBatch()
 	o.mu.Lock()
-	o.m = map[objects.ID][]byte{}
+	o.m, o.blobs, o.bytes = map[objects.ID][]byte{}, map[objects.ID][]byte{}, 0
 	o.mu.Unlock()
 	return nil
 }
@@ -376,6 +498,7 @@ func (w *Writer) Create(path, contentType string) (*FileWriter, error) {
 	if path == "" || Private(path) {
 		return nil, fmt.Errorf("publication file %q: invalid path", path)
 	}
+	w.streamed = true
 	pr, pw := io.Pipe()
 	f := &FileWriter{w: w, path: path, ctype: contentType, pw: pw, done: make(chan struct{})}
 	batch := w.ov.batch

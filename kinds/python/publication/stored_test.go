@@ -100,7 +100,9 @@ func TestUpdateMatchesPublish(t *testing.T) {
 	}
 	require.NotEqual(t, fileID(t, ctx, p3, "simple/beta/index.html"), fileID(t, ctx, p4, "simple/beta/index.html"))
 
-	// Stored: another process (a new cache) finds it without building.
+	// Stored (once synced, behind the request): another process (a new
+	// cache) finds it without building.
+	pubs.Wait()
 	again, log2 := trackedPublications(st)
 	p4b, err := again.For(ctx, "python", head(t, ctx, st))
 	require.NoError(t, err)
