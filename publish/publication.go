@@ -112,8 +112,8 @@ type Publications struct {
 	max   int
 	mu    sync.Mutex
 	cache map[objects.ID]*pubEntry
-	order []objects.ID // oldest first, for eviction
-	bg    sync.WaitGroup   // publications being synced
+	order []objects.ID   // oldest first, for eviction
+	bg    sync.WaitGroup // publications being synced
 	// Built, if set, hears of each publication built: incremental or
 	// not, and how many records changed (tests, logs).
 	Built func(kind string, v objects.ID, incremental bool, changes int)
@@ -397,6 +397,7 @@ func (p *Publications) update(ctx context.Context, inc Incremental, prev *Public
 	}
 	return &Publication{Version: v.ID, Root: root, objs: objs}, nil, len(changes), nil
 }
+
 // Touches reports whether the publication of a kind can hold files under
 // directory dir ("" or ending in '/'): true unless its publisher is a
 // Placer none of whose places lies under dir or holds it.
