@@ -259,6 +259,9 @@ const maxAncestors = 16
 func (p *Publications) build(ctx context.Context, pubr Publisher, v *repo.Version) (pub *Publication, sync func(context.Context) error, err error) {
 	objs := p.st.Objects()
 	whole := func(fill func(w *Writer) error) (*Publication, func(context.Context) error, error) {
+		// A whole build reads every node once: keep them out of the
+		// store's cache of objects, which serves lookups.
+		ctx := objects.Uncached(ctx)
 		w, err := newWriter(ctx, objs, objects.ID{})
 		if err != nil {
 			return nil, nil, err
@@ -380,6 +383,7 @@ func (p *Publications) update(ctx context.Context, inc Incremental, prev *Public
 	if err != nil {
 		return nil, nil, 0, err
 	}
+	w.ov.keepBlobs = true
 	if ov := prev.ov.Load(); ov != nil {
 		w.ov.under = ov
 	}

@@ -184,10 +184,10 @@ type Incremental interface {
 
 // maxPending bounds the changes a Writer holds before it applies them to
 // its tree: what bounds its memory, whatever a publication holds.
-const maxPending = 4096
+const maxPending = 2048
 
 // maxStaged bounds the objects a Writer stages before it flushes them.
-const maxStaged = 8192
+const maxStaged = 4096
 
 // Writer writes a publication tree: each file as a blob as it comes, its
 // record into the tree a few thousand at a time.
@@ -357,7 +357,7 @@ func (w *Writer) finishLater(version objects.ID) (pub *Publication, sync func(co
 	if err != nil {
 		return nil, nil, false, err
 	}
-	if w.streamed || w.ov.bytes > maxUnsynced {
+	if w.streamed || !w.ov.keepBlobs || w.ov.bytes > maxUnsynced {
 		return nil, nil, false, nil
 	}
 	pub = &Publication{Version: version, Root: root, objs: w.objs}
@@ -401,6 +401,8 @@ type overlay struct {
 	// under is the overlay of the publication this one is updated from,
 	// if that one is not synced yet.
 	under *overlay
+	// keepBlobs makes it remember small blobs (see finishLater).
+	keepBlobs bool
 	// done is closed when a publication read from memory is synced (ok)
 	// or failed to be.
 	done chan struct{}
@@ -416,7 +418,7 @@ func newOverlay(objs *objects.Store) *overlay {
 func (o *overlay) keep(id objects.ID, data []byte) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.bytes > maxUnsynced {
+	if !o.keepBlobs || o.bytes > maxUnsynced {
 		return
 	}
 	if _, ok := o.blobs[id]; !ok {
