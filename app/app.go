@@ -25,9 +25,7 @@ import (
 	locall "github.com/pkgvc/pkgvc/location/all"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
-
 	"github.com/pkgvc/pkgvc/repo"
-
 	"github.com/pkgvc/pkgvc/uploads"
 )
 
@@ -142,7 +140,7 @@ func compose(st *repo.Store, c *config) *App {
 	if c.storeTasks {
 		svcOpts = append([]local.Option{local.WithStoreTasks()}, svcOpts...)
 	}
-	a.svc = local.New(local.Parts{Store: st, Dists: a.dists, Remotes: a.remotes, Tokens: a.tokens, Keys: keys.New(st.Meta()), Uploads: a.uploads}, svcOpts...)
+	a.svc = local.New(local.Parts{Store: st, Dists: a.dists, Remotes: a.remotes, Tokens: a.tokens, Keys: keys.New(st.Meta()), Uploads: a.uploads, Publishers: puball.Publishers()}, svcOpts...)
 	return a
 }
 

@@ -17,7 +17,6 @@ import (
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/remote"
-
 	"github.com/pkgvc/pkgvc/repo"
 )
 

@@ -23,7 +23,6 @@ import (
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
-
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
 

@@ -39,6 +39,9 @@ type CommitRequest struct {
 	Message    string
 	Author     string // defaults to the store's identity
 	AllowEmpty bool   // make a version even if nothing changed
+	// Options are the commit-time options of the repository's kind
+	// (CommitOptioner), which its Placer reads; others are refused.
+	Options map[string]string
 	// NoReplace refuses (ErrExists) to put other content at a path the
 	// head already holds, as package indexes that never reuse a file name
 	// require; checked against the head each attempt, so it holds under
@@ -136,6 +139,9 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 	if err := checkRequest(&req); err != nil {
 		return nil, err
 	}
+	if err := checkOptions(kind, req.Options); err != nil {
+		return nil, err
+	}
 	for _, p := range append(addPaths(req.Adds), recordPaths(req.Records)...) {
 		if err := checkPath(kind, p); err != nil {
 			return nil, err
@@ -146,7 +152,7 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 	}
 	if req.InspectRecords {
 		// Checks each blob and its digest too.
-		if req.Records, err = s.inspectRecords(ctx, kind, req.Records); err != nil {
+		if req.Records, err = s.inspectRecords(ctx, kind, req.Records, req.Options); err != nil {
 			return nil, err
 		}
 	} else {
@@ -163,6 +169,9 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 	}
 	blobs := s.objects.NewBatch()
 	records, err := s.ingest(ctx, blobs, kind, req)
+	if err == nil {
+		err = checkPlaced(kind, records, req)
+	}
 	if err != nil {
 		blobs.Abort()
 		return nil, err
@@ -257,6 +266,33 @@ func checkRequest(req *CommitRequest) error {
 	return nil
 }
 
+// checkPlaced refuses a request whose files the kind placed at a path
+// another added record, a removal or an update also names (checkRequest
+// saw the paths before placement).
+func checkPlaced(k Kind, records []Record, req CommitRequest) error {
+	if _, ok := k.(Placer); !ok {
+		return nil
+	}
+	seen := make(map[string]bool, len(records))
+	for _, r := range records {
+		if seen[r.Path] {
+			return fmt.Errorf("%w: two added files lie at %s", ErrInvalid, r.Path)
+		}
+		seen[r.Path] = true
+	}
+	for _, p := range req.Removes {
+		if seen[strings.TrimSuffix(p, "/")] {
+			return fmt.Errorf("%w: %s is both added and removed", ErrInvalid, p)
+		}
+	}
+	for _, u := range req.Updates {
+		if seen[u.Path] {
+			return fmt.Errorf("%w: %s is both added and updated", ErrInvalid, u.Path)
+		}
+	}
+	return nil
+}
+
 // ingest streams every added file into the batch, several at once.
 func (s *Store) ingest(ctx context.Context, b *objects.Batch, kind Kind, req CommitRequest) ([]Record, error) {
 	if len(req.Adds) == 0 {
@@ -268,7 +304,7 @@ func (s *Store) ingest(ctx context.Context, b *objects.Batch, kind Kind, req Com
 		total.Add(a.Size)
 	}
 	err := parallel.Do(ctx, len(req.Adds), s.workers, func(ctx context.Context, i int) error {
-		rec, err := s.ingestFile(ctx, b, kind, req.Adds[i], func(n int64) {
+		rec, err := s.ingestFile(ctx, b, kind, req.Adds[i], req.Options, func(n int64) {
 			if req.Progress != nil {
 				req.Progress(done.Add(n), total.Load())
 			}
@@ -282,7 +318,7 @@ func (s *Store) ingest(ctx context.Context, b *objects.Batch, kind Kind, req Com
 	return append(out, req.Records...), nil
 }
 
-func (s *Store) ingestFile(ctx context.Context, b *objects.Batch, kind Kind, a Add, progress func(int64)) (Record, error) {
+func (s *Store) ingestFile(ctx context.Context, b *objects.Batch, kind Kind, a Add, opts map[string]string, progress func(int64)) (Record, error) {
 	f, err := os.Open(a.File)
 	if err != nil {
 		return Record{}, fmt.Errorf("add %s: %w", a.File, err)
@@ -306,7 +342,11 @@ func (s *Store) ingestFile(ctx context.Context, b *objects.Batch, kind Kind, a A
 	if err := checkDigest(kind, a.Path, res.ID, meta); err != nil {
 		return Record{}, fmt.Errorf("%w: %s: %w", ErrInvalid, a.File, err)
 	}
-	return Record{Path: a.Path, SHA256: res.ID, Size: res.Size, Metadata: meta}, nil
+	path, err := place(kind, a.Path, meta, opts)
+	if err != nil {
+		return Record{}, err
+	}
+	return Record{Path: path, SHA256: res.ID, Size: res.Size, Metadata: meta}, nil
 }
 
 type progressReader struct {

@@ -18,12 +18,13 @@ import (
 // inspectRecords returns records with the metadata kind's Inspect reads
 // from their stored blobs (CommitRequest.InspectRecords). Of what a
 // record carried, only its on-demand provenance is kept (trustedMetadata).
-// Every blob must be stored with the record's size. The records are
+// Every blob must be stored with the record's size; the kind places each
+// record (Placer) with the commit's options opts. The records are
 // inspected by a few workers; rs is not changed.
-func (s *Store) inspectRecords(ctx context.Context, kind Kind, rs []Record) ([]Record, error) {
+func (s *Store) inspectRecords(ctx context.Context, kind Kind, rs []Record, opts map[string]string) ([]Record, error) {
 	out := make([]Record, len(rs))
 	err := parallel.Do(ctx, len(rs), s.workers, func(ctx context.Context, i int) error {
-		rec, err := s.inspectRecord(ctx, kind, rs[i])
+		rec, err := s.inspectRecord(ctx, kind, rs[i], opts)
 		out[i] = rec
 		return err
 	})
@@ -33,7 +34,7 @@ func (s *Store) inspectRecords(ctx context.Context, kind Kind, rs []Record) ([]R
 	return out, nil
 }
 
-func (s *Store) inspectRecord(ctx context.Context, kind Kind, r Record) (Record, error) {
+func (s *Store) inspectRecord(ctx context.Context, kind Kind, r Record, opts map[string]string) (Record, error) {
 	st, err := s.objects.StatBlob(ctx, r.SHA256)
 	if errors.Is(err, objects.ErrNotFound) {
 		return Record{}, fmt.Errorf("%w: %s: blob %s is not in the store; upload it first", ErrInvalid, r.Path, r.SHA256)
@@ -56,7 +57,11 @@ func (s *Store) inspectRecord(ctx context.Context, kind Kind, r Record) (Record,
 	if err := checkDigest(kind, r.Path, r.SHA256, meta); err != nil {
 		return Record{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	return Record{Path: r.Path, SHA256: r.SHA256, Size: r.Size, Metadata: meta}, nil
+	path, err := place(kind, r.Path, meta, opts)
+	if err != nil {
+		return Record{}, err
+	}
+	return Record{Path: path, SHA256: r.SHA256, Size: r.Size, Metadata: meta}, nil
 }
 
 // fillRecords returns records with the keys Inspect reads from their

@@ -15,9 +15,6 @@ import (
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
-// fileKind is the kind of a repository created without one: plain files.
-const fileKind = "file"
-
 // ValidateName checks a repository, distribution or remote name (the
 // rule of every name in a store, see names.Validate).
 func ValidateName(name string) error { return names.Validate(name) }
@@ -34,7 +31,7 @@ const shallowPrefix = "shallow/"
 
 // CreateOptions configures a new repository.
 type CreateOptions struct {
-	Kind   string // content kind; "file" when empty
+	Kind   string // content kind; the registry's default when empty
 	Retain int    // keep this many versions; 0 keeps all
 }
 
@@ -57,7 +54,7 @@ func (s *Store) CreateRepo(ctx context.Context, name string, o CreateOptions) (*
 		return nil, err
 	}
 	if o.Kind == "" {
-		o.Kind = fileKind
+		o.Kind = s.kinds.Default()
 	}
 	if _, err := s.kinds.Lookup(o.Kind); err != nil {
 		return nil, err

@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	metamem "github.com/pkgvc/pkgvc/meta/mem"
-
 	"github.com/pkgvc/pkgvc/kinds/all"
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
 	"github.com/pkgvc/pkgvc/objects"
 	objmem "github.com/pkgvc/pkgvc/objects/mem"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"

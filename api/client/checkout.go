@@ -17,11 +17,9 @@ import (
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/flock"
 	"github.com/pkgvc/pkgvc/internal/parallel"
-	puball "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
-
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
@@ -117,7 +115,10 @@ func (c *Client) copyAndCheckout(ctx context.Context, sv *api.Served, dir, store
 		return nil, err
 	}
 	defer func() { _ = flock.Unlock(lf) }()
-	rep, err := fsstore.OpenReplica(store, puball.Kinds())
+	if c.kinds == nil || c.publishers == nil {
+		return nil, errors.New("checkout needs the content kinds: build the client with WithKinds")
+	}
+	rep, err := fsstore.OpenReplica(store, c.kinds)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +146,7 @@ func (c *Client) checkoutOnce(ctx context.Context, rep *repo.Store, sv *api.Serv
 	if err != nil {
 		return nil, fmt.Errorf("copy %s: %w", v, err)
 	}
-	res, err := checkout.Version(ctx, rep, sv.Kind, v, dir, checkout.Options{Publishers: puball.Publishers(), Link: o.Link})
+	res, err := checkout.Version(ctx, rep, sv.Kind, v, dir, checkout.Options{Publishers: c.publishers, Link: o.Link})
 	if res != nil {
 		res.Dist = name
 	}

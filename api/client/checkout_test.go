@@ -18,6 +18,7 @@ import (
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/checkout"
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -72,7 +73,7 @@ func TestCheckoutThroughServer(t *testing.T) {
 	require.NoError(t, err)
 
 	counter := &countingTransport{RoundTripper: e.spec.transport(t, http.DefaultTransport)}
-	c, err := client.New(e.ts.URL, e.token("reader", "dist:web:read"), client.WithHTTPClient(&http.Client{Transport: counter}))
+	c, err := client.New(e.ts.URL, e.token("reader", "dist:web:read"), client.WithHTTPClient(&http.Client{Transport: counter}), client.WithKinds(all.Kinds(), all.Publishers()))
 	require.NoError(t, err)
 	remoteDir, localDir := filepath.Join(t.TempDir(), "out"), filepath.Join(t.TempDir(), "out")
 	res, err := c.Checkout(ctx, "web", remoteDir, api.CheckoutOptions{})
@@ -119,7 +120,7 @@ func TestCheckoutThroughServer(t *testing.T) {
 	require.ErrorIs(t, err, objects.ErrNotFound)
 
 	// Without the distribution's read scope, nothing.
-	other, err := client.New(e.ts.URL, e.token("other", "dist:elsewhere:read"))
+	other, err := client.New(e.ts.URL, e.token("other", "dist:elsewhere:read"), client.WithKinds(all.Kinds(), all.Publishers()))
 	require.NoError(t, err)
 	_, err = other.Checkout(ctx, "web", filepath.Join(t.TempDir(), "x"), api.CheckoutOptions{})
 	require.ErrorIs(t, err, auth.ErrForbidden)

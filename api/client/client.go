@@ -15,26 +15,36 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/wire"
+	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
 // Client is api.Service over HTTP.
 type Client struct {
-	base      *url.URL
-	token     string
-	hc        *http.Client
-	chunkSize int64
-	retries   int
-	backoff   time.Duration
-	pollMin   time.Duration
-	pollMax   time.Duration
-	workers   int
+	kinds      *repo.Kinds
+	publishers *publish.Registry
+	base       *url.URL
+	token      string
+	hc         *http.Client
+	chunkSize  int64
+	retries    int
+	backoff    time.Duration
+	pollMin    time.Duration
+	pollMax    time.Duration
+	workers    int
 }
 
 var _ api.Service = (*Client)(nil)
 
 // Option configures a Client.
 type Option func(*Client)
+
+// WithKinds gives the content kinds and their publishers that Checkout
+// copies and publishes with (the composition root lists them); a client
+// without them refuses Checkout of a remote server's distribution.
+func WithKinds(k *repo.Kinds, p *publish.Registry) Option {
+	return func(c *Client) { c.kinds, c.publishers = k, p }
+}
 
 // WithHTTPClient sets the HTTP client (default: one with no overall
 // timeout, since downloads and uploads may be long).

@@ -26,6 +26,7 @@ import (
 	"github.com/pkgvc/pkgvc/api/local"
 	"github.com/pkgvc/pkgvc/api/server"
 	"github.com/pkgvc/pkgvc/auth"
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -99,7 +100,7 @@ func (e *env) token(name string, ss ...string) string {
 // against the served OpenAPI document.
 func (e *env) client(token string, opts ...client.Option) *client.Client {
 	hc := &http.Client{Transport: e.spec.transport(e.t, http.DefaultTransport)}
-	c, err := client.New(e.ts.URL, token, append([]client.Option{client.WithHTTPClient(hc), client.WithPoll(5*time.Millisecond, 20*time.Millisecond)}, opts...)...)
+	c, err := client.New(e.ts.URL, token, append([]client.Option{client.WithHTTPClient(hc), client.WithPoll(5*time.Millisecond, 20*time.Millisecond), client.WithKinds(all.Kinds(), all.Publishers())}, opts...)...)
 	require.NoError(e.t, err)
 	return c
 }

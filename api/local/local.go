@@ -15,6 +15,7 @@ import (
 	"github.com/pkgvc/pkgvc/keys"
 	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/tasks"
@@ -28,12 +29,13 @@ type Service struct {
 	api.Tasks
 	api.Schedules
 
-	st      *repo.Store
-	dists   *dist.Dists
-	remotes *remote.Manager
-	tokens  *auth.Store
-	keys    *keys.Store
-	uploads *uploads.Engine
+	st         *repo.Store
+	dists      *dist.Dists
+	remotes    *remote.Manager
+	tokens     *auth.Store
+	keys       *keys.Store
+	uploads    *uploads.Engine
+	publishers *publish.Registry
 
 	nodeSets *clockcache.Cache[objects.ID, map[objects.ID]bool] // see ServedObject
 }
@@ -61,6 +63,9 @@ type Parts struct {
 	// Uploads is the process's one upload engine (see package uploads);
 	// nil for a service that takes no uploads.
 	Uploads *uploads.Engine
+	// Publishers publish what Checkout writes (the composition root lists
+	// them); nil checks out packages only.
+	Publishers *publish.Registry
 }
 
 // New returns the Service over p. Options run in order, after the
@@ -69,8 +74,9 @@ func New(p Parts, opts ...Option) *Service {
 	s := &Service{
 		Tasks: noTasks{}, Schedules: noTasks{},
 		st: p.Store, dists: p.Dists, remotes: p.Remotes, tokens: p.Tokens, keys: p.Keys,
-		uploads:  p.Uploads,
-		nodeSets: newNodeSets(),
+		uploads:    p.Uploads,
+		publishers: p.Publishers,
+		nodeSets:   newNodeSets(),
 	}
 	if s.keys == nil {
 		s.keys = keys.New(p.Store.Meta())

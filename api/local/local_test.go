@@ -89,6 +89,7 @@ func TestVersions(t *testing.T) {
 	pd, err := s.DiffPackages(ctx, "dev@1", "dev")
 	require.NoError(t, err)
 	require.Len(t, pd.Added, 1)
+	require.Equal(t, []repo.PackageEntry{{Name: "b.txt", New: id.String(), Change: repo.ChangeAdded}}, pd.Packages)
 
 	pr, err := s.Promote(ctx, []repo.Pair{{Src: "dev", Dst: "test"}}, repo.PromoteOptions{})
 	require.NoError(t, err)

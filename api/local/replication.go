@@ -9,7 +9,6 @@ import (
 	"github.com/pkgvc/pkgvc/checkout"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/clockcache"
-	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
@@ -92,9 +91,9 @@ func (s *Service) ServedContent(ctx context.Context, name string, version object
 func (s *Service) Checkout(ctx context.Context, name, dir string, o api.CheckoutOptions) (*checkout.Result, error) {
 	return checkout.Dist(ctx, s.dists, name, dir, checkout.Options{
 		Link:       o.Link,
-		Publishers: all.Publishers(),
+		Publishers: s.publishers,
 		// The publications the content server serves, stored.
-		Publications: publish.NewPublications(s.dists.Store(), all.Publishers(), 1),
+		Publications: publish.NewPublications(s.dists.Store(), s.publishers, 1),
 		Fetch:        func(ctx context.Context, r repo.Record) error { return s.remotes.FetchBlob(ctx, r, io.Discard) },
 	})
 }

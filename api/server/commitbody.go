@@ -101,6 +101,8 @@ func decodeCommit(r io.Reader, limit int64) (repo.CommitRequest, error) {
 			return dec.Decode(&req.AllowEmpty)
 		case "no_replace":
 			return dec.Decode(&req.NoReplace)
+		case "options":
+			return dec.Decode(&req.Options)
 		default:
 			var skip json.RawMessage
 			return dec.Decode(&skip)

@@ -16,7 +16,7 @@ func TestDecodeCommit(t *testing.T) {
 	rec := `{"path":"a.txt","sha256":"` + id.String() + `","size":1,"metadata":{"k":"v"}}`
 	t.Run("fields", func(t *testing.T) {
 		req, err := decodeCommit(strings.NewReader(`{"records":[`+rec+`,`+rec+`],"removes":["b","c"],"message":"m","author":"me",`+
-			`"allow_empty":true,"no_replace":true,"unknown":{"x":[1,2]}}`), 1<<20)
+			`"allow_empty":true,"no_replace":true,"options":{"component":"contrib"},"unknown":{"x":[1,2]}}`), 1<<20)
 		require.NoError(t, err)
 		require.Equal(t, repo.CommitRequest{
 			Records:        []repo.Record{{Path: "a.txt", SHA256: id, Size: 1, Metadata: map[string]string{"k": "v"}}, {Path: "a.txt", SHA256: id, Size: 1, Metadata: map[string]string{"k": "v"}}},
@@ -25,6 +25,7 @@ func TestDecodeCommit(t *testing.T) {
 			Author:         "me",
 			AllowEmpty:     true,
 			NoReplace:      true,
+			Options:        map[string]string{"component": "contrib"},
 			InspectRecords: true,
 		}, req)
 	})

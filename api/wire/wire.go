@@ -58,6 +58,8 @@ type CommitBody struct {
 	Author     string       `json:"author,omitempty"`
 	AllowEmpty bool         `json:"allow_empty,omitempty"`
 	NoReplace  bool         `json:"no_replace,omitempty"`
+	// Options are the commit-time options of the repository's kind.
+	Options map[string]string `json:"options,omitempty" doc:"Commit-time options the repository's content kind declares (e.g. a component)."`
 }
 
 // Record is the repository record rb describes.
@@ -68,7 +70,7 @@ func (rb RecordBody) Record() repo.Record {
 // NewCommitBody is the body of a commit request; Adds must have been
 // uploaded and turned into Records by the caller.
 func NewCommitBody(req repo.CommitRequest) CommitBody {
-	b := CommitBody{Removes: req.Removes, Message: req.Message, Author: req.Author, AllowEmpty: req.AllowEmpty, NoReplace: req.NoReplace}
+	b := CommitBody{Removes: req.Removes, Message: req.Message, Author: req.Author, AllowEmpty: req.AllowEmpty, NoReplace: req.NoReplace, Options: req.Options}
 	for _, r := range req.Records {
 		b.Records = append(b.Records, RecordBody{Path: r.Path, SHA256: r.SHA256, Size: r.Size, Metadata: r.Metadata})
 	}

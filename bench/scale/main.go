@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/app"
-
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )

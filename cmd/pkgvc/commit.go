@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v3"
 	"golang.org/x/term"
 
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -17,14 +18,14 @@ func commitCmd(e *env) *cli.Command {
 		Name:      "commit",
 		Usage:     "make a new version: add files or directories, remove paths",
 		ArgsUsage: "REPO [FILE|DIR...]",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "add", Usage: "FILE, DIR or FILE=PATH to add (repeatable)"},
 			&cli.StringSliceFlag{Name: "remove", Usage: "package PATH (or directory) to remove (repeatable)"},
 			&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "version message"},
 			&cli.StringFlag{Name: "author", Usage: "author (default $PKGVC_AUTHOR or user@host)"},
 			&cli.BoolFlag{Name: "allow-empty", Usage: "make a version even if nothing changes"},
 			&cli.BoolFlag{Name: "follow-symlinks", Usage: "add files that symbolic links in an added directory name outside it (refused by default)"},
-		},
+		}, commitOptionFlags()...),
 		Action: func(ctx context.Context, c *cli.Command) error {
 			a, err := args(c, 1, -1, "REPO [--add FILE|DIR|FILE=PATH]... [--remove PATH]... [-m MSG] [FILE|DIR...]")
 			if err != nil {
@@ -33,6 +34,7 @@ func commitCmd(e *env) *cli.Command {
 			req := repo.CommitRequest{
 				Removes: c.StringSlice("remove"), Message: c.String("message"),
 				Author: c.String("author"), AllowEmpty: c.Bool("allow-empty"),
+				Options: commitOptions(c),
 			}
 			var addOpts []repo.AddOption
 			if c.Bool("follow-symlinks") {
@@ -87,4 +89,52 @@ func (e *env) printCommit(c *cli.Command, res *repo.CommitResult) error {
 	}
 	fmt.Fprintf(e.stdout, "%s@%d %s\n", res.Repo, res.Version, res.ID)
 	return nil
+}
+
+// commitOptionFlags are the flags of the options the kinds' commits take
+// (repo.CommitOptioner), one per name, saying which kinds take it.
+func commitOptionFlags() []cli.Flag {
+	var flags []cli.Flag
+	for _, o := range kindCommitOptions() {
+		flags = append(flags, &cli.StringFlag{Name: o.Name, Usage: o.Usage})
+	}
+	return flags
+}
+
+// kindCommitOptions lists the kinds' commit options by name, the usage
+// naming the kinds that take each.
+func kindCommitOptions() []repo.CommitOption {
+	ks := all.Kinds()
+	var out []repo.CommitOption
+	at := map[string]int{}
+	for _, name := range ks.Names() {
+		k, _ := ks.Lookup(name)
+		co, ok := k.(repo.CommitOptioner)
+		if !ok {
+			continue
+		}
+		for _, o := range co.CommitOptions() {
+			if i, dup := at[o.Name]; dup {
+				out[i].Usage += "; " + name + ": " + o.Usage
+				continue
+			}
+			at[o.Name] = len(out)
+			out = append(out, repo.CommitOption{Name: o.Name, Usage: name + ": " + o.Usage})
+		}
+	}
+	return out
+}
+
+// commitOptions are the kinds' commit options c sets.
+func commitOptions(c *cli.Command) map[string]string {
+	var out map[string]string
+	for _, o := range kindCommitOptions() {
+		if c.IsSet(o.Name) {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[o.Name] = c.String(o.Name)
+		}
+	}
+	return out
 }

@@ -17,7 +17,8 @@ import (
 	"github.com/pkgvc/pkgvc/repo"
 )
 
-// Kinds returns a fresh registry of all content kinds.
+// Kinds returns a fresh registry of all content kinds. The first is the
+// default: the kind of a repository created without one.
 func Kinds() *repo.Kinds {
 	return repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{})
 }

@@ -172,7 +172,9 @@ func (Kind) CheckDigest(p string, id objects.ID, meta map[string]string) error {
 }
 
 // Package makes each tag a package whose version is its manifest digest;
-// blobs and untagged manifests are no packages.
+// blobs and untagged manifests are no packages. Digests have no order, so
+// the kind is no repo.VersionComparer: a package diff reports a tag moved
+// to another manifest as its old digest removed and its new one added.
 func (Kind) Package(rec repo.Record) (string, string, bool) {
 	tag, ok := strings.CutPrefix(rec.Path, TagsDir)
 	if !ok {

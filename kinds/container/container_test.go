@@ -71,6 +71,8 @@ func TestCommitLayout(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "v1", name)
 	require.Equal(t, format.Digest(man), ver)
+	_, ordered := any(container.Kind{}).(repo.VersionComparer)
+	require.False(t, ordered, "a tag's digests have no order: a moved tag is removed and added")
 
 	// Refused: a blob or manifest at another digest's path, a broken
 	// manifest, paths outside the layout, a bad tag. Nothing is committed.

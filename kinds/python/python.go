@@ -68,6 +68,9 @@ var (
 	_ repo.Kind        = Kind{}
 	_ repo.PathChecker = Kind{}
 	_ repo.FileKeyer   = Kind{}
+
+	_ repo.Packager        = Kind{}
+	_ repo.VersionComparer = Kind{}
 )
 
 // Name returns "python".
@@ -79,6 +82,12 @@ func (Kind) Package(rec repo.Record) (name, version string, ok bool) {
 	name, version = rec.Metadata[MetaName], rec.Metadata[MetaVersion]
 	return name, version, name != "" && version != ""
 }
+
+// CompareVersions orders two releases as PEP 440 does (1.10 after 1.9,
+// 1.0rc1 before 1.0), so that package diffs tell upgrades from downgrades
+// (repo.VersionComparer). A project has no arch: its wheels for several
+// platforms are files of one release.
+func (Kind) CompareVersions(a, b string) int { return pyformat.CompareVersions(a, b) }
 
 // Inspect reads the wheel or sdist that will sit at p and returns its record
 // metadata. It refuses a file whose name and metadata disagree, a broken or

@@ -21,7 +21,6 @@ import (
 	"github.com/pkgvc/pkgvc/publish"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
-
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
 

@@ -7,11 +7,10 @@ import (
 	"os"
 	"path/filepath"
 
-	metamem "github.com/pkgvc/pkgvc/meta/mem"
-
 	kinds "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
 	"github.com/pkgvc/pkgvc/kinds/python/publication"
+	metamem "github.com/pkgvc/pkgvc/meta/mem"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
 	"github.com/pkgvc/pkgvc/publish"

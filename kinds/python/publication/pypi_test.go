@@ -22,6 +22,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/pkgvc/pkgvc/kinds/all"
+	kindpython "github.com/pkgvc/pkgvc/kinds/python"
 	pyformat "github.com/pkgvc/pkgvc/kinds/python/format"
 	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
 	"github.com/pkgvc/pkgvc/kinds/python/publication"
@@ -31,8 +32,6 @@ import (
 	"github.com/pkgvc/pkgvc/publish"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
-
-	kindpython "github.com/pkgvc/pkgvc/kinds/python"
 )
 
 var commitTime = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -30,7 +30,6 @@ import (
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
-
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
