@@ -23,7 +23,9 @@
 // and data-dist-info-metadata in HTML and by "core-metadata" alone in JSON
 // (PEP 714: pip 22.3 to 23.1 crash on a JSON dist-info-metadata object).
 // Yanked files (record metadata yanked "true") get data-yanked / "yanked".
-// upload-time is a record's upload_time, else the time of the version.
+// upload-time is a record's upload_time, else the time of the version
+// (for a stored publication, the version whose publication first listed
+// the file: see stored.go).
 //
 // # Metadata files
 //
