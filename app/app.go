@@ -132,7 +132,7 @@ func compose(st *repo.Store, c *config) *App {
 	a := &App{st: st}
 	a.remotes = remote.New(st, puball.Syncers())
 	a.tokens = auth.New(st)
-	a.dists = dist.NewDists(st, dist.WithRemotes(a.remotes))
+	a.dists = dist.NewDists(st, dist.WithRemotes(a.remotes), dist.WithLegacyKind(puball.Default))
 	a.pubs = publish.NewPublications(st, puball.Publishers(), c.pubs)
 	a.limiter = auth.NewLimiter(c.authFailures, c.authWindow, c.authBlock)
 	a.uploads = uploads.New(st)
@@ -186,7 +186,8 @@ func (a *App) ContentServer(opts ...content.ServerOption) *content.Server {
 // with the app's tokens and counting failures on the app's limiter, with
 // the app's upload engine; opts come after those.
 func (a *App) APIServer(opts ...apiserver.Option) (*apiserver.Server, error) {
-	base := []apiserver.Option{apiserver.WithAuthLimiter(a.limiter), apiserver.WithUploads(a.uploads)}
+	base := []apiserver.Option{apiserver.WithAuthLimiter(a.limiter), apiserver.WithUploads(a.uploads),
+		apiserver.WithRemoteOptions(puball.Syncers().DeclaredOptions())}
 	return apiserver.New(a.svc, a.tokens, append(base, opts...)...)
 }
 

@@ -2,11 +2,13 @@ package content
 
 import (
 	"context"
-	"github.com/pkgvc/pkgvc/dist"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/repo"
 )
 
 // Access is how clients use a distribution.
@@ -17,26 +19,42 @@ type Access struct {
 	URL string `json:"url"`
 	// Use is a command line using it.
 	Use string `json:"use"`
+	// Instructions are the command lines clients use it with, Use first.
+	Instructions []string `json:"instructions,omitempty"`
+}
+
+// ClientGuide is implemented by content kinds (the store's repo.Kind
+// values) that tell how clients use a distribution of theirs.
+type ClientGuide interface {
+	// ClientAccess returns what a client is given for the distribution
+	// and the command lines using it. contentURL is where the server
+	// serves its content (ending in '/'); image is its name as an image
+	// of the server's registry (HOST[/PREFIX]/<base-path>).
+	ClientAccess(contentURL, image string) (url string, use []string)
 }
 
 // ClientAccess returns how clients reach d on the server at base (its
-// public URL: scheme, host and any path prefix).
-func ClientAccess(d *dist.Distribution, base string) Access {
+// public URL: scheme, host and any path prefix), as its kind (looked up
+// in kinds) tells; a kind that says nothing serves files at their URLs.
+func ClientAccess(d *dist.Distribution, base string, kinds *repo.Kinds) Access {
 	base = strings.TrimSuffix(base, "/")
 	content := base + ContentPrefix + d.BasePath + "/"
-	switch d.Kind {
-	case "python":
-		index := content + "simple/"
-		return Access{URL: index, Use: "pip install --index-url " + index + " PROJECT"}
-	case dist.ContainerKind:
-		host := base
-		if u, err := url.Parse(base); err == nil && u.Host != "" {
-			host = u.Host + strings.TrimSuffix(u.Path, "/")
-		}
-		image := host + "/" + d.BasePath
-		return Access{URL: image, Use: "docker pull " + image + ":TAG"}
+	host := base
+	if u, err := url.Parse(base); err == nil && u.Host != "" {
+		host = u.Host + strings.TrimSuffix(u.Path, "/")
 	}
-	return Access{URL: content, Use: "curl -O " + content + "PATH"}
+	a := Access{URL: content, Instructions: []string{"curl -O " + content + "PATH"}}
+	if kinds != nil {
+		if k, err := kinds.Lookup(d.Kind); err == nil {
+			if g, ok := k.(ClientGuide); ok {
+				if u, use := g.ClientAccess(content, host+"/"+d.BasePath); len(use) > 0 {
+					a.URL, a.Instructions = u, use
+				}
+			}
+		}
+	}
+	a.Use = a.Instructions[0]
+	return a
 }
 
 // Home answers GET / of a pkgvc server with a small page saying what it
@@ -45,6 +63,7 @@ func ClientAccess(d *dist.Distribution, base string) Access {
 // the commands that make one. Its base URL is publicURL, else the one the
 // request came to.
 func Home(dists *dist.Dists, publicURL string) http.Handler {
+	kinds := dists.Store().Kinds()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		base := publicURL
 		if base == "" {
@@ -54,7 +73,7 @@ func Home(dists *dist.Dists, publicURL string) http.Handler {
 			}
 			base = scheme + "://" + r.Host
 		}
-		page, err := homePage(r.Context(), dists, strings.TrimSuffix(base, "/"))
+		page, err := homePage(r.Context(), dists, kinds, strings.TrimSuffix(base, "/"))
 		if err != nil {
 			textError(w, http.StatusInternalServerError, "internal error: cannot list distributions")
 			return
@@ -82,7 +101,7 @@ type homeData struct {
 	Private int
 }
 
-func homePage(ctx context.Context, dists *dist.Dists, base string) (*homeData, error) {
+func homePage(ctx context.Context, dists *dist.Dists, kinds *repo.Kinds, base string) (*homeData, error) {
 	all, err := dists.List(ctx)
 	if err != nil {
 		return nil, err
@@ -94,7 +113,7 @@ func homePage(ctx context.Context, dists *dist.Dists, base string) (*homeData, e
 			p.Private++ // not named to whoever asks
 			continue
 		}
-		p.Dists = append(p.Dists, homeDist{Name: d.Name, Kind: d.Kind, BasePath: d.BasePath, Access: ClientAccess(d, base)})
+		p.Dists = append(p.Dists, homeDist{Name: d.Name, Kind: d.Kind, BasePath: d.BasePath, Access: ClientAccess(d, base, kinds)})
 	}
 	return p, nil
 }
@@ -111,7 +130,7 @@ var homeTemplate = template.Must(template.New("home").Parse(`<!DOCTYPE html>
 </ul>
 {{if .Dists}}<h2>Distributions</h2>
 <ul>{{range .Dists}}
-<li>{{.Name}} ({{.Kind}}): <code>{{.URL}}</code> — <code>{{.Use}}</code></li>{{end}}
+<li>{{.Name}} ({{.Kind}}): <code>{{.URL}}</code>{{range .Instructions}} — <code>{{.}}</code>{{end}}</li>{{end}}
 </ul>{{if .Private}}<p>and {{.Private}} private one(s), for token holders.</p>{{end}}
 {{else if .Private}}<p>Its {{.Private}} distribution(s) are private, for token holders.</p>
 {{else}}<p>No distribution yet. Make one on the server's store:</p>

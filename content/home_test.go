@@ -10,6 +10,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -24,10 +25,18 @@ func TestClientAccess(t *testing.T) {
 		{"file", "http://<server>", "http://<server>/content/team/py/", "curl -O http://<server>/content/team/py/PATH"},
 	} {
 		t.Run(tc.kind+" "+tc.base, func(t *testing.T) {
-			a := content.ClientAccess(&dist.Distribution{Kind: tc.kind, BasePath: "team/py"}, tc.base)
-			require.Equal(t, content.Access{URL: tc.url, Use: tc.use}, a)
+			a := content.ClientAccess(&dist.Distribution{Kind: tc.kind, BasePath: "team/py"}, tc.base, all.Kinds())
+			require.Equal(t, tc.url, a.URL)
+			require.Equal(t, tc.use, a.Use)
+			require.Equal(t, tc.use, a.Instructions[0], "Use is the first instruction")
 		})
 	}
+	// The file kind also names the PULP_MANIFEST a file remote syncs from.
+	a := content.ClientAccess(&dist.Distribution{Kind: "file", BasePath: "f"}, "https://h", all.Kinds())
+	require.Equal(t, []string{"curl -O https://h/content/f/PATH", "pkgvc remote create NAME --kind file --url https://h/content/f/PULP_MANIFEST"}, a.Instructions)
+	// A kind that says nothing (or none known) serves files at their URLs.
+	a = content.ClientAccess(&dist.Distribution{Kind: "python", BasePath: "f"}, "https://h", repo.NewKinds())
+	require.Equal(t, content.Access{URL: "https://h/content/f/", Use: "curl -O https://h/content/f/PATH", Instructions: []string{"curl -O https://h/content/f/PATH"}}, a)
 }
 
 // TestHome: GET / says what the server serves and how to use its public

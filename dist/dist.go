@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pkgvc/pkgvc/kinds/container/format"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
@@ -62,12 +61,14 @@ func (d *Distribution) ServedRepo() string {
 	return d.PinnedFrom
 }
 
-// ContainerKind is the content kind whose base paths are image names.
-const ContainerKind = "container"
-
-// fileKind is the kind an older pkgvc gave every distribution pinned by
-// version id.
-const fileKind = "file"
+// BasePathRule is implemented by content kinds (the store's repo.Kind
+// values) whose distributions' base paths must be more than a path (a
+// container distribution's is its image name).
+type BasePathRule interface {
+	// ValidateBasePath checks the base path of a distribution of the
+	// kind; its error says what the base path should be.
+	ValidateBasePath(basePath string) error
+}
 
 // Metadata keys of a distribution: its document, and the pin that keeps
 // the version it is pinned to (if any) from gc.
@@ -93,6 +94,9 @@ type DistSpec struct {
 type Dists struct {
 	st      *repo.Store
 	remotes RemoteRefs
+	// legacyKind is the kind an older pkgvc gave every distribution
+	// pinned by version id (see FixPinnedKinds).
+	legacyKind string
 }
 
 // Store returns the store whose distributions d manages.
@@ -119,6 +123,11 @@ type DistsOption func(*Dists)
 // in the transaction that sets it (so a concurrent delete of the remote
 // makes one of the two fail), and lets DeleteRemote delete remotes.
 func WithRemotes(r RemoteRefs) DistsOption { return func(d *Dists) { d.remotes = r } }
+
+// WithLegacyKind names the kind an older pkgvc gave every distribution
+// pinned by version id, whatever the version held: FixPinnedKinds needs
+// it.
+func WithLegacyKind(kind string) DistsOption { return func(d *Dists) { d.legacyKind = kind } }
 
 // NewDists returns the distribution manager of st.
 func NewDists(st *repo.Store, opts ...DistsOption) *Dists {
@@ -367,8 +376,12 @@ func (d *Dists) checkBasePath(ctx context.Context, dist *Distribution) error {
 	if dist.PullThroughTTL < 0 {
 		return fmt.Errorf("%w: pull-through TTL %s is negative", repo.ErrInvalid, dist.PullThroughTTL)
 	}
-	if dist.Kind == ContainerKind && !format.ValidName(dist.BasePath) {
-		return fmt.Errorf("%w %q: a container distribution's base path is its image name: lower-case components of letters and digits, separated by '.', '_', '__' or '-'", ErrBasePath, dist.BasePath)
+	if k, err := d.st.Kinds().Lookup(dist.Kind); err == nil {
+		if rule, ok := k.(BasePathRule); ok {
+			if err := rule.ValidateBasePath(dist.BasePath); err != nil {
+				return fmt.Errorf("%w %q: %w", ErrBasePath, dist.BasePath, err)
+			}
+		}
 	}
 	all, err := d.List(ctx)
 	if err != nil {
@@ -620,20 +633,25 @@ func Match(dists []Distribution, urlPath string) (*Distribution, string, bool) {
 
 // FixPinnedKinds gives each distribution pinned to a version the kind of
 // that version, as Create does now: an older pkgvc gave a distribution
-// pinned by a full version id the kind file, whatever the version held. It
+// pinned by a full version id the legacy kind (WithLegacyKind: plain
+// files), whatever the version held. It
 // returns the names of the distributions it changed. `pkgvc upgrade` runs
 // it once the versions' kinds are recorded; a pinned version no
 // repository keeps, and so without a recorded kind, gets the kind other
-// than file the distributions pinning it agree on (file if none has
-// another).
+// than the legacy one the distributions pinning it agree on (the legacy
+// kind if none has another).
 func (d *Dists) FixPinnedKinds(ctx context.Context) ([]string, error) {
+	legacy := d.legacyKind
+	if legacy == "" {
+		return nil, errors.New("dist: FixPinnedKinds needs WithLegacyKind")
+	}
 	dists, err := d.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// Kinds other than file that distributions give each version no
-	// repository keeps: an older pkgvc gave those pinned through a
-	// repository its kind, those pinned by id file.
+	// Kinds other than the legacy one that distributions give each
+	// version no repository keeps: an older pkgvc gave those pinned
+	// through a repository its kind, those pinned by id the legacy one.
 	orphans := map[objects.ID]map[string]bool{}
 	for _, dist := range dists {
 		if dist.Version.IsZero() {
@@ -645,12 +663,12 @@ func (d *Dists) FixPinnedKinds(ctx context.Context) ([]string, error) {
 		if orphans[dist.Version] == nil {
 			orphans[dist.Version] = map[string]bool{}
 		}
-		if dist.Kind != "" && dist.Kind != fileKind {
+		if dist.Kind != "" && dist.Kind != legacy {
 			orphans[dist.Version][dist.Kind] = true
 		}
 	}
 	for id, kinds := range orphans {
-		kind := fileKind
+		kind := legacy
 		switch len(kinds) {
 		case 0:
 		case 1:

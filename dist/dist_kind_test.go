@@ -104,7 +104,8 @@ var _ dist.RemoteKinds = (*remote.Manager)(nil)
 // its records tell, whatever kind (often the wrong file) the
 // distributions pinning it were given.
 func TestFixPinnedKinds(t *testing.T) {
-	ctx, st, ds := memDists(t)
+	ctx, st, _ := memDists(t)
+	ds := dist.NewDists(st, dist.WithLegacyKind("file"))
 	files := commitText(t, ctx, st, "r", map[string]string{"a.txt": "one"})
 	sdist := commitText(t, ctx, st, "r", map[string]string{"demo-1.0.tar.gz": "not read"})
 	// Versions as an older pkgvc wrote them: no kind.
@@ -187,4 +188,19 @@ func TestRegistryRouteOnKindMismatch(t *testing.T) {
 	require.NoError(t, err)
 	code, body = getPath(s, "/v2/d/manifests/latest")
 	require.Equal(t, http.StatusNotFound, code, body)
+}
+
+// A kind's rule for base paths applies to its distributions only: a
+// container distribution's base path is its image name.
+func TestKindBasePathRule(t *testing.T) {
+	ctx, st, ds := memDists(t)
+	_, err := st.CreateRepo(ctx, "img", repo.CreateOptions{Kind: "container"})
+	require.NoError(t, err)
+	_, err = ds.Create(ctx, "bad", dist.DistSpec{BasePath: "team/app-", Repo: "img"})
+	require.ErrorIs(t, err, dist.ErrBasePath)
+	require.Contains(t, err.Error(), "image name")
+	_, err = ds.Create(ctx, "good", dist.DistSpec{BasePath: "team/app", Repo: "img"})
+	require.NoError(t, err)
+	_, err = ds.Create(ctx, "files", dist.DistSpec{BasePath: "files/app-", Repo: "r"})
+	require.NoError(t, err, "a file distribution's base path is any path")
 }

@@ -21,6 +21,13 @@
 // version either, but keeps the blobs it verified, so the next run does
 // not download them again.
 //
+// A sync holds a bounded part of the index and of the head: the index is
+// read as a stream in path order (IndexStreamer; an index a Syncer can
+// only return whole is sorted), merged with the head's ordered records
+// as it comes, and the changes it plans go to an unnamed temporary file
+// that the commit reads back as a stream (repo.CommitRequest.Changes).
+// The downloads of the immediate policy are still listed in memory.
+//
 // With the on_demand policy a sync records packages without their bytes:
 // each record carries repo.MetaRemote and repo.MetaURL, and
 // Manager.FetchBlob fetches, verifies and stores the bytes when something

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,9 @@ func (m *Manager) check(r *Remote) error {
 	s, err := m.reg.Lookup(r.Kind)
 	if err != nil {
 		return err
+	}
+	if err := checkOptions(r, m.reg.RemoteOptions(r.Kind)); err != nil {
+		return fmt.Errorf("%w remote %s: %w", repo.ErrInvalid, r.Name, err)
 	}
 	if v, ok := s.(RemoteValidator); ok {
 		if err := v.ValidateRemote(r); err != nil {
@@ -229,6 +233,7 @@ func (m *Manager) Update(ctx context.Context, name string, change func(*Remote) 
 		r := *cur
 		r.Include = append([]string(nil), cur.Include...)
 		r.Exclude = append([]string(nil), cur.Exclude...)
+		r.Options = maps.Clone(cur.Options)
 		if err := change(&r); err != nil {
 			return nil, err
 		}

@@ -3,8 +3,6 @@ package remote
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
-	"strings"
 
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -28,8 +26,10 @@ func (p Patch) Set(field string, v any) error {
 // immutable are the fields a patch may not change.
 var immutable = map[string]bool{"name": true, "kind": true, "created": true, "updated": true}
 
-// Apply changes r as p says. Unknown fields and the name, kind and
-// timestamps are refused (repo.ErrInvalid).
+// Apply changes r as p says. The name, kind and timestamps are refused
+// (repo.ErrInvalid); a field that is not a common one is one of the
+// remote's Options, which the Manager refuses unless the remote's kind
+// declares it.
 func (p Patch) Apply(r *Remote) error {
 	cur, err := json.Marshal(r)
 	if err != nil {
@@ -39,9 +39,8 @@ func (p Patch) Apply(r *Remote) error {
 	if err := json.Unmarshal(cur, &fields); err != nil {
 		return err
 	}
-	known := knownFields()
 	for k, v := range p {
-		if immutable[k] || !known[k] {
+		if immutable[k] {
 			return fmt.Errorf("%w remote %s: field %q cannot be changed", repo.ErrInvalid, r.Name, k)
 		}
 		if string(v) == "null" {
@@ -60,17 +59,4 @@ func (p Patch) Apply(r *Remote) error {
 	}
 	*r = out
 	return nil
-}
-
-// knownFields lists Remote's JSON field names.
-func knownFields() map[string]bool {
-	t := reflect.TypeFor[Remote]()
-	out := make(map[string]bool, t.NumField())
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			out[name] = true
-		}
-	}
-	return out
 }

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,8 +46,14 @@ func (m *Manager) PullProjects(ctx context.Context, remoteName, repoName string,
 		return nil, err
 	}
 	r, syncer, c, info := op.r, op.syncer, op.client, op.info
-	specs := make(map[string]string, len(r.Projects))
-	for _, p := range r.Projects {
+	var listed []string // the python remote's "projects" option
+	if raw, ok := r.Options["projects"]; ok {
+		if err := json.Unmarshal(raw, &listed); err != nil {
+			return nil, fmt.Errorf("%w remote %s: projects: %w", repo.ErrInvalid, r.Name, err)
+		}
+	}
+	specs := make(map[string]string, len(listed))
+	for _, p := range listed {
 		name := strings.TrimSpace(p)
 		if i := strings.IndexAny(name, "<>=!~ "); i >= 0 {
 			name = name[:i]
@@ -68,9 +75,12 @@ func (m *Manager) PullProjects(ctx context.Context, remoteName, repoName string,
 			continue
 		}
 		seen[norm] = true
-		one.Projects = []string{norm}
+		want := norm
 		if s, ok := specs[norm]; ok {
-			one.Projects = []string{s}
+			want = s
+		}
+		if one.Options, err = r.Options.With("projects", []string{want}); err != nil {
+			return nil, err
 		}
 		got, err := syncer.Index(ctx, Upstream{Remote: one, Client: c, KnownSize: m.knownSize, Waiting: true})
 		var se *httpx.StatusError

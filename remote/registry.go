@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 
 	"github.com/pkgvc/pkgvc/httpx"
@@ -44,7 +45,7 @@ type Upstream struct {
 // Syncer reads one kind of upstream. Implementations live in
 // remote/<kind> and are registered by remote/all.
 type Syncer interface {
-	// Kind names the upstream kind, e.g. "file"; remotes and the
+	// Kind names the upstream kind (a content kind); remotes and the
 	// repositories they sync into have this kind.
 	Kind() string
 	// Index returns every package the upstream offers, unfiltered. An
@@ -84,7 +85,8 @@ type ContentDescriber interface {
 }
 
 // RemoteValidator is implemented by Syncers that check kind-specific
-// remote settings when a remote is created or updated.
+// remote settings (their Options, decoded) when a remote is created or
+// updated.
 type RemoteValidator interface {
 	ValidateRemote(r *Remote) error
 }
@@ -93,6 +95,7 @@ type RemoteValidator interface {
 // remote/all); there is no global registry.
 type Registry struct {
 	syncers map[string]Syncer
+	order   []string // kinds as registered
 }
 
 // NewRegistry returns a registry holding syncers.
@@ -114,7 +117,12 @@ func (r *Registry) Register(s Syncer) {
 		panic(fmt.Sprintf("remote: Register called twice for kind %q", k))
 	}
 	r.syncers[k] = s
+	r.order = append(r.order, k)
 }
+
+// Registered returns the kinds in the order they were registered (a
+// command line lists their settings in it).
+func (r *Registry) Registered() []string { return slices.Clone(r.order) }
 
 // Lookup returns the Syncer for kind, or an error matching ErrUnknownKind.
 func (r *Registry) Lookup(kind string) (Syncer, error) {

@@ -56,8 +56,8 @@ func (d Duration) String() string { return time.Duration(d).String() }
 // timeouts, TLS verification on, no retries (the CLI sets DefaultRetries).
 type Remote struct {
 	Name   string `json:"name"`
-	Kind   string `json:"kind"` // the Syncer that reads it, e.g. "file"
-	URL    string `json:"url"`  // for "file": the PULP_MANIFEST's URL
+	Kind   string `json:"kind"` // the Syncer that reads it
+	URL    string `json:"url"`
 	Policy Policy `json:"policy"`
 	// Include and Exclude filter upstream paths with internal/glob
 	// patterns: a path is synced if it matches some Include (or Include
@@ -93,32 +93,18 @@ type Remote struct {
 	// 5xx, dropped body) is tried again, with exponential backoff.
 	Retries int `json:"retries"`
 
-	// Python upstreams (kind "python"; see remote/pypi). Projects lists
-	// the projects to sync, each a name with an optional PEP 440
-	// specifier set ("django>=4.2,<5"); empty syncs every project the
-	// index lists. Platforms keeps wheels whose platform tag matches one
-	// of these path.Match patterns (sdists and "any" wheels always stay).
-	// Latest keeps the N latest versions per project (0: all).
-	// Prerelease keeps pre- and dev-releases. AllowHosts names the hosts
-	// besides the index's own that files may be downloaded from.
-	Projects   []string `json:"projects,omitempty"`
-	Platforms  []string `json:"platforms,omitempty"`
-	Latest     int      `json:"latest,omitempty"`
-	Prerelease bool     `json:"prerelease,omitempty"`
-	AllowHosts []string `json:"allow_hosts,omitempty"`
-
-	// Container upstreams (kind "container"; see remote/oci).
-	// UpstreamName is the repository on the registry ("library/alpine").
-	// IncludeTags and ExcludeTags filter its tags with path.Match
-	// patterns, as Include and Exclude filter paths. Platforms, for this
-	// kind, keeps the children of multi-arch indexes whose platform is
-	// one of these "os/arch[/variant]" values.
-	UpstreamName string   `json:"upstream_name,omitempty"`
-	IncludeTags  []string `json:"include_tags,omitempty"`
-	ExcludeTags  []string `json:"exclude_tags,omitempty"`
+	// Options are the settings of the remote's kind (a python remote's
+	// projects, a container remote's upstream repository name), which its
+	// Syncer declares, decodes and checks. In JSON they sit beside the
+	// common fields.
+	Options Options `json:"-"`
 
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
+
+	// The API's schema of a remote lets it have the fields of its kind's
+	// options.
+	_ struct{} `json:"-" additionalProperties:"true"`
 }
 
 // withDefaults fills zero fields that have a default.
@@ -185,26 +171,6 @@ func (r *Remote) Validate() error {
 	}
 	if r.Retries < 0 || r.Retries > MaxRetries {
 		return bad("retries %d: want 0 to %d", r.Retries, MaxRetries)
-	}
-	if r.Latest < 0 {
-		return bad("latest %d: want 0 (all versions) or more", r.Latest)
-	}
-	for _, p := range r.Projects {
-		if strings.TrimSpace(p) == "" {
-			return bad("empty project")
-		}
-	}
-	// What a platform may look like depends on the kind (a wheel tag
-	// pattern, "os/arch"): its RemoteValidator checks the rest.
-	for _, p := range r.Platforms {
-		if p == "" || strings.ContainsAny(p, " \t\r\n") {
-			return bad("platform %q: empty or white space", p)
-		}
-	}
-	for _, h := range r.AllowHosts {
-		if h == "" || strings.ContainsAny(h, "/@ \t\r\n?#") {
-			return bad("allowed host %q: want a host name, optionally with :port", h)
-		}
 	}
 	return nil
 }

@@ -144,37 +144,27 @@ func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncO
 	if o.Progress != nil {
 		o.Progress(SyncProgress{Step: fmt.Sprintf("reading the index of %s (waiting for %s)", r.URL, hostOf(r.URL))})
 	}
-	pkgs, err := syncer.Index(ctx, up)
-	if err != nil {
-		if u := unreachable(r, err); u != nil {
-			return nil, u
-		}
-		return nil, fmt.Errorf("sync %s: read upstream index %s: %w", r.Name, r.URL, err)
-	}
-	if err := checkIndex(pkgs); err != nil {
-		return nil, fmt.Errorf("sync %s: upstream index %s: %w", r.Name, r.URL, err)
-	}
-
 	res = &SyncResult{Remote: r.Name, Repo: repoName, Policy: r.Policy, Mirror: o.Mirror}
 	if info.Head != nil {
 		res.Version, res.ID = info.Head.Number, info.Head.ID
 	}
-	existing, err := m.headRecords(ctx, info)
+	// The plan goes to disk as it is made, so that no part of the sync
+	// holds the whole index or the whole head.
+	sp, err := newSpill(m.st.Objects().TempDir())
+	if err != nil {
+		return nil, fmt.Errorf("sync %s: %w", r.Name, err)
+	}
+	defer sp.close()
+	jobs, err := m.planStream(ctx, syncer, up, info, o.Mirror, sp, res)
 	if err != nil {
 		return nil, err
 	}
-
-	records, jobs, removes, err := m.plan(ctx, r, pkgs, existing, o.Mirror, res)
-	if err != nil {
-		return nil, err
-	}
-	pkgs = nil // let the index go; records and jobs hold what is needed
 
 	if err := m.fetchAll(ctx, packageOpener(syncer, up), r, repoName, jobs, o.Progress, res); err != nil {
 		res.Seconds = time.Since(start).Seconds()
 		return res, err
 	}
-	if len(records) == 0 && len(removes) == 0 {
+	if sp.sets == 0 && sp.removes == 0 {
 		res.Seconds = time.Since(start).Seconds()
 		return res, nil
 	}
@@ -183,7 +173,7 @@ func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncO
 		msg = fmt.Sprintf("sync %s (%s): %d added, %d updated, %d removed", r.Name, r.URL, res.Added, res.Updated, res.Removed)
 	}
 	_, fill := syncer.(ContentDescriber)
-	cres, err := m.st.Commit(ctx, repoName, repo.CommitRequest{Records: records, Removes: removes, Message: msg, FillMetadata: fill, FromUpstream: true})
+	cres, err := m.st.Commit(ctx, repoName, repo.CommitRequest{Changes: sp.changes, Message: msg, FillMetadata: fill, FromUpstream: true})
 	res.Seconds = time.Since(start).Seconds()
 	if err != nil {
 		return res, fmt.Errorf("sync %s into %s: %w", r.Name, repoName, err)
@@ -197,19 +187,27 @@ func (m *Manager) Sync(ctx context.Context, remoteName, repoName string, o SyncO
 func checkIndex(pkgs []Package) error {
 	seen := make(map[string]struct{}, len(pkgs))
 	for _, p := range pkgs {
-		if err := tree.ValidatePath(p.Path); err != nil {
-			return fmt.Errorf("%w: %w", repo.ErrInvalid, err)
+		if err := checkPackage(p); err != nil {
+			return err
 		}
 		if _, dup := seen[p.Path]; dup {
 			return fmt.Errorf("%w: path %q is listed twice", repo.ErrInvalid, p.Path)
 		}
 		seen[p.Path] = struct{}{}
-		if p.Size < 0 {
-			return fmt.Errorf("%w: %s: negative size", repo.ErrInvalid, p.Path)
-		}
-		if u, err := url.Parse(p.URL); err != nil || !u.IsAbs() || u.Host == "" {
-			return fmt.Errorf("%w: %s: URL %q is not absolute", repo.ErrInvalid, p.Path, p.URL)
-		}
+	}
+	return nil
+}
+
+// checkPackage refuses one package a Syncer should not have listed.
+func checkPackage(p Package) error {
+	if err := tree.ValidatePath(p.Path); err != nil {
+		return fmt.Errorf("%w: %w", repo.ErrInvalid, err)
+	}
+	if p.Size < 0 {
+		return fmt.Errorf("%w: %s: negative size", repo.ErrInvalid, p.Path)
+	}
+	if u, err := url.Parse(p.URL); err != nil || !u.IsAbs() || u.Host == "" {
+		return fmt.Errorf("%w: %s: URL %q is not absolute", repo.ErrInvalid, p.Path, p.URL)
 	}
 	return nil
 }
@@ -218,65 +216,92 @@ func checkIndex(pkgs []Package) error {
 // returns the records to commit, the blobs to download (immediate policy)
 // and the paths to remove (mirror), and counts them into res.
 func (m *Manager) plan(ctx context.Context, r *Remote, pkgs []Package, existing map[string]repo.Record, mirror bool, res *SyncResult) ([]repo.Record, []*job, []string, error) {
-	match := r.matcher()
+	pl := newPlanner(m, r, res)
 	listed := make(map[string]struct{}, len(pkgs))
 	var records []repo.Record
-	byID := make(map[objects.ID]*job)
-	var jobs []*job
 	for _, p := range pkgs {
-		if !match.Match(p.Path) {
+		if !pl.match.Match(p.Path) {
 			res.Filtered++
 			continue
 		}
 		listed[p.Path] = struct{}{}
 		cur, ok := existing[p.Path]
-		if ok && cur.SHA256 == p.SHA256 && cur.Size == p.Size && metaIncludes(cur.Metadata, p.Metadata) {
-			if r.Policy == OnDemand || !repo.IsOnDemand(cur) {
-				res.Unchanged++
-				continue
-			}
-			// Synced on demand before, immediate now: fetch what is missing.
-			has, err := m.st.Objects().HasBlob(ctx, p.SHA256)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			if has {
-				res.Unchanged++
-				continue
-			}
+		rec, err := pl.decide(ctx, p, cur, ok)
+		if err != nil {
+			return nil, nil, nil, err
 		}
-		if ok {
-			res.Updated++
-		} else {
-			res.Added++
+		if rec != nil {
+			records = append(records, *rec)
 		}
-		rec := repo.Record{Path: p.Path, SHA256: p.SHA256, Size: p.Size, Metadata: maps.Clone(p.Metadata)}
-		if r.Policy == OnDemand && p.Data == nil {
-			if rec.Metadata == nil {
-				rec.Metadata = make(map[string]string, 2)
-			}
-			rec.Metadata[repo.MetaRemote] = r.Name
-			rec.Metadata[repo.MetaURL] = p.URL
-		} else if j := byID[p.SHA256]; j != nil && j.pkg.Size == p.Size {
-			j.paths = append(j.paths, p.Path)
-		} else {
-			j := &job{pkg: p, paths: []string{p.Path}}
-			j.pkg.Metadata = nil
-			byID[p.SHA256] = j
-			jobs = append(jobs, j)
-		}
-		records = append(records, rec)
 	}
 	var removes []string
 	if mirror {
 		for p := range existing {
-			if _, ok := listed[p]; !ok && match.Match(p) {
+			if _, ok := listed[p]; !ok && pl.match.Match(p) {
 				removes = append(removes, p)
 			}
 		}
 		res.Removed = len(removes)
 	}
-	return records, jobs, removes, nil
+	return records, pl.jobs, removes, nil
+}
+
+// planner decides, one package at a time, what a sync does with each.
+type planner struct {
+	m     *Manager
+	r     *Remote
+	match matcher
+	res   *SyncResult
+	byID  map[objects.ID]*job
+	jobs  []*job
+}
+
+func newPlanner(m *Manager, r *Remote, res *SyncResult) *planner {
+	return &planner{m: m, r: r, match: r.matcher(), res: res, byID: make(map[objects.ID]*job)}
+}
+
+// decide compares package p, which the remote's patterns select, with
+// the head's record at its path (cur, when ok). It returns the record to
+// commit, nil when the head's is up to date, queues the download it
+// needs, and counts it.
+func (pl *planner) decide(ctx context.Context, p Package, cur repo.Record, ok bool) (*repo.Record, error) {
+	r, res := pl.r, pl.res
+	if ok && cur.SHA256 == p.SHA256 && cur.Size == p.Size && metaIncludes(cur.Metadata, p.Metadata) {
+		if r.Policy == OnDemand || !repo.IsOnDemand(cur) {
+			res.Unchanged++
+			return nil, nil
+		}
+		// Synced on demand before, immediate now: fetch what is missing.
+		has, err := pl.m.st.Objects().HasBlob(ctx, p.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		if has {
+			res.Unchanged++
+			return nil, nil
+		}
+	}
+	if ok {
+		res.Updated++
+	} else {
+		res.Added++
+	}
+	rec := repo.Record{Path: p.Path, SHA256: p.SHA256, Size: p.Size, Metadata: maps.Clone(p.Metadata)}
+	if r.Policy == OnDemand && p.Data == nil {
+		if rec.Metadata == nil {
+			rec.Metadata = make(map[string]string, 2)
+		}
+		rec.Metadata[repo.MetaRemote] = r.Name
+		rec.Metadata[repo.MetaURL] = p.URL
+	} else if j := pl.byID[p.SHA256]; j != nil && j.pkg.Size == p.Size {
+		j.paths = append(j.paths, p.Path)
+	} else {
+		j := &job{pkg: p, paths: []string{p.Path}}
+		j.pkg.Metadata = nil
+		pl.byID[p.SHA256] = j
+		pl.jobs = append(pl.jobs, j)
+	}
+	return &rec, nil
 }
 
 // metaIncludes reports whether have holds every key of want with the

@@ -76,6 +76,17 @@ type CommitRequest struct {
 	FromUpstream bool
 	// Progress, if set, is called with bytes ingested so far and in total.
 	Progress func(done, total int64)
+	// Changes, when set, streams the version's changes, for a change
+	// too large to hold (a sync of a large index): records to set (Entry
+	// set) and exact paths to remove (Entry nil; an absent path is no
+	// error), in strictly increasing path order. Each call must yield the
+	// same changes: a commit that meets a concurrent writer replays them.
+	// Records are checked, referenced and filled (FillMetadata) as they
+	// come, a bounded number at a time. It takes no Adds, Records,
+	// Removes, Updates or Options, nor NoReplace or InspectRecords; for a kind
+	// with file keys (FileKeyer), whose check needs every record at once,
+	// it needs FromUpstream.
+	Changes func(yield func(tree.Change) error) error
 }
 
 // MetadataUpdate sets and deletes metadata keys of the package at Path.
@@ -119,6 +130,9 @@ func backoff(ctx context.Context, attempt int) {
 // version names it, so that gc, whatever its grace, never deletes them
 // (see GC).
 func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) (*CommitResult, error) {
+	if req.Changes != nil {
+		return s.commitStream(ctx, repoName, req)
+	}
 	lease := s.objects.Lease
 	if len(req.Adds) > 0 {
 		lease = s.objects.LongLease // reads files
@@ -462,6 +476,24 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 	if err != nil {
 		return nil, err
 	}
+	return s.writeVersion(ctx, st, b, version{base: base, root: root, parents: parents, number: number}, req, author, len(records) > 0, func() string {
+		return summarize(len(records), len(removals))
+	})
+}
+
+// version is the tree a commit made and what it follows.
+type version struct {
+	base, root objects.ID
+	parents    []objects.ID
+	number     int
+}
+
+// writeVersion ends a commit whose tree is v.root, written into b: it
+// writes the version and moves the head, unless nothing changed (or the
+// repository is empty and nothing is set, setsRecords false).
+func (s *Store) writeVersion(ctx context.Context, st *repoState, b *objects.Batch, v version, req CommitRequest, author string, setsRecords bool, summary func() string) (*CommitResult, error) {
+	root, base, parents, number := v.root, v.base, v.parents, v.number
+	var err error
 	if root.IsZero() { // an empty repository, and no change
 		if root, err = tree.Empty(ctx, b); err != nil {
 			return nil, err
@@ -476,12 +508,12 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 		res.Version, res.ID = v.Number, v.ID
 		return res, nil
 	}
-	if st.head.IsZero() && !req.AllowEmpty && len(records) == 0 {
+	if st.head.IsZero() && !req.AllowEmpty && !setsRecords {
 		return res, nil // nothing to commit to an empty repository
 	}
 	msg := req.Message
 	if msg == "" {
-		msg = summarize(records, removals)
+		msg = summary()
 	}
 	c := &Commit{Tree: root, Parents: parents, Version: number, Time: s.now(), Author: author, Message: msg, Kind: st.config.Kind}
 	id, err := s.writeCommit(ctx, b, c)
@@ -671,12 +703,12 @@ func (s *Store) expandRemovals(ctx context.Context, st *repoState, root objects.
 	return out, nil
 }
 
-func summarize(records []Record, removals []tree.Change) string {
+func summarize(records, removals int) string {
 	var parts []string
-	if n := len(records); n > 0 {
+	if n := records; n > 0 {
 		parts = append(parts, fmt.Sprintf("add %d package(s)", n))
 	}
-	if n := len(removals); n > 0 {
+	if n := removals; n > 0 {
 		parts = append(parts, fmt.Sprintf("remove %d package(s)", n))
 	}
 	if len(parts) == 0 {

@@ -70,38 +70,43 @@ func (s *Store) inspectRecord(ctx context.Context, kind Kind, r Record, opts map
 func (s *Store) fillRecords(ctx context.Context, kind Kind, rs []Record) ([]Record, error) {
 	out := slices.Clone(rs)
 	err := parallel.Do(ctx, len(out), s.workers, func(ctx context.Context, i int) error {
-		r := &out[i]
-		st, err := s.objects.StatBlob(ctx, r.SHA256)
-		if errors.Is(err, objects.ErrNotFound) || (err == nil && st.Size != r.Size) {
-			return nil // on demand, or refused by checkBlobs
-		}
-		if err != nil {
-			return err
-		}
-		content := &blobReaderAt{open: func() (*os.File, bool, error) { return s.blobFile(ctx, r.SHA256) }}
-		meta, err := kind.Inspect(ctx, r.Path, content, r.Size)
-		if cerr := content.close(); cerr != nil {
-			return fmt.Errorf("%s: %w", r.Path, cerr)
-		}
-		if err != nil || len(meta) == 0 {
-			return nil // the record keeps what it says
-		}
-		m := maps.Clone(r.Metadata)
-		if m == nil {
-			m = make(map[string]string, len(meta))
-		}
-		for k, v := range meta {
-			if _, ok := m[k]; !ok {
-				m[k] = v
-			}
-		}
-		r.Metadata = m
-		return nil
+		return s.fillRecord(ctx, kind, &out[i])
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// fillRecord gives r the metadata keys it lacks that the kind's Inspect
+// reads from its stored blob; see fillRecords.
+func (s *Store) fillRecord(ctx context.Context, kind Kind, r *Record) error {
+	st, err := s.objects.StatBlob(ctx, r.SHA256)
+	if errors.Is(err, objects.ErrNotFound) || (err == nil && st.Size != r.Size) {
+		return nil // on demand, or refused by checkBlobs
+	}
+	if err != nil {
+		return err
+	}
+	content := &blobReaderAt{open: func() (*os.File, bool, error) { return s.blobFile(ctx, r.SHA256) }}
+	meta, err := kind.Inspect(ctx, r.Path, content, r.Size)
+	if cerr := content.close(); cerr != nil {
+		return fmt.Errorf("%s: %w", r.Path, cerr)
+	}
+	if err != nil || len(meta) == 0 {
+		return nil // the record keeps what it says
+	}
+	m := maps.Clone(r.Metadata)
+	if m == nil {
+		m = make(map[string]string, len(meta))
+	}
+	for k, v := range meta {
+		if _, ok := m[k]; !ok {
+			m[k] = v
+		}
+	}
+	r.Metadata = m
+	return nil
 }
 
 // trustedMetadata is inspected plus what of given is kept when a record's

@@ -19,6 +19,7 @@ import (
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/internal/parallel"
+	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/uploads"
 )
@@ -34,6 +35,9 @@ type Server struct {
 	uploads uploadCfg
 	// maxUpload bounds an upload's total size; 0 is no limit.
 	maxUpload int64
+	// remoteOptions are the kinds' remote settings, documented in the
+	// Remote schema.
+	remoteOptions []remote.DeclaredOption
 
 	api     huma.API
 	handler http.Handler
@@ -88,6 +92,13 @@ type AuthLimiter interface {
 // failures are not limited.
 func WithAuthLimiter(l AuthLimiter) Option { return func(s *Server) { s.limiter = l } }
 
+// WithRemoteOptions documents the settings the content kinds give their
+// remotes (remote.Registry.DeclaredOptions) in the Remote schema, where
+// they sit beside the common fields.
+func WithRemoteOptions(opts []remote.DeclaredOption) Option {
+	return func(s *Server) { s.remoteOptions = opts }
+}
+
 // noLimit limits nothing.
 type noLimit struct{}
 
@@ -117,6 +128,7 @@ func New(svc api.Service, authn Authenticator, opts ...Option) (*Server, error) 
 	s.api = humago.New(mux, s.config())
 	s.routes()
 	finishSpec(s.api.OpenAPI())
+	documentRemoteOptions(s.api.OpenAPI(), s.remoteOptions)
 	mux.HandleFunc("GET "+wire.Prefix+"/openapi.json", s.serveSpec)
 	mux.HandleFunc(wire.Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, wire.NewError(http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path, nil))
@@ -233,6 +245,32 @@ func finishSpec(o *huma.OpenAPI) {
 				}
 			}
 		}
+	}
+}
+
+// documentRemoteOptions adds the kinds' remote settings to the Remote
+// schema.
+func documentRemoteOptions(o *huma.OpenAPI, opts []remote.DeclaredOption) {
+	sch := o.Components.Schemas.Map()["Remote"]
+	if sch == nil {
+		return
+	}
+	for _, opt := range opts {
+		if _, ok := sch.Properties[opt.Field]; ok {
+			continue
+		}
+		p := &huma.Schema{Description: strings.ReplaceAll(strings.Join(opt.Usages, "; "), "`", "")}
+		switch opt.Type {
+		case remote.ListOption:
+			p.Type, p.Items = "array", &huma.Schema{Type: "string"}
+		case remote.IntOption:
+			p.Type = "integer"
+		case remote.BoolOption:
+			p.Type = "boolean"
+		default:
+			p.Type = "string"
+		}
+		sch.Properties[opt.Field] = p
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -91,7 +92,7 @@ func distCreateCmd(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			acc := content.ClientAccess(d, base)
+			acc := content.ClientAccess(d, base, all.Kinds())
 			if jsonOut(c) {
 				return e.printJSON(distCreated{Distribution: *d, Access: acc})
 			}
@@ -180,7 +181,7 @@ func distShowCmd(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			acc := content.ClientAccess(d, base)
+			acc := content.ClientAccess(d, base, all.Kinds())
 			v, rerr := serving(ctx, svc, d)
 			if rerr != nil && !errors.Is(rerr, repo.ErrNotFound) {
 				return rerr
@@ -189,7 +190,10 @@ func distShowCmd(e *env) *cli.Command {
 				return e.printJSON(distShow{Distribution: *d, Access: acc, Serving: v})
 			}
 			printDist(e.stdout, d)
-			fmt.Fprintf(e.stdout, "url:       %s\nuse:       %s\n", acc.URL, acc.Use)
+			fmt.Fprintf(e.stdout, "url:       %s\n", acc.URL)
+			for _, line := range acc.Instructions {
+				fmt.Fprintf(e.stdout, "use:       %s\n", line)
+			}
 			switch {
 			case rerr != nil:
 				fmt.Fprintf(e.stdout, "serving:   nothing (%s)\n", oneLine(rerr.Error()))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -46,14 +47,9 @@ func remoteFlags(create bool) []cli.Flag {
 		&cli.DurationFlag{Name: "read-timeout", Usage: "limit for waiting for response headers and for any pause in a download"},
 		&cli.IntFlag{Name: "download-concurrency", Usage: "files downloaded at once"},
 		&cli.IntFlag{Name: "retries", Usage: "retries of a failed request (connection error, 408, 429, 5xx, dropped download), with exponential backoff"},
-		&cli.GenericFlag{Name: "project", Value: &globList{}, Usage: "python: sync only `PROJECT`, a name with an optional PEP 440 specifier set such as 'django>=4.2,<5' (repeatable; default: every project)"},
-		&cli.GenericFlag{Name: "platform", Value: &globList{}, Usage: "python: keep only wheels whose platform tag matches `TAG` (a pattern such as manylinux*_x86_64; repeatable), plus sdists and 'any' wheels; container: keep only the images of multi-arch indexes for these os/arch[/variant] (e.g. linux/amd64)"},
-		&cli.IntFlag{Name: "latest", Usage: "python: keep only the `N` latest versions of each project (0: all)"},
-		&cli.BoolFlag{Name: "prerelease", Usage: "python: keep pre- and dev-releases (otherwise only those a --project specifier names)"},
-		&cli.GenericFlag{Name: "allow-host", Value: &globList{}, Usage: "python: also download files from `HOST` (e.g. files.pythonhosted.org; repeatable)"},
-		&cli.StringFlag{Name: "upstream-name", Usage: "container: the repository on the registry, e.g. library/alpine (--url is the registry's root)"},
-		&cli.GenericFlag{Name: "include-tag", Value: &globList{}, Usage: "container: sync only tags matching `GLOB` (repeatable; default: every tag)"},
-		&cli.GenericFlag{Name: "exclude-tag", Value: &globList{}, Usage: "container: never sync tags matching `GLOB` (repeatable)"},
+	}
+	for _, o := range kindOptions() {
+		fl = append(fl, flagOf(o))
 	}
 	if create {
 		defaults := map[string]string{
@@ -71,7 +67,7 @@ func remoteFlags(create bool) []cli.Flag {
 				f.DefaultText = defaults[f.Name]
 			}
 		}
-		fl = append([]cli.Flag{&cli.StringFlag{Name: "kind", Value: "file", Usage: "upstream kind: " + orList(remoteall.Syncers().Kinds())}}, fl...)
+		fl = append([]cli.Flag{&cli.StringFlag{Name: "kind", Value: remoteall.Default, Usage: "upstream kind: " + orList(remoteall.Syncers().Kinds())}}, fl...)
 	} else {
 		for _, f := range fl {
 			switch f := f.(type) {
@@ -93,19 +89,34 @@ func (g *globList) Set(v string) error { *g = append(*g, v); return nil }
 func (g *globList) String() string     { return strings.Join(*g, " ") }
 func (g *globList) Get() any           { return g }
 
-// remoteFields maps the setting flags whose Remote JSON field is not the
-// flag's name with '_' for '-'.
-var remoteFields = map[string]string{
-	"project": "projects", "platform": "platforms", "allow-host": "allow_hosts",
-	"include-tag": "include_tags", "exclude-tag": "exclude_tags",
-}
-
-// remoteField is the Remote JSON field a setting flag sets.
+// remoteField is the Remote JSON field a setting flag sets: a kind's
+// option's field, else the flag's name with '_' for '-'.
 func remoteField(flag string) string {
-	if f, ok := remoteFields[flag]; ok {
-		return f
+	for _, o := range kindOptions() {
+		if o.Flag == flag {
+			return o.Field
+		}
 	}
 	return strings.ReplaceAll(flag, "-", "_")
+}
+
+// kindOptions are the settings the upstream kinds declare: one flag
+// each, whose help says what it means for each kind declaring it.
+func kindOptions() []remote.DeclaredOption { return remoteall.Syncers().DeclaredOptions() }
+
+// flag is the command-line flag of o.
+func flagOf(o remote.DeclaredOption) cli.Flag {
+	usage := strings.Join(o.Usages, "; ")
+	switch o.Type {
+	case remote.ListOption:
+		return &cli.GenericFlag{Name: o.Flag, Value: &globList{}, Usage: usage}
+	case remote.IntOption:
+		return &cli.IntFlag{Name: o.Flag, Usage: usage}
+	case remote.BoolOption:
+		return &cli.BoolFlag{Name: o.Flag, Usage: usage}
+	default:
+		return &cli.StringFlag{Name: o.Flag, Usage: usage}
+	}
 }
 
 // fileFlags name local files: the remote keeps their absolute paths.
@@ -287,9 +298,9 @@ func (e *env) printRemote(r *remote.Remote) {
 	} {
 		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
 	}
-	if r.UpstreamName != "" {
-		fmt.Fprintf(tw, "upstream name:\t%s\ninclude tags:\t%s\nexclude tags:\t%s\nplatforms:\t%s\n", r.UpstreamName,
-			or(strings.Join(r.IncludeTags, " "), "(all)"), or(strings.Join(r.ExcludeTags, " "), "-"), or(strings.Join(r.Platforms, " "), "(all)"))
+	// The settings of the remote's kind.
+	for _, o := range remoteall.Syncers().RemoteOptions(r.Kind) {
+		fmt.Fprintf(tw, "%s:\t%s\n", strings.ReplaceAll(o.Field, "_", " "), optionText(r.Options[o.Field], o))
 	}
 	_ = tw.Flush() // e.stdout errors surface nowhere else either
 }
@@ -356,4 +367,30 @@ func remoteDeleteCmd(e *env) *cli.Command {
 			return nil
 		}),
 	}
+}
+
+// optionText is how remote show prints a kind's setting: a list space
+// separated, as the common lists are.
+func optionText(raw json.RawMessage, o remote.OptionSpec) string {
+	if len(raw) == 0 {
+		if o.Unset == "" {
+			return "-"
+		}
+		return o.Unset
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return string(raw)
+	}
+	switch v := v.(type) {
+	case []any:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = fmt.Sprint(x)
+		}
+		return strings.Join(parts, " ")
+	case string:
+		return v
+	}
+	return string(raw)
 }

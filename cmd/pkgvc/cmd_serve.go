@@ -22,6 +22,7 @@ import (
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/internal/httplog"
 	"github.com/pkgvc/pkgvc/kinds/all"
+	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/tasks"
 )
 
@@ -94,10 +95,18 @@ func serveCmd(e *env) *cli.Command {
 			mgr := a.Remotes()
 			opts := []content.ServerOption{content.WithLogger(errlog), content.WithMaxBodyBytes(c.Int64("max-body-bytes"))}
 			if c.Bool("pull-through") {
+				syncers := all.Syncers()
 				opts = append(opts, content.WithPullThrough(func(ctx context.Context, rem, rp string, projects []string) (content.PullResult, error) {
-					pull := mgr.PullProjects // python: project names
-					if r, err := mgr.Show(ctx, rem); err == nil && r.Kind == "container" {
-						pull = mgr.PullRefs // tags and manifest digests
+					// An upstream that indexes one reference at a time (a
+					// registry's tags and digests) pulls those; any other,
+					// the projects named.
+					pull := mgr.PullProjects
+					if r, err := mgr.Show(ctx, rem); err == nil {
+						if s, err := syncers.Lookup(r.Kind); err == nil {
+							if _, refs := s.(remote.RefIndexer); refs {
+								pull = mgr.PullRefs
+							}
+						}
 					}
 					res, err := pull(ctx, rem, rp, projects)
 					if err != nil {
@@ -192,7 +201,7 @@ func printServing(ctx context.Context, w io.Writer, a *app.App, base string) {
 		return // serving goes on; the next request says what is wrong
 	}
 	for i := range dists {
-		fmt.Fprintf(w, "  distribution %s: %s\n", dists[i].Name, content.ClientAccess(&dists[i], base).Use)
+		fmt.Fprintf(w, "  distribution %s: %s\n", dists[i].Name, content.ClientAccess(&dists[i], base, a.Store().Kinds()).Use)
 	}
 	if len(dists) > 0 {
 		return

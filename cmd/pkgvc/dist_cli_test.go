@@ -56,7 +56,7 @@ func TestDistCLI(t *testing.T) {
 	raw := h.ok("--json", "dist", "show", "img")
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal([]byte(raw), &doc))
-	require.ElementsMatch(t, []string{"name", "base_path", "repo", "kind", "created", "url", "use", "serving"}, keys(doc))
+	require.ElementsMatch(t, []string{"name", "base_path", "repo", "kind", "created", "url", "use", "instructions", "serving"}, keys(doc))
 
 	v2 := h.commit("dev", h.file("b.txt", []byte("two")))
 	show := h.dist("show", "img")
@@ -69,6 +69,10 @@ func TestDistCLI(t *testing.T) {
 	text := h.ok("dist", "show", "img")
 	require.Contains(t, text, "follows:   dev")
 	require.Contains(t, text, "serving:   dev@2 "+v2.ID)
+	// What clients do, as the file kind tells: its files' URLs, and the
+	// PULP_MANIFEST a file remote syncs from.
+	require.Regexp(t, `(?m)^use: +curl -O http://\S+/content/test/img/PATH$`, text)
+	require.Regexp(t, `(?m)^use: +pkgvc remote create NAME --kind file --url http://\S+/content/test/img/PULP_MANIFEST$`, text)
 
 	var list []distOut
 	h.jsonOK(&list, "dist", "list")

@@ -76,6 +76,41 @@ func TestContainerRemoteCLI(t *testing.T) {
 	require.Contains(t, res.stderr, "wheel platform tag")
 }
 
+// A python remote's settings: set by the flags its kind declares, kept at
+// the top level of its JSON, printed by remote show; a setting of another
+// kind is refused.
+func TestPythonRemoteSettingsCLI(t *testing.T) {
+	h := newHarness(t)
+	var r struct {
+		remoteOut
+		Projects   []string `json:"projects"`
+		Latest     int      `json:"latest"`
+		Prerelease bool     `json:"prerelease"`
+		AllowHosts []string `json:"allow_hosts"`
+	}
+	h.jsonOK(&r, "remote", "create", "pypi", "--kind", "python", "--url", "https://pypi.org/simple/",
+		"--project", "django>=4.2,<5", "--project", "requests", "--latest", "2", "--prerelease", "--allow-host", "files.pythonhosted.org")
+	require.Equal(t, []string{"django>=4.2,<5", "requests"}, r.Projects)
+	require.Equal(t, 2, r.Latest)
+	require.True(t, r.Prerelease)
+	require.Equal(t, []string{"files.pythonhosted.org"}, r.AllowHosts)
+	out := h.ok("remote", "show", "pypi")
+	require.Regexp(t, `(?m)^projects: +django>=4.2,<5 requests$`, out)
+	require.Regexp(t, `(?m)^platforms: +\(all\)$`, out)
+	require.Regexp(t, `(?m)^latest: +2$`, out)
+	require.Regexp(t, `(?m)^prerelease: +true$`, out)
+	require.Regexp(t, `(?m)^allow hosts: +files.pythonhosted.org$`, out)
+	require.NotContains(t, out, "upstream name", "only the settings of its kind")
+
+	res := h.run("remote", "update", "pypi", "--upstream-name", "library/alpine")
+	require.NotEqual(t, 0, res.code)
+	require.Contains(t, res.stderr, `"upstream_name" is not a setting of python remotes`)
+
+	help := h.ok("remote", "create", "--help")
+	require.Contains(t, help, "python: sync only PROJECT")
+	require.Contains(t, help, "; container: keep only the images of multi-arch indexes", "one --platform flag, explained for each kind")
+}
+
 func TestContainerSyncCLI(t *testing.T) {
 	up := ocitest.Start(t, "")
 	addr := up.Addr

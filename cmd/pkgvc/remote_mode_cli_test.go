@@ -18,6 +18,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/api"
 	"github.com/pkgvc/pkgvc/api/local"
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/remote"
 )
 
@@ -84,13 +85,20 @@ func TestServerFlagWithoutClient(t *testing.T) {
 }
 
 // TestRemoteFlagsAreFields checks that every setting flag of remote
-// create and update names a field of remote.Remote.
+// create and update names a field of remote.Remote or a setting a kind
+// declares.
 func TestRemoteFlagsAreFields(t *testing.T) {
 	fields := map[string]bool{}
 	rt := reflect.TypeFor[remote.Remote]()
 	for i := range rt.NumField() {
 		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
 		fields[name] = true
+	}
+	reg := all.Syncers()
+	for _, kind := range reg.Kinds() {
+		for _, o := range reg.RemoteOptions(kind) {
+			fields[o.Field] = true // a kind's setting, beside the common fields
+		}
 	}
 	for _, f := range remoteFlags(false) {
 		name := f.Names()[0]

@@ -30,7 +30,7 @@ func repoCreateCmd(e *env) *cli.Command {
 		Usage:     "create an empty repository",
 		ArgsUsage: "NAME",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "kind", Value: "file", Usage: "content kind: " + orList(all.Kinds().Names())},
+			&cli.StringFlag{Name: "kind", Value: all.Default, Usage: "content kind: " + orList(all.Kinds().Names())},
 			&cli.IntFlag{Name: "retain", Usage: "keep only the last N versions (0 keeps all)"},
 		},
 		Action: e.checkedAction(1, 1, "NAME [--kind KIND] [--retain N]", func(c *cli.Command, _ []string) error {

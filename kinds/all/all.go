@@ -18,7 +18,7 @@ import (
 )
 
 // Kinds returns a fresh registry of all content kinds. The first is the
-// default: the kind of a repository created without one.
+// default (Default): the kind of a repository created without one.
 func Kinds() *repo.Kinds {
 	return repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{})
 }
@@ -32,3 +32,8 @@ func Publishers() *publish.Registry {
 func Syncers() *remote.Registry {
 	return remote.NewRegistry(fileupstream.Syncer{}, pyupstream.Syncer{}, contupstream.New())
 }
+
+// Default is the kind of a repository or remote created without one, and
+// the one an older pkgvc gave every distribution pinned by version id:
+// plain files.
+const Default = "file"

@@ -188,3 +188,17 @@ func (Kind) Package(rec repo.Record) (string, string, bool) {
 
 // SingleRecordPackages marks a tag as one record.
 func (Kind) SingleRecordPackages() {}
+
+// ValidateBasePath checks a container distribution's base path, which is
+// its image name (dist.BasePathRule).
+func (Kind) ValidateBasePath(basePath string) error {
+	if !format.ValidName(basePath) {
+		return errors.New("a container distribution's base path is its image name: lower-case components of letters and digits, separated by '.', '_', '__' or '-'")
+	}
+	return nil
+}
+
+// ClientAccess gives docker the distribution's image (content.ClientGuide).
+func (Kind) ClientAccess(_, image string) (string, []string) {
+	return image, []string{"docker pull " + image + ":TAG"}
+}

@@ -39,3 +39,10 @@ func (Kind) CheckPath(path string) error {
 	}
 	return nil
 }
+
+// ClientAccess gives the URLs of the distribution's files, and the
+// PULP_MANIFEST listing them that a file remote syncs from
+// (content.ClientGuide).
+func (Kind) ClientAccess(contentURL, _ string) (string, []string) {
+	return contentURL, []string{"curl -O " + contentURL + "PATH", "pkgvc remote create NAME --kind file --url " + contentURL + ManifestPath}
+}

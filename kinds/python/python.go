@@ -185,3 +185,9 @@ func (Kind) CheckPath(p string) error {
 	}
 	return nil
 }
+
+// ClientAccess gives pip the distribution's index (content.ClientGuide).
+func (Kind) ClientAccess(contentURL, _ string) (string, []string) {
+	index := contentURL + "simple/"
+	return index, []string{"pip install --index-url " + index + " PROJECT"}
+}

@@ -411,6 +411,17 @@ func TestPathConflicts(t *testing.T) {
 				}
 				require.True(t, got.IsZero())
 			}
+			for _, r := range []objects.ID{root, mustTrie(t, s, es)} {
+				_, err := ApplySorted(ctx, s, r, streamOf(sortedChanges(tc.changes)))
+				if tc.clash == nil {
+					require.NoError(t, err, "ApplySorted")
+					continue
+				}
+				require.ErrorIs(t, err, ErrPathConflict, "ApplySorted")
+				for _, p := range tc.clash {
+					require.Contains(t, err.Error(), fmt.Sprintf("%q", p))
+				}
+			}
 			// Build refuses the clashing set itself.
 			if tc.clash != nil {
 				final := map[string]Entry{}
@@ -684,4 +695,7 @@ func TestForcedCuts(t *testing.T) {
 	again, err := Build(ctx, s, es[1:])
 	require.NoError(t, err)
 	require.Equal(t, again, root)
+	streamed, err := ApplySorted(ctx, s, want, streamOf([]Change{{Path: es[0].Path}}))
+	require.NoError(t, err)
+	require.Equal(t, again, streamed)
 }

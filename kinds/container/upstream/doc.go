@@ -6,7 +6,7 @@
 //
 // The remote's URL is the registry's root ("https://registry-1.docker.io",
 // "http://127.0.0.1:5000": plain HTTP is used when the URL says so) and
-// Remote.UpstreamName the repository on it ("library/alpine"). The
+// Options.UpstreamName the repository on it ("library/alpine"). The
 // registry's auth flow is followed as Docker does: anonymous, or with the
 // remote's Username and PasswordFile, sent as Basic credentials to the
 // registry or to the token service its Bearer challenge names (the
@@ -17,10 +17,10 @@
 // # Index
 //
 // Index lists the repository's tags, keeps those matching some
-// Remote.IncludeTags pattern (all when empty) and no Remote.ExcludeTags
+// Options.IncludeTags pattern (all when empty) and no Options.ExcludeTags
 // pattern (path.Match syntax), and resolves each to its manifest. An image
 // index (a multi-arch list) brings its child manifests: with
-// Remote.Platforms ("os/arch[/variant]"; a missing variant matches any)
+// Options.Platforms ("os/arch[/variant]"; a missing variant matches any)
 // only the children of those platforms. The index's bytes are kept as
 // upstream served them, so its digest does not change: a filtered index
 // then names children the repository does not hold (Pulp accepts this

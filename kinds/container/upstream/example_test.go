@@ -16,6 +16,7 @@ import (
 
 	remoteall "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/kinds/container"
+	"github.com/pkgvc/pkgvc/kinds/container/upstream"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
@@ -25,9 +26,9 @@ import (
 // repository, then once more without changes.
 func Example() {
 	ctx := context.Background()
-	upstream := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer upstream.Close()
-	host := strings.TrimPrefix(upstream.URL, "http://")
+	hub := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer hub.Close()
+	host := strings.TrimPrefix(hub.URL, "http://")
 	img, err := random.Image(1024, 2)
 	if err != nil {
 		log.Fatal(err)
@@ -53,7 +54,9 @@ func Example() {
 		log.Fatal(err)
 	}
 	m := remote.New(st, remoteall.Syncers())
-	if _, err := m.Create(ctx, remote.Remote{Name: "hub", Kind: "container", URL: upstream.URL, UpstreamName: "library/alpine"}); err != nil {
+	// The repository on the registry is a container remote's setting.
+	r := upstream.Options{UpstreamName: "library/alpine"}.With(remote.Remote{Name: "hub", Kind: "container", URL: hub.URL})
+	if _, err := m.Create(ctx, r); err != nil {
 		log.Fatal(err)
 	}
 	for range 2 {

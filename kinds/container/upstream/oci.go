@@ -57,6 +57,7 @@ var (
 	_ remote.RemoteValidator = (*Syncer)(nil)
 	_ remote.Opener          = (*Syncer)(nil)
 	_ remote.RefIndexer      = (*Syncer)(nil)
+	_ remote.OptionDeclarer  = (*Syncer)(nil)
 )
 
 // New returns a Syncer.
@@ -94,26 +95,35 @@ func parseOptions(r *remote.Remote) (*options, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("url %q: want the registry's root, without a query", r.URL)
 	}
-	if r.UpstreamName == "" {
+	ro, err := RemoteOptionsOf(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ro.Platforms {
+		if p == "" || strings.ContainsAny(p, " \t\r\n") {
+			return nil, fmt.Errorf("platform %q: empty or white space", p)
+		}
+	}
+	if ro.UpstreamName == "" {
 		return nil, errors.New("no upstream name: give the registry's repository, e.g. --upstream-name library/alpine")
 	}
 	var nopts []name.Option
 	if u.Scheme == "http" {
 		nopts = append(nopts, name.Insecure)
 	}
-	repo, err := name.NewRepository(u.Host+"/"+r.UpstreamName, append(nopts, name.StrictValidation)...)
+	repo, err := name.NewRepository(u.Host+"/"+ro.UpstreamName, append(nopts, name.StrictValidation)...)
 	if err != nil {
-		return nil, fmt.Errorf("upstream name %q: %w", r.UpstreamName, err)
+		return nil, fmt.Errorf("upstream name %q: %w", ro.UpstreamName, err)
 	}
-	o := &options{repo: repo, base: u.Scheme + "://" + u.Host, include: r.IncludeTags, exclude: r.ExcludeTags}
-	for _, list := range [][]string{r.IncludeTags, r.ExcludeTags} {
+	o := &options{repo: repo, base: u.Scheme + "://" + u.Host, include: ro.IncludeTags, exclude: ro.ExcludeTags}
+	for _, list := range [][]string{ro.IncludeTags, ro.ExcludeTags} {
 		for _, p := range list {
 			if _, err := path.Match(p, ""); err != nil || p == "" {
 				return nil, fmt.Errorf("tag pattern %q: want a path.Match pattern such as 'v1.*'", p)
 			}
 		}
 	}
-	for _, p := range r.Platforms {
+	for _, p := range ro.Platforms {
 		parts := strings.Split(p, "/")
 		if len(parts) < 2 || len(parts) > 3 || slices.Contains(parts, "") {
 			return nil, fmt.Errorf("platform %q: want os/arch or os/arch/variant, such as linux/amd64 or linux/arm/v7", p)

@@ -46,10 +46,22 @@ func newEnv(t *testing.T) *env {
 	return &env{t: t, st: st, m: remote.New(st, remoteall.Syncers(), remote.WithRetryBackoff(time.Millisecond, 5*time.Millisecond))}
 }
 
+// settings changes the container settings of a remote.
+func settings(change func(*upstream.Options)) func(*remote.Remote) {
+	return func(r *remote.Remote) {
+		o, err := upstream.RemoteOptionsOf(r)
+		if err != nil {
+			panic(err)
+		}
+		change(&o)
+		*r = o.With(*r)
+	}
+}
+
 // remote creates remote "up" for repository n of the registry at url.
 func (e *env) remote(url, n string, change ...func(*remote.Remote)) {
 	e.t.Helper()
-	r := remote.Remote{Name: "up", Kind: upstream.Kind, URL: url, UpstreamName: n, Retries: 1}
+	r := upstream.Options{UpstreamName: n}.With(remote.Remote{Name: "up", Kind: upstream.Kind, URL: url, Retries: 1})
 	for _, c := range change {
 		c(&r)
 	}
@@ -180,10 +192,10 @@ func TestSyncTagsIndexesAndFilters(t *testing.T) {
 	up.Push("library/alpine", "3.19", three)
 
 	e := newEnv(t)
-	e.remote(c.srv.URL, "library/alpine", func(r *remote.Remote) {
+	e.remote(c.srv.URL, "library/alpine", settings(func(r *upstream.Options) {
 		r.Platforms = []string{"linux/amd64"}
 		r.ExcludeTags = []string{"old"}
-	})
+	}))
 	res := e.syncOK(false)
 	require.True(t, res.Changed)
 	recs := e.records()
@@ -255,7 +267,7 @@ func TestSyncIncludeTagsAndAllPlatforms(t *testing.T) {
 	up.Push("team/app", "dev", ocitest.NewImage(t, "linux", "amd64", true, 10))
 
 	e := newEnv(t)
-	e.remote(up.URL(), "team/app", func(r *remote.Remote) { r.IncludeTags = []string{"v1.*"}; r.ExcludeTags = []string{"v1.1"} })
+	e.remote(up.URL(), "team/app", settings(func(r *upstream.Options) { r.IncludeTags = []string{"v1.*"}; r.ExcludeTags = []string{"v1.1"} }))
 	e.syncOK(false)
 	recs := e.records()
 	var tags []string
@@ -430,7 +442,7 @@ func TestPullRefs(t *testing.T) {
 	require.NoError(t, err)
 
 	e := newEnv(t)
-	e.remote(up.URL(), "library/alpine", func(r *remote.Remote) { r.Platforms = []string{"linux/arm64"} })
+	e.remote(up.URL(), "library/alpine", settings(func(r *upstream.Options) { r.Platforms = []string{"linux/arm64"} }))
 
 	res, err := e.m.PullRefs(ctx(t), "up", "mirror", []string{"3", "nosuch", "sha256:" + strings.Repeat("ab", 32)})
 	require.NoError(t, err)
@@ -485,26 +497,36 @@ func TestValidateRemote(t *testing.T) {
 	e := newEnv(t)
 	for _, tc := range []struct {
 		name   string
-		change func(*remote.Remote)
+		change func(*remote.Remote, *upstream.Options)
 		msg    string
 	}{
-		{"no upstream name", func(r *remote.Remote) { r.UpstreamName = "" }, "upstream name"},
-		{"bad upstream name", func(r *remote.Remote) { r.UpstreamName = "Library/Alpine" }, "upstream name"},
-		{"url with a path", func(r *remote.Remote) { r.URL = "https://registry.example/library/alpine" }, "registry's root"},
-		{"platform", func(r *remote.Remote) { r.Platforms = []string{"amd64"} }, "os/arch"},
-		{"tag pattern", func(r *remote.Remote) { r.IncludeTags = []string{"["} }, "tag pattern"},
+		{"no upstream name", func(_ *remote.Remote, o *upstream.Options) { o.UpstreamName = "" }, "upstream name"},
+		{"bad upstream name", func(_ *remote.Remote, o *upstream.Options) { o.UpstreamName = "Library/Alpine" }, "upstream name"},
+		{"url with a path", func(r *remote.Remote, _ *upstream.Options) { r.URL = "https://registry.example/library/alpine" }, "registry's root"},
+		{"platform", func(_ *remote.Remote, o *upstream.Options) { o.Platforms = []string{"amd64"} }, "os/arch"},
+		{"platform with a space", func(_ *remote.Remote, o *upstream.Options) { o.Platforms = []string{"linux/amd64 "} }, "white space"},
+		{"tag pattern", func(_ *remote.Remote, o *upstream.Options) { o.IncludeTags = []string{"["} }, "tag pattern"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := remote.Remote{Name: "x", Kind: upstream.Kind, URL: "https://registry.example", UpstreamName: "library/alpine"}
-			tc.change(&r)
-			_, err := e.m.Create(ctx(t), r)
+			r := remote.Remote{Name: "x", Kind: upstream.Kind, URL: "https://registry.example"}
+			o := upstream.Options{UpstreamName: "library/alpine"}
+			tc.change(&r, &o)
+			_, err := e.m.Create(ctx(t), o.With(r))
 			require.ErrorIs(t, err, repo.ErrInvalid)
 			require.Contains(t, err.Error(), tc.msg)
 		})
 	}
-	_, err := e.m.Create(ctx(t), remote.Remote{Name: "ok", Kind: upstream.Kind, URL: "https://registry.example/", UpstreamName: "library/alpine",
-		Platforms: []string{"linux/arm/v7", "linux/amd64"}, IncludeTags: []string{"3.*"}})
+	o := upstream.Options{UpstreamName: "library/alpine", Platforms: []string{"linux/arm/v7", "linux/amd64"}, IncludeTags: []string{"3.*"}}
+	_, err := e.m.Create(ctx(t), o.With(remote.Remote{Name: "ok", Kind: upstream.Kind, URL: "https://registry.example/"}))
 	require.NoError(t, err)
+	_, err = e.m.Create(ctx(t), o.With(remote.Remote{Name: "python-setting", Kind: upstream.Kind, URL: "https://registry.example/",
+		Options: remote.Options{"projects": []byte(`["django"]`)}}))
+	require.NoError(t, err, "With replaces the settings")
+	bad := o.With(remote.Remote{Name: "bad", Kind: upstream.Kind, URL: "https://registry.example/"})
+	bad.Options["projects"] = []byte(`["django"]`)
+	_, err = e.m.Create(ctx(t), bad)
+	require.ErrorIs(t, err, repo.ErrInvalid, "a setting the container kind does not declare")
+	require.Contains(t, err.Error(), `"projects" is not a setting of container remotes`)
 }
 
 // TestSyncResumesDroppedBlob cuts the first blob download halfway: the

@@ -5,7 +5,7 @@
 // # Index
 //
 // The remote's URL is the index's root ("https://pypi.org/simple/"). With
-// no Remote.Projects, every project the root page lists is synced;
+// no Options.Projects, every project the root page lists is synced;
 // otherwise the projects named, each with an optional PEP 440 specifier
 // set ("django>=4.2,<5"). Pages are asked for as PEP 691 JSON and read as
 // PEP 503 HTML when the index answers with HTML (see
@@ -16,18 +16,18 @@
 // For each project, in order: files that are neither wheels nor sdists
 // (.tar.gz, .zip), or whose name is not the project's, are skipped;
 // versions outside the specifier set are dropped; pre- and dev-releases
-// are dropped unless Remote.Prerelease is set or the project's specifier
+// are dropped unless Options.Prerelease is set or the project's specifier
 // names one; yanked files are dropped unless the specifier pins their
 // version with "=="; wheels whose platform tag matches none of
-// Remote.Platforms are dropped (sdists and "any" wheels stay); then only
-// the Remote.Latest newest versions are kept.
+// Options.Platforms are dropped (sdists and "any" wheels stay); then only
+// the Options.Latest newest versions are kept.
 //
 // # Trust
 //
 // Every file must carry a sha256 (the "#sha256=" fragment or "hashes"):
 // pkgvc verifies every byte it stores, so a file without one makes the
 // sync fail. A file's URL must be http(s) on the index's host or on a
-// host in Remote.AllowHosts (PyPI's files are on files.pythonhosted.org);
+// host in Options.AllowHosts (PyPI's files are on files.pythonhosted.org);
 // any other link fails the sync, naming the file. Pages over
 // simplepage.MaxPageSize and indexes of more than MaxProjects projects
 // are refused.

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -46,7 +47,9 @@ type Syncer struct{}
 var (
 	_ remote.Syncer           = Syncer{}
 	_ remote.RemoteValidator  = Syncer{}
+	_ remote.OptionDeclarer   = Syncer{}
 	_ remote.ContentDescriber = Syncer{}
+	_ remote.IndexStreamer    = Syncer{}
 )
 
 // DescribesFromContent makes a sync read what an index page leaves out
@@ -132,9 +135,13 @@ type options struct {
 }
 
 func parseOptions(r *remote.Remote) (*options, error) {
-	o := &options{platforms: r.Platforms, latest: r.Latest, prerelease: r.Prerelease}
+	ro, err := RemoteOptionsOf(r)
+	if err != nil {
+		return nil, err
+	}
+	o := &options{platforms: ro.Platforms, latest: ro.Latest, prerelease: ro.Prerelease}
 	seen := make(map[string]bool)
-	for _, p := range r.Projects {
+	for _, p := range ro.Projects {
 		req, err := ParseRequirement(p)
 		if err != nil {
 			return nil, err
@@ -145,7 +152,7 @@ func parseOptions(r *remote.Remote) (*options, error) {
 		seen[req.Name] = true
 		o.reqs = append(o.reqs, req)
 	}
-	for _, p := range r.Platforms {
+	for _, p := range ro.Platforms {
 		if strings.Contains(p, "/") {
 			return nil, fmt.Errorf("platform %q: want a wheel platform tag or pattern such as manylinux*_x86_64", p)
 		}
@@ -156,7 +163,7 @@ func parseOptions(r *remote.Remote) (*options, error) {
 	if u, err := url.Parse(r.URL); err == nil {
 		o.hosts = append(o.hosts, strings.ToLower(u.Host))
 	}
-	for _, h := range r.AllowHosts {
+	for _, h := range ro.AllowHosts {
 		o.hosts = append(o.hosts, strings.ToLower(h))
 	}
 	return o, nil
@@ -174,15 +181,16 @@ func (o *options) hostAllowed(u *url.URL) bool {
 	return false
 }
 
-// Index lists the files of the remote's projects that pass its filters.
-func (s Syncer) Index(ctx context.Context, up remote.Upstream) ([]remote.Package, error) {
+// start parses the remote's options and root URL and lists the projects
+// to read.
+func start(ctx context.Context, up remote.Upstream) (*fetcher, *options, *url.URL, []Requirement, error) {
 	o, err := parseOptions(&up.Remote)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, nil, err
 	}
 	root, err := url.Parse(up.Remote.URL)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, nil, err
 	}
 	if !strings.HasSuffix(root.Path, "/") {
 		root.Path += "/"
@@ -192,8 +200,106 @@ func (s Syncer) Index(ctx context.Context, up remote.Upstream) ([]remote.Package
 	reqs := o.reqs
 	if reqs == nil {
 		if reqs, err = f.projects(ctx, root); err != nil {
-			return nil, err
+			return nil, nil, nil, nil, err
 		}
+	}
+	return f, o, root, reqs, nil
+}
+
+// IndexSeq lists what Index does, a project at a time, in path order:
+// projects by name as a directory sorts ("a-b/" before "a/"), each
+// project's files by name. Project pages are read a few at a time (the
+// remote's download concurrency) ahead of the one being yielded, so only
+// those pages' files are held.
+func (s Syncer) IndexSeq(ctx context.Context, up remote.Upstream, yield func(remote.Package) error) error {
+	f, o, root, reqs, err := start(ctx, up)
+	if err != nil {
+		return err
+	}
+	reqs = slices.Clone(reqs)
+	slices.SortFunc(reqs, func(a, b Requirement) int { return compareDirs(a.Name, b.Name) })
+
+	type result struct {
+		req  Requirement
+		pkgs []remote.Package
+		err  error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	// Each page's result comes through its own channel, queued in project
+	// order; the queue's capacity bounds the pages read ahead, a few
+	// times the pages read at once, so that a slow page does not stop
+	// the others.
+	conc := max(1, up.Remote.DownloadConcurrency)
+	queue := make(chan chan result, 4*conc)
+	sem := make(chan struct{}, conc)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(queue)
+		for _, req := range reqs {
+			ch := make(chan result, 1)
+			select {
+			case queue <- ch:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				ch <- result{req: req, err: ctx.Err()}
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				r := result{req: req}
+				r.err = parallel.Safe(func() (err error) {
+					r.pkgs, err = f.project(ctx, root, req, o)
+					return err
+				})
+				ch <- r
+			}()
+		}
+	}()
+	for ch := range queue {
+		r := <-ch
+		if r.err != nil {
+			return fmt.Errorf("project %s: %w", r.req.Name, r.err)
+		}
+		slices.SortFunc(r.pkgs, func(a, b remote.Package) int { return strings.Compare(a.Path, b.Path) })
+		for _, p := range r.pkgs {
+			if err := yield(p); err != nil {
+				return err
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// compareDirs orders names as the directories "a/" and "b/" sort.
+func compareDirs(a, b string) int {
+	n := min(len(a), len(b))
+	if c := strings.Compare(a[:n], b[:n]); c != 0 {
+		return c
+	}
+	switch {
+	case len(a) == len(b):
+		return 0
+	case len(a) < len(b):
+		return cmp.Compare('/', b[n])
+	default:
+		return cmp.Compare(a[n], '/')
+	}
+}
+
+// Index lists the files of the remote's projects that pass its filters.
+func (s Syncer) Index(ctx context.Context, up remote.Upstream) ([]remote.Package, error) {
+	f, o, root, reqs, err := start(ctx, up)
+	if err != nil {
+		return nil, err
 	}
 	// Project pages are read a few at a time (the remote's download
 	// concurrency); the result keeps the order of the project list.

@@ -5,9 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +23,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/httpx"
 	"github.com/pkgvc/pkgvc/httpx/httpxtest"
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	pubpypi "github.com/pkgvc/pkgvc/kinds/all"
@@ -155,12 +160,12 @@ func TestSyncStaticIndex(t *testing.T) {
 		want []string
 	}{
 		{"all", remote.Remote{}, []string{"alpha/alpha-1.0", "alpha/alpha-1.1", "alpha/alpha-2.0", "beta/beta-1.0"}},
-		{"project", remote.Remote{Projects: []string{"Alpha"}}, []string{"alpha/alpha-1.0", "alpha/alpha-1.1", "alpha/alpha-2.0"}},
-		{"specifier", remote.Remote{Projects: []string{"alpha>=1.1,<2"}}, []string{"alpha/alpha-1.1"}},
-		{"specifier names prerelease", remote.Remote{Projects: []string{"alpha>=2.1rc1"}}, []string{"alpha/alpha-2.1rc1"}},
-		{"prerelease", remote.Remote{Projects: []string{"alpha"}, Prerelease: true, Latest: 1}, []string{"alpha/alpha-2.1rc1"}},
-		{"latest", remote.Remote{Latest: 2}, []string{"alpha/alpha-1.1", "alpha/alpha-2.0", "beta/beta-1.0"}},
-		{"platform", remote.Remote{Projects: []string{"beta"}, Platforms: []string{"manylinux*_x86_64"}}, []string{"beta/beta-1.0"}},
+		{"project", upstream.Options{Projects: []string{"Alpha"}}.With(remote.Remote{}), []string{"alpha/alpha-1.0", "alpha/alpha-1.1", "alpha/alpha-2.0"}},
+		{"specifier", upstream.Options{Projects: []string{"alpha>=1.1,<2"}}.With(remote.Remote{}), []string{"alpha/alpha-1.1"}},
+		{"specifier names prerelease", upstream.Options{Projects: []string{"alpha>=2.1rc1"}}.With(remote.Remote{}), []string{"alpha/alpha-2.1rc1"}},
+		{"prerelease", upstream.Options{Projects: []string{"alpha"}, Prerelease: true, Latest: 1}.With(remote.Remote{}), []string{"alpha/alpha-2.1rc1"}},
+		{"latest", upstream.Options{Latest: 2}.With(remote.Remote{}), []string{"alpha/alpha-1.1", "alpha/alpha-2.0", "beta/beta-1.0"}},
+		{"platform", upstream.Options{Projects: []string{"beta"}, Platforms: []string{"manylinux*_x86_64"}}.With(remote.Remote{}), []string{"beta/beta-1.0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -184,7 +189,7 @@ func TestSyncStaticIndex(t *testing.T) {
 func TestSyncWrongDigest(t *testing.T) {
 	index := staticIndex(t, upstreamDists, "alpha-1.1-py3-none-any.whl")
 	f := newFixture(t)
-	_, err := f.sync(t, remote.Remote{URL: index, Projects: []string{"alpha"}})
+	_, err := f.sync(t, upstream.Options{Projects: []string{"alpha"}}.With(remote.Remote{URL: index}))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "alpha-1.1-py3-none-any.whl")
 	info, err := f.st.ShowRepo(f.ctx, "py")
@@ -198,7 +203,7 @@ func TestSyncRefusesOtherHost(t *testing.T) {
 	// index is asked for as localhost.
 	local := strings.Replace(index, "127.0.0.1", "localhost", 1)
 	f := newFixture(t)
-	_, err := f.sync(t, remote.Remote{URL: local, Projects: []string{"beta"}})
+	_, err := f.sync(t, upstream.Options{Projects: []string{"beta"}}.With(remote.Remote{URL: local}))
 	require.NoError(t, err, "relative links stay on the index's host")
 
 	dir := t.TempDir()
@@ -207,7 +212,7 @@ func TestSyncRefusesOtherHost(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "simple", "beta", "index.html"), []byte(page), 0o644))
 	other := httpxtest.StaticServer(t, dir) + "simple/"
 	f = newFixture(t)
-	_, err = f.sync(t, remote.Remote{URL: other, Projects: []string{"beta"}})
+	_, err = f.sync(t, upstream.Options{Projects: []string{"beta"}}.With(remote.Remote{URL: other}))
 	require.ErrorIs(t, err, upstream.ErrHostNotAllowed)
 	require.Contains(t, err.Error(), "--allow-host 127.0.0.2")
 }
@@ -218,7 +223,7 @@ func TestSyncNoSHA256(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "simple", "beta"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "simple", "beta", "index.html"), []byte(page), 0o644))
 	f := newFixture(t)
-	_, err := f.sync(t, remote.Remote{URL: httpxtest.StaticServer(t, dir) + "simple/", Projects: []string{"beta"}})
+	_, err := f.sync(t, upstream.Options{Projects: []string{"beta"}}.With(remote.Remote{URL: httpxtest.StaticServer(t, dir) + "simple/"}))
 	require.ErrorIs(t, err, upstream.ErrNoSHA256)
 	require.Contains(t, err.Error(), "beta-1.0-py3-none-any.whl")
 }
@@ -250,7 +255,7 @@ func TestSyncFromPkgvc(t *testing.T) {
 	index := "http://" + l.Addr().String() + content.ContentPrefix + "py/simple/"
 
 	f := newFixture(t)
-	got, err := f.sync(t, remote.Remote{URL: index, Prerelease: true})
+	got, err := f.sync(t, upstream.Options{Prerelease: true}.With(remote.Remote{URL: index}))
 	require.NoError(t, err)
 	var want []string
 	for n := range files {
@@ -304,7 +309,7 @@ func TestSyncMetadataFromContent(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "simple", "gamma"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "simple", "gamma", "index.html"), []byte(page), 0o644))
 	t.Run("immediate", func(t *testing.T) {
-		got, err := f.sync(t, remote.Remote{Name: "imm", URL: httpxtest.StaticServer(t, dir) + "simple/", Projects: []string{"gamma"}})
+		got, err := f.sync(t, upstream.Options{Projects: []string{"gamma"}}.With(remote.Remote{Name: "imm", URL: httpxtest.StaticServer(t, dir) + "simple/"}))
 		require.NoError(t, err)
 		rec := got["packages/gamma/"+name]
 		require.Equal(t, committed.Metadata, rec.Metadata, "the synced record says what a commit says")
@@ -318,7 +323,7 @@ func TestSyncMetadataFromContent(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "simple", "gamma", "index.html"), []byte(page), 0o644))
 	t.Run("on demand", func(t *testing.T) {
 		g := newFixture(t)
-		got, err := g.sync(t, remote.Remote{Name: "lazy", URL: httpxtest.StaticServer(t, dir) + "simple/", Projects: []string{"gamma"}, Policy: remote.OnDemand})
+		got, err := g.sync(t, upstream.Options{Projects: []string{"gamma"}}.With(remote.Remote{Name: "lazy", URL: httpxtest.StaticServer(t, dir) + "simple/", Policy: remote.OnDemand}))
 		require.NoError(t, err)
 		rec := got["packages/gamma/"+name]
 		require.True(t, repo.IsOnDemand(rec))
@@ -337,6 +342,11 @@ func (p panicky) Index(ctx context.Context, up remote.Upstream) ([]remote.Packag
 	return p.Syncer.Index(ctx, up)
 }
 
+func (p panicky) IndexSeq(ctx context.Context, up remote.Upstream, yield func(remote.Package) error) error {
+	up.KnownSize = func(context.Context, objects.ID) (int64, bool) { panic("bug in a project page") }
+	return p.Syncer.IndexSeq(ctx, up, yield)
+}
+
 // A panic reading a project page fails the sync, or the project a
 // pull-through asked for, with the stack; the process goes on.
 func TestSyncProjectPanicFails(t *testing.T) {
@@ -352,4 +362,63 @@ func TestSyncProjectPanicFails(t *testing.T) {
 	res, err := f.m.PullProjects(f.ctx, "up", "py", []string{"alpha"})
 	require.NoError(t, err)
 	require.ErrorAs(t, res.Failed["alpha"], &pe)
+}
+
+// TestIndexSeqInPathOrder: IndexSeq yields what Index returns, in strictly
+// increasing path order, even where project names sort otherwise than
+// their directories ("a-b" before "a/", "a0" after it).
+func TestIndexSeqInPathOrder(t *testing.T) {
+	// PEP 691 pages made here: a static tree cannot serve "a-b" at the
+	// name its wheels give ("a_b").
+	projects := map[string][]string{"a": {"1.0", "2.0"}, "a-b": {"1.0"}, "a0": {"1.0"}, "ab": {"1.0"}, "b": {"1.0"}, "a-c": {"3.0", "2.5"}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", pyformat.ContentTypeJSON)
+		name := strings.Trim(strings.TrimPrefix(r.URL.Path, "/simple/"), "/")
+		if name == "" {
+			var ps []map[string]string
+			for p := range projects {
+				ps = append(ps, map[string]string{"name": p})
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"meta": map[string]string{"api-version": "1.0"}, "projects": ps})
+			return
+		}
+		var files []map[string]any
+		for _, v := range projects[name] {
+			fn := strings.ReplaceAll(name, "-", "_") + "-" + v + "-py3-none-any.whl"
+			sum := sha256.Sum256([]byte(fn))
+			files = append(files, map[string]any{"filename": fn, "url": "/files/" + fn, "hashes": map[string]string{"sha256": hex.EncodeToString(sum[:])}, "size": 10})
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"meta": map[string]string{"api-version": "1.1"}, "name": name, "files": files})
+	}))
+	t.Cleanup(srv.Close)
+	url := srv.URL + "/simple/"
+	ds := 8
+	c, err := httpx.New(httpx.Config{})
+	require.NoError(t, err)
+	for _, conc := range []int{1, 3} {
+		up := remote.Upstream{Remote: remote.Remote{Name: "up", Kind: "python", URL: url, DownloadConcurrency: conc}, Client: c}
+		whole, err := upstream.Syncer{}.Index(context.Background(), up)
+		require.NoError(t, err)
+		var got []string
+		require.NoError(t, upstream.Syncer{}.IndexSeq(context.Background(), up, func(p remote.Package) error {
+			got = append(got, p.Path)
+			return nil
+		}))
+		require.Len(t, got, ds)
+		for i := 1; i < len(got); i++ {
+			require.Less(t, got[i-1], got[i])
+		}
+		var want []string
+		for _, p := range whole {
+			want = append(want, p.Path)
+		}
+		require.ElementsMatch(t, want, got)
+
+		// An error from yield ends the listing and is returned.
+		stop := errors.New("stop")
+		n := 0
+		err = upstream.Syncer{}.IndexSeq(context.Background(), up, func(remote.Package) error { n++; return stop })
+		require.ErrorIs(t, err, stop)
+		require.Equal(t, 1, n)
+	}
 }
