@@ -37,6 +37,11 @@ type Options struct {
 	// Publishers generate the files written beside the packages, such as
 	// PULP_MANIFEST; nil writes none.
 	Publishers *publish.Registry
+	// Publications, if set, gives the publication files instead: the
+	// stored publication of the version (the one the content server
+	// serves), built from an earlier one's if need be, rather than files
+	// generated anew by Publishers.
+	Publications *publish.Publications
 	// Fetch, if set, brings the blob of an on-demand record into the store;
 	// checkout calls it, from several goroutines, for such records whose
 	// blob is missing. Without it a missing blob fails the checkout, naming
@@ -458,6 +463,13 @@ type Updater interface {
 // tree when the publisher is an Updater, and checks that no record sits
 // where one of them goes.
 func (c *checkouter) publish(ctx context.Context, kind string, v *repo.Version, served string) ([]publish.File, error) {
+	if c.o.Publications != nil {
+		files, err := c.stored(ctx, kind, v)
+		if err != nil {
+			return nil, err
+		}
+		return files, c.checkPublished(ctx, kind, v, files)
+	}
 	if c.o.Publishers == nil {
 		return nil, nil
 	}
@@ -475,19 +487,48 @@ func (c *checkouter) publish(ctx context.Context, kind string, v *repo.Version, 
 			return nil, fmt.Errorf("publish %s: %w", v, err)
 		}
 	}
+	return files, c.checkPublished(ctx, kind, v, files)
+}
+
+// checkPublished checks that no record of v sits where a publication file
+// goes.
+func (c *checkouter) checkPublished(ctx context.Context, kind string, v *repo.Version, files []publish.File) error {
 	for _, f := range files {
 		if _, err := under("", f.Path); err != nil {
-			return nil, fmt.Errorf("publish %s: %w", v, err)
+			return fmt.Errorf("publish %s: %w", v, err)
 		}
 		_, clash, err := tree.Get(ctx, c.st.Objects(), v.Tree, f.Path)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if clash {
-			return nil, fmt.Errorf("%w: %s holds a package at %s, where the %s publication writes its own file; remove that package", repo.ErrInvalid, v, f.Path, kind)
+			return fmt.Errorf("%w: %s holds a package at %s, where the %s publication writes its own file; remove that package", repo.ErrInvalid, v, f.Path, kind)
 		}
 	}
-	return files, nil
+	return nil
+}
+
+// stored reads the files of v's stored publication.
+func (c *checkouter) stored(ctx context.Context, kind string, v *repo.Version) ([]publish.File, error) {
+	pub, err := c.o.Publications.For(ctx, kind, v)
+	if err != nil {
+		return nil, err
+	}
+	var files []publish.File
+	err = pub.Walk(ctx, func(f *publish.File) error {
+		rc, err := pub.Open(ctx, f)
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(rc)
+		_ = rc.Close() // read-only
+		if err != nil {
+			return err
+		}
+		files = append(files, publish.File{Path: f.Path, ContentType: f.ContentType, Content: data})
+		return nil
+	})
+	return files, err
 }
 
 // update derives v's publication from the files of the complete tree slot.

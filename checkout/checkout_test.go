@@ -31,6 +31,7 @@ import (
 	"github.com/pkgvc/pkgvc/kinds/file/pulpmanifest"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -741,4 +742,38 @@ func TestCheckoutRepairsState(t *testing.T) {
 	res = f.checkout("d", dir)
 	require.Equal(t, 2, res.Written, "incremental again")
 	f.requireServes(dir, "r")
+}
+
+// TestCheckoutStoredPublication: with Publications, a checkout writes the
+// stored publication (the one the content server serves), storing it
+// first if need be, updated from the last one's for the next version.
+func TestCheckoutStoredPublication(t *testing.T) {
+	f := newFixture(t)
+	f.createRepo("r", repo.CreateOptions{Kind: "file"})
+	f.commit("r", map[string][]byte{"a.txt": []byte("a"), "b/c.txt": []byte("c")})
+	f.createDist("d", "d", "r")
+	dir := filepath.Join(f.out, "d")
+	pubs := publish.NewPublications(f.st, all.Publishers(), 4)
+	var incremental []bool
+	pubs.Built = func(_ string, _ objects.ID, inc bool, _ int) { incremental = append(incremental, inc) }
+	for i, files := range []map[string][]byte{nil, {"e.txt": []byte("e")}} {
+		if files != nil {
+			f.commit("r", files)
+		}
+		_, err := checkout.Dist(f.ctx, f.dists, "d", dir, checkout.Options{Publications: pubs})
+		require.NoError(t, err)
+		pubs.Wait()
+		v, err := f.st.Resolve(f.ctx, "r")
+		require.NoError(t, err)
+		pub, ok, err := pubs.Stored(f.ctx, "file", v.ID)
+		require.NoError(t, err)
+		require.True(t, ok, "checkout %d stored the publication", i)
+		want, _, err := pub.ReadFile(f.ctx, "PULP_MANIFEST")
+		require.NoError(t, err)
+		got, err := os.ReadFile(filepath.Join(dir, "PULP_MANIFEST"))
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got))
+		f.requireServes(dir, "r")
+	}
+	require.Equal(t, []bool{false, true}, incremental)
 }

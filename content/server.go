@@ -384,7 +384,12 @@ func (s *Server) serveVersionPath(w http.ResponseWriter, r *http.Request, q *req
 	}
 	pub, puberr := s.publication(ctx, q)
 	if pub != nil {
-		if f, ok := pub.File(q.sub); ok {
+		f, ok, err := pub.Lookup(ctx, q.sub)
+		if err != nil {
+			s.internal(w, r, "publication", err)
+			return
+		}
+		if ok {
 			s.servePubFile(w, r, q, f, cc)
 			return
 		}
@@ -452,7 +457,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, q *request, cc []
 		http.Redirect(w, r, u, http.StatusMovedPermanently)
 		return true
 	}
-	f, ok := pub.File(target)
+	f, ok, err := pub.Lookup(r.Context(), target)
+	if err != nil {
+		s.internal(w, r, "publication", err)
+		return true
+	}
 	if !ok {
 		return false
 	}
@@ -488,6 +497,17 @@ type pubSlot struct {
 }
 
 func (s *Server) servePubFile(w http.ResponseWriter, r *http.Request, q *request, f *publish.File, cc []string) {
+	if f.Content == nil { // a stored file: a blob, served as a package's
+		h := w.Header()
+		ct := f.ContentType
+		if ct == "" {
+			ct = contentType(f.Path)[0]
+		}
+		h["Content-Type"] = []string{ct}
+		h["Cache-Control"] = cc
+		s.serveRecord(w, r, &repo.Record{Path: f.Path, SHA256: f.ID, Size: f.Size})
+		return
+	}
 	slot := q.vs.pub.Load()
 	slot.mu.Lock()
 	etag, ok := slot.etags[f.Path]

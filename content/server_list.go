@@ -69,17 +69,16 @@ func (s *Server) children(ctx context.Context, q *request, dir string) ([]listIt
 		return nil, false, err
 	}
 	if pub != nil {
-		paths := pub.Paths() // sorted: skip each subdirectory as the tree does
-		for i := sort.SearchStrings(paths, dir); i < len(paths) && strings.HasPrefix(paths[i], dir); {
-			name, isDir := childOf(dir, paths[i])
-			if !isDir {
-				f, _ := pub.File(paths[i])
-				add(listItem{name: name, size: int64(len(f.Content))})
-				i++
-				continue
+		// The publication is a tree too: listed by range, as the version.
+		if err := pub.List(ctx, dir, func(name string, isDir bool, f *publish.File) error {
+			it := listItem{name: name, dir: isDir}
+			if f != nil {
+				it.size = f.Size
 			}
-			add(listItem{name: name, dir: true})
-			i += sort.SearchStrings(paths[i:], dir+name+"0") // '0' follows '/'
+			add(it)
+			return nil
+		}); err != nil {
+			return nil, false, err
 		}
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].name < items[j].name })
@@ -137,9 +136,7 @@ func (s *Server) isDir(ctx context.Context, q *request, p string) (bool, error) 
 	if err != nil || pub == nil {
 		return false, err
 	}
-	paths := pub.Paths()
-	i := sort.SearchStrings(paths, dir)
-	return i < len(paths) && strings.HasPrefix(paths[i], dir), nil
+	return pub.HasDir(ctx, dir)
 }
 
 // serveListing writes a simple HTML index of a directory.

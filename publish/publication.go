@@ -2,20 +2,28 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
-// File is one file a publication generates beside the packages.
+// File is one file a publication generates beside the packages: its
+// content in Content as a Publisher generates it, or, read from a stored
+// publication, in the blob ID of Size bytes (Publication.Open).
 type File struct {
 	Path        string
 	ContentType string
 	Content     []byte
+	ID          objects.ID
+	Size        int64
 }
 
 // Publisher generates a content kind's metadata for a version: the PEP 503
@@ -69,50 +77,68 @@ func (r *Registry) Publishers() []Publisher {
 	return ps
 }
 
-// Publication is the generated files of one version.
-type Publication struct {
-	Version objects.ID
-	files   map[string]*File
-	paths   []string
+// Formatted is an optional capability of a Publisher: PublicationFormat
+// names how it lays out and renders its files. Stored publications are
+// keyed by it, so that a publisher that renders differently builds them
+// anew rather than serving those of its predecessor.
+type Formatted interface {
+	PublicationFormat() string
 }
 
-// File returns the generated file at path.
-func (p *Publication) File(path string) (*File, bool) {
-	f, ok := p.files[path]
-	return f, ok
+// RefPrefix begins the refs naming stored publications:
+// publications/<kind>/<version id>/<options> -> publication tree, where
+// options digests what else the files depend on (the publisher's format).
+// gc keeps those of the versions distributions may serve and their
+// parents (the base of the next incremental step) and drops the others,
+// a cache.
+const RefPrefix = repo.PublicationRefPrefix
+
+// RefName names the stored publication of version id by p.
+func RefName(p Publisher, id objects.ID) string {
+	format := ""
+	if f, ok := p.(Formatted); ok {
+		format = f.PublicationFormat()
+	}
+	sum := objects.Sum([]byte(p.Kind() + "\n" + format))
+	return RefPrefix + p.Kind() + "/" + id.String() + "/" + sum.String()[:16]
 }
 
-// Paths lists the generated files, sorted.
-func (p *Publication) Paths() []string { return p.paths }
-
-// Publications generates publications and caches them by version id:
-// versions are immutable, so a publication never goes stale.
+// Publications finds, or builds and stores, the publications of versions,
+// and remembers the recent ones by version id: versions are immutable,
+// so a publication never goes stale.
 type Publications struct {
 	st    *repo.Store
 	reg   *Registry
 	max   int
 	mu    sync.Mutex
 	cache map[objects.ID]*pubEntry
-	order []objects.ID // oldest first, for eviction
+	order []objects.ID   // oldest first, for eviction
+	bg    sync.WaitGroup // publications being synced
+	// Built, if set, hears of each publication built: incremental or
+	// not, and how many records changed (tests, logs).
+	Built func(kind string, v objects.ID, incremental bool, changes int)
 }
 
 type pubEntry struct {
 	once sync.Once
 	pub  *Publication
 	err  error
+	done atomic.Pointer[Publication] // pub, once built
 }
 
-// NewPublications returns a cache holding up to max publications.
+// NewPublications returns publications of st, remembering up to max.
 func NewPublications(st *repo.Store, reg *Registry, max int) *Publications {
 	return &Publications{st: st, reg: reg, max: max, cache: map[objects.ID]*pubEntry{}}
 }
 
 // For returns the publication of v for a repository of the given kind; a
-// kind without a publisher has an empty one.
+// kind without a publisher has an empty one. The first request for a
+// version builds and stores it, from the publication of an ancestor when
+// the publisher is Incremental and one is stored.
 func (p *Publications) For(ctx context.Context, kind string, v *repo.Version) (*Publication, error) {
 	pubr, ok := p.reg.Lookup(kind)
 	if !ok {
-		return &Publication{Version: v.ID, files: map[string]*File{}}, nil
+		return &Publication{Version: v.ID}, nil
 	}
 	p.mu.Lock()
 	e, ok := p.cache[v.ID]
@@ -127,18 +153,14 @@ func (p *Publications) For(ctx context.Context, kind string, v *repo.Version) (*
 	}
 	p.mu.Unlock()
 	e.once.Do(func() {
-		files, err := pubr.Publish(ctx, p.st, v)
-		if err != nil {
-			e.err = fmt.Errorf("publish %s: %w", v, err)
-			return
+		// Built for every later request: a client that goes away does
+		// not stop it.
+		e.pub, e.err = p.load(context.WithoutCancel(ctx), pubr, v)
+		if e.err != nil {
+			e.err = fmt.Errorf("publish %s: %w", v, e.err)
+		} else {
+			e.done.Store(e.pub)
 		}
-		pub := &Publication{Version: v.ID, files: make(map[string]*File, len(files))}
-		for i := range files {
-			pub.files[files[i].Path] = &files[i]
-			pub.paths = append(pub.paths, files[i].Path)
-		}
-		sort.Strings(pub.paths)
-		e.pub = pub
 	})
 	if e.err != nil {
 		p.mu.Lock()
@@ -148,6 +170,236 @@ func (p *Publications) For(ctx context.Context, kind string, v *repo.Version) (*
 		p.mu.Unlock()
 	}
 	return e.pub, e.err
+}
+
+// Stored returns the stored publication of v by the publisher of kind,
+// without building it; ok is false when there is none.
+func (p *Publications) Stored(ctx context.Context, kind string, id objects.ID) (*Publication, bool, error) {
+	pubr, ok := p.reg.Lookup(kind)
+	if !ok {
+		return nil, false, nil
+	}
+	return p.stored(ctx, pubr, id)
+}
+
+func (p *Publications) stored(ctx context.Context, pubr Publisher, id objects.ID) (*Publication, bool, error) {
+	root, err := p.st.Refs().Get(ctx, RefName(pubr, id))
+	if errors.Is(err, refs.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return &Publication{Version: id, Root: root, objs: p.st.Objects()}, true, nil
+}
+
+// load returns the stored publication of v, building and storing it if
+// there is none.
+func (p *Publications) load(ctx context.Context, pubr Publisher, v *repo.Version) (*Publication, error) {
+	if pub, ok, err := p.stored(ctx, pubr, v.ID); err != nil || ok {
+		return pub, err
+	}
+	// The lease keeps gc from collecting what is written until the ref
+	// names it.
+	ctx, release, err := p.st.Objects().LongLease(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pub, sync, err := p.build(ctx, pubr, v)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	if sync == nil {
+		defer release()
+		return p.name(ctx, pubr, v, pub)
+	}
+	// A small update is served from memory at once; syncing it (a
+	// syncfs or two, slow on a busy disk) and naming it go on behind.
+	p.bg.Add(1)
+	go func() {
+		defer p.bg.Done()
+		defer release()
+		if err := sync(ctx); err != nil {
+			return // served from memory while this process lasts
+		}
+		_, _ = p.name(ctx, pubr, v, pub) // else the next process builds it
+	}()
+	return pub, nil
+}
+
+// Wait waits until the publications built so far are stored.
+func (p *Publications) Wait() { p.bg.Wait() }
+
+// name points v's publication ref at pub's tree.
+func (p *Publications) name(ctx context.Context, pubr Publisher, v *repo.Version, pub *Publication) (*Publication, error) {
+	name := RefName(pubr, v.ID)
+	err := p.st.ApplyRefs(ctx, "publish "+v.ID.String(), refs.Update{Name: name, New: pub.Root})
+	if errors.Is(err, refs.ErrConflict) {
+		// Another process stored it meanwhile: the same files, as the
+		// publication is a function of its inputs; use theirs.
+		theirs, ok, err := p.stored(ctx, pubr, v.ID)
+		if err == nil && !ok {
+			err = fmt.Errorf("%s: conflict, then gone", name)
+		}
+		return theirs, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	return pub, nil
+}
+
+// maxAncestors bounds the versions searched for a stored publication to
+// update from.
+const maxAncestors = 16
+
+// build writes the publication of v. sync, when not nil, makes it
+// durable: until then it is read from memory.
+func (p *Publications) build(ctx context.Context, pubr Publisher, v *repo.Version) (pub *Publication, sync func(context.Context) error, err error) {
+	objs := p.st.Objects()
+	whole := func(fill func(w *Writer) error) (*Publication, func(context.Context) error, error) {
+		// A whole build reads every node once: keep them out of the
+		// store's cache of objects, which serves lookups.
+		ctx := objects.Uncached(ctx)
+		w, err := newWriter(ctx, objs, objects.ID{})
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := fill(w); err != nil {
+			w.abort()
+			return nil, nil, err
+		}
+		root, err := w.finish()
+		if err != nil {
+			return nil, nil, err
+		}
+		p.built(pubr, v, false, 0)
+		return &Publication{Version: v.ID, Root: root, objs: objs}, nil, nil
+	}
+	inc, ok := pubr.(Incremental)
+	if !ok {
+		return whole(func(w *Writer) error {
+			files, err := pubr.Publish(ctx, p.st, v)
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				if err := w.Put(f.Path, f.ContentType, f.Content); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	prev, pv, err := p.previous(ctx, pubr, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	if prev != nil {
+		pub, sync, n, err := p.update(ctx, inc, prev, pv, v)
+		if err == nil {
+			p.built(pubr, v, true, n)
+			return pub, sync, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil, err
+		}
+		// Anything else (an earlier publication gc took meanwhile, a
+		// publisher declining): build it whole.
+	}
+	return whole(func(w *Writer) error { return inc.Build(ctx, p.st, v, w) })
+}
+
+func (p *Publications) built(pubr Publisher, v *repo.Version, incremental bool, n int) {
+	if p.Built != nil {
+		p.Built(pubr.Kind(), v.ID, incremental, n)
+	}
+}
+
+// previous finds the nearest ancestor of v (parents first) with a stored
+// publication.
+func (p *Publications) previous(ctx context.Context, pubr Publisher, v *repo.Version) (*Publication, *repo.Version, error) {
+	queue := slices.Clone(v.Parents)
+	seen := map[objects.ID]bool{}
+	for n := 0; len(queue) > 0 && n < maxAncestors; n++ {
+		id := queue[0]
+		queue = queue[1:]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		p.mu.Lock()
+		e := p.cache[id]
+		p.mu.Unlock()
+		if e != nil {
+			if pub := e.done.Load(); pub != nil {
+				pv, err := p.st.Version(ctx, id)
+				if err == nil {
+					return pub, pv, nil
+				}
+			}
+		}
+		pub, ok, err := p.stored(ctx, pubr, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		pv, err := p.st.Version(ctx, id)
+		if err != nil {
+			return nil, nil, nil // collected: look no further
+		}
+		if ok {
+			return pub, pv, nil
+		}
+		queue = append(queue, pv.Parents...)
+	}
+	return nil, nil, nil
+}
+
+// errTooManyChanges makes an update give way to a whole build.
+var errTooManyChanges = errors.New("too many changes: build whole")
+
+// update writes v's publication from prev, the publication of pv.
+func (p *Publications) update(ctx context.Context, inc Incremental, prev *Publication, pv, v *repo.Version) (*Publication, func(context.Context) error, int, error) {
+	objs := p.st.Objects()
+	n, err := tree.Count(ctx, objs, v.Tree)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	limit := max(1024, n/4)
+	var changes []Change
+	err = tree.Diff(ctx, objs, pv.Tree, v.Tree, func(o, nw *tree.Entry) error {
+		if len(changes) == limit {
+			return errTooManyChanges
+		}
+		changes = append(changes, Change{Old: o, New: nw})
+		return nil
+	})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	// prev may still be in memory: its writer's objects come first.
+	w, err := newWriter(ctx, objs, prev.Root)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	w.ov.keepBlobs = true
+	if ov := prev.ov.Load(); ov != nil {
+		w.ov.under = ov
+	}
+	if err := inc.UpdateFrom(ctx, p.st, prev, changes, v, w); err != nil {
+		w.abort()
+		return nil, nil, 0, err
+	}
+	pub, sync, ok, err := w.finishLater(v.ID)
+	if err != nil || ok {
+		return pub, sync, len(changes), err
+	}
+	root, err := w.finish()
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return &Publication{Version: v.ID, Root: root, objs: objs}, nil, len(changes), nil
 }
 
 // Touches reports whether the publication of a kind can hold files under

@@ -61,6 +61,9 @@ func (s *Store) GC(ctx context.Context, o GCOptions) (*GCResult, error) {
 		if err := s.dropOrphanHeads(ctx); err != nil {
 			return nil, fmt.Errorf("gc: %w", err)
 		}
+		if err := s.dropStalePublications(ctx); err != nil {
+			return nil, fmt.Errorf("gc: %w", err)
+		}
 	}
 	epoch, endMark, err := s.objects.Collect(ctx)
 	if err != nil {

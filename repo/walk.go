@@ -95,6 +95,8 @@ func (r *reach) roots(ctx context.Context) error {
 			}
 		case strings.HasPrefix(rf.name, "repos/"):
 			continue // walked with its configuration, if it has one
+		case strings.HasPrefix(rf.name, PublicationRefPrefix):
+			err = r.tree(ctx, rf.id) // generated files: blobs
 		default:
 			err = r.object(ctx, rf.id, r.s.walkHistory(r.global))
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/clockcache"
 	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
@@ -91,6 +92,8 @@ func (s *Service) Checkout(ctx context.Context, name, dir string, o api.Checkout
 	return checkout.Dist(ctx, s.dists, name, dir, checkout.Options{
 		Link:       o.Link,
 		Publishers: s.publishers,
-		Fetch:      func(ctx context.Context, r repo.Record) error { return s.remotes.FetchBlob(ctx, r, io.Discard) },
+		// The publications the content server serves, stored.
+		Publications: publish.NewPublications(s.dists.Store(), s.publishers, 1),
+		Fetch:        func(ctx context.Context, r repo.Record) error { return s.remotes.FetchBlob(ctx, r, io.Discard) },
 	})
 }

@@ -63,8 +63,10 @@ func (Publisher) Publish(ctx context.Context, st *repo.Store, v *repo.Version) (
 	return manifestFile(buf.Bytes()), nil
 }
 
+const manifestType = "text/plain; charset=utf-8"
+
 func manifestFile(content []byte) []publish.File {
-	return []publish.File{{Path: ManifestPath, ContentType: "text/plain; charset=utf-8", Content: content}}
+	return []publish.File{{Path: ManifestPath, ContentType: manifestType, Content: content}}
 }
 
 // errQuoted makes Update give way to Publish: quoted lines are rare, and
@@ -172,4 +174,64 @@ func linePath(l []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return l[:c1], true
+}
+
+var _ publish.Incremental = Publisher{}
+
+// manifestChunk is how many records Build writes at a time.
+const manifestChunk = 4096
+
+// Build writes the PULP_MANIFEST of v into w, streaming the records in
+// path order: it holds a chunk of them, never the manifest.
+func (Publisher) Build(ctx context.Context, st *repo.Store, v *repo.Version, w *publish.Writer) error {
+	f, err := w.Create(ManifestPath, manifestType)
+	if err != nil {
+		return err
+	}
+	chunk := make([]pulpmanifest.Entry, 0, manifestChunk)
+	flush := func() error {
+		err := pulpmanifest.Write(f, chunk)
+		chunk = chunk[:0]
+		return err
+	}
+	err = tree.Walk(ctx, st.Objects(), v.Tree, func(r tree.Entry) error {
+		chunk = append(chunk, pulpmanifest.Entry{Path: r.Path, SHA256: r.SHA256, Size: r.Size})
+		if len(chunk) == manifestChunk {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		f.Abort(err)
+		return err
+	}
+	return f.Close()
+}
+
+// UpdateFrom writes the PULP_MANIFEST of v from prev's and the changed
+// records, merging them into the sorted lines (see the other Update). The
+// manifest is one file listing the whole repository, so this still costs
+// O(size of the manifest) — a read and a write of it — though no longer a
+// walk of the version; it declines (and the caller builds whole) when a
+// line is quoted.
+func (p Publisher) UpdateFrom(ctx context.Context, st *repo.Store, prev *publish.Publication, changes []publish.Change, v *repo.Version, w *publish.Writer) error {
+	data, ok, err := prev.ReadFile(ctx, ManifestPath)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("no earlier %s", ManifestPath)
+	}
+	cs := make([]checkout.Change, len(changes))
+	for i, c := range changes {
+		cs[i] = checkout.Change{Old: c.Old, New: c.New}
+	}
+	files, err := p.Update(ctx, []publish.File{{Path: ManifestPath, Content: data}}, cs)
+	if err != nil {
+		return err
+	}
+	return w.Put(ManifestPath, manifestType, files[0].Content)
 }

@@ -81,9 +81,36 @@ func TestPublishManifest(t *testing.T) {
 	pubs := publish.NewPublications(st, all.Publishers(), 4)
 	pub, err := pubs.For(ctx, "file", v)
 	require.NoError(t, err)
-	f, ok := pub.File("PULP_MANIFEST")
+	data, ok, err := pub.ReadFile(ctx, "PULP_MANIFEST")
+	require.NoError(t, err)
 	require.True(t, ok)
-	require.Equal(t, want, string(f.Content))
+	require.Equal(t, want, string(data))
+
+	// The next version's is updated from the last one's and the change;
+	// a manifest with a quoted line is built whole instead.
+	var incremental []bool
+	pubs.Built = func(_ string, _ objects.ID, inc bool, _ int) { incremental = append(incremental, inc) }
+	for _, c := range []repo.CommitRequest{
+		{Adds: []repo.Add{{Path: "a/n.txt"}}, Removes: []string{"b.txt", "with,comma.txt"}},
+		{Adds: []repo.Add{{Path: "c.txt"}}, Removes: []string{"a/z.bin"}},
+	} {
+		f := filepath.Join(t.TempDir(), "n")
+		require.NoError(t, os.WriteFile(f, []byte(c.Adds[0].Path), 0o644))
+		c.Adds[0].File = f
+		_, err = st.Commit(ctx, "r", c)
+		require.NoError(t, err)
+		v, err := st.Resolve(ctx, "r")
+		require.NoError(t, err)
+		pub, err := pubs.For(ctx, "file", v)
+		require.NoError(t, err)
+		data, _, err := pub.ReadFile(ctx, "PULP_MANIFEST")
+		require.NoError(t, err)
+		whole, err := publication.Publisher{}.Publish(ctx, st, v)
+		require.NoError(t, err)
+		require.Equal(t, string(whole[0].Content), string(data))
+		require.Contains(t, string(data), c.Adds[0].Path+",")
+	}
+	require.Equal(t, []bool{false, true}, incremental)
 }
 
 func TestPublishEmptyVersion(t *testing.T) {

@@ -39,8 +39,11 @@ func ExamplePublisher() {
 	if err != nil {
 		panic(err)
 	}
-	for _, p := range pub.Paths() {
-		fmt.Println(p)
+	if err := pub.Walk(ctx, func(f *publish.File) error {
+		fmt.Println(f.Path)
+		return nil
+	}); err != nil {
+		panic(err)
 	}
 
 	route := func(rel, accept string) {

@@ -23,7 +23,9 @@
 // and data-dist-info-metadata in HTML and by "core-metadata" alone in JSON
 // (PEP 714: pip 22.3 to 23.1 crash on a JSON dist-info-metadata object).
 // Yanked files (record metadata yanked "true") get data-yanked / "yanked".
-// upload-time is a record's upload_time, else the time of the version.
+// upload-time is a record's upload_time, else the time of the version
+// (for a stored publication, the version whose publication first listed
+// the file: see stored.go).
 //
 // # Metadata files
 //
@@ -112,6 +114,9 @@ type dist struct {
 	yanked         pyformat.Yanked
 	uploaded       time.Time
 	meta           []byte // the wheel's METADATA, nil if not served
+	// metaSum is the SHA-256 of the served metadata file, when it is
+	// read from an index record rather than meta.
+	metaSum *objects.ID
 }
 
 // Publish returns the Simple API pages and metadata files of v.
@@ -338,6 +343,10 @@ func projectPage(name string, ds []*dist) pyformat.ProjectPage {
 		}
 		if d.meta != nil {
 			sum := objects.Sum(d.meta)
+			d.metaSum = &sum
+		}
+		if d.metaSum != nil {
+			sum := *d.metaSum
 			f.CoreMetadata = pyformat.CoreMetadata{Available: true, Hashes: map[string]string{"sha256": sum.String()}}
 		}
 		p.Files = append(p.Files, f)

@@ -291,9 +291,19 @@ func testPublish(t *testing.T, onDisk bool) {
 	require.Equal(t, "python", p.Kind())
 	pub, err := publish.NewPublications(st, all.Publishers(), 4).For(ctx, "python", head(t, ctx, st))
 	require.NoError(t, err)
-	f, ok := pub.File("simple/beta/index.v1.json")
-	require.True(t, ok)
-	require.Equal(t, files["simple/beta/index.v1.json"].Content, f.Content)
+	// The stored publication holds exactly the files Publish generates.
+	stored := map[string]string{}
+	require.NoError(t, pub.Walk(ctx, func(f *publish.File) error {
+		data, ok, err := pub.ReadFile(ctx, f.Path)
+		require.True(t, ok)
+		stored[f.Path] = f.ContentType + "\n" + string(data)
+		return err
+	}))
+	wantFiles := map[string]string{}
+	for p, f := range files {
+		wantFiles[p] = f.ContentType + "\n" + string(f.Content)
+	}
+	require.Equal(t, wantFiles, stored)
 }
 
 // TestPublishRecordsByDigest: records committed by digest are published
