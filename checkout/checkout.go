@@ -42,6 +42,9 @@ type Options struct {
 	// serves), built from an earlier one's if need be, rather than files
 	// generated anew by Publishers.
 	Publications *publish.Publications
+	// Params are the distribution's settings its publication is made
+	// under (Dist sets them).
+	Params publish.Params
 	// Fetch, if set, brings the blob of an on-demand record into the store;
 	// checkout calls it, from several goroutines, for such records whose
 	// blob is missing. Without it a missing blob fails the checkout, naming
@@ -120,6 +123,7 @@ func Dist(ctx context.Context, d *dist.Dists, name, dir string, o Options) (*Res
 	if v == nil {
 		return nil, fmt.Errorf("%w: distribution %s follows repository %s, which has no versions yet; commit to it first", repo.ErrVersionNotFound, name, dist.Repo)
 	}
+	o.Params = publish.Params{Options: dist.Options}
 	res, err := checkout(ctx, d.Store(), dist.Kind, v, dir, o)
 	if res != nil {
 		res.Dist = name
@@ -510,7 +514,7 @@ func (c *checkouter) checkPublished(ctx context.Context, kind string, v *repo.Ve
 
 // stored reads the files of v's stored publication.
 func (c *checkouter) stored(ctx context.Context, kind string, v *repo.Version) ([]publish.File, error) {
-	pub, err := c.o.Publications.For(ctx, kind, v)
+	pub, err := c.o.Publications.ForParams(ctx, kind, v, c.o.Params)
 	if err != nil {
 		return nil, err
 	}

@@ -477,21 +477,24 @@ func (s *Server) publication(ctx context.Context, q *request) (*publish.Publicat
 		return nil, nil
 	}
 	kind := q.dist.d.Kind
-	if p := q.vs.pub.Load(); p != nil && p.kind == kind {
+	pp := publish.Params{Options: q.dist.d.Options}
+	params := pp.Digest()
+	if p := q.vs.pub.Load(); p != nil && p.kind == kind && p.params == params {
 		return p.pub, nil
 	}
-	pub, err := s.pubs.For(ctx, kind, q.vs.v)
+	pub, err := s.pubs.ForParams(ctx, kind, q.vs.v, pp)
 	if err != nil {
 		return nil, err
 	}
-	q.vs.pub.Store(&pubSlot{kind: kind, pub: pub, etags: map[string][]string{}})
+	q.vs.pub.Store(&pubSlot{kind: kind, params: params, pub: pub, etags: map[string][]string{}})
 	return pub, nil
 }
 
 type pubSlot struct {
-	kind string
-	pub  *publish.Publication
-	mu   sync.Mutex
+	kind   string
+	params string // the distribution's settings (publish.Params.Digest)
+	pub    *publish.Publication
+	mu     sync.Mutex
 	// etags holds the quoted SHA-256 of each file served so far.
 	etags map[string][]string
 }

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/options"
 	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/tree"
@@ -93,14 +95,49 @@ type Formatted interface {
 // a cache.
 const RefPrefix = repo.PublicationRefPrefix
 
-// RefName names the stored publication of version id by p.
-func RefName(p Publisher, id objects.ID) string {
+// Params is what a publication depends on besides its version and its
+// publisher: the settings the distribution's kind declares (an apt suite,
+// the components published, the name of the signing key). Publishers read
+// them from Writer.Params; distributions with the same version and
+// settings share one publication.
+type Params struct {
+	Options options.Values
+}
+
+// Digest is the canonical text of pp ("" without settings): encoding/json
+// sorts map keys and compacts raw values.
+func (pp Params) Digest() string {
+	if len(pp.Options) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(pp.Options)
+	if err != nil {
+		return "invalid" // stored options are valid JSON
+	}
+	return string(b)
+}
+
+// RefName names the stored publication of version id by p, without
+// settings.
+func RefName(p Publisher, id objects.ID) string { return refName(p, id, "") }
+
+func refName(p Publisher, id objects.ID, params string) string {
 	format := ""
 	if f, ok := p.(Formatted); ok {
 		format = f.PublicationFormat()
 	}
-	sum := objects.Sum([]byte(p.Kind() + "\n" + format))
+	in := p.Kind() + "\n" + format
+	if params != "" {
+		in += "\n" + params
+	}
+	sum := objects.Sum([]byte(in))
 	return RefPrefix + p.Kind() + "/" + id.String() + "/" + sum.String()[:16]
+}
+
+// pubKey is a publication in the cache: a version under some settings.
+type pubKey struct {
+	id     objects.ID
+	params string
 }
 
 // Publications finds, or builds and stores, the publications of versions,
@@ -111,8 +148,8 @@ type Publications struct {
 	reg   *Registry
 	max   int
 	mu    sync.Mutex
-	cache map[objects.ID]*pubEntry
-	order []objects.ID   // oldest first, for eviction
+	cache map[pubKey]*pubEntry
+	order []pubKey       // oldest first, for eviction
 	bg    sync.WaitGroup // publications being synced
 	// Built, if set, hears of each publication built: incremental or
 	// not, and how many records changed (tests, logs).
@@ -128,7 +165,7 @@ type pubEntry struct {
 
 // NewPublications returns publications of st, remembering up to max.
 func NewPublications(st *repo.Store, reg *Registry, max int) *Publications {
-	return &Publications{st: st, reg: reg, max: max, cache: map[objects.ID]*pubEntry{}}
+	return &Publications{st: st, reg: reg, max: max, cache: map[pubKey]*pubEntry{}}
 }
 
 // For returns the publication of v for a repository of the given kind; a
@@ -136,16 +173,22 @@ func NewPublications(st *repo.Store, reg *Registry, max int) *Publications {
 // version builds and stores it, from the publication of an ancestor when
 // the publisher is Incremental and one is stored.
 func (p *Publications) For(ctx context.Context, kind string, v *repo.Version) (*Publication, error) {
+	return p.ForParams(ctx, kind, v, Params{})
+}
+
+// ForParams is For under a distribution's settings pp.
+func (p *Publications) ForParams(ctx context.Context, kind string, v *repo.Version, pp Params) (*Publication, error) {
 	pubr, ok := p.reg.Lookup(kind)
 	if !ok {
 		return &Publication{Version: v.ID}, nil
 	}
+	key := pubKey{v.ID, pp.Digest()}
 	p.mu.Lock()
-	e, ok := p.cache[v.ID]
+	e, ok := p.cache[key]
 	if !ok {
 		e = &pubEntry{}
-		p.cache[v.ID] = e
-		p.order = append(p.order, v.ID)
+		p.cache[key] = e
+		p.order = append(p.order, key)
 		if len(p.order) > p.max {
 			delete(p.cache, p.order[0])
 			p.order = p.order[1:]
@@ -155,7 +198,7 @@ func (p *Publications) For(ctx context.Context, kind string, v *repo.Version) (*
 	e.once.Do(func() {
 		// Built for every later request: a client that goes away does
 		// not stop it.
-		e.pub, e.err = p.load(context.WithoutCancel(ctx), pubr, v)
+		e.pub, e.err = p.load(context.WithoutCancel(ctx), target{pubr, pp, key.params}, v)
 		if e.err != nil {
 			e.err = fmt.Errorf("publish %s: %w", v, e.err)
 		} else {
@@ -164,8 +207,8 @@ func (p *Publications) For(ctx context.Context, kind string, v *repo.Version) (*
 	})
 	if e.err != nil {
 		p.mu.Lock()
-		if p.cache[v.ID] == e {
-			delete(p.cache, v.ID) // let a later request try again
+		if p.cache[key] == e {
+			delete(p.cache, key) // let a later request try again
 		}
 		p.mu.Unlock()
 	}
@@ -179,11 +222,20 @@ func (p *Publications) Stored(ctx context.Context, kind string, id objects.ID) (
 	if !ok {
 		return nil, false, nil
 	}
-	return p.stored(ctx, pubr, id)
+	return p.stored(ctx, target{pub: pubr}, id)
 }
 
-func (p *Publications) stored(ctx context.Context, pubr Publisher, id objects.ID) (*Publication, bool, error) {
-	root, err := p.st.Refs().Get(ctx, RefName(pubr, id))
+// target is a publisher under some settings.
+type target struct {
+	pub    Publisher
+	pp     Params
+	params string // pp.Digest()
+}
+
+func (t target) refName(id objects.ID) string { return refName(t.pub, id, t.params) }
+
+func (p *Publications) stored(ctx context.Context, t target, id objects.ID) (*Publication, bool, error) {
+	root, err := p.st.Refs().Get(ctx, t.refName(id))
 	if errors.Is(err, refs.ErrNotFound) {
 		return nil, false, nil
 	}
@@ -195,8 +247,8 @@ func (p *Publications) stored(ctx context.Context, pubr Publisher, id objects.ID
 
 // load returns the stored publication of v, building and storing it if
 // there is none.
-func (p *Publications) load(ctx context.Context, pubr Publisher, v *repo.Version) (*Publication, error) {
-	if pub, ok, err := p.stored(ctx, pubr, v.ID); err != nil || ok {
+func (p *Publications) load(ctx context.Context, t target, v *repo.Version) (*Publication, error) {
+	if pub, ok, err := p.stored(ctx, t, v.ID); err != nil || ok {
 		return pub, err
 	}
 	// The lease keeps gc from collecting what is written until the ref
@@ -205,14 +257,14 @@ func (p *Publications) load(ctx context.Context, pubr Publisher, v *repo.Version
 	if err != nil {
 		return nil, err
 	}
-	pub, sync, err := p.build(ctx, pubr, v)
+	pub, sync, err := p.build(ctx, t, v)
 	if err != nil {
 		release()
 		return nil, err
 	}
 	if sync == nil {
 		defer release()
-		return p.name(ctx, pubr, v, pub)
+		return p.name(ctx, t, v, pub)
 	}
 	// A small update is served from memory at once; syncing it (a
 	// syncfs or two, slow on a busy disk) and naming it go on behind.
@@ -223,7 +275,7 @@ func (p *Publications) load(ctx context.Context, pubr Publisher, v *repo.Version
 		if err := sync(ctx); err != nil {
 			return // served from memory while this process lasts
 		}
-		_, _ = p.name(ctx, pubr, v, pub) // else the next process builds it
+		_, _ = p.name(ctx, t, v, pub) // else the next process builds it
 	}()
 	return pub, nil
 }
@@ -232,13 +284,13 @@ func (p *Publications) load(ctx context.Context, pubr Publisher, v *repo.Version
 func (p *Publications) Wait() { p.bg.Wait() }
 
 // name points v's publication ref at pub's tree.
-func (p *Publications) name(ctx context.Context, pubr Publisher, v *repo.Version, pub *Publication) (*Publication, error) {
-	name := RefName(pubr, v.ID)
+func (p *Publications) name(ctx context.Context, t target, v *repo.Version, pub *Publication) (*Publication, error) {
+	name := t.refName(v.ID)
 	err := p.st.ApplyRefs(ctx, "publish "+v.ID.String(), refs.Update{Name: name, New: pub.Root})
 	if errors.Is(err, refs.ErrConflict) {
 		// Another process stored it meanwhile: the same files, as the
 		// publication is a function of its inputs; use theirs.
-		theirs, ok, err := p.stored(ctx, pubr, v.ID)
+		theirs, ok, err := p.stored(ctx, t, v.ID)
 		if err == nil && !ok {
 			err = fmt.Errorf("%s: conflict, then gone", name)
 		}
@@ -256,7 +308,8 @@ const maxAncestors = 16
 
 // build writes the publication of v. sync, when not nil, makes it
 // durable: until then it is read from memory.
-func (p *Publications) build(ctx context.Context, pubr Publisher, v *repo.Version) (pub *Publication, sync func(context.Context) error, err error) {
+func (p *Publications) build(ctx context.Context, t target, v *repo.Version) (pub *Publication, sync func(context.Context) error, err error) {
+	pubr := t.pub
 	objs := p.st.Objects()
 	whole := func(fill func(w *Writer) error) (*Publication, func(context.Context) error, error) {
 		// A whole build reads every node once: keep them out of the
@@ -266,6 +319,7 @@ func (p *Publications) build(ctx context.Context, pubr Publisher, v *repo.Versio
 		if err != nil {
 			return nil, nil, err
 		}
+		w.Params = t.pp
 		if err := fill(w); err != nil {
 			w.abort()
 			return nil, nil, err
@@ -292,12 +346,12 @@ func (p *Publications) build(ctx context.Context, pubr Publisher, v *repo.Versio
 			return nil
 		})
 	}
-	prev, pv, err := p.previous(ctx, pubr, v)
+	prev, pv, err := p.previous(ctx, t, v)
 	if err != nil {
 		return nil, nil, err
 	}
 	if prev != nil {
-		pub, sync, n, err := p.update(ctx, inc, prev, pv, v)
+		pub, sync, n, err := p.update(ctx, inc, t.pp, prev, pv, v)
 		if err == nil {
 			p.built(pubr, v, true, n)
 			return pub, sync, nil
@@ -319,7 +373,7 @@ func (p *Publications) built(pubr Publisher, v *repo.Version, incremental bool, 
 
 // previous finds the nearest ancestor of v (parents first) with a stored
 // publication.
-func (p *Publications) previous(ctx context.Context, pubr Publisher, v *repo.Version) (*Publication, *repo.Version, error) {
+func (p *Publications) previous(ctx context.Context, t target, v *repo.Version) (*Publication, *repo.Version, error) {
 	queue := slices.Clone(v.Parents)
 	seen := map[objects.ID]bool{}
 	for n := 0; len(queue) > 0 && n < maxAncestors; n++ {
@@ -330,7 +384,7 @@ func (p *Publications) previous(ctx context.Context, pubr Publisher, v *repo.Ver
 		}
 		seen[id] = true
 		p.mu.Lock()
-		e := p.cache[id]
+		e := p.cache[pubKey{id, t.params}]
 		p.mu.Unlock()
 		if e != nil {
 			if pub := e.done.Load(); pub != nil {
@@ -340,7 +394,7 @@ func (p *Publications) previous(ctx context.Context, pubr Publisher, v *repo.Ver
 				}
 			}
 		}
-		pub, ok, err := p.stored(ctx, pubr, id)
+		pub, ok, err := p.stored(ctx, t, id)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -360,7 +414,7 @@ func (p *Publications) previous(ctx context.Context, pubr Publisher, v *repo.Ver
 var errTooManyChanges = errors.New("too many changes: build whole")
 
 // update writes v's publication from prev, the publication of pv.
-func (p *Publications) update(ctx context.Context, inc Incremental, prev *Publication, pv, v *repo.Version) (*Publication, func(context.Context) error, int, error) {
+func (p *Publications) update(ctx context.Context, inc Incremental, pp Params, prev *Publication, pv, v *repo.Version) (*Publication, func(context.Context) error, int, error) {
 	objs := p.st.Objects()
 	n, err := tree.Count(ctx, objs, v.Tree)
 	if err != nil {
@@ -383,6 +437,7 @@ func (p *Publications) update(ctx context.Context, inc Incremental, prev *Public
 	if err != nil {
 		return nil, nil, 0, err
 	}
+	w.Params = pp
 	w.ov.keepBlobs = true
 	if ov := prev.ov.Load(); ov != nil {
 		w.ov.under = ov

@@ -192,6 +192,9 @@ const maxStaged = 4096
 // Writer writes a publication tree: each file as a blob as it comes, its
 // record into the tree a few thousand at a time.
 type Writer struct {
+	// Params are the distribution's settings the publication is made
+	// under.
+	Params  Params
 	ctx     context.Context
 	objs    *objects.Store
 	ov      *overlay

@@ -2,6 +2,7 @@ package publish_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	metamem "github.com/pkgvc/pkgvc/meta/mem"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
+	"github.com/pkgvc/pkgvc/options"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/refs"
 	refsmem "github.com/pkgvc/pkgvc/refs/mem"
@@ -99,4 +101,58 @@ func TestStoredPublication(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, "a\nb\nc\n", string(data))
+}
+
+// suitePublisher writes SUITE, the suite its distribution's settings name,
+// building whole or from the previous publication.
+type suitePublisher struct{}
+
+func (suitePublisher) Kind() string { return "file" }
+func (suitePublisher) Publish(context.Context, *repo.Store, *repo.Version) ([]publish.File, error) {
+	return nil, errors.New("an Incremental publisher is built through Build")
+}
+func (s suitePublisher) Build(ctx context.Context, _ *repo.Store, v *repo.Version, w *publish.Writer) error {
+	var o struct {
+		Suite string `json:"suite"`
+	}
+	if err := w.Params.Options.Decode(&o); err != nil {
+		return err
+	}
+	return w.Put("SUITE", "text/plain", []byte(o.Suite+" "+v.ID.String()))
+}
+func (s suitePublisher) UpdateFrom(ctx context.Context, st *repo.Store, _ *publish.Publication, _ []publish.Change, v *repo.Version, w *publish.Writer) error {
+	return s.Build(ctx, st, v, w)
+}
+
+// A publication is a function of the version and the distribution's
+// settings: two settings, two publications; the same settings, one.
+func TestPublicationParams(t *testing.T) {
+	ctx := context.Background()
+	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
+	_, err := st.CreateRepo(ctx, "r", repo.CreateOptions{Kind: "file"})
+	require.NoError(t, err)
+	v := commitFile(t, ctx, st, "a")
+	suite := func(s string) publish.Params {
+		return publish.Params{Options: options.Values{"suite": json.RawMessage(`"` + s + `"`)}}
+	}
+	read := func(pubs *publish.Publications, pp publish.Params) string {
+		p, err := pubs.ForParams(ctx, "file", v, pp)
+		require.NoError(t, err)
+		pubs.Wait()
+		b, ok, err := p.ReadFile(ctx, "SUITE")
+		require.NoError(t, err)
+		require.True(t, ok)
+		return string(b)
+	}
+	pubs := publish.NewPublications(st, publish.NewRegistry(suitePublisher{}), 8)
+	require.Equal(t, "stable "+v.ID.String(), read(pubs, suite("stable")))
+	require.Equal(t, "testing "+v.ID.String(), read(pubs, suite("testing")))
+	require.Equal(t, " "+v.ID.String(), read(pubs, publish.Params{}))
+
+	// Another process finds each stored under its own settings.
+	other := publish.NewPublications(st, publish.NewRegistry(suitePublisher{}), 8)
+	require.Equal(t, "testing "+v.ID.String(), read(other, suite("testing")))
+	n := 0
+	require.NoError(t, st.Refs().List(ctx, publish.RefPrefix, func(name string, _ objects.ID) error { n++; return nil }))
+	require.Equal(t, 3, n, "one stored publication per settings")
 }
