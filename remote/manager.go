@@ -149,7 +149,28 @@ func (m *Manager) loadRaw(ctx context.Context, name string) (*Remote, []byte, me
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, nil, "", fmt.Errorf("remote %s: %w", name, err)
 	}
+	m.dropUndeclared(&r)
 	return &r, data, rev, nil
+}
+
+// dropUndeclared removes from a stored remote the settings its kind does
+// not declare: earlier versions kept another kind's fields given on the
+// command line (a python remote's --upstream-name), which meant nothing
+// then and would now refuse every update and sync.
+func (m *Manager) dropUndeclared(r *Remote) {
+	if len(r.Options) == 0 {
+		return
+	}
+	declared := map[string]bool{}
+	for _, o := range m.reg.RemoteOptions(r.Kind) {
+		declared[o.Field] = true
+	}
+	for k := range r.Options {
+		if !declared[k] {
+			delete(r.Options, k)
+		}
+	}
+	r.Options = r.Options.Compact()
 }
 
 // RemoteDoc returns the metadata key of remote name's document, its value

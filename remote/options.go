@@ -106,7 +106,9 @@ func (r *Remote) UnmarshalJSON(b []byte) error {
 	}
 	c.Options = nil
 	for k, v := range fields {
-		if commonFields[k] {
+		// encoding/json fills a common field from a key of any case
+		// ("URL"): such a key is that field, not an option.
+		if commonFields[strings.ToLower(k)] {
 			continue
 		}
 		if c.Options == nil {

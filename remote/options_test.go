@@ -52,7 +52,7 @@ func TestRemoteJSONKeepsSettingsFlat(t *testing.T) {
 // settings.
 func TestStoredKindSettingsLoad(t *testing.T) {
 	e := newEnv(t)
-	doc := `{"name":"hub","kind":"file","url":"https://h/PULP_MANIFEST","policy":"immediate","download_concurrency":4,` +
+	doc := `{"name":"hub","kind":"container","url":"https://h/","policy":"immediate","download_concurrency":4,` +
 		`"retries":3,"upstream_name":"library/alpine","include_tags":["3.*"],"created":"2025-01-02T03:04:05Z","updated":"2025-01-02T03:04:05Z"}`
 	_, err := meta.PutIf(e.ctx, e.st.Meta(), "remotes/hub", []byte(doc), "")
 	require.NoError(t, err)
@@ -77,4 +77,31 @@ func TestOptionsDecode(t *testing.T) {
 	require.Equal(t, 3, o.Latest)
 	opts["upstream_name"] = json.RawMessage(`"x"`)
 	require.Error(t, opts.Decode(&o))
+}
+
+// A key spelled in another case is the common field encoding/json fills
+// from it, not a kind's setting.
+func TestRemoteJSONCommonFieldAnyCase(t *testing.T) {
+	var r remote.Remote
+	require.NoError(t, json.Unmarshal([]byte(`{"name":"a","kind":"file","URL":"http://up/PULP_MANIFEST"}`), &r))
+	require.Equal(t, "http://up/PULP_MANIFEST", r.URL)
+	require.Empty(t, r.Options)
+}
+
+// Another kind's field that an older pkgvc stored with a remote (a python
+// remote given --upstream-name) is dropped on load: it meant nothing
+// then, and must not refuse the remote's updates and syncs now.
+func TestStoredStraySettingDropped(t *testing.T) {
+	e := newEnv(t)
+	doc := `{"name":"py","kind":"python","url":"https://pypi.org/simple/","policy":"on_demand","download_concurrency":4,` +
+		`"retries":3,"projects":["django"],"upstream_name":"x","created":"2025-01-02T03:04:05Z","updated":"2025-01-02T03:04:05Z"}`
+	_, err := meta.PutIf(e.ctx, e.st.Meta(), "remotes/py", []byte(doc), "")
+	require.NoError(t, err)
+	got, err := e.m.Show(e.ctx, "py")
+	require.NoError(t, err)
+	require.NotContains(t, got.Options, "upstream_name")
+	require.JSONEq(t, `["django"]`, string(got.Options["projects"]))
+	up, err := e.m.Update(e.ctx, "py", remote.Patch{"retries": json.RawMessage(`5`)}.Apply)
+	require.NoError(t, err, "an update of another field")
+	require.Equal(t, 5, up.Retries)
 }
