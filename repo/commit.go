@@ -200,13 +200,29 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 		return nil, fmt.Errorf("store packages: %w", err)
 	}
 	nObj, nBytes := blobs.Stats()
-	author := req.Author
+	res, err := s.retryCommit(ctx, repoName, st, req.Author, func(st *repoState, author string) (*CommitResult, error) {
+		return s.commitOnce(ctx, st, records, req, author)
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.NewObjects += nObj
+	res.NewBytes += nBytes
+	return res, nil
+}
+
+// retryCommit runs once, for repository repoName first read as st, again
+// while another writer moves the head first, on the repository read anew
+// (refused if it was deleted and made again meanwhile); author defaults
+// to the store's identity.
+func (s *Store) retryCommit(ctx context.Context, repoName string, st *repoState, author string, once func(st *repoState, author string) (*CommitResult, error)) (*CommitResult, error) {
 	if author == "" {
 		author = s.whoFor(ctx)
 	}
 	first := st.config
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
+			var err error
 			if st, err = s.loadRepo(ctx, repoName); err != nil {
 				return nil, err
 			}
@@ -215,17 +231,12 @@ func (s *Store) Commit(ctx context.Context, repoName string, req CommitRequest) 
 				return nil, fmt.Errorf("%w: repository %s was deleted and made again while this change was made", ErrConflict, repoName)
 			}
 		}
-		res, err := s.commitOnce(ctx, st, records, req, author)
+		res, err := once(st, author)
 		if errors.Is(err, refs.ErrConflict) && attempt < maxCommitRetries {
 			backoff(ctx, attempt)
 			continue
 		}
-		if err != nil {
-			return nil, err
-		}
-		res.NewObjects += nObj
-		res.NewBytes += nBytes
-		return res, nil
+		return res, err
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 
 	"github.com/pkgvc/pkgvc/internal/parallel"
 	"github.com/pkgvc/pkgvc/objects"
-	"github.com/pkgvc/pkgvc/refs"
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
 
@@ -35,27 +34,9 @@ func (s *Store) commitStream(ctx context.Context, repoName string, req CommitReq
 	if _, ok := kind.(FileKeyer); ok && !req.FromUpstream {
 		return nil, fmt.Errorf("%w: streamed changes to a %s repository must come from an upstream", ErrInvalid, st.config.Kind)
 	}
-	author := req.Author
-	if author == "" {
-		author = s.whoFor(ctx)
-	}
-	first := st.config
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			if st, err = s.loadRepo(ctx, repoName); err != nil {
-				return nil, err
-			}
-			if !sameRepo(st.config, first) {
-				return nil, fmt.Errorf("%w: repository %s was deleted and made again while this change was made", ErrConflict, repoName)
-			}
-		}
-		res, err := s.commitStreamOnce(ctx, st, kind, req, author)
-		if errors.Is(err, refs.ErrConflict) && attempt < maxCommitRetries {
-			backoff(ctx, attempt)
-			continue
-		}
-		return res, err
-	}
+	return s.retryCommit(ctx, repoName, st, req.Author, func(st *repoState, author string) (*CommitResult, error) {
+		return s.commitStreamOnce(ctx, st, kind, req, author)
+	})
 }
 
 // commitStreamOnce applies the streamed changes to the head as read in st
