@@ -2,6 +2,7 @@ package layering
 
 import (
 	"fmt"
+	pathpkg "path"
 	"sort"
 	"strings"
 	"testing"
@@ -31,17 +32,19 @@ var layers = []layer{
 	// trees, and needs no repository.
 	{"beside storage", []string{"auth/...", "keys/..."}},
 	// The file formats of the content kinds, read without a repository.
-	{"kind formats", []string{"kinds/python/format/...", "kinds/container/format/...", "kinds/file/pulpmanifest/..."}},
+	// A kind that follows the layout of docs/kinds.md needs no row: the
+	// patterns place its folders.
+	{"kind formats", []string{"kinds/*/format/...", "kinds/file/pulpmanifest/..."}},
 	{"repo", []string{"repo/..."}},
 	// Each kind's validation of its packages (repo.Kind).
-	{"content kinds", []string{"kinds/python", "kinds/python/simplepage/...", "kinds/container", "kinds/file"}},
+	{"content kinds", []string{"kinds/*", "kinds/python/simplepage/..."}},
 	// Engines over repositories: the storage-level porcelain beside repo
 	// (uploads, the store-location registry) and what builds on it.
 	{"engines", []string{"uploads/...", "location/...", "dist/...", "publish", "remote/...", "tasks/..."}},
 	{"serving", []string{"checkout/...", "content/..."}},
 	// Each kind's upstream, publication and routes: they check out (file)
 	// and serve (container).
-	{"kind plugins", []string{"kinds/python/upstream/...", "kinds/python/publication/...", "kinds/container/upstream/...", "kinds/container/registry/...", "kinds/file/upstream/...", "kinds/file/publication/..."}},
+	{"kind plugins", []string{"kinds/*/upstream/...", "kinds/*/publication/...", "kinds/container/registry/..."}},
 	// The list of kinds.
 	{"kind list", []string{"kinds/all/..."}},
 	{"api", []string{"api"}},
@@ -49,7 +52,7 @@ var layers = []layer{
 	{"api implementations", []string{"api/local/...", "api/server/...", "api/client/..."}},
 	// The commands content kinds bring to the command line, built on api,
 	// and their list.
-	{"kind commands", []string{"kinds/python/pycli/..."}},
+	{"kind commands", []string{"kinds/*/*cli/..."}},
 	{"kind command list", []string{"kinds/all/commands/..."}},
 	{"composition root", []string{"app/..."}},
 	{"commands", []string{"cmd/...", "bench/..."}},
@@ -86,7 +89,7 @@ func place(table []layer, path string) (level int, entry string, ok bool) {
 	for i, l := range table {
 		for _, e := range l.pkgs {
 			dir, all := strings.CutSuffix(e, "/...")
-			if path == dir || all && strings.HasPrefix(path, dir+"/") {
+			if covers(dir, all, path) {
 				score := 2 * len(dir)
 				if !all {
 					score++
@@ -98,6 +101,22 @@ func place(table []layer, path string) (level int, entry string, ok bool) {
 		}
 	}
 	return level, entry, ok
+}
+
+// covers reports whether the entry dir (its segments may be path.Match
+// patterns: "kinds/*/format", the same folder of every kind), with all
+// for "/...", covers path.
+func covers(dir string, all bool, path string) bool {
+	want, got := strings.Split(dir, "/"), strings.Split(path, "/")
+	if len(got) < len(want) || !all && len(got) != len(want) {
+		return false
+	}
+	for i, w := range want {
+		if ok, _ := pathpkg.Match(w, got[i]); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // checkLayers returns what breaks table in graph (package path → the
