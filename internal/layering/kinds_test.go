@@ -20,7 +20,17 @@ func TestCoreImportsNoKind(t *testing.T) {
 	mod, mine, _ := goList(t)
 	for _, p := range mine {
 		path := rel(mod, p.ImportPath)
-		if inKinds(path) || isFixture(path) {
+		if inKinds(path) {
+			// A kind shares nothing with another but the core.
+			own := kindOf(path)
+			for _, imp := range p.Imports {
+				if ip := rel(mod, imp); strings.HasPrefix(imp, mod+"/") && inKinds(ip) && own != "all" && kindOf(ip) != own {
+					t.Errorf("%s imports %s: a kind shares nothing with another kind but the core", path, ip)
+				}
+			}
+			continue
+		}
+		if isFixture(path) {
 			continue
 		}
 		for _, imp := range p.Imports {
@@ -134,6 +144,13 @@ func TestCoreComparesNoKindName(t *testing.T) {
 // inKinds reports whether path (inside the module) is a kind's package or
 // kinds/all.
 func inKinds(path string) bool { return strings.HasPrefix(path, "kinds/") }
+
+// kindOf is the kind whose folder holds path ("python" for
+// kinds/python/format).
+func kindOf(path string) string {
+	k, _, _ := strings.Cut(strings.TrimPrefix(path, "kinds/"), "/")
+	return k
+}
 
 // isFixture reports whether path is a package of test fixtures
 // (repo/repotest), which may build stores of real kinds.
