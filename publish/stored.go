@@ -3,6 +3,7 @@ package publish
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -107,7 +108,7 @@ func (p *Publication) List(ctx context.Context, dir string, fn func(name string,
 }
 
 // errStop ends a walk early.
-var errStop = fmt.Errorf("stop")
+var errStop = errors.New("stop")
 
 // HasDir reports whether any file lies under directory dir (ending in
 // '/'): one seek.
@@ -120,7 +121,7 @@ func (p *Publication) HasDir(ctx context.Context, dir string) (bool, error) {
 		found = true
 		return errStop
 	})
-	if err == errStop {
+	if errors.Is(err, errStop) {
 		err = nil
 	}
 	return found, err
