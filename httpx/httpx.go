@@ -563,7 +563,7 @@ func (d *download) connect() error {
 func (d *download) accept(r *response) error {
 	switch {
 	case r.StatusCode == http.StatusPartialContent && d.off > 0:
-		start, total, ok := contentRange(r.Header.Get("Content-Range"))
+		start, _, total, ok := ParseContentRange(r.Header.Get("Content-Range"))
 		if !ok || start != d.off {
 			drain(r)
 			return fmt.Errorf("GET %s: asked for bytes from %d, got Content-Range %q", d.url, d.off, r.Header.Get("Content-Range"))
@@ -595,32 +595,36 @@ func (d *download) accept(r *response) error {
 
 var errDone = errors.New("download complete")
 
-// contentRange parses "bytes START-END/TOTAL" (TOTAL may be "*": -1).
-func contentRange(v string) (start, total int64, ok bool) {
+// ParseContentRange parses a Content-Range "bytes START-END/TOTAL", TOTAL
+// "*" when unknown (total -1); ok is false unless 0 <= START <= END and,
+// with a TOTAL, END < TOTAL.
+func ParseContentRange(v string) (start, end, total int64, ok bool) {
 	rest, found := strings.CutPrefix(v, "bytes ")
 	if !found {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	rng, tot, found := strings.Cut(rest, "/")
 	if !found {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	s, _, found := strings.Cut(rng, "-")
+	a, b, found := strings.Cut(rng, "-")
 	if !found {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	start, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, 0, false
+	start, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || start < 0 {
+		return 0, 0, 0, false
+	}
+	if end, err = strconv.ParseInt(b, 10, 64); err != nil || end < start {
+		return 0, 0, 0, false
 	}
 	if tot == "*" {
-		return start, -1, true
+		return start, end, -1, true
 	}
-	total, err = strconv.ParseInt(tot, 10, 64)
-	if err != nil {
-		return 0, 0, false
+	if total, err = strconv.ParseInt(tot, 10, 64); err != nil || end >= total {
+		return 0, 0, 0, false
 	}
-	return start, total, true
+	return start, end, total, true
 }
 
 func (d *download) Read(p []byte) (int, error) {

@@ -6,14 +6,13 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/auth"
+	"github.com/pkgvc/pkgvc/httpx"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/uploads"
 )
@@ -73,30 +72,9 @@ func tokenName(ctx context.Context) string {
 
 // parseContentRange parses "bytes START-END/TOTAL" (TOTAL may be *).
 func parseContentRange(s string) (start, end int64, err error) {
-	bad := errorf(repo.ErrInvalid, "invalid Content-Range %q: use bytes START-END/TOTAL or bytes START-END/*", s)
-	rest, ok := strings.CutPrefix(s, "bytes ")
+	start, end, _, ok := httpx.ParseContentRange(s)
 	if !ok {
-		return 0, 0, bad
-	}
-	rng, total, ok := strings.Cut(rest, "/")
-	if !ok {
-		return 0, 0, bad
-	}
-	a, b, ok := strings.Cut(rng, "-")
-	if !ok {
-		return 0, 0, bad
-	}
-	if start, err = strconv.ParseInt(a, 10, 64); err != nil || start < 0 {
-		return 0, 0, bad
-	}
-	if end, err = strconv.ParseInt(b, 10, 64); err != nil || end < start {
-		return 0, 0, bad
-	}
-	if total != "*" {
-		t, err := strconv.ParseInt(total, 10, 64)
-		if err != nil || end >= t {
-			return 0, 0, bad
-		}
+		return 0, 0, errorf(repo.ErrInvalid, "invalid Content-Range %q: use bytes START-END/TOTAL or bytes START-END/*", s)
 	}
 	return start, end, nil
 }
