@@ -164,3 +164,34 @@ func Check(o Values, declared []Spec, what string) error {
 	}
 	return nil
 }
+
+// Declared is an option one or more kinds declare.
+type Declared struct {
+	Spec
+	Kinds  []string
+	Usages []string // one per kind, each "kind: usage"
+}
+
+// Collect merges what kinds declare, in the order of kinds and of each
+// kind's declarations: an option several kinds declare (platforms) comes
+// once, its usage naming each. It panics if two kinds declare one field
+// differently (type or flag), which would make one flag mean two things.
+func Collect(kinds []string, declared func(kind string) []Spec) []Declared {
+	var out []Declared
+	at := map[string]int{}
+	for _, kind := range kinds {
+		for _, spec := range declared(kind) {
+			i, ok := at[spec.Field]
+			if !ok {
+				i = len(out)
+				at[spec.Field] = i
+				out = append(out, Declared{Spec: spec})
+			} else if o := out[i]; o.Type != spec.Type || o.Flag != spec.Flag {
+				panic(fmt.Sprintf("options: kinds %s and %s declare %q differently", o.Kinds[0], kind, spec.Field))
+			}
+			out[i].Kinds = append(out[i].Kinds, kind)
+			out[i].Usages = append(out[i].Usages, kind+": "+spec.Usage)
+		}
+	}
+	return out
+}

@@ -137,32 +137,10 @@ func (r *Registry) RemoteOptions(kind string) []OptionSpec {
 }
 
 // DeclaredOption is a setting one or more kinds declare.
-type DeclaredOption struct {
-	OptionSpec
-	Kinds  []string
-	Usages []string // one per kind, each "kind: usage"
-}
+type DeclaredOption = options.Declared
 
 // DeclaredOptions returns the settings the registered kinds declare, in
-// the order of registration and declaration; a setting several kinds
-// declare (platforms) comes once. It panics if two kinds declare one
-// field differently (type or flag).
+// the order of registration and declaration (options.Collect).
 func (r *Registry) DeclaredOptions() []DeclaredOption {
-	var out []DeclaredOption
-	at := map[string]int{}
-	for _, kind := range r.order {
-		for _, spec := range r.RemoteOptions(kind) {
-			i, ok := at[spec.Field]
-			if !ok {
-				i = len(out)
-				at[spec.Field] = i
-				out = append(out, DeclaredOption{OptionSpec: spec})
-			} else if o := out[i]; o.Type != spec.Type || o.Flag != spec.Flag {
-				panic(fmt.Sprintf("remote: kinds %s and %s declare setting %q differently", o.Kinds[0], kind, spec.Field))
-			}
-			out[i].Kinds = append(out[i].Kinds, kind)
-			out[i].Usages = append(out[i].Usages, kind+": "+spec.Usage)
-		}
-	}
-	return out
+	return options.Collect(r.order, r.RemoteOptions)
 }

@@ -46,26 +46,13 @@ func distFlags() []cli.Flag {
 // one flag each, whose help says what it means for each kind.
 func distKindOptions() []remote.DeclaredOption {
 	ks := all.Kinds()
-	var out []remote.DeclaredOption
-	at := map[string]int{}
-	for _, kind := range ks.Names() {
+	return options.Collect(ks.Names(), func(kind string) []options.Spec {
 		k, _ := ks.Lookup(kind)
-		od, ok := k.(dist.OptionDeclarer)
-		if !ok {
-			continue
+		if od, ok := k.(dist.OptionDeclarer); ok {
+			return od.DistOptions()
 		}
-		for _, spec := range od.DistOptions() {
-			i, ok := at[spec.Field]
-			if !ok {
-				i = len(out)
-				at[spec.Field] = i
-				out = append(out, remote.DeclaredOption{OptionSpec: spec})
-			}
-			out[i].Kinds = append(out[i].Kinds, kind)
-			out[i].Usages = append(out[i].Usages, kind+": "+spec.Usage)
-		}
-	}
-	return out
+		return nil
+	})
 }
 
 func distOptionFlags() []cli.Flag {
@@ -313,7 +300,7 @@ func printDist(w io.Writer, d *dist.Distribution) {
 	fmt.Fprintf(w, "kind:      %s\nremote:    %s\nprivate:   %s\n", d.Kind, dash(d.Remote), yesNo(d.Private))
 	for _, o := range distKindOptions() {
 		if slices.Contains(o.Kinds, d.Kind) {
-			fmt.Fprintf(w, "%-11s%s\n", o.Flag+":", optionText(d.Options[o.Field], o.OptionSpec))
+			fmt.Fprintf(w, "%-11s%s\n", o.Flag+":", optionText(d.Options[o.Field], o.Spec))
 		}
 	}
 	fmt.Fprintf(w, "created:   %s\n", d.Created.Format("2006-01-02 15:04:05Z07:00"))

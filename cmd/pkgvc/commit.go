@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v3"
 	"golang.org/x/term"
 
 	"github.com/pkgvc/pkgvc/kinds/all"
+	"github.com/pkgvc/pkgvc/options"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -96,44 +98,38 @@ func (e *env) printCommit(c *cli.Command, res *repo.CommitResult) error {
 func commitOptionFlags() []cli.Flag {
 	var flags []cli.Flag
 	for _, o := range kindCommitOptions() {
-		flags = append(flags, &cli.StringFlag{Name: o.Name, Usage: o.Usage})
+		flags = append(flags, &cli.StringFlag{Name: o.Flag, Usage: strings.Join(o.Usages, "; ")})
 	}
 	return flags
 }
 
-// kindCommitOptions lists the kinds' commit options by name, the usage
-// naming the kinds that take each.
-func kindCommitOptions() []repo.CommitOption {
+// kindCommitOptions lists the kinds' commit options, each a string flag
+// of its name.
+func kindCommitOptions() []options.Declared {
 	ks := all.Kinds()
-	var out []repo.CommitOption
-	at := map[string]int{}
-	for _, name := range ks.Names() {
-		k, _ := ks.Lookup(name)
+	return options.Collect(ks.Names(), func(kind string) []options.Spec {
+		k, _ := ks.Lookup(kind)
 		co, ok := k.(repo.CommitOptioner)
 		if !ok {
-			continue
+			return nil
 		}
+		var specs []options.Spec
 		for _, o := range co.CommitOptions() {
-			if i, dup := at[o.Name]; dup {
-				out[i].Usage += "; " + name + ": " + o.Usage
-				continue
-			}
-			at[o.Name] = len(out)
-			out = append(out, repo.CommitOption{Name: o.Name, Usage: name + ": " + o.Usage})
+			specs = append(specs, options.Spec{Field: o.Name, Flag: o.Name, Type: options.String, Usage: o.Usage})
 		}
-	}
-	return out
+		return specs
+	})
 }
 
 // commitOptions are the kinds' commit options c sets.
 func commitOptions(c *cli.Command) map[string]string {
 	var out map[string]string
 	for _, o := range kindCommitOptions() {
-		if c.IsSet(o.Name) {
+		if c.IsSet(o.Flag) {
 			if out == nil {
 				out = map[string]string{}
 			}
-			out[o.Name] = c.String(o.Name)
+			out[o.Field] = c.String(o.Flag)
 		}
 	}
 	return out
