@@ -477,16 +477,15 @@ func (s *Server) publication(ctx context.Context, q *request) (*publish.Publicat
 		return nil, nil
 	}
 	kind := q.dist.d.Kind
-	pp := publish.Params{Options: q.dist.d.Options}
-	params := pp.Digest()
-	if p := q.vs.pub.Load(); p != nil && p.kind == kind && p.params == params {
+	pp := q.dist.pub
+	if p := q.vs.pub.Load(); p != nil && p.kind == kind && p.params == pp.Digest() {
 		return p.pub, nil
 	}
 	pub, err := s.pubs.ForParams(ctx, kind, q.vs.v, pp)
 	if err != nil {
 		return nil, err
 	}
-	q.vs.pub.Store(&pubSlot{kind: kind, params: params, pub: pub, etags: map[string][]string{}})
+	q.vs.pub.Store(&pubSlot{kind: kind, params: pp.Digest(), pub: pub, etags: map[string][]string{}})
 	return pub, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/repo/tree"
 )
@@ -31,6 +32,7 @@ type distEntry struct {
 	name, key, basePath string
 	rev                 meta.Rev
 	d                   *dist.Distribution
+	pub                 publish.Params            // what its publication is made under
 	check               atomic.Pointer[distCheck] // refs as read at a stamp
 	last                atomic.Pointer[verState]  // the version served last
 }
@@ -163,7 +165,7 @@ func (s *Server) rebuild(ctx context.Context, seen *distTable, stamp repo.RefsSt
 			if err := json.Unmarshal(value, &d); err != nil {
 				return fmt.Errorf("distribution %s: %w", strings.TrimPrefix(key, dist.DocPrefix), err)
 			}
-			de = &distEntry{name: d.Name, key: key, basePath: d.BasePath, rev: rev, d: &d}
+			de = &distEntry{name: d.Name, key: key, basePath: d.BasePath, rev: rev, d: &d, pub: publish.NewParams(d.Options)}
 		}
 		t.byBase[de.basePath] = de
 		return nil

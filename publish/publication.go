@@ -102,13 +102,23 @@ const RefPrefix = repo.PublicationRefPrefix
 // settings share one publication.
 type Params struct {
 	Options options.Values
+	digest  string
+	set     bool // digest is computed
+}
+
+// NewParams returns the Params of a distribution's settings, their digest
+// computed once, for a caller that asks for many publications under them.
+func NewParams(o options.Values) Params {
+	pp := Params{Options: o}
+	pp.digest, pp.set = pp.Digest(), true
+	return pp
 }
 
 // Digest is the canonical text of pp ("" without settings): encoding/json
 // sorts map keys and compacts raw values.
 func (pp Params) Digest() string {
-	if len(pp.Options) == 0 {
-		return ""
+	if pp.set || len(pp.Options) == 0 {
+		return pp.digest
 	}
 	b, err := json.Marshal(pp.Options)
 	if err != nil {
