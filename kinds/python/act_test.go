@@ -9,13 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
-	metamem "github.com/pkgvc/pkgvc/meta/mem"
-	"github.com/pkgvc/pkgvc/objects"
-	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
-	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -24,10 +19,8 @@ import (
 // not found.
 func TestYankAction(t *testing.T) {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
-	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
-	require.NoError(t, err)
-	_, err = st.CreateRepo(ctx, "files", repo.CreateOptions{})
+	st := pyStore(t)
+	_, err := st.CreateRepo(ctx, "files", repo.CreateOptions{})
 	require.NoError(t, err)
 	fn, data := pythontest.Spec{Name: "demo", Version: "1.0"}.Wheel()
 	f := filepath.Join(t.TempDir(), fn)

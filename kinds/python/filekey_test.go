@@ -69,9 +69,7 @@ func TestFileKey(t *testing.T) {
 // taken.
 func TestCommitSpellings(t *testing.T) {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
-	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
-	require.NoError(t, err)
+	st := pyStore(t)
 	dir := t.TempDir()
 	n := 0
 	wheel := func(name, version, extra string) repo.Add {
@@ -88,7 +86,7 @@ func TestCommitSpellings(t *testing.T) {
 	commit := func(adds ...repo.Add) (*repo.CommitResult, error) {
 		return st.Commit(ctx, "py", repo.CommitRequest{Adds: adds})
 	}
-	_, err = commit(wheel("racepkg", "1.0", ""))
+	_, err := commit(wheel("racepkg", "1.0", ""))
 	require.NoError(t, err)
 	for _, sp := range [][2]string{{"Racepkg", "1.0"}, {"racepkg", "01.0"}, {"racepkg", "1.0.0"}, {"RacePkg", "1"}} {
 		add := wheel(sp[0], sp[1], "evil = True\n")
@@ -119,9 +117,7 @@ func TestCommitSpellings(t *testing.T) {
 // spelling of either with other bytes is still refused.
 func TestCommitSdistFormats(t *testing.T) {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
-	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
-	require.NoError(t, err)
+	st := pyStore(t)
 	dir := t.TempDir()
 	s := pythontest.Spec{Name: "pyparsing", Version: "1.5.2"}
 	tgzName, tgz := s.Sdist()
@@ -133,7 +129,7 @@ func TestCommitSdistFormats(t *testing.T) {
 		require.NoError(t, os.WriteFile(f, data, 0o644))
 		return repo.Add{Path: name, File: f}
 	}
-	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{add(tgzName, tgz)}})
+	_, err := st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{add(tgzName, tgz)}})
 	require.NoError(t, err)
 	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{add("pyparsing-1.5.2.zip", zipData)}, NoReplace: true})
 	require.NoError(t, err, "a .zip sdist beside the .tar.gz of the same release")
@@ -148,15 +144,13 @@ func TestCommitSdistFormats(t *testing.T) {
 // either again, other files. A new conflicting spelling is still refused.
 func TestCommitHeldSpellings(t *testing.T) {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
-	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
-	require.NoError(t, err)
+	st := pyStore(t)
 	dir := t.TempDir()
 	held := []repo.Add{
 		wheelAdd(t, dir, pythontest.Spec{Name: "racepkg", Version: "1.0"}),
 		wheelAdd(t, dir, pythontest.Spec{Name: "Racepkg", Version: "1.0.0", Extra: []pythontest.File{{Name: "racepkg/extra.py", Body: []byte("x = 1\n")}}}),
 	}
-	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: held})
+	_, err := st.Commit(ctx, "py", repo.CommitRequest{Adds: held})
 	require.ErrorIs(t, err, repo.ErrExists, "from a client")
 	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: held, FromUpstream: true})
 	require.NoError(t, err, "from upstream")

@@ -4,16 +4,10 @@ import (
 	"context"
 	"testing"
 
-	metamem "github.com/pkgvc/pkgvc/meta/mem"
-
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
-	"github.com/pkgvc/pkgvc/objects"
-	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
-	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -29,14 +23,12 @@ func TestCompareVersions(t *testing.T) {
 // project's release replaced by another and orders them as PEP 440 does.
 func TestDiffPackagesPEP440(t *testing.T) {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
-	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
-	require.NoError(t, err)
+	st := pyStore(t)
 	dir := t.TempDir()
 	wheel := func(name, version string) repo.Add {
 		return wheelAdd(t, dir, pythontest.Spec{Name: name, Version: version})
 	}
-	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{wheel("minor", "1.9"), wheel("pre", "1.0rc1"), wheel("back", "2.0")}})
+	_, err := st.Commit(ctx, "py", repo.CommitRequest{Adds: []repo.Add{wheel("minor", "1.9"), wheel("pre", "1.0rc1"), wheel("back", "2.0")}})
 	require.NoError(t, err)
 	_, err = st.Commit(ctx, "py", repo.CommitRequest{
 		Adds:    []repo.Add{wheel("minor", "1.10"), wheel("pre", "1.0"), wheel("back", "1.5")},

@@ -6,24 +6,16 @@ import (
 	"path/filepath"
 	"testing"
 
-	metamem "github.com/pkgvc/pkgvc/meta/mem"
-
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/kinds/python"
 	"github.com/pkgvc/pkgvc/kinds/python/format/pythontest"
-	"github.com/pkgvc/pkgvc/objects"
-	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
-	refsmem "github.com/pkgvc/pkgvc/refs/mem"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
 func TestYank(t *testing.T) {
 	ctx := context.Background()
-	st := repo.New(objects.New(objectsmem.New()), refsmem.New(), all.Kinds(), repo.WithMeta(metamem.New()))
-	_, err := st.CreateRepo(ctx, "py", repo.CreateOptions{Kind: "python"})
-	require.NoError(t, err)
+	st := pyStore(t)
 	dir := t.TempDir()
 	var adds []repo.Add
 	for _, p := range []string{"a/demo-1.0-py3-none-any.whl", "b/demo-1.0-py3-none-any.whl", "demo-2.0-py3-none-any.whl"} {
@@ -32,7 +24,7 @@ func TestYank(t *testing.T) {
 		require.NoError(t, os.WriteFile(f, data, 0o644))
 		adds = append(adds, repo.Add{Path: p, File: f})
 	}
-	_, err = st.Commit(ctx, "py", repo.CommitRequest{Adds: adds})
+	_, err := st.Commit(ctx, "py", repo.CommitRequest{Adds: adds})
 	require.NoError(t, err)
 	meta := func(p string) map[string]string {
 		rec, err := st.Stat(ctx, "py", p)
