@@ -268,6 +268,7 @@ func (q *request) putManifest(w http.ResponseWriter, r *http.Request, refStr str
 		q.g.internal(w, r, "commit "+target, err)
 		return
 	}
+	q.g.namedByManifest(ctx, q.t.Dist.Repo, blobIDs(records))
 	h := w.Header()
 	h.Set("Location", "/v2/"+q.name+"/manifests/"+digest)
 	h.Set("Docker-Content-Digest", digest)
@@ -308,6 +309,9 @@ func (q *request) manifestRecords(ctx context.Context, m *ociformat.Manifest) ([
 		if err != nil {
 			return nil, nil, fmt.Errorf("look up blob %s: %w", d.Digest, err)
 		}
+		if !ok && ociformat.IsNonDistributable(d.MediaType) {
+			continue // fetched from its urls: the registry need not hold it
+		}
 		if !ok {
 			return nil, &refusal{codeManifestBlobUnknown, fmt.Sprintf("the manifest references blob %s, which is not in %s: upload it first", d.Digest, q.name), d.Digest}, nil
 		}
@@ -317,6 +321,17 @@ func (q *request) manifestRecords(ctx context.Context, m *ociformat.Manifest) ([
 		out = append(out, repo.Record{Path: p, SHA256: id, Size: size, Metadata: map[string]string{container.MetaMediaType: d.MediaType}})
 	}
 	return out, nil, nil
+}
+
+// blobIDs returns the blobs of a manifest's blob records.
+func blobIDs(records []repo.Record) []objects.ID {
+	var out []objects.ID
+	for _, rec := range records {
+		if strings.HasPrefix(rec.Path, container.BlobsDir) {
+			out = append(out, rec.SHA256)
+		}
+	}
+	return out
 }
 
 // blobSize returns the size of blob id if the distribution's version
