@@ -346,8 +346,19 @@ func (q *request) blobSize(ctx context.Context, id objects.ID) (int64, bool, err
 	}
 	if !found {
 		pushed, err := q.g.wasPushed(ctx, q.t.Dist.Repo, id)
-		if err != nil || !pushed {
+		if err != nil {
 			return 0, false, err
+		}
+		if !pushed {
+			// A manifest naming it may have ended its mark after this
+			// request resolved its version (namedByManifest): look again.
+			rec, found, err = q.relookup(ctx, container.BlobPath(id.String()))
+			if err != nil || !found {
+				return 0, false, err
+			}
+			if repo.IsOnDemand(rec) {
+				return rec.Size, true, nil
+			}
 		}
 	}
 	st, err := q.g.st.Objects().StatBlob(ctx, id)

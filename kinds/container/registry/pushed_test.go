@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -132,4 +133,35 @@ func TestBlobReadableAfterUpload(t *testing.T) {
 	resp, _ = f.do(http.MethodPost, "/v2/other/blobs/uploads/?mount="+digestOf(b), f.admin, nil)
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "the admin reads test/img")
 	f.requireBlob("other", "", b)
+}
+
+// TestParallelManifestsShareAPushedBlob: manifests pushed at once that
+// name one pushed layer all go in, though the first commit ends the
+// layer's pushed mark while the others are being checked.
+func TestParallelManifestsShareAPushedBlob(t *testing.T) {
+	f := newFixture(t)
+	layer := []byte("a layer every image shares")
+	f.pushBlob("test/img", layer)
+	const n = 16
+	ms := make([][]byte, n)
+	for i := range ms {
+		cfg := []byte(`{"architecture":"amd64","os":"linux","x":"` + strconv.Itoa(i) + `"}`)
+		f.pushBlob("test/img", cfg)
+		ms[i] = []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",` +
+			`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"` + digestOf(cfg) + `","size":` + itoa(len(cfg)) + `},` +
+			`"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"` + digestOf(layer) + `","size":` + itoa(len(layer)) + `}]}`)
+	}
+	codes := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range ms {
+		wg.Go(func() {
+			resp, body := f.putManifest("test/img", "t"+strconv.Itoa(i), ms[i], f.admin)
+			codes[i] = strconv.Itoa(resp.StatusCode) + " " + string(body)
+		})
+	}
+	wg.Wait()
+	for i, c := range codes {
+		require.Equal(t, "201 ", c, "manifest %d", i)
+	}
+	f.requireBlob("test/img", "", layer)
 }
