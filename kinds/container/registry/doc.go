@@ -22,9 +22,10 @@
 // Blob uploads (monolithic POST, chunked PATCH streamed to a temporary
 // file in the store's temporary directory, PUT to finish, cross-repository
 // mounts, with or without from) store a blob only once its digest is
-// verified. A blob pushed is readable at once by whoever may read the
-// distribution, pinned against gc until a manifest names it or the pin
-// expires. Each manifest PUT commits one new version: the manifest, its
+// verified. A blob pushed is the repository's at once, readable by
+// whoever may read the distribution, until a manifest names it (its
+// version holds it then) or its pin against gc expires (pushedTTL). Each
+// manifest PUT commits one new version: the manifest, its
 // tag, and records of its config and layers (non-distributable layers
 // the store lacks get none); tag and manifest DELETE commit versions too.
 // Blob DELETE drops a pushed blob no manifest names yet (and a blob

@@ -268,7 +268,8 @@ func (q *request) putManifest(w http.ResponseWriter, r *http.Request, refStr str
 		q.g.internal(w, r, "commit "+target, err)
 		return
 	}
-	q.g.namedByManifest(ctx, q.t.Dist.Repo, blobIDs(records))
+	// Committed: the marks go even if the client has gone meanwhile.
+	q.g.namedByManifest(context.WithoutCancel(ctx), q.t.Dist.Repo, blobIDs(records))
 	h := w.Header()
 	h.Set("Location", "/v2/"+q.name+"/manifests/"+digest)
 	h.Set("Docker-Content-Digest", digest)
