@@ -132,7 +132,8 @@ func (a *aliasReader) check(id objects.ID, d digestRef) bool {
 
 // mountSource looks blob d up in the mount source src: its version by
 // d's path; a sha512 d not there by the alias uploaded into src's
-// repository, then by that blob's SHA-256 path.
+// repository, then as a sha256 digest is, so that one rule decides what
+// a mount finds.
 func (q *request) mountSource(ctx context.Context, src *content.Target, d digestRef) (repo.Record, bool, error) {
 	rec, found, err := src.Lookup(ctx, d.blobPath())
 	if err != nil || found || !d.isAlias() {
@@ -142,7 +143,7 @@ func (q *request) mountSource(ctx context.Context, src *content.Target, d digest
 	if err != nil || !ok {
 		return repo.Record{}, false, err
 	}
-	return src.Lookup(ctx, container.BlobPath(id.String()))
+	return q.mountSource(ctx, src, digestRef{ociformat.SHA256, id.String()})
 }
 
 // hashMismatch is the message of a blob whose content is not digest d.
