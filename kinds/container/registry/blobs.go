@@ -346,7 +346,7 @@ func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.R
 	}
 	if !body.check(res.ID, d) {
 		b.Abort()
-		writeError(w, http.StatusBadRequest, codeDigestInvalid, hashMismatch(d), nil)
+		writeError(w, http.StatusBadRequest, codeDigestInvalid, hashMismatch(d, res.ID), nil)
 		return
 	}
 	if err := b.Flush(ctx); err != nil {

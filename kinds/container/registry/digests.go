@@ -45,7 +45,8 @@ func (d digestRef) id() objects.ID {
 	return id
 }
 
-// hasher returns a fresh hash of d's algorithm and the sum d names.
+// hasher returns a fresh hash of d's algorithm (sha512: the only alias
+// one) and the sum d names.
 func (d digestRef) hasher() (hash.Hash, []byte) {
 	want, _ := hex.DecodeString(d.hex)
 	return sha512.New(), want
@@ -146,8 +147,12 @@ func (q *request) mountSource(ctx context.Context, src *content.Target, d digest
 	return q.mountSource(ctx, src, digestRef{ociformat.SHA256, id.String()})
 }
 
-// hashMismatch is the message of a blob whose content is not digest d.
-func hashMismatch(d digestRef) string {
+// hashMismatch is the message of a blob whose content, of SHA-256 got,
+// is not digest d.
+func hashMismatch(d digestRef, got objects.ID) string {
+	if !d.isAlias() {
+		return fmt.Sprintf("the uploaded content has digest sha256:%s, not %s; nothing was kept", got, d)
+	}
 	return fmt.Sprintf("the uploaded content does not have digest %s; nothing was kept", d)
 }
 
@@ -192,7 +197,11 @@ func (q *request) eachManifest(ctx context.Context, fn func(repo.Record) error) 
 
 // blobSizeDigest returns the blob and size of blob d for a manifest that
 // references it, as blobSize does; a sha512 d by its alias record in the
-// version, else by the alias its upload recorded.
+// version, else by the alias its upload recorded. The alias record the
+// manifest's version gets is committed as trusted, its layer not read
+// again: safe, since an alias is recorded only once its sha512 was
+// checked, while the upload streamed (finishUpload, storeBlob) or when a
+// version took it (a mount copies one a version holds).
 func (q *request) blobSizeDigest(ctx context.Context, d digestRef) (objects.ID, int64, bool, error) {
 	if !d.isAlias() {
 		size, ok, err := q.blobSize(ctx, d.id())
