@@ -11,7 +11,6 @@ import (
 
 	"github.com/pkgvc/pkgvc/content"
 	ociformat "github.com/pkgvc/pkgvc/kinds/container/format"
-	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/uploads"
 )
@@ -23,19 +22,19 @@ func (q *request) getBlob(w http.ResponseWriter, r *http.Request, digest string)
 	if !q.authorize(w, r, false) {
 		return
 	}
-	hex, err := ociformat.ParseDigest(digest)
+	dr, err := parseDigestRef(digest)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeDigestInvalid, err.Error(), nil)
 		return
 	}
 	ctx := r.Context()
-	rec, found, err := q.findBlob(ctx, hex)
+	rec, found, err := q.findBlobDigest(ctx, dr)
 	if err == nil && !found && q.t.Dist.Remote != "" {
 		perr := q.g.s.Pull(ctx, q.t.Dist, digest, 0)
 		switch {
 		case perr == nil:
 			if err = q.refresh(ctx); err == nil {
-				rec, found, err = q.findBlob(ctx, hex)
+				rec, found, err = q.findBlobDigest(ctx, dr)
 			}
 		case errors.Is(perr, content.ErrNoPullThrough), errors.Is(perr, content.ErrNotOnRemote):
 		default:
@@ -121,6 +120,7 @@ func (q *request) uploadError(w http.ResponseWriter, r *http.Request, id string,
 	var tl *uploads.TooLargeError
 	var ce *uploads.ChunkError
 	var de *uploads.DigestError
+	var he *uploads.HashError
 	switch {
 	case errors.Is(err, uploads.ErrNotFound):
 		writeError(w, http.StatusNotFound, codeBlobUploadUnknown, "no upload session "+id+" for "+q.name+" (finished, canceled or timed out)", nil)
@@ -134,6 +134,8 @@ func (q *request) uploadError(w http.ResponseWriter, r *http.Request, id string,
 		writeError(w, http.StatusBadRequest, codeSizeInvalid, oneLine(ce.Err.Error()), nil)
 	case errors.As(err, &ce):
 		writeError(w, http.StatusBadRequest, codeBlobUploadInvalid, "reading the chunk: "+oneLine(ce.Err.Error()), nil)
+	case errors.As(err, &he):
+		writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the uploaded content does not have the digest given (sha%d:%x); nothing was kept", len(he.Want)*8, he.Want), nil)
 	case errors.As(err, &de):
 		writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the uploaded content has digest sha256:%s, not sha256:%s; nothing was kept", de.Got, de.Want), nil)
 	default:
@@ -149,12 +151,12 @@ func (q *request) startUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d := qs.Get("digest"); d != "" {
-		hex, err := ociformat.ParseDigest(d)
+		dr, err := parseDigestRef(d)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, codeDigestInvalid, err.Error(), nil)
 			return
 		}
-		q.storeBlob(w, r, http.MaxBytesReader(w, r.Body, q.g.s.MaxBodyBytes()), hex)
+		q.storeBlob(w, r, http.MaxBytesReader(w, r.Body, q.g.s.MaxBodyBytes()), dr)
 		return
 	}
 	ctx := r.Context()
@@ -257,7 +259,7 @@ func parseContentRange(s string) (start, end int64, has, ok bool) {
 // pinned and recorded as pushed to the repository, for the manifest that
 // is to name it, which any server of the store may take.
 func (q *request) finishUpload(w http.ResponseWriter, r *http.Request, id string) {
-	hex, err := ociformat.ParseDigest(r.URL.Query().Get("digest"))
+	dr, err := parseDigestRef(r.URL.Query().Get("digest"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeDigestInvalid, err.Error(), nil)
 		return
@@ -265,10 +267,9 @@ func (q *request) finishUpload(w http.ResponseWriter, r *http.Request, id string
 	if _, ok := q.appendChunk(w, r, id, false); !ok {
 		return
 	}
-	want, _ := objects.ParseID(hex)
-	b, err := q.g.up.Finish(r.Context(), id, want, uploads.FinishOptions{
+	b, err := q.g.up.Finish(r.Context(), id, dr.id(), dr.finishOptions(uploads.FinishOptions{
 		Size: -1, Scope: sessionScope(q.name), PinReason: pushReason(q.t.Dist.Repo), Mark: pushedBy(q.t.Dist.Repo),
-	})
+	}))
 	if err != nil {
 		q.uploadError(w, r, id, err)
 		return
@@ -277,13 +278,13 @@ func (q *request) finishUpload(w http.ResponseWriter, r *http.Request, id string
 		// Hashed just now: a pull right after the push needs no hashing.
 		q.g.s.BlobWritten(b.ID)
 	}
-	q.blobCreated(w, "sha256:"+hex)
+	q.blobCreated(w, dr.String())
 }
 
-// storeBlob stores content as blob hex if that is its digest, marks it
+// storeBlob stores content as blob d if that is its digest, marks it
 // pushed to the repository and pins it for as long (pushedTTL), so that
 // gc keeps it for the manifest that is to name it.
-func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.Reader, hex string) {
+func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.Reader, d digestRef) {
 	// From the write to the pin: see repo.Store.GC.
 	ctx, release, err := q.g.st.Objects().LongLease(r.Context()) // content may come from the network
 	if err != nil {
@@ -292,7 +293,8 @@ func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.R
 	}
 	defer release()
 	b := q.g.st.Objects().NewBatch()
-	res, err := b.PutBlob(ctx, content)
+	body := newAliasReader(content, d) // a sha512 is checked in the same pass
+	res, err := b.PutBlob(ctx, body)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		b.Abort()
@@ -304,9 +306,9 @@ func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.R
 		writeError(w, http.StatusBadRequest, codeBlobUploadInvalid, "reading the blob: "+oneLine(err.Error()), nil)
 		return
 	}
-	if res.ID.String() != hex {
+	if !body.check(res.ID, d) {
 		b.Abort()
-		writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the uploaded content has digest sha256:%s, not sha256:%s; nothing was kept", res.ID, hex), nil)
+		writeError(w, http.StatusBadRequest, codeDigestInvalid, hashMismatch(d, res.ID), nil)
 		return
 	}
 	if err := b.Flush(ctx); err != nil {
@@ -325,7 +327,11 @@ func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.R
 		q.g.internal(w, r, "record the blob", err)
 		return
 	}
-	q.blobCreated(w, "sha256:"+hex)
+	if err := q.markAlias(ctx, d, res.ID); err != nil {
+		q.g.internal(w, r, "record the blob", err)
+		return
+	}
+	q.blobCreated(w, d.String())
 }
 
 func (q *request) blobCreated(w http.ResponseWriter, digest string) {
@@ -341,12 +347,12 @@ func (q *request) blobCreated(w http.ResponseWriter, digest string) {
 // container distribution: see mountSource). It reports whether it
 // answered; otherwise the caller starts an upload.
 func (q *request) mount(w http.ResponseWriter, r *http.Request, digest, from string) bool {
-	hex, err := ociformat.ParseDigest(digest)
+	dr, err := parseDigestRef(digest)
 	if err != nil || from != "" && !ociformat.ValidName(from) {
 		return false
 	}
 	ctx := r.Context()
-	rec, found := q.mountSource(ctx, r, hex, from)
+	rec, found := q.mountSource(ctx, r, dr, from)
 	if !found {
 		return false
 	}
@@ -357,6 +363,9 @@ func (q *request) mount(w http.ResponseWriter, r *http.Request, digest, from str
 		return false
 	}
 	if err := q.g.up.MarkUploaded(ctx, pushedBy(q.t.Dist.Repo), rec.SHA256); err != nil {
+		return false
+	}
+	if err := q.markAlias(ctx, dr, rec.SHA256); err != nil {
 		return false
 	}
 	q.blobCreated(w, digest)

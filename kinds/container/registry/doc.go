@@ -7,6 +7,16 @@
 // repo/kinds/container (blobs/sha256/<hex>, manifests/sha256/<hex>,
 // tags/<tag>).
 //
+// # Digests
+//
+// sha256 and sha512 digests are taken for blobs, uploads, mounts,
+// manifests and referrers; responses carry the digest the client used.
+// A blob is stored by its SHA-256 whatever its digest: an upload by
+// sha512 is hashed both ways in one pass (a wrong sha512 keeps nothing),
+// the upload engine remembers the alias until a manifest names it, and
+// the manifest's version records it at blobs/sha512/<hex> (a manifest
+// pushed by sha512 at manifests/sha512/<hex>).
+//
 // # Pull
 //
 // Manifests by tag or digest (GET, HEAD; the record's media type as

@@ -45,14 +45,15 @@ func (q *request) cacheControl(byDigest bool) string {
 
 // reference is a parsed manifest reference.
 type reference struct {
-	tag, hex string
+	tag string
+	d   digestRef // when no tag
 }
 
 func (ref reference) path() string {
 	if ref.tag != "" {
 		return container.TagPath(ref.tag)
 	}
-	return container.ManifestPath(ref.hex)
+	return ref.d.manifestPath()
 }
 
 // name is what pull-through asks the remote for.
@@ -60,18 +61,18 @@ func (ref reference) name() string {
 	if ref.tag != "" {
 		return ref.tag
 	}
-	return "sha256:" + ref.hex
+	return ref.d.String()
 }
 
 // parseReference answers 400 for a reference that is no tag or digest.
 func parseReference(w http.ResponseWriter, s string) (reference, bool) {
 	if ociformat.IsDigest(s) {
-		hex, err := ociformat.ParseDigest(s)
+		d, err := parseDigestRef(s)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, codeDigestInvalid, err.Error(), nil)
 			return reference{}, false
 		}
-		return reference{hex: hex}, true
+		return reference{d: d}, true
 	}
 	if err := ociformat.CheckTag(s); err != nil {
 		writeError(w, http.StatusBadRequest, codeTagInvalid, err.Error(), nil)
@@ -155,7 +156,7 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 		mt = octetStream
 	}
 	h.Set("Content-Type", mt)
-	h.Set("Docker-Content-Digest", "sha256:"+rec.SHA256.String())
+	h.Set("Docker-Content-Digest", servedDigest(ref, rec))
 	h.Set("Cache-Control", q.cacheControl(ref.tag == ""))
 	q.g.s.ServeRecord(w, r, &rec)
 }
@@ -217,9 +218,14 @@ func (q *request) putManifest(w http.ResponseWriter, r *http.Request, refStr str
 	}
 	digest := ociformat.Digest(data)
 	id := objects.Sum(data)
-	if ref.hex != "" && ref.hex != id.String() {
-		writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the manifest's digest is %s, not %s", digest, refStr), nil)
-		return
+	mpath := container.ManifestPath(id.String())
+	if ref.tag == "" {
+		if !ref.d.matches(data) {
+			writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the manifest's digest is %s, not %s", ref.d.digestOf(data), refStr), nil)
+			return
+		}
+		// Pushed by a sha512 digest: stored and served by it.
+		digest, mpath = ref.d.String(), ref.d.manifestPath()
 	}
 	// From the manifest's write to the version naming it: see
 	// repo.Store.GC.
@@ -250,7 +256,7 @@ func (q *request) putManifest(w http.ResponseWriter, r *http.Request, refStr str
 		return
 	}
 	size := int64(len(data))
-	records = append(records, repo.Record{Path: container.ManifestPath(id.String()), SHA256: id, Size: size, Metadata: container.ManifestMetadata(m.MediaType, m.EffectiveArtifactType(), m.SubjectDigest())})
+	records = append(records, repo.Record{Path: mpath, SHA256: id, Size: size, Metadata: container.ManifestMetadata(m.MediaType, m.EffectiveArtifactType(), m.SubjectDigest())})
 	target := q.name + "@" + digest
 	if ref.tag != "" {
 		records = append(records, repo.Record{Path: container.TagPath(ref.tag), SHA256: id, Size: size, Metadata: container.TagMetadata(m.MediaType, digest)})
@@ -287,8 +293,8 @@ type refusal struct{ code, msg, digest string }
 // the records of its blobs, or why m is refused.
 func (q *request) manifestRecords(ctx context.Context, m *ociformat.Manifest) ([]repo.Record, *refusal, error) {
 	for _, d := range m.Manifests {
-		hex, _ := ociformat.ParseDigest(d.Digest) // Parse checked it
-		_, found, err := q.t.Lookup(ctx, container.ManifestPath(hex))
+		dr, _ := parseDigestRef(d.Digest) // Parse checked it
+		_, found, err := q.t.Lookup(ctx, dr.manifestPath())
 		if err != nil {
 			return nil, nil, fmt.Errorf("look up %s: %w", d.Digest, err)
 		}
@@ -299,14 +305,13 @@ func (q *request) manifestRecords(ctx context.Context, m *ociformat.Manifest) ([
 	var out []repo.Record
 	seen := map[string]bool{}
 	for _, d := range m.Blobs() {
-		hex, _ := ociformat.ParseDigest(d.Digest)
-		p := container.BlobPath(hex)
+		dr, _ := parseDigestRef(d.Digest)
+		p := dr.blobPath()
 		if seen[p] {
 			continue
 		}
 		seen[p] = true
-		id, _ := objects.ParseID(hex)
-		size, ok, err := q.blobSize(ctx, id)
+		id, size, ok, err := q.blobSizeDigest(ctx, dr)
 		if err != nil {
 			return nil, nil, fmt.Errorf("look up blob %s: %w", d.Digest, err)
 		}
@@ -393,8 +398,8 @@ func (q *request) deleteManifest(w http.ResponseWriter, r *http.Request, refStr 
 		return
 	}
 	removes := []string{ref.path()}
-	if ref.hex != "" {
-		if removes, err = q.manifestRemovals(ctx, ref.hex); err != nil {
+	if ref.tag == "" {
+		if removes, err = q.manifestRemovals(ctx, ref.d); err != nil {
 			q.g.internal(w, r, "delete "+ref.name(), err)
 			return
 		}
@@ -408,15 +413,15 @@ func (q *request) deleteManifest(w http.ResponseWriter, r *http.Request, refStr 
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// manifestRemovals lists what deleting manifest hex removes: it, the tags
+// manifestRemovals lists what deleting manifest d removes: it, the tags
 // naming it, and its blobs that no other manifest references.
-func (q *request) manifestRemovals(ctx context.Context, hex string) ([]string, error) {
+func (q *request) manifestRemovals(ctx context.Context, d digestRef) ([]string, error) {
 	recs, err := q.t.Records(ctx)
 	if err != nil {
 		return nil, err
 	}
-	gone := container.ManifestPath(hex)
-	digest := "sha256:" + hex
+	gone := d.manifestPath()
+	digest := d.String()
 	out := []string{gone}
 	var own []string
 	kept := map[string]bool{}
@@ -424,17 +429,17 @@ func (q *request) manifestRemovals(ctx context.Context, hex string) ([]string, e
 		switch {
 		case strings.HasPrefix(rec.Path, container.TagsDir) && rec.Metadata[container.MetaDigest] == digest:
 			out = append(out, rec.Path)
-		case strings.HasPrefix(rec.Path, container.ManifestsDir):
+		case isManifestPath(rec.Path):
 			m, err := q.g.readManifest(ctx, rec)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", rec.Path, err)
 			}
-			for _, d := range m.Blobs() {
-				hx, _ := ociformat.ParseDigest(d.Digest)
+			for _, bd := range m.Blobs() {
+				dr, _ := parseDigestRef(bd.Digest)
 				if rec.Path == gone {
-					own = append(own, container.BlobPath(hx))
+					own = append(own, dr.blobPath())
 				} else {
-					kept[container.BlobPath(hx)] = true
+					kept[dr.blobPath()] = true
 				}
 			}
 		}
@@ -544,7 +549,7 @@ func (q *request) referrers(w http.ResponseWriter, r *http.Request, digest strin
 	if !q.authorize(w, r, false) {
 		return
 	}
-	if _, err := ociformat.ParseDigest(digest); err != nil {
+	if _, err := parseDigestRef(digest); err != nil {
 		writeError(w, http.StatusBadRequest, codeDigestInvalid, err.Error(), nil)
 		return
 	}
@@ -552,7 +557,7 @@ func (q *request) referrers(w http.ResponseWriter, r *http.Request, digest strin
 	filter := r.URL.Query().Get("artifactType")
 	out := []ociformat.Descriptor{}
 	// The manifests are read by prefix: the tags and blobs are not listed.
-	err := q.t.Prefix(ctx, container.ManifestsDir, func(rec repo.Record) error {
+	err := q.eachManifest(ctx, func(rec repo.Record) error {
 		if len(out) >= maxReferrersResults {
 			return errEnough
 		}
@@ -563,7 +568,7 @@ func (q *request) referrers(w http.ResponseWriter, r *http.Request, digest strin
 		if filter != "" && at != filter {
 			return nil
 		}
-		d := ociformat.Descriptor{MediaType: rec.Metadata[container.MetaMediaType], Digest: "sha256:" + rec.SHA256.String(), Size: rec.Size, ArtifactType: at}
+		d := ociformat.Descriptor{MediaType: rec.Metadata[container.MetaMediaType], Digest: recordDigest(rec), Size: rec.Size, ArtifactType: at}
 		if m, err := q.g.readManifest(ctx, rec); err == nil {
 			d.Annotations = m.Annotations
 		}

@@ -14,16 +14,16 @@ import (
 // without from) looks through; past it the client uploads the blob.
 const maxMountSources = 256
 
-// mountSource finds blob hex in container distribution from, or without
+// mountSource finds blob want in container distribution from, or without
 // from in the first container distribution holding it, among those r may
 // read: what a GET of the blob there would serve.
-func (q *request) mountSource(ctx context.Context, r *http.Request, hex, from string) (repo.Record, bool) {
+func (q *request) mountSource(ctx context.Context, r *http.Request, want digestRef, from string) (repo.Record, bool) {
 	if from != "" {
 		src, err := q.g.s.Target(ctx, from)
 		if err != nil || src == nil || src.Dist.Kind != Kind || !q.g.mayRead(r, src.Dist) {
 			return repo.Record{}, false
 		}
-		rec, found, err := q.g.holds(ctx, src, hex)
+		rec, found, err := q.g.holdsDigest(ctx, src, want)
 		return rec, err == nil && found
 	}
 	dists, err := dist.NewDists(q.g.st).List(ctx)
@@ -44,7 +44,7 @@ func (q *request) mountSource(ctx context.Context, r *http.Request, hex, from st
 		if err != nil || src == nil || src.Dist.Kind != Kind {
 			continue
 		}
-		if rec, found, err := q.g.holds(ctx, src, hex); err == nil && found {
+		if rec, found, err := q.g.holdsDigest(ctx, src, want); err == nil && found {
 			return rec, true
 		}
 	}
