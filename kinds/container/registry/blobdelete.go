@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/pkgvc/pkgvc/kinds/container"
-	ociformat "github.com/pkgvc/pkgvc/kinds/container/format"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -22,14 +20,13 @@ func (q *request) deleteBlob(w http.ResponseWriter, r *http.Request, digest stri
 	if !q.authorize(w, r, true) || !q.writable(w) {
 		return
 	}
-	hex, err := ociformat.ParseDigest(digest)
+	dr, err := parseDigestRef(digest)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeDigestInvalid, err.Error(), nil)
 		return
 	}
 	ctx := r.Context()
-	id, _ := objects.ParseID(hex)
-	_, isManifest, err := q.t.Lookup(ctx, container.ManifestPath(hex))
+	_, isManifest, err := q.t.Lookup(ctx, dr.manifestPath())
 	if err != nil {
 		q.g.internal(w, r, "look up "+digest, err)
 		return
@@ -38,14 +35,14 @@ func (q *request) deleteBlob(w http.ResponseWriter, r *http.Request, digest stri
 		writeError(w, http.StatusMethodNotAllowed, codeUnsupported, fmt.Sprintf("%s is a manifest of %s: delete it with DELETE /v2/%s/manifests/%s", digest, q.name, q.name, digest), nil)
 		return
 	}
-	p := container.BlobPath(hex)
-	_, inVersion, err := q.t.Lookup(ctx, p)
+	p := dr.blobPath()
+	rec, inVersion, err := q.t.Lookup(ctx, p)
 	if err != nil {
 		q.g.internal(w, r, "look up "+digest, err)
 		return
 	}
 	if inVersion {
-		by, err := q.referencedBy(ctx, hex)
+		by, err := q.referencedBy(ctx, dr)
 		if err != nil {
 			q.g.internal(w, r, "find the manifests referencing "+digest, err)
 			return
@@ -55,7 +52,10 @@ func (q *request) deleteBlob(w http.ResponseWriter, r *http.Request, digest stri
 			return
 		}
 	}
-	pushed, err := q.g.wasPushed(ctx, q.t.Dist.Repo, id)
+	id, pushed, err := q.pushedDigest(ctx, dr)
+	if inVersion {
+		id = rec.SHA256
+	}
 	if err != nil {
 		q.g.internal(w, r, "look up "+digest, err)
 		return
@@ -79,18 +79,34 @@ func (q *request) deleteBlob(w http.ResponseWriter, r *http.Request, digest stri
 	w.WriteHeader(http.StatusAccepted)
 }
 
+// pushedDigest returns the blob pushed into the repository as d (by its
+// sha512 alias, or its SHA-256) and whether it still is.
+func (q *request) pushedDigest(ctx context.Context, d digestRef) (objects.ID, bool, error) {
+	id := d.id()
+	if d.isAlias() {
+		var ok bool
+		var err error
+		if id, ok, err = q.g.uploadedAlias(ctx, q.t.Dist.Repo, d); err != nil || !ok {
+			return id, false, err
+		}
+	}
+	pushed, err := q.g.wasPushed(ctx, q.t.Dist.Repo, id)
+	return id, pushed, err
+}
+
 // referencedBy returns the digest of a manifest of the version that
-// references blob hex as its config or a layer, "" if none does.
-func (q *request) referencedBy(ctx context.Context, hex string) (string, error) {
+// references blob d as its config or a layer, "" if none does.
+func (q *request) referencedBy(ctx context.Context, d digestRef) (string, error) {
 	var by string
-	err := q.t.Prefix(ctx, container.ManifestsDir, func(rec repo.Record) error {
+	want := d.String()
+	err := q.eachManifest(ctx, func(rec repo.Record) error {
 		m, err := q.g.readManifest(ctx, rec)
 		if err != nil {
 			return fmt.Errorf("%s: %w", rec.Path, err)
 		}
-		for _, d := range m.Blobs() {
-			if h, _ := ociformat.ParseDigest(d.Digest); h == hex {
-				by = "sha256:" + rec.SHA256.String()
+		for _, b := range m.Blobs() {
+			if b.Digest == want {
+				by = recordDigest(rec)
 				return errEnough
 			}
 		}

@@ -213,3 +213,29 @@ func TestSHA512Refused(t *testing.T) {
 	_, err := f.st.Stat(f.ctx, "other", container.Blobs512Dir+strings.TrimPrefix(cd, "sha512:"))
 	require.ErrorIs(t, err, repo.ErrNotFound)
 }
+
+// TestSHA512BlobDelete: DELETE by a sha512 digest drops a blob pushed by
+// it (404 after), and is refused (405) for one a manifest references.
+func TestSHA512BlobDelete(t *testing.T) {
+	f := newFixture(t)
+	b := []byte("pushed by sha512, then deleted")
+	d := f.push512("test/img", "post+put", b)
+	resp, body := f.do(http.MethodDelete, "/v2/test/img/blobs/"+d, f.admin, nil)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, string(body))
+	resp, _ = f.do(http.MethodHead, "/v2/test/img/blobs/"+d, f.admin, nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	resp, _ = f.do(http.MethodDelete, "/v2/test/img/blobs/"+d, f.admin, nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	kept := []byte("pushed by sha512, referenced")
+	kd := f.push512("test/img", "monolithic", kept)
+	m := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"` + kd + `","size":` + itoa(len(kept)) + `},"layers":[]}`)
+	resp, body = f.putManifest("test/img", digest512(m), m, f.admin)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
+	resp, body = f.do(http.MethodDelete, "/v2/test/img/blobs/"+kd, f.admin, nil)
+	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, string(body))
+	require.Equal(t, "UNSUPPORTED", errCode(t, body))
+	resp, got := f.do(http.MethodGet, "/v2/test/img/blobs/"+kd, f.admin, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, kept, got)
+}
