@@ -65,7 +65,7 @@ func (q *request) deleteBlob(w http.ResponseWriter, r *http.Request, digest stri
 		return
 	}
 	if inVersion {
-		beforeBlobDeleteCommit()
+		beforeDeleteCommit()
 		_, err := q.g.st.Commit(q.commitCtx(ctx), q.t.Dist.Repo, repo.CommitRequest{
 			Removes: []string{p}, Message: "delete blob " + q.name + "@" + digest,
 			Precondition: q.stillUnreferenced(dr),
@@ -91,9 +91,9 @@ func (q *request) deleteBlob(w http.ResponseWriter, r *http.Request, digest stri
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// beforeBlobDeleteCommit runs before a blob DELETE commits; the tests
+// beforeDeleteCommit runs before a blob or manifest DELETE commits; the tests
 // make a writer act there.
-var beforeBlobDeleteCommit = func() {}
+var beforeDeleteCommit = func() {}
 
 // pushedDigest returns the blob pushed into the repository as d (by its
 // sha512 alias, or its SHA-256) and whether it still is.
