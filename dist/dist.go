@@ -639,6 +639,9 @@ func (d *Dists) DeleteRemote(ctx context.Context, name string, force bool) ([]st
 // Resolve returns the version a distribution serves now, or nil if it
 // follows a repository with no versions yet.
 func (d *Dists) Resolve(ctx context.Context, dist *Distribution) (*repo.Version, error) {
+	if dist.Namespace() {
+		return nil, fmt.Errorf("%w: distribution %s caches a namespace of remote %s: each project is a repository of its own (see `pkgvc repo list`), not one version", repo.ErrVersionNotFound, dist.Name, dist.Remote)
+	}
 	if !dist.Version.IsZero() {
 		return d.st.Version(ctx, dist.Version)
 	}

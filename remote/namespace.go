@@ -128,7 +128,7 @@ func (m *Manager) narrow(r *Remote, syncer Syncer, info *repo.RepoInfo) (*Remote
 		return r, nil
 	}
 	if info.Upstream == nil || info.Upstream.Name == "" {
-		return nil, fmt.Errorf("%w: remote %s names no single upstream project, and repository %s records none: sync a repository a namespace distribution of the remote created (`pkgvc repo list` shows their upstream), or give the remote its upstream project", ErrNamespaceRemote, r.Name, info.Name)
+		return nil, fmt.Errorf("%w: remote %s names no single upstream project, and repository %s records none: sync a repository a namespace distribution of the remote created (`pkgvc repo list` shows their upstream), or give the remote an upstream name (see `pkgvc remote update --help`)", ErrNamespaceRemote, r.Name, info.Name)
 	}
 	n, err := nc.ForName(*r, info.Upstream.Name)
 	if err != nil {

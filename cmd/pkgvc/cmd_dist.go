@@ -160,7 +160,7 @@ func distCreateCmd(e *env) *cli.Command {
 			if jsonOut(c) {
 				return e.printJSON(distCreated{Distribution: *d, Access: acc})
 			}
-			fmt.Fprintf(e.stdout, "created distribution %s at /%s: %s\n", d.Name, d.BasePath, serves(d))
+			fmt.Fprintf(e.stdout, "created distribution %s at %s: %s\n", d.Name, rootedPath(d.BasePath), serves(d))
 			fmt.Fprintf(e.stdout, "clients use it with: %s\n", acc.Use)
 			return nil
 		},
@@ -252,6 +252,9 @@ func distShowCmd(e *env) *cli.Command {
 				return err
 			}
 			acc := content.ClientAccess(d, base, all.Kinds())
+			if d.Namespace() {
+				return e.showNamespace(ctx, c, svc, d, acc)
+			}
 			v, rerr := serving(ctx, svc, d)
 			if rerr != nil && !errors.Is(rerr, repo.ErrNotFound) {
 				return rerr
@@ -341,7 +344,7 @@ func distUpdateCmd(e *env) *cli.Command {
 			if jsonOut(c) {
 				return e.printJSON(d)
 			}
-			fmt.Fprintf(e.stdout, "updated distribution %s at /%s: %s\n", d.Name, d.BasePath, serves(d))
+			fmt.Fprintf(e.stdout, "updated distribution %s at %s: %s\n", d.Name, rootedPath(d.BasePath), serves(d))
 			return nil
 		},
 	}

@@ -30,7 +30,7 @@ func (*Syncer) RemoteOptions() []remote.OptionSpec {
 			Usage: "never sync tags matching `GLOB` (repeatable)"},
 		{Field: "platforms", Flag: "platform", Type: remote.ListOption, Unset: "(all)",
 			Usage: "keep only the images of multi-arch indexes for these os/arch[/variant] (e.g. linux/amd64)"},
-		{Field: "docker_hub", Flag: "docker-hub", Type: remote.BoolOption, Unset: "(the registry is Docker Hub)",
+		{Field: "docker_hub", Flag: "docker-hub", Type: remote.BoolOption, Unset: "(on Docker Hub only)",
 			Usage: "without --upstream-name: a one-component name (alpine) means library/<name>, as on Docker Hub (on by default for registry-1.docker.io and docker.io)"},
 	}
 }
