@@ -387,7 +387,7 @@ func (d *Dists) checkRemoteKind(ctx context.Context, dist *Distribution) error {
 	if kind != dist.Kind {
 		return fmt.Errorf("%w: remote %s is a %s remote; distribution %s serves %s content: give a %s remote", repo.ErrKindMismatch, dist.Remote, kind, dist.Name, dist.Kind, dist.Kind)
 	}
-	return nil
+	return d.checkNamespaceRepo(ctx, dist)
 }
 
 // checkDist checks a distribution before it is stored: its base path (the

@@ -104,3 +104,25 @@ func NamespaceOf(dists []*Distribution, name string) (*Distribution, string) {
 	}
 	return best, rest
 }
+
+// checkNamespaceRepo refuses a distribution following a repository that
+// records no upstream project through a remote standing for a namespace:
+// it could pull nothing (a namespace cache's repositories record theirs).
+func (d *Dists) checkNamespaceRepo(ctx context.Context, dist *Distribution) error {
+	rn, ok := d.remotes.(RemoteNamespaces)
+	if dist.Repo == "" || !ok {
+		return nil
+	}
+	ns, err := rn.ServesNamespace(ctx, dist.Remote)
+	if err != nil || !ns {
+		return err
+	}
+	cfg, err := d.st.RepoConfig(ctx, dist.Repo)
+	if err != nil {
+		return err
+	}
+	if cfg.Upstream == nil {
+		return fmt.Errorf("%w: remote %s stands for a whole namespace and repository %s records no upstream project of it: omit --repo to make a namespace cache, or give a remote of one project", repo.ErrInvalid, dist.Remote, dist.Repo)
+	}
+	return nil
+}

@@ -38,6 +38,13 @@ func TestNamespaceCacheDist(t *testing.T) {
 	require.ErrorContains(t, err, "--repo")
 	_, err = ds.Create(ctx, "y", dist.DistSpec{BasePath: "y"})
 	require.ErrorIs(t, err, repo.ErrInvalid)
+	_, err = ds.Create(ctx, "z", dist.DistSpec{BasePath: "z", Repo: "img", Remote: "hub"})
+	require.ErrorIs(t, err, repo.ErrInvalid, "a repository recording no upstream project cannot pull through the whole registry")
+	require.ErrorContains(t, err, "omit --repo")
+	_, err = st.CreateRepo(ctx, "cached", repo.CreateOptions{Kind: "container", Upstream: &repo.Upstream{Name: "library/alpine", Remote: "hub", Dist: "hub"}})
+	require.NoError(t, err)
+	_, err = ds.Create(ctx, "z", dist.DistSpec{BasePath: "z", Repo: "cached", Remote: "hub"})
+	require.NoError(t, err, "a cache repository pulls its own project")
 
 	// Under the namespace: another distribution's base path is allowed;
 	// the same base path is not.
