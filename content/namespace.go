@@ -109,8 +109,8 @@ func (s *Server) namespaceTarget(ctx context.Context, name string) (*Target, err
 		}
 	}
 	ref, err := s.ns.cacheRef(ctx, de, rest)
-	if errors.Is(err, repo.ErrInvalid) {
-		return nil, nil
+	if errors.Is(err, repo.ErrInvalid) || errors.Is(err, repo.ErrNotFound) {
+		return nil, nil // no project of the remote (or no remote): nothing served
 	}
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package upstream_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"testing"
@@ -127,4 +128,37 @@ func TestNamespaceDockerHub(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tc.want, ref.Upstream.Name, "%s %s", tc.remote, tc.name)
 	}
+}
+
+// TestNamespaceRemoteOnDemand: a cache repository of an on-demand remote
+// records its blobs on demand; they are fetched later through the
+// remote, which names no image: the blob's URL does.
+func TestNamespaceRemoteOnDemand(t *testing.T) {
+	up := ocitest.Start(t, "")
+	img := ocitest.NewImage(t, "linux", "amd64", true, 4000)
+	up.Push("team/app", "1", img)
+	e := newEnv(t)
+	_, err := e.m.Create(ctx(t), remote.Remote{Name: "hub", Kind: upstream.Kind, URL: up.URL(), Retries: 1, Policy: remote.OnDemand})
+	require.NoError(t, err)
+	ref, err := e.m.CacheRepo(ctx(t), "hub", "ns", "team/app")
+	require.NoError(t, err)
+	_, err = e.m.PullCache(ctx(t), ref, []string{"1"})
+	require.NoError(t, err)
+	layers, err := img.Layers()
+	require.NoError(t, err)
+	lh, err := layers[0].Digest()
+	require.NoError(t, err)
+	recs, err := e.st.List(ctx(t), ref.Repo)
+	require.NoError(t, err)
+	var rec *repo.Record
+	for i := range recs {
+		if recs[i].Path == upstream.BlobsDir+lh.Hex {
+			rec = &recs[i]
+		}
+	}
+	require.NotNil(t, rec)
+	require.True(t, repo.IsOnDemand(*rec))
+	var buf bytes.Buffer
+	require.NoError(t, e.m.FetchBlob(ctx(t), *rec, &buf))
+	require.Equal(t, 4000, buf.Len())
 }
