@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -380,4 +381,45 @@ func TestNamespaceCacheClients(t *testing.T) {
 	require.Equal(t, dA.String(), sha([]byte(out + "\n")[:len(out)]))
 	sk.must("copy", "--src-tls-verify=false", "docker://"+e.host+"/hub/library/alpine:3", "oci:"+filepath.Join(dir, "oci")+":a")
 	require.Len(t, e.cacheRepos(), 2)
+}
+
+// TestNamespaceCacheStalledUpstream: an upstream that takes connections
+// and never answers costs a pull the remote's read timeout, then a 502;
+// the server goes on serving.
+func TestNamespaceCacheStalledUpstream(t *testing.T) {
+	e := newNSEnv(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	_, err = e.m.Create(e.ctx, remote.Remote{Name: "stall", Kind: cupstream.Kind, URL: "http://" + l.Addr().String(), ReadTimeout: remote.Duration(300 * time.Millisecond)})
+	require.NoError(t, err)
+	_, err = e.ds.Create(e.ctx, "stall", dist.DistSpec{BasePath: "stall", Remote: "stall"})
+	require.NoError(t, err)
+	start := time.Now()
+	resp, body := e.do(http.MethodGet, "/v2/stall/library/x/manifests/1", "", nil)
+	require.Equal(t, http.StatusBadGateway, resp.StatusCode, string(body))
+	require.Less(t, time.Since(start), 10*time.Second, "bounded by the remote's timeouts")
+	require.Empty(t, e.cacheRepos())
+	resp, _ = e.do(http.MethodGet, "/v2/", "", nil)
+	require.NotEqual(t, 0, resp.StatusCode, "still serving")
 }
