@@ -768,6 +768,29 @@ func (e *Engine) MarkUploaded(ctx context.Context, by string, blob objects.ID) e
 	}
 }
 
+// Unmark drops the record that by holds blob (MarkUploaded); one that is
+// gone is no error. It reports whether a record was there.
+func (e *Engine) Unmark(ctx context.Context, by string, blob objects.ID) (bool, error) {
+	key := doneKey(by, blob)
+	for {
+		_, rev, err := e.m.Get(ctx, key)
+		if errors.Is(err, meta.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("drop the upload record of %s: %w", blob, err)
+		}
+		err = meta.DeleteIf(ctx, e.m, key, rev)
+		if errors.Is(err, meta.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("drop the upload record of %s: %w", blob, err)
+		}
+		return true, nil
+	}
+}
+
 // Uploaded reports whether by finished uploading blob within the TTL.
 func (e *Engine) Uploaded(ctx context.Context, by string, blob objects.ID) (bool, error) {
 	var d doneDoc

@@ -21,11 +21,17 @@
 //
 // Blob uploads (monolithic POST, chunked PATCH streamed to a temporary
 // file in the store's temporary directory, PUT to finish, cross-repository
-// mounts) store a blob only once its digest is verified. A blob uploaded
-// but not yet in a version is visible to the pusher (any token that may
-// write the repository). Each manifest PUT commits one new version: the
-// manifest, its tag, and records of its config and layers; tag and
-// manifest DELETE commit versions too. Pinned distributions refuse writes.
+// mounts, with or without from) store a blob only once its digest is
+// verified. A blob pushed is the repository's at once, readable by
+// whoever may read the distribution, until a manifest names it (its
+// version holds it then) or its pin against gc expires (pushedTTL). Each
+// manifest PUT commits one new version: the manifest, its
+// tag, and records of its config and layers (non-distributable layers
+// the store lacks get none); tag and manifest DELETE commit versions too.
+// Blob DELETE drops a pushed blob no manifest names yet (and a blob
+// record no manifest references, as a version); a blob a manifest
+// references goes with the manifest (405). Pinned distributions refuse
+// writes.
 // Upload sessions idle for longer than the upload timeout are removed.
 // Sessions and pushed blobs live in the store (package uploads): a push
 // may spread over every server of the store.

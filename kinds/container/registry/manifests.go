@@ -271,6 +271,8 @@ func (q *request) putManifest(w http.ResponseWriter, r *http.Request, refStr str
 		q.g.internal(w, r, "commit "+target, err)
 		return
 	}
+	// Committed: the marks go even if the client has gone meanwhile.
+	q.g.namedByManifest(context.WithoutCancel(ctx), q.t.Dist.Repo, blobIDs(records))
 	h := w.Header()
 	h.Set("Location", "/v2/"+q.name+"/manifests/"+digest)
 	h.Set("Docker-Content-Digest", digest)
@@ -311,6 +313,9 @@ func (q *request) manifestRecords(ctx context.Context, m *ociformat.Manifest) ([
 		if err != nil {
 			return nil, nil, fmt.Errorf("look up blob %s: %w", d.Digest, err)
 		}
+		if !ok && ociformat.IsNonDistributable(d.MediaType) {
+			continue // fetched from its urls: the registry need not hold it
+		}
 		if !ok {
 			return nil, &refusal{codeManifestBlobUnknown, fmt.Sprintf("the manifest references blob %s, which is not in %s: upload it first", d.Digest, q.name), d.Digest}, nil
 		}
@@ -320,6 +325,17 @@ func (q *request) manifestRecords(ctx context.Context, m *ociformat.Manifest) ([
 		out = append(out, repo.Record{Path: p, SHA256: id, Size: size, Metadata: map[string]string{container.MetaMediaType: d.MediaType}})
 	}
 	return out, nil, nil
+}
+
+// blobIDs returns the blobs of a manifest's blob records.
+func blobIDs(records []repo.Record) []objects.ID {
+	var out []objects.ID
+	for _, rec := range records {
+		if strings.HasPrefix(rec.Path, container.BlobsDir) {
+			out = append(out, rec.SHA256)
+		}
+	}
+	return out
 }
 
 // blobSize returns the size of blob id if the distribution's version
@@ -334,8 +350,19 @@ func (q *request) blobSize(ctx context.Context, id objects.ID) (int64, bool, err
 	}
 	if !found {
 		pushed, err := q.g.wasPushed(ctx, q.t.Dist.Repo, id)
-		if err != nil || !pushed {
+		if err != nil {
 			return 0, false, err
+		}
+		if !pushed {
+			// A manifest naming it may have ended its mark after this
+			// request resolved its version (namedByManifest): look again.
+			rec, found, err = q.relookup(ctx, container.BlobPath(id.String()))
+			if err != nil || !found {
+				return 0, false, err
+			}
+			if repo.IsOnDemand(rec) {
+				return rec.Size, true, nil
+			}
 		}
 	}
 	st, err := q.g.st.Objects().StatBlob(ctx, id)

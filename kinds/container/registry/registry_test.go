@@ -234,12 +234,15 @@ func TestChunkedUpload(t *testing.T) {
 	resp, body = f.do(http.MethodPut, loc+"?digest="+d, f.admin, nil)
 	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
 	require.Equal(t, d, resp.Header.Get("Docker-Content-Digest"))
-	// The pusher sees it before any manifest; others do not.
-	resp, _ = f.do(http.MethodHead, "/v2/test/img/blobs/"+d, f.admin, nil)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Equal(t, "100000", resp.Header.Get("Content-Length"))
-	resp, _ = f.do(http.MethodHead, "/v2/test/img/blobs/"+d, "", nil)
-	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	// Readable at once, before any manifest, by whoever may read the
+	// distribution.
+	for _, tok := range []string{f.admin, ""} {
+		resp, _ = f.do(http.MethodHead, "/v2/test/img/blobs/"+d, tok, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, "100000", resp.Header.Get("Content-Length"))
+	}
+	resp, _ = f.do(http.MethodHead, "/v2/other/blobs/"+d, f.admin, nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "pushed into img, not other")
 	resp, _ = f.do(http.MethodPut, loc+"?digest="+d, f.admin, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode, "the session is over")
 

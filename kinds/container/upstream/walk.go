@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/google/go-containerregistry/pkg/v1/types"
-
 	"github.com/pkgvc/pkgvc/kinds/container"
 	ocifmt "github.com/pkgvc/pkgvc/kinds/container/format"
 	"github.com/pkgvc/pkgvc/objects"
@@ -197,7 +195,7 @@ func (w *walker) walk(ctx context.Context, id objects.ID, data []byte, m *ocifmt
 		return nil
 	}
 	for _, b := range m.Blobs() {
-		if !types.MediaType(b.MediaType).IsDistributable() {
+		if ocifmt.IsNonDistributable(b.MediaType) {
 			continue // a foreign layer: fetched from its URLs, not the registry
 		}
 		bid, err := descID(b)
