@@ -46,6 +46,13 @@ func (m *Manager) ServesNamespace(ctx context.Context, name string) (bool, error
 	return ok && nc.ServesNamespace(r), nil
 }
 
+// StandsForNamespace reports whether r (as it would be stored) stands for
+// a namespace of upstream projects.
+func (m *Manager) StandsForNamespace(r *Remote) bool {
+	nc, ok := m.namespaceCacher(r)
+	return ok && nc.ServesNamespace(r)
+}
+
 func (m *Manager) namespaceCacher(r *Remote) (NamespaceCacher, bool) {
 	s, err := m.reg.Lookup(r.Kind)
 	if err != nil {

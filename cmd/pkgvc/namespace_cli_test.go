@@ -33,4 +33,11 @@ func TestNamespaceCacheCLI(t *testing.T) {
 	require.NotEqual(t, 0, res.code)
 	require.Contains(t, res.stderr, "omit --repo")
 	require.Regexp(t, `(?m)^plain +container +- +0 +all +-$`, h.ok("repo", "list"))
+
+	// The namespace caches need the remote to stay a whole registry.
+	res = h.run("remote", "update", "hub", "--upstream-name", "library/alpine")
+	require.NotEqual(t, 0, res.code)
+	require.Contains(t, res.stderr, "caches its namespace")
+	require.Regexp(t, `(?m)^upstream name: +-$`, h.ok("remote", "show", "hub"))
+	h.ok("remote", "update", "hub", "--url", "http://127.0.0.1:2")
 }
