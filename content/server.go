@@ -109,6 +109,7 @@ type Server struct {
 	log   *slog.Logger
 	fetch FetchFunc
 	pull  *puller
+	ns    *nsCache // see WithNamespaceCache
 	watch repo.RefsWatch
 	mux   *http.ServeMux
 	gate  *authGate // see WithAuth

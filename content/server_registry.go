@@ -77,7 +77,7 @@ func (s *Server) Target(ctx context.Context, basePath string) (*Target, error) {
 	var nv *noVersionError
 	switch {
 	case de == nil && err == nil, de != nil && de.basePath != basePath:
-		return nil, nil
+		return s.namespaceTarget(ctx, basePath)
 	case de != nil && errors.As(err, &nv):
 		return &Target{Dist: de.d, s: s}, nil
 	case errors.Is(err, repo.ErrKindMismatch):
@@ -205,6 +205,9 @@ const DefaultPullThroughTTL = 5 * time.Minute
 // lacks name (remembered for PullNegativeTTL) and ErrNoPullThrough when d
 // has no remote, is pinned, or the server has no PullFunc.
 func (s *Server) Pull(ctx context.Context, d *dist.Distribution, name string, maxAge time.Duration) error {
+	if d.Cache != nil {
+		return s.pullCache(ctx, d, name, maxAge)
+	}
 	if s.pull == nil || d.Remote == "" || d.Repo == "" {
 		return ErrNoPullThrough
 	}

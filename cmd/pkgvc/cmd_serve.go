@@ -113,7 +113,7 @@ func serveCmd(e *env) *cli.Command {
 						return content.PullResult{}, err
 					}
 					return content.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
-				}))
+				}), content.WithNamespaceCache(mgr))
 			}
 			srv := a.ContentServer(opts...)
 			srv.Registry().MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
