@@ -328,9 +328,32 @@ func (q *request) manifestRecords(ctx context.Context, m *ociformat.Manifest) ([
 		if size != d.Size {
 			return nil, &refusal{codeManifestInvalid, fmt.Sprintf("blob %s has %d bytes; the manifest says %d", d.Digest, size, d.Size), d.Digest}, nil
 		}
-		out = append(out, repo.Record{Path: p, SHA256: id, Size: size, Metadata: map[string]string{container.MetaMediaType: d.MediaType}})
+		meta, err := q.provenance(ctx, p, id)
+		if err != nil {
+			return nil, nil, fmt.Errorf("look up blob %s: %w", d.Digest, err)
+		}
+		meta[container.MetaMediaType] = d.MediaType
+		out = append(out, repo.Record{Path: p, SHA256: id, Size: size, Metadata: meta})
 	}
 	return out, nil, nil
+}
+
+// provenance returns the on-demand provenance (repo.MetaRemote,
+// repo.MetaURL) of the version's record of blob id at p, if it holds it
+// so: the record a manifest's version gets must still say where the
+// bytes come from.
+func (q *request) provenance(ctx context.Context, p string, id objects.ID) (map[string]string, error) {
+	meta := map[string]string{}
+	rec, found, err := q.t.Lookup(ctx, p)
+	if err != nil || !found || rec.SHA256 != id || !repo.IsOnDemand(rec) {
+		return meta, err
+	}
+	for _, k := range []string{repo.MetaRemote, repo.MetaURL} {
+		if v, ok := rec.Metadata[k]; ok {
+			meta[k] = v
+		}
+	}
+	return meta, nil
 }
 
 // blobIDs returns the blobs of a manifest's blob records.
