@@ -109,10 +109,12 @@ type Server struct {
 	log   *slog.Logger
 	fetch FetchFunc
 	pull  *puller
-	watch repo.RefsWatch
-	mux   *http.ServeMux
-	gate  *authGate // see WithAuth
-	up    *uploads.Engine
+	// pullWait is how long a request waits for a rate-limited remote.
+	pullWait func(ctx context.Context, remote string) time.Duration
+	watch    repo.RefsWatch
+	mux      *http.ServeMux
+	gate     *authGate // see WithAuth
+	up       *uploads.Engine
 
 	memBytes int64
 	recheck  time.Duration

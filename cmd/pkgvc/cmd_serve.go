@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/urfave/cli/v3"
@@ -113,6 +114,13 @@ func serveCmd(e *env) *cli.Command {
 						return content.PullResult{}, err
 					}
 					return content.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
+				}), content.WithPullWait(func(ctx context.Context, rem string) time.Duration {
+					// A client waits for a rate-limited upstream as long
+					// as for a slow one: the remote's read timeout.
+					if r, err := mgr.Show(ctx, rem); err == nil && r.ReadTimeout > 0 {
+						return time.Duration(r.ReadTimeout)
+					}
+					return remote.DefaultReadTimeout
 				}))
 			}
 			srv := a.ContentServer(opts...)

@@ -1,0 +1,114 @@
+package content
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/pkgvc/pkgvc/httpx"
+)
+
+// DefaultPullWait is how long a request waits for a rate-limited
+// upstream when WithPullWait does not say (a remote's default read
+// timeout).
+const DefaultPullWait = httpx.DefaultReadTimeout
+
+// WithPullWait sets how long a request waits in total for the upstream
+// of remote when it asks to be left alone (a 429 with Retry-After): the
+// remote's read timeout. Past it, the request is answered with what the
+// repository holds, or a RateLimitError.
+func WithPullWait(f func(ctx context.Context, remote string) time.Duration) ServerOption {
+	return func(s *Server) { s.pullWait = f }
+}
+
+// RateLimitError reports content a pull-through distribution lacks whose
+// remote's upstream asked not to be asked again before Until (429).
+type RateLimitError struct {
+	Remote string
+	Until  time.Time
+	Err    error
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("remote %s is rate limited by its upstream until %s: %v", e.Remote, e.Until.UTC().Format(time.RFC3339), e.Err)
+}
+
+func (e *RateLimitError) Unwrap() error { return e.Err }
+
+// RetryAfter is the Retry-After header's value for e: whole seconds
+// from now, at least 1.
+func (e *RateLimitError) RetryAfter(now time.Time) string {
+	return strconv.Itoa(max(int((e.Until.Sub(now)+time.Second-1)/time.Second), 1))
+}
+
+// SetRetryAfter sets the Retry-After header of a 429 for e.
+func (e *RateLimitError) SetRetryAfter(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", e.RetryAfter(time.Now()))
+}
+
+// pullLimited waits for pulls of remote whose upstream rate-limits them:
+// get is retried once the upstream's wait is over if that is within the
+// request's budget (WithPullWait), else a *RateLimitError says until
+// when. The puller remembers the wait, so no request reaches the
+// upstream before it is over.
+func (s *Server) pullLimited(ctx context.Context, remote string, get func() error) error {
+	var deadline time.Time
+	for {
+		err := get()
+		var rl *httpx.RateLimitError
+		if !errors.As(err, &rl) {
+			return err
+		}
+		now := s.pull.now()
+		if deadline.IsZero() {
+			wait := DefaultPullWait
+			if s.pullWait != nil {
+				wait = s.pullWait(ctx, remote)
+			}
+			deadline = now.Add(wait)
+		}
+		if rl.Until.After(deadline) {
+			return &RateLimitError{Remote: remote, Until: rl.Until, Err: err}
+		}
+		t := time.NewTimer(rl.Until.Sub(now))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
+// limitedUntil returns the rate-limit error of remote if its upstream
+// asked to be left alone until after now; the caller holds p.mu.
+func (p *puller) limitedUntil(remote string, now time.Time) error {
+	until, ok := p.limited[remote]
+	if !ok {
+		return nil
+	}
+	if !now.Before(until) {
+		delete(p.limited, remote)
+		return nil
+	}
+	return &httpx.RateLimitError{URL: "remote " + remote, StatusCode: http.StatusTooManyRequests, Until: until}
+}
+
+// noteLimit remembers the wait err (a pull's failure) asks of remote;
+// the caller holds p.mu.
+func (p *puller) noteLimit(remote string, err error) {
+	var rl *httpx.RateLimitError
+	if errors.As(err, &rl) && rl.Until.After(p.limited[remote]) {
+		if len(p.limited) >= maxNegative {
+			clear(p.limited) // only saves upstream requests
+		}
+		p.limited[remote] = rl.Until
+	}
+}
+
+// pullContext is the context of a batch's pull: the upstream's waits
+// are the server's to decide (pullLimited), not the pull's.
+func pullContext(ctx context.Context) context.Context { return httpx.WithRetryWait(ctx, 0) }

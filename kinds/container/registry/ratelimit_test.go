@@ -1,0 +1,110 @@
+package registry_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/httpx"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+// limitedUpstream is upstream answering as a rate-limited registry does
+// while limit is in the future.
+type limitedUpstream struct {
+	upstream
+	limit time.Time
+}
+
+func (u *limitedUpstream) pull(ctx context.Context, remote, rp string, names []string) (content.PullResult, error) {
+	u.mu.Lock()
+	if time.Now().Before(u.limit) {
+		u.calls = append(u.calls, names...)
+		until := u.limit
+		u.mu.Unlock()
+		return content.PullResult{}, &httpx.RateLimitError{URL: "http://upstream/v2/", StatusCode: http.StatusTooManyRequests, Until: until}
+	}
+	u.mu.Unlock()
+	return u.upstream.pull(ctx, remote, rp, names)
+}
+
+func (u *limitedUpstream) count() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.calls)
+}
+
+// A rate-limited upstream: a cached tag is served, an uncached one is 429
+// with the upstream's remaining wait, no pull reaches the upstream within
+// it, and the pull succeeds after it; a wait within the read timeout is
+// waited for.
+func TestPullThroughRateLimited(t *testing.T) {
+	up := &limitedUpstream{upstream: upstream{images: map[string][]byte{}}}
+	readTimeout := 500 * time.Millisecond
+	f := newFixture(t, content.WithPullThrough(up.pull), content.WithPullWait(func(context.Context, string) time.Duration { return readTimeout }))
+	up.st = f.st
+	_, err := f.st.CreateRepo(f.ctx, "cache", repo.CreateOptions{Kind: "container"})
+	require.NoError(t, err)
+	ttl := time.Millisecond
+	_, err = f.dists.Create(f.ctx, "cache", dist.DistSpec{BasePath: "cache/alpine", Repo: "cache", Remote: "hub", PullThroughTTL: &ttl})
+	require.NoError(t, err)
+	m1 := f.image("cache/alpine", "one", "")
+	m2 := f.image("cache/alpine", "two", "")
+	up.set(func() { up.images["1"], up.images["2"] = m1, m2 })
+	resp, body := f.do(http.MethodGet, "/v2/cache/alpine/manifests/1", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	calls := up.count()
+
+	window := 3 * time.Second
+	up.set(func() { up.limit = time.Now().Add(window) })
+	time.Sleep(2 * ttl)
+	// The cached tag is served, at once, though the upstream says 429.
+	start := time.Now()
+	resp, body = f.do(http.MethodGet, "/v2/cache/alpine/manifests/1", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	require.Equal(t, m1, body)
+	require.Less(t, time.Since(start), window/2)
+	require.Equal(t, calls+1, up.count(), "the upstream was asked once")
+
+	// An uncached tag: 429 with the remaining wait, within the read timeout.
+	start = time.Now()
+	resp, body = f.do(http.MethodGet, "/v2/cache/alpine/manifests/2", "", nil)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, string(body))
+	require.Equal(t, "TOOMANYREQUESTS", errCode(t, body))
+	require.LessOrEqual(t, time.Since(start), readTimeout+time.Second)
+	after, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	require.NoError(t, err, resp.Header.Get("Retry-After"))
+	require.True(t, after >= 1 && after <= 3, "Retry-After %d", after)
+	require.Equal(t, calls+1, up.count(), "no upstream request within the wait")
+	for range 3 {
+		resp, _ = f.do(http.MethodGet, "/v2/cache/alpine/manifests/2", "", nil)
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+		resp, _ = f.do(http.MethodGet, "/v2/cache/alpine/manifests/1", "", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	require.Equal(t, calls+1, up.count(), "no upstream request within the wait")
+
+	// After the window the pull goes through.
+	up.mu.Lock()
+	until := up.limit
+	up.mu.Unlock()
+	time.Sleep(time.Until(until))
+	resp, body = f.do(http.MethodGet, "/v2/cache/alpine/manifests/2", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	require.Equal(t, m2, body)
+
+	// A wait shorter than the read timeout is waited for.
+	up.set(func() { up.images["3"] = m1; up.limit = time.Now().Add(readTimeout / 3) })
+	time.Sleep(2 * ttl)
+	resp, body = f.do(http.MethodGet, "/v2/cache/alpine/manifests/1", "", nil) // learns the wait
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	resp, body = f.do(http.MethodGet, "/v2/cache/alpine/manifests/3", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	require.Equal(t, m1, body)
+}
