@@ -151,6 +151,7 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 		writeError(w, http.StatusNotFound, codeManifestUnknown, fmt.Sprintf("manifest %s is not in %s", ref.name(), q.name), map[string]string{"reference": ref.name()})
 		return
 	}
+	q.recordPull(ctx, ref)
 	h := w.Header()
 	mt := rec.Metadata[container.MetaMediaType]
 	if mt == "" {

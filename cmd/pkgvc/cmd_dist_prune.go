@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/pkgvc/pkgvc/api"
+)
+
+func distPruneCmd(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "prune",
+		Usage:     "drop from the repository a distribution follows what its settings say is due (container: images not pulled within --retain-unpulled), as a new version; gc then frees the bytes. serve does it every hour",
+		ArgsUsage: "NAME",
+		Action: e.action(1, 1, "NAME", func(ctx context.Context, c *cli.Command, svc api.Service, a []string) error {
+			res, err := svc.PruneDist(ctx, a[0])
+			if err != nil {
+				return err
+			}
+			if jsonOut(c) {
+				return e.printJSON(res)
+			}
+			if len(res.Removed) == 0 {
+				fmt.Fprintf(e.stdout, "distribution %s: nothing to drop from %s\n", res.Dist, res.Repo)
+				return nil
+			}
+			for _, p := range res.Removed {
+				fmt.Fprintf(e.stdout, "removed %s\n", p)
+			}
+			fmt.Fprintf(e.stdout, "%s@%d: %d paths dropped\n", res.Repo, res.Version, len(res.Removed))
+			return nil
+		}),
+	}
+}

@@ -1,0 +1,343 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pkgvc/pkgvc/kinds/container/format"
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/options"
+	"github.com/pkgvc/pkgvc/repo"
+	"github.com/pkgvc/pkgvc/repo/tree"
+)
+
+// Prune drops from repository repoName the images not pulled within the
+// distribution's retain_unpulled (dist.Pruner): the tags whose last pull
+// (PullLog) or, never pulled, whose caching is older than now minus it,
+// the manifests only such tags lead to (and that were neither pulled by
+// digest nor cached within it), and the blobs only those manifests
+// reference, as one new version saying why. Manifests an index, or a
+// kept manifest as subject, leads to are kept with it. Without the
+// setting nothing is dropped.
+func (Kind) Prune(ctx context.Context, st *repo.Store, repoName string, opts options.Values, now time.Time) ([]string, *repo.CommitResult, error) {
+	retain, err := decodeDistSettings(opts)
+	if err != nil || retain <= 0 {
+		return nil, nil, err
+	}
+	cutoff := now.Add(-retain)
+	head, err := st.RepoHead(ctx, repoName)
+	if err != nil || head.IsZero() {
+		return nil, nil, err
+	}
+	hist, err := changedSince(ctx, st, repoName, head, cutoff)
+	if err != nil {
+		return nil, nil, err
+	}
+	recs, err := st.List(ctx, head.String())
+	if err != nil {
+		return nil, nil, err
+	}
+	pulls, _, err := LoadPullLog(ctx, st.Meta(), repoName)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &pruner{st: st, hist: hist, pulls: pulls, cutoff: cutoff, seen: map[string]time.Time{}}
+	removes, gone, err := p.plan(ctx, recs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.noteSeen(ctx, repoName); err != nil {
+		return nil, nil, err
+	}
+	if len(removes) == 0 {
+		return nil, nil, nil
+	}
+	msg := fmt.Sprintf("retain-unpulled %s: drop %s, not pulled since %s: %d paths", retainText(opts), strings.Join(gone, ", "), cutoff.UTC().Format(time.RFC3339), len(removes))
+	res, err := st.Commit(ctx, repoName, repo.CommitRequest{Removes: removes, Message: msg})
+	if err != nil {
+		return nil, nil, err
+	}
+	// The log forgets what went; a failure only leaves stale entries.
+	_ = forgetPulls(ctx, st.Meta(), repoName, gone)
+	return removes, res, nil
+}
+
+func retainText(o options.Values) string {
+	var s DistSettings
+	_ = o.Decode(&s) // checked by decodeDistSettings
+	return s.RetainUnpulled
+}
+
+// history is what the first-parent history of a head says of the
+// paths it holds.
+type history struct {
+	// recent holds the paths the versions made after the cutoff added or
+	// changed.
+	recent map[string]bool
+	// cut, when the history does not reach back to the cutoff (the first
+	// version is more recent, or retention dropped older ones), is the
+	// time of its oldest version: the paths not recent were cached at or
+	// before it, when exactly is unknown.
+	cut time.Time
+}
+
+// logPage is how many versions changedSince reads at a time.
+const logPage = 64
+
+// changedSince reads the first-parent history of repository repoName's
+// version head back to cutoff, as its log shows it (retention's
+// boundary included).
+func changedSince(ctx context.Context, st *repo.Store, repoName string, head objects.ID, cutoff time.Time) (*history, error) {
+	h := &history{recent: map[string]bool{}}
+	v, err := st.Version(ctx, head)
+	if err != nil {
+		return nil, err
+	}
+	for n := v.Number; ; {
+		page, err := st.Log(ctx, fmt.Sprintf("%s@%d", repoName, n), logPage)
+		if err != nil {
+			return nil, err
+		}
+		for i := range page {
+			v := &page[i]
+			if !v.Time.After(cutoff) {
+				return h, nil
+			}
+			if len(v.Parents) == 0 || v.Shallow {
+				h.cut = v.Time // the first version, or retention's boundary
+				return h, nil
+			}
+			var parentTree objects.ID
+			if i+1 < len(page) {
+				parentTree = page[i+1].Tree
+			} else {
+				pv, err := st.Version(ctx, v.Parents[0])
+				if err != nil {
+					return nil, err
+				}
+				parentTree = pv.Tree
+			}
+			err := tree.Diff(ctx, st.Objects(), parentTree, v.Tree, func(_, n *tree.Entry) error {
+				if n != nil {
+					h.recent[n.Path] = true
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		if len(page) < logPage {
+			return h, nil // the log ended without a first version
+		}
+		n = page[len(page)-1].Number - 1
+	}
+}
+
+// pruner plans a prune of one version's records.
+type pruner struct {
+	st     *repo.Store
+	hist   *history
+	pulls  *PullLog
+	cutoff time.Time
+	// seen are the Seen times to write down (see PullLog.Seen).
+	seen map[string]time.Time
+
+	manifests map[string]repo.Record      // by hex
+	parsed    map[string]*format.Manifest // by hex; nil: unreadable
+	keep      map[string]bool             // manifests kept, by hex
+}
+
+// fresh reports whether ref was pulled, or path cached, since cutoff.
+func (p *pruner) fresh(ref, path string) bool {
+	if p.hist.recent[path] || !p.pulls.Pulled[ref].Before(p.cutoff) {
+		return true
+	}
+	if p.hist.cut.IsZero() {
+		return false
+	}
+	since, ok := p.pulls.Seen[ref]
+	if !ok || since.After(p.hist.cut) {
+		since = p.hist.cut
+		p.seen[ref] = since
+	}
+	return since.After(p.cutoff)
+}
+
+// noteSeen writes down the Seen times fresh learnt, so that a later
+// prune, with less history still, counts from them.
+func (p *pruner) noteSeen(ctx context.Context, repoName string) error {
+	if len(p.seen) == 0 {
+		return nil
+	}
+	return updatePullLog(ctx, p.st.Meta(), repoName, func(l *PullLog) bool {
+		if l.Seen == nil {
+			l.Seen = map[string]time.Time{}
+		}
+		changed := false
+		for ref, at := range p.seen {
+			if old, ok := l.Seen[ref]; !ok || at.Before(old) {
+				l.Seen[ref] = at.UTC()
+				changed = true
+			}
+		}
+		return changed
+	})
+}
+
+// plan returns the paths to remove and the references (tags, digests)
+// of the images they dropped.
+func (p *pruner) plan(ctx context.Context, recs []repo.Record) ([]string, []string, error) {
+	p.manifests = map[string]repo.Record{}
+	p.parsed = map[string]*format.Manifest{}
+	p.keep = map[string]bool{}
+	var tags []repo.Record
+	blobs := map[string]bool{}
+	for _, r := range recs {
+		switch {
+		case strings.HasPrefix(r.Path, TagsDir):
+			tags = append(tags, r)
+		case strings.HasPrefix(r.Path, ManifestsDir):
+			p.manifests[strings.TrimPrefix(r.Path, ManifestsDir)] = r
+		case strings.HasPrefix(r.Path, BlobsDir):
+			blobs[r.Path] = true
+		}
+	}
+	var removes, gone []string
+	for _, t := range tags {
+		tag := strings.TrimPrefix(t.Path, TagsDir)
+		hex := t.SHA256.String()
+		if p.fresh(tag, t.Path) {
+			if err := p.mark(ctx, hex); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		removes = append(removes, t.Path)
+		gone = append(gone, tag)
+	}
+	for hex, r := range p.manifests {
+		if p.fresh("sha256:"+hex, r.Path) {
+			if err := p.mark(ctx, hex); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if err := p.markReferrers(ctx); err != nil {
+		return nil, nil, err
+	}
+	// Blobs a kept manifest references stay; those only dropped ones
+	// referenced go. Blobs no manifest references are not this prune's.
+	keptBlobs, droppedBlobs := map[string]bool{}, map[string]bool{}
+	for hex := range p.manifests {
+		m, err := p.manifest(ctx, hex)
+		if err != nil {
+			return nil, nil, err
+		}
+		if m == nil {
+			p.keep[hex] = true // unreadable: not ours to judge
+			continue
+		}
+		to := droppedBlobs
+		if p.keep[hex] {
+			to = keptBlobs
+		}
+		for _, d := range m.Blobs() {
+			if h, err := format.ParseDigest(d.Digest); err == nil {
+				to[BlobPath(h)] = true
+			}
+		}
+	}
+	for hex, r := range p.manifests {
+		if !p.keep[hex] {
+			removes = append(removes, r.Path)
+			gone = append(gone, "sha256:"+hex)
+		}
+	}
+	for b := range droppedBlobs {
+		if blobs[b] && !keptBlobs[b] {
+			removes = append(removes, b)
+		}
+	}
+	slices.Sort(removes)
+	slices.Sort(gone)
+	return removes, gone, nil
+}
+
+// mark keeps manifest hex and what it leads to (an index's manifests).
+func (p *pruner) mark(ctx context.Context, hex string) error {
+	if p.keep[hex] {
+		return nil
+	}
+	if _, ok := p.manifests[hex]; !ok {
+		return nil
+	}
+	p.keep[hex] = true
+	m, err := p.manifest(ctx, hex)
+	if err != nil || m == nil {
+		return err
+	}
+	for _, d := range m.Manifests {
+		if h, err := format.ParseDigest(d.Digest); err == nil {
+			if err := p.mark(ctx, h); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// markReferrers keeps the manifests whose subject is kept (signatures,
+// attestations), until none is added.
+func (p *pruner) markReferrers(ctx context.Context) error {
+	for more := true; more; {
+		more = false
+		for hex, r := range p.manifests {
+			if p.keep[hex] {
+				continue
+			}
+			if sh, err := format.ParseDigest(r.Metadata[MetaSubject]); err == nil && p.keep[sh] {
+				if err := p.mark(ctx, hex); err != nil {
+					return err
+				}
+				more = true
+			}
+		}
+	}
+	return nil
+}
+
+// manifest parses manifest hex once; nil when its content is missing or
+// not a manifest.
+func (p *pruner) manifest(ctx context.Context, hex string) (*format.Manifest, error) {
+	if m, ok := p.parsed[hex]; ok {
+		return m, nil
+	}
+	r := p.manifests[hex]
+	m, err := readManifest(ctx, p.st, r)
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	p.parsed[hex] = m // nil on error
+	return m, nil
+}
+
+func readManifest(ctx context.Context, st *repo.Store, r repo.Record) (*format.Manifest, error) {
+	if r.Size > format.MaxManifestSize {
+		return nil, format.ErrManifestTooLarge
+	}
+	rc, err := st.Objects().OpenBlob(ctx, r.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, format.MaxManifestSize+1))
+	if err != nil {
+		return nil, err
+	}
+	return format.Parse(r.Metadata[MetaMediaType], data)
+}
