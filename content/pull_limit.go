@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/httpx"
+	"github.com/pkgvc/pkgvc/repo"
 )
 
 // DefaultPullWait is how long a request waits for a rate-limited
@@ -112,3 +113,33 @@ func (p *puller) noteLimit(remote string, err error) {
 // pullContext is the context of a batch's pull: the upstream's waits
 // are the server's to decide (pullLimited), not the pull's.
 func pullContext(ctx context.Context) context.Context { return httpx.WithRetryWait(ctx, 0) }
+
+// fetchLimited runs an on-demand fetch of rec from its remote within the
+// rate limits pulls keep: a remote whose upstream asked to be left alone
+// is not asked before its wait is over, and a fetch waits for a
+// Retry-After no longer than the remote's read timeout. A rate-limited
+// fetch returns a *RateLimitError and is remembered as a pull's is.
+func (s *Server) fetchLimited(ctx context.Context, rec *repo.Record, fetch func(context.Context) error) error {
+	remote := rec.Metadata[repo.MetaRemote]
+	if s.pull == nil || remote == "" {
+		return fetch(ctx)
+	}
+	s.pull.mu.Lock()
+	err := s.pull.limitedUntil(remote, s.pull.now())
+	s.pull.mu.Unlock()
+	if err == nil {
+		wait := DefaultPullWait
+		if s.pullWait != nil {
+			wait = s.pullWait(ctx, remote)
+		}
+		err = fetch(httpx.WithRetryWait(ctx, wait))
+		s.pull.mu.Lock()
+		s.pull.noteLimit(remote, err)
+		s.pull.mu.Unlock()
+	}
+	var rl *httpx.RateLimitError
+	if errors.As(err, &rl) {
+		return &RateLimitError{Remote: remote, Until: rl.Until, Err: err}
+	}
+	return err
+}

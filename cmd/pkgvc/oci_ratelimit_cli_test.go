@@ -106,12 +106,15 @@ func TestContainerSyncRetryAfter(t *testing.T) {
 func TestContainerPullThroughRateLimitCrane(t *testing.T) {
 	crane := craneBin(t)
 	up := ocitest.Start(t, "")
-	d3 := up.Push("library/alpine", "3", ocitest.NewImage(t, "linux", "amd64", true, 3000))
+	img3 := ocitest.NewImage(t, "linux", "amd64", true, 3000)
+	d3 := up.Push("library/alpine", "3", img3)
+	layer3, err := img3.LayerList[0].Digest()
+	require.NoError(t, err)
 	d4 := up.Push("library/alpine", "4", ocitest.NewImage(t, "linux", "amd64", true, 3000))
 	lim, base := newLimiter(t, up.Addr)
 	h := newHarness(t)
 	h.ok("repo", "create", "cacherepo", "--kind", "container")
-	h.ok("remote", "create", "hub", "--kind", "container", "--url", base, "--upstream-name", "library/alpine", "--retries", "0", "--read-timeout", "1s")
+	h.ok("remote", "create", "hub", "--kind", "container", "--url", base, "--upstream-name", "library/alpine", "--retries", "0", "--read-timeout", "1s", "--policy", "on_demand")
 	h.ok("dist", "create", "cache", "--base-path", "cache/alpine", "--repo", "cacherepo", "--remote", "hub", "--pull-through-ttl", "1ms")
 	srvURL, stderr := startServe(t, h)
 	srv := strings.TrimPrefix(srvURL, "http://")
@@ -142,6 +145,12 @@ func TestContainerPullThroughRateLimitCrane(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, after >= 1 && after <= int(window/time.Second), "Retry-After %d", after)
 	require.Less(t, time.Since(start), window-time.Second, "answered within the read timeout")
+	// A layer fetched on demand: 429 too, without asking the upstream.
+	resp, err = http.Get(srvURL + "/v2/cache/alpine/blobs/" + layer3.String())
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	require.NotEmpty(t, resp.Header.Get("Retry-After"))
 	out, err = craneDo("manifest", srv+"/cache/alpine:4") // one GET, retried by crane
 	require.Less(t, time.Since(start), window, "crane gave up within the window")
 	require.Error(t, err, "crane, within the window: %s", out)
@@ -153,4 +162,7 @@ func TestContainerPullThroughRateLimitCrane(t *testing.T) {
 	require.NoError(t, err, "%s\nserve: %s", out, stderr)
 	require.Equal(t, d4.String(), strings.TrimSpace(out))
 	require.Equal(t, d4.Hex, h.lsMap("cacherepo")["tags/4"])
+	out, err = craneDo("blob", srv+"/cache/alpine@"+layer3.String())
+	require.NoError(t, err, "the layer, after the window")
+	require.Len(t, out, 3000)
 }
