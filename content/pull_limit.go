@@ -50,6 +50,10 @@ func (e *RateLimitError) SetRetryAfter(w http.ResponseWriter) {
 	w.Header().Set("Retry-After", e.RetryAfter(time.Now()))
 }
 
+// maxLimitedTries bounds the pulls one request makes of a rate-limited
+// upstream (one that asks for no wait at all, again and again).
+const maxLimitedTries = 4
+
 // pullLimited waits for pulls of remote whose upstream rate-limits them:
 // get is retried once the upstream's wait is over if that is within the
 // request's budget (WithPullWait), else a *RateLimitError says until
@@ -57,11 +61,14 @@ func (e *RateLimitError) SetRetryAfter(w http.ResponseWriter) {
 // upstream before it is over.
 func (s *Server) pullLimited(ctx context.Context, remote string, get func() error) error {
 	var deadline time.Time
-	for {
+	for attempt := 1; ; attempt++ {
 		err := get()
 		var rl *httpx.RateLimitError
 		if !errors.As(err, &rl) {
 			return err
+		}
+		if attempt >= maxLimitedTries {
+			return &RateLimitError{Remote: remote, Until: rl.Until, Err: err}
 		}
 		now := s.pull.now()
 		if deadline.IsZero() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,4 +108,29 @@ func TestPullThroughRateLimited(t *testing.T) {
 	resp, body = f.do(http.MethodGet, "/v2/cache/alpine/manifests/3", "", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 	require.Equal(t, m1, body)
+}
+
+// An upstream that asks for no wait, again and again, is asked a few
+// times per request, not forever.
+func TestPullThroughRateLimitNoWait(t *testing.T) {
+	var calls int
+	var mu sync.Mutex
+	pull := func(ctx context.Context, remote, rp string, names []string) (content.PullResult, error) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		return content.PullResult{}, &httpx.RateLimitError{URL: "http://upstream/v2/", StatusCode: http.StatusTooManyRequests, Until: time.Now()}
+	}
+	f := newFixture(t, content.WithPullThrough(pull), content.WithPullWait(func(context.Context, string) time.Duration { return time.Minute }))
+	_, err := f.st.CreateRepo(f.ctx, "cache", repo.CreateOptions{Kind: "container"})
+	require.NoError(t, err)
+	_, err = f.dists.Create(f.ctx, "cache", dist.DistSpec{BasePath: "cache/alpine", Repo: "cache", Remote: "hub"})
+	require.NoError(t, err)
+	resp, body := f.do(http.MethodGet, "/v2/cache/alpine/manifests/1", "", nil)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, string(body))
+	require.Equal(t, "1", resp.Header.Get("Retry-After"))
+	mu.Lock()
+	defer mu.Unlock()
+	require.LessOrEqual(t, calls, 4)
+	require.GreaterOrEqual(t, calls, 2, "a wait within the read timeout is waited for, then asked again")
 }
