@@ -88,6 +88,28 @@ func (s *Store) Unpin(ctx context.Context, blob objects.ID, id string) error {
 	}
 }
 
+// UnpinReason removes the pins of blob given for reason (Pin's reason),
+// whoever gave them; other pins stay. It reports how many went.
+func (s *Store) UnpinReason(ctx context.Context, blob objects.ID, reason string) (int, error) {
+	var ids []string
+	err := s.meta.List(ctx, pinPrefix+blob.String()+"/", func(key string, value []byte, _ meta.Rev) error {
+		var p pinDoc
+		if json.Unmarshal(value, &p) == nil && p.Reason == reason {
+			ids = append(ids, key[strings.LastIndexByte(key, '/')+1:])
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("unpin blob %s: %w", blob, err)
+	}
+	for _, id := range ids {
+		if err := s.Unpin(ctx, blob, id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
 // Pinned reports whether blob has a pin that has not expired.
 func (s *Store) Pinned(ctx context.Context, blob objects.ID) (bool, error) {
 	pinned := false

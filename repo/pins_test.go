@@ -80,6 +80,29 @@ func TestPins(t *testing.T) {
 	}
 }
 
+// TestUnpinReason: the pins of a blob given for one reason go; those
+// given for another stay, and keep the blob.
+func TestUnpinReason(t *testing.T) {
+	e := newMemEnv(t)
+	b := e.putBlob("pushed into two repositories")
+	for _, reason := range []string{"push into a", "push into a", "push into b"} {
+		_, err := e.s.Pin(e.ctx, b.ID, reason, time.Hour)
+		require.NoError(t, err)
+	}
+	n, err := e.s.UnpinReason(e.ctx, b.ID, "push into a")
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	_, err = e.s.GC(e.ctx, repo.GCOptions{Grace: -1})
+	require.NoError(t, err)
+	require.True(t, e.hasBlob(b.ID), "kept by the other pin")
+	n, err = e.s.UnpinReason(e.ctx, b.ID, "push into b")
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	_, err = e.s.GC(e.ctx, repo.GCOptions{Grace: -1})
+	require.NoError(t, err)
+	require.False(t, e.hasBlob(b.ID))
+}
+
 // TestApplyRefsReferencesDocuments: a document a ref is to name is
 // referenced first; one gc took meanwhile fails the update instead of
 // leaving the ref dangling.

@@ -280,6 +280,11 @@ func (r *reach) kindTree(ctx context.Context, v *Version, kind Kind, id objects.
 				return err
 			}
 		}
+		if err := r.s.checkContent(ctx, kind, e); err != nil {
+			if err := r.problem(fmt.Sprintf("version %s (kind %s)", v, kind.Name()), err); err != nil {
+				return err
+			}
+		}
 		if r.blobs[e.SHA256] {
 			continue
 		}

@@ -20,6 +20,7 @@
 package uploads
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -27,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -626,6 +628,14 @@ type FinishOptions struct {
 	PinReason string
 	// Mark, if set, records the blob as uploaded by Mark (MarkUploaded).
 	Mark string
+	// Hash, if set, hashes the bytes in the same pass as their SHA-256;
+	// the blob is kept only if its sum is HashWant (else a *HashError).
+	// A zero want then skips the SHA-256 check: the caller names the
+	// content by this other digest. Alias, with Mark, records the blob
+	// under that name too (MarkAlias).
+	Hash     hash.Hash
+	HashWant []byte
+	Alias    string
 }
 
 // Blob is a finished upload.
@@ -635,7 +645,8 @@ type Blob struct {
 	New  bool // stored just now, not there before
 }
 
-// Finish stores session id's bytes as a blob if their sha256 is want,
+// Finish stores session id's bytes as a blob if their sha256 is want
+// (and their o.Hash sum o.HashWant),
 // pins it for the engine's TTL and ends the session. Other bytes end it
 // too, with a *DigestError.
 func (e *Engine) Finish(ctx context.Context, id string, want objects.ID, o FinishOptions) (Blob, error) {
@@ -684,7 +695,11 @@ func (e *Engine) store(ctx context.Context, c *claim, want objects.ID, o FinishO
 	}
 	defer release()
 	bt := e.st.Objects().NewBatch()
-	res, err := bt.PutBlob(ctx, io.LimitReader(f, size))
+	var body io.Reader = io.LimitReader(f, size)
+	if o.Hash != nil {
+		body = io.TeeReader(body, o.Hash)
+	}
+	res, err := bt.PutBlob(ctx, body)
 	if err != nil {
 		bt.Abort()
 		return Blob{}, fmt.Errorf("upload %s: %w", c.s.ID, err)
@@ -693,7 +708,13 @@ func (e *Engine) store(ctx context.Context, c *claim, want objects.ID, o FinishO
 		bt.Abort()
 		return Blob{}, fmt.Errorf("upload %s: the file holds %d bytes, not %d", c.s.ID, res.Size, size)
 	}
-	if res.ID != want {
+	if o.Hash != nil {
+		if got := o.Hash.Sum(nil); !bytes.Equal(got, o.HashWant) {
+			bt.Abort()
+			return Blob{}, &HashError{ID: c.s.ID, Got: got, Want: o.HashWant}
+		}
+	}
+	if res.ID != want && (o.Hash == nil || !want.IsZero()) {
 		bt.Abort()
 		return Blob{}, &DigestError{ID: c.s.ID, Got: res.ID, Want: want, Size: size}
 	}
@@ -710,6 +731,11 @@ func (e *Engine) store(ctx context.Context, c *claim, want objects.ID, o FinishO
 	if o.Mark != "" {
 		if err := e.MarkUploaded(ctx, o.Mark, res.ID); err != nil {
 			return Blob{}, err
+		}
+		if o.Alias != "" {
+			if err := e.MarkAlias(ctx, o.Mark, o.Alias, res.ID); err != nil {
+				return Blob{}, err
+			}
 		}
 	}
 	return Blob{ID: res.ID, Size: size, New: res.New}, nil
@@ -765,6 +791,29 @@ func (e *Engine) MarkUploaded(ctx context.Context, by string, blob objects.ID) e
 			return fmt.Errorf("record upload of %s: %w", blob, err)
 		}
 		return nil
+	}
+}
+
+// Unmark drops the record that by holds blob (MarkUploaded); one that is
+// gone is no error. It reports whether a record was there.
+func (e *Engine) Unmark(ctx context.Context, by string, blob objects.ID) (bool, error) {
+	key := doneKey(by, blob)
+	for {
+		_, rev, err := e.m.Get(ctx, key)
+		if errors.Is(err, meta.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("drop the upload record of %s: %w", blob, err)
+		}
+		err = meta.DeleteIf(ctx, e.m, key, rev)
+		if errors.Is(err, meta.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("drop the upload record of %s: %w", blob, err)
+		}
+		return true, nil
 	}
 }
 
@@ -849,15 +898,17 @@ func (e *Engine) Sweep(ctx context.Context) error {
 		}
 	}
 	var done []meta.Op
-	err = e.m.List(ctx, donePrefix, func(key string, v []byte, rev meta.Rev) error {
-		var d doneDoc
-		if json.Unmarshal(v, &d) == nil && !now.Before(d.Expires) {
-			done = append(done, meta.Op{Key: key, Old: rev})
+	for _, prefix := range []string{donePrefix, aliasPrefix} {
+		err = e.m.List(ctx, prefix, func(key string, v []byte, rev meta.Rev) error {
+			var d doneDoc // an aliasDoc's expiry reads alike
+			if json.Unmarshal(v, &d) == nil && !now.Before(d.Expires) {
+				done = append(done, meta.Op{Key: key, Old: rev})
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, err)
 		}
-		return nil
-	})
-	if err != nil {
-		errs = append(errs, err)
 	}
 	for _, op := range done {
 		if _, err := e.m.Apply(ctx, op); err != nil && !errors.Is(err, meta.ErrConflict) {

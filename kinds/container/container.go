@@ -9,13 +9,17 @@
 //	manifests/sha256/<hex>  a manifest or index; metadata mediaType
 //	                        (required), subject ("sha256:<hex>") and
 //	                        artifactType when present, for referrers
+//	blobs/sha512/<hex>      an alias: the same stored blob, named by
+//	manifests/sha512/<hex>  its SHA-512 (pushed or synced by a sha512
+//	                        digest); metadata as above
 //	tags/<tag>              the same blob as its manifest; metadata
-//	                        mediaType and digest ("sha256:<hex>")
+//	                        mediaType and digest ("sha256:<hex>", or
+//	                        "sha512:<hex>" for a manifest pushed so)
 //
-// A path's digest is the SHA-256 of its content. Manifests are small and
-// hashed by Inspect; blobs are checked against the digest the store
+// A path's digest is that of its content. Manifests are small and hashed
+// by Inspect; sha256 blobs are checked against the digest the store
 // computes while storing them (repo.DigestChecker), so a layer is read
-// once.
+// once. Aliases are checked where their content is read: see alias.go.
 package container
 
 import (
@@ -77,13 +81,16 @@ func (Kind) CheckPath(p string) error {
 		return checkHex(p, p[len(BlobsDir):])
 	case strings.HasPrefix(p, ManifestsDir):
 		return checkHex(p, p[len(ManifestsDir):])
+	case IsAlias(p):
+		hx, _ := aliasOf(p)
+		return checkAliasPath(p, hx)
 	case strings.HasPrefix(p, TagsDir):
 		if err := format.CheckTag(p[len(TagsDir):]); err != nil {
 			return fmt.Errorf("%w: %q: %w", ErrLayout, p, err)
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: %q: a container repository holds only %s<hex>, %s<hex> and %s<tag>", ErrLayout, p, BlobsDir, ManifestsDir, TagsDir)
+	return fmt.Errorf("%w: %q: a container repository holds only %s<hex>, %s<hex>, their sha512 aliases and %s<tag>", ErrLayout, p, BlobsDir, ManifestsDir, TagsDir)
 }
 
 func checkHex(p, hex string) error {
@@ -103,6 +110,19 @@ func (k Kind) Inspect(_ context.Context, p string, content io.ReaderAt, size int
 	if strings.HasPrefix(p, BlobsDir) {
 		return nil, nil
 	}
+	if hx, ok := aliasOf(p); ok {
+		return k.inspectAlias(p, hx, content, size)
+	}
+	data, err := readManifest(p, content, size)
+	if err != nil {
+		return nil, err
+	}
+	return manifestMeta(p, data)
+}
+
+// readManifest reads a manifest or tag's content, at most
+// MaxManifestSize bytes.
+func readManifest(p string, content io.ReaderAt, size int64) ([]byte, error) {
 	if size > format.MaxManifestSize {
 		return nil, fmt.Errorf("%w: %s: %w: %d bytes, the limit is %d", ErrLayout, p, format.ErrManifestTooLarge, size, format.MaxManifestSize)
 	}
@@ -110,6 +130,12 @@ func (k Kind) Inspect(_ context.Context, p string, content io.ReaderAt, size int
 	if _, err := content.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
+	return data, nil
+}
+
+// manifestMeta parses a manifest and returns the metadata of its record
+// at p.
+func manifestMeta(p string, data []byte) (map[string]string, error) {
 	m, err := format.Parse("", data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrLayout, p, err)
@@ -154,8 +180,10 @@ func (Kind) CheckDigest(p string, id objects.ID, meta map[string]string) error {
 		if !format.IsManifestType(meta[MetaMediaType]) {
 			return fmt.Errorf("%w: %s: metadata %s %q is not a manifest or index media type", ErrLayout, p, MetaMediaType, meta[MetaMediaType])
 		}
+	case IsAlias(p):
+		return checkAliasDigest(p, meta)
 	case strings.HasPrefix(p, TagsDir):
-		if d := meta[MetaDigest]; d != "sha256:"+id.String() {
+		if d := meta[MetaDigest]; !validTagDigest(d, id.String()) {
 			return fmt.Errorf("%w: %s: metadata %s %q is not its content's digest sha256:%s", ErrLayout, p, MetaDigest, d, id)
 		}
 		if !format.IsManifestType(meta[MetaMediaType]) {

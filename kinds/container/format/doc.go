@@ -5,10 +5,12 @@
 //
 // # Digests
 //
-// Only sha256 digests are supported: a pkgvc blob id is the SHA-256 of the
-// raw bytes, so "sha256:<hex>" names the same content in both worlds.
-// Other registered algorithms (sha512) are refused with ErrUnsupportedDigest,
-// anything else with ErrInvalidDigest.
+// A pkgvc blob id is the SHA-256 of the raw bytes, so "sha256:<hex>" names
+// the same content in both worlds. sha512 digests are read too
+// (ParseDigestAlg; descriptors of manifests may use them): the container
+// kind records a sha512 name as an alias of the SHA-256 blob. ParseDigest
+// takes sha256 only. Other algorithms are refused with
+// ErrUnsupportedDigest, anything else with ErrInvalidDigest.
 //
 // # Limits
 //

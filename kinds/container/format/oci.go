@@ -220,7 +220,7 @@ func Parse(contentType string, data []byte) (*Manifest, error) {
 		if d.Size < 0 {
 			return fmt.Errorf("%w: %s has a negative size", ErrInvalidManifest, what)
 		}
-		if _, err := ParseDigest(d.Digest); err != nil {
+		if _, _, err := ParseDigestAlg(d.Digest); err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrInvalidManifest, what, err)
 		}
 		return nil

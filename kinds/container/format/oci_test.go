@@ -34,6 +34,15 @@ func TestNamesTagsDigests(t *testing.T) {
 	require.Equal(t, h1[7:], hx)
 	_, err = format.ParseDigest("sha512:" + strings.Repeat("ab", 64))
 	require.ErrorIs(t, err, format.ErrUnsupportedDigest)
+	alg, hx, err := format.ParseDigestAlg("sha512:" + strings.Repeat("ab", 64))
+	require.NoError(t, err)
+	require.Equal(t, []string{"sha512", strings.Repeat("ab", 64)}, []string{alg, hx})
+	for _, d := range []string{"sha512:" + strings.Repeat("ab", 32), "sha512:" + strings.Repeat("AB", 64), "sha256:" + strings.Repeat("ab", 64)} {
+		_, _, err := format.ParseDigestAlg(d)
+		require.ErrorIs(t, err, format.ErrInvalidDigest, d)
+	}
+	_, _, err = format.ParseDigestAlg("sha384:" + strings.Repeat("ab", 48))
+	require.ErrorIs(t, err, format.ErrUnsupportedDigest)
 	for _, d := range []string{"", "sha256", "sha256:", "sha256:abc", "sha256:" + strings.Repeat("A", 64), "sha256:" + strings.Repeat("g", 64), "SHA256:" + h1[7:], "sha256:../" + h1[10:]} {
 		_, err := format.ParseDigest(d)
 		require.ErrorIs(t, err, format.ErrInvalidDigest, d)
@@ -73,7 +82,8 @@ func TestParse(t *testing.T) {
 		"unknown type":     {"", `{"schemaVersion":2,"mediaType":"text/plain","config":{}}`, format.ErrInvalidManifest},
 		"no config":        {"", `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}`, format.ErrInvalidManifest},
 		"index has layers": {"", `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[],"layers":[]}`, format.ErrInvalidManifest},
-		"sha512 layer":     {"", strings.Replace(img, h2, "sha512:"+strings.Repeat("ab", 64), 1), format.ErrUnsupportedDigest},
+		"sha384 layer":     {"", strings.Replace(img, h2, "sha384:"+strings.Repeat("ab", 48), 1), format.ErrUnsupportedDigest},
+		"short sha512":     {"", strings.Replace(img, h2, "sha512:"+strings.Repeat("ab", 32), 1), format.ErrInvalidDigest},
 		"bad digest":       {"", strings.Replace(img, h1, "sha256:xyz", 1), format.ErrInvalidDigest},
 		"negative size":    {"", strings.Replace(img, `"size":10`, `"size":-1`, 1), format.ErrInvalidManifest},
 		"no media type":    {"", strings.Replace(img, `"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip",`, "", 1), format.ErrInvalidManifest},

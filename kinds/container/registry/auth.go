@@ -133,17 +133,6 @@ func (q *request) authorize(w http.ResponseWriter, r *http.Request, write bool) 
 	return true
 }
 
-// canWrite reports whether r's credentials may push to the distribution's
-// repository, without answering.
-func (q *request) canWrite(r *http.Request) bool {
-	tok, ok := auth.Credentials(r)
-	if !ok || strings.HasPrefix(tok, anonPrefix) || q.t.Dist.Repo == "" {
-		return false
-	}
-	_, err := q.g.s.CheckToken(r, tok, auth.KindRepo, q.t.Dist.Repo, auth.Write)
-	return err == nil
-}
-
 // tokenResponse is the registry token endpoint's answer.
 type tokenResponse struct {
 	Token        string `json:"token"`

@@ -9,35 +9,32 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/content"
-	"github.com/pkgvc/pkgvc/kinds/container"
 	ociformat "github.com/pkgvc/pkgvc/kinds/container/format"
-	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/uploads"
 )
 
 // getBlob serves a blob the version holds (a layer, a config, or a
-// manifest asked for as a blob), one uploaded by a pusher who asks, or one
-// pulled through the remote.
+// manifest asked for as a blob), one pushed into the repository and not
+// yet in a version, or one pulled through the remote.
 func (q *request) getBlob(w http.ResponseWriter, r *http.Request, digest string) {
 	if !q.authorize(w, r, false) {
 		return
 	}
-	hex, err := ociformat.ParseDigest(digest)
+	dr, err := parseDigestRef(digest)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeDigestInvalid, err.Error(), nil)
 		return
 	}
 	ctx := r.Context()
-	rec, found, err := q.findBlob(ctx, r, hex)
+	rec, found, err := q.findBlobDigest(ctx, dr)
 	if err == nil && !found && q.t.Dist.Remote != "" {
 		perr := q.g.s.Pull(ctx, q.t.Dist, digest, 0)
 		switch {
 		case perr == nil:
 			if err = q.refresh(ctx); err == nil {
-				rec, found, err = q.findBlob(ctx, r, hex)
+				rec, found, err = q.findBlobDigest(ctx, dr)
 			}
 		case errors.Is(perr, content.ErrNoPullThrough), errors.Is(perr, content.ErrNotOnRemote):
 		default:
@@ -59,45 +56,10 @@ func (q *request) getBlob(w http.ResponseWriter, r *http.Request, digest string)
 	q.g.s.ServeRecord(w, r, &rec)
 }
 
-// findBlob looks blob hex up: in the version as a blob or a manifest, then
-// among the blobs uploaded into the repository, for a requester who may
-// push there.
-func (q *request) findBlob(ctx context.Context, r *http.Request, hex string) (repo.Record, bool, error) {
-	for _, p := range []string{container.BlobPath(hex), container.ManifestPath(hex)} {
-		rec, found, err := q.t.Lookup(ctx, p)
-		if err != nil || found {
-			return rec, found, err
-		}
-	}
-	id, _ := objects.ParseID(hex)
-	if q.t.Dist.Repo == "" || !q.canWrite(r) {
-		return repo.Record{}, false, nil
-	}
-	if pushed, err := q.g.wasPushed(ctx, q.t.Dist.Repo, id); err != nil || !pushed {
-		return repo.Record{}, false, err
-	}
-	st, err := q.g.st.Objects().StatBlob(ctx, id)
-	if errors.Is(err, objects.ErrNotFound) {
-		return repo.Record{}, false, nil
-	}
-	if err != nil {
-		return repo.Record{}, false, err
-	}
-	return repo.Record{Path: container.BlobPath(hex), SHA256: id, Size: st.Size}, true, nil
+// findBlob looks blob hex up in the distribution (see holds).
+func (q *request) findBlob(ctx context.Context, hex string) (repo.Record, bool, error) {
+	return q.g.holds(ctx, q.t, hex)
 }
-
-// wasPushed reports whether blob id was uploaded (or mounted) into
-// repository rp lately, through any server of the store, and not yet
-// committed in a version, perhaps.
-func (g *registry) wasPushed(ctx context.Context, rp string, id objects.ID) (bool, error) {
-	if g.up == nil {
-		return false, nil // a server without uploads sees none
-	}
-	return g.up.Uploaded(ctx, pushedBy(rp), id)
-}
-
-// pushedBy names what a pushed blob is recorded for: its repository.
-func pushedBy(rp string) string { return "oci:" + rp }
 
 // sessionScope is the scope of upload sessions to repository name.
 func sessionScope(name string) string { return "oci:" + name }
@@ -158,6 +120,7 @@ func (q *request) uploadError(w http.ResponseWriter, r *http.Request, id string,
 	var tl *uploads.TooLargeError
 	var ce *uploads.ChunkError
 	var de *uploads.DigestError
+	var he *uploads.HashError
 	switch {
 	case errors.Is(err, uploads.ErrNotFound):
 		writeError(w, http.StatusNotFound, codeBlobUploadUnknown, "no upload session "+id+" for "+q.name+" (finished, canceled or timed out)", nil)
@@ -171,6 +134,8 @@ func (q *request) uploadError(w http.ResponseWriter, r *http.Request, id string,
 		writeError(w, http.StatusBadRequest, codeSizeInvalid, oneLine(ce.Err.Error()), nil)
 	case errors.As(err, &ce):
 		writeError(w, http.StatusBadRequest, codeBlobUploadInvalid, "reading the chunk: "+oneLine(ce.Err.Error()), nil)
+	case errors.As(err, &he):
+		writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the uploaded content does not have the digest given (sha%d:%x); nothing was kept", len(he.Want)*8, he.Want), nil)
 	case errors.As(err, &de):
 		writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the uploaded content has digest sha256:%s, not sha256:%s; nothing was kept", de.Got, de.Want), nil)
 	default:
@@ -182,16 +147,16 @@ func (q *request) uploadError(w http.ResponseWriter, r *http.Request, id string,
 // upload with ?digest=, or a new session.
 func (q *request) startUpload(w http.ResponseWriter, r *http.Request) {
 	qs := r.URL.Query()
-	if mount, from := qs.Get("mount"), qs.Get("from"); mount != "" && from != "" && q.mount(w, r, mount, from) {
+	if mount := qs.Get("mount"); mount != "" && q.mount(w, r, mount, qs.Get("from")) {
 		return
 	}
 	if d := qs.Get("digest"); d != "" {
-		hex, err := ociformat.ParseDigest(d)
+		dr, err := parseDigestRef(d)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, codeDigestInvalid, err.Error(), nil)
 			return
 		}
-		q.storeBlob(w, r, http.MaxBytesReader(w, r.Body, q.g.s.MaxBodyBytes()), hex)
+		q.storeBlob(w, r, http.MaxBytesReader(w, r.Body, q.g.s.MaxBodyBytes()), dr)
 		return
 	}
 	ctx := r.Context()
@@ -294,7 +259,7 @@ func parseContentRange(s string) (start, end int64, has, ok bool) {
 // pinned and recorded as pushed to the repository, for the manifest that
 // is to name it, which any server of the store may take.
 func (q *request) finishUpload(w http.ResponseWriter, r *http.Request, id string) {
-	hex, err := ociformat.ParseDigest(r.URL.Query().Get("digest"))
+	dr, err := parseDigestRef(r.URL.Query().Get("digest"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeDigestInvalid, err.Error(), nil)
 		return
@@ -302,10 +267,9 @@ func (q *request) finishUpload(w http.ResponseWriter, r *http.Request, id string
 	if _, ok := q.appendChunk(w, r, id, false); !ok {
 		return
 	}
-	want, _ := objects.ParseID(hex)
-	b, err := q.g.up.Finish(r.Context(), id, want, uploads.FinishOptions{
-		Size: -1, Scope: sessionScope(q.name), PinReason: "oci push " + q.name, Mark: pushedBy(q.t.Dist.Repo),
-	})
+	b, err := q.g.up.Finish(r.Context(), id, dr.id(), dr.finishOptions(uploads.FinishOptions{
+		Size: -1, Scope: sessionScope(q.name), PinReason: pushReason(q.t.Dist.Repo), Mark: pushedBy(q.t.Dist.Repo),
+	}))
 	if err != nil {
 		q.uploadError(w, r, id, err)
 		return
@@ -314,13 +278,13 @@ func (q *request) finishUpload(w http.ResponseWriter, r *http.Request, id string
 		// Hashed just now: a pull right after the push needs no hashing.
 		q.g.s.BlobWritten(b.ID)
 	}
-	q.blobCreated(w, "sha256:"+hex)
+	q.blobCreated(w, dr.String())
 }
 
-// storeBlob stores content as blob hex if that is its digest, marks it
+// storeBlob stores content as blob d if that is its digest, marks it
 // pushed to the repository and pins it for as long (pushedTTL), so that
 // gc keeps it for the manifest that is to name it.
-func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.Reader, hex string) {
+func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.Reader, d digestRef) {
 	// From the write to the pin: see repo.Store.GC.
 	ctx, release, err := q.g.st.Objects().LongLease(r.Context()) // content may come from the network
 	if err != nil {
@@ -329,7 +293,8 @@ func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.R
 	}
 	defer release()
 	b := q.g.st.Objects().NewBatch()
-	res, err := b.PutBlob(ctx, content)
+	body := newAliasReader(content, d) // a sha512 is checked in the same pass
+	res, err := b.PutBlob(ctx, body)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		b.Abort()
@@ -341,16 +306,16 @@ func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.R
 		writeError(w, http.StatusBadRequest, codeBlobUploadInvalid, "reading the blob: "+oneLine(err.Error()), nil)
 		return
 	}
-	if res.ID.String() != hex {
+	if !body.check(res.ID, d) {
 		b.Abort()
-		writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the uploaded content has digest sha256:%s, not sha256:%s; nothing was kept", res.ID, hex), nil)
+		writeError(w, http.StatusBadRequest, codeDigestInvalid, hashMismatch(d, res.ID), nil)
 		return
 	}
 	if err := b.Flush(ctx); err != nil {
 		q.g.internal(w, r, "store the blob", err)
 		return
 	}
-	if _, err := q.g.st.Pin(ctx, res.ID, "oci push "+q.name, pushedTTL); err != nil {
+	if _, err := q.g.st.Pin(ctx, res.ID, pushReason(q.t.Dist.Repo), pushedTTL); err != nil {
 		q.g.internal(w, r, "pin the blob", err)
 		return
 	}
@@ -362,7 +327,11 @@ func (q *request) storeBlob(w http.ResponseWriter, r *http.Request, content io.R
 		q.g.internal(w, r, "record the blob", err)
 		return
 	}
-	q.blobCreated(w, "sha256:"+hex)
+	if err := q.markAlias(ctx, d, res.ID); err != nil {
+		q.g.internal(w, r, "record the blob", err)
+		return
+	}
+	q.blobCreated(w, d.String())
 }
 
 func (q *request) blobCreated(w http.ResponseWriter, digest string) {
@@ -373,39 +342,30 @@ func (q *request) blobCreated(w http.ResponseWriter, digest string) {
 	w.WriteHeader(http.StatusCreated)
 }
 
-// mount makes blob digest of container distribution from available to
-// this repository if the requester may read from and from holds it. It
-// reports whether it answered; otherwise the caller starts an upload.
+// mount makes blob digest available to this repository if the requester
+// may read it in container distribution from (or, without from, in any
+// container distribution: see mountSource). It reports whether it
+// answered; otherwise the caller starts an upload.
 func (q *request) mount(w http.ResponseWriter, r *http.Request, digest, from string) bool {
-	hex, err := ociformat.ParseDigest(digest)
-	if err != nil || !ociformat.ValidName(from) {
+	dr, err := parseDigestRef(digest)
+	if err != nil || from != "" && !ociformat.ValidName(from) {
 		return false
 	}
 	ctx := r.Context()
-	src, err := q.g.s.Target(ctx, from)
-	if err != nil || src == nil || src.Dist.Kind != Kind {
-		return false
-	}
-	if src.Dist.Private {
-		tok, ok := auth.Credentials(r)
-		if !ok {
-			return false
-		}
-		if _, err := q.g.s.CanRead(r, tok, src.Dist); err != nil {
-			return false
-		}
-	}
-	rec, found, err := src.Lookup(ctx, container.BlobPath(hex))
-	if err != nil || !found {
+	rec, found := q.mountSource(ctx, r, dr, from)
+	if !found {
 		return false
 	}
 	// Pinned as an upload is: the version holding it may drop it before
 	// the manifest naming it comes. A blob not stored (an on-demand
 	// record) is uploaded instead.
-	if _, err := q.g.st.Pin(ctx, rec.SHA256, "oci mount "+q.name, pushedTTL); err != nil {
+	if _, err := q.g.st.Pin(ctx, rec.SHA256, pushReason(q.t.Dist.Repo), pushedTTL); err != nil {
 		return false
 	}
 	if err := q.g.up.MarkUploaded(ctx, pushedBy(q.t.Dist.Repo), rec.SHA256); err != nil {
+		return false
+	}
+	if err := q.markAlias(ctx, dr, rec.SHA256); err != nil {
 		return false
 	}
 	q.blobCreated(w, digest)

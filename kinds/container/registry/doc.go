@@ -7,6 +7,16 @@
 // repo/kinds/container (blobs/sha256/<hex>, manifests/sha256/<hex>,
 // tags/<tag>).
 //
+// # Digests
+//
+// sha256 and sha512 digests are taken for blobs, uploads, mounts,
+// manifests and referrers; responses carry the digest the client used.
+// A blob is stored by its SHA-256 whatever its digest: an upload by
+// sha512 is hashed both ways in one pass (a wrong sha512 keeps nothing),
+// the upload engine remembers the alias until a manifest names it, and
+// the manifest's version records it at blobs/sha512/<hex> (a manifest
+// pushed by sha512 at manifests/sha512/<hex>).
+//
 // # Pull
 //
 // Manifests by tag or digest (GET, HEAD; the record's media type as
@@ -21,11 +31,17 @@
 //
 // Blob uploads (monolithic POST, chunked PATCH streamed to a temporary
 // file in the store's temporary directory, PUT to finish, cross-repository
-// mounts) store a blob only once its digest is verified. A blob uploaded
-// but not yet in a version is visible to the pusher (any token that may
-// write the repository). Each manifest PUT commits one new version: the
-// manifest, its tag, and records of its config and layers; tag and
-// manifest DELETE commit versions too. Pinned distributions refuse writes.
+// mounts, with or without from) store a blob only once its digest is
+// verified. A blob pushed is the repository's at once, readable by
+// whoever may read the distribution, until a manifest names it (its
+// version holds it then) or its pin against gc expires (pushedTTL). Each
+// manifest PUT commits one new version: the manifest, its
+// tag, and records of its config and layers (non-distributable layers
+// the store lacks get none); tag and manifest DELETE commit versions too.
+// Blob DELETE drops a pushed blob no manifest names yet (and a blob
+// record no manifest references, as a version); a blob a manifest
+// references goes with the manifest (405). Pinned distributions refuse
+// writes.
 // Upload sessions idle for longer than the upload timeout are removed.
 // Sessions and pushed blobs live in the store (package uploads): a push
 // may spread over every server of the store.

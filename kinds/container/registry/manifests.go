@@ -45,14 +45,15 @@ func (q *request) cacheControl(byDigest bool) string {
 
 // reference is a parsed manifest reference.
 type reference struct {
-	tag, hex string
+	tag string
+	d   digestRef // when no tag
 }
 
 func (ref reference) path() string {
 	if ref.tag != "" {
 		return container.TagPath(ref.tag)
 	}
-	return container.ManifestPath(ref.hex)
+	return ref.d.manifestPath()
 }
 
 // name is what pull-through asks the remote for.
@@ -60,18 +61,18 @@ func (ref reference) name() string {
 	if ref.tag != "" {
 		return ref.tag
 	}
-	return "sha256:" + ref.hex
+	return ref.d.String()
 }
 
 // parseReference answers 400 for a reference that is no tag or digest.
 func parseReference(w http.ResponseWriter, s string) (reference, bool) {
 	if ociformat.IsDigest(s) {
-		hex, err := ociformat.ParseDigest(s)
+		d, err := parseDigestRef(s)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, codeDigestInvalid, err.Error(), nil)
 			return reference{}, false
 		}
-		return reference{hex: hex}, true
+		return reference{d: d}, true
 	}
 	if err := ociformat.CheckTag(s); err != nil {
 		writeError(w, http.StatusBadRequest, codeTagInvalid, err.Error(), nil)
@@ -158,7 +159,7 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 		mt = octetStream
 	}
 	h.Set("Content-Type", mt)
-	h.Set("Docker-Content-Digest", "sha256:"+rec.SHA256.String())
+	h.Set("Docker-Content-Digest", servedDigest(ref, rec))
 	h.Set("Cache-Control", q.cacheControl(ref.tag == ""))
 	q.g.s.ServeRecord(w, r, &rec)
 }
@@ -220,9 +221,14 @@ func (q *request) putManifest(w http.ResponseWriter, r *http.Request, refStr str
 	}
 	digest := ociformat.Digest(data)
 	id := objects.Sum(data)
-	if ref.hex != "" && ref.hex != id.String() {
-		writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the manifest's digest is %s, not %s", digest, refStr), nil)
-		return
+	mpath := container.ManifestPath(id.String())
+	if ref.tag == "" {
+		if !ref.d.matches(data) {
+			writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the manifest's digest is %s, not %s", ref.d.digestOf(data), refStr), nil)
+			return
+		}
+		// Pushed by a sha512 digest: stored and served by it.
+		digest, mpath = ref.d.String(), ref.d.manifestPath()
 	}
 	// From the manifest's write to the version naming it: see
 	// repo.Store.GC.
@@ -253,7 +259,7 @@ func (q *request) putManifest(w http.ResponseWriter, r *http.Request, refStr str
 		return
 	}
 	size := int64(len(data))
-	records = append(records, repo.Record{Path: container.ManifestPath(id.String()), SHA256: id, Size: size, Metadata: container.ManifestMetadata(m.MediaType, m.EffectiveArtifactType(), m.SubjectDigest())})
+	records = append(records, repo.Record{Path: mpath, SHA256: id, Size: size, Metadata: container.ManifestMetadata(m.MediaType, m.EffectiveArtifactType(), m.SubjectDigest())})
 	target := q.name + "@" + digest
 	if ref.tag != "" {
 		records = append(records, repo.Record{Path: container.TagPath(ref.tag), SHA256: id, Size: size, Metadata: container.TagMetadata(m.MediaType, digest)})
@@ -271,6 +277,8 @@ func (q *request) putManifest(w http.ResponseWriter, r *http.Request, refStr str
 		q.g.internal(w, r, "commit "+target, err)
 		return
 	}
+	// Committed: the marks go even if the client has gone meanwhile.
+	q.g.namedByManifest(context.WithoutCancel(ctx), q.t.Dist.Repo, blobIDs(records))
 	h := w.Header()
 	h.Set("Location", "/v2/"+q.name+"/manifests/"+digest)
 	h.Set("Docker-Content-Digest", digest)
@@ -288,8 +296,8 @@ type refusal struct{ code, msg, digest string }
 // the records of its blobs, or why m is refused.
 func (q *request) manifestRecords(ctx context.Context, m *ociformat.Manifest) ([]repo.Record, *refusal, error) {
 	for _, d := range m.Manifests {
-		hex, _ := ociformat.ParseDigest(d.Digest) // Parse checked it
-		_, found, err := q.t.Lookup(ctx, container.ManifestPath(hex))
+		dr, _ := parseDigestRef(d.Digest) // Parse checked it
+		_, found, err := q.t.Lookup(ctx, dr.manifestPath())
 		if err != nil {
 			return nil, nil, fmt.Errorf("look up %s: %w", d.Digest, err)
 		}
@@ -300,16 +308,18 @@ func (q *request) manifestRecords(ctx context.Context, m *ociformat.Manifest) ([
 	var out []repo.Record
 	seen := map[string]bool{}
 	for _, d := range m.Blobs() {
-		hex, _ := ociformat.ParseDigest(d.Digest)
-		p := container.BlobPath(hex)
+		dr, _ := parseDigestRef(d.Digest)
+		p := dr.blobPath()
 		if seen[p] {
 			continue
 		}
 		seen[p] = true
-		id, _ := objects.ParseID(hex)
-		size, ok, err := q.blobSize(ctx, id)
+		id, size, ok, err := q.blobSizeDigest(ctx, dr)
 		if err != nil {
 			return nil, nil, fmt.Errorf("look up blob %s: %w", d.Digest, err)
+		}
+		if !ok && ociformat.IsNonDistributable(d.MediaType) {
+			continue // fetched from its urls: the registry need not hold it
 		}
 		if !ok {
 			return nil, &refusal{codeManifestBlobUnknown, fmt.Sprintf("the manifest references blob %s, which is not in %s: upload it first", d.Digest, q.name), d.Digest}, nil
@@ -320,6 +330,17 @@ func (q *request) manifestRecords(ctx context.Context, m *ociformat.Manifest) ([
 		out = append(out, repo.Record{Path: p, SHA256: id, Size: size, Metadata: map[string]string{container.MetaMediaType: d.MediaType}})
 	}
 	return out, nil, nil
+}
+
+// blobIDs returns the blobs of a manifest's blob records.
+func blobIDs(records []repo.Record) []objects.ID {
+	var out []objects.ID
+	for _, rec := range records {
+		if strings.HasPrefix(rec.Path, container.BlobsDir) {
+			out = append(out, rec.SHA256)
+		}
+	}
+	return out
 }
 
 // blobSize returns the size of blob id if the distribution's version
@@ -334,8 +355,19 @@ func (q *request) blobSize(ctx context.Context, id objects.ID) (int64, bool, err
 	}
 	if !found {
 		pushed, err := q.g.wasPushed(ctx, q.t.Dist.Repo, id)
-		if err != nil || !pushed {
+		if err != nil {
 			return 0, false, err
+		}
+		if !pushed {
+			// A manifest naming it may have ended its mark after this
+			// request resolved its version (namedByManifest): look again.
+			rec, found, err = q.relookup(ctx, container.BlobPath(id.String()))
+			if err != nil || !found {
+				return 0, false, err
+			}
+			if repo.IsOnDemand(rec) {
+				return rec.Size, true, nil
+			}
 		}
 	}
 	st, err := q.g.st.Objects().StatBlob(ctx, id)
@@ -369,8 +401,8 @@ func (q *request) deleteManifest(w http.ResponseWriter, r *http.Request, refStr 
 		return
 	}
 	removes := []string{ref.path()}
-	if ref.hex != "" {
-		if removes, err = q.manifestRemovals(ctx, ref.hex); err != nil {
+	if ref.tag == "" {
+		if removes, err = q.manifestRemovals(ctx, ref.d); err != nil {
 			q.g.internal(w, r, "delete "+ref.name(), err)
 			return
 		}
@@ -384,15 +416,15 @@ func (q *request) deleteManifest(w http.ResponseWriter, r *http.Request, refStr 
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// manifestRemovals lists what deleting manifest hex removes: it, the tags
+// manifestRemovals lists what deleting manifest d removes: it, the tags
 // naming it, and its blobs that no other manifest references.
-func (q *request) manifestRemovals(ctx context.Context, hex string) ([]string, error) {
+func (q *request) manifestRemovals(ctx context.Context, d digestRef) ([]string, error) {
 	recs, err := q.t.Records(ctx)
 	if err != nil {
 		return nil, err
 	}
-	gone := container.ManifestPath(hex)
-	digest := "sha256:" + hex
+	gone := d.manifestPath()
+	digest := d.String()
 	out := []string{gone}
 	var own []string
 	kept := map[string]bool{}
@@ -400,17 +432,17 @@ func (q *request) manifestRemovals(ctx context.Context, hex string) ([]string, e
 		switch {
 		case strings.HasPrefix(rec.Path, container.TagsDir) && rec.Metadata[container.MetaDigest] == digest:
 			out = append(out, rec.Path)
-		case strings.HasPrefix(rec.Path, container.ManifestsDir):
+		case isManifestPath(rec.Path):
 			m, err := q.g.readManifest(ctx, rec)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", rec.Path, err)
 			}
-			for _, d := range m.Blobs() {
-				hx, _ := ociformat.ParseDigest(d.Digest)
+			for _, bd := range m.Blobs() {
+				dr, _ := parseDigestRef(bd.Digest)
 				if rec.Path == gone {
-					own = append(own, container.BlobPath(hx))
+					own = append(own, dr.blobPath())
 				} else {
-					kept[container.BlobPath(hx)] = true
+					kept[dr.blobPath()] = true
 				}
 			}
 		}
@@ -520,7 +552,7 @@ func (q *request) referrers(w http.ResponseWriter, r *http.Request, digest strin
 	if !q.authorize(w, r, false) {
 		return
 	}
-	if _, err := ociformat.ParseDigest(digest); err != nil {
+	if _, err := parseDigestRef(digest); err != nil {
 		writeError(w, http.StatusBadRequest, codeDigestInvalid, err.Error(), nil)
 		return
 	}
@@ -528,7 +560,7 @@ func (q *request) referrers(w http.ResponseWriter, r *http.Request, digest strin
 	filter := r.URL.Query().Get("artifactType")
 	out := []ociformat.Descriptor{}
 	// The manifests are read by prefix: the tags and blobs are not listed.
-	err := q.t.Prefix(ctx, container.ManifestsDir, func(rec repo.Record) error {
+	err := q.eachManifest(ctx, func(rec repo.Record) error {
 		if len(out) >= maxReferrersResults {
 			return errEnough
 		}
@@ -539,7 +571,7 @@ func (q *request) referrers(w http.ResponseWriter, r *http.Request, digest strin
 		if filter != "" && at != filter {
 			return nil
 		}
-		d := ociformat.Descriptor{MediaType: rec.Metadata[container.MetaMediaType], Digest: "sha256:" + rec.SHA256.String(), Size: rec.Size, ArtifactType: at}
+		d := ociformat.Descriptor{MediaType: rec.Metadata[container.MetaMediaType], Digest: recordDigest(rec), Size: rec.Size, ArtifactType: at}
 		if m, err := q.g.readManifest(ctx, rec); err == nil {
 			d.Annotations = m.Annotations
 		}

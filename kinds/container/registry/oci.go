@@ -238,9 +238,9 @@ func (g *registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case http.MethodGet, http.MethodHead:
 			q.getBlob(w, r, rt.arg)
 		case http.MethodDelete:
-			writeError(w, http.StatusMethodNotAllowed, codeUnsupported, "blobs go with the manifests that reference them: delete a manifest", nil)
+			q.deleteBlob(w, r, rt.arg)
 		default:
-			notAllowed(w, "GET, HEAD")
+			notAllowed(w, "GET, HEAD, DELETE")
 		}
 	case opUpload:
 		q.serveUpload(w, r, rt.arg)

@@ -111,10 +111,15 @@ func TestPushPullDelete(t *testing.T) {
 	require.Equal(t, "MANIFEST_INVALID", errCode(t, body))
 	resp, body = f.putManifest("test/img", "v1", bytes.Replace(m, []byte("sha256:"), []byte("sha512:"), 1), f.admin)
 	require.Equal(t, "MANIFEST_INVALID", errCode(t, body))
-	require.Contains(t, string(body), "only sha256")
+	require.Contains(t, string(body), "128 lower-case hex digits")
+	resp, body = f.putManifest("test/img", "v1", bytes.Replace(m, []byte("sha256:"), []byte("sha384:"), 1), f.admin)
+	require.Equal(t, "MANIFEST_INVALID", errCode(t, body))
+	require.Contains(t, string(body), "only sha256 and sha512")
 	resp, _ = f.putManifest("test/img", "v1", bytes.Repeat([]byte(" "), 4<<20+1), f.admin)
 	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
 	resp, body = f.do(http.MethodGet, "/v2/test/img/manifests/sha512:"+strings.Repeat("ab", 64), f.admin, nil)
+	require.Equal(t, "MANIFEST_UNKNOWN", errCode(t, body))
+	resp, body = f.do(http.MethodGet, "/v2/test/img/manifests/sha384:"+strings.Repeat("ab", 48), f.admin, nil)
 	require.Equal(t, "DIGEST_INVALID", errCode(t, body))
 	resp, body = f.do(http.MethodGet, "/v2/Test/img/manifests/v1", f.admin, nil)
 	require.Equal(t, "NAME_INVALID", errCode(t, body))
@@ -234,12 +239,15 @@ func TestChunkedUpload(t *testing.T) {
 	resp, body = f.do(http.MethodPut, loc+"?digest="+d, f.admin, nil)
 	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
 	require.Equal(t, d, resp.Header.Get("Docker-Content-Digest"))
-	// The pusher sees it before any manifest; others do not.
-	resp, _ = f.do(http.MethodHead, "/v2/test/img/blobs/"+d, f.admin, nil)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Equal(t, "100000", resp.Header.Get("Content-Length"))
-	resp, _ = f.do(http.MethodHead, "/v2/test/img/blobs/"+d, "", nil)
-	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	// Readable at once, before any manifest, by whoever may read the
+	// distribution.
+	for _, tok := range []string{f.admin, ""} {
+		resp, _ = f.do(http.MethodHead, "/v2/test/img/blobs/"+d, tok, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, "100000", resp.Header.Get("Content-Length"))
+	}
+	resp, _ = f.do(http.MethodHead, "/v2/other/blobs/"+d, f.admin, nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "pushed into img, not other")
 	resp, _ = f.do(http.MethodPut, loc+"?digest="+d, f.admin, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode, "the session is over")
 

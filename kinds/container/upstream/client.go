@@ -43,6 +43,8 @@ type session struct {
 
 	mu    sync.Mutex
 	blobs *httpx.Client // nil until the first blob
+	// aliases remembers the SHA-256 of blobs named by sha512 (alias.go).
+	aliases aliasCache
 }
 
 func (s *Syncer) session(up remote.Upstream, repo name.Repository) (*session, error) {

@@ -40,7 +40,13 @@
 //     served it; metadata "mediaType", and "subject" ("sha256:...") and
 //     "artifactType" when it has them.
 //   - tags/<tag>: the same bytes as the tag's manifest; metadata
-//     "mediaType" and "digest" ("sha256:<hex>").
+//     "mediaType" and "digest" ("sha256:<hex>", or the sha512 digest the
+//     registry gives for the tag).
+//   - manifests/sha512/<hex>, blobs/sha512/<hex>: what upstream names by a
+//     sha512 digest, as aliases of the SHA-256 blob (see
+//     kinds/container): the manifest checked against its sha512 when
+//     read, a blob read once while indexing to learn its SHA-256 (checked
+//     against the sha512; the session remembers it), then fetched by it.
 //
 // # Fetching
 //

@@ -42,7 +42,7 @@ const (
 const MaxManifestSize = ocifmt.MaxManifestSize
 
 // ErrUnsupported marks a manifest pkgvc does not sync (Docker schema 1,
-// a digest algorithm other than sha256).
+// a digest algorithm other than sha256 and sha512).
 var ErrUnsupported = errors.New("unsupported manifest")
 
 // Syncer reads container registries. Use New: it keeps the registry
@@ -228,7 +228,7 @@ feed:
 }
 
 // IndexRef lists the packages of one tag or manifest digest
-// ("sha256:<hex>"). A tag the remote's patterns leave out, like one the
+// ("sha256:<hex>", "sha512:<hex>"). A tag the remote's patterns leave out, like one the
 // registry lacks, matches remote.ErrRefNotFound.
 func (s *Syncer) IndexRef(ctx context.Context, up remote.Upstream, ref string) ([]remote.Package, error) {
 	o, err := parseOptions(&up.Remote)
@@ -247,6 +247,14 @@ func (s *Syncer) IndexRef(ctx context.Context, up remote.Upstream, ref string) (
 			return nil, err
 		}
 		if err := w.manifest(ctx, id); err != nil {
+			return nil, err
+		}
+	case strings.HasPrefix(ref, ocifmt.SHA512+":"):
+		hx, ok := isSHA512(ref)
+		if !ok {
+			return nil, fmt.Errorf("reference %q: want sha512:<128 hex digits>: %w", ref, remote.ErrRefNotFound)
+		}
+		if err := w.manifest512(ctx, ref, hx); err != nil {
 			return nil, err
 		}
 	case ocifmt.ValidTag(ref):

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/google/go-containerregistry/pkg/v1/types"
-
 	"github.com/pkgvc/pkgvc/kinds/container"
 	ocifmt "github.com/pkgvc/pkgvc/kinds/container/format"
 	"github.com/pkgvc/pkgvc/objects"
@@ -40,13 +38,14 @@ type walker struct {
 	up   remote.Upstream
 	o    *options
 
-	mu      sync.Mutex
-	pkgs    map[string]remote.Package // by path
-	claimed map[objects.ID]bool       // manifests walked or being walked
+	mu           sync.Mutex
+	pkgs         map[string]remote.Package // by path
+	claimed      map[objects.ID]bool       // manifests walked or being walked
+	claimedAlias map[string]bool           // the same, by sha512 digest
 }
 
 func newWalker(sess *session, up remote.Upstream, o *options) *walker {
-	return &walker{sess: sess, up: up, o: o, pkgs: make(map[string]remote.Package), claimed: make(map[objects.ID]bool)}
+	return &walker{sess: sess, up: up, o: o, pkgs: make(map[string]remote.Package), claimed: make(map[objects.ID]bool), claimedAlias: make(map[string]bool)}
 }
 
 // packages returns what was collected, sorted by path.
@@ -134,9 +133,13 @@ func (w *walker) tag(ctx context.Context, tag string) error {
 	if err != nil {
 		return fmt.Errorf("tag %s: %w", tag, err)
 	}
+	digest := "sha256:" + id.String()
+	if desc != nil && desc.Digest.Algorithm == ocifmt.SHA512 && ocifmt.DigestOf(ocifmt.SHA512, data) == desc.Digest.String() {
+		digest = desc.Digest.String() // served by the digest upstream gives
+	}
 	w.add(remote.Package{
 		Path: TagsDir + tag, URL: w.manifestURL(id), SHA256: id, Size: int64(len(data)), Data: data,
-		Metadata: container.TagMetadata(m.MediaType, "sha256:"+id.String()),
+		Metadata: container.TagMetadata(m.MediaType, digest),
 	})
 	if !w.claim(id) {
 		return nil
@@ -174,21 +177,33 @@ func (w *walker) manifest(ctx context.Context, id objects.ID) error {
 // walk records manifest id and what it refers to: an index's children
 // (those of the wanted platforms), a manifest's config and layers.
 func (w *walker) walk(ctx context.Context, id objects.ID, data []byte, m *ocifmt.Manifest) error {
+	return w.walkAt(ctx, ManifestsDir+id.String(), w.manifestURL(id), id, data, m)
+}
+
+// walkAt is walk for a manifest recorded at path (its sha256 or sha512
+// one) and fetched from url.
+func (w *walker) walkAt(ctx context.Context, path, url string, id objects.ID, data []byte, m *ocifmt.Manifest) error {
 	w.add(remote.Package{
-		Path: ManifestsDir + id.String(), URL: w.manifestURL(id), SHA256: id, Size: int64(len(data)), Data: data,
+		Path: path, URL: url, SHA256: id, Size: int64(len(data)), Data: data,
 		Metadata: container.ManifestMetadata(m.MediaType, m.EffectiveArtifactType(), m.SubjectDigest()),
 	})
 	if m.IsIndex() {
 		for _, c := range m.Manifests {
-			cid, err := descID(c)
-			if err != nil {
-				return fmt.Errorf("index sha256:%s: %w", id, err)
-			}
 			if !ocifmt.IsIndexType(c.MediaType) {
 				p := c.Platform
 				if p == nil && !w.o.keepPlatform("", "", "", false) || p != nil && !w.o.keepPlatform(p.OS, p.Architecture, p.Variant, true) {
 					continue
 				}
+			}
+			if hx, ok := isSHA512(c.Digest); ok {
+				if err := w.manifest512(ctx, c.Digest, hx); err != nil {
+					return err
+				}
+				continue
+			}
+			cid, err := descID(c)
+			if err != nil {
+				return fmt.Errorf("index sha256:%s: %w", id, err)
 			}
 			if err := w.manifest(ctx, cid); err != nil {
 				return err
@@ -197,8 +212,16 @@ func (w *walker) walk(ctx context.Context, id objects.ID, data []byte, m *ocifmt
 		return nil
 	}
 	for _, b := range m.Blobs() {
-		if !types.MediaType(b.MediaType).IsDistributable() {
+		if ocifmt.IsNonDistributable(b.MediaType) {
 			continue // a foreign layer: fetched from its URLs, not the registry
+		}
+		if hx, ok := isSHA512(b.Digest); ok {
+			p, err := w.blob512(ctx, b, hx)
+			if err != nil {
+				return err
+			}
+			w.add(p)
+			continue
 		}
 		bid, err := descID(b)
 		if err != nil {

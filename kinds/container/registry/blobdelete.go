@@ -1,0 +1,119 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+// deleteBlob answers DELETE of a blob. A blob pushed into the repository
+// and named by no manifest yet loses its mark and pins there; a blob
+// record of the version that no manifest references goes as a new
+// version. A blob a manifest references goes with the manifest (405),
+// and a manifest through the manifests API (405). The bytes stay for gc
+// to judge: other repositories, versions and uploads may hold them.
+func (q *request) deleteBlob(w http.ResponseWriter, r *http.Request, digest string) {
+	if !q.authorize(w, r, true) || !q.writable(w) {
+		return
+	}
+	dr, err := parseDigestRef(digest)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeDigestInvalid, err.Error(), nil)
+		return
+	}
+	ctx := r.Context()
+	_, isManifest, err := q.t.Lookup(ctx, dr.manifestPath())
+	if err != nil {
+		q.g.internal(w, r, "look up "+digest, err)
+		return
+	}
+	if isManifest {
+		writeError(w, http.StatusMethodNotAllowed, codeUnsupported, fmt.Sprintf("%s is a manifest of %s: delete it with DELETE /v2/%s/manifests/%s", digest, q.name, q.name, digest), nil)
+		return
+	}
+	p := dr.blobPath()
+	rec, inVersion, err := q.t.Lookup(ctx, p)
+	if err != nil {
+		q.g.internal(w, r, "look up "+digest, err)
+		return
+	}
+	if inVersion {
+		by, err := q.referencedBy(ctx, dr)
+		if err != nil {
+			q.g.internal(w, r, "find the manifests referencing "+digest, err)
+			return
+		}
+		if by != "" {
+			writeError(w, http.StatusMethodNotAllowed, codeUnsupported, fmt.Sprintf("blob %s is referenced by manifest %s of %s: delete the manifest, which deletes the blobs only it references", digest, by, q.name), nil)
+			return
+		}
+	}
+	id, pushed, err := q.pushedDigest(ctx, dr)
+	if inVersion {
+		id = rec.SHA256
+	}
+	if err != nil {
+		q.g.internal(w, r, "look up "+digest, err)
+		return
+	}
+	if !inVersion && !pushed {
+		writeError(w, http.StatusNotFound, codeBlobUnknown, fmt.Sprintf("blob %s is not in %s", digest, q.name), map[string]string{"digest": digest})
+		return
+	}
+	if inVersion {
+		_, err := q.g.st.Commit(q.commitCtx(ctx), q.t.Dist.Repo, repo.CommitRequest{Removes: []string{p}, Message: "delete blob " + q.name + "@" + digest})
+		if err != nil {
+			q.g.internal(w, r, "commit the deletion of blob "+digest, err)
+			return
+		}
+	}
+	if _, err := q.g.unpush(ctx, q.t.Dist.Repo, id); err != nil {
+		q.g.internal(w, r, "drop pushed blob "+digest, err)
+		return
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// pushedDigest returns the blob pushed into the repository as d (by its
+// sha512 alias, or its SHA-256) and whether it still is.
+func (q *request) pushedDigest(ctx context.Context, d digestRef) (objects.ID, bool, error) {
+	id := d.id()
+	if d.isAlias() {
+		var ok bool
+		var err error
+		if id, ok, err = q.g.uploadedAlias(ctx, q.t.Dist.Repo, d); err != nil || !ok {
+			return id, false, err
+		}
+	}
+	pushed, err := q.g.wasPushed(ctx, q.t.Dist.Repo, id)
+	return id, pushed, err
+}
+
+// referencedBy returns the digest of a manifest of the version that
+// references blob d as its config or a layer, "" if none does.
+func (q *request) referencedBy(ctx context.Context, d digestRef) (string, error) {
+	var by string
+	want := d.String()
+	err := q.eachManifest(ctx, func(rec repo.Record) error {
+		m, err := q.g.readManifest(ctx, rec)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rec.Path, err)
+		}
+		for _, b := range m.Blobs() {
+			if b.Digest == want {
+				by = recordDigest(rec)
+				return errEnough
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errEnough) {
+		err = nil
+	}
+	return by, err
+}
