@@ -147,9 +147,10 @@ type pruner struct {
 	// seen are the Seen times to write down (see PullLog.Seen).
 	seen map[string]time.Time
 
-	manifests map[string]repo.Record      // by hex
-	parsed    map[string]*format.Manifest // by hex; nil: unreadable
-	keep      map[string]bool             // manifests kept, by hex
+	byPath    map[string]repo.Record
+	manifests map[objects.ID][]repo.Record    // by content: its sha256 path and sha512 aliases
+	parsed    map[objects.ID]*format.Manifest // nil: unreadable
+	keep      map[objects.ID]bool             // manifests kept
 }
 
 // fresh reports whether ref was pulled, or path cached, since cutoff.
@@ -189,30 +190,47 @@ func (p *pruner) noteSeen(ctx context.Context, repoName string) error {
 	})
 }
 
+// manifestRef is the reference a client pulls manifest path p by
+// ("sha256:<hex>", "sha512:<hex>").
+func manifestRef(p string) string {
+	rest := strings.TrimPrefix(p, "manifests/")
+	alg, hx, _ := strings.Cut(rest, "/")
+	return alg + ":" + hx
+}
+
+// manifestByDigest returns the content of the manifest with digest d
+// that the version holds.
+func (p *pruner) manifestByDigest(d string) (objects.ID, bool) {
+	alg, hx, err := format.ParseDigestAlg(d)
+	if err != nil {
+		return objects.ID{}, false
+	}
+	r, ok := p.byPath[ManifestPathOf(alg, hx)]
+	return r.SHA256, ok
+}
+
 // plan returns the paths to remove and the references (tags, digests)
 // of the images they dropped.
 func (p *pruner) plan(ctx context.Context, recs []repo.Record) ([]string, []string, error) {
-	p.manifests = map[string]repo.Record{}
-	p.parsed = map[string]*format.Manifest{}
-	p.keep = map[string]bool{}
+	p.byPath = make(map[string]repo.Record, len(recs))
+	p.manifests = map[objects.ID][]repo.Record{}
+	p.parsed = map[objects.ID]*format.Manifest{}
+	p.keep = map[objects.ID]bool{}
 	var tags []repo.Record
-	blobs := map[string]bool{}
 	for _, r := range recs {
+		p.byPath[r.Path] = r
 		switch {
 		case strings.HasPrefix(r.Path, TagsDir):
 			tags = append(tags, r)
-		case strings.HasPrefix(r.Path, ManifestsDir):
-			p.manifests[strings.TrimPrefix(r.Path, ManifestsDir)] = r
-		case strings.HasPrefix(r.Path, BlobsDir):
-			blobs[r.Path] = true
+		case strings.HasPrefix(r.Path, "manifests/"):
+			p.manifests[r.SHA256] = append(p.manifests[r.SHA256], r)
 		}
 	}
 	var removes, gone []string
 	for _, t := range tags {
 		tag := strings.TrimPrefix(t.Path, TagsDir)
-		hex := t.SHA256.String()
 		if p.fresh(tag, t.Path) {
-			if err := p.mark(ctx, hex); err != nil {
+			if err := p.mark(ctx, t.SHA256); err != nil {
 				return nil, nil, err
 			}
 			continue
@@ -220,10 +238,12 @@ func (p *pruner) plan(ctx context.Context, recs []repo.Record) ([]string, []stri
 		removes = append(removes, t.Path)
 		gone = append(gone, tag)
 	}
-	for hex, r := range p.manifests {
-		if p.fresh("sha256:"+hex, r.Path) {
-			if err := p.mark(ctx, hex); err != nil {
-				return nil, nil, err
+	for id, rs := range p.manifests {
+		for _, r := range rs {
+			if p.fresh(manifestRef(r.Path), r.Path) {
+				if err := p.mark(ctx, id); err != nil {
+					return nil, nil, err
+				}
 			}
 		}
 	}
@@ -233,33 +253,36 @@ func (p *pruner) plan(ctx context.Context, recs []repo.Record) ([]string, []stri
 	// Blobs a kept manifest references stay; those only dropped ones
 	// referenced go. Blobs no manifest references are not this prune's.
 	keptBlobs, droppedBlobs := map[string]bool{}, map[string]bool{}
-	for hex := range p.manifests {
-		m, err := p.manifest(ctx, hex)
+	for id := range p.manifests {
+		m, err := p.manifest(ctx, id)
 		if err != nil {
 			return nil, nil, err
 		}
 		if m == nil {
-			p.keep[hex] = true // unreadable: not ours to judge
+			p.keep[id] = true // unreadable: not ours to judge
 			continue
 		}
 		to := droppedBlobs
-		if p.keep[hex] {
+		if p.keep[id] {
 			to = keptBlobs
 		}
 		for _, d := range m.Blobs() {
-			if h, err := format.ParseDigest(d.Digest); err == nil {
-				to[BlobPath(h)] = true
+			if alg, hx, err := format.ParseDigestAlg(d.Digest); err == nil {
+				to[BlobPathOf(alg, hx)] = true
 			}
 		}
 	}
-	for hex, r := range p.manifests {
-		if !p.keep[hex] {
+	for id, rs := range p.manifests {
+		if p.keep[id] {
+			continue
+		}
+		for _, r := range rs {
 			removes = append(removes, r.Path)
-			gone = append(gone, "sha256:"+hex)
+			gone = append(gone, manifestRef(r.Path))
 		}
 	}
 	for b := range droppedBlobs {
-		if blobs[b] && !keptBlobs[b] {
+		if _, ok := p.byPath[b]; ok && !keptBlobs[b] {
 			removes = append(removes, b)
 		}
 	}
@@ -268,22 +291,22 @@ func (p *pruner) plan(ctx context.Context, recs []repo.Record) ([]string, []stri
 	return removes, gone, nil
 }
 
-// mark keeps manifest hex and what it leads to (an index's manifests).
-func (p *pruner) mark(ctx context.Context, hex string) error {
-	if p.keep[hex] {
+// mark keeps manifest id and what it leads to (an index's manifests).
+func (p *pruner) mark(ctx context.Context, id objects.ID) error {
+	if p.keep[id] {
 		return nil
 	}
-	if _, ok := p.manifests[hex]; !ok {
+	if _, ok := p.manifests[id]; !ok {
 		return nil
 	}
-	p.keep[hex] = true
-	m, err := p.manifest(ctx, hex)
+	p.keep[id] = true
+	m, err := p.manifest(ctx, id)
 	if err != nil || m == nil {
 		return err
 	}
 	for _, d := range m.Manifests {
-		if h, err := format.ParseDigest(d.Digest); err == nil {
-			if err := p.mark(ctx, h); err != nil {
+		if child, ok := p.manifestByDigest(d.Digest); ok {
+			if err := p.mark(ctx, child); err != nil {
 				return err
 			}
 		}
@@ -296,37 +319,39 @@ func (p *pruner) mark(ctx context.Context, hex string) error {
 func (p *pruner) markReferrers(ctx context.Context) error {
 	for more := true; more; {
 		more = false
-		for hex, r := range p.manifests {
-			if p.keep[hex] {
+		for id, rs := range p.manifests {
+			if p.keep[id] {
 				continue
 			}
-			if sh, err := format.ParseDigest(r.Metadata[MetaSubject]); err == nil && p.keep[sh] {
-				if err := p.mark(ctx, hex); err != nil {
-					return err
+			for _, r := range rs {
+				if subj, ok := p.manifestByDigest(r.Metadata[MetaSubject]); ok && p.keep[subj] {
+					if err := p.mark(ctx, id); err != nil {
+						return err
+					}
+					more = true
+					break
 				}
-				more = true
 			}
 		}
 	}
 	return nil
 }
 
-// manifest parses manifest hex once; nil when its content is missing or
+// manifest parses manifest id once; nil when its content is missing or
 // not a manifest.
-func (p *pruner) manifest(ctx context.Context, hex string) (*format.Manifest, error) {
-	if m, ok := p.parsed[hex]; ok {
+func (p *pruner) manifest(ctx context.Context, id objects.ID) (*format.Manifest, error) {
+	if m, ok := p.parsed[id]; ok {
 		return m, nil
 	}
-	r := p.manifests[hex]
-	m, err := readManifest(ctx, p.st, r)
+	m, err := loadManifest(ctx, p.st, p.manifests[id][0])
 	if err != nil && ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	p.parsed[hex] = m // nil on error
+	p.parsed[id] = m // nil on error
 	return m, nil
 }
 
-func readManifest(ctx context.Context, st *repo.Store, r repo.Record) (*format.Manifest, error) {
+func loadManifest(ctx context.Context, st *repo.Store, r repo.Record) (*format.Manifest, error) {
 	if r.Size > format.MaxManifestSize {
 		return nil, format.ErrManifestTooLarge
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/kinds/container"
+	"github.com/pkgvc/pkgvc/kinds/container/format"
 	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/meta"
 	"github.com/pkgvc/pkgvc/objects"
@@ -321,4 +322,33 @@ func TestRetainUnpulledOption(t *testing.T) {
 	d, err := e.dists.Update(e.ctx, "cache", dist.DistSpec{Options: options.Values{container.OptRetainUnpulled: json.RawMessage(`"12h"`)}})
 	require.NoError(t, err)
 	require.JSONEq(t, `"12h"`, string(d.Options[container.OptRetainUnpulled]))
+}
+
+// A manifest pushed by a sha512 digest goes with its alias; one pulled
+// by its sha512 digest stays.
+func TestPruneSHA512Alias(t *testing.T) {
+	e := newCacheEnv(t, 0, "30d")
+	rec := &container.PullRecorder{Meta: e.st.Meta(), Now: e.clk.Now}
+	a := e.newImage("a", "x")
+	b := e.newImage("b", "y")
+	alias := func(im *img) (repo.Record, string) {
+		h := format.DigestOf("sha512", im.manifestData)
+		hx := strings.TrimPrefix(h, "sha512:")
+		return e.put(container.ManifestPathOf("sha512", hx), im.manifestData, container.ManifestMetadata("application/vnd.oci.image.manifest.v1+json", "", "")), h
+	}
+	ra, da := alias(a)
+	rb, _ := alias(b)
+	_, err := e.st.Commit(e.ctx, "cache", repo.CommitRequest{Records: append(append(e.imageRecords(a), ra), append(e.imageRecords(b), rb)...), Message: "by sha512"})
+	require.NoError(t, err)
+	e.clk.add(20 * day)
+	require.NoError(t, rec.Record(e.ctx, "cache", da))
+	e.clk.add(20 * day)
+	res, err := e.dists.Prune(e.ctx, "cache", e.clk.Now())
+	require.NoError(t, err)
+	require.Contains(t, res.Removed, rb.Path)
+	require.Contains(t, res.Removed, container.ManifestPath(b.manifest))
+	require.NotContains(t, res.Removed, ra.Path)
+	require.NotContains(t, res.Removed, container.ManifestPath(a.manifest))
+	require.Contains(t, res.Removed, container.BlobPath(b.layers[0]))
+	require.NotContains(t, res.Removed, container.BlobPath(a.layers[0]))
 }
