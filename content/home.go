@@ -47,7 +47,7 @@ func ClientAccess(d *dist.Distribution, base string, kinds *repo.Kinds) Access {
 	if kinds != nil {
 		if k, err := kinds.Lookup(d.Kind); err == nil {
 			if g, ok := k.(ClientGuide); ok {
-				if u, use := g.ClientAccess(content, host+"/"+d.BasePath); len(use) > 0 {
+				if u, use := g.ClientAccess(content, host+"/"+nameUnder(d)); len(use) > 0 {
 					a.URL, a.Instructions = u, use
 				}
 			}
@@ -139,3 +139,15 @@ pkgvc commit NAME FILE...
 pkgvc dist create NAME --base-path PATH --repo NAME</pre>
 {{end}}</body></html>
 `))
+
+// nameUnder is the name clients give to reach d: its base path, or for a
+// namespace cache a project under it.
+func nameUnder(d *dist.Distribution) string {
+	switch {
+	case !d.Namespace():
+		return d.BasePath
+	case d.BasePath == dist.RootBasePath:
+		return "NAME"
+	}
+	return d.BasePath + "/NAME"
+}

@@ -200,6 +200,9 @@ func (s *Server) setupOps() {
 	if s.pull != nil {
 		s.pull.count = func(result int) { o.pulls[result].Inc() }
 	}
+	if s.ns != nil {
+		s.ns.pull.count = func(result int) { o.pulls[result].Inc() }
+	}
 	if f := s.fetch; f != nil {
 		s.fetch = func(ctx context.Context, rec repo.Record, w io.Writer) error {
 			cw := countWriter{w: w}

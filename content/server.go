@@ -111,6 +111,7 @@ type Server struct {
 	pull  *puller
 	// pullWait is how long a request waits for a rate-limited remote.
 	pullWait func(ctx context.Context, remote string) time.Duration
+	ns       *nsCache // see WithNamespaceCache
 	watch    repo.RefsWatch
 	mux      *http.ServeMux
 	gate     *authGate // see WithAuth

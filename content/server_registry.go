@@ -77,7 +77,7 @@ func (s *Server) Target(ctx context.Context, basePath string) (*Target, error) {
 	var nv *noVersionError
 	switch {
 	case de == nil && err == nil, de != nil && de.basePath != basePath:
-		return nil, nil
+		return s.namespaceTarget(ctx, basePath)
 	case de != nil && errors.As(err, &nv):
 		return &Target{Dist: de.d, s: s}, nil
 	case errors.Is(err, repo.ErrKindMismatch):
@@ -208,6 +208,9 @@ const DefaultPullThroughTTL = 5 * time.Minute
 // read timeout (WithPullWait), then the error is a *RateLimitError, and
 // no request of the server reaches that upstream before its wait is over.
 func (s *Server) Pull(ctx context.Context, d *dist.Distribution, name string, maxAge time.Duration) error {
+	if d.Cache != nil {
+		return s.pullCache(ctx, d, name, maxAge)
+	}
 	if s.pull == nil || d.Remote == "" || d.Repo == "" {
 		return ErrNoPullThrough
 	}

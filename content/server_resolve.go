@@ -21,9 +21,12 @@ import (
 // distTable maps base paths to distributions, as of one read of the refs.
 type distTable struct {
 	byBase map[string]*distEntry
-	listed time.Time      // when the refs were listed
-	stamp  repo.RefsStamp // the refs stamp before listing, if fresh
-	fresh  bool
+	// namespaces are the namespace caches, which serve no path of their
+	// own (see namespaceTarget).
+	namespaces []*distEntry
+	listed     time.Time      // when the refs were listed
+	stamp      repo.RefsStamp // the refs stamp before listing, if fresh
+	fresh      bool
 }
 
 // distEntry is one distribution document; an entry is valid for as long
@@ -113,7 +116,7 @@ func (s *Server) check(ctx context.Context, de *distEntry, stamp repo.RefsStamp,
 		return objects.ID{}, false, err
 	}
 	var head objects.ID
-	if de.d.Version.IsZero() {
+	if de.d.Version.IsZero() && de.d.Repo != "" {
 		if head, err = s.st.HeadID(ctx, de.d.Repo); err != nil {
 			return objects.ID{}, false, err
 		}
@@ -155,6 +158,9 @@ func (s *Server) rebuild(ctx context.Context, seen *distTable, stamp repo.RefsSt
 		for _, de := range cur.byBase {
 			old[de.rev] = de
 		}
+		for _, de := range cur.namespaces {
+			old[de.rev] = de
+		}
 	}
 	listed := time.Now()
 	t := &distTable{byBase: map[string]*distEntry{}, listed: listed, stamp: stamp, fresh: fresh}
@@ -166,6 +172,10 @@ func (s *Server) rebuild(ctx context.Context, seen *distTable, stamp repo.RefsSt
 				return fmt.Errorf("distribution %s: %w", strings.TrimPrefix(key, dist.DocPrefix), err)
 			}
 			de = &distEntry{name: d.Name, key: key, basePath: d.BasePath, rev: rev, d: &d, pub: publish.NewParams(d.Options)}
+		}
+		if de.d.Namespace() {
+			t.namespaces = append(t.namespaces, de)
+			return nil
 		}
 		t.byBase[de.basePath] = de
 		return nil

@@ -53,6 +53,10 @@ type Distribution struct {
 	// suite, components), declared by its OptionDeclarer.
 	Options options.Values `json:"options,omitempty"`
 	Created time.Time      `json:"created"`
+	// Cache, never stored, is set on the distribution a namespace cache
+	// makes for one upstream project (see Namespace): the project and
+	// the repository caching it (Repo; empty until its first pull).
+	Cache *repo.Upstream `json:"-"`
 }
 
 // ServedRepo is the repository d serves, whose readers may read it when
@@ -320,7 +324,7 @@ func (d *Dists) target(ctx context.Context, dist *Distribution, spec DistSpec, o
 		// v.Repo is set only when spec named a repository.
 		dist.Repo, dist.Version, dist.PinnedFrom, dist.Kind = "", v.ID, v.Repo, kind
 	case dist.Repo == "" && dist.Version.IsZero():
-		return nil, fmt.Errorf("%w: give --repo REPO or --version REV", repo.ErrInvalid)
+		return d.namespaceTarget(ctx, dist)
 	}
 	if dist.Version == oldPin {
 		return nil, nil
@@ -383,13 +387,13 @@ func (d *Dists) checkRemoteKind(ctx context.Context, dist *Distribution) error {
 	if kind != dist.Kind {
 		return fmt.Errorf("%w: remote %s is a %s remote; distribution %s serves %s content: give a %s remote", repo.ErrKindMismatch, dist.Remote, kind, dist.Name, dist.Kind, dist.Kind)
 	}
-	return nil
+	return d.checkNamespaceRepo(ctx, dist)
 }
 
 // checkDist checks a distribution before it is stored: its base path (the
 // kind's rule, no clash with another), its TTL and its kind's options.
 func (d *Dists) checkDist(ctx context.Context, dist *Distribution) error {
-	if err := ValidateBasePath(dist.BasePath); err != nil {
+	if err := validateBasePathOf(dist); err != nil {
 		return err
 	}
 	if dist.PullThroughTTL < 0 {
@@ -397,7 +401,7 @@ func (d *Dists) checkDist(ctx context.Context, dist *Distribution) error {
 	}
 	var declared []options.Spec
 	if k, err := d.st.Kinds().Lookup(dist.Kind); err == nil {
-		if rule, ok := k.(BasePathRule); ok {
+		if rule, ok := k.(BasePathRule); ok && dist.BasePath != RootBasePath {
 			if err := rule.ValidateBasePath(dist.BasePath); err != nil {
 				return fmt.Errorf("%w %q: %w", ErrBasePath, dist.BasePath, err)
 			}
@@ -422,7 +426,7 @@ func (d *Dists) checkDist(ctx context.Context, dist *Distribution) error {
 		return err
 	}
 	for _, o := range all {
-		if o.Name != dist.Name && overlaps(o.BasePath, dist.BasePath) {
+		if o.Name != dist.Name && clashes(&o, dist) {
 			return fmt.Errorf("%w: %q clashes with distribution %s at %q (base paths may not equal or contain each other)", ErrBasePath, dist.BasePath, o.Name, o.BasePath)
 		}
 	}
@@ -602,6 +606,9 @@ func (d *Dists) DeleteRemote(ctx context.Context, name string, force bool) ([]st
 			if o.Remote != name {
 				continue
 			}
+			if o.Namespace() {
+				return nil, fmt.Errorf("remote %s is %w: distribution %s caches its namespace and cannot do without it; delete that distribution first", name, ErrInUse, o.Name)
+			}
 			detached = append(detached, o.Name)
 			if !force {
 				continue
@@ -632,6 +639,9 @@ func (d *Dists) DeleteRemote(ctx context.Context, name string, force bool) ([]st
 // Resolve returns the version a distribution serves now, or nil if it
 // follows a repository with no versions yet.
 func (d *Dists) Resolve(ctx context.Context, dist *Distribution) (*repo.Version, error) {
+	if dist.Namespace() {
+		return nil, fmt.Errorf("%w: distribution %s caches a namespace of remote %s: each project is a repository of its own (see `pkgvc repo list`), not one version", repo.ErrVersionNotFound, dist.Name, dist.Remote)
+	}
 	if !dist.Version.IsZero() {
 		return d.st.Version(ctx, dist.Version)
 	}

@@ -107,11 +107,17 @@ var ErrRefNotFound = wrap("reference not found upstream", repo.ErrNotFound)
 // regardless. Nothing changes when every record is already there. The
 // result's ID is the repository's head afterwards.
 func (m *Manager) PullRefs(ctx context.Context, remoteName, repoName string, refs []string) (*PullResult, error) {
-	start := time.Now()
 	op, err := m.open(ctx, remoteName, repoName, "")
 	if err != nil {
 		return nil, err
 	}
+	return m.pullRefs(ctx, op, repoName, refs, nil)
+}
+
+// pullRefs is PullRefs on an opened remote; create, when not nil, makes
+// the repository before the first version lands in it.
+func (m *Manager) pullRefs(ctx context.Context, op *opened, repoName string, refs []string, create func(context.Context) error) (*PullResult, error) {
+	start := time.Now()
 	r, c, info := op.r, op.client, op.info
 	ri, ok := op.syncer.(RefIndexer)
 	if !ok {
@@ -163,6 +169,11 @@ func (m *Manager) PullRefs(ctx context.Context, remoteName, repoName string, ref
 	pkgs = nil
 	if err := m.fetchAll(ctx, packageOpener(op.syncer, up), r, repoName, jobs, nil, &res.SyncResult); err != nil {
 		return nil, fmt.Errorf("pull %s: %w", r.Name, err)
+	}
+	if create != nil && len(records) > 0 {
+		if err := create(ctx); err != nil {
+			return nil, fmt.Errorf("pull %s: create repository %s: %w", r.Name, repoName, err)
+		}
 	}
 	return m.commitPull(ctx, r, repoName, records, got, res, start)
 }

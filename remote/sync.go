@@ -104,6 +104,9 @@ func (m *Manager) open(ctx context.Context, remoteName, repoName, kind string) (
 	if info.Kind != r.Kind {
 		return nil, fmt.Errorf("%w: remote %s has kind %s, repository %s has kind %s", repo.ErrInvalid, r.Name, r.Kind, repoName, info.Kind)
 	}
+	if r, err = m.narrow(r, syncer, info); err != nil {
+		return nil, err
+	}
 	c, err := m.client(r, doc)
 	if err != nil {
 		return nil, err

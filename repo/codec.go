@@ -48,6 +48,18 @@ type Config struct {
 	// Incarnation tells this repository from another made later under its
 	// name (a writer that read this one must not land in that one).
 	Incarnation string `json:"incarnation,omitempty"`
+	// Upstream, for a repository a namespace cache made, names what it
+	// caches: syncs and pulls of it read that upstream name.
+	Upstream *Upstream `json:"upstream,omitempty"`
+}
+
+// Upstream is what a repository caches of a remote standing for a whole
+// namespace of upstream projects (a registry): the one it holds, the
+// remote and the namespace distribution that made it.
+type Upstream struct {
+	Name   string `json:"name"`
+	Remote string `json:"remote"`
+	Dist   string `json:"dist,omitempty"`
 }
 
 // sameRepo reports whether a and b are configurations of one repository,

@@ -33,6 +33,8 @@ const shallowPrefix = "shallow/"
 type CreateOptions struct {
 	Kind   string // content kind; the registry's default when empty
 	Retain int    // keep this many versions; 0 keeps all
+	// Upstream records what a namespace cache made the repository for.
+	Upstream *Upstream
 }
 
 // RepoInfo describes a repository.
@@ -68,7 +70,7 @@ func (s *Store) CreateRepo(ctx context.Context, name string, o CreateOptions) (*
 	}
 	var nonce [8]byte
 	_, _ = rand.Read(nonce[:]) // never fails (crypto/rand)
-	cfg := &Config{Name: name, Kind: o.Kind, Retain: o.Retain, Created: s.now(), Incarnation: hex.EncodeToString(nonce[:])}
+	cfg := &Config{Name: name, Kind: o.Kind, Retain: o.Retain, Created: s.now(), Incarnation: hex.EncodeToString(nonce[:]), Upstream: o.Upstream}
 	if _, err := s.putConfig(ctx, cfg, ""); errors.Is(err, meta.ErrConflict) {
 		return nil, fmt.Errorf("repository %s %w", name, ErrExists)
 	} else if err != nil {
@@ -154,6 +156,16 @@ func (s *Store) ShowRepo(ctx context.Context, name string) (*RepoInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// RepoConfig returns a repository's configuration alone: one metadata
+// read, for callers that need neither its head nor its size.
+func (s *Store) RepoConfig(ctx context.Context, name string) (*Config, error) {
+	st, err := s.loadRepo(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return st.config, nil
 }
 
 // DeleteRepo deletes a repository: its configuration, then its head. Its

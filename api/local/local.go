@@ -294,9 +294,29 @@ func (s *Service) ShowRemote(ctx context.Context, name string) (*remote.Remote, 
 	return s.remotes.Show(ctx, name)
 }
 
-// UpdateRemote applies p to a remote.
+// UpdateRemote applies p to a remote. A remote a namespace cache uses
+// must go on standing for a whole namespace.
 func (s *Service) UpdateRemote(ctx context.Context, name string, p api.RemotePatch) (*remote.Remote, error) {
-	return s.remotes.Update(ctx, name, p.Apply)
+	all, err := s.dists.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var cache string
+	for _, d := range all {
+		if d.Remote == name && d.Namespace() {
+			cache = d.Name
+			break
+		}
+	}
+	return s.remotes.Update(ctx, name, func(r *remote.Remote) error {
+		if err := p.Apply(r); err != nil {
+			return err
+		}
+		if cache != "" && !s.remotes.StandsForNamespace(r) {
+			return fmt.Errorf("remote %s is %w: distribution %s caches its namespace, so it must stay a whole registry; delete that distribution first", name, dist.ErrInUse, cache)
+		}
+		return nil
+	})
 }
 
 // DeleteRemote deletes a remote, with the distributions that use it

@@ -126,7 +126,7 @@ func distSpec(c *cli.Command) (dist.DistSpec, error) {
 }
 
 func distCreateCmd(e *env) *cli.Command {
-	const usage = "NAME --base-path PATH (--repo REPO | --version REV) [--remote NAME] [--private]"
+	const usage = "NAME --base-path PATH (--repo REPO | --version REV | --remote NAMESPACE-REMOTE) [--remote NAME] [--private]"
 	return &cli.Command{
 		Name:      "create",
 		Usage:     "create a distribution",
@@ -141,7 +141,7 @@ func distCreateCmd(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			if spec.BasePath == "" || (spec.Repo == "" && spec.Version == "") {
+			if spec.BasePath == "" || (spec.Repo == "" && spec.Version == "" && spec.Remote == "") {
 				return usagef("usage: pkgvc dist create %s", usage)
 			}
 			base, err := publicURL(c)
@@ -160,7 +160,7 @@ func distCreateCmd(e *env) *cli.Command {
 			if jsonOut(c) {
 				return e.printJSON(distCreated{Distribution: *d, Access: acc})
 			}
-			fmt.Fprintf(e.stdout, "created distribution %s at /%s: %s\n", d.Name, d.BasePath, serves(d))
+			fmt.Fprintf(e.stdout, "created distribution %s at %s: %s\n", d.Name, rootedPath(d.BasePath), serves(d))
 			fmt.Fprintf(e.stdout, "clients use it with: %s\n", acc.Use)
 			return nil
 		},
@@ -169,6 +169,9 @@ func distCreateCmd(e *env) *cli.Command {
 
 // serves says what a distribution serves, in words.
 func serves(d *dist.Distribution) string {
+	if d.Namespace() {
+		return "caches every project of remote " + d.Remote + " under it, each in a repository of its own made on first pull"
+	}
 	if d.Repo != "" {
 		return "follows repository " + d.Repo
 	}
@@ -192,7 +195,10 @@ func distListCmd(e *env) *cli.Command {
 			for i := range ds {
 				d := &ds[i]
 				target := d.Repo
-				if target == "" {
+				switch {
+				case d.Namespace():
+					target = "(namespace of " + d.Remote + ")"
+				case target == "":
 					target = "@" + d.Version.String()[:12]
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.BasePath, target, d.Kind, dash(d.Remote), yesNo(d.Private))
@@ -246,6 +252,9 @@ func distShowCmd(e *env) *cli.Command {
 				return err
 			}
 			acc := content.ClientAccess(d, base, all.Kinds())
+			if d.Namespace() {
+				return e.showNamespace(ctx, c, svc, d, acc)
+			}
 			v, rerr := serving(ctx, svc, d)
 			if rerr != nil && !errors.Is(rerr, repo.ErrNotFound) {
 				return rerr
@@ -292,9 +301,12 @@ func serving(ctx context.Context, svc api.Service, d *dist.Distribution) (*repo.
 
 func printDist(w io.Writer, d *dist.Distribution) {
 	fmt.Fprintf(w, "name:      %s\nbase path: %s\n", d.Name, d.BasePath)
-	if d.Repo != "" {
+	switch {
+	case d.Namespace():
+		fmt.Fprintf(w, "caches:    every project of remote %s under %s, each in a repository of its own\n", d.Remote, d.BasePath)
+	case d.Repo != "":
 		fmt.Fprintf(w, "follows:   %s\n", d.Repo)
-	} else {
+	default:
 		fmt.Fprintf(w, "pins:      %s\n", d.Version)
 	}
 	fmt.Fprintf(w, "kind:      %s\nremote:    %s\nprivate:   %s\n", d.Kind, dash(d.Remote), yesNo(d.Private))
@@ -332,7 +344,7 @@ func distUpdateCmd(e *env) *cli.Command {
 			if jsonOut(c) {
 				return e.printJSON(d)
 			}
-			fmt.Fprintf(e.stdout, "updated distribution %s at /%s: %s\n", d.Name, d.BasePath, serves(d))
+			fmt.Fprintf(e.stdout, "updated distribution %s at %s: %s\n", d.Name, rootedPath(d.BasePath), serves(d))
 			return nil
 		},
 	}

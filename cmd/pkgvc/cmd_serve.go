@@ -119,7 +119,7 @@ func serveCmd(e *env) *cli.Command {
 						return content.PullResult{}, err
 					}
 					return content.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
-				}), content.WithPullWait(func(ctx context.Context, rem string) time.Duration {
+				}), content.WithNamespaceCache(mgr), content.WithPullWait(func(ctx context.Context, rem string) time.Duration {
 					// A client waits for a rate-limited upstream as long
 					// as for a slow one: the remote's read timeout.
 					if r, err := mgr.Show(ctx, rem); err == nil && r.ReadTimeout > 0 {

@@ -61,7 +61,6 @@ func TestContainerRemoteCLI(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"--url", "https://r.example"}, "upstream name"},
 		{[]string{"--url", "https://r.example", "--upstream-name", "library/alpine", "--platform", "amd64"}, "os/arch"},
 		{[]string{"--url", "https://r.example/v2/library/alpine", "--upstream-name", "library/alpine"}, "registry's root"},
 		{[]string{"--url", "https://r.example", "--upstream-name", "Alpine"}, "upstream name"},

@@ -67,9 +67,9 @@ func repoListCmd(e *env) *cli.Command {
 				return e.printJSON(infos)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tPACKAGES\tRETAIN")
+			fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tPACKAGES\tRETAIN\tCACHES")
 			for _, i := range infos {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", i.Name, i.Kind, headName(i.Head), i.Packages, retainText(i.Retain))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", i.Name, i.Kind, headName(i.Head), i.Packages, retainText(i.Retain), cachesText(i.Upstream))
 			}
 			return tw.Flush()
 		}),
@@ -89,6 +89,14 @@ func headName(v *repo.Version) string {
 		return "-"
 	}
 	return fmt.Sprintf("@%d", v.Number)
+}
+
+// cachesText says what a namespace cache made a repository for.
+func cachesText(u *repo.Upstream) string {
+	if u == nil {
+		return "-"
+	}
+	return u.Name + " (remote " + u.Remote + ", dist " + u.Dist + ")"
 }
 
 func retainText(n int) string {
@@ -112,6 +120,9 @@ func repoShowCmd(e *env) *cli.Command {
 				return e.printJSON(info)
 			}
 			fmt.Fprintf(e.stdout, "name:     %s\nkind:     %s\nretain:   %s\ncreated:  %s\n", info.Name, info.Kind, retainText(info.Retain), info.Created.Format("2006-01-02 15:04:05Z07:00"))
+			if u := info.Upstream; u != nil {
+				fmt.Fprintf(e.stdout, "caches:   %s of remote %s, for distribution %s\n", u.Name, u.Remote, u.Dist)
+			}
 			if info.Head == nil {
 				fmt.Fprintln(e.stdout, "head:     (no versions yet)")
 				return nil

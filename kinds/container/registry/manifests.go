@@ -176,6 +176,9 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // writable answers 405 for a distribution that cannot take pushes.
 func (q *request) writable(w http.ResponseWriter) bool {
+	if !namespaceWritable(w, q.t.Dist) {
+		return false
+	}
 	if q.t.Dist.Repo == "" {
 		writeError(w, http.StatusMethodNotAllowed, codeUnsupported, fmt.Sprintf("distribution %s is pinned to version %s: push to a distribution that follows a repository", q.t.Dist.Name, q.t.Dist.Version), nil)
 		return false

@@ -104,18 +104,12 @@ func parseOptions(r *remote.Remote) (*options, error) {
 			return nil, fmt.Errorf("platform %q: empty or white space", p)
 		}
 	}
-	if ro.UpstreamName == "" {
-		return nil, errors.New("no upstream name: give the registry's repository, e.g. --upstream-name library/alpine")
+	o := &options{base: u.Scheme + "://" + u.Host, include: ro.IncludeTags, exclude: ro.ExcludeTags}
+	// Without an upstream name the remote stands for the whole registry
+	// (namespace.go).
+	if o.repo, err = upstreamRepo(u, ro.UpstreamName); err != nil {
+		return nil, err
 	}
-	var nopts []name.Option
-	if u.Scheme == "http" {
-		nopts = append(nopts, name.Insecure)
-	}
-	repo, err := name.NewRepository(u.Host+"/"+ro.UpstreamName, append(nopts, name.StrictValidation)...)
-	if err != nil {
-		return nil, fmt.Errorf("upstream name %q: %w", ro.UpstreamName, err)
-	}
-	o := &options{repo: repo, base: u.Scheme + "://" + u.Host, include: ro.IncludeTags, exclude: ro.ExcludeTags}
 	for _, list := range [][]string{ro.IncludeTags, ro.ExcludeTags} {
 		for _, p := range list {
 			if _, err := path.Match(p, ""); err != nil || p == "" {
@@ -170,7 +164,7 @@ func (o *options) keepPlatform(os, arch, variant string, known bool) bool {
 
 // Index lists the packages of every selected tag (see the package doc).
 func (s *Syncer) Index(ctx context.Context, up remote.Upstream) ([]remote.Package, error) {
-	o, err := parseOptions(&up.Remote)
+	o, err := parseNamed(&up.Remote)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +225,7 @@ feed:
 // ("sha256:<hex>", "sha512:<hex>"). A tag the remote's patterns leave out, like one the
 // registry lacks, matches remote.ErrRefNotFound.
 func (s *Syncer) IndexRef(ctx context.Context, up remote.Upstream, ref string) ([]remote.Package, error) {
-	o, err := parseOptions(&up.Remote)
+	o, err := parseNamed(&up.Remote)
 	if err != nil {
 		return nil, err
 	}

@@ -500,7 +500,6 @@ func TestValidateRemote(t *testing.T) {
 		change func(*remote.Remote, *upstream.Options)
 		msg    string
 	}{
-		{"no upstream name", func(_ *remote.Remote, o *upstream.Options) { o.UpstreamName = "" }, "upstream name"},
 		{"bad upstream name", func(_ *remote.Remote, o *upstream.Options) { o.UpstreamName = "Library/Alpine" }, "upstream name"},
 		{"url with a path", func(r *remote.Remote, _ *upstream.Options) { r.URL = "https://registry.example/library/alpine" }, "registry's root"},
 		{"platform", func(_ *remote.Remote, o *upstream.Options) { o.Platforms = []string{"amd64"} }, "os/arch"},

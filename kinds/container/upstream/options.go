@@ -13,6 +13,10 @@ type Options struct {
 	// Platforms keeps the children of multi-arch indexes whose platform
 	// is one of these "os/arch[/variant]" values.
 	Platforms []string `json:"platforms,omitempty"`
+	// DockerHub makes a one-component image name short for
+	// library/<name>, as on Docker Hub (whose host implies it), for a
+	// remote standing for the whole registry (no UpstreamName).
+	DockerHub bool `json:"docker_hub,omitempty"`
 }
 
 // RemoteOptions declares the container remote settings.
@@ -26,6 +30,8 @@ func (*Syncer) RemoteOptions() []remote.OptionSpec {
 			Usage: "never sync tags matching `GLOB` (repeatable)"},
 		{Field: "platforms", Flag: "platform", Type: remote.ListOption, Unset: "(all)",
 			Usage: "keep only the images of multi-arch indexes for these os/arch[/variant] (e.g. linux/amd64)"},
+		{Field: "docker_hub", Flag: "docker-hub", Type: remote.BoolOption, Unset: "(on Docker Hub only)",
+			Usage: "without --upstream-name: a one-component name (alpine) means library/<name>, as on Docker Hub (on by default for registry-1.docker.io and docker.io)"},
 	}
 }
 

@@ -1,0 +1,201 @@
+package content
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/meta"
+	"github.com/pkgvc/pkgvc/remote"
+	"github.com/pkgvc/pkgvc/repo"
+)
+
+// NamespaceCache names and fills the repositories of namespace caches
+// (distributions whose remote stands for a whole registry, see
+// dist.Distribution.Namespace); remote.Manager is one.
+type NamespaceCache interface {
+	// CacheRepo returns the repository caching upstream project name of
+	// remoteName for namespace distribution distName.
+	CacheRepo(ctx context.Context, remoteName, distName, name string) (*remote.CacheRef, error)
+	// PullCache pulls refs into it, creating it once the upstream has
+	// one of them.
+	PullCache(ctx context.Context, ref *remote.CacheRef, refs []string) (*remote.PullResult, error)
+}
+
+// WithNamespaceCache lets namespace caches serve the projects under
+// their base paths (see Target): each is pulled, on first request, into
+// a repository of its own that c names and creates. Pulls are shared and
+// batched as WithPullThrough describes: concurrent first requests for a
+// project make one upstream read and one repository.
+func WithNamespaceCache(c NamespaceCache) ServerOption {
+	return func(s *Server) {
+		n := &nsCache{c: c, names: make(map[nsKey]*remote.CacheRef)}
+		n.pull = newPuller(n.pullFunc, PullWindow, PullNegativeTTL)
+		s.ns = n
+	}
+}
+
+// maxNames bounds the remembered names of existing cache repositories.
+const maxNames = 1 << 14
+
+// nsCache is the server's side of namespace caches.
+type nsCache struct {
+	c    NamespaceCache
+	pull *puller
+
+	mu sync.Mutex
+	// names remembers the repositories found to exist, by the
+	// distribution's document revision and the name asked for; refs
+	// holds what the puller pulls into, by remote and repository.
+	names map[nsKey]*remote.CacheRef
+	refs  sync.Map // [2]string{remote, repo} -> *remote.CacheRef
+}
+
+type nsKey struct {
+	dist string
+	rev  meta.Rev
+	name string
+}
+
+// pullFunc is the puller's PullFunc: rp is a cache repository.
+func (n *nsCache) pullFunc(ctx context.Context, rem, rp string, refs []string) (PullResult, error) {
+	v, ok := n.refs.Load([2]string{rem, rp})
+	if !ok {
+		return PullResult{}, fmt.Errorf("repository %s: %w", rp, ErrNoPullThrough)
+	}
+	res, err := n.c.PullCache(ctx, v.(*remote.CacheRef), refs)
+	if err != nil {
+		return PullResult{}, err
+	}
+	return PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
+}
+
+// namespaceTarget resolves name under a namespace cache (the distribution
+// with the longest base path holding it) to the distribution serving the
+// project: the namespace's, following the project's cache repository
+// (Cache set; no Version before its first pull). It returns nil when no
+// namespace cache serves name, or name is no project of its remote.
+func (s *Server) namespaceTarget(ctx context.Context, name string) (*Target, error) {
+	if s.ns == nil {
+		return nil, nil
+	}
+	stamp, fresh := s.stamp()
+	var de *distEntry
+	var rest string
+	for attempt := 0; ; attempt++ {
+		t := s.table.Load()
+		if t == nil {
+			return nil, nil // resolve built it: none yet
+		}
+		de, rest = t.namespaceOf(name)
+		if de == nil {
+			return nil, nil
+		}
+		_, ok, err := s.check(ctx, de, stamp, fresh)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			break
+		}
+		if attempt == 2 {
+			return nil, fmt.Errorf("distributions keep changing, retry")
+		}
+		if _, err := s.rebuild(ctx, t, stamp, fresh); err != nil {
+			return nil, err
+		}
+	}
+	ref, err := s.ns.cacheRef(ctx, de, rest)
+	if errors.Is(err, repo.ErrInvalid) || errors.Is(err, repo.ErrNotFound) {
+		return nil, nil // no project of the remote (or no remote): nothing served
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := *de.d
+	d.BasePath, d.Repo, d.Cache = name, ref.Repo, &ref.Upstream
+	t := &Target{Dist: &d, s: s}
+	if !ref.Exists {
+		return t, nil
+	}
+	head, err := s.st.HeadID(ctx, ref.Repo)
+	if err != nil || head.IsZero() {
+		if errors.Is(err, repo.ErrNotFound) {
+			s.ns.forget(de, rest)
+			err = nil
+		}
+		return t, err
+	}
+	vs, err := s.version(ctx, head)
+	if err != nil {
+		return nil, fmt.Errorf("distribution %s: %s: %w", de.name, ref.Repo, err)
+	}
+	t.Version, t.vs = vs.v, vs
+	return t, nil
+}
+
+// cacheRef returns the cache repository of name under namespace de,
+// remembered once it exists.
+func (n *nsCache) cacheRef(ctx context.Context, de *distEntry, name string) (*remote.CacheRef, error) {
+	k := nsKey{de.name, de.rev, name}
+	n.mu.Lock()
+	ref := n.names[k]
+	n.mu.Unlock()
+	if ref != nil {
+		return ref, nil
+	}
+	ref, err := n.c.CacheRepo(ctx, de.d.Remote, de.name, name)
+	if err != nil {
+		return nil, err
+	}
+	if ref.Exists {
+		n.mu.Lock()
+		if len(n.names) >= maxNames {
+			clear(n.names) // only saves reads
+		}
+		n.names[k] = ref
+		n.mu.Unlock()
+	}
+	return ref, nil
+}
+
+func (n *nsCache) forget(de *distEntry, name string) {
+	n.mu.Lock()
+	delete(n.names, nsKey{de.name, de.rev, name})
+	n.mu.Unlock()
+}
+
+// pullCache is Pull for the distribution of one project of a namespace
+// cache: its repository is created by the first pull that finds it
+// upstream.
+func (s *Server) pullCache(ctx context.Context, d *dist.Distribution, name string, maxAge time.Duration) error {
+	if s.ns == nil || d.Remote == "" {
+		return ErrNoPullThrough
+	}
+	ref := &remote.CacheRef{Repo: d.Repo, Upstream: *d.Cache}
+	s.ns.refs.Store([2]string{d.Remote, d.Repo}, ref)
+	err := s.ns.pull.getFresh(ctx, d.Remote, d.Repo, name, maxAge)
+	if errors.Is(err, errNoProject) {
+		return fmt.Errorf("%s of %s: %w %s", name, d.Cache.Name, ErrNotOnRemote, d.Remote)
+	}
+	return err
+}
+
+// namespaceOf returns the namespace cache serving name and the name
+// under it.
+func (t *distTable) namespaceOf(name string) (*distEntry, string) {
+	ds := make([]*dist.Distribution, len(t.namespaces))
+	for i, de := range t.namespaces {
+		ds[i] = de.d
+	}
+	d, rest := dist.NamespaceOf(ds, name)
+	for _, de := range t.namespaces {
+		if de.d == d {
+			return de, rest
+		}
+	}
+	return nil, ""
+}
