@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pkgvc/pkgvc/httpx"
@@ -70,7 +71,7 @@ func (s *Server) pullLimited(ctx context.Context, remote string, get func() erro
 		if attempt >= maxLimitedTries {
 			return &RateLimitError{Remote: remote, Until: rl.Until, Err: err}
 		}
-		now := s.pull.now()
+		now := time.Now()
 		if deadline.IsZero() {
 			wait := DefaultPullWait
 			if s.pullWait != nil {
@@ -91,29 +92,50 @@ func (s *Server) pullLimited(ctx context.Context, remote string, get func() erro
 	}
 }
 
-// limitedUntil returns the rate-limit error of remote if its upstream
-// asked to be left alone until after now; the caller holds p.mu.
-func (p *puller) limitedUntil(remote string, now time.Time) error {
-	until, ok := p.limited[remote]
+// rateLimits remembers, by remote, until when its upstream asked to be
+// left alone: one per server, shared by its pullers and on-demand
+// fetches, so that no request of the server reaches that upstream
+// meanwhile.
+type rateLimits struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+}
+
+func newRateLimits() *rateLimits { return &rateLimits{until: make(map[string]time.Time)} }
+
+// check returns the rate-limit error of remote if its upstream asked to
+// be left alone until after now.
+func (l *rateLimits) check(remote string, now time.Time) error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	until, ok := l.until[remote]
 	if !ok {
 		return nil
 	}
 	if !now.Before(until) {
-		delete(p.limited, remote)
+		delete(l.until, remote)
 		return nil
 	}
 	return &httpx.RateLimitError{URL: "remote " + remote, StatusCode: http.StatusTooManyRequests, Until: until}
 }
 
-// noteLimit remembers the wait err (a pull's failure) asks of remote;
-// the caller holds p.mu.
-func (p *puller) noteLimit(remote string, err error) {
+// note remembers the wait err (a pull's or fetch's failure) asks of
+// remote.
+func (l *rateLimits) note(remote string, err error) {
 	var rl *httpx.RateLimitError
-	if errors.As(err, &rl) && rl.Until.After(p.limited[remote]) {
-		if len(p.limited) >= maxNegative {
-			clear(p.limited) // only saves upstream requests
+	if l == nil || !errors.As(err, &rl) {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if rl.Until.After(l.until[remote]) {
+		if len(l.until) >= maxNegative {
+			clear(l.until) // only saves upstream requests
 		}
-		p.limited[remote] = rl.Until
+		l.until[remote] = rl.Until
 	}
 }
 
@@ -128,25 +150,32 @@ func pullContext(ctx context.Context) context.Context { return httpx.WithRetryWa
 // fetch returns a *RateLimitError and is remembered as a pull's is.
 func (s *Server) fetchLimited(ctx context.Context, rec *repo.Record, fetch func(context.Context) error) error {
 	remote := rec.Metadata[repo.MetaRemote]
-	if s.pull == nil || remote == "" {
+	if remote == "" {
 		return fetch(ctx)
 	}
-	s.pull.mu.Lock()
-	err := s.pull.limitedUntil(remote, s.pull.now())
-	s.pull.mu.Unlock()
+	err := s.limits.check(remote, time.Now())
 	if err == nil {
 		wait := DefaultPullWait
 		if s.pullWait != nil {
 			wait = s.pullWait(ctx, remote)
 		}
 		err = fetch(httpx.WithRetryWait(ctx, wait))
-		s.pull.mu.Lock()
-		s.pull.noteLimit(remote, err)
-		s.pull.mu.Unlock()
+		s.limits.note(remote, err)
 	}
 	var rl *httpx.RateLimitError
 	if errors.As(err, &rl) {
 		return &RateLimitError{Remote: remote, Until: rl.Until, Err: err}
 	}
 	return err
+}
+
+// shareLimits gives the server's pullers one memory of rate limits.
+func (s *Server) shareLimits() {
+	s.limits = newRateLimits()
+	if s.pull != nil {
+		s.pull.limits = s.limits
+	}
+	if s.ns != nil {
+		s.ns.pull.limits = s.limits
+	}
 }

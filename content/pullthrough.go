@@ -86,7 +86,7 @@ type puller struct {
 	inflight map[pullKey]*pullCall
 	negative map[pullKey]time.Time // expiry
 	pulled   map[pullKey]time.Time // last successful pull, for getFresh
-	limited  map[string]time.Time  // by remote: when its upstream may be asked again
+	limits   *rateLimits           // the server's, shared with its other pullers
 	runs     map[string]*sync.Mutex
 
 	count func(result int) // metrics (ops.go); nil counts nothing
@@ -99,7 +99,7 @@ func newPuller(f PullFunc, window, negTTL time.Duration) *puller {
 		inflight: make(map[pullKey]*pullCall),
 		negative: make(map[pullKey]time.Time),
 		pulled:   make(map[pullKey]time.Time),
-		limited:  make(map[string]time.Time),
+		limits:   newRateLimits(),
 		runs:     make(map[string]*sync.Mutex),
 	}
 }
@@ -117,7 +117,7 @@ func (p *puller) get(ctx context.Context, remote, rp, project string) error {
 		}
 		delete(p.negative, k)
 	}
-	if err := p.limitedUntil(remote, p.now()); err != nil {
+	if err := p.limits.check(remote, p.now()); err != nil {
 		p.mu.Unlock()
 		return err
 	}
@@ -201,7 +201,7 @@ func (p *puller) run(bk [2]string, b *pullBatch) {
 		switch {
 		case err != nil:
 			c.err = err
-			p.noteLimit(bk[0], err)
+			p.limits.note(bk[0], err)
 		case slices.Contains(res.NotFound, name):
 			c.err = errNoProject
 			if len(p.negative) < maxNegative {
@@ -209,7 +209,7 @@ func (p *puller) run(bk [2]string, b *pullBatch) {
 			}
 		case res.Failed[name] != nil:
 			c.err = res.Failed[name]
-			p.noteLimit(bk[0], c.err)
+			p.limits.note(bk[0], c.err)
 		default:
 			p.pulled[k] = now
 		}

@@ -3,6 +3,9 @@ package registry_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"sync"
 	"testing"
@@ -13,6 +16,9 @@ import (
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/httpx"
+	cupstream "github.com/pkgvc/pkgvc/kinds/container/upstream"
+	"github.com/pkgvc/pkgvc/kinds/container/upstream/ocitest"
+	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -133,4 +139,72 @@ func TestPullThroughRateLimitNoWait(t *testing.T) {
 	defer mu.Unlock()
 	require.LessOrEqual(t, calls, 4)
 	require.GreaterOrEqual(t, calls, 2, "a wait within the read timeout is waited for, then asked again")
+}
+
+// A namespace cache over a registry answering 429 with Retry-After: a
+// cached image is served, an image never seen is 429 with the remaining
+// wait and creates no repository, no request reaches the registry
+// within the wait, and the image comes once it is over.
+func TestNamespaceCacheRateLimited(t *testing.T) {
+	e := newNSEnv(t, content.WithPullWait(func(context.Context, string) time.Duration { return 500 * time.Millisecond }))
+	a := e.up.Push("library/a", "1", ocitest.NewImage(t, "linux", "amd64", true, 1000))
+	b := e.up.Push("library/b", "1", ocitest.NewImage(t, "linux", "amd64", true, 1000))
+	var (
+		mu       sync.Mutex
+		until    time.Time
+		requests int
+	)
+	target, err := url.Parse(e.up.URL())
+	require.NoError(t, err)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		limited := time.Now().Before(until)
+		mu.Unlock()
+		if limited {
+			w.Header().Set("Retry-After", "3")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	_, err = e.m.Create(e.ctx, remote.Remote{Name: "lim", Kind: cupstream.Kind, URL: proxy.URL, Retries: 1})
+	require.NoError(t, err)
+	ttl := time.Millisecond
+	_, err = e.ds.Create(e.ctx, "lim", dist.DistSpec{BasePath: "lim", Remote: "lim", PullThroughTTL: &ttl})
+	require.NoError(t, err)
+
+	got, err := e.image("lim/library/a:1")
+	require.NoError(t, err)
+	require.Equal(t, a, got)
+
+	mu.Lock()
+	until = time.Now().Add(3 * time.Second)
+	mu.Unlock()
+	got, err = e.image("lim/library/a:1")
+	require.NoError(t, err, "the cached image is served")
+	require.Equal(t, a, got)
+	mu.Lock()
+	asked := requests
+	mu.Unlock()
+	for range 3 {
+		resp, body := e.do(http.MethodGet, "/v2/lim/library/b/manifests/1", "", nil)
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, string(body))
+		require.Equal(t, "TOOMANYREQUESTS", errCode(t, body))
+		require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	}
+	mu.Lock()
+	require.Equal(t, asked, requests, "no request reached the registry within its wait")
+	mu.Unlock()
+	require.NotContains(t, e.cacheRepos(), "lim:library/b", "no repository for an image never fetched")
+
+	mu.Lock()
+	wait := time.Until(until)
+	mu.Unlock()
+	time.Sleep(wait)
+	got, err = e.image("lim/library/b:1")
+	require.NoError(t, err)
+	require.Equal(t, b, got)
 }
