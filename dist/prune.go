@@ -33,19 +33,50 @@ type PruneResult struct {
 	Removed []string   `json:"removed"`
 	Version int        `json:"version,omitempty"`
 	ID      objects.ID `json:"id,omitzero"`
+	// Caches are the results of a namespace cache's repositories that
+	// dropped something (Repo is then empty).
+	Caches []PruneResult `json:"caches,omitempty"`
 }
 
 // Prune applies the settings of distribution name that drop content
-// (Pruner) to the repository it follows, at time now.
+// (Pruner) to the repository it follows, or, for a namespace cache, to
+// each repository it made, at time now.
 func (d *Dists) Prune(ctx context.Context, name string, now time.Time) (*PruneResult, error) {
 	dist, err := d.Get(ctx, name)
 	if err != nil {
 		return nil, err
 	}
+	if dist.Namespace() {
+		return d.pruneNamespace(ctx, dist, now)
+	}
 	if dist.Repo == "" {
 		return nil, fmt.Errorf("%w: distribution %s is pinned to a version: only a distribution following a repository is pruned", repo.ErrInvalid, name)
 	}
 	return d.PruneRepo(ctx, dist, dist.Repo, now)
+}
+
+// pruneNamespace prunes the repositories namespace cache dist made.
+func (d *Dists) pruneNamespace(ctx context.Context, dist *Distribution, now time.Time) (*PruneResult, error) {
+	res := &PruneResult{Dist: dist.Name, Removed: []string{}}
+	repos, err := d.st.ListRepos(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, r := range repos {
+		if r.Upstream == nil || r.Upstream.Dist != dist.Name {
+			continue
+		}
+		one, err := d.PruneRepo(ctx, dist, r.Name, now)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if len(one.Removed) > 0 {
+			res.Caches = append(res.Caches, *one)
+		}
+	}
+	return res, errors.Join(errs...)
 }
 
 // PruneRepo applies the settings of dist that drop content to repository
@@ -86,7 +117,17 @@ func (d *Dists) PruneAll(ctx context.Context, now time.Time) ([]PruneResult, err
 	var out []PruneResult
 	var errs []error
 	for i := range all {
-		if all[i].Repo == "" {
+		switch {
+		case all[i].Namespace():
+			ns, err := d.pruneNamespace(ctx, &all[i], now)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if ns != nil {
+				out = append(out, ns.Caches...)
+			}
+			continue
+		case all[i].Repo == "":
 			continue
 		}
 		res, err := d.PruneRepo(ctx, &all[i], all[i].Repo, now)

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/pkgvc/pkgvc/api"
+	"github.com/pkgvc/pkgvc/dist"
 )
 
 func distPruneCmd(e *env) *cli.Command {
@@ -22,15 +24,29 @@ func distPruneCmd(e *env) *cli.Command {
 			if jsonOut(c) {
 				return e.printJSON(res)
 			}
+			if res.Repo == "" { // a namespace cache: its repositories
+				for i := range res.Caches {
+					printPruned(e.stdout, &res.Caches[i])
+				}
+				if len(res.Caches) == 0 {
+					fmt.Fprintf(e.stdout, "distribution %s: nothing to drop from its caches\n", res.Dist)
+				}
+				return nil
+			}
 			if len(res.Removed) == 0 {
 				fmt.Fprintf(e.stdout, "distribution %s: nothing to drop from %s\n", res.Dist, res.Repo)
 				return nil
 			}
-			for _, p := range res.Removed {
-				fmt.Fprintf(e.stdout, "removed %s\n", p)
-			}
-			fmt.Fprintf(e.stdout, "%s@%d: %d paths dropped\n", res.Repo, res.Version, len(res.Removed))
+			printPruned(e.stdout, res)
 			return nil
 		}),
 	}
+}
+
+// printPruned prints what a prune dropped from one repository.
+func printPruned(w io.Writer, res *dist.PruneResult) {
+	for _, p := range res.Removed {
+		fmt.Fprintf(w, "removed %s:%s\n", res.Repo, p)
+	}
+	fmt.Fprintf(w, "%s@%d: %d paths dropped\n", res.Repo, res.Version, len(res.Removed))
 }
