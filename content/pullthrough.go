@@ -53,7 +53,10 @@ const (
 // PullWindow of each other are pulled together (one new version); requests
 // for a project being pulled wait for it. A project the upstream does not
 // have is answered 404 and remembered for PullNegativeTTL; a failing
-// upstream is answered 502. A pinned distribution answers 409.
+// upstream is answered 502; one that rate-limits is waited for within
+// the remote's read timeout (WithPullWait), then answered 429 with
+// Retry-After, and not asked again before its wait is over. A pinned
+// distribution answers 409.
 func WithPullThrough(f PullFunc) ServerOption {
 	return func(s *Server) { s.pull = newPuller(f, PullWindow, PullNegativeTTL) }
 }

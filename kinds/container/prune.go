@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -28,7 +29,18 @@ func (Kind) Prune(ctx context.Context, st *repo.Store, repoName string, opts opt
 	if err != nil || retain <= 0 {
 		return nil, nil, err
 	}
-	cutoff := now.Add(-retain)
+	for attempt := 1; ; attempt++ {
+		removes, res, err := pruneOnce(ctx, st, repoName, retainText(opts), now.Add(-retain))
+		// A path gone meanwhile: another process pruned (or a client
+		// deleted) first; plan again from the new head.
+		if !errors.Is(err, repo.ErrPathNotFound) || attempt == 3 {
+			return removes, res, err
+		}
+	}
+}
+
+// pruneOnce plans a prune of repoName's head and commits it.
+func pruneOnce(ctx context.Context, st *repo.Store, repoName, retain string, cutoff time.Time) ([]string, *repo.CommitResult, error) {
 	head, err := st.RepoHead(ctx, repoName)
 	if err != nil || head.IsZero() {
 		return nil, nil, err
@@ -56,7 +68,7 @@ func (Kind) Prune(ctx context.Context, st *repo.Store, repoName string, opts opt
 	if len(removes) == 0 {
 		return nil, nil, nil
 	}
-	msg := fmt.Sprintf("retain-unpulled %s: drop %s, not pulled since %s: %d paths", retainText(opts), strings.Join(gone, ", "), cutoff.UTC().Format(time.RFC3339), len(removes))
+	msg := fmt.Sprintf("retain-unpulled %s: drop %s, not pulled since %s: %d paths", retain, listed(gone, maxListed), cutoff.UTC().Format(time.RFC3339), len(removes))
 	res, err := st.Commit(ctx, repoName, repo.CommitRequest{Removes: removes, Message: msg})
 	if err != nil {
 		return nil, nil, err
@@ -64,6 +76,17 @@ func (Kind) Prune(ctx context.Context, st *repo.Store, repoName string, opts opt
 	// The log forgets what went; a failure only leaves stale entries.
 	_ = forgetPulls(ctx, st.Meta(), repoName, gone)
 	return removes, res, nil
+}
+
+// maxListed bounds the references a prune's message names.
+const maxListed = 20
+
+// listed joins the first n of refs, saying how many more there are.
+func listed(refs []string, n int) string {
+	if len(refs) <= n {
+		return strings.Join(refs, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(refs[:n], ", "), len(refs)-n)
 }
 
 func retainText(o options.Values) string {

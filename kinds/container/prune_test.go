@@ -352,3 +352,36 @@ func TestPruneSHA512Alias(t *testing.T) {
 	require.Contains(t, res.Removed, container.BlobPath(b.layers[0]))
 	require.NotContains(t, res.Removed, container.BlobPath(a.layers[0]))
 }
+
+// Two processes pruning at once: one version drops the images, the
+// other prune finds nothing left and fails not.
+func TestPruneConcurrent(t *testing.T) {
+	e := newCacheEnv(t, 0, "30d")
+	for i := range 5 {
+		im := e.newImage(fmt.Sprint("i", i), fmt.Sprint("l", i))
+		e.commit("cache", map[string]*img{fmt.Sprint("t", i): im})
+	}
+	e.clk.add(40 * day)
+	var wg sync.WaitGroup
+	results := make([]*dist.PruneResult, 4)
+	errs := make([]error, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = e.dists.Prune(e.ctx, "cache", e.clk.Now())
+		}()
+	}
+	wg.Wait()
+	made := 0
+	for i := range results {
+		require.NoError(t, errs[i])
+		if results[i].Version != 0 {
+			made++
+		}
+	}
+	require.GreaterOrEqual(t, made, 1)
+	for p := range e.paths() {
+		require.False(t, strings.HasPrefix(p, container.TagsDir), "tag %s left", p)
+	}
+}
