@@ -61,6 +61,7 @@ const maxLimitedTries = 4
 // when. The puller remembers the wait, so no request reaches the
 // upstream before it is over.
 func (s *Server) pullLimited(ctx context.Context, remote string, get func() error) error {
+	start := time.Now() // the wait counts from the request's pull
 	var deadline time.Time
 	for attempt := 1; ; attempt++ {
 		err := get()
@@ -77,7 +78,7 @@ func (s *Server) pullLimited(ctx context.Context, remote string, get func() erro
 			if s.pullWait != nil {
 				wait = s.pullWait(ctx, remote)
 			}
-			deadline = now.Add(wait)
+			deadline = start.Add(wait)
 		}
 		if rl.Until.After(deadline) {
 			return &RateLimitError{Remote: remote, Until: rl.Until, Err: err}
