@@ -119,6 +119,8 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 			case errors.As(err, new(*parallel.PanicError)): // a bug, not the upstream
 				q.g.internal(w, r, "pull "+ref.name()+" from remote "+d.Remote, err)
 				return
+			case q.rateLimited(w, err, ref):
+				return
 			case err != nil:
 				q.g.s.Logger().Warn("pull-through", "dist", d.Name, "remote", d.Remote, "reference", ref.name(), "err", err)
 				writeError(w, http.StatusBadGateway, codeUnavailable, fmt.Sprintf("%s is not in %s, and pulling it from remote %s failed: %s", ref.name(), q.name, d.Remote, oneLine(err.Error())), nil)
@@ -151,6 +153,7 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 		writeError(w, http.StatusNotFound, codeManifestUnknown, fmt.Sprintf("manifest %s is not in %s", ref.name(), q.name), map[string]string{"reference": ref.name()})
 		return
 	}
+	q.recordPull(ctx, ref)
 	h := w.Header()
 	mt := rec.Metadata[container.MetaMediaType]
 	if mt == "" {
