@@ -31,13 +31,22 @@ func (Kind) Prune(ctx context.Context, st *repo.Store, repoName string, opts opt
 	}
 	for attempt := 1; ; attempt++ {
 		removes, res, err := pruneOnce(ctx, st, repoName, retainText(opts), now.Add(-retain))
-		// A path gone meanwhile: another process pruned (or a client
-		// deleted) first; plan again from the new head.
-		if !errors.Is(err, repo.ErrPathNotFound) || attempt == 3 {
+		// The head moved since the plan (a pull-through added a tag, a
+		// client pushed or deleted, another process pruned): plan again
+		// from the new head.
+		moved := errors.Is(err, repo.ErrPathNotFound) || errors.Is(err, errHeadMoved)
+		if !moved || attempt == 3 {
 			return removes, res, err
 		}
 	}
 }
+
+// testBeforePruneCommit, set by tests, runs between a prune's plan and
+// its commit.
+var testBeforePruneCommit func()
+
+// errHeadMoved ends a prune commit whose plan is of an older head.
+var errHeadMoved = errors.New("the repository changed while the prune was planned")
 
 // pruneOnce plans a prune of repoName's head and commits it.
 func pruneOnce(ctx context.Context, st *repo.Store, repoName, retain string, cutoff time.Time) ([]string, *repo.CommitResult, error) {
@@ -69,7 +78,18 @@ func pruneOnce(ctx context.Context, st *repo.Store, repoName, retain string, cut
 		return nil, nil, nil
 	}
 	msg := fmt.Sprintf("retain-unpulled %s: drop %s, not pulled since %s: %d paths", retain, listed(gone, maxListed), cutoff.UTC().Format(time.RFC3339), len(removes))
-	res, err := st.Commit(ctx, repoName, repo.CommitRequest{Removes: removes, Message: msg})
+	if testBeforePruneCommit != nil {
+		testBeforePruneCommit()
+	}
+	res, err := st.Commit(ctx, repoName, repo.CommitRequest{Removes: removes, Message: msg,
+		// The plan holds for the version it read: a tag added since may
+		// name a manifest the plan drops.
+		Precondition: func(_ context.Context, h repo.HeadView) error {
+			if h.ID() != head {
+				return errHeadMoved
+			}
+			return nil
+		}})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -385,3 +385,28 @@ func TestPruneConcurrent(t *testing.T) {
 		require.False(t, strings.HasPrefix(p, container.TagsDir), "tag %s left", p)
 	}
 }
+
+// A tag cached while a prune is planned keeps the manifest it names: the
+// prune plans again from the new head.
+func TestPruneHeadMoved(t *testing.T) {
+	e := newCacheEnv(t, 0, "30d")
+	b := e.newImage("b", "b-own")
+	e.commit("cache b", map[string]*img{"b": b})
+	e.clk.add(31 * day)
+	once := false
+	container.SetBeforePruneCommit(func() {
+		if !once {
+			once = true
+			e.commit("cache b again as b2", map[string]*img{"b2": b})
+		}
+	})
+	t.Cleanup(func() { container.SetBeforePruneCommit(nil) })
+	res, err := e.dists.Prune(e.ctx, "cache", e.clk.Now())
+	require.NoError(t, err)
+	require.True(t, once)
+	require.Equal(t, []string{container.TagPath("b")}, res.Removed)
+	after := e.paths()
+	require.True(t, after[container.TagPath("b2")])
+	require.True(t, after[container.ManifestPath(b.manifest)], "the manifest b2 names stays")
+	require.True(t, after[container.BlobPath(b.layers[0])])
+}

@@ -1,0 +1,4 @@
+package container
+
+// SetBeforePruneCommit runs f between each prune's plan and its commit.
+func SetBeforePruneCommit(f func()) { testBeforePruneCommit = f }
