@@ -90,6 +90,11 @@ type Distributions interface {
 	ShowDist(ctx context.Context, name string) (*dist.Distribution, error)
 	UpdateDist(ctx context.Context, name string, spec dist.DistSpec) (*dist.Distribution, error)
 	DeleteDist(ctx context.Context, name string) error
+	// PruneDist drops from the repository distribution name follows what
+	// the distribution's settings say is due (a container cache's images
+	// not pulled within retain_unpulled), as one new version; gc then
+	// frees the bytes (see dist.Dists.Prune).
+	PruneDist(ctx context.Context, name string) (*dist.PruneResult, error)
 }
 
 // Served is the version a distribution serves now.

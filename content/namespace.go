@@ -177,7 +177,7 @@ func (s *Server) pullCache(ctx context.Context, d *dist.Distribution, name strin
 	}
 	ref := &remote.CacheRef{Repo: d.Repo, Upstream: *d.Cache}
 	s.ns.refs.Store([2]string{d.Remote, d.Repo}, ref)
-	err := s.ns.pull.getFresh(ctx, d.Remote, d.Repo, name, maxAge)
+	err := s.pullLimited(ctx, d.Remote, func() error { return s.ns.pull.getFresh(ctx, d.Remote, d.Repo, name, maxAge) })
 	if errors.Is(err, errNoProject) {
 		return fmt.Errorf("%s of %s: %w %s", name, d.Cache.Name, ErrNotOnRemote, d.Remote)
 	}

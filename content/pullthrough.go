@@ -53,7 +53,10 @@ const (
 // PullWindow of each other are pulled together (one new version); requests
 // for a project being pulled wait for it. A project the upstream does not
 // have is answered 404 and remembered for PullNegativeTTL; a failing
-// upstream is answered 502. A pinned distribution answers 409.
+// upstream is answered 502; one that rate-limits is waited for within
+// the remote's read timeout (WithPullWait), then answered 429 with
+// Retry-After, and not asked again before its wait is over. A pinned
+// distribution answers 409.
 func WithPullThrough(f PullFunc) ServerOption {
 	return func(s *Server) { s.pull = newPuller(f, PullWindow, PullNegativeTTL) }
 }
@@ -86,6 +89,7 @@ type puller struct {
 	inflight map[pullKey]*pullCall
 	negative map[pullKey]time.Time // expiry
 	pulled   map[pullKey]time.Time // last successful pull, for getFresh
+	limits   *rateLimits           // the server's, shared with its other pullers
 	runs     map[string]*sync.Mutex
 
 	count func(result int) // metrics (ops.go); nil counts nothing
@@ -98,6 +102,7 @@ func newPuller(f PullFunc, window, negTTL time.Duration) *puller {
 		inflight: make(map[pullKey]*pullCall),
 		negative: make(map[pullKey]time.Time),
 		pulled:   make(map[pullKey]time.Time),
+		limits:   newRateLimits(),
 		runs:     make(map[string]*sync.Mutex),
 	}
 }
@@ -114,6 +119,10 @@ func (p *puller) get(ctx context.Context, remote, rp, project string) error {
 			return errNoProject
 		}
 		delete(p.negative, k)
+	}
+	if err := p.limits.check(remote, p.now()); err != nil {
+		p.mu.Unlock()
+		return err
 	}
 	p.counted(pullMiss)
 	c := p.inflight[k]
@@ -172,7 +181,7 @@ func (p *puller) run(bk [2]string, b *pullBatch) {
 	slices.Sort(projects)
 
 	run.Lock() // one pull into a repository at a time
-	ctx, cancel := context.WithTimeout(context.Background(), pullTimeout)
+	ctx, cancel := context.WithTimeout(pullContext(context.Background()), pullTimeout)
 	res, err := p.call(ctx, bk[0], bk[1], projects)
 	cancel()
 	run.Unlock()
@@ -195,6 +204,7 @@ func (p *puller) run(bk [2]string, b *pullBatch) {
 		switch {
 		case err != nil:
 			c.err = err
+			p.limits.note(bk[0], err)
 		case slices.Contains(res.NotFound, name):
 			c.err = errNoProject
 			if len(p.negative) < maxNegative {
@@ -202,6 +212,7 @@ func (p *puller) run(bk [2]string, b *pullBatch) {
 			}
 		case res.Failed[name] != nil:
 			c.err = res.Failed[name]
+			p.limits.note(bk[0], c.err)
 		default:
 			p.pulled[k] = now
 		}
@@ -286,8 +297,13 @@ func (s *Server) pullThrough(w http.ResponseWriter, r *http.Request, de *distEnt
 		textError(w, http.StatusConflict, fmt.Sprintf("conflict: distribution %s does not hold project %s and is pinned to version %s: pull-through from remote %s needs a distribution following a repository", de.name, project, de.d.Version, de.d.Remote))
 		return true
 	}
-	err := s.pull.get(ctx, de.d.Remote, de.d.Repo, project)
+	err := s.pullLimited(ctx, de.d.Remote, func() error { return s.pull.get(ctx, de.d.Remote, de.d.Repo, project) })
+	var rl *RateLimitError
 	switch {
+	case errors.As(err, &rl):
+		rl.SetRetryAfter(w)
+		textError(w, http.StatusTooManyRequests, fmt.Sprintf("too many requests: project %s is not in distribution %s, and the upstream of remote %s asks to wait", project, de.name, de.d.Remote))
+		return true
 	case errors.Is(err, errNoProject):
 		textError(w, http.StatusNotFound, fmt.Sprintf("not found: project %s is neither in distribution %s nor on its remote %s", project, de.name, de.d.Remote))
 		return true

@@ -109,11 +109,14 @@ type Server struct {
 	log   *slog.Logger
 	fetch FetchFunc
 	pull  *puller
-	ns    *nsCache // see WithNamespaceCache
-	watch repo.RefsWatch
-	mux   *http.ServeMux
-	gate  *authGate // see WithAuth
-	up    *uploads.Engine
+	// pullWait is how long a request waits for a rate-limited remote.
+	pullWait func(ctx context.Context, remote string) time.Duration
+	limits   *rateLimits // shared by the pullers and on-demand fetches
+	ns       *nsCache    // see WithNamespaceCache
+	watch    repo.RefsWatch
+	mux      *http.ServeMux
+	gate     *authGate // see WithAuth
+	up       *uploads.Engine
 
 	memBytes int64
 	recheck  time.Duration
@@ -160,6 +163,7 @@ func NewServer(st *repo.Store, dists *dist.Dists, pubs *publish.Publications, op
 	for _, o := range opts {
 		o(s)
 	}
+	s.shareLimits()
 	// Every request reads tree nodes: the store keeps them in memory.
 	st.Objects().CacheObjects(maxNodeBytes)
 	s.blobs = clockcache.New[objects.ID, *blobEntry](maxBlobs, s.memBytes+maxBlobs*blobOverhead)

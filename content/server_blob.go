@@ -266,11 +266,17 @@ func (s *Server) serveMissing(w http.ResponseWriter, r *http.Request, rec *repo.
 		return
 	}
 	cw := &startWriter{w: w}
-	err := s.fetch(r.Context(), *rec, cw)
+	err := s.fetchLimited(r.Context(), rec, func(ctx context.Context) error { return s.fetch(ctx, *rec, cw) })
 	if err == nil && cw.n != rec.Size {
 		err = fmt.Errorf("fetch of %s gave %d bytes, want %d", rec.Path, cw.n, rec.Size)
 	}
 	if err == nil {
+		return
+	}
+	var rl *RateLimitError
+	if !cw.started && errors.As(err, &rl) {
+		rl.SetRetryAfter(w)
+		textError(w, http.StatusTooManyRequests, "too many requests: the upstream of remote "+rl.Remote+" asks to wait before "+rec.Path+" is fetched")
 		return
 	}
 	if !cw.started {

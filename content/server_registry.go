@@ -203,7 +203,10 @@ const DefaultPullThroughTTL = 5 * time.Minute
 // describes. With maxAge > 0 it does nothing when name was pulled
 // successfully within maxAge. It returns ErrNotOnRemote when the remote
 // lacks name (remembered for PullNegativeTTL) and ErrNoPullThrough when d
-// has no remote, is pinned, or the server has no PullFunc.
+// has no remote, is pinned, or the server has no PullFunc. An upstream
+// that rate-limits (429, Retry-After) is waited for up to the remote's
+// read timeout (WithPullWait), then the error is a *RateLimitError, and
+// no request of the server reaches that upstream before its wait is over.
 func (s *Server) Pull(ctx context.Context, d *dist.Distribution, name string, maxAge time.Duration) error {
 	if d.Cache != nil {
 		return s.pullCache(ctx, d, name, maxAge)
@@ -211,7 +214,7 @@ func (s *Server) Pull(ctx context.Context, d *dist.Distribution, name string, ma
 	if s.pull == nil || d.Remote == "" || d.Repo == "" {
 		return ErrNoPullThrough
 	}
-	err := s.pull.getFresh(ctx, d.Remote, d.Repo, name, maxAge)
+	err := s.pullLimited(ctx, d.Remote, func() error { return s.pull.getFresh(ctx, d.Remote, d.Repo, name, maxAge) })
 	if errors.Is(err, errNoProject) {
 		return fmt.Errorf("%s: %w %s", name, ErrNotOnRemote, d.Remote)
 	}

@@ -7,7 +7,9 @@
 //
 // A request is retried, up to Config.Retries times, when it fails in a way
 // that may pass: a connection error (refused, reset, EOF, a timeout), a
-// response 408, 429 or 5xx. Retry-After is honoured up to a bound.
+// response 408, 429 or 5xx. Retry-After is honoured up to a bound; a
+// 429 or 503 asking for longer than the context allows (WithRetryWait)
+// fails at once with a *RateLimitError.
 // Certificate errors, other 4xx and a cancelled context are final.
 //
 // # Resuming
@@ -391,6 +393,9 @@ func Retryable(ctx context.Context, err error) bool {
 	if errors.Is(err, ErrReadTimeout) {
 		return true
 	}
+	if errors.As(err, new(*RateLimitError)) {
+		return false // its wait was judged too long already
+	}
 	var se *StatusError
 	if errors.As(err, &se) {
 		return retryableStatus(se.StatusCode)
@@ -414,17 +419,7 @@ func Retryable(ctx context.Context, err error) bool {
 
 // retryAfter returns the wait a 429/503 response asks for, if any.
 func retryAfter(r *http.Response) (time.Duration, bool) {
-	v := r.Header.Get("Retry-After")
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return min(time.Duration(s)*time.Second, maxRetryAfter), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return min(max(time.Until(t), 0), maxRetryAfter), true
-	}
-	return 0, false
+	return ParseRetryAfter(r.Header.Get("Retry-After"), time.Now())
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -470,7 +465,20 @@ func (c *Client) Request(ctx context.Context, method, rawURL string, h http.Head
 		if attempt >= c.cfg.Retries || !Retryable(ctx, err) {
 			return nil, err
 		}
+		if err := tooLong(ctx, err); err != nil {
+			return nil, err
+		}
 	}
+}
+
+// tooLong returns a *RateLimitError when err asks for a longer wait than
+// ctx allows (see WithRetryWait).
+func tooLong(ctx context.Context, err error) error {
+	var rw *retryWait
+	if errors.As(err, &rw) && (rw.StatusCode == http.StatusTooManyRequests || rw.StatusCode == http.StatusServiceUnavailable) && rw.after > RetryWait(ctx) {
+		return &RateLimitError{URL: rw.URL, StatusCode: rw.StatusCode, Until: time.Now().Add(rw.after), Err: rw.StatusError}
+	}
+	return nil
 }
 
 // retryWait is a StatusError that carries the server's Retry-After.
@@ -494,7 +502,7 @@ func (c *Client) statusErr(rawURL string, r *response) error {
 func (c *Client) wait(n int, err error) time.Duration {
 	var rw *retryWait
 	if errors.As(err, &rw) {
-		return rw.after
+		return min(rw.after, maxRetryAfter)
 	}
 	return c.cfg.Backoff.Delay(n)
 }
@@ -551,6 +559,9 @@ func (d *download) connect() error {
 			return nil
 		}
 		if !Retryable(d.ctx, err) {
+			return err
+		}
+		if err := tooLong(d.ctx, err); err != nil {
 			return err
 		}
 		d.failures++

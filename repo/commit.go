@@ -87,6 +87,12 @@ type CommitRequest struct {
 	// with file keys (FileKeyer), whose check needs every record at once,
 	// it needs FromUpstream.
 	Changes func(yield func(tree.Change) error) error
+	// Precondition, if set, is checked against the head each attempt
+	// builds on, before the version is made: a concurrent writer that
+	// moves the head makes it checked again, so that a change decided
+	// from an earlier version is made only if what it relied on still
+	// holds. Its error fails the commit as it is.
+	Precondition func(ctx context.Context, head HeadView) error
 }
 
 // MetadataUpdate sets and deletes metadata keys of the package at Path.
@@ -449,6 +455,9 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 			return nil, err
 		}
 		base, parents, number = v.Tree, []objects.ID{v.ID}, v.Number+1
+	}
+	if err := s.checkPrecondition(ctx, &req, st.head, base); err != nil {
+		return nil, err
 	}
 	if req.NoReplace {
 		for _, r := range records {

@@ -15,8 +15,8 @@ const streamChunk = 256
 
 // commitStream is Commit of req.Changes (see CommitRequest.Changes).
 func (s *Store) commitStream(ctx context.Context, repoName string, req CommitRequest) (*CommitResult, error) {
-	if len(req.Adds)+len(req.Records)+len(req.Removes)+len(req.Updates)+len(req.Options) > 0 || req.NoReplace || req.InspectRecords {
-		return nil, fmt.Errorf("%w: streamed changes take no adds, records, removals, updates or options, nor NoReplace or InspectRecords", ErrInvalid)
+	if len(req.Adds)+len(req.Records)+len(req.Removes)+len(req.Updates)+len(req.Options) > 0 || req.NoReplace || req.InspectRecords || req.Precondition != nil {
+		return nil, fmt.Errorf("%w: streamed changes take no adds, records, removals, updates or options, nor NoReplace, InspectRecords or Precondition", ErrInvalid)
 	}
 	ctx, release, err := s.objects.Lease(ctx)
 	if err != nil {

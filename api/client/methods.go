@@ -239,6 +239,12 @@ func (c *Client) UpdateDist(ctx context.Context, name string, spec dist.DistSpec
 	return ptr(&out, c.do(ctx, http.MethodPatch, "/distributions/"+esc(name), nil, wire.NewDistBody("", spec), &out))
 }
 
+// PruneDist drops what distribution name's settings say is due now.
+func (c *Client) PruneDist(ctx context.Context, name string) (*dist.PruneResult, error) {
+	var out dist.PruneResult
+	return ptr(&out, c.do(ctx, http.MethodPost, "/distributions/"+esc(name)+"/prune", nil, nil, &out))
+}
+
 // DeleteDist deletes a distribution.
 func (c *Client) DeleteDist(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/distributions/"+esc(name), nil, nil, nil)

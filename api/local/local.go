@@ -269,6 +269,11 @@ func (s *Service) UpdateDist(ctx context.Context, name string, spec dist.DistSpe
 	return s.dists.Update(ctx, name, spec)
 }
 
+// PruneDist drops what distribution name's settings say is due now.
+func (s *Service) PruneDist(ctx context.Context, name string) (*dist.PruneResult, error) {
+	return s.dists.Prune(ctx, name, time.Now())
+}
+
 // DeleteDist deletes a distribution.
 func (s *Service) DeleteDist(ctx context.Context, name string) error {
 	return s.dists.Delete(ctx, name)

@@ -143,6 +143,23 @@ func (s *Server) distRoutes() {
 			return body(s.svc.UpdateDist(ctx, in.Name, in.Body.Spec()))
 		})
 
+	huma.Register(a, op(http.MethodPost, "/distributions/{name}/prune", "prune-distribution", "Drop from the repository a distribution follows what its settings say is due, such as images not pulled within retain_unpulled, as a new version (dist:NAME:admin and repo:REPO:write)", "distributions"),
+		func(ctx context.Context, in *nameInput) (*bodyOutput[*dist.PruneResult], error) {
+			if err := need(ctx, auth.KindDist, in.Name, auth.Admin); err != nil {
+				return nil, err
+			}
+			cur, err := s.svc.ShowDist(ctx, in.Name)
+			if err != nil {
+				return nil, apiError(err)
+			}
+			if cur.Repo != "" {
+				if err := need(ctx, auth.KindRepo, cur.Repo, auth.Write); err != nil {
+					return nil, err
+				}
+			}
+			return body(s.svc.PruneDist(ctx, in.Name))
+		})
+
 	huma.Register(a, op(http.MethodDelete, "/distributions/{name}", "delete-distribution", "Delete a distribution (dist:NAME:admin)", "distributions"),
 		func(ctx context.Context, in *nameInput) (*emptyOutput, error) {
 			if err := need(ctx, auth.KindDist, in.Name, auth.Admin); err != nil {

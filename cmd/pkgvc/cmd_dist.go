@@ -25,7 +25,7 @@ func distCmd(e *env) *cli.Command {
 		Name:  "dist",
 		Usage: "distributions: serve a repository's latest version, or a pinned one, at a base path",
 		Commands: []*cli.Command{
-			distCreateCmd(e), distListCmd(e), distShowCmd(e), distUpdateCmd(e), distDeleteCmd(e),
+			distCreateCmd(e), distListCmd(e), distShowCmd(e), distUpdateCmd(e), distDeleteCmd(e), distPruneCmd(e),
 		},
 	}
 }
@@ -312,7 +312,7 @@ func printDist(w io.Writer, d *dist.Distribution) {
 	fmt.Fprintf(w, "kind:      %s\nremote:    %s\nprivate:   %s\n", d.Kind, dash(d.Remote), yesNo(d.Private))
 	for _, o := range distKindOptions() {
 		if slices.Contains(o.Kinds, d.Kind) {
-			fmt.Fprintf(w, "%-11s%s\n", o.Flag+":", optionText(d.Options[o.Field], o.Spec))
+			fmt.Fprintf(w, "%-10s %s\n", o.Flag+":", optionText(d.Options[o.Field], o.Spec))
 		}
 	}
 	fmt.Fprintf(w, "created:   %s\n", d.Created.Format("2006-01-02 15:04:05Z07:00"))

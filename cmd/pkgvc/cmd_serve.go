@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/urfave/cli/v3"
@@ -20,6 +21,7 @@ import (
 	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/app"
 	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/internal/httplog"
 	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/remote"
@@ -44,11 +46,15 @@ func serveCmd(e *env) *cli.Command {
 			&cli.Int64Flag{Name: "max-body-bytes", Value: content.MaxUploadBytes, Usage: "answer 413 to a larger request body (uploads)"},
 			&cli.IntFlag{Name: "max-conns", Value: content.DefaultMaxConns, Usage: "keep at most `N` connections open; more are answered 503 and closed"},
 			&cli.IntFlag{Name: "max-conns-per-ip", Value: content.DefaultMaxConnsPerAddr, Usage: "keep at most `N` connections of one client IP (an IPv6 one: its /64) open (behind a reverse proxy, give --max-conns)"},
+			&cli.DurationFlag{Name: "prune-every", Value: dist.DefaultPruneEvery, Usage: "apply the distributions' settings that drop content (container --retain-unpulled) this often; 0 never (pkgvc dist prune does it by hand)"},
 			&cli.IntFlag{Name: "task-workers", Value: 3, Usage: "run at most `N` tasks (syncs, gc, fsck) at once in this process; 0 runs none here (other serve processes sharing the store do)"},
 		},
 		Action: func(ctx context.Context, c *cli.Command) error {
 			if _, err := args(c, 0, 0, "[--listen ADDR] [--access-log FILE] [--tls-cert FILE --tls-key FILE]"); err != nil {
 				return err
+			}
+			if c.Duration("prune-every") < 0 {
+				return usagef("serve: --prune-every is a duration, 0 or more")
 			}
 			if c.Int("task-workers") < 0 {
 				return usagef("serve: --task-workers is 0 or more")
@@ -113,7 +119,14 @@ func serveCmd(e *env) *cli.Command {
 						return content.PullResult{}, err
 					}
 					return content.PullResult{NotFound: res.NotFound, Failed: res.Failed}, nil
-				}), content.WithNamespaceCache(mgr))
+				}), content.WithNamespaceCache(mgr), content.WithPullWait(func(ctx context.Context, rem string) time.Duration {
+					// A client waits for a rate-limited upstream as long
+					// as for a slow one: the remote's read timeout.
+					if r, err := mgr.Show(ctx, rem); err == nil && r.ReadTimeout > 0 {
+						return time.Duration(r.ReadTimeout)
+					}
+					return remote.DefaultReadTimeout
+				}))
 			}
 			srv := a.ContentServer(opts...)
 			srv.Registry().MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -128,6 +141,17 @@ func serveCmd(e *env) *cli.Command {
 					return err
 				}
 				defer runner.Close()
+			}
+			// Content the distributions' settings drop (images nobody
+			// pulled for a while) goes as it falls due.
+			if every := c.Duration("prune-every"); every > 0 {
+				pctx, stopPrune := context.WithCancel(ctx)
+				pruned := make(chan struct{})
+				go func() {
+					defer close(pruned)
+					a.Dists().RunPrune(pctx, every, errlog)
+				}()
+				defer func() { stopPrune(); <-pruned }()
 			}
 			// The REST API answers under /api/v1/ from the same store; the
 			// content server, everything else.

@@ -42,7 +42,7 @@ func (q *request) deleteBlob(w http.ResponseWriter, r *http.Request, digest stri
 		return
 	}
 	if inVersion {
-		by, err := q.referencedBy(ctx, dr)
+		by, err := q.g.referencedBy(ctx, q.t, dr)
 		if err != nil {
 			q.g.internal(w, r, "find the manifests referencing "+digest, err)
 			return
@@ -65,8 +65,20 @@ func (q *request) deleteBlob(w http.ResponseWriter, r *http.Request, digest stri
 		return
 	}
 	if inVersion {
-		_, err := q.g.st.Commit(q.commitCtx(ctx), q.t.Dist.Repo, repo.CommitRequest{Removes: []string{p}, Message: "delete blob " + q.name + "@" + digest})
-		if err != nil {
+		beforeDeleteCommit()
+		_, err := q.g.st.Commit(q.commitCtx(ctx), q.t.Dist.Repo, repo.CommitRequest{
+			Removes: []string{p}, Message: "delete blob " + q.name + "@" + digest,
+			Precondition: q.stillUnreferenced(dr),
+		})
+		var ref *referencedError
+		switch {
+		case errors.As(err, &ref):
+			writeError(w, http.StatusMethodNotAllowed, codeUnsupported, fmt.Sprintf("blob %s is referenced by manifest %s of %s: delete the manifest, which deletes the blobs only it references", digest, ref.by, q.name), nil)
+			return
+		case errors.Is(err, repo.ErrPathNotFound): // deleted meanwhile
+			writeError(w, http.StatusNotFound, codeBlobUnknown, fmt.Sprintf("blob %s is not in %s", digest, q.name), map[string]string{"digest": digest})
+			return
+		case err != nil:
 			q.g.internal(w, r, "commit the deletion of blob "+digest, err)
 			return
 		}
@@ -78,6 +90,10 @@ func (q *request) deleteBlob(w http.ResponseWriter, r *http.Request, digest stri
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
 }
+
+// beforeDeleteCommit runs before a blob or manifest DELETE commits; the tests
+// make a writer act there.
+var beforeDeleteCommit = func() {}
 
 // pushedDigest returns the blob pushed into the repository as d (by its
 // sha512 alias, or its SHA-256) and whether it still is.
@@ -94,13 +110,40 @@ func (q *request) pushedDigest(ctx context.Context, d digestRef) (objects.ID, bo
 	return id, pushed, err
 }
 
-// referencedBy returns the digest of a manifest of the version that
+// referencedError is a blob DELETE's commit refused because a manifest
+// of the head references the blob.
+type referencedError struct{ by string }
+
+func (e *referencedError) Error() string { return "the blob is referenced by manifest " + e.by }
+
+// stillUnreferenced is the precondition of a blob DELETE's commit: a
+// manifest referencing blob d may have come since the distribution's
+// version was checked, and the head the commit builds on must not have
+// one either.
+func (q *request) stillUnreferenced(d digestRef) func(context.Context, repo.HeadView) error {
+	checked := q.t.Version
+	return func(ctx context.Context, head repo.HeadView) error {
+		if checked != nil && head.ID() == checked.ID {
+			return nil
+		}
+		by, err := q.g.referencedBy(ctx, head, d)
+		if err != nil {
+			return fmt.Errorf("find the manifests referencing %s: %w", d, err)
+		}
+		if by != "" {
+			return &referencedError{by}
+		}
+		return nil
+	}
+}
+
+// referencedBy returns the digest of a manifest of version v that
 // references blob d as its config or a layer, "" if none does.
-func (q *request) referencedBy(ctx context.Context, d digestRef) (string, error) {
+func (g *registry) referencedBy(ctx context.Context, v prefixer, d digestRef) (string, error) {
 	var by string
 	want := d.String()
-	err := q.eachManifest(ctx, func(rec repo.Record) error {
-		m, err := q.g.readManifest(ctx, rec)
+	err := eachManifestOf(ctx, v, func(rec repo.Record) error {
+		m, err := g.readManifest(ctx, rec)
 		if err != nil {
 			return fmt.Errorf("%s: %w", rec.Path, err)
 		}

@@ -171,11 +171,22 @@ func isManifestPath(p string) bool {
 	return strings.HasPrefix(p, container.ManifestsDir) || strings.HasPrefix(p, container.Manifests512Dir)
 }
 
+// prefixer reads the records of a version under a prefix: a
+// distribution's (content.Target) or a commit's head (repo.HeadView).
+type prefixer interface {
+	Prefix(ctx context.Context, prefix string, fn func(repo.Record) error) error
+}
+
 // eachManifest calls fn with each manifest record of the version, of
 // either digest, read by prefix: the tags and blobs are not listed.
 func (q *request) eachManifest(ctx context.Context, fn func(repo.Record) error) error {
+	return eachManifestOf(ctx, q.t, fn)
+}
+
+// eachManifestOf is eachManifest in version v.
+func eachManifestOf(ctx context.Context, v prefixer, fn func(repo.Record) error) error {
 	for _, prefix := range []string{container.ManifestsDir, container.Manifests512Dir} {
-		if err := q.t.Prefix(ctx, prefix, fn); err != nil {
+		if err := v.Prefix(ctx, prefix, fn); err != nil {
 			return err
 		}
 	}

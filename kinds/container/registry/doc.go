@@ -40,8 +40,10 @@
 // the store lacks get none); tag and manifest DELETE commit versions too.
 // Blob DELETE drops a pushed blob no manifest names yet (and a blob
 // record no manifest references, as a version); a blob a manifest
-// references goes with the manifest (405). Pinned distributions refuse
-// writes.
+// references goes with the manifest (405). A DELETE's removals are
+// committed only if the head the commit builds on still asks for them
+// (repo.CommitRequest.Precondition): a manifest pushed meanwhile keeps
+// the blobs it references. Pinned distributions refuse writes.
 // Upload sessions idle for longer than the upload timeout are removed.
 // Sessions and pushed blobs live in the store (package uploads): a push
 // may spread over every server of the store.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,6 +119,8 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 			case errors.As(err, new(*parallel.PanicError)): // a bug, not the upstream
 				q.g.internal(w, r, "pull "+ref.name()+" from remote "+d.Remote, err)
 				return
+			case q.rateLimited(w, err, ref):
+				return
 			case err != nil:
 				q.g.s.Logger().Warn("pull-through", "dist", d.Name, "remote", d.Remote, "reference", ref.name(), "err", err)
 				writeError(w, http.StatusBadGateway, codeUnavailable, fmt.Sprintf("%s is not in %s, and pulling it from remote %s failed: %s", ref.name(), q.name, d.Remote, oneLine(err.Error())), nil)
@@ -150,6 +153,7 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 		writeError(w, http.StatusNotFound, codeManifestUnknown, fmt.Sprintf("manifest %s is not in %s", ref.name(), q.name), map[string]string{"reference": ref.name()})
 		return
 	}
+	q.recordPull(ctx, ref)
 	h := w.Header()
 	mt := rec.Metadata[container.MetaMediaType]
 	if mt == "" {
@@ -327,9 +331,32 @@ func (q *request) manifestRecords(ctx context.Context, m *ociformat.Manifest) ([
 		if size != d.Size {
 			return nil, &refusal{codeManifestInvalid, fmt.Sprintf("blob %s has %d bytes; the manifest says %d", d.Digest, size, d.Size), d.Digest}, nil
 		}
-		out = append(out, repo.Record{Path: p, SHA256: id, Size: size, Metadata: map[string]string{container.MetaMediaType: d.MediaType}})
+		meta, err := q.provenance(ctx, p, id)
+		if err != nil {
+			return nil, nil, fmt.Errorf("look up blob %s: %w", d.Digest, err)
+		}
+		meta[container.MetaMediaType] = d.MediaType
+		out = append(out, repo.Record{Path: p, SHA256: id, Size: size, Metadata: meta})
 	}
 	return out, nil, nil
+}
+
+// provenance returns the on-demand provenance (repo.MetaRemote,
+// repo.MetaURL) of the version's record of blob id at p, if it holds it
+// so: the record a manifest's version gets must still say where the
+// bytes come from.
+func (q *request) provenance(ctx context.Context, p string, id objects.ID) (map[string]string, error) {
+	meta := map[string]string{}
+	rec, found, err := q.t.Lookup(ctx, p)
+	if err != nil || !found || rec.SHA256 != id || !repo.IsOnDemand(rec) {
+		return meta, err
+	}
+	for _, k := range []string{repo.MetaRemote, repo.MetaURL} {
+		if v, ok := rec.Metadata[k]; ok {
+			meta[k] = v
+		}
+	}
+	return meta, nil
 }
 
 // blobIDs returns the blobs of a manifest's blob records.
@@ -402,13 +429,18 @@ func (q *request) deleteManifest(w http.ResponseWriter, r *http.Request, refStr 
 	}
 	removes := []string{ref.path()}
 	if ref.tag == "" {
-		if removes, err = q.manifestRemovals(ctx, ref.d); err != nil {
+		if removes, err = q.g.manifestRemovals(ctx, q.t, ref.d); err != nil {
 			q.g.internal(w, r, "delete "+ref.name(), err)
 			return
 		}
 	}
-	_, err = q.g.st.Commit(q.commitCtx(ctx), q.t.Dist.Repo, repo.CommitRequest{Removes: removes, Message: "delete " + q.name + ":" + ref.name()})
-	if err != nil {
+	beforeDeleteCommit()
+	err = q.commitDeletion(ctx, ref, removes)
+	switch {
+	case errors.Is(err, repo.ErrPathNotFound): // deleted meanwhile
+		writeError(w, http.StatusNotFound, codeManifestUnknown, fmt.Sprintf("%s is not in %s", ref.name(), q.name), nil)
+		return
+	case err != nil:
 		q.g.internal(w, r, "commit the deletion of "+ref.name(), err)
 		return
 	}
@@ -416,36 +448,100 @@ func (q *request) deleteManifest(w http.ResponseWriter, r *http.Request, refStr 
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// manifestRemovals lists what deleting manifest d removes: it, the tags
-// naming it, and its blobs that no other manifest references.
-func (q *request) manifestRemovals(ctx context.Context, d digestRef) ([]string, error) {
-	recs, err := q.t.Records(ctx)
+// maxDeletionRounds bounds how often a manifest DELETE lists its
+// removals again because manifests came or went meanwhile.
+const maxDeletionRounds = 8
+
+// staleRemovals is a manifest DELETE's commit refused because the head
+// it builds on asks for other removals (latest).
+type staleRemovals struct{ latest []string }
+
+func (e *staleRemovals) Error() string { return "the head changed what the deletion removes" }
+
+// commitDeletion commits the removals of ref's deletion, listed from the
+// distribution's version. A manifest DELETE commits them only if the
+// head it builds on asks for the same (a manifest pushed meanwhile may
+// reference a blob listed), else again with the head's list.
+func (q *request) commitDeletion(ctx context.Context, ref reference, removes []string) error {
+	var checked objects.ID
+	if q.t.Version != nil {
+		checked = q.t.Version.ID
+	}
+	for round := 0; ; round++ {
+		req := repo.CommitRequest{Removes: removes, Message: "delete " + q.name + ":" + ref.name()}
+		if ref.tag == "" {
+			req.Precondition = func(ctx context.Context, head repo.HeadView) error {
+				if head.ID() == checked {
+					return nil
+				}
+				latest, err := q.g.manifestRemovals(ctx, head, ref.d)
+				if err != nil {
+					return err
+				}
+				if !slices.Equal(latest, removes) {
+					return &staleRemovals{latest}
+				}
+				return nil
+			}
+		}
+		_, err := q.g.st.Commit(q.commitCtx(ctx), q.t.Dist.Repo, req)
+		var stale *staleRemovals
+		if !errors.As(err, &stale) || round+1 >= maxDeletionRounds {
+			return err
+		}
+		// The head's list holds for the head it was read from only:
+		// checked again against whatever head the next attempt meets.
+		removes, checked = stale.latest, objects.ID{}
+	}
+}
+
+// versionReader reads a version: a distribution's (content.Target) or a
+// commit's head (repo.HeadView).
+type versionReader interface {
+	prefixer
+	Lookup(ctx context.Context, p string) (repo.Record, bool, error)
+}
+
+// manifestRemovals lists what deleting manifest d from version v
+// removes: it, the tags naming it, and its blobs that no other manifest
+// references. A manifest v lacks is repo.ErrPathNotFound.
+func (g *registry) manifestRemovals(ctx context.Context, v versionReader, d digestRef) ([]string, error) {
+	gone := d.manifestPath()
+	if _, found, err := v.Lookup(ctx, gone); err != nil {
+		return nil, err
+	} else if !found {
+		return nil, fmt.Errorf("%s: %w", gone, repo.ErrPathNotFound)
+	}
+	digest := d.String()
+	out := []string{gone}
+	err := v.Prefix(ctx, container.TagsDir, func(rec repo.Record) error {
+		if rec.Metadata[container.MetaDigest] == digest {
+			out = append(out, rec.Path)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	gone := d.manifestPath()
-	digest := d.String()
-	out := []string{gone}
 	var own []string
 	kept := map[string]bool{}
-	for _, rec := range recs {
-		switch {
-		case strings.HasPrefix(rec.Path, container.TagsDir) && rec.Metadata[container.MetaDigest] == digest:
-			out = append(out, rec.Path)
-		case isManifestPath(rec.Path):
-			m, err := q.g.readManifest(ctx, rec)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", rec.Path, err)
-			}
-			for _, bd := range m.Blobs() {
-				dr, _ := parseDigestRef(bd.Digest)
-				if rec.Path == gone {
-					own = append(own, dr.blobPath())
-				} else {
-					kept[dr.blobPath()] = true
-				}
+	err = eachManifestOf(ctx, v, func(rec repo.Record) error {
+		m, err := g.readManifest(ctx, rec)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rec.Path, err)
+		}
+		for _, bd := range m.Blobs() {
+			dr, _ := parseDigestRef(bd.Digest)
+			if rec.Path == gone {
+				own = append(own, dr.blobPath())
+			} else {
+				kept[dr.blobPath()] = true
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	seen := map[string]bool{}
 	for _, p := range own {
@@ -453,7 +549,7 @@ func (q *request) manifestRemovals(ctx context.Context, d digestRef) ([]string, 
 			continue
 		}
 		seen[p] = true
-		if _, found, err := q.t.Lookup(ctx, p); err != nil {
+		if _, found, err := v.Lookup(ctx, p); err != nil {
 			return nil, err
 		} else if found {
 			out = append(out, p)

@@ -54,10 +54,10 @@ func (l *lazyCache) PullCache(ctx context.Context, ref *remote.CacheRef, refs []
 	return l.m.PullCache(ctx, ref, refs)
 }
 
-func newNSEnv(t *testing.T) *nsEnv {
+func newNSEnv(t *testing.T, opts ...content.ServerOption) *nsEnv {
 	t.Helper()
 	lc := &lazyCache{}
-	e := &nsEnv{fixture: newFixture(t, content.WithNamespaceCache(lc)), up: ocitest.Start(t, ""), counts: map[string]int{}}
+	e := &nsEnv{fixture: newFixture(t, append([]content.ServerOption{content.WithNamespaceCache(lc)}, opts...)...), up: ocitest.Start(t, ""), counts: map[string]int{}}
 	target, err := url.Parse(e.up.URL())
 	require.NoError(t, err)
 	rp := httputil.NewSingleHostReverseProxy(target)

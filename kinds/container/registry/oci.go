@@ -9,6 +9,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/internal/parallel"
+	"github.com/pkgvc/pkgvc/kinds/container"
 	ociformat "github.com/pkgvc/pkgvc/kinds/container/format"
 	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
@@ -93,10 +94,12 @@ type registry struct {
 	// up is the server's upload engine, the process's one; nil if the
 	// server takes no uploads.
 	up *uploads.Engine
+	// pulls writes down when images are pulled, for retain_unpulled.
+	pulls *container.PullRecorder
 }
 
 func newRegistry(s *content.Server, cfg config) *registry {
-	return &registry{s: s, st: s.Store(), cfg: cfg, up: s.Uploads()}
+	return &registry{s: s, st: s.Store(), cfg: cfg, up: s.Uploads(), pulls: &container.PullRecorder{Meta: s.Store().Meta()}}
 }
 
 // Error codes of the Distribution Spec.

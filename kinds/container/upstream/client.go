@@ -70,13 +70,14 @@ func (s *Syncer) session(up remote.Upstream, repo name.Repository) (*session, er
 	if u, err := url.Parse(up.Remote.URL); err == nil && u.Scheme == "http" {
 		scheme = "http"
 	}
-	tr := pinScheme(up.Client.HTTP().Transport, scheme, repo.RegistryStr())
+	tr := limitTransport{next: pinScheme(up.Client.HTTP().Transport, scheme, repo.RegistryStr()), retries: retries, backoff: bo}
 	p, err := ggcr.NewPuller(
 		ggcr.WithTransport(tr),
 		ggcr.WithAuth(auth),
 		ggcr.WithUserAgent("pkgvc"),
 		ggcr.WithJobs(max(up.Remote.DownloadConcurrency, 1)),
 		ggcr.WithRetryBackoff(ggcr.Backoff{Duration: base, Factor: 2, Jitter: 0.5, Steps: retries + 1, Cap: top}),
+		ggcr.WithRetryStatusCodes(retryStatus...),
 	)
 	if err != nil {
 		return nil, err

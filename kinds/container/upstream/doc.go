@@ -58,6 +58,15 @@
 // and reads manifests it stored before from the store, so a sync that
 // changes nothing costs one request per tag.
 //
+// # Rate limits
+//
+// A registry answering 429, or 503 with Retry-After (Docker Hub past its
+// pull limit), is asked again after the wait it names, up to the remote's
+// retries, if the context allows that wait (httpx.WithRetryWait); else
+// the request fails with an *httpx.RateLimitError saying until when. A
+// sync waits; pkgvc serve's pull-through does not, and answers its
+// clients itself (content.Server.Pull).
+//
 // # Pull-through
 //
 // IndexRef resolves one tag or manifest digest the same way, for

@@ -133,13 +133,22 @@ func (w *walker) tag(ctx context.Context, tag string) error {
 	if err != nil {
 		return fmt.Errorf("tag %s: %w", tag, err)
 	}
-	digest := "sha256:" + id.String()
 	if desc != nil && desc.Digest.Algorithm == ocifmt.SHA512 && ocifmt.DigestOf(ocifmt.SHA512, data) == desc.Digest.String() {
-		digest = desc.Digest.String() // served by the digest upstream gives
+		// Served by the digest upstream gives, and the manifest is
+		// recorded by it: a client fetches it by the tag's digest.
+		d := desc.Digest.String()
+		w.add(remote.Package{
+			Path: TagsDir + tag, URL: w.manifestURLOf(d), SHA256: id, Size: int64(len(data)), Data: data,
+			Metadata: container.TagMetadata(m.MediaType, d),
+		})
+		if !w.claimAlias(d) {
+			return nil
+		}
+		return w.walkAt(ctx, container.Manifests512Dir+desc.Digest.Hex, w.manifestURLOf(d), id, data, m)
 	}
 	w.add(remote.Package{
 		Path: TagsDir + tag, URL: w.manifestURL(id), SHA256: id, Size: int64(len(data)), Data: data,
-		Metadata: container.TagMetadata(m.MediaType, digest),
+		Metadata: container.TagMetadata(m.MediaType, "sha256:"+id.String()),
 	})
 	if !w.claim(id) {
 		return nil
