@@ -33,10 +33,16 @@ type NamespaceCache interface {
 func WithNamespaceCache(c NamespaceCache) ServerOption {
 	return func(s *Server) {
 		n := &nsCache{c: c, names: make(map[nsKey]*remote.CacheRef)}
-		n.pull = newPuller(n.pullFunc, PullWindow, PullNegativeTTL)
+		n.pull = newPuller(n.pullFunc, namespacePullWindow, PullNegativeTTL)
 		s.ns = n
 	}
 }
+
+// namespacePullWindow is how long a namespace cache's pull waits for
+// more projects of its repository: none, since each repository holds one
+// project (concurrent requests for it share the pull in flight). Waiting
+// PullWindow would only add to every first pull.
+const namespacePullWindow = 0
 
 // maxNames bounds the remembered names of existing cache repositories.
 const maxNames = 1 << 14
