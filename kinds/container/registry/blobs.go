@@ -53,7 +53,7 @@ func (q *request) getBlob(w http.ResponseWriter, r *http.Request, digest string)
 	h.Set("Content-Type", octetStream)
 	h.Set("Docker-Content-Digest", digest)
 	h.Set("Cache-Control", q.cacheControl(true))
-	q.g.s.ServeRecord(w, r, &rec)
+	q.g.s.ServeRecordWith(w, r, &rec, serveOptions)
 }
 
 // findBlob looks blob hex up in the distribution (see holds).

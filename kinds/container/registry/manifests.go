@@ -162,7 +162,7 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 	h.Set("Content-Type", mt)
 	h.Set("Docker-Content-Digest", servedDigest(ref, rec))
 	h.Set("Cache-Control", q.cacheControl(ref.tag == ""))
-	q.g.s.ServeRecord(w, r, &rec)
+	q.g.s.ServeRecordWith(w, r, &rec, serveOptions)
 }
 
 // relookup resolves the distribution again and looks p up.
