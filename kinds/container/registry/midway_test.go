@@ -1,0 +1,172 @@
+package registry_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/kinds/container/upstream/ocitest"
+	"github.com/pkgvc/pkgvc/objects"
+)
+
+// An upstream that stops in the middle of a first pull through a
+// namespace cache: the pull fails clearly or completes, serve stays up,
+// the store keeps no partial blob, and a pull once the upstream is back
+// gets what the upstream has.
+
+// cutBody answers a blob GET (or a Range of it from "bytes=N-") as the
+// registry would, but the connection drops after n bytes of the body, or
+// half of it if that is less.
+func cutBody(w http.ResponseWriter, r *http.Request, file string, n int64) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	status, total := http.StatusOK, int64(len(b))
+	if rg := r.Header.Get("Range"); strings.HasPrefix(rg, "bytes=") {
+		from, _, _ := strings.Cut(strings.TrimPrefix(rg, "bytes="), "-")
+		start, err := strconv.ParseInt(from, 10, 64)
+		if err == nil && start < total {
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, total-1, total))
+			b, status = b[start:], http.StatusPartialContent
+		}
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.WriteHeader(status)
+	_, _ = w.Write(b[:min(n, int64(len(b)/2))])
+	w.(http.Flusher).Flush()
+	panic(http.ErrAbortHandler) // the connection drops mid-body
+}
+
+// dropConn answers as a stopped upstream does: the connection closes
+// with no answer.
+func dropConn(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }
+
+// fsckClean requires fsck of the store to find nothing wrong.
+func (e *nsEnv) fsckClean() {
+	e.t.Helper()
+	res, err := e.st.Fsck(e.ctx)
+	require.NoError(e.t, err)
+	require.Empty(e.t, res.Problems, "fsck")
+}
+
+// serving requires the server to answer still.
+func (e *nsEnv) serving() {
+	e.t.Helper()
+	resp, err := http.Get(e.srv.URL + "/v2/")
+	require.NoError(e.t, err, "serve is up")
+	resp.Body.Close()
+}
+
+// noBlob requires blob d not to be in the store.
+func (e *nsEnv) noBlob(d string) {
+	e.t.Helper()
+	_, err := e.st.Objects().StatBlob(e.ctx, mustID(e.t, d))
+	require.True(e.t, errors.Is(err, objects.ErrNotFound), "blob %s kept: %v", d, err)
+}
+
+// layerCut is a hook cutting every (or only the first) GET of blob d of
+// image n after half its bytes; it records the Range of each GET.
+type layerCut struct {
+	mu     sync.Mutex
+	path   string
+	file   string
+	half   int64
+	always bool
+	cuts   int
+	ranges []string
+}
+
+func (c *layerCut) hook(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodGet || r.URL.Path != c.path {
+		return false
+	}
+	c.mu.Lock()
+	c.ranges = append(c.ranges, r.Header.Get("Range"))
+	cut := c.always || c.cuts == 0
+	c.cuts++
+	c.mu.Unlock()
+	if !cut {
+		return false
+	}
+	cutBody(w, r, c.file, c.half)
+	return true
+}
+
+func (c *layerCut) seen() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.ranges...)
+}
+
+// TestNamespaceCacheLayerCut: the upstream drops the connection halfway
+// through a layer. Once, the pull resumes from where it stopped (a Range
+// GET) and crane's pull succeeds; every time, the pull fails clearly
+// (502 UNAVAILABLE) and keeps nothing of the layer; fsck stays clean, and
+// the pull succeeds once the upstream is healthy.
+func TestNamespaceCacheLayerCut(t *testing.T) {
+	bin := crane(t)
+	e := newNSEnv(t)
+	_, err := e.ds.Create(e.ctx, "hub", dist.DistSpec{BasePath: "hub", Remote: "hub"})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	cr := runner{t: t, bin: bin, env: []string{"DOCKER_CONFIG=" + filepath.Join(dir, "docker")}}
+	const size = 400_000
+	push := func(n string) (string, *layerCut) {
+		img := ocitest.NewImage(t, "linux", "amd64", true, size)
+		d := e.up.Push(n, "1", img)
+		ld, err := img.LayerList[0].Digest()
+		require.NoError(t, err)
+		return d.String(), &layerCut{path: "/v2/" + n + "/blobs/" + ld.String(), file: e.up.BlobFile(ld), half: size / 2}
+	}
+
+	// Cut every time: a clear failure, nothing kept.
+	dBad, bad := push("library/cutalways")
+	bad.always = true
+	e.setHook(bad.hook)
+	_, err = cr.run("pull", e.host+"/hub/library/cutalways:1", filepath.Join(dir, "bad.tar"), "--insecure")
+	require.Error(t, err, "crane pull of a layer the upstream always cuts")
+	resp, body := e.do(http.MethodGet, "/v2/hub/library/cutalways/manifests/1", "", nil)
+	require.Equal(t, http.StatusBadGateway, resp.StatusCode, string(body))
+	require.Equal(t, "UNAVAILABLE", errCode(t, body))
+	require.Contains(t, string(body), "remote hub")
+	require.Contains(t, string(body), "unexpected EOF", "the dropped connection, not a size mismatch, is the cause")
+	require.NotEmpty(t, bad.seen())
+	e.serving()
+	e.noBlob(strings.TrimPrefix(bad.path, "/v2/library/cutalways/blobs/"))
+	e.fsckClean()
+
+	// The upstream is healthy again: the pull succeeds.
+	e.setHook(nil)
+	require.Equal(t, dBad, cr.must("digest", e.host+"/hub/library/cutalways:1", "--insecure"))
+	cr.must("pull", e.host+"/hub/library/cutalways:1", filepath.Join(dir, "bad.tar"), "--insecure")
+	got, err := e.image("hub/library/cutalways:1")
+	require.NoError(t, err)
+	require.Equal(t, dBad, got.String())
+	e.fsckClean()
+
+	// Cut once: the pull resumes with a Range GET and succeeds at once.
+	dOnce, once := push("library/cutonce")
+	e.setHook(once.hook)
+	cr.must("pull", e.host+"/hub/library/cutonce:1", filepath.Join(dir, "once.tar"), "--insecure")
+	require.Equal(t, dOnce, cr.must("digest", e.host+"/hub/library/cutonce:1", "--insecure"))
+	got, err = e.image("hub/library/cutonce:1")
+	require.NoError(t, err)
+	require.Equal(t, dOnce, got.String())
+	ranges := once.seen()
+	require.Len(t, ranges, 2, "one cut GET, one resumed: %q", ranges)
+	require.Equal(t, []string{"", fmt.Sprintf("bytes=%d-", size/2)}, []string{ranges[0], strings.SplitN(ranges[1], ",", 2)[0]}, "resumed where the cut was")
+	e.fsckClean()
+	e.serving()
+}
