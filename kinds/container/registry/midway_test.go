@@ -10,7 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/dist"
@@ -169,4 +171,106 @@ func TestNamespaceCacheLayerCut(t *testing.T) {
 	require.Equal(t, []string{"", fmt.Sprintf("bytes=%d-", size/2)}, []string{ranges[0], strings.SplitN(ranges[1], ",", 2)[0]}, "resumed where the cut was")
 	e.fsckClean()
 	e.serving()
+}
+
+// killer is a hook that kills the upstream registry once, at the first
+// GET of one of its blobs (cutting that GET after cut bytes, or before any with
+// cut < 0) and, while it is down, drops every connection as a stopped
+// process does.
+type killer struct {
+	mu     sync.Mutex
+	up     *ocitest.Registry
+	prefix string // of the blob paths that trigger it
+	file   func(path string) string
+	cut    int64
+	down   bool
+	killed int
+}
+
+func (k *killer) hook(w http.ResponseWriter, r *http.Request) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.down {
+		dropConn(w, r)
+	}
+	if k.killed > 0 || r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, k.prefix) || !strings.Contains(r.URL.Path, "/blobs/") {
+		return false
+	}
+	k.up.Stop()
+	k.down = true
+	k.killed++
+	if k.cut < 0 {
+		dropConn(w, r)
+	}
+	cutBody(w, r, k.file(r.URL.Path), k.cut)
+	return true
+}
+
+// restart starts the upstream again on its port.
+func (k *killer) restart() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.up.Restart()
+	k.down = false
+}
+
+// blobFile is the registry's file of the blob a blob URL path names.
+func blobFile(up *ocitest.Registry) func(string) string {
+	return func(p string) string {
+		_, d, _ := strings.Cut(p, "/blobs/")
+		h, err := v1.NewHash(d)
+		if err != nil {
+			return ""
+		}
+		return up.BlobFile(h)
+	}
+}
+
+// TestNamespaceCacheUpstreamKilledBeforeLayers: a namespace cache pulls
+// an image at once (the default immediate policy: the first manifest GET
+// fetches its config and layers before answering), so an upstream killed
+// once it served the manifest, at the first blob GET, fails that pull:
+// the tag is 502 UNAVAILABLE, as are its blobs, within the remote's
+// timeouts; nothing is kept half; once the upstream restarts on its
+// port, crane pulls the image with the upstream's digests.
+func TestNamespaceCacheUpstreamKilledBeforeLayers(t *testing.T) {
+	bin := crane(t)
+	e := newNSEnv(t)
+	_, err := e.ds.Create(e.ctx, "hub", dist.DistSpec{BasePath: "hub", Remote: "hub"})
+	require.NoError(t, err)
+	img := ocitest.NewImage(t, "linux", "amd64", true, 200_000, 100_000)
+	d := e.up.Push("library/killed", "1", img)
+	k := &killer{up: e.up, prefix: "/v2/library/killed/", file: blobFile(e.up), cut: -1}
+	e.setHook(k.hook)
+
+	start := time.Now()
+	resp, body := e.do(http.MethodGet, "/v2/hub/library/killed/manifests/1", "", nil)
+	require.Equal(t, http.StatusBadGateway, resp.StatusCode, string(body))
+	require.Equal(t, "UNAVAILABLE", errCode(t, body))
+	require.Contains(t, string(body), "remote hub")
+	require.Less(t, time.Since(start), 10*time.Second, "bounded by the remote's timeouts")
+	require.Equal(t, 1, k.killed)
+	require.Empty(t, e.cacheRepos(), "no repository for a pull that failed")
+	for _, l := range img.LayerList {
+		ld, err := l.Digest()
+		require.NoError(t, err)
+		start := time.Now()
+		resp, body := e.do(http.MethodGet, "/v2/hub/library/killed/blobs/"+ld.String(), "", nil)
+		require.Equal(t, http.StatusBadGateway, resp.StatusCode, string(body))
+		require.Equal(t, "UNAVAILABLE", errCode(t, body))
+		require.Less(t, time.Since(start), 10*time.Second)
+		e.noBlob(ld.String())
+	}
+	e.serving()
+	e.fsckClean()
+
+	k.restart()
+	dir := t.TempDir()
+	cr := runner{t: t, bin: bin, env: []string{"DOCKER_CONFIG=" + filepath.Join(dir, "docker")}}
+	cr.must("pull", e.host+"/hub/library/killed:1", filepath.Join(dir, "img.tar"), "--insecure")
+	require.Equal(t, d.String(), cr.must("digest", e.host+"/hub/library/killed:1", "--insecure"))
+	got, err := e.image("hub/library/killed:1")
+	require.NoError(t, err)
+	require.Equal(t, d, got)
+	e.fsckClean()
 }
