@@ -1,8 +1,10 @@
 package registry_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,9 +17,13 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
+	cupstream "github.com/pkgvc/pkgvc/kinds/container/upstream"
 	"github.com/pkgvc/pkgvc/kinds/container/upstream/ocitest"
 	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/remote"
+	"github.com/pkgvc/pkgvc/repo"
 )
 
 // An upstream that stops in the middle of a first pull through a
@@ -272,5 +278,76 @@ func TestNamespaceCacheUpstreamKilledBeforeLayers(t *testing.T) {
 	got, err := e.image("hub/library/killed:1")
 	require.NoError(t, err)
 	require.Equal(t, d, got)
+	e.fsckClean()
+}
+
+// TestNamespaceCacheOnDemandUpstreamKilled: with the on_demand policy a
+// namespace cache's pull records the manifest and leaves config and
+// layers upstream, fetched by the blob GETs. The upstream killed in the
+// middle of a layer's body cuts that response (a broken transfer, never
+// a complete wrong blob); blob GETs then answer 502 UNAVAILABLE in the
+// OCI format within the remote's timeouts; the tag still resolves; once
+// the upstream restarts crane pulls the image with its digests, and
+// nothing partial was kept.
+func TestNamespaceCacheOnDemandUpstreamKilled(t *testing.T) {
+	bin := crane(t)
+	var e *nsEnv
+	e = newNSEnv(t, content.WithFetcher(func(ctx context.Context, rec repo.Record, w io.Writer) error {
+		return e.m.FetchBlob(ctx, rec, w)
+	}))
+	_, err := e.m.Create(e.ctx, remote.Remote{Name: "lazy", Kind: cupstream.Kind, URL: e.proxyURL, Policy: remote.OnDemand, Retries: 1, ReadTimeout: remote.Duration(2 * time.Second)})
+	require.NoError(t, err)
+	_, err = e.ds.Create(e.ctx, "lazy", dist.DistSpec{BasePath: "lazy", Remote: "lazy"})
+	require.NoError(t, err)
+	img := ocitest.NewImage(t, "linux", "amd64", true, 300_000)
+	d := e.up.Push("library/ondemand", "1", img)
+	ld, err := img.LayerList[0].Digest()
+	require.NoError(t, err)
+
+	resp, body := e.do(http.MethodGet, "/v2/lazy/library/ondemand/manifests/1", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	require.Equal(t, d.String(), resp.Header.Get("Docker-Content-Digest"))
+	require.Equal(t, map[string][]string{"lazy:library/ondemand": {"lazy.library.ondemand"}}, e.cacheRepos())
+	e.noBlob(ld.String()) // left upstream
+
+	// Killed halfway through the layer: the response is cut.
+	k := &killer{up: e.up, prefix: "/v2/library/ondemand/blobs/" + ld.String(), file: blobFile(e.up), cut: 150_000}
+	e.setHook(k.hook)
+	lr, err := http.Get(e.srv.URL + "/v2/lazy/library/ondemand/blobs/" + ld.String())
+	require.NoError(t, err)
+	b, err := io.ReadAll(lr.Body)
+	lr.Body.Close()
+	require.Error(t, err, "a broken transfer, not a complete body of %d bytes", len(b))
+	require.Equal(t, 1, k.killed)
+	e.noBlob(ld.String())
+
+	// Down: the tag resolves from the cache, blobs are 502 UNAVAILABLE.
+	resp, body = e.do(http.MethodGet, "/v2/lazy/library/ondemand/manifests/1", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	require.Equal(t, d.String(), resp.Header.Get("Docker-Content-Digest"))
+	cfg, err := img.ConfigName()
+	require.NoError(t, err)
+	for _, bd := range []string{ld.String(), cfg.String()} {
+		start := time.Now()
+		resp, body = e.do(http.MethodGet, "/v2/lazy/library/ondemand/blobs/"+bd, "", nil)
+		require.Equal(t, http.StatusBadGateway, resp.StatusCode, string(body))
+		require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+		require.Equal(t, "UNAVAILABLE", errCode(t, body))
+		require.Less(t, time.Since(start), 10*time.Second, "bounded by the remote's timeouts")
+		e.noBlob(bd)
+	}
+	e.serving()
+	e.fsckClean()
+
+	k.restart()
+	dir := t.TempDir()
+	cr := runner{t: t, bin: bin, env: []string{"DOCKER_CONFIG=" + filepath.Join(dir, "docker")}}
+	cr.must("pull", e.host+"/lazy/library/ondemand:1", filepath.Join(dir, "img.tar"), "--insecure")
+	require.Equal(t, d.String(), cr.must("digest", e.host+"/lazy/library/ondemand:1", "--insecure"))
+	got, err := e.image("lazy/library/ondemand:1")
+	require.NoError(t, err)
+	require.Equal(t, d, got)
+	_, err = e.st.Objects().StatBlob(e.ctx, mustID(t, ld.String()))
+	require.NoError(t, err, "fetched and kept once whole")
 	e.fsckClean()
 }
