@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -350,4 +351,74 @@ func TestNamespaceCacheOnDemandUpstreamKilled(t *testing.T) {
 	_, err = e.st.Objects().StatBlob(e.ctx, mustID(t, ld.String()))
 	require.NoError(t, err, "fetched and kept once whole")
 	e.fsckClean()
+}
+
+// TestNamespaceCacheSkopeoIndexUpstreamDies: skopeo copies a multi-arch
+// index through a namespace cache (immediate and on_demand) while the
+// upstream dies in the middle of a blob: the copy fails with a clear
+// error, serve stays up, fsck stays clean; once the upstream restarts the
+// same copy succeeds with the upstream's digests.
+func TestNamespaceCacheSkopeoIndexUpstreamDies(t *testing.T) {
+	skopeo, err := exec.LookPath("skopeo")
+	require.NoError(t, err, "skopeo is installed")
+	var e *nsEnv
+	e = newNSEnv(t, content.WithFetcher(func(ctx context.Context, rec repo.Record, w io.Writer) error {
+		return e.m.FetchBlob(ctx, rec, w)
+	}))
+	_, err = e.m.Create(e.ctx, remote.Remote{Name: "lazy", Kind: cupstream.Kind, URL: e.proxyURL, Policy: remote.OnDemand, Retries: 1, ReadTimeout: remote.Duration(2 * time.Second)})
+	require.NoError(t, err)
+	for _, rem := range []string{"hub", "lazy"} {
+		_, err = e.ds.Create(e.ctx, rem, dist.DistSpec{BasePath: rem, Remote: rem})
+		require.NoError(t, err)
+	}
+	for i, rem := range []string{"hub", "lazy"} {
+		t.Run(rem, func(t *testing.T) {
+			sk := runner{t: t, bin: skopeo}
+			n := fmt.Sprintf("team/multi%d", i)
+			amd := ocitest.NewImage(t, "linux", "amd64", true, 200_000, 3000)
+			arm := ocitest.NewImage(t, "linux", "arm64", true, 200_000, 3000)
+			dI := e.up.Push(n, "1", ocitest.NewIndex(t, amd, arm))
+			k := &killer{up: e.up, prefix: "/v2/" + n + "/", file: blobFile(e.up), cut: 100_000}
+			e.setHook(k.hook)
+			ref := "docker://" + e.host + "/" + rem + "/" + n + ":1"
+			dir := t.TempDir()
+			start := time.Now()
+			_, err := sk.run("copy", "--all", "--src-tls-verify=false", ref, "dir:"+filepath.Join(dir, "bad"))
+			require.Error(t, err, "the upstream died mid-way")
+			// Before the answer began, an OCI error; after, a cut body.
+			require.Regexp(t, `502 Bad Gateway|UNAVAILABLE|unexpected EOF`, err.Error())
+			t.Logf("skopeo: %v", err)
+			require.Less(t, time.Since(start), 30*time.Second)
+			require.Equal(t, 1, k.killed)
+			e.serving()
+			e.fsckClean()
+
+			k.restart()
+			e.setHook(nil)
+			out := filepath.Join(dir, "good")
+			sk.must("copy", "--all", "--src-tls-verify=false", ref, "dir:"+out)
+			// skopeo rewrites an index carrying artifactType (as it does
+			// from the upstream itself): the copied layers and the raw
+			// manifests tell that what it read is the upstream's.
+			for _, img := range []ocitest.Image{amd, arm} {
+				d, err := img.Digest()
+				require.NoError(t, err)
+				raw := sk.must("inspect", "--tls-verify=false", "--raw", "docker://"+e.host+"/"+rem+"/"+n+"@"+d.String())
+				require.Equal(t, d.String(), sha([]byte(raw)))
+				for _, l := range img.LayerList {
+					ld, err := l.Digest()
+					require.NoError(t, err)
+					b, err := os.ReadFile(filepath.Join(out, ld.Hex))
+					require.NoError(t, err, "layer %s copied", ld)
+					require.Equal(t, ld.String(), sha(b))
+				}
+			}
+			raw := sk.must("inspect", "--tls-verify=false", "--raw", ref)
+			require.Equal(t, dI.String(), sha([]byte(raw)), "the upstream's index")
+			got, err := e.image(rem + "/" + n + ":1")
+			require.NoError(t, err)
+			require.Equal(t, dI, got)
+			e.fsckClean()
+		})
+	}
 }
