@@ -6,6 +6,7 @@ import (
 	"github.com/pkgvc/pkgvc/kinds/container"
 	"github.com/pkgvc/pkgvc/kinds/container/registry"
 	contupstream "github.com/pkgvc/pkgvc/kinds/container/upstream"
+	"github.com/pkgvc/pkgvc/kinds/deb"
 	"github.com/pkgvc/pkgvc/kinds/file"
 	filepub "github.com/pkgvc/pkgvc/kinds/file/publication"
 	fileupstream "github.com/pkgvc/pkgvc/kinds/file/upstream"
@@ -20,7 +21,7 @@ import (
 // Kinds returns a fresh registry of all content kinds. The first is the
 // default (Default): the kind of a repository created without one.
 func Kinds() *repo.Kinds {
-	return repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{})
+	return repo.NewKinds(file.Kind{}, python.Kind{}, container.Kind{}, deb.Kind{})
 }
 
 // Publishers returns a fresh registry of all publishers.
