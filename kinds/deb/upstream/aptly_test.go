@@ -5,6 +5,7 @@ package upstream_test
 // served by nginx on loopback.
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"net"
 	"os"
@@ -149,6 +150,9 @@ func newArchive() (*archive, func(), error) {
 	if err := tamper(filepath.Join(public, "bad", "dists", "stable", "main")); err != nil {
 		return nil, cleanup, err
 	}
+	if err := craft(filepath.Join(public, "crafted", "dists", "stable"), env); err != nil {
+		return nil, cleanup, err
+	}
 	port, err := freePort()
 	if err != nil {
 		return nil, cleanup, err
@@ -251,4 +255,33 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// craftedPackages is a Packages index whose stanza lacks its SHA256.
+const craftedPackages = `Package: no-sum
+Version: 1.0
+Architecture: all
+Filename: pool/main/n/no-sum/no-sum_1.0_all.deb
+Size: 10
+MD5sum: 0123456789abcdef0123456789abcdef
+Description: a stanza without SHA256
+`
+
+// craft writes a suite whose correctly signed Release lists an index
+// with a bad stanza.
+func craft(dists string, env []string) error {
+	idx := filepath.Join(dists, "main", "binary-all")
+	if err := os.MkdirAll(idx, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(idx, "Packages"), []byte(craftedPackages), 0o644); err != nil {
+		return err
+	}
+	rel := fmt.Sprintf("Suite: stable\nCodename: stable\nComponents: main\nArchitectures: all\nSHA256:\n %x %d main/binary-all/Packages\n",
+		sha256.Sum256([]byte(craftedPackages)), len(craftedPackages))
+	if err := os.WriteFile(filepath.Join(dists, "Release"), []byte(rel), 0o644); err != nil {
+		return err
+	}
+	return run(env, "gpg", "--batch", "--local-user", "up@example.invalid", "--digest-algo", "SHA256", "--clearsign",
+		"--output", filepath.Join(dists, "InRelease"), filepath.Join(dists, "Release"))
 }

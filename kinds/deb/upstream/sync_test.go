@@ -164,17 +164,21 @@ func TestSyncRefusals(t *testing.T) {
 	f.create(t, remoteOf("wrongkey-plain", "plain", upstream.Options{Keyring: arc.other}))
 	f.create(t, remoteOf("unsigned", "unsigned", upstream.Options{}))
 	f.create(t, remoteOf("tampered", "bad", upstream.Options{}))
+	f.create(t, remoteOf("crafted", "crafted", upstream.Options{Architectures: []string{"all"}}))
+	_, err := f.sync(t, "crafted", false)
+	require.ErrorContains(t, err, "no-sum: no SHA256 field", "a stanza without its hash is refused, clearly")
 	for name, want := range map[string]error{
 		"wrongkey": upstream.ErrBadSignature, "wrongkey-plain": upstream.ErrBadSignature,
 		"unsigned": upstream.ErrUnsigned, "tampered": upstream.ErrIndexMismatch,
 	} {
-		_, err := f.sync(t, name, false)
+		_, err = f.sync(t, name, false)
 		require.ErrorIs(t, err, want, name)
 	}
 	got, v := f.head(t)
 	require.Empty(t, got)
 	require.Zero(t, v, "a refused sync makes no version")
-	has, err := f.st.Objects().HasBlob(f.ctx, objects.Sum(arc.debs["hello-a_1.0_all.deb"]))
+	var has bool
+	has, err = f.st.Objects().HasBlob(f.ctx, objects.Sum(arc.debs["hello-a_1.0_all.deb"]))
 	require.NoError(t, err)
 	require.False(t, has, "nothing of a refused upstream is stored")
 
