@@ -152,4 +152,3 @@ func waitHTTP(t *testing.T, url string) {
 	}
 	t.Fatalf("%s did not answer 200", url)
 }
-
