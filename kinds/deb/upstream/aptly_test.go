@@ -132,6 +132,7 @@ func newArchive() (*archive, func(), error) {
 		pub("full", "bad", "-gpg-key=up@example.invalid"),
 		pub("full", "plain", "-gpg-key=up@example.invalid"),
 		pub("full", "unsigned", "-skip-signing"),
+		pub("full", "byhash", "-gpg-key=up@example.invalid", "-acquire-by-hash"),
 		ap("repo", "remove", "up", "hello-b (= 2.0)"),
 		ap("snapshot", "create", "shrunk", "from", "repo", "up"),
 		pub("shrunk", "shrunk", "-gpg-key=up@example.invalid"),
@@ -146,6 +147,16 @@ func newArchive() (*archive, func(), error) {
 	// plain: no InRelease, so Release and Release.gpg are read
 	if err := os.Remove(filepath.Join(public, "plain", "dists", "stable", "InRelease")); err != nil {
 		return nil, cleanup, err
+	}
+	// byhash: the indexes are served by their hash only
+	named, err := filepath.Glob(filepath.Join(public, "byhash", "dists", "stable", "main", "binary-*", "Packages*"))
+	if err != nil || len(named) == 0 {
+		return nil, cleanup, fmt.Errorf("no Packages in the byhash publication: %v", err)
+	}
+	for _, n := range named {
+		if err := os.Remove(n); err != nil {
+			return nil, cleanup, err
+		}
 	}
 	if err := tamper(filepath.Join(public, "bad", "dists", "stable", "main")); err != nil {
 		return nil, cleanup, err

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/pkgvc/pkgvc/remote"
@@ -91,6 +92,9 @@ func (o Options) check() error {
 	}
 	if o.Keyring == "" && !o.AllowUnsigned {
 		return errors.New("no keyring: give --keyring FILE, the key(s) the upstream signs its Release with (or --allow-unsigned)")
+	}
+	if o.Keyring != "" && !filepath.IsAbs(o.Keyring) {
+		return fmt.Errorf("keyring %q: give an absolute path (the remote keeps the path, and a sync may run in another directory)", o.Keyring)
 	}
 	if o.WithRecommends && !o.WithDeps {
 		return errors.New("--with-recommends needs --with-deps")

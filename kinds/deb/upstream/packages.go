@@ -49,7 +49,7 @@ func fetchIndex(ctx context.Context, up remote.Upstream, r *release, dists, p st
 	if want.size > maxIndex {
 		return nil, fmt.Errorf("%s: %d bytes, more than the %d read", p, want.size, maxIndex)
 	}
-	body, err := up.Client.Open(ctx, dists+p, want.size)
+	body, err := openIndex(ctx, up, r, dists, p, want)
 	if err != nil {
 		if errors.Is(err, remote.ErrSizeMismatch) {
 			return nil, fmt.Errorf("%s: %w: %v", p, ErrIndexMismatch, err)
@@ -79,6 +79,19 @@ func fetchIndex(ctx context.Context, up remote.Upstream, r *release, dists, p st
 		rd = bzip2.NewReader(rd)
 	}
 	return &capped{r: rd, left: maxIndexText, what: p}, nil
+}
+
+// openIndex opens the index at p, by its hash when the Release says the
+// archive serves indexes so (Acquire-By-Hash): a by-hash file cannot
+// change under a sync that started before the archive was updated.
+func openIndex(ctx context.Context, up remote.Upstream, r *release, dists, p string, want fileSum) (io.ReadCloser, error) {
+	if strings.EqualFold(r.p.Get("Acquire-By-Hash"), "yes") {
+		body, err := up.Client.Open(ctx, dists+path.Dir(p)+"/by-hash/SHA256/"+want.sha256, want.size)
+		if !notFound(err) {
+			return body, err
+		}
+	}
+	return up.Client.Open(ctx, dists+p, want.size)
 }
 
 // capped fails a stream longer than left bytes.

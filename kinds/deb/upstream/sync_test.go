@@ -158,6 +158,15 @@ func TestSyncReleaseGPGAndArmoredKeyring(t *testing.T) {
 	require.Equal(t, []string{"pool/main/h/hello-a/hello-a_1.0_all.deb"}, paths(got))
 }
 
+func TestSyncByHash(t *testing.T) {
+	f := newFixture(t)
+	f.create(t, remoteOf("byhash", "byhash", upstream.Options{Packages: []string{"hello-a"}}))
+	_, err := f.sync(t, "byhash", false)
+	require.NoError(t, err, "indexes read by their hash (Acquire-By-Hash)")
+	got, _ := f.head(t)
+	require.Equal(t, []string{"pool/main/h/hello-a/hello-a_1.0_all.deb"}, paths(got))
+}
+
 func TestSyncRefusals(t *testing.T) {
 	f := newFixture(t)
 	f.create(t, remoteOf("wrongkey", "good", upstream.Options{Keyring: arc.other}))
@@ -262,12 +271,13 @@ func TestSyncOnDemand(t *testing.T) {
 func TestRemoteValidation(t *testing.T) {
 	f := newFixture(t)
 	for name, o := range map[string]upstream.Options{
-		"no keyring":      {Suite: "stable", Components: []string{"main"}},
-		"missing keyring": {Suite: "stable", Keyring: filepath.Join(t.TempDir(), "none.gpg")},
-		"no suite":        {Keyring: arc.keyring},
-		"bad suite":       {Suite: "../x", Keyring: arc.keyring},
-		"bad component":   {Suite: "stable", Components: []string{"a/b"}, Keyring: arc.keyring},
-		"recommends":      {Suite: "stable", Keyring: arc.keyring, WithRecommends: true},
+		"no keyring":       {Suite: "stable", Components: []string{"main"}},
+		"missing keyring":  {Suite: "stable", Keyring: filepath.Join(t.TempDir(), "none.gpg")},
+		"no suite":         {Keyring: arc.keyring},
+		"bad suite":        {Suite: "../x", Keyring: arc.keyring},
+		"bad component":    {Suite: "stable", Components: []string{"a/b"}, Keyring: arc.keyring},
+		"recommends":       {Suite: "stable", Keyring: arc.keyring, WithRecommends: true},
+		"relative keyring": {Suite: "stable", Keyring: "up.gpg"},
 	} {
 		opts, err := remote.EncodeOptions(o)
 		require.NoError(t, err)
