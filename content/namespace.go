@@ -32,7 +32,7 @@ type NamespaceCache interface {
 // project make one upstream read and one repository.
 func WithNamespaceCache(c NamespaceCache) ServerOption {
 	return func(s *Server) {
-		n := &nsCache{c: c, names: make(map[nsKey]*remote.CacheRef)}
+		n := &nsCache{c: c, names: make(map[nsKey]*nsName)}
 		n.pull = newPuller(n.pullFunc, namespacePullWindow, PullNegativeTTL)
 		s.ns = n
 	}
@@ -56,8 +56,18 @@ type nsCache struct {
 	// names remembers the repositories found to exist, by the
 	// distribution's document revision and the name asked for; refs
 	// holds what the puller pulls into, by remote and repository.
-	names map[nsKey]*remote.CacheRef
+	names map[nsKey]*nsName
 	refs  sync.Map // [2]string{remote, repo} -> *remote.CacheRef
+}
+
+// nsName is a remembered cache repository: the configuration it had and
+// the refs stamp it was last seen at. A repository deleted and made again
+// under its name (by anyone) is another one, not the cache.
+type nsName struct {
+	ref   *remote.CacheRef
+	cfg   *repo.Config
+	stamp repo.RefsStamp
+	fresh bool
 }
 
 type nsKey struct {
@@ -114,7 +124,7 @@ func (s *Server) namespaceTarget(ctx context.Context, name string) (*Target, err
 			return nil, err
 		}
 	}
-	ref, err := s.ns.cacheRef(ctx, de, rest)
+	ref, err := s.cacheRef(ctx, de, rest)
 	if errors.Is(err, repo.ErrInvalid) || errors.Is(err, repo.ErrNotFound) {
 		return nil, nil // no project of the remote (or no remote): nothing served
 	}
@@ -144,28 +154,67 @@ func (s *Server) namespaceTarget(ctx context.Context, name string) (*Target, err
 }
 
 // cacheRef returns the cache repository of name under namespace de,
-// remembered once it exists.
-func (n *nsCache) cacheRef(ctx context.Context, de *distEntry, name string) (*remote.CacheRef, error) {
+// remembered once it exists while it stays the repository found then.
+func (s *Server) cacheRef(ctx context.Context, de *distEntry, name string) (*remote.CacheRef, error) {
+	n := s.ns
 	k := nsKey{de.name, de.rev, name}
+	stamp, fresh := s.stamp()
 	n.mu.Lock()
-	ref := n.names[k]
+	e := n.names[k]
 	n.mu.Unlock()
-	if ref != nil {
+	if e != nil {
+		if fresh && e.fresh && e.stamp == stamp {
+			return e.ref, nil
+		}
+		cfg, err := s.st.RepoConfig(ctx, e.ref.Repo)
+		if err == nil && sameRepoConfig(cfg, e.cfg) {
+			n.remember(k, &nsName{ref: e.ref, cfg: e.cfg, stamp: stamp, fresh: fresh})
+			return e.ref, nil
+		}
+		if err != nil && !errors.Is(err, repo.ErrRepoNotFound) {
+			return nil, err
+		}
+		n.forgetKey(k)
+	}
+	for range 3 {
+		ref, err := n.c.CacheRepo(ctx, de.d.Remote, de.name, name)
+		if err != nil || !ref.Exists {
+			return ref, err
+		}
+		cfg, err := s.st.RepoConfig(ctx, ref.Repo)
+		switch {
+		case errors.Is(err, repo.ErrRepoNotFound):
+			return &remote.CacheRef{Repo: ref.Repo, Upstream: ref.Upstream}, nil // deleted meanwhile: its pull makes it
+		case err != nil:
+			return nil, err
+		case cfg.Upstream == nil || cfg.Upstream.Name != ref.Upstream.Name || cfg.Upstream.Dist != ref.Upstream.Dist:
+			continue // replaced meanwhile: look again
+		}
+		n.remember(k, &nsName{ref: ref, cfg: cfg, stamp: stamp, fresh: fresh})
 		return ref, nil
 	}
-	ref, err := n.c.CacheRepo(ctx, de.d.Remote, de.name, name)
-	if err != nil {
-		return nil, err
+	return nil, fmt.Errorf("cache repository of %s keeps changing, retry", name)
+}
+
+// sameRepoConfig reports whether a and b configure one repository (made
+// once, not deleted and made again in between).
+func sameRepoConfig(a, b *repo.Config) bool {
+	return a.Incarnation == b.Incarnation && a.Created.Equal(b.Created) && a.Kind == b.Kind
+}
+
+func (n *nsCache) remember(k nsKey, e *nsName) {
+	n.mu.Lock()
+	if len(n.names) >= maxNames {
+		clear(n.names) // only saves reads
 	}
-	if ref.Exists {
-		n.mu.Lock()
-		if len(n.names) >= maxNames {
-			clear(n.names) // only saves reads
-		}
-		n.names[k] = ref
-		n.mu.Unlock()
-	}
-	return ref, nil
+	n.names[k] = e
+	n.mu.Unlock()
+}
+
+func (n *nsCache) forgetKey(k nsKey) {
+	n.mu.Lock()
+	delete(n.names, k)
+	n.mu.Unlock()
 }
 
 func (n *nsCache) forget(de *distEntry, name string) {
