@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,10 +55,25 @@ type nsCache struct {
 
 	mu sync.Mutex
 	// names remembers the repositories found to exist, by the
-	// distribution's document revision and the name asked for; refs
-	// holds what the puller pulls into, by remote and repository.
+	// distribution's document revision and the name asked for.
 	names map[nsKey]*nsName
-	refs  sync.Map // [2]string{remote, repo} -> *remote.CacheRef
+}
+
+// pullTarget is the puller's repository key of a cache repository: the
+// repository with what it caches, so that two images spelled into one
+// repository name never share a pull, and the pull needs nothing
+// remembered to know what it is.
+func pullTarget(ref *remote.CacheRef) string {
+	return strings.Join([]string{ref.Repo, ref.Upstream.Remote, ref.Upstream.Dist, ref.Upstream.Name}, "\x00")
+}
+
+// parsePullTarget is the inverse of pullTarget.
+func parsePullTarget(k string) (*remote.CacheRef, bool) {
+	f := strings.Split(k, "\x00")
+	if len(f) != 4 {
+		return nil, false
+	}
+	return &remote.CacheRef{Repo: f[0], Upstream: repo.Upstream{Remote: f[1], Dist: f[2], Name: f[3]}}, true
 }
 
 // nsName is a remembered cache repository: the configuration it had and
@@ -76,13 +92,22 @@ type nsKey struct {
 	name string
 }
 
-// pullFunc is the puller's PullFunc: rp is a cache repository.
+// pullFunc is the puller's PullFunc: rp is a pullTarget. An image whose
+// repository another image took meanwhile (two names spelled into one
+// repository name, pulled at once) is pulled into the one CacheRepo
+// names now.
 func (n *nsCache) pullFunc(ctx context.Context, rem, rp string, refs []string) (PullResult, error) {
-	v, ok := n.refs.Load([2]string{rem, rp})
+	ref, ok := parsePullTarget(rp)
 	if !ok {
 		return PullResult{}, fmt.Errorf("repository %s: %w", rp, ErrNoPullThrough)
 	}
-	res, err := n.c.PullCache(ctx, v.(*remote.CacheRef), refs)
+	res, err := n.c.PullCache(ctx, ref, refs)
+	if errors.Is(err, repo.ErrConflict) {
+		now, cerr := n.c.CacheRepo(ctx, ref.Upstream.Remote, ref.Upstream.Dist, ref.Upstream.Name)
+		if cerr == nil && now.Repo != ref.Repo {
+			res, err = n.c.PullCache(ctx, now, refs)
+		}
+	}
 	if err != nil {
 		return PullResult{}, err
 	}
@@ -230,9 +255,8 @@ func (s *Server) pullCache(ctx context.Context, d *dist.Distribution, name strin
 	if s.ns == nil || d.Remote == "" {
 		return ErrNoPullThrough
 	}
-	ref := &remote.CacheRef{Repo: d.Repo, Upstream: *d.Cache}
-	s.ns.refs.Store([2]string{d.Remote, d.Repo}, ref)
-	err := s.pullLimited(ctx, d.Remote, func() error { return s.ns.pull.getFresh(ctx, d.Remote, d.Repo, name, maxAge) })
+	rp := pullTarget(&remote.CacheRef{Repo: d.Repo, Upstream: *d.Cache})
+	err := s.pullLimited(ctx, d.Remote, func() error { return s.ns.pull.getFresh(ctx, d.Remote, rp, name, maxAge) })
 	if errors.Is(err, errNoProject) {
 		return fmt.Errorf("%s of %s: %w %s", name, d.Cache.Name, ErrNotOnRemote, d.Remote)
 	}
