@@ -258,12 +258,33 @@ func reasonError(w http.ResponseWriter, code int, msg string) {
 
 // textError writes a short plain-text error.
 func textError(w http.ResponseWriter, code int, msg string) {
+	clearContentHeaders(w)
+	http.Error(w, msg, code)
+}
+
+// ErrorWriter writes an error answer of status whose text is msg. It is
+// called with the content headers (ETag, Content-Length, ...) removed and
+// Cache-Control no-store set, Retry-After too on a 429; it writes the
+// status line and a body.
+type ErrorWriter func(w http.ResponseWriter, status int, msg string)
+
+// write answers as ew does, or in plain text for a nil ew.
+func (ew ErrorWriter) write(w http.ResponseWriter, status int, msg string) {
+	if ew == nil {
+		textError(w, status, msg)
+		return
+	}
+	clearContentHeaders(w)
+	ew(w, status, msg)
+}
+
+// clearContentHeaders removes the headers of content an error replaces.
+func clearContentHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	for _, k := range []string{"Etag", "Content-Length", "Accept-Ranges", "Content-Encoding", "Last-Modified"} {
 		delete(h, k)
 	}
 	h["Cache-Control"] = []string{"no-store"}
-	http.Error(w, msg, code)
 }
 
 // request is what one content request resolved to.
@@ -355,11 +376,16 @@ func redirectDir(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.internalTo(w, r, nil, what, err)
+}
+
+// internalTo is internal answering as ew does.
+func (s *Server) internalTo(w http.ResponseWriter, r *http.Request, ew ErrorWriter, what string, err error) {
 	if r.Context().Err() != nil {
 		return // the client went away
 	}
 	s.log.Error("serve", "path", r.URL.EscapedPath(), "what", what, "err", err, parallel.LogStack(err))
-	textError(w, http.StatusInternalServerError, "internal error: "+what+" (the server log tells more)")
+	ew.write(w, http.StatusInternalServerError, "internal error: "+what+" (the server log tells more)")
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -411,7 +437,7 @@ func (s *Server) serveVersionPath(w http.ResponseWriter, r *http.Request, q *req
 		if le.disp != nil { // nosniff and the CSP are on every response (ops.go)
 			h["Content-Disposition"] = le.disp
 		}
-		s.serveRecord(w, r, &le.rec)
+		s.serveRecord(w, r, &le.rec, nil)
 		return
 	}
 	if puberr != nil {
@@ -512,7 +538,7 @@ func (s *Server) servePubFile(w http.ResponseWriter, r *http.Request, q *request
 		}
 		h["Content-Type"] = []string{ct}
 		h["Cache-Control"] = cc
-		s.serveRecord(w, r, &repo.Record{Path: f.Path, SHA256: f.ID, Size: f.Size})
+		s.serveRecord(w, r, &repo.Record{Path: f.Path, SHA256: f.ID, Size: f.Size}, nil)
 		return
 	}
 	slot := q.vs.pub.Load()

@@ -44,7 +44,7 @@ func quotedETag(id objects.ID) []string { return []string{`"` + id.String() + `"
 
 // serveRecord serves the content of a package record; Content-Type and
 // Cache-Control are set.
-func (s *Server) serveRecord(w http.ResponseWriter, r *http.Request, rec *repo.Record) {
+func (s *Server) serveRecord(w http.ResponseWriter, r *http.Request, rec *repo.Record, ew ErrorWriter) {
 	h := w.Header()
 	if be, ok := s.blobs.Get(rec.SHA256); ok {
 		h["Etag"] = be.etag
@@ -67,11 +67,11 @@ func (s *Server) serveRecord(w http.ResponseWriter, r *http.Request, rec *repo.R
 					return
 				}
 			}
-			s.serveFile(w, r, rec, be.path, f, be.etag)
+			s.serveFile(w, r, rec, be.path, f, be.etag, ew)
 			return
 		}
 	}
-	s.serveBlob(w, r, rec)
+	s.serveBlob(w, r, rec, ew)
 }
 
 // plainGet reports whether r is a GET of the whole content without
@@ -102,7 +102,7 @@ func serveBytes(w http.ResponseWriter, r *http.Request, be *blobEntry) {
 }
 
 // serveBlob serves a record's blob not yet known to be verified.
-func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, rec *repo.Record) {
+func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, rec *repo.Record, ew ErrorWriter) {
 	ctx := r.Context()
 	id := rec.SHA256
 	etag := quotedETag(id)
@@ -112,34 +112,34 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, rec *repo.Rec
 		f, err := os.Open(p)
 		if err == nil {
 			defer f.Close()
-			s.serveFile(w, r, rec, p, f, etag)
+			s.serveFile(w, r, rec, p, f, etag, ew)
 			return
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			s.internal(w, r, "open "+rec.Path, err)
+			s.internalTo(w, r, ew, "open "+rec.Path, err)
 			return
 		}
 	}
 	bs, err := objs.StatBlob(ctx, id)
 	if errors.Is(err, objects.ErrNotFound) {
-		s.serveMissing(w, r, rec)
+		s.serveMissing(w, r, rec, ew)
 		return
 	}
 	if err != nil {
-		s.internal(w, r, "open "+rec.Path, err)
+		s.internalTo(w, r, ew, "open "+rec.Path, err)
 		return
 	}
 	if bs.Size != rec.Size {
-		s.corrupt(w, r, rec, fmt.Errorf("blob %s: %w: %d bytes, record says %d", id, objects.ErrCorrupt, bs.Size, rec.Size))
+		s.corrupt(w, r, rec, ew, fmt.Errorf("blob %s: %w: %d bytes, record says %d", id, objects.ErrCorrupt, bs.Size, rec.Size))
 		return
 	}
 	if r.Method == http.MethodGet && r.Header.Get("Range") != "" {
 		// Ranges are read unverified: the whole blob is checked first.
 		if err := objs.VerifyBlob(ctx, id); err != nil { // and marks it damaged if it is
 			if errors.Is(err, objects.ErrCorrupt) {
-				s.corrupt(w, r, rec, err)
+				s.corrupt(w, r, rec, ew, err)
 			} else {
-				s.internal(w, r, "read "+rec.Path, err)
+				s.internalTo(w, r, ew, "read "+rec.Path, err)
 			}
 			return
 		}
@@ -155,27 +155,27 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, rec *repo.Rec
 // serveFile serves a raw blob file f at p: a small one is read, verified
 // and kept in memory; a larger one is streamed through a verifying reader
 // that withholds its end on a mismatch.
-func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rec *repo.Record, p string, f *os.File, etag []string) {
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rec *repo.Record, p string, f *os.File, etag []string, ew ErrorWriter) {
 	fi, err := f.Stat()
 	if err != nil {
-		s.internal(w, r, "open "+rec.Path, err)
+		s.internalTo(w, r, ew, "open "+rec.Path, err)
 		return
 	}
 	ident, _ := identOfInfo(fi)
 	id := rec.SHA256
 	if fi.Size() != rec.Size {
-		s.corrupt(w, r, rec, fmt.Errorf("blob %s: %w: file has %d bytes, record says %d", id, objects.ErrCorrupt, fi.Size(), rec.Size))
+		s.corrupt(w, r, rec, ew, fmt.Errorf("blob %s: %w: file has %d bytes, record says %d", id, objects.ErrCorrupt, fi.Size(), rec.Size))
 		return
 	}
 	size := []string{strconv.FormatInt(rec.Size, 10)}
 	if rec.Size <= maxSmallBlob && s.memBytes > 0 && r.Method == http.MethodGet {
 		data := make([]byte, rec.Size)
 		if _, err := io.ReadFull(f, data); err != nil {
-			s.internal(w, r, "read "+rec.Path, err)
+			s.internalTo(w, r, ew, "read "+rec.Path, err)
 			return
 		}
 		if objects.Sum(data) != id {
-			s.corrupt(w, r, rec, fmt.Errorf("blob %s: %w: digest mismatch", id, objects.ErrCorrupt))
+			s.corrupt(w, r, rec, ew, fmt.Errorf("blob %s: %w: digest mismatch", id, objects.ErrCorrupt))
 			return
 		}
 		be := &blobEntry{path: p, ident: ident, data: data, size: size, etag: etag}
@@ -190,7 +190,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rec *repo.Rec
 		// A range cannot be checked against the digest: the whole file is,
 		// once, and remembered while the file stays as it was.
 		if err := verifyFile(f, id, rec.Size); err != nil {
-			s.corrupt(w, r, rec, err)
+			s.corrupt(w, r, rec, ew, err)
 			return
 		}
 		if fi2, err := f.Stat(); err == nil {
@@ -228,9 +228,9 @@ func verifyFile(f *os.File, id objects.ID, size int64) error {
 
 // corrupt answers a request for content found corrupt before anything was
 // sent.
-func (s *Server) corrupt(w http.ResponseWriter, r *http.Request, rec *repo.Record, err error) {
+func (s *Server) corrupt(w http.ResponseWriter, r *http.Request, rec *repo.Record, ew ErrorWriter, err error) {
 	s.log.Error("corrupt content", "path", rec.Path, "err", err)
-	textError(w, http.StatusInternalServerError, "internal error: the stored content of "+rec.Path+" is corrupt; run `pkgvc fsck`")
+	ew.write(w, http.StatusInternalServerError, "internal error: the stored content of "+rec.Path+" is corrupt; run `pkgvc fsck`")
 }
 
 // abort cuts a response whose headers (and maybe part of whose body) went
@@ -245,14 +245,14 @@ func (s *Server) abort(r *http.Request, rec *repo.Record, err error) {
 
 // serveMissing serves a record whose blob is not in the store: an on-demand
 // one is fetched from its remote while streaming to the client.
-func (s *Server) serveMissing(w http.ResponseWriter, r *http.Request, rec *repo.Record) {
+func (s *Server) serveMissing(w http.ResponseWriter, r *http.Request, rec *repo.Record, ew ErrorWriter) {
 	if !repo.IsOnDemand(*rec) {
 		s.log.Error("missing content", "path", rec.Path, "blob", rec.SHA256)
-		textError(w, http.StatusInternalServerError, "internal error: the content of "+rec.Path+" is missing from the store; run `pkgvc fsck`")
+		ew.write(w, http.StatusInternalServerError, "internal error: the content of "+rec.Path+" is missing from the store; run `pkgvc fsck`")
 		return
 	}
 	if s.fetch == nil {
-		textError(w, http.StatusServiceUnavailable, "unavailable: "+rec.Path+" is fetched on demand and this server cannot fetch")
+		ew.write(w, http.StatusServiceUnavailable, "unavailable: "+rec.Path+" is fetched on demand and this server cannot fetch")
 		return
 	}
 	h := w.Header()
@@ -276,12 +276,12 @@ func (s *Server) serveMissing(w http.ResponseWriter, r *http.Request, rec *repo.
 	var rl *RateLimitError
 	if !cw.started && errors.As(err, &rl) {
 		rl.SetRetryAfter(w)
-		textError(w, http.StatusTooManyRequests, "too many requests: the upstream of remote "+rl.Remote+" asks to wait before "+rec.Path+" is fetched")
+		ew.write(w, http.StatusTooManyRequests, "too many requests: the upstream of remote "+rl.Remote+" asks to wait before "+rec.Path+" is fetched")
 		return
 	}
 	if !cw.started {
 		s.log.Error("fetch", "path", rec.Path, "err", err, parallel.LogStack(err))
-		textError(w, http.StatusBadGateway, "bad gateway: fetching "+rec.Path+" from its remote failed: "+oneLine(err.Error()))
+		ew.write(w, http.StatusBadGateway, "bad gateway: fetching "+rec.Path+" from its remote failed: "+oneLine(err.Error()))
 		return
 	}
 	s.abort(r, rec, err)

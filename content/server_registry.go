@@ -127,7 +127,20 @@ func (t *Target) Prefix(ctx context.Context, prefix string, fn func(repo.Record)
 // verified while it is read, on-demand content fetched. The caller sets
 // Content-Type and Cache-Control.
 func (s *Server) ServeRecord(w http.ResponseWriter, r *http.Request, rec *repo.Record) {
-	s.serveRecord(w, r, rec)
+	s.serveRecord(w, r, rec, nil)
+}
+
+// ServeRecordOptions change how ServeRecordWith answers.
+type ServeRecordOptions struct {
+	// Error writes the error answers (a failed on-demand fetch, a
+	// rate-limited upstream, corrupt or missing content) in the caller's
+	// protocol; nil writes plain text.
+	Error ErrorWriter
+}
+
+// ServeRecordWith is ServeRecord answering errors as o says.
+func (s *Server) ServeRecordWith(w http.ResponseWriter, r *http.Request, rec *repo.Record, o ServeRecordOptions) {
+	s.serveRecord(w, r, rec, o.Error)
 }
 
 // BlobWritten tells the server that blob id was just written to the

@@ -92,9 +92,8 @@ func (b *Batch) PutBlob(ctx context.Context, r io.Reader) (PutResult, error) {
 		defer s.samplePool.Put(samplePtr)
 		sample = *samplePtr
 	}
-	n, err := io.ReadFull(r, sample)
-	eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-	if err != nil && !eof {
+	n, eof, err := readFull(r, sample)
+	if err != nil {
 		return PutResult{}, fmt.Errorf("put blob: read: %w", err)
 	}
 	sample = sample[:n]
@@ -309,8 +308,9 @@ func (s *Store) pump(ctx context.Context, w io.Writer, h hash.Hash, r io.Reader)
 			}
 			// r may be an upstream's decoder: its panic fails this Put.
 			var n int
+			var eof bool
 			err := parallel.Safe(func() (err error) {
-				n, err = io.ReadFull(r, *buf)
+				n, eof, err = readFull(r, *buf)
 				return err
 			})
 			if n > 0 {
@@ -318,7 +318,7 @@ func (s *Store) pump(ctx context.Context, w io.Writer, h hash.Hash, r io.Reader)
 			} else {
 				free <- buf
 			}
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			if eof && err == nil {
 				return
 			}
 			if err != nil {
@@ -615,4 +615,21 @@ func (m *memStaged) Commit(ctx context.Context, key string) error {
 func (m *memStaged) Abort() error {
 	m.data = nil
 	return nil
+}
+
+// readFull fills buf from r, as io.ReadFull does, but ends only at r's
+// io.EOF: an io.ErrUnexpectedEOF that r returns (a connection dropped
+// mid-body, a truncated stream) is an error, not the end of the content.
+func readFull(r io.Reader, buf []byte) (n int, eof bool, err error) {
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		switch {
+		case errors.Is(err, io.EOF):
+			return n, true, nil
+		case err != nil:
+			return n, false, err
+		}
+	}
+	return n, false, nil
 }

@@ -388,7 +388,7 @@ func (p *pruner) manifest(ctx context.Context, id objects.ID) (*format.Manifest,
 	if m, ok := p.parsed[id]; ok {
 		return m, nil
 	}
-	m, err := loadManifest(ctx, p.st, p.manifests[id][0])
+	m, err := LoadManifest(ctx, p.st, p.manifests[id][0])
 	if err != nil && ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -396,7 +396,9 @@ func (p *pruner) manifest(ctx context.Context, id objects.ID) (*format.Manifest,
 	return m, nil
 }
 
-func loadManifest(ctx context.Context, st *repo.Store, r repo.Record) (*format.Manifest, error) {
+// LoadManifest reads and parses the manifest record r names, at most
+// format.MaxManifestSize bytes.
+func LoadManifest(ctx context.Context, st *repo.Store, r repo.Record) (*format.Manifest, error) {
 	if r.Size > format.MaxManifestSize {
 		return nil, format.ErrManifestTooLarge
 	}

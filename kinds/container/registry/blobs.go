@@ -37,8 +37,14 @@ func (q *request) getBlob(w http.ResponseWriter, r *http.Request, digest string)
 				rec, found, err = q.findBlobDigest(ctx, dr)
 			}
 		case errors.Is(perr, content.ErrNoPullThrough), errors.Is(perr, content.ErrNotOnRemote):
+		case q.rateLimited(w, perr, reference{d: dr}):
+			return
 		default:
+			// Unknown is not the answer: the upstream may have it once
+			// it is back, and a client is to retry.
 			q.g.s.Logger().Warn("pull-through", "dist", q.t.Dist.Name, "remote", q.t.Dist.Remote, "blob", digest, "err", perr)
+			writeError(w, http.StatusBadGateway, codeUnavailable, fmt.Sprintf("blob %s is not in %s, and pulling it from remote %s failed: %s", digest, q.name, q.t.Dist.Remote, oneLine(perr.Error())), nil)
+			return
 		}
 	}
 	if err != nil {
@@ -53,7 +59,7 @@ func (q *request) getBlob(w http.ResponseWriter, r *http.Request, digest string)
 	h.Set("Content-Type", octetStream)
 	h.Set("Docker-Content-Digest", digest)
 	h.Set("Cache-Control", q.cacheControl(true))
-	q.g.s.ServeRecord(w, r, &rec)
+	q.g.s.ServeRecordWith(w, r, &rec, serveOptions)
 }
 
 // findBlob looks blob hex up in the distribution (see holds).

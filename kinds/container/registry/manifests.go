@@ -162,7 +162,7 @@ func (q *request) getManifest(w http.ResponseWriter, r *http.Request, refStr str
 	h.Set("Content-Type", mt)
 	h.Set("Docker-Content-Digest", servedDigest(ref, rec))
 	h.Set("Cache-Control", q.cacheControl(ref.tag == ""))
-	q.g.s.ServeRecord(w, r, &rec)
+	q.g.s.ServeRecordWith(w, r, &rec, serveOptions)
 }
 
 // relookup resolves the distribution again and looks p up.
@@ -560,19 +560,7 @@ func (g *registry) manifestRemovals(ctx context.Context, v versionReader, d dige
 
 // readManifest reads and parses a manifest record's content.
 func (g *registry) readManifest(ctx context.Context, rec repo.Record) (*ociformat.Manifest, error) {
-	if rec.Size > ociformat.MaxManifestSize {
-		return nil, ociformat.ErrManifestTooLarge
-	}
-	rc, err := g.st.Objects().OpenBlob(ctx, rec.SHA256)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, ociformat.MaxManifestSize+1))
-	if err != nil {
-		return nil, err
-	}
-	return ociformat.Parse(rec.Metadata[container.MetaMediaType], data)
+	return container.LoadManifest(ctx, g.st, rec)
 }
 
 // listTags answers tags/list, sorted, paged with n and last.

@@ -41,6 +41,10 @@ type nsEnv struct {
 	ds     *dist.Dists // with remotes, to make namespace caches
 	mu     sync.Mutex
 	counts map[string]int // "GET <path>" of manifests, upstream
+	// hook, if set, sees each upstream request first; it reports whether
+	// it answered the request itself.
+	hook     func(w http.ResponseWriter, r *http.Request) bool
+	proxyURL string
 }
 
 // lazyCache is the manager, known once the fixture's store is.
@@ -68,15 +72,29 @@ func newNSEnv(t *testing.T, opts ...content.ServerOption) *nsEnv {
 			e.counts[r.Method+" "+r.URL.Path]++
 			e.mu.Unlock()
 		}
+		e.mu.Lock()
+		hook := e.hook
+		e.mu.Unlock()
+		if hook != nil && hook(w, r) {
+			return
+		}
 		rp.ServeHTTP(w, r)
 	}))
 	t.Cleanup(proxy.Close)
+	e.proxyURL = proxy.URL
 	e.m = remote.New(e.st, remoteall.Syncers(), remote.WithRetryBackoff(time.Millisecond, 5*time.Millisecond))
 	lc.m = e.m
 	e.ds = dist.NewDists(e.st, dist.WithRemotes(e.m))
 	_, err = e.m.Create(e.ctx, remote.Remote{Name: "hub", Kind: cupstream.Kind, URL: proxy.URL, Retries: 1})
 	require.NoError(t, err)
 	return e
+}
+
+// setHook makes h see the upstream requests from now on (nil: none).
+func (e *nsEnv) setHook(h func(w http.ResponseWriter, r *http.Request) bool) {
+	e.mu.Lock()
+	e.hook = h
+	e.mu.Unlock()
 }
 
 // count returns the upstream reads of a manifest: GETs, and HEADs.

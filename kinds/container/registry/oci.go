@@ -276,3 +276,19 @@ type request struct {
 	name string
 	who  string // the token's name, once authorized
 }
+
+// serveOptions make the content server answer a record's errors as the
+// distribution API does: an OCI error body, with a code for the status.
+var serveOptions = content.ServeRecordOptions{Error: contentError}
+
+// contentError is the content server's error answer as an OCI one.
+func contentError(w http.ResponseWriter, status int, msg string) {
+	code := codeUnknown
+	switch status {
+	case http.StatusTooManyRequests:
+		code = codeTooManyRequests
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		code = codeUnavailable
+	}
+	writeError(w, status, code, msg, nil)
+}

@@ -44,6 +44,8 @@ type Registry struct {
 
 	t   testing.TB
 	cmd *exec.Cmd
+	bin string // the docker-registry binary
+	cfg string // its configuration file
 }
 
 // Start starts docker-registry, with deletes enabled, until the test
@@ -62,25 +64,40 @@ func Start(t testing.TB, extra string) *Registry {
 		Auth: authn.Anonymous,
 		t:    t,
 	}
-	cfgFile := filepath.Join(dir, "config.yml")
+	r.bin, r.cfg = bin, filepath.Join(dir, "config.yml")
 	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n%s", r.Root, r.Addr, extra)
-	require.NoError(t, os.WriteFile(cfgFile, []byte(cfg), 0o644))
-	r.cmd = exec.Command(bin, "serve", cfgFile)
-	r.cmd.Stdout, r.cmd.Stderr = io.Discard, io.Discard
-	require.NoError(t, r.cmd.Start())
+	require.NoError(t, os.WriteFile(r.cfg, []byte(cfg), 0o644))
 	t.Cleanup(r.Stop)
+	r.run()
+	return r
+}
+
+// run starts the registry process and waits until it answers.
+func (r *Registry) run() {
+	r.t.Helper()
+	r.cmd = exec.Command(r.bin, "serve", r.cfg)
+	r.cmd.Stdout, r.cmd.Stderr = io.Discard, io.Discard
+	require.NoError(r.t, r.cmd.Start())
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := http.Get(r.URL() + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			return r
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("docker-registry did not start on %s: %v", r.Addr, err)
+			r.t.Fatalf("docker-registry did not start on %s: %v", r.Addr, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Restart starts the stopped registry again on the same port, with the
+// same storage.
+func (r *Registry) Restart() {
+	r.t.Helper()
+	r.Stop()
+	r.run()
 }
 
 // StartAuth starts docker-registry with htpasswd Basic auth for
