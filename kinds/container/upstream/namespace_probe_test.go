@@ -1,6 +1,7 @@
 package upstream_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -36,4 +37,18 @@ func TestNamespaceCacheRepoKept(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ref.Repo, again.Repo, "the repository holding the cached image")
 	require.True(t, again.Exists)
+}
+
+// A name Docker Hub's shorthand makes too long (library/ + 250
+// characters) is no image name: refused as the client's, not tried
+// upstream.
+func TestNamespaceDockerHubTooLong(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.m.Create(ctx(t), remote.Remote{Name: "dh", Kind: upstream.Kind, URL: "https://registry-1.docker.io"})
+	require.NoError(t, err)
+	_, err = e.m.CacheRepo(ctx(t), "dh", "ns", strings.Repeat("a", 250))
+	require.ErrorIs(t, err, repo.ErrInvalid)
+	ref, err := e.m.CacheRepo(ctx(t), "dh", "ns", strings.Repeat("a", 247))
+	require.NoError(t, err, "library/ + 247 is 255")
+	require.Equal(t, "library/"+strings.Repeat("a", 247), ref.Upstream.Name)
 }
