@@ -153,6 +153,12 @@ func (s *Server) namespaceTarget(ctx context.Context, name string) (*Target, err
 	if errors.Is(err, repo.ErrInvalid) || errors.Is(err, repo.ErrNotFound) {
 		return nil, nil // no project of the remote (or no remote): nothing served
 	}
+	if errors.Is(err, repo.ErrConflict) {
+		// Every name the project's repository may take is another's:
+		// the operator must free one; the client is told nothing is here.
+		s.log.Warn("namespace cache", "dist", de.name, "name", rest, "err", err)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

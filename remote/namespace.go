@@ -133,7 +133,9 @@ func cacheRepoNames(distName, canon string) []string {
 
 // sameCache reports whether a repository recording got caches want.
 func sameCache(got, want *repo.Upstream) bool {
-	return got != nil && got.Name == want.Name && got.Dist == want.Dist
+	// The remote too: a distribution moved to another registry caches
+	// that registry's images in repositories of their own.
+	return got != nil && got.Name == want.Name && got.Dist == want.Dist && got.Remote == want.Remote
 }
 
 // narrow returns r read for repository info: a remote standing for a
