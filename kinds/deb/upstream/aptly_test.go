@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -26,18 +27,26 @@ type archive struct {
 	debs    map[string][]byte
 }
 
-var arc *archive
+// arc is the test upstream, made by the first test that needs it.
+var (
+	arc        *archive
+	arcErr     error
+	arcOnce    sync.Once
+	arcCleanup = func() {}
+)
+
+// needArchive makes the test upstream, once.
+func needArchive(t *testing.T) {
+	t.Helper()
+	arcOnce.Do(func() { arc, arcCleanup, arcErr = newArchive() })
+	if arcErr != nil {
+		t.Fatal("test upstream:", arcErr)
+	}
+}
 
 func TestMain(m *testing.M) {
-	a, cleanup, err := newArchive()
-	if err != nil {
-		cleanup()
-		fmt.Fprintln(os.Stderr, "test upstream:", err)
-		os.Exit(1)
-	}
-	arc = a
 	code := m.Run()
-	cleanup()
+	arcCleanup() // nginx and gpg-agent stop with the tests
 	os.Exit(code)
 }
 

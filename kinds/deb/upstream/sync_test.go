@@ -27,6 +27,7 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T) *fixture {
+	needArchive(t)
 	ctx := context.Background()
 	st, err := fsstore.OpenDir(ctx, filepath.Join(t.TempDir(), "store"), all.Kinds())
 	require.NoError(t, err)
