@@ -5,12 +5,15 @@ package upstream_test
 // served by nginx on loopback.
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -170,7 +173,7 @@ func newArchive() (*archive, func(), error) {
 	if err := tamper(filepath.Join(public, "bad", "dists", "stable", "main")); err != nil {
 		return nil, cleanup, err
 	}
-	if err := craft(filepath.Join(public, "crafted", "dists", "stable"), env); err != nil {
+	if err := crafts(public, env); err != nil {
 		return nil, cleanup, err
 	}
 	port, err := freePort()
@@ -287,21 +290,64 @@ MD5sum: 0123456789abcdef0123456789abcdef
 Description: a stanza without SHA256
 `
 
-// craft writes a suite whose correctly signed Release lists an index
-// with a bad stanza.
-func craft(dists string, env []string) error {
-	idx := filepath.Join(dists, "main", "binary-all")
-	if err := os.MkdirAll(idx, 0o755); err != nil {
-		return err
+// craft writes a suite under prefix, its Release (signed) listing files
+// (paths under dists/stable/) and its pool that of the good publication.
+func craft(public, prefix string, files map[string][]byte, env []string) error {
+	dists := filepath.Join(public, prefix, "dists", "stable")
+	var sums strings.Builder
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dists, p)), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dists, p), files[p], 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(&sums, " %x %d %s\n", sha256.Sum256(files[p]), len(files[p]), p)
 	}
-	if err := os.WriteFile(filepath.Join(idx, "Packages"), []byte(craftedPackages), 0o644); err != nil {
-		return err
-	}
-	rel := fmt.Sprintf("Suite: stable\nCodename: stable\nComponents: main\nArchitectures: all\nSHA256:\n %x %d main/binary-all/Packages\n",
-		sha256.Sum256([]byte(craftedPackages)), len(craftedPackages))
+	rel := "Suite: stable\nCodename: stable\nComponents: main\nArchitectures: all\nSHA256:\n" + sums.String()
 	if err := os.WriteFile(filepath.Join(dists, "Release"), []byte(rel), 0o644); err != nil {
+		return err
+	}
+	if err := os.Symlink(filepath.Join(public, "good", "pool"), filepath.Join(public, prefix, "pool")); err != nil {
 		return err
 	}
 	return run(env, "gpg", "--batch", "--local-user", "up@example.invalid", "--digest-algo", "SHA256", "--clearsign",
 		"--output", filepath.Join(dists, "InRelease"), filepath.Join(dists, "Release"))
+}
+
+// crafts writes the hand-made suites: a stanza without its hash,
+// indexes only in bzip2 or only plain, and an .xz listed with others
+// (whose bytes would not parse).
+func crafts(public string, env []string) error {
+	good, err := os.ReadFile(filepath.Join(public, "good", "dists", "stable", "main", "binary-all", "Packages"))
+	if err != nil {
+		return err
+	}
+	compress := func(tool string) ([]byte, error) {
+		var out bytes.Buffer
+		cmd := exec.Command(tool, "-c")
+		cmd.Stdin, cmd.Stdout = bytes.NewReader(good), &out
+		err := cmd.Run()
+		return out.Bytes(), err
+	}
+	bz, err := compress("bzip2")
+	if err != nil {
+		return err
+	}
+	xzd, err := compress("xz")
+	if err != nil {
+		return err
+	}
+	const idx = "main/binary-all/Packages"
+	for prefix, files := range map[string]map[string][]byte{
+		"crafted":   {idx: []byte(craftedPackages)},
+		"bz2only":   {idx + ".bz2": bz},
+		"xzfirst":   {idx + ".xz": xzd, idx + ".gz": []byte("not read: .xz comes first"), idx: []byte("not read either")},
+		"plainonly": {idx: good},
+	} {
+		if err := craft(public, prefix, files, env); err != nil {
+			return err
+		}
+	}
+	return nil
 }

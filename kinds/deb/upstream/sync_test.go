@@ -168,6 +168,18 @@ func TestSyncByHash(t *testing.T) {
 	require.Equal(t, []string{"pool/main/h/hello-a/hello-a_1.0_all.deb"}, paths(got))
 }
 
+func TestSyncCompressions(t *testing.T) {
+	for _, prefix := range []string{"bz2only", "plainonly", "xzfirst"} {
+		f := newFixture(t)
+		f.create(t, remoteOf("up", prefix, upstream.Options{Architectures: []string{"all"}, Packages: []string{"hello-a"}}))
+		_, err := f.sync(t, "up", false)
+		require.NoError(t, err, prefix)
+		got, _ := f.head(t)
+		require.Equal(t, []string{"pool/main/h/hello-a/hello-a_1.0_all.deb"}, paths(got), prefix)
+		require.Equal(t, arc.debs["hello-a_1.0_all.deb"], f.blob(t, got["pool/main/h/hello-a/hello-a_1.0_all.deb"]), prefix)
+	}
+}
+
 func TestSyncRefusals(t *testing.T) {
 	f := newFixture(t)
 	f.create(t, remoteOf("wrongkey", "good", upstream.Options{Keyring: arc.other}))
