@@ -338,16 +338,46 @@ func crafts(public string, env []string) error {
 	if err != nil {
 		return err
 	}
+	// hello-a's stanza with hello-b 2.0's SHA256: the .deb cannot verify
+	badSum, err := swapSHA256(good, "hello-a", "hello-b")
+	if err != nil {
+		return err
+	}
 	const idx = "main/binary-all/Packages"
 	for prefix, files := range map[string]map[string][]byte{
 		"crafted":   {idx: []byte(craftedPackages)},
 		"bz2only":   {idx + ".bz2": bz},
 		"xzfirst":   {idx + ".xz": xzd, idx + ".gz": []byte("not read: .xz comes first"), idx: []byte("not read either")},
 		"plainonly": {idx: good},
+		"badsum":    {idx: badSum},
 	} {
 		if err := craft(public, prefix, files, env); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// swapSHA256 gives package a's stanza the SHA256 of b's first one.
+func swapSHA256(packages []byte, a, b string) ([]byte, error) {
+	stanzas := strings.Split(string(packages), "\n\n")
+	sumOf := func(name string) (int, string) {
+		for i, st := range stanzas {
+			if strings.HasPrefix(st, "Package: "+name+"\n") {
+				for _, l := range strings.Split(st, "\n") {
+					if v, ok := strings.CutPrefix(l, "SHA256: "); ok {
+						return i, v
+					}
+				}
+			}
+		}
+		return -1, ""
+	}
+	ia, sa := sumOf(a)
+	_, sb := sumOf(b)
+	if ia < 0 || sa == "" || sb == "" {
+		return nil, fmt.Errorf("no SHA256 of %s or %s in the Packages", a, b)
+	}
+	stanzas[ia] = strings.Replace(stanzas[ia], sa, sb, 1)
+	return []byte(strings.Join(stanzas, "\n\n")), nil
 }

@@ -180,6 +180,20 @@ func TestSyncCompressions(t *testing.T) {
 	}
 }
 
+func TestSyncRefusesADebOfOtherBytes(t *testing.T) {
+	f := newFixture(t)
+	f.create(t, remoteOf("up", "badsum", upstream.Options{Architectures: []string{"all"}, Packages: []string{"hello-a"}}))
+	_, err := f.sync(t, "up", false)
+	require.ErrorIs(t, err, remote.ErrDigestMismatch, "hello-a's stanza gives another file's SHA256")
+	require.ErrorContains(t, err, "hello-a_1.0_all.deb")
+	got, v := f.head(t)
+	require.Empty(t, got)
+	require.Zero(t, v, "no version")
+	has, err := f.st.Objects().HasBlob(f.ctx, objects.Sum(arc.debs["hello-a_1.0_all.deb"]))
+	require.NoError(t, err)
+	require.False(t, has, "the bytes that did not verify are not stored")
+}
+
 func TestSyncRefusals(t *testing.T) {
 	f := newFixture(t)
 	f.create(t, remoteOf("wrongkey", "good", upstream.Options{Keyring: arc.other}))
