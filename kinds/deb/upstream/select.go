@@ -3,6 +3,7 @@ package upstream
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -63,7 +64,7 @@ func closure(es, picked []*entry, recommends bool) ([]*entry, error) {
 	for _, e := range picked {
 		add(e)
 	}
-	for _, a := range slices.Sorted(mapKeys(archs)) {
+	for _, a := range slices.Sorted(maps.Keys(archs)) {
 		u := newUniverse(es, a)
 		var queue []*entry
 		for _, e := range picked {
@@ -98,16 +99,6 @@ func closure(es, picked []*entry, recommends bool) ([]*entry, error) {
 		}
 	}
 	return out, nil
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // universe is the packages one architecture sees: its own and "all".
