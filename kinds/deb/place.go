@@ -39,7 +39,7 @@ func (Kind) Place(p string, meta, opts map[string]string) (string, error) {
 		}
 		return p, nil
 	}
-	want, err := poolPathOf(comp, meta)
+	want, err := PoolPathOf(comp, meta)
 	if err != nil {
 		return "", err
 	}
@@ -119,8 +119,10 @@ func parsePoolPath(p string) (poolFile, error) {
 	return f, nil
 }
 
-// poolPathOf is the pool path in comp of the package meta describes.
-func poolPathOf(comp string, meta map[string]string) (string, error) {
+// PoolPathOf is the pool path in component comp of the package whose
+// record metadata is meta (its Source, else its Package, names the
+// directory).
+func PoolPathOf(comp string, meta map[string]string) (string, error) {
 	pkg, ver, arch := meta[MetaPackage], meta[MetaVersion], meta[MetaArchitecture]
 	if pkg == "" || ver == "" || arch == "" {
 		return "", fmt.Errorf("no Package, Version and Architecture to place the .deb by")
@@ -138,7 +140,7 @@ func checkInPool(p string, meta map[string]string) error {
 	if !strings.HasPrefix(p, PoolDir) {
 		return nil
 	}
-	want, err := poolPathOf(ComponentOf(p), meta)
+	want, err := PoolPathOf(ComponentOf(p), meta)
 	if err != nil {
 		return err
 	}
