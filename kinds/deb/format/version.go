@@ -67,10 +67,11 @@ func ParseVersion(s string) (Version, error) {
 	return v, nil
 }
 
-// String spells v as dpkg does, the epoch only when not zero.
+// String spells v as dpkg does, the epoch only when not zero or when the
+// upstream version holds a colon (which only an epoch allows).
 func (v Version) String() string {
 	s := v.Upstream
-	if v.Epoch != 0 {
+	if v.Epoch != 0 || strings.Contains(s, ":") {
 		s = strconv.FormatUint(uint64(v.Epoch), 10) + ":" + s
 	}
 	if v.Revision != "" {
@@ -81,8 +82,10 @@ func (v Version) String() string {
 
 // NoEpoch is the version as pool file names spell it, without its epoch.
 func (v Version) NoEpoch() string {
-	v.Epoch = 0
-	return v.String()
+	if v.Revision == "" {
+		return v.Upstream
+	}
+	return v.Upstream + "-" + v.Revision
 }
 
 // Compare orders a and b as dpkg does: -1, 0 or +1.

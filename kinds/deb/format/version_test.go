@@ -75,6 +75,10 @@ func TestParseVersion(t *testing.T) {
 	v, err = format.ParseVersion("0:1.0")
 	require.NoError(t, err)
 	require.Equal(t, "1.0", v.String())
+	v, err = format.ParseVersion("0:1.0:2")
+	require.NoError(t, err)
+	require.Equal(t, "0:1.0:2", v.String(), "a colon in the upstream version keeps epoch 0")
+	require.Equal(t, "1.0:2", v.NoEpoch())
 
 	dpkg, err := exec.LookPath("dpkg")
 	require.NoError(t, err)
