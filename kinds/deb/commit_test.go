@@ -119,4 +119,9 @@ func TestCommitPlacesAndRefuses(t *testing.T) {
 	require.NoError(t, err)
 	_, err = st.Stat(ctx, "deb", "pool/contrib/h/hello-up/hello-up_1.0_all.deb")
 	require.NoError(t, err)
+
+	// Every version's records pass fsck's path checks.
+	res, err := st.Fsck(ctx)
+	require.NoError(t, err)
+	require.Empty(t, res.Problems)
 }
