@@ -60,7 +60,8 @@ func newEnv(t testing.TB) *env {
 	ctx := context.Background()
 	fsb, err := objectsfs.New(t.TempDir())
 	require.NoError(t, err)
-	c := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	// In the past: apt refuses a Release dated later than now.
+	c := &clock{now: time.Now().UTC().Add(-4 * time.Hour).Truncate(time.Second)}
 	st := repo.New(objects.New(fsb), refsmem.New(), all.Kinds(), repo.WithClock(c.Now), repo.WithMeta(metamem.New()))
 	_, err = st.CreateRepo(ctx, "deb", repo.CreateOptions{Kind: "deb"})
 	require.NoError(t, err)

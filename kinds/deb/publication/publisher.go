@@ -72,6 +72,7 @@ func (Publisher) Publish(ctx context.Context, st *repo.Store, v *repo.Version) (
 	for _, comp := range s.Components {
 		for _, a := range s.Architectures {
 			var parts [3]bytes.Buffer
+			xj := &xzJoiner{w: &parts[2]}
 			n := 0
 			for _, b := range sortedKeys(byComp[comp]) {
 				var plain bytes.Buffer
@@ -87,15 +88,20 @@ func (Publisher) Publish(ctx context.Context, st *repo.Store, v *repo.Version) (
 				if err != nil {
 					return nil, err
 				}
-				for i := range parts {
-					parts[i].Write(c.part(i))
+				parts[0].Write(c.plain)
+				parts[1].Write(c.gz)
+				if err := xj.add(c.xz); err != nil {
+					return nil, err
 				}
 				n++
+			}
+			if err := xj.close(); err != nil {
+				return nil, err
 			}
 			dir := indexDir(s, comp, a)
 			for i, in := range indexNames {
 				data := parts[i].Bytes()
-				if n == 0 {
+				if n == 0 && i < 2 {
 					data = emptyIndex.part(i)
 				}
 				f := sums(data)

@@ -33,8 +33,8 @@ import (
 //
 // An index is its chunks concatenated in bucket order: a change
 // recompresses the chunks it touches and concatenates the others as they
-// are (gzip members and xz streams; apt, gzip and xz read concatenations
-// as one file), so its cost is a copy of the touched indexes, not their
+// are (gzip members, which apt reads as one file; the blocks of the xz
+// streams, joined into one stream: xzjoin.go), so its cost is a copy of the touched indexes, not their
 // compression nor a walk of the version.
 const (
 	statePrefix = publish.PrivatePrefix + "deb/"
@@ -322,25 +322,31 @@ func (b *builder) index(comp, arch string) error {
 		outs[i] = &hashedFile{fw: fw, md5: md5.New(), sh1: sha1.New()}
 	}
 	n := 0
+	xj := &xzJoiner{w: outs[2]}
 	prefix := chunkPrefix + comp + "/" + arch + "/"
 	err := b.w.Prefix(prefix, func(e tree.Entry) error {
-		i := 0
 		switch {
 		case strings.HasSuffix(e.Path, ".gz"):
-			i = 1
+			return b.copyBlob(outs[1], e.SHA256)
 		case strings.HasSuffix(e.Path, ".xz"):
-			i = 2
-		default:
-			n++
+			data, err := b.readBlob(e.SHA256)
+			if err != nil {
+				return err
+			}
+			return xj.add(data)
 		}
-		return b.copyBlob(outs[i], e.SHA256)
+		n++
+		return b.copyBlob(outs[0], e.SHA256)
 	})
 	if err == nil && n == 0 {
-		for i, o := range outs {
+		for i, o := range outs[:2] {
 			if _, err = o.Write(emptyIndex.part(i)); err != nil {
 				break
 			}
 		}
+	}
+	if err == nil {
+		err = xj.close()
 	}
 	if err != nil {
 		return abort(err)
@@ -373,6 +379,18 @@ func (b *builder) copyBlob(w io.Writer, id objects.ID) error {
 	defer rc.Close()
 	_, err = io.Copy(w, rc)
 	return err
+}
+
+// readBlob returns the content of the blob id (a chunk).
+func (b *builder) readBlob(id objects.ID) ([]byte, error) {
+	if data, ok := b.mem[id]; ok {
+		return data, nil
+	}
+	var buf bytes.Buffer
+	if err := b.copyBlob(&buf, id); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // record names index file f (blob id) in the state and by its hashes,
