@@ -113,7 +113,10 @@ func compress(plain []byte) (compressed, error) {
 		return c, err
 	}
 	var xb bytes.Buffer
-	xw, err := xz.NewWriter(&xb)
+	// The dictionary need not be larger than the chunk: a writer
+	// allocates for all of it, and a publication makes hundreds.
+	cfg := xz.WriterConfig{DictCap: min(8<<20, max(64<<10, len(plain)))}
+	xw, err := cfg.NewWriter(&xb)
 	if err != nil {
 		return c, err
 	}

@@ -1,14 +1,8 @@
 package publication
 
 import (
-	"bytes"
 	"context"
-	"crypto/md5"
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
-	"hash"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +20,8 @@ import (
 //
 //	@deb/p/<comp>/<bucket>/<pool path>   a package listed: the .deb's digest and size,
 //	                                     its control paragraph, architecture, MD5 and SHA1
-//	@deb/c/<comp>/<arch>/<bucket>[.gz|.xz]  a chunk of an index: its blob
+//	@deb/c/<comp>/<bucket>               the chunks of the bucket's packages in the
+//	                                     component's indexes (chunks.go)
 //	@deb/i/<comp>/<arch>/<index name>    an index as the Release lists it
 //	@deb/old/<by-hash path>              a by-hash file of an earlier publication,
 //	                                     kept until the time in its metadata
@@ -34,8 +29,8 @@ import (
 // An index is its chunks concatenated in bucket order: a change
 // recompresses the chunks it touches and concatenates the others as they
 // are (gzip members, which apt reads as one file; the blocks of the xz
-// streams, joined into one stream: xzjoin.go), so its cost is a copy of the touched indexes, not their
-// compression nor a walk of the version.
+// streams, joined into one stream: xzjoin.go), so its cost is a copy of
+// the touched indexes, not their compression nor a walk of the version.
 const (
 	statePrefix = publish.PrivatePrefix + "deb/"
 	pkgPrefix   = statePrefix + "p/"
@@ -183,214 +178,6 @@ func pkgFromState(e *tree.Entry) pkg {
 	}
 	m := e.Metadata
 	return pkg{path: rest, sha256: e.SHA256, size: e.Size, control: m[stControl], arch: m[stArch], md5: m[stMD5], sha1: m[stSHA1]}
-}
-
-// finish writes the chunks of the touched buckets, the indexes whose
-// chunks changed (all of them when whole), and the Release.
-func (b *builder) finish(whole bool) error {
-	type index struct{ comp, arch string }
-	changed := map[index]bool{}
-	if whole {
-		for _, c := range b.s.Components {
-			for _, a := range b.s.Architectures {
-				changed[index{c, a}] = true
-			}
-		}
-	}
-	for _, comp := range sortedKeys(b.touched) {
-		for _, bk := range sortedKeys(b.touched[comp]) {
-			for _, a := range b.s.Architectures {
-				ok, err := b.chunk(comp, a, bk)
-				if err != nil {
-					return err
-				}
-				if ok {
-					changed[index{comp, a}] = true
-				}
-			}
-		}
-	}
-	for _, comp := range b.s.Components {
-		for _, a := range b.s.Architectures {
-			if !changed[index{comp, a}] {
-				continue
-			}
-			if err := b.index(comp, a); err != nil {
-				return err
-			}
-		}
-	}
-	files, err := b.listed()
-	if err != nil {
-		return err
-	}
-	if err := b.expire(files); err != nil {
-		return err
-	}
-	return b.release(files)
-}
-
-func chunkKey(comp, arch, bk string) string { return chunkPrefix + comp + "/" + arch + "/" + bk }
-
-// chunk writes the chunk of bucket bk of the index of comp and arch from
-// the packages recorded, and reports whether it changed.
-func (b *builder) chunk(comp, arch, bk string) (bool, error) {
-	var plain bytes.Buffer
-	err := b.w.Prefix(pkgPrefix+comp+"/"+bk+"/", func(e tree.Entry) error {
-		if listedIn(e.Metadata[stArch], arch) {
-			p := pkgFromState(&e)
-			p.stanza(&plain)
-		}
-		return nil
-	})
-	if err != nil {
-		return false, err
-	}
-	key := chunkKey(comp, arch, bk)
-	old, had, err := b.w.Get(key)
-	if err != nil {
-		return false, err
-	}
-	if plain.Len() == 0 {
-		if !had {
-			return false, nil
-		}
-		for _, in := range indexNames {
-			if err := b.w.Remove(key + in.ext); err != nil {
-				return false, err
-			}
-		}
-		return true, nil
-	}
-	if had && old.SHA256 == objects.Sum(plain.Bytes()) {
-		return false, nil
-	}
-	c, err := compress(plain.Bytes())
-	if err != nil {
-		return false, err
-	}
-	for i, in := range indexNames {
-		data := c.part(i)
-		id := objects.Sum(data)
-		if err := b.w.Put(chunkTemp, "", data); err != nil {
-			return false, err
-		}
-		if err := b.w.Remove(chunkTemp); err != nil {
-			return false, err
-		}
-		b.mem[id] = data
-		if err := b.w.SetPrivate(tree.Entry{Path: key + in.ext, SHA256: id, Size: int64(len(data))}); err != nil {
-			return false, err
-		}
-	}
-	return true, nil
-}
-
-// hashedFile is an index being written, its checksums computed.
-type hashedFile struct {
-	fw       *publish.FileWriter
-	md5, sh1 hash.Hash
-	n        int64
-}
-
-func (h *hashedFile) Write(p []byte) (int, error) {
-	h.md5.Write(p)
-	h.sh1.Write(p)
-	h.n += int64(len(p))
-	return h.fw.Write(p)
-}
-
-// index writes the index of comp and arch, its chunks concatenated, and
-// its by-hash files; the by-hash files of the index it replaces stay
-// until KeepByHash after this version.
-func (b *builder) index(comp, arch string) error {
-	dir := indexDir(b.s, comp, arch)
-	outs := make([]*hashedFile, len(indexNames))
-	abort := func(err error) error {
-		for _, o := range outs {
-			if o != nil {
-				o.fw.Abort(err)
-			}
-		}
-		return err
-	}
-	for i, in := range indexNames {
-		fw, err := b.w.Create(dir+in.name, in.ctype)
-		if err != nil {
-			return abort(err)
-		}
-		outs[i] = &hashedFile{fw: fw, md5: md5.New(), sh1: sha1.New()}
-	}
-	n := 0
-	xj := &xzJoiner{w: outs[2]}
-	prefix := chunkPrefix + comp + "/" + arch + "/"
-	err := b.w.Prefix(prefix, func(e tree.Entry) error {
-		switch {
-		case strings.HasSuffix(e.Path, ".gz"):
-			return b.copyBlob(outs[1], e.SHA256)
-		case strings.HasSuffix(e.Path, ".xz"):
-			data, err := b.readBlob(e.SHA256)
-			if err != nil {
-				return err
-			}
-			return xj.add(data)
-		}
-		n++
-		return b.copyBlob(outs[0], e.SHA256)
-	})
-	if err == nil && n == 0 {
-		for i, o := range outs[:2] {
-			if _, err = o.Write(emptyIndex.part(i)); err != nil {
-				break
-			}
-		}
-	}
-	if err == nil {
-		err = xj.close()
-	}
-	if err != nil {
-		return abort(err)
-	}
-	for i, o := range outs {
-		if err := o.fw.Close(); err != nil {
-			outs[i] = nil
-			return abort(err)
-		}
-		outs[i] = nil
-		id, size := o.fw.Blob()
-		f := indexFile{size: size, md5: hex.EncodeToString(o.md5.Sum(nil)), sha1: hex.EncodeToString(o.sh1.Sum(nil)), sha256: id.String()}
-		if err := b.record(comp, arch, indexNames[i].name, indexNames[i].ctype, id, f); err != nil {
-			return abort(err)
-		}
-	}
-	return nil
-}
-
-// copyBlob writes the blob id (a chunk) to w.
-func (b *builder) copyBlob(w io.Writer, id objects.ID) error {
-	if data, ok := b.mem[id]; ok {
-		_, err := w.Write(data)
-		return err
-	}
-	rc, err := b.st.Objects().OpenBlob(b.ctx, id)
-	if err != nil {
-		return fmt.Errorf("chunk %s of the earlier publication: %w", id, err)
-	}
-	defer rc.Close()
-	_, err = io.Copy(w, rc)
-	return err
-}
-
-// readBlob returns the content of the blob id (a chunk).
-func (b *builder) readBlob(id objects.ID) ([]byte, error) {
-	if data, ok := b.mem[id]; ok {
-		return data, nil
-	}
-	var buf bytes.Buffer
-	if err := b.copyBlob(&buf, id); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // record names index file f (blob id) in the state and by its hashes,
