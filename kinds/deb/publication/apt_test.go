@@ -21,6 +21,7 @@ import (
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/kinds/all"
+	"github.com/pkgvc/pkgvc/kinds/deb"
 	"github.com/pkgvc/pkgvc/kinds/deb/publication"
 	"github.com/pkgvc/pkgvc/options"
 	"github.com/pkgvc/pkgvc/publish"
@@ -235,4 +236,15 @@ func TestAptGet(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, "by-hash of the older %s", p)
 		require.Equal(t, s.size, int64(len(data)))
 	}
+
+	// A rollback is a new version holding the old packages: its Release
+	// is newer, as apt requires (it keeps what it has when a Release is
+	// dated before the one it read: pinning a distribution to an older
+	// version is not seen by clients that read a later one).
+	e.clock.Add(time.Minute)
+	v := e.commit(t, []repo.Record{b20}, deb.PoolPath("main", "hello-b", "hello-b", "2.1", "amd64"))
+	_, err = dists.Update(ctx, "stable", dist.DistSpec{Version: v.ID.String()})
+	require.NoError(t, err)
+	a.update(t, log)
+	require.Equal(t, "2.0", a.candidate(t, "hello-b"))
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,8 @@ func releaseText(s deb.DistSettings, at time.Time, files []indexFile) ([]byte, e
 			field("No-Support-for-Architecture-all", "Packages")
 		}
 	}
+	files = slices.Clone(files)
+	slices.SortFunc(files, func(x, y indexFile) int { return strings.Compare(x.rel, y.rel) })
 	width := 0
 	for _, f := range files {
 		width = max(width, len(strconv.FormatInt(f.size, 10)))

@@ -3,7 +3,6 @@ package publication
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -265,7 +264,6 @@ func (b *builder) expire(files []indexFile) error {
 // release writes the Release, and InRelease and Release.gpg when the
 // distribution signs.
 func (b *builder) release(files []indexFile) error {
-	slices.SortStableFunc(files, func(x, y indexFile) int { return strings.Compare(x.rel, y.rel) })
 	text, err := releaseText(b.s, b.v.Time, files)
 	if err != nil {
 		return err
