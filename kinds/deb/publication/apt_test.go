@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/kinds/all"
@@ -247,4 +248,57 @@ func TestAptGet(t *testing.T) {
 	require.NoError(t, err)
 	a.update(t, log)
 	require.Equal(t, "2.0", a.candidate(t, "hello-b"))
+}
+
+// TestAptPrivate: a private distribution refuses apt without a token and
+// serves it with the token in an auth.conf.d file (apt's way; over
+// plain HTTP apt wants the machine line to say http://).
+func TestAptPrivate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	e := newEnv(t)
+	tmp := t.TempDir()
+	keyring := e.gpgKeyring(t, tmp)
+	s := debSpec{name: "hello-p", version: "1.0", arch: "all"}
+	data, ctl := mkdeb(t, tmp, s)
+	e.commit(t, []repo.Record{e.record(t, "main", s, data, ctl)})
+	o, err := options.Encode(stable)
+	require.NoError(t, err)
+	dists := dist.NewDists(e.st)
+	_, err = dists.Create(ctx, "priv", dist.DistSpec{BasePath: "debpriv", Repo: "deb", Private: new(true), Options: o})
+	require.NoError(t, err)
+	tokens := auth.New(e.st)
+	scope, err := auth.ParseScope("dist:priv:read")
+	require.NoError(t, err)
+	_, secret, err := tokens.Create(ctx, auth.CreateOptions{Name: "apt", Scopes: []auth.Scope{scope}})
+	require.NoError(t, err)
+	pubs := publish.NewPublications(e.st, all.Publishers(), 8)
+	log := &accessLog{}
+	hs := httptest.NewServer(log.wrap(content.NewServer(e.st, dists, pubs, content.WithAuth(tokens))))
+	defer hs.Close()
+	base := hs.URL + content.ContentPrefix + "debpriv"
+	line := "deb [signed-by=" + keyring + "] " + base + " stable main"
+
+	anon := newApt(t, ctx, line)
+	out, err := anon.run("", "apt-get", "update")
+	require.Error(t, err, out)
+	require.Contains(t, out, "401")
+
+	a := newApt(t, ctx, line)
+	host := strings.TrimPrefix(hs.URL, "http://")
+	require.NoError(t, os.MkdirAll(filepath.Join(a.dir, "auth.conf.d"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(a.dir, "auth.conf.d", "pkgvc.conf"),
+		[]byte("machine http://"+host+content.ContentPrefix+"debpriv login apt password "+secret+"\n"), 0o600))
+	conf, err := os.OpenFile(filepath.Join(a.dir, "apt.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = fmt.Fprintf(conf, "Dir::Etc::netrc \"/dev/null\"; Dir::Etc::netrcparts %q;\n", filepath.Join(a.dir, "auth.conf.d"))
+	require.NoError(t, err)
+	require.NoError(t, conf.Close())
+	a.update(t, log)
+	dl := t.TempDir()
+	out, err = a.run(dl, "apt-get", "download", "hello-p")
+	require.NoError(t, err, out)
+	got, err := os.ReadFile(filepath.Join(dl, "hello-p_1.0_all.deb"))
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(data, got))
 }
