@@ -40,7 +40,7 @@ func (Kind) DistOptions() []options.Spec {
 		{Field: "components", Flag: "component", Type: options.List, Usage: "a `component` published (repeat the flag); a package is published under the component of its pool path", Unset: DefaultComponent},
 		{Field: "architectures", Flag: "arch", Type: options.List, Usage: "an `architecture` published (repeat: --arch amd64 --arch all); Architecture: all packages are listed under every one", Unset: strings.Join(DefaultArchitectures, " ")},
 		{Field: "sign_key", Flag: "sign-key", Type: options.String, Usage: "sign InRelease and Release.gpg with this `key` of pkgvc key (without: an unsigned repository)", Unset: "(unsigned)"},
-		{Field: "valid_for", Flag: "valid-for", Type: options.String, Usage: "the Release's Valid-Until is its Date plus this `long` (7d, 12h)", Unset: "(no Valid-Until)"},
+		{Field: "valid_for", Flag: "valid-for", Type: options.String, Usage: "the Release's Valid-Until is its Date (the time of the version served) plus this `long` (7d, 12h); apt refuses the repository once it passes without a newer version", Unset: "(no Valid-Until)"},
 		{Field: "origin", Flag: "origin", Type: options.String, Usage: "the Release file's Origin", Unset: DefaultOrigin},
 		{Field: "label", Flag: "label", Type: options.String, Usage: "the Release file's Label", Unset: "(the origin)"},
 	}

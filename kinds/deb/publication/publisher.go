@@ -9,6 +9,12 @@
 // that list it, and the by-hash files of earlier publications stay
 // served for at least an hour after they were replaced, so that a
 // client holding an older InRelease still finds what it names.
+//
+// A publication is a function of its version and the distribution's
+// settings: the Release's Date is the version's time (and Valid-Until
+// counts from it). apt keeps the lists it has when a Release is dated
+// before the one it read, so clients see a rollback made as a new
+// version, not a distribution pinned back to an older one.
 package publication
 
 import (
