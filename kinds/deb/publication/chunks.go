@@ -70,10 +70,10 @@ type chunkWrite struct {
 // bucketChunks computes the chunks of bucket bk of comp from the
 // packages recorded, and the architectures whose chunk changed (none: w
 // is not to be written).
-func (b *builder) bucketChunks(comp, bk string) (w chunkWrite, changed []string, err error) {
+func (b *builder) bucketChunks(snap objects.ID, comp, bk string) (w chunkWrite, changed []string, err error) {
 	archs := b.s.Architectures
 	plains := make([]bytes.Buffer, len(archs))
-	err = b.w.Prefix(pkgPrefix+comp+"/"+bk+"/", func(e tree.Entry) error {
+	err = tree.Prefix(b.ctx, b.w.Getter(), snap, pkgPrefix+comp+"/"+bk+"/", func(e tree.Entry) error {
 		p := pkgFromState(&e)
 		for i, a := range archs {
 			if listedIn(p.arch, a) {
@@ -86,7 +86,7 @@ func (b *builder) bucketChunks(comp, bk string) (w chunkWrite, changed []string,
 		return w, nil, err
 	}
 	w.key = chunkKey(comp, bk)
-	old, had, err := b.w.Get(w.key)
+	old, had, err := tree.Get(b.ctx, b.w.Getter(), snap, w.key)
 	if err != nil {
 		return w, nil, err
 	}
@@ -129,8 +129,9 @@ func (b *builder) bucketChunks(comp, bk string) (w chunkWrite, changed []string,
 	return w, changed, nil
 }
 
-// putChunk writes a bucket's chunks.
-func (b *builder) putChunk(c chunkWrite) error {
+// putChunk writes a bucket's chunks; keep keeps them in memory, to be
+// read back.
+func (b *builder) putChunk(c chunkWrite, keep bool) error {
 	if c.e == nil {
 		return b.w.Remove(c.key)
 	}
@@ -140,8 +141,31 @@ func (b *builder) putChunk(c chunkWrite) error {
 	if err := b.w.Remove(chunkTemp); err != nil {
 		return err
 	}
-	b.mem[c.e.SHA256] = c.data
+	if keep {
+		b.mem[c.e.SHA256] = c.data
+	}
 	return b.w.SetPrivate(*c.e)
+}
+
+// streamChunk writes a bucket's chunks as a blob without recording
+// anything (see finish).
+func (b *builder) streamChunk(c chunkWrite) error {
+	fw, err := b.w.Create(chunkTemp, "")
+	if err != nil {
+		return err
+	}
+	if _, err := fw.Write(c.data); err != nil {
+		fw.Abort(err)
+		return err
+	}
+	if err := fw.Close(); err != nil {
+		return err
+	}
+	if id, _ := fw.Blob(); id != c.e.SHA256 {
+		return fmt.Errorf("chunk blob %s, expected %s", id, c.e.SHA256)
+	}
+	b.tempUsed = true
+	return nil
 }
 
 // finish writes the chunks of the touched buckets, the indexes whose
@@ -154,46 +178,75 @@ func (b *builder) finish(whole bool) error {
 		}
 		changed[comp][arch] = true
 	}
-	if whole {
-		for _, c := range b.s.Components {
-			for _, a := range b.s.Architectures {
-				mark(c, a)
-			}
-		}
+	// Packages are read from the tree as it is now: the chunks written
+	// meanwhile need not be applied to it at each read.
+	snap, err := b.w.Root()
+	if err != nil {
+		return err
 	}
-	// Read everything first: writes between reads would apply the tree
-	// again at each read.
-	var writes []chunkWrite
-	for _, comp := range sortedKeys(b.touched) {
+	for _, comp := range b.s.Components {
+		if whole {
+			// One pass over the buckets, each chunk written to the
+			// indexes as it comes: what is held is one bucket.
+			// Nothing is recorded while the indexes stream: a record can
+			// make the writer store its batch, which files still being
+			// written go to.
+			var recs []tree.Entry
+			err = b.indexes(comp, b.s.Architectures, func(fn func(tree.Entry, []byte) error) error {
+				for _, bk := range sortedKeys(b.touched[comp]) {
+					w, _, err := b.bucketChunks(snap, comp, bk)
+					if err != nil || w.e == nil {
+						return err
+					}
+					if err := b.streamChunk(w); err != nil {
+						return err
+					}
+					recs = append(recs, *w.e)
+					if err := fn(*w.e, w.data); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			for _, e := range recs {
+				if err != nil {
+					break
+				}
+				err = b.w.SetPrivate(e)
+			}
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		for _, bk := range sortedKeys(b.touched[comp]) {
-			w, ch, err := b.bucketChunks(comp, bk)
+			w, ch, err := b.bucketChunks(snap, comp, bk)
 			if err != nil {
 				return err
 			}
 			if len(ch) > 0 {
-				writes = append(writes, w)
+				if err := b.putChunk(w, true); err != nil {
+					return err
+				}
 			}
 			for _, a := range ch {
 				mark(comp, a)
 			}
 		}
-	}
-	for _, w := range writes {
-		if err := b.putChunk(w); err != nil {
-			return err
-		}
-	}
-	for _, comp := range b.s.Components {
 		var archs []string
 		for _, a := range b.s.Architectures {
 			if changed[comp][a] {
 				archs = append(archs, a)
 			}
 		}
-		if len(archs) > 0 {
-			if err := b.indexes(comp, archs); err != nil {
-				return err
-			}
+		if len(archs) == 0 {
+			continue
+		}
+		err := b.indexes(comp, archs, func(fn func(tree.Entry, []byte) error) error {
+			return b.w.Prefix(chunkPrefix+comp+"/", func(e tree.Entry) error { return fn(e, nil) })
+		})
+		if err != nil {
+			return err
 		}
 	}
 	files, err := b.listed()
@@ -226,11 +279,11 @@ type archIndex struct {
 	n    int
 }
 
-// indexes writes the indexes of comp for archs, their chunks
-// concatenated in one pass over the buckets, and their by-hash files;
-// the by-hash files of those they replace stay until KeepByHash after
-// this version.
-func (b *builder) indexes(comp string, archs []string) error {
+// indexes writes the indexes of comp for archs, the chunks chunks
+// yields (each bucket's state record, and its blob unless it is to be
+// read) concatenated in one pass, and their by-hash files; the by-hash
+// files of those they replace stay until KeepByHash after this version.
+func (b *builder) indexes(comp string, archs []string, chunks func(fn func(e tree.Entry, data []byte) error) error) error {
 	var open []*publish.FileWriter
 	abort := func(err error) error {
 		for _, fw := range open {
@@ -253,8 +306,7 @@ func (b *builder) indexes(comp string, archs []string) error {
 		ai.xj = &xzJoiner{w: ai.outs[2]}
 		ix[i] = ai
 	}
-	err := b.w.Prefix(chunkPrefix+comp+"/", func(e tree.Entry) error {
-		var data []byte
+	err := chunks(func(e tree.Entry, data []byte) error {
 		for _, ai := range ix {
 			p, ok := parsePart(e.Metadata[ai.arch])
 			if !ok {
@@ -300,16 +352,22 @@ func (b *builder) indexes(comp string, archs []string) error {
 	if err != nil {
 		return abort(err)
 	}
+	// Every file is closed before any is recorded: a record can make
+	// the writer store its batch, which open files still go to.
 	for _, ai := range ix {
-		for j, o := range ai.outs {
+		for _, o := range ai.outs {
 			open = open[1:]
 			if err := o.fw.Close(); err != nil {
 				return abort(err)
 			}
+		}
+	}
+	for _, ai := range ix {
+		for j, o := range ai.outs {
 			id, size := o.fw.Blob()
 			f := indexFile{size: size, md5: hex.EncodeToString(o.md5.Sum(nil)), sha1: hex.EncodeToString(o.sh1.Sum(nil)), sha256: id.String()}
 			if err := b.record(comp, ai.arch, indexNames[j].name, indexNames[j].ctype, id, f); err != nil {
-				return abort(err)
+				return err
 			}
 		}
 	}

@@ -69,6 +69,9 @@ type builder struct {
 	mem map[objects.ID][]byte
 	// touched are the buckets, by component, whose packages changed.
 	touched map[string]map[string]bool
+	// tempUsed is set once chunkTemp was written: it is removed at the
+	// end.
+	tempUsed bool
 }
 
 func newBuilder(ctx context.Context, st *repo.Store, v *repo.Version, w *publish.Writer) (*builder, error) {
@@ -271,6 +274,11 @@ func (b *builder) release(files []indexFile) error {
 	in, det, err := signed(b.ctx, b.st, b.s, text)
 	if err != nil {
 		return err
+	}
+	if b.tempUsed {
+		if err := b.w.Remove(chunkTemp); err != nil {
+			return err
+		}
 	}
 	dir := suiteDir(b.s)
 	if err := b.w.Put(dir+"Release", textPlain, text); err != nil {
