@@ -54,7 +54,8 @@ const (
 const KeepByHash = time.Hour
 
 // chunkTemp is where a chunk's blob is written before its state record
-// names it; it is removed at once, never published.
+// names it; it is removed before the publication is done, never
+// published.
 const chunkTemp = DistsDir + ".chunk"
 
 // builder writes one publication.
