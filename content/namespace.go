@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +33,7 @@ type NamespaceCache interface {
 // project make one upstream read and one repository.
 func WithNamespaceCache(c NamespaceCache) ServerOption {
 	return func(s *Server) {
-		n := &nsCache{c: c, names: make(map[nsKey]*remote.CacheRef)}
+		n := &nsCache{c: c, names: make(map[nsKey]*nsName)}
 		n.pull = newPuller(n.pullFunc, namespacePullWindow, PullNegativeTTL)
 		s.ns = n
 	}
@@ -54,10 +55,35 @@ type nsCache struct {
 
 	mu sync.Mutex
 	// names remembers the repositories found to exist, by the
-	// distribution's document revision and the name asked for; refs
-	// holds what the puller pulls into, by remote and repository.
-	names map[nsKey]*remote.CacheRef
-	refs  sync.Map // [2]string{remote, repo} -> *remote.CacheRef
+	// distribution's document revision and the name asked for.
+	names map[nsKey]*nsName
+}
+
+// pullTarget is the puller's repository key of a cache repository: the
+// repository with what it caches, so that two images spelled into one
+// repository name never share a pull, and the pull needs nothing
+// remembered to know what it is.
+func pullTarget(ref *remote.CacheRef) string {
+	return strings.Join([]string{ref.Repo, ref.Upstream.Remote, ref.Upstream.Dist, ref.Upstream.Name}, "\x00")
+}
+
+// parsePullTarget is the inverse of pullTarget.
+func parsePullTarget(k string) (*remote.CacheRef, bool) {
+	f := strings.Split(k, "\x00")
+	if len(f) != 4 {
+		return nil, false
+	}
+	return &remote.CacheRef{Repo: f[0], Upstream: repo.Upstream{Remote: f[1], Dist: f[2], Name: f[3]}}, true
+}
+
+// nsName is a remembered cache repository: the configuration it had and
+// the refs stamp it was last seen at. A repository deleted and made again
+// under its name (by anyone) is another one, not the cache.
+type nsName struct {
+	ref   *remote.CacheRef
+	cfg   *repo.Config
+	stamp repo.RefsStamp
+	fresh bool
 }
 
 type nsKey struct {
@@ -66,13 +92,22 @@ type nsKey struct {
 	name string
 }
 
-// pullFunc is the puller's PullFunc: rp is a cache repository.
+// pullFunc is the puller's PullFunc: rp is a pullTarget. An image whose
+// repository another image took meanwhile (two names spelled into one
+// repository name, pulled at once) is pulled into the one CacheRepo
+// names now.
 func (n *nsCache) pullFunc(ctx context.Context, rem, rp string, refs []string) (PullResult, error) {
-	v, ok := n.refs.Load([2]string{rem, rp})
+	ref, ok := parsePullTarget(rp)
 	if !ok {
 		return PullResult{}, fmt.Errorf("repository %s: %w", rp, ErrNoPullThrough)
 	}
-	res, err := n.c.PullCache(ctx, v.(*remote.CacheRef), refs)
+	res, err := n.c.PullCache(ctx, ref, refs)
+	if errors.Is(err, repo.ErrConflict) {
+		now, cerr := n.c.CacheRepo(ctx, ref.Upstream.Remote, ref.Upstream.Dist, ref.Upstream.Name)
+		if cerr == nil && now.Repo != ref.Repo {
+			res, err = n.c.PullCache(ctx, now, refs)
+		}
+	}
 	if err != nil {
 		return PullResult{}, err
 	}
@@ -114,9 +149,15 @@ func (s *Server) namespaceTarget(ctx context.Context, name string) (*Target, err
 			return nil, err
 		}
 	}
-	ref, err := s.ns.cacheRef(ctx, de, rest)
+	ref, err := s.cacheRef(ctx, de, rest)
 	if errors.Is(err, repo.ErrInvalid) || errors.Is(err, repo.ErrNotFound) {
 		return nil, nil // no project of the remote (or no remote): nothing served
+	}
+	if errors.Is(err, repo.ErrConflict) {
+		// Every name the project's repository may take is another's:
+		// the operator must free one; the client is told nothing is here.
+		s.log.Warn("namespace cache", "dist", de.name, "name", rest, "err", err)
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
@@ -144,28 +185,67 @@ func (s *Server) namespaceTarget(ctx context.Context, name string) (*Target, err
 }
 
 // cacheRef returns the cache repository of name under namespace de,
-// remembered once it exists.
-func (n *nsCache) cacheRef(ctx context.Context, de *distEntry, name string) (*remote.CacheRef, error) {
+// remembered once it exists while it stays the repository found then.
+func (s *Server) cacheRef(ctx context.Context, de *distEntry, name string) (*remote.CacheRef, error) {
+	n := s.ns
 	k := nsKey{de.name, de.rev, name}
+	stamp, fresh := s.stamp()
 	n.mu.Lock()
-	ref := n.names[k]
+	e := n.names[k]
 	n.mu.Unlock()
-	if ref != nil {
+	if e != nil {
+		if fresh && e.fresh && e.stamp == stamp {
+			return e.ref, nil
+		}
+		cfg, err := s.st.RepoConfig(ctx, e.ref.Repo)
+		if err == nil && sameRepoConfig(cfg, e.cfg) {
+			n.remember(k, &nsName{ref: e.ref, cfg: e.cfg, stamp: stamp, fresh: fresh})
+			return e.ref, nil
+		}
+		if err != nil && !errors.Is(err, repo.ErrRepoNotFound) {
+			return nil, err
+		}
+		n.forgetKey(k)
+	}
+	for range 3 {
+		ref, err := n.c.CacheRepo(ctx, de.d.Remote, de.name, name)
+		if err != nil || !ref.Exists {
+			return ref, err
+		}
+		cfg, err := s.st.RepoConfig(ctx, ref.Repo)
+		switch {
+		case errors.Is(err, repo.ErrRepoNotFound):
+			return &remote.CacheRef{Repo: ref.Repo, Upstream: ref.Upstream}, nil // deleted meanwhile: its pull makes it
+		case err != nil:
+			return nil, err
+		case cfg.Upstream == nil || cfg.Upstream.Name != ref.Upstream.Name || cfg.Upstream.Dist != ref.Upstream.Dist:
+			continue // replaced meanwhile: look again
+		}
+		n.remember(k, &nsName{ref: ref, cfg: cfg, stamp: stamp, fresh: fresh})
 		return ref, nil
 	}
-	ref, err := n.c.CacheRepo(ctx, de.d.Remote, de.name, name)
-	if err != nil {
-		return nil, err
+	return nil, fmt.Errorf("cache repository of %s keeps changing, retry", name)
+}
+
+// sameRepoConfig reports whether a and b configure one repository (made
+// once, not deleted and made again in between).
+func sameRepoConfig(a, b *repo.Config) bool {
+	return a.Incarnation == b.Incarnation && a.Created.Equal(b.Created) && a.Kind == b.Kind
+}
+
+func (n *nsCache) remember(k nsKey, e *nsName) {
+	n.mu.Lock()
+	if len(n.names) >= maxNames {
+		clear(n.names) // only saves reads
 	}
-	if ref.Exists {
-		n.mu.Lock()
-		if len(n.names) >= maxNames {
-			clear(n.names) // only saves reads
-		}
-		n.names[k] = ref
-		n.mu.Unlock()
-	}
-	return ref, nil
+	n.names[k] = e
+	n.mu.Unlock()
+}
+
+func (n *nsCache) forgetKey(k nsKey) {
+	n.mu.Lock()
+	delete(n.names, k)
+	n.mu.Unlock()
 }
 
 func (n *nsCache) forget(de *distEntry, name string) {
@@ -181,9 +261,8 @@ func (s *Server) pullCache(ctx context.Context, d *dist.Distribution, name strin
 	if s.ns == nil || d.Remote == "" {
 		return ErrNoPullThrough
 	}
-	ref := &remote.CacheRef{Repo: d.Repo, Upstream: *d.Cache}
-	s.ns.refs.Store([2]string{d.Remote, d.Repo}, ref)
-	err := s.pullLimited(ctx, d.Remote, func() error { return s.ns.pull.getFresh(ctx, d.Remote, d.Repo, name, maxAge) })
+	rp := pullTarget(&remote.CacheRef{Repo: d.Repo, Upstream: *d.Cache})
+	err := s.pullLimited(ctx, d.Remote, func() error { return s.ns.pull.getFresh(ctx, d.Remote, rp, name, maxAge) })
 	if errors.Is(err, errNoProject) {
 		return fmt.Errorf("%s of %s: %w %s", name, d.Cache.Name, ErrNotOnRemote, d.Remote)
 	}

@@ -90,7 +90,7 @@ type puller struct {
 	negative map[pullKey]time.Time // expiry
 	pulled   map[pullKey]time.Time // last successful pull, for getFresh
 	limits   *rateLimits           // the server's, shared with its other pullers
-	runs     map[string]*sync.Mutex
+	runs     map[string]*runLock   // by repo, while a pull into it runs or waits
 
 	count func(result int) // metrics (ops.go); nil counts nothing
 }
@@ -103,8 +103,15 @@ func newPuller(f PullFunc, window, negTTL time.Duration) *puller {
 		negative: make(map[pullKey]time.Time),
 		pulled:   make(map[pullKey]time.Time),
 		limits:   newRateLimits(),
-		runs:     make(map[string]*sync.Mutex),
+		runs:     make(map[string]*runLock),
 	}
+}
+
+// runLock serializes the pulls into one repository; users counts the
+// runs holding or waiting for it.
+type runLock struct {
+	mu    sync.Mutex
+	users int
 }
 
 // get pulls project of remote into repository rp, sharing the work with
@@ -170,9 +177,10 @@ func (p *puller) run(bk [2]string, b *pullBatch) {
 	}
 	run := p.runs[bk[1]]
 	if run == nil {
-		run = new(sync.Mutex)
+		run = new(runLock)
 		p.runs[bk[1]] = run
 	}
+	run.users++
 	p.mu.Unlock()
 	projects := make([]string, 0, len(b.calls))
 	for name := range b.calls {
@@ -180,14 +188,19 @@ func (p *puller) run(bk [2]string, b *pullBatch) {
 	}
 	slices.Sort(projects)
 
-	run.Lock() // one pull into a repository at a time
+	run.mu.Lock() // one pull into a repository at a time
 	ctx, cancel := context.WithTimeout(pullContext(context.Background()), pullTimeout)
 	res, err := p.call(ctx, bk[0], bk[1], projects)
 	cancel()
-	run.Unlock()
+	run.mu.Unlock()
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// A namespace cache pulls into a repository per name asked for:
+	// nothing stays for a repository once no pull runs into it.
+	if run.users--; run.users == 0 {
+		delete(p.runs, bk[1])
+	}
 	now := p.now()
 	if len(p.negative) >= maxNegative {
 		for k, exp := range p.negative {

@@ -2,7 +2,9 @@ package httpx
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,17 +32,27 @@ func (e *RateLimitError) Error() string {
 // passed).
 func (e *RateLimitError) RetryAfter(now time.Time) time.Duration { return max(e.Until.Sub(now), 0) }
 
+// MaxRetryAfter bounds the wait a Retry-After names: one answer (a
+// wrong clock, a misconfigured proxy) must not shut an upstream for the
+// life of the process; past it the upstream is asked again, and tells.
+const MaxRetryAfter = time.Hour
+
 // ParseRetryAfter reads a Retry-After value, seconds or an HTTP date,
-// as a wait from now; ok is false for a missing or malformed value.
+// as a wait from now up to MaxRetryAfter; ok is false for a missing or
+// malformed value.
 func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
+	s, err := strconv.ParseInt(v, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && v[0] != '-' {
+		s, err = math.MaxInt64, nil
+	}
+	if err == nil && s >= 0 {
+		return time.Duration(min(s, int64(MaxRetryAfter/time.Second))) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
+		return min(max(t.Sub(now), 0), MaxRetryAfter), true
 	}
 	return 0, false
 }

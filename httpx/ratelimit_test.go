@@ -25,6 +25,11 @@ func TestParseRetryAfter(t *testing.T) {
 	d, ok = httpx.ParseRetryAfter(now.Add(-time.Hour).Format(http.TimeFormat), now)
 	require.True(t, ok)
 	require.Zero(t, d)
+	for _, huge := range []string{"9000000000", "99999999999", "99999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"} {
+		d, ok = httpx.ParseRetryAfter(huge, now)
+		require.True(t, ok, huge)
+		require.Equal(t, httpx.MaxRetryAfter, d, huge)
+	}
 	for _, bad := range []string{"", "-1", "soon"} {
 		_, ok = httpx.ParseRetryAfter(bad, now)
 		require.False(t, ok, bad)

@@ -94,6 +94,10 @@ func (m *Manager) CacheRepo(ctx context.Context, remoteName, distName, name stri
 		return nil, fmt.Errorf("%w: %w", repo.ErrInvalid, err)
 	}
 	up := repo.Upstream{Name: canon, Remote: remoteName, Dist: distName}
+	// Every name is looked at before a free one is taken: the cache may
+	// hold a later name because an earlier one was taken when it was
+	// made, and freed since.
+	free := ""
 	for i, cand := range cacheRepoNames(distName, canon) {
 		if i == maxCacheProbes {
 			break
@@ -101,12 +105,17 @@ func (m *Manager) CacheRepo(ctx context.Context, remoteName, distName, name stri
 		cfg, err := m.st.RepoConfig(ctx, cand)
 		switch {
 		case errors.Is(err, repo.ErrRepoNotFound):
-			return &CacheRef{Repo: cand, Upstream: up}, nil
+			if free == "" {
+				free = cand
+			}
 		case err != nil:
 			return nil, err
 		case sameCache(cfg.Upstream, &up) && cfg.Kind == r.Kind:
 			return &CacheRef{Repo: cand, Upstream: up, Exists: true}, nil
 		}
+	}
+	if free != "" {
+		return &CacheRef{Repo: free, Upstream: up}, nil
 	}
 	return nil, fmt.Errorf("%w: repositories %s are not the cache of %s: rename or delete them", repo.ErrConflict, strings.Join(cacheRepoNames(distName, canon), ", "), canon)
 }
@@ -124,7 +133,9 @@ func cacheRepoNames(distName, canon string) []string {
 
 // sameCache reports whether a repository recording got caches want.
 func sameCache(got, want *repo.Upstream) bool {
-	return got != nil && got.Name == want.Name && got.Dist == want.Dist
+	// The remote too: a distribution moved to another registry caches
+	// that registry's images in repositories of their own.
+	return got != nil && got.Name == want.Name && got.Dist == want.Dist && got.Remote == want.Remote
 }
 
 // narrow returns r read for repository info: a remote standing for a

@@ -196,9 +196,11 @@ type pruner struct {
 	keep      map[objects.ID]bool             // manifests kept
 }
 
-// fresh reports whether ref was pulled, or path cached, since cutoff.
+// fresh reports whether ref was pulled, or path cached, since cutoff. A
+// pull is written down once per PullEvery at most: a later pull than the
+// log's may be up to that much more recent.
 func (p *pruner) fresh(ref, path string) bool {
-	if p.hist.recent[path] || !p.pulls.Pulled[ref].Before(p.cutoff) {
+	if p.hist.recent[path] || !p.pulls.Pulled[ref].Before(p.cutoff.Add(-PullEvery)) {
 		return true
 	}
 	if p.hist.cut.IsZero() {

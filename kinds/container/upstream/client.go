@@ -72,7 +72,7 @@ func (s *Syncer) session(up remote.Upstream, repo name.Repository) (*session, er
 	}
 	tr := limitTransport{next: pinScheme(up.Client.HTTP().Transport, scheme, repo.RegistryStr()), retries: retries, backoff: bo}
 	p, err := ggcr.NewPuller(
-		ggcr.WithTransport(tr),
+		ggcr.WithTransport(manifestLimit{tr}),
 		ggcr.WithAuth(auth),
 		ggcr.WithUserAgent("pkgvc"),
 		ggcr.WithJobs(max(up.Remote.DownloadConcurrency, 1)),

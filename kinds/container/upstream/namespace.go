@@ -74,6 +74,9 @@ func (*Syncer) NamespaceName(r *remote.Remote, n string) (string, error) {
 	}
 	if !strings.Contains(n, "/") && dockerHub(r) {
 		n = "library/" + n
+		if err := ocifmt.CheckName(n); err != nil { // too long now
+			return "", err
+		}
 	}
 	return n, nil
 }

@@ -102,6 +102,15 @@ func TestNamespaceRemote(t *testing.T) {
 
 	_, err = e.m.CacheRepo(ctx(t), "hub", "hub", "Bad/Name")
 	require.ErrorIs(t, err, repo.ErrInvalid)
+
+	// The same distribution over another registry does not reuse the
+	// first one's cache.
+	_, err = e.m.Create(ctx(t), remote.Remote{Name: "hub2", Kind: upstream.Kind, URL: up.URL(), Retries: 1})
+	require.NoError(t, err)
+	moved, err := e.m.CacheRepo(ctx(t), "hub2", "hub", "library/alpine")
+	require.NoError(t, err)
+	require.False(t, moved.Exists)
+	require.NotEqual(t, "hub.library.alpine", moved.Repo)
 }
 
 // TestNamespaceDockerHub: on Docker Hub, or with --docker-hub, a name of
