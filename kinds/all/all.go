@@ -7,6 +7,7 @@ import (
 	"github.com/pkgvc/pkgvc/kinds/container/registry"
 	contupstream "github.com/pkgvc/pkgvc/kinds/container/upstream"
 	"github.com/pkgvc/pkgvc/kinds/deb"
+	debpub "github.com/pkgvc/pkgvc/kinds/deb/publication"
 	"github.com/pkgvc/pkgvc/kinds/file"
 	filepub "github.com/pkgvc/pkgvc/kinds/file/publication"
 	fileupstream "github.com/pkgvc/pkgvc/kinds/file/upstream"
@@ -26,7 +27,7 @@ func Kinds() *repo.Kinds {
 
 // Publishers returns a fresh registry of all publishers.
 func Publishers() *publish.Registry {
-	return publish.NewRegistry(filepub.Publisher{}, pypub.New(), registry.New())
+	return publish.NewRegistry(filepub.Publisher{}, pypub.New(), registry.New(), debpub.Publisher{})
 }
 
 // Syncers returns a fresh registry of all upstream kinds.
