@@ -7,6 +7,7 @@ import (
 	"github.com/pkgvc/pkgvc/kinds/container/registry"
 	contupstream "github.com/pkgvc/pkgvc/kinds/container/upstream"
 	"github.com/pkgvc/pkgvc/kinds/deb"
+	debpub "github.com/pkgvc/pkgvc/kinds/deb/publication"
 	debupstream "github.com/pkgvc/pkgvc/kinds/deb/upstream"
 	"github.com/pkgvc/pkgvc/kinds/file"
 	filepub "github.com/pkgvc/pkgvc/kinds/file/publication"
@@ -27,7 +28,7 @@ func Kinds() *repo.Kinds {
 
 // Publishers returns a fresh registry of all publishers.
 func Publishers() *publish.Registry {
-	return publish.NewRegistry(filepub.Publisher{}, pypub.New(), registry.New())
+	return publish.NewRegistry(filepub.Publisher{}, pypub.New(), registry.New(), debpub.Publisher{})
 }
 
 // Syncers returns a fresh registry of all upstream kinds.

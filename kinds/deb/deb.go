@@ -29,6 +29,17 @@
 //
 // The publication writes a Packages stanza as MetaControl plus
 // Filename (the record's path), Size, MD5sum, SHA1 and SHA256.
+//
+// # Commits
+//
+// `commit REPO --add FILE|DIR [--component C]` checks each .deb (see
+// format.ReadDeb: ar members, control.tar and data.tar read through with
+// their entry names checked) and places it at its pool path in component
+// C (default main); a file already under pool/ must lie at its own pool
+// path. The pool file name (package, version without epoch, arch) keys a
+// file: the same name with other bytes is refused in any component.
+// Versions are ordered as dpkg orders them, so `diff --by-package` tells
+// upgrades from downgrades per package and architecture.
 package deb
 
 import "strings"

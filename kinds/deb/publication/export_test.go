@@ -1,0 +1,4 @@
+package publication
+
+// Bucket exports bucket to the tests.
+var Bucket = bucket
