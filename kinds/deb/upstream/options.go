@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pkgvc/pkgvc/kinds/deb"
+	"github.com/pkgvc/pkgvc/kinds/deb/format"
 	"github.com/pkgvc/pkgvc/remote"
 )
 
@@ -76,12 +78,12 @@ func (o Options) check() error {
 		return fmt.Errorf("suite %q: want a name such as stable or bookworm-updates", o.Suite)
 	}
 	for _, c := range o.Components {
-		if !safeName(c, false) {
+		if !deb.ValidComponent(c) {
 			return fmt.Errorf("component %q: want a name such as main", c)
 		}
 	}
 	for _, a := range o.Architectures {
-		if !safeName(a, false) {
+		if !format.ValidArchitecture(a) {
 			return fmt.Errorf("architecture %q: want a name such as amd64 or all", a)
 		}
 	}

@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"bytes"
-	"compress/bzip2"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,10 +12,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/ulikunitz/xz"
-
 	"github.com/pkgvc/pkgvc/kinds/deb"
+	"github.com/pkgvc/pkgvc/kinds/deb/format"
 	"github.com/pkgvc/pkgvc/remote"
 )
 
@@ -43,74 +40,46 @@ func (r *release) pickIndex(comp, arch string) string {
 }
 
 // fetchIndex downloads the index at p, checks it against the Release
-// and returns its decompressed text as a stream.
-func fetchIndex(ctx context.Context, up remote.Upstream, r *release, dists, p string) (io.Reader, error) {
+// and returns its decompressed text as a stream, and what releases it.
+func fetchIndex(ctx context.Context, up remote.Upstream, r *release, dists, p string) (io.Reader, func(), error) {
 	want := r.sha256[p]
 	if want.size > maxIndex {
-		return nil, fmt.Errorf("%s: %d bytes, more than the %d read", p, want.size, maxIndex)
+		return nil, nil, fmt.Errorf("%s: %d bytes, more than the %d read", p, want.size, maxIndex)
 	}
 	body, err := openIndex(ctx, up, r, dists, p, want)
 	if err != nil {
 		if errors.Is(err, remote.ErrSizeMismatch) {
-			return nil, fmt.Errorf("%s: %w: %v", p, ErrIndexMismatch, err)
+			return nil, nil, fmt.Errorf("%s: %w: %v", p, ErrIndexMismatch, err)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	defer body.Close()
 	b, err := io.ReadAll(io.LimitReader(body, want.size+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
+		return nil, nil, fmt.Errorf("%s: %w", p, err)
 	}
 	sum := sha256.Sum256(b)
 	if int64(len(b)) != want.size || hex.EncodeToString(sum[:]) != want.sha256 {
-		return nil, fmt.Errorf("%s: %w (SHA256 %x, %d bytes; Release says %s, %d bytes)", p, ErrIndexMismatch, sum, len(b), want.sha256, want.size)
+		return nil, nil, fmt.Errorf("%s: %w (SHA256 %x, %d bytes; Release says %s, %d bytes)", p, ErrIndexMismatch, sum, len(b), want.sha256, want.size)
 	}
-	var rd io.Reader = bytes.NewReader(b)
-	switch path.Ext(p) {
-	case ".xz":
-		if rd, err = xz.NewReader(rd); err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-	case ".gz":
-		if rd, err = gzip.NewReader(rd); err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-	case ".bz2":
-		rd = bzip2.NewReader(rd)
+	rd, release, err := format.Decompress(bytes.NewReader(b), path.Ext(p), maxIndexText)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", p, err)
 	}
-	return &capped{r: rd, left: maxIndexText, what: p}, nil
+	return rd, release, nil
 }
 
 // openIndex opens the index at p, by its hash when the Release says the
 // archive serves indexes so (Acquire-By-Hash): a by-hash file cannot
 // change under a sync that started before the archive was updated.
 func openIndex(ctx context.Context, up remote.Upstream, r *release, dists, p string, want fileSum) (io.ReadCloser, error) {
-	if strings.EqualFold(r.p.Get("Acquire-By-Hash"), "yes") {
+	if strings.EqualFold(r.p.Value("Acquire-By-Hash"), "yes") {
 		body, err := up.Client.Open(ctx, dists+path.Dir(p)+"/by-hash/SHA256/"+want.sha256, want.size)
 		if !notFound(err) {
 			return body, err
 		}
 	}
 	return up.Client.Open(ctx, dists+p, want.size)
-}
-
-// capped fails a stream longer than left bytes.
-type capped struct {
-	r    io.Reader
-	left int64
-	what string
-}
-
-func (c *capped) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		return 0, fmt.Errorf("%s: expands to more than %d bytes", c.what, int64(maxIndexText))
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left+1]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	return n, err
 }
 
 // entry is one binary package a Packages index lists.
@@ -132,42 +101,40 @@ func (e *entry) PoolPath() string {
 
 // droppedFields are the stanza fields that describe the upstream's file,
 // not the package: the publication writes its own.
-var droppedFields = map[string]bool{
-	"filename": true, "size": true, "md5sum": true, "sha1": true, "sha256": true, "sha512": true, "description-md5": true,
-}
+var droppedFields = []string{"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512", "Description-md5"}
 
 // parseEntry checks a Packages stanza of index comp/binary-arch.
-func parseEntry(p paragraph, comp, arch string) (*entry, error) {
+func parseEntry(p format.Paragraph, comp, arch string) (*entry, error) {
 	bad := func(format string, a ...any) error {
-		name := p.Get("Package")
+		name := p.Value("Package")
 		if name == "" {
 			name = fmt.Sprintf("stanza at line %d", p.Line)
 		}
 		return fmt.Errorf("%s: %s", name, fmt.Sprintf(format, a...))
 	}
 	for _, f := range []string{"Package", "Version", "Architecture", "Filename", "Size", "SHA256"} {
-		if p.Get(f) == "" {
+		if p.Value(f) == "" {
 			return nil, bad("no %s field", f)
 		}
 	}
 	e := &entry{
-		Package: p.Get("Package"), Version: p.Get("Version"), Arch: p.Get("Architecture"), Component: comp,
-		Filename: p.Get("Filename"), SHA256: strings.ToLower(p.Get("SHA256")),
-		MD5: strings.ToLower(p.Get("MD5sum")), SHA1: strings.ToLower(p.Get("SHA1")),
-		Depends: p.Get("Depends"), PreDepends: p.Get("Pre-Depends"), Recommends: p.Get("Recommends"), Provides: p.Get("Provides"),
+		Package: p.Value("Package"), Version: p.Value("Version"), Arch: p.Value("Architecture"), Component: comp,
+		Filename: p.Value("Filename"), SHA256: strings.ToLower(p.Value("SHA256")),
+		MD5: strings.ToLower(p.Value("MD5sum")), SHA1: strings.ToLower(p.Value("SHA1")),
+		Depends: p.Value("Depends"), PreDepends: p.Value("Pre-Depends"), Recommends: p.Value("Recommends"), Provides: p.Value("Provides"),
 	}
-	if !validName(e.Package) {
+	if !format.ValidPackageName(e.Package) {
 		return nil, bad("bad package name")
 	}
-	if _, err := parseVersion(e.Version); err != nil {
+	if _, err := format.ParseVersion(e.Version); err != nil {
 		return nil, bad("%v", err)
 	}
-	if e.Arch != arch && e.Arch != "all" || !safeName(e.Arch, false) {
+	if e.Arch != arch && e.Arch != "all" || !format.ValidArchitecture(e.Arch) {
 		return nil, bad("architecture %q in the index of %s", e.Arch, arch)
 	}
-	size, err := strconv.ParseInt(p.Get("Size"), 10, 64)
+	size, err := strconv.ParseInt(p.Value("Size"), 10, 64)
 	if err != nil || size < 0 {
-		return nil, bad("bad Size %q", p.Get("Size"))
+		return nil, bad("bad Size %q", p.Value("Size"))
 	}
 	e.Size = size
 	if !isSHA256(e.SHA256) {
@@ -180,20 +147,14 @@ func parseEntry(p paragraph, comp, arch string) (*entry, error) {
 		return nil, bad("unsafe Filename %q", e.Filename)
 	}
 	e.Source = e.Package
-	if s := p.Get("Source"); s != "" {
+	if s := p.Value("Source"); s != "" {
 		name, _, _ := strings.Cut(s, " ")
-		if !validName(name) {
+		if !format.ValidPackageName(name) {
 			return nil, bad("bad Source %q", s)
 		}
 		e.Source = name
 	}
-	var ctl []string
-	for _, f := range p.Fields {
-		if !droppedFields[strings.ToLower(f.Name)] {
-			ctl = append(ctl, f.Raw)
-		}
-	}
-	e.Control = strings.Join(ctl, "\n")
+	e.Control = p.Without(droppedFields...).String()
 	return e, nil
 }
 

@@ -6,43 +6,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/kinds/deb/format"
 )
-
-func TestCompareVersions(t *testing.T) {
-	for _, c := range []struct {
-		a, b string
-		want int
-	}{
-		{"1.0", "1.0", 0}, {"1.0", "1.1", -1}, {"1.10", "1.9", 1}, {"1:1.0", "2.0", 1},
-		{"1.0~rc1", "1.0", -1}, {"1.0", "1.0+b1", -1}, {"1.0-1", "1.0-2", -1}, {"1.0-10", "1.0-9", 1},
-		{"2.30-1", "2.30-1~", 1}, {"1.0a", "1.0", 1}, {"1.0.0", "1.0", 1}, {"0:1.0", "1.0", 0},
-		{"1.01", "1.1", 0}, {"1.0-1ubuntu1", "1.0-1", 1}, {"7.88.1-10+deb12u5", "7.88.1-10+deb12u12", -1},
-	} {
-		require.Equal(t, c.want, compareVersions(c.a, c.b), "%s vs %s", c.a, c.b)
-		require.Equal(t, -c.want, compareVersions(c.b, c.a), "%s vs %s", c.b, c.a)
-	}
-	for _, bad := range []string{"", "a1.0", "1.0-", "x:1.0", "1 0", "1.0_1"} {
-		_, err := parseVersion(bad)
-		require.Error(t, err, bad)
-	}
-}
-
-func TestParseRelations(t *testing.T) {
-	got, err := parseRelations("libc6 (>= 2.34), foo:any | bar (<< 1:2.0-1) [amd64], baz <!nocheck>, old (< 2)")
-	require.NoError(t, err)
-	require.Equal(t, [][]relation{
-		{{Name: "libc6", Op: ">=", Version: "2.34"}},
-		{{Name: "foo"}, {Name: "bar", Op: "<<", Version: "1:2.0-1"}},
-		{{Name: "baz"}},
-		{{Name: "old", Op: "<=", Version: "2"}},
-	}, got)
-	for _, bad := range []string{"Foo", "foo (>= )", "foo (~ 1)", "foo (>= 1", "x"} {
-		_, err := parseRelations(bad)
-		require.Error(t, err, bad)
-	}
-	require.True(t, relation{Name: "a", Op: ">>", Version: "1.0"}.satisfiedBy("1.0+b1"))
-	require.False(t, relation{Name: "a", Op: "<<", Version: "1.0"}.satisfiedBy("1.0"))
-}
 
 const releaseText = `Origin: test
 Suite: stable
@@ -87,10 +53,10 @@ Description: a foo
 Description-md5: 0123456789abcdef0123456789abcdef
 `
 
-func oneParagraph(t *testing.T, text string) paragraph {
+func oneParagraph(t *testing.T, text string) format.Paragraph {
 	t.Helper()
-	var ps []paragraph
-	require.NoError(t, readParagraphs(strings.NewReader(text), func(p paragraph) error { ps = append(ps, p); return nil }))
+	ps, err := format.ParseParagraphs(strings.NewReader(text))
+	require.NoError(t, err)
 	require.Len(t, ps, 1)
 	return ps[0]
 }
@@ -122,17 +88,5 @@ func TestParseEntry(t *testing.T) {
 		_, err := parseEntry(oneParagraph(t, text), "main", "amd64")
 		require.Error(t, err, name)
 		require.Contains(t, strings.ToLower(err.Error()), "foo", "the error names the package: %s", name)
-	}
-}
-
-func TestReadParagraphsRefusesBadSyntax(t *testing.T) {
-	for name, text := range map[string]string{
-		"continuation first": " x\nPackage: a\n",
-		"no colon":           "Package a\n",
-		"twice":              "Package: a\nPackage: b\n",
-		"long line":          "Package: " + strings.Repeat("a", maxLine+1) + "\n",
-	} {
-		err := readParagraphs(strings.NewReader(text), func(paragraph) error { return nil })
-		require.ErrorIs(t, err, errSyntax, name)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 
 	"github.com/pkgvc/pkgvc/httpx"
+	"github.com/pkgvc/pkgvc/kinds/deb/format"
 	"github.com/pkgvc/pkgvc/remote"
 )
 
@@ -59,7 +60,7 @@ func loadKeyring(name string) (openpgp.EntityList, error) {
 
 // release is a suite's verified Release.
 type release struct {
-	p      paragraph
+	p      format.Paragraph
 	sha256 map[string]fileSum // by path under dists/<suite>/
 }
 
@@ -144,19 +145,19 @@ func verifyInRelease(in []byte, ks openpgp.EntityList, allowUnsigned bool) ([]by
 // parseRelease parses a Release text and checks it is the suite's and
 // still valid.
 func parseRelease(text []byte, suite string, now time.Time) (*release, error) {
-	var ps []paragraph
-	if err := readParagraphs(bytes.NewReader(text), func(p paragraph) error { ps = append(ps, p); return nil }); err != nil {
+	ps, err := format.ParseParagraphs(bytes.NewReader(text))
+	if err != nil {
 		return nil, fmt.Errorf("Release: %w", err)
 	}
 	if len(ps) != 1 {
 		return nil, fmt.Errorf("Release: %d paragraphs, expected 1", len(ps))
 	}
 	r := &release{p: ps[0], sha256: map[string]fileSum{}}
-	s, c := r.p.Get("Suite"), r.p.Get("Codename")
+	s, c := r.p.Value("Suite"), r.p.Value("Codename")
 	if (s != "" || c != "") && s != suite && c != suite {
 		return nil, fmt.Errorf("Release is of suite %q (codename %q), not %q", s, c, suite)
 	}
-	if vu := r.p.Get("Valid-Until"); vu != "" {
+	if vu := r.p.Value("Valid-Until"); vu != "" {
 		t, err := parseDate(vu)
 		if err != nil {
 			return nil, fmt.Errorf("Release Valid-Until %q: %w", vu, err)
@@ -165,7 +166,7 @@ func parseRelease(text []byte, suite string, now time.Time) (*release, error) {
 			return nil, fmt.Errorf("Release expired at %s (Valid-Until)", t.UTC().Format(time.RFC1123))
 		}
 	}
-	list := r.p.Get("SHA256")
+	list := r.p.Value("SHA256")
 	if list == "" {
 		return nil, errors.New("Release has no SHA256 list")
 	}
@@ -194,6 +195,13 @@ func parseDate(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, errors.New("not an RFC 2822 date")
+}
+
+func trunc(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
 }
 
 func isSHA256(s string) bool {

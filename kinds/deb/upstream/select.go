@@ -7,6 +7,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/pkgvc/pkgvc/kinds/deb/format"
 )
 
 // selectEntries returns the entries o selects: those --package names or
@@ -85,7 +87,7 @@ func closure(es, picked []*entry, recommends bool) ([]*entry, error) {
 				fields = append(fields, e.Recommends)
 			}
 			for _, f := range fields {
-				groups, err := parseRelations(f)
+				groups, err := format.ParseRelations(f)
 				if err != nil {
 					return nil, fmt.Errorf("%s %s: %w", e.Package, e.Version, err)
 				}
@@ -122,7 +124,7 @@ func newUniverse(es []*entry, arch string) *universe {
 		if e.Provides == "" {
 			continue
 		}
-		groups, err := parseRelations(e.Provides)
+		groups, err := format.ParseRelations(e.Provides)
 		if err != nil {
 			continue // a bad Provides provides nothing
 		}
@@ -138,12 +140,12 @@ func newUniverse(es []*entry, arch string) *universe {
 	}
 	for _, l := range u.byName {
 		slices.SortStableFunc(l, func(a, b *entry) int {
-			return cmp.Or(compareVersions(b.Version, a.Version), strings.Compare(a.Component, b.Component))
+			return cmp.Or(format.CompareVersions(b.Version, a.Version), strings.Compare(a.Component, b.Component))
 		})
 	}
 	for _, l := range u.byProvides {
 		slices.SortStableFunc(l, func(a, b provider) int {
-			return cmp.Or(strings.Compare(a.e.Package, b.e.Package), compareVersions(b.e.Version, a.e.Version))
+			return cmp.Or(strings.Compare(a.e.Package, b.e.Package), format.CompareVersions(b.e.Version, a.e.Version))
 		})
 	}
 	return u
@@ -153,15 +155,15 @@ func (u *universe) has(e *entry) bool { return slices.Contains(u.byName[e.Packag
 
 // resolve returns the package that satisfies the first satisfiable
 // alternative, nil if none does.
-func (u *universe) resolve(alts []relation) *entry {
+func (u *universe) resolve(alts format.Alternatives) *entry {
 	for _, r := range alts {
 		for _, e := range u.byName[r.Name] {
-			if r.satisfiedBy(e.Version) {
+			if r.SatisfiedBy(e.Version) {
 				return e
 			}
 		}
 		for _, p := range u.byProvides[r.Name] {
-			if r.Op == "" || p.version != "" && r.satisfiedBy(p.version) {
+			if r.Op == "" || p.version != "" && r.SatisfiedBy(p.version) {
 				return p.e
 			}
 		}

@@ -2,10 +2,14 @@ package upstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 
+	"github.com/pkgvc/pkgvc/kinds/deb"
+	"github.com/pkgvc/pkgvc/kinds/deb/format"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/remote"
 )
@@ -72,11 +76,11 @@ func (Syncer) Index(ctx context.Context, up remote.Upstream) ([]remote.Package, 
 func readIndexes(ctx context.Context, up remote.Upstream, rel *release, o Options, dists string) ([]*entry, error) {
 	comps, explicitComps := o.Components, true
 	if len(comps) == 0 {
-		comps, explicitComps = strings.Fields(rel.p.Get("Components")), false
+		comps, explicitComps = strings.Fields(rel.p.Value("Components")), false
 	}
 	archs, explicitArchs := o.Architectures, true
 	if len(archs) == 0 {
-		archs, explicitArchs = strings.Fields(rel.p.Get("Architectures")), false
+		archs, explicitArchs = strings.Fields(rel.p.Value("Architectures")), false
 	}
 	if len(comps) == 0 || len(archs) == 0 {
 		return nil, fmt.Errorf("%s: the Release lists no components or architectures: give --component and --arch", dists)
@@ -84,11 +88,11 @@ func readIndexes(ctx context.Context, up remote.Upstream, rel *release, o Option
 	var es []*entry
 	byPath := map[string]*entry{}
 	for _, c := range comps {
-		if !safeName(c, true) {
+		if !deb.ValidComponent(c) {
 			return nil, fmt.Errorf("%s: component %q: bad name", dists, c)
 		}
 		for _, a := range archs {
-			if !safeName(a, false) {
+			if !format.ValidArchitecture(a) {
 				return nil, fmt.Errorf("%s: architecture %q: bad name", dists, a)
 			}
 			p := rel.pickIndex(c, a)
@@ -98,15 +102,11 @@ func readIndexes(ctx context.Context, up remote.Upstream, rel *release, o Option
 				}
 				continue
 			}
-			text, err := fetchIndex(ctx, up, rel, dists, p)
+			text, release, err := fetchIndex(ctx, up, rel, dists, p)
 			if err != nil {
 				return nil, err
 			}
-			err = readParagraphs(text, func(pg paragraph) error {
-				e, err := parseEntry(pg, c, a)
-				if err != nil {
-					return err
-				}
+			err = readEntries(text, c, a, func(e *entry) error {
 				pp := e.PoolPath()
 				if prev := byPath[pp]; prev != nil {
 					if prev.SHA256 != e.SHA256 || prev.Size != e.Size {
@@ -118,12 +118,34 @@ func readIndexes(ctx context.Context, up remote.Upstream, rel *release, o Option
 				es = append(es, e)
 				return nil
 			})
+			release()
 			if err != nil {
 				return nil, fmt.Errorf("%s%s: %w", dists, p, err)
 			}
 		}
 	}
 	return es, nil
+}
+
+// readEntries calls fn for each stanza of a Packages text, checked.
+func readEntries(text io.Reader, comp, arch string, fn func(*entry) error) error {
+	r := format.NewReader(text)
+	for {
+		p, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		e, err := parseEntry(p, comp, arch)
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
 }
 
 // fileURL is the URL of the archive's file at relative path f.
