@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -105,7 +106,9 @@ func newArchive() (*archive, func(), error) {
 	var nginx *exec.Cmd
 	cleanup := func() {
 		if nginx != nil && nginx.Process != nil {
-			_ = nginx.Process.Kill()
+			// SIGTERM: nginx's master stops its workers (a killed master
+			// would leave them running).
+			_ = nginx.Process.Signal(syscall.SIGTERM)
 			_ = nginx.Wait()
 		}
 		_ = run(env, "gpgconf", "--kill", "all")
