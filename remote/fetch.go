@@ -161,6 +161,15 @@ func (m *Manager) FetchBlob(ctx context.Context, rec repo.Record, w io.Writer) e
 }
 
 func copyStored(ctx context.Context, objs *objects.Store, rec repo.Record, w io.Writer) error {
+	// A blob is reused by digest alone: a record that says another size
+	// (an upstream listed it so) must not be given bytes of this one.
+	st, err := objs.StatBlob(ctx, rec.SHA256)
+	if err != nil {
+		return fmt.Errorf("fetch %s: %w", rec.Path, err)
+	}
+	if st.Size != rec.Size {
+		return fmt.Errorf("fetch %s: %w: blob %s has %d bytes, the record says %d", rec.Path, ErrSizeMismatch, rec.SHA256, st.Size, rec.Size)
+	}
 	rc, err := objs.OpenBlob(ctx, rec.SHA256)
 	if err != nil {
 		return fmt.Errorf("fetch %s: %w", rec.Path, err)

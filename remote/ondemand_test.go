@@ -137,3 +137,26 @@ func TestFetchBlobRetriesAndResumes(t *testing.T) {
 	require.Equal(t, []string{"bytes=524288-"}, u.rangesOf("big.bin"))
 	require.True(t, e.hasBlob(big))
 }
+
+// A record whose size is not its stored blob's (an on-demand record an
+// upstream listed with another file's digest, whose bytes another record
+// stored later) is not copied out as if it matched.
+func TestFetchBlobStoredOfOtherSize(t *testing.T) {
+	e := newEnv(t)
+	dir := filepath.Join(t.TempDir(), "up")
+	files := map[string][]byte{"a/one.bin": content("one", 3000)}
+	writeTree(t, dir, files)
+	base := httpxtest.StaticServer(t, dir)
+	e.remote(base + "PULP_MANIFEST")
+	e.syncOK(false)
+	rec := e.records()["a/one.bin"]
+	require.True(t, e.hasBlob(files["a/one.bin"]))
+
+	rec.Path, rec.Size = "b/lie.bin", rec.Size+7
+	rec.Metadata = map[string]string{repo.MetaRemote: "up", repo.MetaURL: base + "a/one.bin"}
+	var buf bytes.Buffer
+	err := e.m.FetchBlob(e.ctx, rec, &buf)
+	require.ErrorIs(t, err, remote.ErrSizeMismatch)
+	require.Contains(t, err.Error(), "b/lie.bin")
+	require.Zero(t, buf.Len(), "nothing written")
+}
