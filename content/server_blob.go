@@ -46,7 +46,9 @@ func quotedETag(id objects.ID) []string { return []string{`"` + id.String() + `"
 // Cache-Control are set.
 func (s *Server) serveRecord(w http.ResponseWriter, r *http.Request, rec *repo.Record, ew ErrorWriter) {
 	h := w.Header()
-	if be, ok := s.blobs.Get(rec.SHA256); ok {
+	// The cache is by digest: a record of another size (an upstream
+	// listed it with this digest) is not one of its bytes.
+	if be, ok := s.blobs.Get(rec.SHA256); ok && len(be.size) == 1 && be.size[0] == strconv.FormatInt(rec.Size, 10) {
 		h["Etag"] = be.etag
 		if be.data != nil {
 			now := time.Now().UnixNano()

@@ -703,3 +703,26 @@ func TestServeNoticesOtherProcess(t *testing.T) {
 	resp, _ = get(t, "GET", f.base+"/content/elsewhere/a.txt")
 	require.Equal(t, 404, resp.StatusCode)
 }
+
+// An on-demand record whose digest names a blob stored later by another
+// record, but whose size is not that blob's, is never served that blob:
+// not from the file, not from the memory the other record's GET filled.
+func TestServeRecordOfOtherSize(t *testing.T) {
+	blob := randBytes(3000)
+	f := newSrvFixture(t, "content.Serve", content.WithFetcher(func(context.Context, repo.Record, io.Writer) error {
+		return errors.New("no fetch expected")
+	}))
+	lie := repo.Record{Path: "lie.bin", SHA256: objects.Sum(blob), Size: int64(len(blob)) + 5,
+		Metadata: map[string]string{repo.MetaRemote: "up", repo.MetaURL: "http://upstream/lie.bin"}}
+	_, err := f.st.Commit(f.ctx, "prod", repo.CommitRequest{Records: []repo.Record{lie}})
+	require.NoError(t, err)
+	f.commit(map[string][]byte{"real.bin": blob})
+
+	for range 2 { // the second time, real.bin's bytes are in memory
+		resp, body := get(t, "GET", f.url("real.bin"))
+		require.Equal(t, 200, resp.StatusCode)
+		require.Equal(t, blob, body)
+		resp, _ = get(t, "GET", f.url("lie.bin"))
+		require.Equal(t, 500, resp.StatusCode, "lie.bin says %d bytes, its blob has %d", lie.Size, len(blob))
+	}
+}
