@@ -302,3 +302,39 @@ func TestAptPrivate(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(data, got))
 }
+
+// TestAptEmptyDistribution: a version without packages (all removed)
+// still publishes a repository apt updates from without an error or a
+// warning.
+func TestAptEmptyDistribution(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	e := newEnv(t)
+	tmp := t.TempDir()
+	keyring := e.gpgKeyring(t, tmp)
+	s := debSpec{name: "hello-e", version: "1.0", arch: "all"}
+	data, ctl := mkdeb(t, tmp, s)
+	r := e.record(t, "main", s, data, ctl)
+	e.commit(t, []repo.Record{r})
+	e.commit(t, nil, r.Path)
+	o, err := options.Encode(stable)
+	require.NoError(t, err)
+	dists := dist.NewDists(e.st)
+	_, err = dists.Create(ctx, "stable", dist.DistSpec{BasePath: "debian", Repo: "deb", Options: o})
+	require.NoError(t, err)
+	pubs := publish.NewPublications(e.st, all.Publishers(), 8)
+	log := &accessLog{}
+	hs := httptest.NewServer(log.wrap(content.NewServer(e.st, dists, pubs)))
+	defer hs.Close()
+	a := newApt(t, ctx, "deb [signed-by="+keyring+"] "+hs.URL+content.ContentPrefix+"debian stable main")
+	a.update(t, log)
+	for _, gz := range []bool{false, true} {
+		if gz {
+			a = newApt(t, ctx, "deb [signed-by="+keyring+"] "+hs.URL+content.ContentPrefix+"debian stable main", `Acquire::CompressionTypes::Order { "gz"; }; Acquire::CompressionTypes::xz "false"; Acquire::CompressionTypes::lzma "false";`)
+			a.update(t, log)
+		}
+		out, err := a.run("", "apt-cache", "policy", "hello-e")
+		require.NoError(t, err, out)
+		require.NotContains(t, out, "Candidate: 1.0")
+	}
+}

@@ -312,3 +312,49 @@ func TestRemoteValidation(t *testing.T) {
 		require.Error(t, err, name)
 	}
 }
+
+// hello-a's stanza names hello-b 2.0's SHA256 with hello-a's size, and
+// hello-b 2.0 is stored already: the stored blob, reused by its digest,
+// is not taken for hello-a, on either policy.
+func TestSyncRefusesAStoredDigestOfOtherSize(t *testing.T) {
+	for _, policy := range []remote.Policy{remote.Immediate, remote.OnDemand} {
+		t.Run(string(policy), func(t *testing.T) {
+			f := newFixture(t)
+			f.create(t, remoteOf("good", "good", upstream.Options{Architectures: []string{"all"}, Packages: []string{"hello-b"}}))
+			_, err := f.sync(t, "good", false)
+			require.NoError(t, err)
+			before, v := f.head(t)
+			bad := remoteOf("bad", "badsum", upstream.Options{Architectures: []string{"all"}, Packages: []string{"hello-a"}})
+			bad.Policy = policy
+			f.create(t, bad)
+			_, err = f.sync(t, "bad", false)
+			require.ErrorIs(t, err, repo.ErrInvalid, "the commit finds the blob's size is not the stanza's")
+			require.ErrorContains(t, err, "hello-a")
+			got, v2 := f.head(t)
+			require.Equal(t, v, v2, "no version")
+			require.Equal(t, paths(before), paths(got))
+		})
+	}
+}
+
+// The same stanza synced on demand before hello-b 2.0 is stored: the
+// record is made (nothing to check it against yet), and once hello-b's
+// bytes are stored they are not given out as hello-a's.
+func TestSyncOnDemandDigestStoredLaterOfOtherSize(t *testing.T) {
+	f := newFixture(t)
+	bad := remoteOf("bad", "badsum", upstream.Options{Architectures: []string{"all"}, Packages: []string{"hello-a"}})
+	bad.Policy = remote.OnDemand
+	f.create(t, bad)
+	_, err := f.sync(t, "bad", false)
+	require.NoError(t, err)
+	f.create(t, remoteOf("good", "good", upstream.Options{Architectures: []string{"all"}, Packages: []string{"hello-b"}}))
+	_, err = f.sync(t, "good", false)
+	require.NoError(t, err)
+	got, _ := f.head(t)
+	rec, ok := got[pool("hello-a", "hello-a_1.0_all.deb")]
+	require.True(t, ok, "records: %v", paths(got))
+	var b bytes.Buffer
+	err = f.m.FetchBlob(f.ctx, rec, &b)
+	require.ErrorIs(t, err, remote.ErrSizeMismatch)
+	require.Zero(t, b.Len())
+}
