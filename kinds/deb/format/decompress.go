@@ -46,7 +46,7 @@ func Decompress(r io.Reader, comp string, limit int64) (io.Reader, func(), error
 		}
 		out, release = zr, func() { _ = zr.Close() }
 	case CompXz:
-		zr, err := xz.NewReader(bufio.NewReader(r))
+		zr, err := xz.NewReader(bufio.NewReader(newXzGuard(r, MaxXzDict)))
 		if err != nil {
 			return nil, nil, fmt.Errorf("xz: %w", err)
 		}
