@@ -8,6 +8,7 @@ import (
 	contupstream "github.com/pkgvc/pkgvc/kinds/container/upstream"
 	"github.com/pkgvc/pkgvc/kinds/deb"
 	debpub "github.com/pkgvc/pkgvc/kinds/deb/publication"
+	debupstream "github.com/pkgvc/pkgvc/kinds/deb/upstream"
 	"github.com/pkgvc/pkgvc/kinds/file"
 	filepub "github.com/pkgvc/pkgvc/kinds/file/publication"
 	fileupstream "github.com/pkgvc/pkgvc/kinds/file/upstream"
@@ -32,7 +33,7 @@ func Publishers() *publish.Registry {
 
 // Syncers returns a fresh registry of all upstream kinds.
 func Syncers() *remote.Registry {
-	return remote.NewRegistry(fileupstream.Syncer{}, pyupstream.Syncer{}, contupstream.New())
+	return remote.NewRegistry(fileupstream.Syncer{}, pyupstream.Syncer{}, contupstream.New(), debupstream.Syncer{})
 }
 
 // Default is the kind of a repository or remote created without one, and
