@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/api/client"
+	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -52,7 +53,9 @@ func TestNoStoreMadeByReads(t *testing.T) {
 	}
 	t.Run("repo create of an unknown kind", func(t *testing.T) {
 		store := filepath.Join(t.TempDir(), "store")
-		requireRefused(t, runCLI(t, "--store", store, "repo", "create", "a", "--kind", "nosuch"), "nosuch", "container, file or python")
+		names := all.Kinds().Names()
+		want := strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+		requireRefused(t, runCLI(t, "--store", store, "repo", "create", "a", "--kind", "nosuch"), "nosuch", want)
 		require.NoDirExists(t, store)
 	})
 	t.Run("writers make it", func(t *testing.T) {
