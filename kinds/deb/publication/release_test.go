@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/ulikunitz/xz"
 
+	"github.com/pkgvc/pkgvc/kinds/deb/format"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -104,6 +105,13 @@ func unxz(t testing.TB, data []byte) []byte {
 	sys, err := cmd.Output()
 	require.NoError(t, err)
 	require.Equal(t, string(out), string(sys))
+	// A sync from a pkgvc publication reads it through format's guard.
+	gr, release, err := format.Decompress(bytes.NewReader(data), format.CompXz, 1<<30)
+	require.NoError(t, err)
+	defer release()
+	guarded, err := io.ReadAll(gr)
+	require.NoError(t, err)
+	require.Equal(t, string(out), string(guarded))
 	return out
 }
 
