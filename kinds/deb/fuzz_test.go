@@ -6,6 +6,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/kinds/deb"
 	"github.com/pkgvc/pkgvc/kinds/deb/format"
+	"github.com/pkgvc/pkgvc/objects"
 )
 
 // FuzzRecordMetadata: a Packages stanza or control file either is refused
@@ -42,6 +43,10 @@ func FuzzRecordMetadata(f *testing.F) {
 		}
 		if err := (deb.Kind{}).CheckPath(p); err != nil {
 			t.Fatalf("placed at %s, refused: %v", p, err)
+		}
+		// Committed again by digest (a sync, a copy), it is taken.
+		if err := (deb.Kind{}).CheckDigest(p, objects.ID{}, meta); err != nil {
+			t.Fatalf("metadata %v at %s refused by digest: %v", meta, p, err)
 		}
 	})
 }
