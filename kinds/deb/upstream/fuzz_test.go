@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pkgvc/pkgvc/kinds/deb"
+	"github.com/pkgvc/pkgvc/objects"
 )
 
 // FuzzPackages feeds arbitrary text to the stanza checks: an error or
@@ -17,6 +20,10 @@ func FuzzPackages(f *testing.F) {
 			pp := e.PoolPath()
 			if strings.Contains(pp, "..") || strings.Contains(pp, "//") || !strings.HasPrefix(pp, "pool/main/") {
 				t.Fatalf("unsafe pool path %q", pp)
+			}
+			// The commit of the sync takes the record it makes.
+			if err := (deb.Kind{}).CheckDigest(pp, objects.ID{}, e.metadata()); err != nil {
+				t.Fatalf("entry %+v: record refused: %v", e, err)
 			}
 			return nil
 		})
