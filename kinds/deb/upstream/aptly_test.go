@@ -353,6 +353,7 @@ func crafts(public string, env []string) error {
 		"xzfirst":   {idx + ".xz": xzd, idx + ".gz": []byte("not read: .xz comes first"), idx: []byte("not read either")},
 		"plainonly": {idx: good},
 		"badsum":    {idx: badSum},
+		"allonly":   {idx: good, "main/binary-amd64/Packages": nil}, // Architecture: all packages in binary-all only
 	} {
 		if err := craft(public, prefix, files, env); err != nil {
 			return err

@@ -358,3 +358,16 @@ func TestSyncOnDemandDigestStoredLaterOfOtherSize(t *testing.T) {
 	require.ErrorIs(t, err, remote.ErrSizeMismatch)
 	require.Zero(t, b.Len())
 }
+
+// An archive whose Release lists "all" among its architectures, without
+// No-Support-for-Architecture-all, may list Architecture: all packages in
+// binary-all only: apt for amd64 reads that index too, and so does a
+// sync of --arch amd64.
+func TestSyncArchAllIndex(t *testing.T) {
+	f := newFixture(t)
+	f.create(t, remoteOf("up", "allonly", upstream.Options{Architectures: []string{"amd64"}, Packages: []string{"hello-*"}}))
+	_, err := f.sync(t, "up", false)
+	require.NoError(t, err)
+	got, _ := f.head(t)
+	require.Equal(t, []string{"pool/main/h/hello-a/hello-a_1.0_all.deb", "pool/main/h/hello-b/hello-b_2.0_all.deb", "pool/main/h/hello-b/hello-b_2.1_all.deb"}, paths(got))
+}

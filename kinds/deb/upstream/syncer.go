@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/pkgvc/pkgvc/kinds/deb"
@@ -85,6 +86,10 @@ func readIndexes(ctx context.Context, up remote.Upstream, rel *release, o Option
 	if len(comps) == 0 || len(archs) == 0 {
 		return nil, fmt.Errorf("%s: the Release lists no components or architectures: give --component and --arch", dists)
 	}
+	extraAll := explicitArchs && withAllIndex(rel, archs)
+	if extraAll {
+		archs = append(slices.Clone(archs), "all")
+	}
 	var es []*entry
 	byPath := map[string]*entry{}
 	for _, c := range comps {
@@ -97,7 +102,7 @@ func readIndexes(ctx context.Context, up remote.Upstream, rel *release, o Option
 			}
 			p := rel.pickIndex(c, a)
 			if p == "" {
-				if explicitComps && explicitArchs {
+				if explicitComps && explicitArchs && !(extraAll && a == "all") {
 					return nil, fmt.Errorf("%sRelease lists no Packages index of %s/binary-%s", dists, c, a)
 				}
 				continue
@@ -125,6 +130,17 @@ func readIndexes(ctx context.Context, up remote.Upstream, rel *release, o Option
 		}
 	}
 	return es, nil
+}
+
+// withAllIndex reports whether a sync of archs (without "all") reads
+// binary-all too, as apt does: when the Release lists "all" among its
+// architectures and does not say its arch indexes list the Architecture:
+// all packages as well (No-Support-for-Architecture-all: Packages).
+func withAllIndex(rel *release, archs []string) bool {
+	if slices.Contains(archs, "all") || !slices.Contains(strings.Fields(rel.p.Value("Architectures")), "all") {
+		return false
+	}
+	return !strings.EqualFold(strings.TrimSpace(rel.p.Value("No-Support-for-Architecture-all")), "Packages")
 }
 
 // readEntries calls fn for each stanza of a Packages text, checked.
