@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian repository benchmark: pkgvc against aptly on the same generated
-# .debs (bench/debgen: realistic control fields, tiny data), in one run.
+# .debs (kinds/deb/format/debtest/debgen: realistic control fields, tiny data), in one run.
 # For each N (default 10 000 then 100 000; aptly at the first N only):
 #  - first publication: aptly `repo create` + `repo add` + `snapshot
 #    create` + `publish snapshot` vs pkgvc `repo create --kind deb` +
@@ -63,7 +63,7 @@ PY
 }
 
 go build -o "$T/pkgvc" ./cmd/pkgvc
-go build -o "$T/debgen" ./bench/debgen
+go build -o "$T/debgen" ./kinds/deb/format/debtest/debgen
 gpg --batch --pinentry-mode loopback --passphrase '' --quick-gen-key 'Bench <bench@example.invalid>' ed25519 sign never >/dev/null 2>&1
 gpg --export bench@example.invalid >"$T/aptly.gpg"
 

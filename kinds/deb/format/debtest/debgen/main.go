@@ -1,7 +1,7 @@
 // Command debgen writes N small .deb files for bench/deb.sh, in
 // parallel: dpkg-deb takes minutes for 100 000 packages.
 //
-//	go run ./bench/debgen -n 10000 -out DIR [-new DIR2]
+//	go run ./kinds/deb/format/debtest/debgen -n 10000 -out DIR [-new DIR2]
 //
 // Package i is bench-NNNNNN, version 1.<i%7>-1, Architecture all for
 // every fourth package and amd64 otherwise, depending on the package
