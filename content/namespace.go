@@ -272,15 +272,9 @@ func (s *Server) pullCache(ctx context.Context, d *dist.Distribution, name strin
 // namespaceOf returns the namespace cache serving name and the name
 // under it.
 func (t *distTable) namespaceOf(name string) (*distEntry, string) {
-	ds := make([]*dist.Distribution, len(t.namespaces))
-	for i, de := range t.namespaces {
-		ds[i] = de.d
+	i, rest := dist.NamespaceOf(t.nsDists, name)
+	if i < 0 {
+		return nil, ""
 	}
-	d, rest := dist.NamespaceOf(ds, name)
-	for _, de := range t.namespaces {
-		if de.d == d {
-			return de, rest
-		}
-	}
-	return nil, ""
+	return t.namespaces[i], rest
 }

@@ -24,8 +24,9 @@ type distTable struct {
 	// namespaces are the namespace caches, which serve no path of their
 	// own (see namespaceTarget).
 	namespaces []*distEntry
-	listed     time.Time      // when the refs were listed
-	stamp      repo.RefsStamp // the refs stamp before listing, if fresh
+	nsDists    []*dist.Distribution // namespaces' distributions, for dist.NamespaceOf
+	listed     time.Time            // when the refs were listed
+	stamp      repo.RefsStamp       // the refs stamp before listing, if fresh
 	fresh      bool
 }
 
@@ -175,6 +176,7 @@ func (s *Server) rebuild(ctx context.Context, seen *distTable, stamp repo.RefsSt
 		}
 		if de.d.Namespace() {
 			t.namespaces = append(t.namespaces, de)
+			t.nsDists = append(t.nsDists, de.d)
 			return nil
 		}
 		t.byBase[de.basePath] = de

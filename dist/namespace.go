@@ -81,24 +81,26 @@ func clashes(a, b *Distribution) bool {
 	return overlaps(a.BasePath, b.BasePath)
 }
 
-// NamespaceOf returns the namespace cache among dists serving name (an
-// upstream project's path under the cache's base path) and the name under
-// it: the one with the longest base path, the root one last.
-func NamespaceOf(dists []*Distribution, name string) (*Distribution, string) {
-	var best *Distribution
+// NamespaceOf returns the index among dists of the namespace cache
+// serving name (an upstream project's path under the cache's base path),
+// -1 for none, and the name under it: the one with the longest base
+// path, the root one last. An index lets callers keeping distributions
+// in entries of their own find the entry without building a slice.
+func NamespaceOf(dists []*Distribution, name string) (int, string) {
+	best := -1
 	var rest string
-	for _, d := range dists {
+	for i, d := range dists {
 		if !d.Namespace() {
 			continue
 		}
 		switch {
 		case d.BasePath == RootBasePath:
-			if best == nil {
-				best, rest = d, name
+			if best < 0 {
+				best, rest = i, name
 			}
 		case len(name) > len(d.BasePath)+1 && name[len(d.BasePath)] == '/' && name[:len(d.BasePath)] == d.BasePath:
-			if best == nil || best.BasePath == RootBasePath || len(d.BasePath) > len(best.BasePath) {
-				best, rest = d, name[len(d.BasePath)+1:]
+			if best < 0 || dists[best].BasePath == RootBasePath || len(d.BasePath) > len(dists[best].BasePath) {
+				best, rest = i, name[len(d.BasePath)+1:]
 			}
 		}
 	}
