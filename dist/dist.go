@@ -399,25 +399,24 @@ func (d *Dists) checkDist(ctx context.Context, dist *Distribution) error {
 	if dist.PullThroughTTL < 0 {
 		return fmt.Errorf("%w: pull-through TTL %s is negative", repo.ErrInvalid, dist.PullThroughTTL)
 	}
-	var declared []options.Spec
+	var od OptionDeclarer // nil: the kind declares no options
 	if k, err := d.st.Kinds().Lookup(dist.Kind); err == nil {
 		if rule, ok := k.(BasePathRule); ok && dist.BasePath != RootBasePath {
 			if err := rule.ValidateBasePath(dist.BasePath); err != nil {
 				return fmt.Errorf("%w %q: %w", ErrBasePath, dist.BasePath, err)
 			}
 		}
-		if od, ok := k.(OptionDeclarer); ok {
-			declared = od.DistOptions()
-			if err := options.Check(dist.Options, declared, dist.Kind+" distributions"); err != nil {
-				return fmt.Errorf("%w distribution %s: %w", repo.ErrInvalid, dist.Name, err)
-			}
-			if err := od.CheckDistOptions(dist.Options); err != nil {
-				return fmt.Errorf("%w distribution %s: %w", repo.ErrInvalid, dist.Name, err)
-			}
-		}
+		od, _ = k.(OptionDeclarer)
 	}
-	if declared == nil && len(dist.Options) > 0 {
-		if err := options.Check(dist.Options, nil, dist.Kind+" distributions"); err != nil {
+	var declared []options.Spec
+	if od != nil {
+		declared = od.DistOptions()
+	}
+	if err := options.Check(dist.Options, declared, dist.Kind+" distributions"); err != nil {
+		return fmt.Errorf("%w distribution %s: %w", repo.ErrInvalid, dist.Name, err)
+	}
+	if od != nil {
+		if err := od.CheckDistOptions(dist.Options); err != nil {
 			return fmt.Errorf("%w distribution %s: %w", repo.ErrInvalid, dist.Name, err)
 		}
 	}
