@@ -23,8 +23,15 @@ const DefaultPullWait = httpx.DefaultReadTimeout
 // remote's read timeout. Past it, the request is answered with what the
 // repository holds, or a RateLimitError.
 func WithPullWait(f func(ctx context.Context, remote string) time.Duration) ServerOption {
-	return func(s *Server) { s.pullWait = f }
+	return func(s *Server) {
+		if f != nil {
+			s.pullWait = f
+		}
+	}
 }
+
+// defaultPullWait is the pull wait without WithPullWait.
+func defaultPullWait(context.Context, string) time.Duration { return DefaultPullWait }
 
 // RateLimitError reports content a pull-through distribution lacks whose
 // remote's upstream asked not to be asked again before Until (429).
@@ -74,11 +81,7 @@ func (s *Server) pullLimited(ctx context.Context, remote string, get func() erro
 		}
 		now := time.Now()
 		if deadline.IsZero() {
-			wait := DefaultPullWait
-			if s.pullWait != nil {
-				wait = s.pullWait(ctx, remote)
-			}
-			deadline = start.Add(wait)
+			deadline = start.Add(s.pullWait(ctx, remote))
 		}
 		if rl.Until.After(deadline) {
 			return &RateLimitError{Remote: remote, Until: rl.Until, Err: err}
@@ -156,11 +159,7 @@ func (s *Server) fetchLimited(ctx context.Context, rec *repo.Record, fetch func(
 	}
 	err := s.limits.check(remote, time.Now())
 	if err == nil {
-		wait := DefaultPullWait
-		if s.pullWait != nil {
-			wait = s.pullWait(ctx, remote)
-		}
-		err = fetch(httpx.WithRetryWait(ctx, wait))
+		err = fetch(httpx.WithRetryWait(ctx, s.pullWait(ctx, remote)))
 		s.limits.note(remote, err)
 	}
 	var rl *httpx.RateLimitError

@@ -159,6 +159,7 @@ func NewServer(st *repo.Store, dists *dist.Dists, pubs *publish.Publications, op
 		listings: clockcache.New[objects.ID, []repo.Record](64, maxListed),
 		reach:    clockcache.New[[2]objects.ID, bool](maxReach, 0),
 		ops:      newOps(),
+		pullWait: defaultPullWait,
 	}
 	for _, o := range opts {
 		o(s)
