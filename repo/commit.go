@@ -446,16 +446,11 @@ func (s *Store) checkBlobs(ctx context.Context, rs []Record) error {
 func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record, req CommitRequest, author string) (*CommitResult, error) {
 	b := s.objects.NewBatch()
 	defer b.Abort()
-	var base objects.ID
-	var parents []objects.ID
-	number := 1
-	if !st.head.IsZero() {
-		v, err := s.version(ctx, st.head)
-		if err != nil {
-			return nil, err
-		}
-		base, parents, number = v.Tree, []objects.ID{v.ID}, v.Number+1
+	next, err := s.nextVersion(ctx, st)
+	if err != nil {
+		return nil, err
 	}
+	base := next.base
 	if err := s.checkPrecondition(ctx, &req, st.head, base); err != nil {
 		return nil, err
 	}
@@ -496,7 +491,8 @@ func (s *Store) commitOnce(ctx context.Context, st *repoState, records []Record,
 	if err != nil {
 		return nil, err
 	}
-	return s.writeVersion(ctx, st, b, version{base: base, root: root, parents: parents, number: number}, req, author, len(records) > 0, func() string {
+	next.root = root
+	return s.writeVersion(ctx, st, b, next, req, author, len(records) > 0, func() string {
 		return summarize(len(records), len(removals))
 	})
 }
@@ -506,6 +502,19 @@ type version struct {
 	base, root objects.ID
 	parents    []objects.ID
 	number     int
+}
+
+// nextVersion is the version a commit builds on the head as read in st:
+// root is the caller's to set.
+func (s *Store) nextVersion(ctx context.Context, st *repoState) (version, error) {
+	if st.head.IsZero() {
+		return version{number: 1}, nil
+	}
+	head, err := s.version(ctx, st.head)
+	if err != nil {
+		return version{}, err
+	}
+	return version{base: head.Tree, parents: []objects.ID{head.ID}, number: head.Number + 1}, nil
 }
 
 // writeVersion ends a commit whose tree is v.root, written into b: it

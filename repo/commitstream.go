@@ -44,13 +44,9 @@ func (s *Store) commitStream(ctx context.Context, repoName string, req CommitReq
 func (s *Store) commitStreamOnce(ctx context.Context, st *repoState, kind Kind, req CommitRequest, author string) (*CommitResult, error) {
 	b := s.objects.NewBatch()
 	defer b.Abort()
-	v := version{number: 1}
-	if !st.head.IsZero() {
-		head, err := s.version(ctx, st.head)
-		if err != nil {
-			return nil, err
-		}
-		v.base, v.parents, v.number = head.Tree, []objects.ID{head.ID}, head.Number+1
+	v, err := s.nextVersion(ctx, st)
+	if err != nil {
+		return nil, err
 	}
 	var sets, removes int
 	var pending []tree.Change
