@@ -69,25 +69,22 @@ type UploadError struct {
 
 func (e *UploadError) Error() string { return e.Msg }
 
-// projectPaths returns the ProjectPaths of kind, nil if it has none.
-func (s *Server) projectPaths(kind string) ProjectPaths {
-	if s.pubs == nil {
-		return nil
+// capability returns kind's publisher as a T (ProjectPaths, Uploader),
+// the zero T if it is none.
+func capability[T any](s *Server, kind string) T {
+	var c T
+	if s.pubs != nil {
+		p, _ := s.pubs.Registry().Lookup(kind)
+		c, _ = p.(T)
 	}
-	p, _ := s.pubs.Registry().Lookup(kind)
-	pp, _ := p.(ProjectPaths)
-	return pp
+	return c
 }
 
+// projectPaths returns the ProjectPaths of kind, nil if it has none.
+func (s *Server) projectPaths(kind string) ProjectPaths { return capability[ProjectPaths](s, kind) }
+
 // uploader returns the Uploader of kind, nil if it has none.
-func (s *Server) uploader(kind string) Uploader {
-	if s.pubs == nil {
-		return nil
-	}
-	p, _ := s.pubs.Registry().Lookup(kind)
-	u, _ := p.(Uploader)
-	return u
-}
+func (s *Server) uploader(kind string) Uploader { return capability[Uploader](s, kind) }
 
 // uploaders returns the kinds that take uploads, sorted, and their
 // Uploaders.
