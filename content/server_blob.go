@@ -48,7 +48,7 @@ func (s *Server) serveRecord(w http.ResponseWriter, r *http.Request, rec *repo.R
 	h := w.Header()
 	// The cache is by digest: a record of another size (an upstream
 	// listed it with this digest) is not one of its bytes.
-	if be, ok := s.blobs.Get(rec.SHA256); ok && len(be.size) == 1 && be.size[0] == strconv.FormatInt(rec.Size, 10) {
+	if be, ok := s.blobs.Get(rec.SHA256); ok && sizeIs(be.size, rec.Size) {
 		h["Etag"] = be.etag
 		if be.data != nil {
 			now := time.Now().UnixNano()
@@ -74,6 +74,13 @@ func (s *Server) serveRecord(w http.ResponseWriter, r *http.Request, rec *repo.R
 		}
 	}
 	s.serveBlob(w, r, rec, ew)
+}
+
+// sizeIs reports whether the Content-Length value size says n bytes,
+// without formatting n anew on every request.
+func sizeIs(size []string, n int64) bool {
+	var buf [20]byte
+	return len(size) == 1 && size[0] == string(strconv.AppendInt(buf[:0], n, 10))
 }
 
 // plainGet reports whether r is a GET of the whole content without
