@@ -2,18 +2,13 @@ package content_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/content"
-	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/kinds/all"
-	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/publish"
-	"github.com/pkgvc/pkgvc/remote"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -23,18 +18,7 @@ import (
 // not serve that repository's versions under its base path.
 func TestNamespaceTargetRepoReplaced(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), all.Kinds())
-	require.NoError(t, err)
-	rm := remote.New(st, all.Syncers())
-	ds := dist.NewDists(st, dist.WithRemotes(rm))
-	_, err = rm.Create(ctx, remote.Remote{Name: "hub", Kind: "container", URL: "http://127.0.0.1:1"})
-	require.NoError(t, err)
-	_, err = ds.Create(ctx, "hub", dist.DistSpec{BasePath: "hub", Remote: "hub"})
-	require.NoError(t, err)
-	w, err := fsstore.WatchRefs(filepath.Join(dir, "store"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = w.Close() })
+	st, rm, ds, w := namespaceStore(t)
 	srv := content.NewServer(st, ds, publish.NewPublications(st, publish.NewRegistry(manifestPublisher{}), 8), content.WithRefsWatch(w), content.WithNamespaceCache(rm))
 
 	commit := func(rp, body string) string {
@@ -47,7 +31,7 @@ func TestNamespaceTargetRepoReplaced(t *testing.T) {
 		return "blobs/sha256/" + put.ID.String()
 	}
 	// The cache of library/foo, as its first pull made it.
-	_, err = st.CreateRepo(ctx, "hub.library.foo", repo.CreateOptions{Kind: "container", Upstream: &repo.Upstream{Name: "library/foo", Remote: "hub", Dist: "hub"}})
+	_, err := st.CreateRepo(ctx, "hub.library.foo", repo.CreateOptions{Kind: "container", Upstream: &repo.Upstream{Name: "library/foo", Remote: "hub", Dist: "hub"}})
 	require.NoError(t, err)
 	commit("hub.library.foo", "cached")
 	tg, err := srv.Target(ctx, "hub/library/foo")

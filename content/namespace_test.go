@@ -63,14 +63,14 @@ func (c *fakeCache) PullCache(ctx context.Context, ref *remote.CacheRef, refs []
 	return &remote.PullResult{}, err
 }
 
-// TestNamespaceTarget: names under a namespace cache resolve to the
-// distribution of one upstream project, following its cache repository;
-// concurrent first pulls of it make one pull; a name the upstream lacks
-// makes no repository; other distributions keep their base paths.
-func TestNamespaceTarget(t *testing.T) {
+// namespaceStore opens a store whose remote hub stands for a registry,
+// cached by the namespace distribution hub at base path hub, and watches
+// its refs.
+func namespaceStore(t *testing.T) (*repo.Store, *remote.Manager, *dist.Dists, *fsstore.Watch) {
+	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := fsstore.OpenDir(ctx, filepath.Join(dir, "store"), all.Kinds())
+	dir := filepath.Join(t.TempDir(), "store")
+	st, err := fsstore.OpenDir(ctx, dir, all.Kinds())
 	require.NoError(t, err)
 	rm := remote.New(st, all.Syncers())
 	ds := dist.NewDists(st, dist.WithRemotes(rm))
@@ -78,13 +78,23 @@ func TestNamespaceTarget(t *testing.T) {
 	require.NoError(t, err)
 	_, err = ds.Create(ctx, "hub", dist.DistSpec{BasePath: "hub", Remote: "hub"})
 	require.NoError(t, err)
-	_, err = st.CreateRepo(ctx, "own", repo.CreateOptions{Kind: "container"})
+	w, err := fsstore.WatchRefs(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.Close() })
+	return st, rm, ds, w
+}
+
+// TestNamespaceTarget: names under a namespace cache resolve to the
+// distribution of one upstream project, following its cache repository;
+// concurrent first pulls of it make one pull; a name the upstream lacks
+// makes no repository; other distributions keep their base paths.
+func TestNamespaceTarget(t *testing.T) {
+	ctx := context.Background()
+	st, _, ds, w := namespaceStore(t)
+	_, err := st.CreateRepo(ctx, "own", repo.CreateOptions{Kind: "container"})
 	require.NoError(t, err)
 	_, err = ds.Create(ctx, "own", dist.DistSpec{BasePath: "hub/own", Repo: "own"})
 	require.NoError(t, err)
-	w, err := fsstore.WatchRefs(filepath.Join(dir, "store"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = w.Close() })
 	fc := &fakeCache{st: st, names: map[string]bool{"library/alpine": true}}
 	srv := content.NewServer(st, ds, publish.NewPublications(st, publish.NewRegistry(manifestPublisher{}), 8), content.WithRefsWatch(w), content.WithNamespaceCache(fc))
 
