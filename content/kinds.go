@@ -4,8 +4,10 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/pkgvc/pkgvc/objects"
+	"github.com/pkgvc/pkgvc/publish"
 )
 
 // What a content kind adds to the content server is an optional capability
@@ -86,22 +88,18 @@ func (s *Server) projectPaths(kind string) ProjectPaths { return capability[Proj
 // uploader returns the Uploader of kind, nil if it has none.
 func (s *Server) uploader(kind string) Uploader { return capability[Uploader](s, kind) }
 
-// uploaders returns the kinds that take uploads, sorted, and their
-// Uploaders.
-func (s *Server) uploaders() (kinds []string, ups []Uploader) {
+// uploaders returns the publishers of the kinds that take uploads
+// (Uploader), sorted by kind.
+func (s *Server) uploaders() []publish.Publisher {
 	if s.pubs == nil {
-		return nil, nil
+		return nil
 	}
-	byKind := map[string]Uploader{}
+	var ps []publish.Publisher
 	for _, p := range s.pubs.Registry().Publishers() {
-		if u, ok := p.(Uploader); ok {
-			kinds = append(kinds, p.Kind())
-			byKind[p.Kind()] = u
+		if _, ok := p.(Uploader); ok {
+			ps = append(ps, p)
 		}
 	}
-	slices.Sort(kinds)
-	for _, k := range kinds {
-		ups = append(ups, byKind[k])
-	}
-	return kinds, ups
+	slices.SortFunc(ps, func(a, b publish.Publisher) int { return strings.Compare(a.Kind(), b.Kind()) })
+	return ps
 }

@@ -82,7 +82,10 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, dir string)
 		return
 	}
 	if u == nil {
-		kinds, _ := s.uploaders()
+		var kinds []string
+		for _, p := range s.uploaders() {
+			kinds = append(kinds, p.Kind())
+		}
 		reasonError(w, http.StatusBadRequest, fmt.Sprintf("bad request: repository %s holds %s content; uploads take %s packages only", repoName, de.d.Kind, strings.Join(kinds, " or ")))
 		return
 	}
@@ -199,9 +202,8 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, dir string)
 // p is for: p ends in "/" + the directory (or without its final '/');
 // "" if none.
 func (s *Server) uploadDir(p string) string {
-	_, ups := s.uploaders()
-	for _, u := range ups {
-		d := u.UploadDir()
+	for _, pub := range s.uploaders() {
+		d := pub.(Uploader).UploadDir()
 		if strings.HasSuffix(p, "/"+d) || strings.HasSuffix(p, "/"+strings.TrimSuffix(d, "/")) {
 			return d
 		}
