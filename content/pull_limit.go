@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -47,15 +46,10 @@ func (e *RateLimitError) Error() string {
 
 func (e *RateLimitError) Unwrap() error { return e.Err }
 
-// RetryAfter is the Retry-After header's value for e: whole seconds
-// from now, at least 1.
-func (e *RateLimitError) RetryAfter(now time.Time) string {
-	return strconv.Itoa(max(int((e.Until.Sub(now)+time.Second-1)/time.Second), 1))
-}
-
-// SetRetryAfter sets the Retry-After header of a 429 for e.
+// SetRetryAfter sets the Retry-After header of a 429 for e: whole
+// seconds from now, at least 1.
 func (e *RateLimitError) SetRetryAfter(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", e.RetryAfter(time.Now()))
+	httpx.SetRetryAfter(w.Header(), max(time.Until(e.Until), time.Second))
 }
 
 // maxLimitedTries bounds the pulls one request makes of a rate-limited

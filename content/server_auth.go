@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/dist"
+	"github.com/pkgvc/pkgvc/httpx"
 )
 
 // Authorizer checks that a token grants level on a resource; it returns an
@@ -98,7 +98,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, d *dist.Distr
 	case err == nil:
 		return true
 	case errors.As(err, &lim):
-		w.Header().Set("Retry-After", strconv.Itoa(int((lim.RetryAfter+time.Second-1)/time.Second)))
+		httpx.SetRetryAfter(w.Header(), lim.RetryAfter)
 		textError(w, http.StatusTooManyRequests, "too many requests: too many failed authentications from this address")
 	case errors.Is(err, auth.ErrForbidden):
 		textError(w, http.StatusForbidden, "forbidden: "+ReadScopes(d))

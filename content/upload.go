@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pkgvc/pkgvc/auth"
+	"github.com/pkgvc/pkgvc/httpx"
 	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/uploads"
 )
@@ -237,7 +238,7 @@ func (s *Server) authorizeUpload(w http.ResponseWriter, r *http.Request, repoNam
 		reasonError(w, http.StatusForbidden, "forbidden: the token does not grant repo:"+repoName+":write")
 	case errors.Is(err, auth.ErrUnauthorized):
 		if wait := g.limit.Fail(auth.ClientAddr(r)); wait > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+			httpx.SetRetryAfter(w.Header(), wait)
 			reasonError(w, http.StatusTooManyRequests, "too many requests: too many failed authentications from this address")
 			return nil, false
 		}

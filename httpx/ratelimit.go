@@ -86,3 +86,9 @@ func RetryWait(ctx context.Context) time.Duration {
 	}
 	return max(d, 0)
 }
+
+// SetRetryAfter sets the Retry-After header of h to d in whole seconds,
+// rounded up, as clients read it.
+func SetRetryAfter(h http.Header, d time.Duration) {
+	h.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/api/wire"
 	"github.com/pkgvc/pkgvc/auth"
+	"github.com/pkgvc/pkgvc/httpx"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -58,7 +59,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 }
 
 func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
-	w.Header().Set("Retry-After", itoa(int64((wait+time.Second-1)/time.Second)))
+	httpx.SetRetryAfter(w.Header(), wait)
 	s.writeError(w, r, errorf(wire.ErrRateLimited, "too many requests: too many failed authentications from this address"))
 }
 

@@ -84,8 +84,6 @@ func nextLink(path string, p PageParams, next string, extra url.Values) string {
 	return "<" + path + "?" + q.Encode() + `>; rel="next"`
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
 // rawObject is a JSON object kept as its fields.
 type rawObject = map[string]json.RawMessage
 
