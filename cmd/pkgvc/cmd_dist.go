@@ -71,22 +71,9 @@ func distOptions(c *cli.Command) (options.Values, error) {
 		if !c.IsSet(o.Flag) {
 			continue
 		}
-		var v any
-		switch o.Type {
-		case options.List:
-			var list []string
-			for _, g := range *c.Generic(o.Flag).(*globList) {
-				if g != "" {
-					list = append(list, g)
-				}
-			}
-			v = list
-		case options.Int:
-			v = c.Int(o.Flag)
-		case options.Bool:
-			v = c.Bool(o.Flag)
-		default:
-			v = c.String(o.Flag)
+		v, err := flagValue(c, flagOf(o))
+		if err != nil {
+			return nil, err
 		}
 		raw, err := json.Marshal(v)
 		if err != nil {
