@@ -250,10 +250,7 @@ func distShowCmd(e *env) *cli.Command {
 				return e.printJSON(distShow{Distribution: *d, Access: acc, Serving: v})
 			}
 			printDist(e.stdout, d)
-			fmt.Fprintf(e.stdout, "url:       %s\n", acc.URL)
-			for _, line := range acc.Instructions {
-				fmt.Fprintf(e.stdout, "use:       %s\n", line)
-			}
+			printAccess(e.stdout, acc)
 			switch {
 			case rerr != nil:
 				fmt.Fprintf(e.stdout, "serving:   nothing (%s)\n", oneLine(rerr.Error()))
@@ -284,6 +281,14 @@ func serving(ctx context.Context, svc api.Service, d *dist.Distribution) (*repo.
 		return nil, err
 	}
 	return info.Head, nil
+}
+
+// printAccess prints where a distribution is and how clients use it.
+func printAccess(w io.Writer, acc content.Access) {
+	fmt.Fprintf(w, "url:       %s\n", acc.URL)
+	for _, line := range acc.Instructions {
+		fmt.Fprintf(w, "use:       %s\n", line)
+	}
 }
 
 func printDist(w io.Writer, d *dist.Distribution) {
