@@ -166,11 +166,6 @@ func recordDigest(rec repo.Record) string {
 	return "sha256:" + rec.SHA256.String()
 }
 
-// isManifestPath reports whether p is a manifest record, by any digest.
-func isManifestPath(p string) bool {
-	return strings.HasPrefix(p, container.ManifestsDir) || strings.HasPrefix(p, container.Manifests512Dir)
-}
-
 // prefixer reads the records of a version under a prefix: a
 // distribution's (content.Target) or a commit's head (repo.HeadView).
 type prefixer interface {
