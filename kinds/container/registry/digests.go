@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha512"
 	"encoding/hex"
@@ -49,11 +50,6 @@ func (d digestRef) id() objects.ID {
 func (d digestRef) hasher() (hash.Hash, []byte) {
 	want, _ := hex.DecodeString(d.hex)
 	return sha512.New(), want
-}
-
-// matches reports whether data has digest d.
-func (d digestRef) matches(data []byte) bool {
-	return ociformat.DigestOf(d.alg, data) == d.String()
 }
 
 // digestOf is data's digest in the algorithm of d.
@@ -111,7 +107,7 @@ func (a *aliasReader) check(id objects.ID, d digestRef) bool {
 	if a.h == nil {
 		return id.String() == d.hex
 	}
-	return hex.EncodeToString(a.h.Sum(nil)) == hex.EncodeToString(a.want)
+	return bytes.Equal(a.h.Sum(nil), a.want)
 }
 
 // holdsDigest looks blob d up in distribution t as holds does: a sha512

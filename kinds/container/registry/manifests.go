@@ -227,8 +227,8 @@ func (q *request) putManifest(w http.ResponseWriter, r *http.Request, refStr str
 	id := objects.Sum(data)
 	mpath := container.ManifestPath(id.String())
 	if ref.tag == "" {
-		if !ref.d.matches(data) {
-			writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the manifest's digest is %s, not %s", ref.d.digestOf(data), refStr), nil)
+		if got := ref.d.digestOf(data); got != ref.d.String() {
+			writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the manifest's digest is %s, not %s", got, refStr), nil)
 			return
 		}
 		// Pushed by a sha512 digest: stored and served by it.
