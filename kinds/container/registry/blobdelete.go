@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/pkgvc/pkgvc/kinds/container"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -166,7 +167,7 @@ func (g *registry) referencedBy(ctx context.Context, v prefixer, d digestRef) (s
 		}
 		for _, b := range m.Blobs() {
 			if b.Digest == want {
-				by = recordDigest(rec)
+				by = container.ManifestRef(rec.Path)
 				return errEnough
 			}
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"strings"
 
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/kinds/container"
@@ -147,17 +146,6 @@ func servedDigest(ref reference, rec repo.Record) string {
 	}
 	if d := rec.Metadata[container.MetaDigest]; d != "" {
 		return d
-	}
-	return "sha256:" + rec.SHA256.String()
-}
-
-// recordDigest is the digest a blobs/ or manifests/ record is named by.
-func recordDigest(rec repo.Record) string {
-	if hx, ok := strings.CutPrefix(rec.Path, container.Manifests512Dir); ok {
-		return ociformat.SHA512 + ":" + hx
-	}
-	if hx, ok := strings.CutPrefix(rec.Path, container.Blobs512Dir); ok {
-		return ociformat.SHA512 + ":" + hx
 	}
 	return "sha256:" + rec.SHA256.String()
 }

@@ -655,7 +655,7 @@ func (q *request) referrers(w http.ResponseWriter, r *http.Request, digest strin
 		if filter != "" && at != filter {
 			return nil
 		}
-		d := ociformat.Descriptor{MediaType: rec.Metadata[container.MetaMediaType], Digest: recordDigest(rec), Size: rec.Size, ArtifactType: at}
+		d := ociformat.Descriptor{MediaType: rec.Metadata[container.MetaMediaType], Digest: container.ManifestRef(rec.Path), Size: rec.Size, ArtifactType: at}
 		if m, err := q.g.readManifest(ctx, rec); err == nil {
 			d.Annotations = m.Annotations
 		}
