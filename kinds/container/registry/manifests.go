@@ -377,9 +377,6 @@ func (q *request) blobSize(ctx context.Context, id objects.ID) (int64, bool, err
 	if err != nil {
 		return 0, false, err
 	}
-	if found && repo.IsOnDemand(rec) {
-		return rec.Size, true, nil
-	}
 	if !found {
 		pushed, err := q.g.wasPushed(ctx, q.t.Dist.Repo, id)
 		if err != nil {
@@ -388,14 +385,13 @@ func (q *request) blobSize(ctx context.Context, id objects.ID) (int64, bool, err
 		if !pushed {
 			// A manifest naming it may have ended its mark after this
 			// request resolved its version (namedByManifest): look again.
-			rec, found, err = q.relookup(ctx, container.BlobPath(id.String()))
-			if err != nil || !found {
+			if rec, found, err = q.relookup(ctx, container.BlobPath(id.String())); err != nil || !found {
 				return 0, false, err
 			}
-			if repo.IsOnDemand(rec) {
-				return rec.Size, true, nil
-			}
 		}
+	}
+	if found && repo.IsOnDemand(rec) {
+		return rec.Size, true, nil
 	}
 	st, err := q.g.st.Objects().StatBlob(ctx, id)
 	if errors.Is(err, objects.ErrNotFound) {
