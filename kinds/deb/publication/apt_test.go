@@ -23,6 +23,7 @@ import (
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/kinds/deb"
+	"github.com/pkgvc/pkgvc/kinds/deb/format/debtest"
 	"github.com/pkgvc/pkgvc/kinds/deb/publication"
 	"github.com/pkgvc/pkgvc/options"
 	"github.com/pkgvc/pkgvc/publish"
@@ -39,21 +40,8 @@ type apt struct {
 func newApt(t *testing.T, ctx context.Context, sources string, extra ...string) *apt {
 	t.Helper()
 	d := t.TempDir()
-	for _, sub := range []string{"empty", "state/lists/partial", "cache/archives/partial"} {
-		require.NoError(t, os.MkdirAll(filepath.Join(d, sub), 0o755))
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(d, "status"), nil, 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(d, "sources.list"), []byte(sources+"\n"), 0o644))
-	conf := fmt.Sprintf(`Dir::Etc::Main "/dev/null"; Dir::Etc::Parts "%[1]s/empty";
-Dir::Etc::SourceList "%[1]s/sources.list"; Dir::Etc::SourceParts "%[1]s/empty";
-Dir::Etc::Preferences "/dev/null"; Dir::Etc::PreferencesParts "%[1]s/empty";
-Dir::Etc::Trusted "/dev/null"; Dir::Etc::TrustedParts "%[1]s/empty";
-Dir::State "%[1]s/state"; Dir::State::Lists "%[1]s/state/lists"; Dir::State::status "%[1]s/status";
-Dir::Cache "%[1]s/cache"; Dir::Cache::Archives "%[1]s/cache/archives"; Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";
-APT::Architecture "amd64"; APT::Architectures { "amd64"; }; APT::Sandbox::User "root";
-Acquire::Languages "none"; Acquire::http::Proxy::127.0.0.1 "DIRECT";
-`, d) + strings.Join(extra, "\n")
-	require.NoError(t, os.WriteFile(filepath.Join(d, "apt.conf"), []byte(conf), 0o644))
+	_, err := debtest.AptConfig(d, sources, extra...)
+	require.NoError(t, err)
 	return &apt{dir: d, ctx: ctx}
 }
 
