@@ -137,7 +137,7 @@ func parseEntry(p format.Paragraph, comp, arch string) (*entry, error) {
 		return nil, bad("bad Size %q", p.Value("Size"))
 	}
 	e.Size = size
-	if !isSHA256(e.SHA256) {
+	if !isHex(e.SHA256, sha256.Size) {
 		return nil, bad("bad SHA256 %q", e.SHA256)
 	}
 	if e.MD5 != "" && !isHex(e.MD5, 16) || e.SHA1 != "" && !isHex(e.SHA1, 20) {
@@ -158,6 +158,7 @@ func parseEntry(p format.Paragraph, comp, arch string) (*entry, error) {
 	return e, nil
 }
 
+// isHex reports whether s is the hex of n bytes.
 func isHex(s string, n int) bool {
 	b, err := hex.DecodeString(s)
 	return err == nil && len(b) == n
