@@ -20,23 +20,10 @@
 # Run from the repository root: bash bench/deb.sh [N...]   (e.g. 1000 10000)
 set -euo pipefail
 NS=("$@"); [ ${#NS[@]} -gt 0 ] || NS=(10000 100000)
-for c in aptly gpg gpgconf curl python3 go; do
-  command -v "$c" >/dev/null || { echo "needs $c (apt-get install -y aptly gnupg curl)"; exit 1; }
-done
-[ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install -y time)"; exit 1; }
-T=$(mktemp -d -t deb-bench.XXXXXX)
-PIDS=()
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init deb "apt-get install -y aptly gnupg curl" aptly gpg gpgconf curl python3 go
 export GNUPGHOME="$T/gnupg"; mkdir -m 700 "$GNUPGHOME"
-cleanup() {
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-  gpgconf --kill all >/dev/null 2>&1 || true   # the gpg-agent of this GNUPGHOME
-  rm -rf "$T"
-}
-trap cleanup EXIT
-freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-waitport() { for _ in $(seq 600); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.05; done; echo "nothing on port $1"; exit 1; }
-ms() { date +%s%3N; }
+bench_atexit() { gpgconf --kill all >/dev/null 2>&1; }   # the gpg-agent of this GNUPGHOME
 ROWS=()
 # step LABEL CMD...: runs CMD under /usr/bin/time, adds "LABEL ms rss" to ROWS; LAST is its ms
 step() {

@@ -11,27 +11,10 @@
 set -euo pipefail
 SIZE=${1:-500}
 LAYERS=${2:-10}
-for c in docker-registry curl python3 go; do
-  command -v "$c" >/dev/null || { echo "needs $c (apt-get install -y docker-registry curl)"; exit 1; }
-done
-[ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install -y time)"; exit 1; }
-CRANE=$(command -v crane || true)
-if [ -z "$CRANE" ]; then
-  gb=$(go env GOBIN); [ -n "$gb" ] || gb=$(go env GOPATH)/bin; CRANE=$gb/crane
-  [ -x "$CRANE" ] || go install github.com/google/go-containerregistry/cmd/crane@v0.22.1
-fi
-T=$(mktemp -d -t oci-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init oci "apt-get install -y docker-registry curl" docker-registry curl python3 go
+findcrane
 export DOCKER_CONFIG="$T/docker"; mkdir -p "$DOCKER_CONFIG"
-freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-waitport() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "nothing on port $1"; exit 1; }
-ms() { date +%s%3N; }
 cr() { "$CRANE" "$@" --insecure; }
 timed() { local s; s=$(ms); "$@" >/dev/null 2>"$T/err" || { echo "FAIL: ${*:1:3}: $(tail -2 "$T/err")"; exit 1; }; echo $(( $(ms) - s )); }
 mibs() { python3 -c "import sys; print('%.0f' % ($SIZE * 1000 / max(int(sys.argv[1]), 1)))" "$1"; }

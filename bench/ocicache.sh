@@ -26,27 +26,10 @@ LAYERS=${2:-5}
 N1=${3:-10}
 N2=${4:-100}
 [ "$N1" -lt "$N2" ] || { echo "N1 ($N1) must be below N2 ($N2)"; exit 1; }
-for c in docker-registry curl python3 go; do
-  command -v "$c" >/dev/null || { echo "needs $c (apt-get install -y docker-registry curl)"; exit 1; }
-done
-[ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install -y time)"; exit 1; }
-CRANE=$(command -v crane || true)
-if [ -z "$CRANE" ]; then
-  gb=$(go env GOBIN); [ -n "$gb" ] || gb=$(go env GOPATH)/bin; CRANE=$gb/crane
-  [ -x "$CRANE" ] || go install github.com/google/go-containerregistry/cmd/crane@v0.22.1
-fi
-T=$(mktemp -d -t ocicache-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init ocicache "apt-get install -y docker-registry curl" docker-registry curl python3 go
+findcrane
 export DOCKER_CONFIG="$T/docker"; mkdir -p "$DOCKER_CONFIG"
-freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-waitport() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "nothing on port $1"; exit 1; }
-ms() { date +%s%3N; }
 cr() { timeout 600 "$CRANE" "$@" --insecure; }
 timed() { local s; s=$(ms); "$@" >/dev/null 2>"$T/err" || { echo "FAIL: ${*:1:3}: $(tail -2 "$T/err")" >&2; exit 1; }; echo $(( $(ms) - s )); }
 pull() { cr pull "$1" "$T/o.tar" && rm -f "$T/o.tar"; }

@@ -54,20 +54,10 @@ func aliasKey(by, name string) string {
 func (e *Engine) MarkAlias(ctx context.Context, by, name string, blob objects.ID) error {
 	key := aliasKey(by, name)
 	doc := aliasDoc{By: by, Name: name, Blob: blob, Expires: e.now().Add(e.ttl).UTC()}
-	for {
-		_, rev, err := e.m.Get(ctx, key)
-		if err != nil && !errors.Is(err, meta.ErrNotFound) {
-			return fmt.Errorf("record alias %s of %s: %w", name, blob, err)
-		}
-		_, err = meta.PutJSON(ctx, e.m, key, doc, rev)
-		if errors.Is(err, meta.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("record alias %s of %s: %w", name, blob, err)
-		}
-		return nil
+	if err := e.overwrite(ctx, key, doc); err != nil {
+		return fmt.Errorf("record alias %s of %s: %w", name, blob, err)
 	}
+	return nil
 }
 
 // Alias returns the blob by holds under name, recorded within the TTL.

@@ -778,19 +778,24 @@ func doneKey(by string, blob objects.ID) string {
 func (e *Engine) MarkUploaded(ctx context.Context, by string, blob objects.ID) error {
 	key := doneKey(by, blob)
 	doc := doneDoc{By: by, Blob: blob, Expires: e.now().Add(e.ttl).UTC()}
+	if err := e.overwrite(ctx, key, doc); err != nil {
+		return fmt.Errorf("record upload of %s: %w", blob, err)
+	}
+	return nil
+}
+
+// overwrite stores doc at key whatever is there: a record written again
+// only moves its expiry on.
+func (e *Engine) overwrite(ctx context.Context, key string, doc any) error {
 	for {
 		_, rev, err := e.m.Get(ctx, key)
 		if err != nil && !errors.Is(err, meta.ErrNotFound) {
-			return fmt.Errorf("record upload of %s: %w", blob, err)
+			return err
 		}
 		_, err = meta.PutJSON(ctx, e.m, key, doc, rev)
-		if errors.Is(err, meta.ErrConflict) {
-			continue
+		if !errors.Is(err, meta.ErrConflict) {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("record upload of %s: %w", blob, err)
-		}
-		return nil
 	}
 }
 

@@ -71,22 +71,9 @@ func distOptions(c *cli.Command) (options.Values, error) {
 		if !c.IsSet(o.Flag) {
 			continue
 		}
-		var v any
-		switch o.Type {
-		case options.List:
-			var list []string
-			for _, g := range *c.Generic(o.Flag).(*globList) {
-				if g != "" {
-					list = append(list, g)
-				}
-			}
-			v = list
-		case options.Int:
-			v = c.Int(o.Flag)
-		case options.Bool:
-			v = c.Bool(o.Flag)
-		default:
-			v = c.String(o.Flag)
+		v, err := flagValue(c, flagOf(o))
+		if err != nil {
+			return nil, err
 		}
 		raw, err := json.Marshal(v)
 		if err != nil {
@@ -263,10 +250,7 @@ func distShowCmd(e *env) *cli.Command {
 				return e.printJSON(distShow{Distribution: *d, Access: acc, Serving: v})
 			}
 			printDist(e.stdout, d)
-			fmt.Fprintf(e.stdout, "url:       %s\n", acc.URL)
-			for _, line := range acc.Instructions {
-				fmt.Fprintf(e.stdout, "use:       %s\n", line)
-			}
+			printAccess(e.stdout, acc)
 			switch {
 			case rerr != nil:
 				fmt.Fprintf(e.stdout, "serving:   nothing (%s)\n", oneLine(rerr.Error()))
@@ -297,6 +281,14 @@ func serving(ctx context.Context, svc api.Service, d *dist.Distribution) (*repo.
 		return nil, err
 	}
 	return info.Head, nil
+}
+
+// printAccess prints where a distribution is and how clients use it.
+func printAccess(w io.Writer, acc content.Access) {
+	fmt.Fprintf(w, "url:       %s\n", acc.URL)
+	for _, line := range acc.Instructions {
+		fmt.Fprintf(w, "use:       %s\n", line)
+	}
 }
 
 func printDist(w io.Writer, d *dist.Distribution) {

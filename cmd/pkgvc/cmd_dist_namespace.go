@@ -42,10 +42,7 @@ func (e *env) showNamespace(ctx context.Context, c *cli.Command, svc api.Service
 		}{distShow{Distribution: *d, Access: acc}, repos})
 	}
 	printDist(e.stdout, d)
-	fmt.Fprintf(e.stdout, "url:       %s\n", acc.URL)
-	for _, line := range acc.Instructions {
-		fmt.Fprintf(e.stdout, "use:       %s\n", line)
-	}
+	printAccess(e.stdout, acc)
 	shown := repos
 	if len(shown) > maxShownCaches {
 		shown = append(shown[:maxShownCaches:maxShownCaches], "…")

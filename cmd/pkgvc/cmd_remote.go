@@ -119,6 +119,31 @@ func flagOf(o remote.DeclaredOption) cli.Flag {
 	}
 }
 
+// flagValue is the value of a setting flag c sets, as its JSON field
+// takes it. An empty list flag gives nil, which clears the field.
+func flagValue(c *cli.Command, f cli.Flag) (any, error) {
+	name := f.Names()[0]
+	switch f.(type) {
+	case *cli.StringFlag:
+		return c.String(name), nil
+	case *cli.GenericFlag:
+		var list []string
+		for _, g := range *c.Generic(name).(*globList) {
+			if g != "" {
+				list = append(list, g)
+			}
+		}
+		return list, nil
+	case *cli.BoolFlag:
+		return c.Bool(name), nil
+	case *cli.DurationFlag:
+		return remote.Duration(c.Duration(name)), nil
+	case *cli.IntFlag:
+		return int(c.Int(name)), nil
+	}
+	return nil, fmt.Errorf("flag --%s: unhandled type %T", name, f)
+}
+
 // fileFlags name local files: the remote keeps their absolute paths.
 var fileFlags = map[string]bool{"password-file": true, "ca-cert": true, "client-cert": true, "client-key": true, "proxy-password-file": true}
 
@@ -131,38 +156,17 @@ func remotePatch(c *cli.Command) (remote.Patch, error) {
 		if !c.IsSet(name) {
 			continue
 		}
-		var v any
-		switch f.(type) {
-		case *cli.StringFlag:
-			s := c.String(name)
-			if fileFlags[name] && s != "" {
-				abs, err := filepath.Abs(s)
-				if err != nil {
-					return nil, err
-				}
-				s = abs
+		v, err := flagValue(c, f)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case fileFlags[name] && v != "":
+			if v, err = filepath.Abs(v.(string)); err != nil {
+				return nil, err
 			}
-			v = s
-		case *cli.GenericFlag:
-			var list []string // nil resets the field
-			for _, g := range *c.Generic(name).(*globList) {
-				if g != "" {
-					list = append(list, g)
-				}
-			}
-			v = list
-		case *cli.BoolFlag:
-			v = c.Bool(name)
-		case *cli.DurationFlag:
-			v = remote.Duration(c.Duration(name))
-		case *cli.IntFlag:
-			n := int(c.Int(name))
-			if name == "download-concurrency" && n < 1 {
-				return nil, usagef("--download-concurrency must be 1 or more")
-			}
-			v = n
-		default:
-			return nil, fmt.Errorf("flag --%s: unhandled type %T", name, f)
+		case name == "download-concurrency" && v.(int) < 1:
+			return nil, usagef("--download-concurrency must be 1 or more")
 		}
 		if err := p.Set(remoteField(name), v); err != nil {
 			return nil, err

@@ -39,6 +39,14 @@ func BlobPathOf(alg, hex string) string { return "blobs/" + alg + "/" + hex }
 // ManifestPathOf is the path of the manifest with alg digest hex.
 func ManifestPathOf(alg, hex string) string { return "manifests/" + alg + "/" + hex }
 
+// ManifestRef is the digest a client pulls manifest path p by
+// ("sha256:<hex>", "sha512:<hex>"): ManifestPathOf the other way.
+func ManifestRef(p string) string {
+	rest := strings.TrimPrefix(p, "manifests/")
+	alg, hx, _ := strings.Cut(rest, "/")
+	return alg + ":" + hx
+}
+
 // aliasOf returns the sha512 hex an alias path names.
 func aliasOf(p string) (string, bool) {
 	if h, ok := strings.CutPrefix(p, Blobs512Dir); ok {

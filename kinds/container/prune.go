@@ -235,14 +235,6 @@ func (p *pruner) noteSeen(ctx context.Context, repoName string) error {
 	})
 }
 
-// manifestRef is the reference a client pulls manifest path p by
-// ("sha256:<hex>", "sha512:<hex>").
-func manifestRef(p string) string {
-	rest := strings.TrimPrefix(p, "manifests/")
-	alg, hx, _ := strings.Cut(rest, "/")
-	return alg + ":" + hx
-}
-
 // manifestByDigest returns the content of the manifest with digest d
 // that the version holds.
 func (p *pruner) manifestByDigest(d string) (objects.ID, bool) {
@@ -285,7 +277,7 @@ func (p *pruner) plan(ctx context.Context, recs []repo.Record) ([]string, []stri
 	}
 	for id, rs := range p.manifests {
 		for _, r := range rs {
-			if p.fresh(manifestRef(r.Path), r.Path) {
+			if p.fresh(ManifestRef(r.Path), r.Path) {
 				if err := p.mark(ctx, id); err != nil {
 					return nil, nil, err
 				}
@@ -323,7 +315,7 @@ func (p *pruner) plan(ctx context.Context, recs []repo.Record) ([]string, []stri
 		}
 		for _, r := range rs {
 			removes = append(removes, r.Path)
-			gone = append(gone, manifestRef(r.Path))
+			gone = append(gone, ManifestRef(r.Path))
 		}
 	}
 	for b := range droppedBlobs {

@@ -62,7 +62,7 @@ func updatePullLog(ctx context.Context, m meta.Store, repoName string, f func(*P
 		if !f(l) {
 			return nil
 		}
-		if len(l.Pulled) == 0 {
+		if len(l.Pulled) == 0 && len(l.Seen) == 0 {
 			err = meta.DeleteIf(ctx, m, pullLogKey(repoName), rev)
 		} else {
 			_, err = meta.PutJSON(ctx, m, pullLogKey(repoName), l, rev)

@@ -123,26 +123,32 @@ func (s DistSettings) ValidDuration() (time.Duration, error) {
 // checkWord refuses a name that cannot be a path segment of an apt
 // repository (slash allowed in a suite: "stable/updates").
 func checkWord(what, v string, slash bool) error {
-	ok := v != "" && v != "." && v != ".."
+	if !validWord(v, slash) {
+		return fmt.Errorf("%s %q: use letters, digits and - . _ + ~", what, v)
+	}
+	return nil
+}
+
+// ValidSuite reports whether s can name a suite (or codename): letters,
+// digits and - . _ + ~ in segments joined by slashes, none of them
+// empty, "." or "..".
+func ValidSuite(s string) bool { return validWord(s, true) }
+
+func validWord(v string, slash bool) bool {
 	for _, r := range v {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.', r == '_', r == '+', r == '~':
 		case r == '/' && slash:
 		default:
-			ok = false
+			return false
 		}
 	}
-	if ok && slash {
-		for _, seg := range strings.Split(v, "/") {
-			if seg == "" || seg == "." || seg == ".." {
-				ok = false
-			}
+	for _, seg := range strings.Split(v, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
 		}
 	}
-	if !ok {
-		return fmt.Errorf("%s %q: use letters, digits and - . _ + ~", what, v)
-	}
-	return nil
+	return true
 }
 
 func uniq(s []string) []string {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/kinds/deb"
+	"github.com/pkgvc/pkgvc/kinds/deb/format/debtest"
 	metamem "github.com/pkgvc/pkgvc/meta/mem"
 	"github.com/pkgvc/pkgvc/objects"
 	objectsmem "github.com/pkgvc/pkgvc/objects/mem"
@@ -38,22 +38,14 @@ func mkdeb(t *testing.T, out, name, version, extra string, opts ...string) strin
 
 func mkdebArch(t *testing.T, out, name, version, arch, extra string, opts ...string) string {
 	t.Helper()
-	d := filepath.Join(t.TempDir(), name)
-	require.NoError(t, os.MkdirAll(filepath.Join(d, "DEBIAN"), 0o755))
-	require.NoError(t, os.MkdirAll(filepath.Join(d, "usr/share/doc", name), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(d, "usr/share/doc", name, "README"), []byte(name+" "+version+"\n"), 0o644))
 	control := "Package: " + name + "\nVersion: " + version + "\nArchitecture: " + arch +
 		"\nMaintainer: pkgvc test <test@example.invalid>\n" + extra + "Description: pkgvc test package " + name + "\n Built by the deb kind's tests.\n"
-	require.NoError(t, os.WriteFile(filepath.Join(d, "DEBIAN/control"), []byte(control), 0o644))
-	require.NoError(t, os.MkdirAll(out, 0o755))
 	v := version
 	if _, after, ok := strings.Cut(v, ":"); ok {
 		v = after
 	}
 	p := filepath.Join(out, name+"_"+v+"_"+arch+".deb")
-	args := append(append([]string{"--root-owner-group"}, opts...), "--build", d, p)
-	b, err := exec.Command("dpkg-deb", args...).CombinedOutput()
-	require.NoError(t, err, "dpkg-deb: %s", b)
+	require.NoError(t, debtest.DpkgDeb(p, control, map[string]string{"usr/share/doc/" + name + "/README": name + " " + version + "\n"}, opts...))
 	return p
 }
 

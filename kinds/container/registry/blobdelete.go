@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/pkgvc/pkgvc/kinds/container"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -41,54 +42,71 @@ func (q *request) deleteBlob(w http.ResponseWriter, r *http.Request, digest stri
 		q.g.internal(w, r, "look up "+digest, err)
 		return
 	}
-	if inVersion {
-		by, err := q.g.referencedBy(ctx, q.t, dr)
-		if err != nil {
-			q.g.internal(w, r, "find the manifests referencing "+digest, err)
+	if !inVersion {
+		var pushed bool
+		if rec.SHA256, pushed, err = q.pushedDigest(ctx, dr); err != nil {
+			q.g.internal(w, r, "look up "+digest, err)
 			return
 		}
-		if by != "" {
-			writeError(w, http.StatusMethodNotAllowed, codeUnsupported, fmt.Sprintf("blob %s is referenced by manifest %s of %s: delete the manifest, which deletes the blobs only it references", digest, by, q.name), nil)
+		if !pushed {
+			q.blobUnknown(w, digest)
 			return
 		}
-	}
-	id, pushed, err := q.pushedDigest(ctx, dr)
-	if inVersion {
-		id = rec.SHA256
-	}
-	if err != nil {
-		q.g.internal(w, r, "look up "+digest, err)
+	} else if !q.deleteBlobRecord(w, r, dr, p) {
 		return
 	}
-	if !inVersion && !pushed {
-		writeError(w, http.StatusNotFound, codeBlobUnknown, fmt.Sprintf("blob %s is not in %s", digest, q.name), map[string]string{"digest": digest})
-		return
-	}
-	if inVersion {
-		beforeDeleteCommit()
-		_, err := q.g.st.Commit(q.commitCtx(ctx), q.t.Dist.Repo, repo.CommitRequest{
-			Removes: []string{p}, Message: "delete blob " + q.name + "@" + digest,
-			Precondition: q.stillUnreferenced(dr),
-		})
-		var ref *referencedError
-		switch {
-		case errors.As(err, &ref):
-			writeError(w, http.StatusMethodNotAllowed, codeUnsupported, fmt.Sprintf("blob %s is referenced by manifest %s of %s: delete the manifest, which deletes the blobs only it references", digest, ref.by, q.name), nil)
-			return
-		case errors.Is(err, repo.ErrPathNotFound): // deleted meanwhile
-			writeError(w, http.StatusNotFound, codeBlobUnknown, fmt.Sprintf("blob %s is not in %s", digest, q.name), map[string]string{"digest": digest})
-			return
-		case err != nil:
-			q.g.internal(w, r, "commit the deletion of blob "+digest, err)
-			return
-		}
-	}
-	if _, err := q.g.unpush(ctx, q.t.Dist.Repo, id); err != nil {
+	if _, err := q.g.unpush(ctx, q.t.Dist.Repo, rec.SHA256); err != nil {
 		q.g.internal(w, r, "drop pushed blob "+digest, err)
 		return
 	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// deleteBlobRecord commits the removal of blob record p of the version
+// unless a manifest references it; it reports whether it did, or else
+// answered.
+func (q *request) deleteBlobRecord(w http.ResponseWriter, r *http.Request, dr digestRef, p string) bool {
+	ctx := r.Context()
+	digest := dr.String()
+	by, err := q.g.referencedBy(ctx, q.t, dr)
+	if err != nil {
+		q.g.internal(w, r, "find the manifests referencing "+digest, err)
+		return false
+	}
+	if by != "" {
+		q.blobReferenced(w, digest, by)
+		return false
+	}
+	beforeDeleteCommit()
+	_, err = q.g.st.Commit(q.commitCtx(ctx), q.t.Dist.Repo, repo.CommitRequest{
+		Removes: []string{p}, Message: "delete blob " + q.name + "@" + digest,
+		Precondition: q.stillUnreferenced(dr),
+	})
+	var ref *referencedError
+	switch {
+	case errors.As(err, &ref):
+		q.blobReferenced(w, digest, ref.by)
+		return false
+	case errors.Is(err, repo.ErrPathNotFound): // deleted meanwhile
+		q.blobUnknown(w, digest)
+		return false
+	case err != nil:
+		q.g.internal(w, r, "commit the deletion of blob "+digest, err)
+		return false
+	}
+	return true
+}
+
+// blobReferenced answers 405 for a DELETE of blob digest, which manifest
+// by references.
+func (q *request) blobReferenced(w http.ResponseWriter, digest, by string) {
+	writeError(w, http.StatusMethodNotAllowed, codeUnsupported, fmt.Sprintf("blob %s is referenced by manifest %s of %s: delete the manifest, which deletes the blobs only it references", digest, by, q.name), nil)
+}
+
+// blobUnknown answers 404 for a DELETE of a blob the repository lacks.
+func (q *request) blobUnknown(w http.ResponseWriter, digest string) {
+	writeError(w, http.StatusNotFound, codeBlobUnknown, fmt.Sprintf("blob %s is not in %s", digest, q.name), map[string]string{"digest": digest})
 }
 
 // beforeDeleteCommit runs before a blob or manifest DELETE commits; the tests
@@ -149,7 +167,7 @@ func (g *registry) referencedBy(ctx context.Context, v prefixer, d digestRef) (s
 		}
 		for _, b := range m.Blobs() {
 			if b.Digest == want {
-				by = recordDigest(rec)
+				by = container.ManifestRef(rec.Path)
 				return errEnough
 			}
 		}

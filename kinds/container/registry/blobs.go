@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/pkgvc/pkgvc/content"
 	ociformat "github.com/pkgvc/pkgvc/kinds/container/format"
-	"github.com/pkgvc/pkgvc/repo"
 	"github.com/pkgvc/pkgvc/uploads"
 )
 
@@ -60,11 +58,6 @@ func (q *request) getBlob(w http.ResponseWriter, r *http.Request, digest string)
 	h.Set("Docker-Content-Digest", digest)
 	h.Set("Cache-Control", q.cacheControl(true))
 	q.g.s.ServeRecordWith(w, r, &rec, serveOptions)
-}
-
-// findBlob looks blob hex up in the distribution (see holds).
-func (q *request) findBlob(ctx context.Context, hex string) (repo.Record, bool, error) {
-	return q.g.holds(ctx, q.t, hex)
 }
 
 // sessionScope is the scope of upload sessions to repository name.

@@ -1,13 +1,13 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
 	"hash"
 	"io"
-	"strings"
 
 	"github.com/pkgvc/pkgvc/content"
 	"github.com/pkgvc/pkgvc/kinds/container"
@@ -49,11 +49,6 @@ func (d digestRef) id() objects.ID {
 func (d digestRef) hasher() (hash.Hash, []byte) {
 	want, _ := hex.DecodeString(d.hex)
 	return sha512.New(), want
-}
-
-// matches reports whether data has digest d.
-func (d digestRef) matches(data []byte) bool {
-	return ociformat.DigestOf(d.alg, data) == d.String()
 }
 
 // digestOf is data's digest in the algorithm of d.
@@ -111,7 +106,7 @@ func (a *aliasReader) check(id objects.ID, d digestRef) bool {
 	if a.h == nil {
 		return id.String() == d.hex
 	}
-	return hex.EncodeToString(a.h.Sum(nil)) == hex.EncodeToString(a.want)
+	return bytes.Equal(a.h.Sum(nil), a.want)
 }
 
 // holdsDigest looks blob d up in distribution t as holds does: a sha512
@@ -153,22 +148,6 @@ func servedDigest(ref reference, rec repo.Record) string {
 		return d
 	}
 	return "sha256:" + rec.SHA256.String()
-}
-
-// recordDigest is the digest a blobs/ or manifests/ record is named by.
-func recordDigest(rec repo.Record) string {
-	if hx, ok := strings.CutPrefix(rec.Path, container.Manifests512Dir); ok {
-		return ociformat.SHA512 + ":" + hx
-	}
-	if hx, ok := strings.CutPrefix(rec.Path, container.Blobs512Dir); ok {
-		return ociformat.SHA512 + ":" + hx
-	}
-	return "sha256:" + rec.SHA256.String()
-}
-
-// isManifestPath reports whether p is a manifest record, by any digest.
-func isManifestPath(p string) bool {
-	return strings.HasPrefix(p, container.ManifestsDir) || strings.HasPrefix(p, container.Manifests512Dir)
 }
 
 // prefixer reads the records of a version under a prefix: a

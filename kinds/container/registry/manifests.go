@@ -227,8 +227,8 @@ func (q *request) putManifest(w http.ResponseWriter, r *http.Request, refStr str
 	id := objects.Sum(data)
 	mpath := container.ManifestPath(id.String())
 	if ref.tag == "" {
-		if !ref.d.matches(data) {
-			writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the manifest's digest is %s, not %s", ref.d.digestOf(data), refStr), nil)
+		if got := ref.d.digestOf(data); got != ref.d.String() {
+			writeError(w, http.StatusBadRequest, codeDigestInvalid, fmt.Sprintf("the manifest's digest is %s, not %s", got, refStr), nil)
 			return
 		}
 		// Pushed by a sha512 digest: stored and served by it.
@@ -377,9 +377,6 @@ func (q *request) blobSize(ctx context.Context, id objects.ID) (int64, bool, err
 	if err != nil {
 		return 0, false, err
 	}
-	if found && repo.IsOnDemand(rec) {
-		return rec.Size, true, nil
-	}
 	if !found {
 		pushed, err := q.g.wasPushed(ctx, q.t.Dist.Repo, id)
 		if err != nil {
@@ -388,14 +385,13 @@ func (q *request) blobSize(ctx context.Context, id objects.ID) (int64, bool, err
 		if !pushed {
 			// A manifest naming it may have ended its mark after this
 			// request resolved its version (namedByManifest): look again.
-			rec, found, err = q.relookup(ctx, container.BlobPath(id.String()))
-			if err != nil || !found {
+			if rec, found, err = q.relookup(ctx, container.BlobPath(id.String())); err != nil || !found {
 				return 0, false, err
 			}
-			if repo.IsOnDemand(rec) {
-				return rec.Size, true, nil
-			}
 		}
+	}
+	if found && repo.IsOnDemand(rec) {
+		return rec.Size, true, nil
 	}
 	st, err := q.g.st.Objects().StatBlob(ctx, id)
 	if errors.Is(err, objects.ErrNotFound) {
@@ -655,7 +651,7 @@ func (q *request) referrers(w http.ResponseWriter, r *http.Request, digest strin
 		if filter != "" && at != filter {
 			return nil
 		}
-		d := ociformat.Descriptor{MediaType: rec.Metadata[container.MetaMediaType], Digest: recordDigest(rec), Size: rec.Size, ArtifactType: at}
+		d := ociformat.Descriptor{MediaType: rec.Metadata[container.MetaMediaType], Digest: container.ManifestRef(rec.Path), Size: rec.Size, ArtifactType: at}
 		if m, err := q.g.readManifest(ctx, rec); err == nil {
 			d.Annotations = m.Annotations
 		}

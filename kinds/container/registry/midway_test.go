@@ -78,6 +78,18 @@ func (e *nsEnv) serving() {
 	resp.Body.Close()
 }
 
+// pulledByCrane requires crane to pull ref (base path, name and tag)
+// through the server into file, with digest want, which the server
+// serves ref by.
+func (e *nsEnv) pulledByCrane(cr runner, ref, want, file string) {
+	e.t.Helper()
+	cr.must("pull", e.host+"/"+ref, file, "--insecure")
+	require.Equal(e.t, want, cr.must("digest", e.host+"/"+ref, "--insecure"))
+	got, err := e.image(ref)
+	require.NoError(e.t, err)
+	require.Equal(e.t, want, got.String())
+}
+
 // noBlob requires blob d not to be in the store.
 func (e *nsEnv) noBlob(d string) {
 	e.t.Helper()
@@ -168,11 +180,7 @@ func TestNamespaceCacheLayerCut(t *testing.T) {
 	// Cut once: the pull resumes with a Range GET and succeeds at once.
 	dOnce, once := push("library/cutonce")
 	e.setHook(once.hook)
-	cr.must("pull", e.host+"/hub/library/cutonce:1", filepath.Join(dir, "once.tar"), "--insecure")
-	require.Equal(t, dOnce, cr.must("digest", e.host+"/hub/library/cutonce:1", "--insecure"))
-	got, err = e.image("hub/library/cutonce:1")
-	require.NoError(t, err)
-	require.Equal(t, dOnce, got.String())
+	e.pulledByCrane(cr, "hub/library/cutonce:1", dOnce, filepath.Join(dir, "once.tar"))
 	ranges := once.seen()
 	require.Len(t, ranges, 2, "one cut GET, one resumed: %q", ranges)
 	require.Equal(t, []string{"", fmt.Sprintf("bytes=%d-", size/2)}, []string{ranges[0], strings.SplitN(ranges[1], ",", 2)[0]}, "resumed where the cut was")
@@ -274,11 +282,7 @@ func TestNamespaceCacheUpstreamKilledBeforeLayers(t *testing.T) {
 	k.restart()
 	dir := t.TempDir()
 	cr := runner{t: t, bin: bin, env: []string{"DOCKER_CONFIG=" + filepath.Join(dir, "docker")}}
-	cr.must("pull", e.host+"/hub/library/killed:1", filepath.Join(dir, "img.tar"), "--insecure")
-	require.Equal(t, d.String(), cr.must("digest", e.host+"/hub/library/killed:1", "--insecure"))
-	got, err := e.image("hub/library/killed:1")
-	require.NoError(t, err)
-	require.Equal(t, d, got)
+	e.pulledByCrane(cr, "hub/library/killed:1", d.String(), filepath.Join(dir, "img.tar"))
 	e.fsckClean()
 }
 
@@ -343,11 +347,7 @@ func TestNamespaceCacheOnDemandUpstreamKilled(t *testing.T) {
 	k.restart()
 	dir := t.TempDir()
 	cr := runner{t: t, bin: bin, env: []string{"DOCKER_CONFIG=" + filepath.Join(dir, "docker")}}
-	cr.must("pull", e.host+"/lazy/library/ondemand:1", filepath.Join(dir, "img.tar"), "--insecure")
-	require.Equal(t, d.String(), cr.must("digest", e.host+"/lazy/library/ondemand:1", "--insecure"))
-	got, err := e.image("lazy/library/ondemand:1")
-	require.NoError(t, err)
-	require.Equal(t, d, got)
+	e.pulledByCrane(cr, "lazy/library/ondemand:1", d.String(), filepath.Join(dir, "img.tar"))
 	_, err = e.st.Objects().StatBlob(e.ctx, mustID(t, ld.String()))
 	require.NoError(t, err, "fetched and kept once whole")
 	e.fsckClean()

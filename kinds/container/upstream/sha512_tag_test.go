@@ -5,16 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/pkgvc/pkgvc/dist"
-	puball "github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/kinds/container"
-	"github.com/pkgvc/pkgvc/location/fsstore"
 	"github.com/pkgvc/pkgvc/objects"
 	"github.com/pkgvc/pkgvc/repo"
 )
@@ -25,14 +22,7 @@ import (
 // by its digest (containerd does) finds it.
 func TestSyncSHA512Tag(t *testing.T) {
 	c := context.Background()
-	ust, err := fsstore.OpenDir(c, filepath.Join(t.TempDir(), "up"), puball.Kinds())
-	require.NoError(t, err)
-	_, err = ust.CreateRepo(c, "src", repo.CreateOptions{Kind: "container"})
-	require.NoError(t, err)
-	udists := dist.NewDists(ust)
-	_, err = udists.Create(c, "src", dist.DistSpec{BasePath: "lib/img", Repo: "src"})
-	require.NoError(t, err)
-	base, tok := registryOf(t, ust, udists)
+	ust, base, tok := upstreamRegistry(t)
 	v2 := base + "/v2/lib/img"
 
 	cfg := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
@@ -43,7 +33,7 @@ func TestSyncSHA512Tag(t *testing.T) {
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
 	// The upstream's tag names the manifest by its sha512 digest.
 	id := objects.ID(sha256.Sum256(man))
-	_, err = ust.Commit(c, "src", repo.CommitRequest{Records: []repo.Record{{Path: container.TagPath("v1"), SHA256: id, Size: int64(len(man)),
+	_, err := ust.Commit(c, "src", repo.CommitRequest{Records: []repo.Record{{Path: container.TagPath("v1"), SHA256: id, Size: int64(len(man)),
 		Metadata: container.TagMetadata("application/vnd.oci.image.manifest.v1+json", sha512Of(man))}}})
 	require.NoError(t, err)
 	resp = send(t, http.MethodHead, v2+"/manifests/v1", "", nil, "")

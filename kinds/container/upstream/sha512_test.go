@@ -49,6 +49,23 @@ func registryOf(t *testing.T, st *repo.Store, dists *dist.Dists) (string, string
 	return srv.URL, secret
 }
 
+// upstreamRegistry serves a store whose container repository src is
+// distributed at lib/img, and returns the store, its URL and an admin
+// token.
+func upstreamRegistry(t *testing.T) (*repo.Store, string, string) {
+	t.Helper()
+	c := context.Background()
+	ust, err := fsstore.OpenDir(c, filepath.Join(t.TempDir(), "up"), puball.Kinds())
+	require.NoError(t, err)
+	_, err = ust.CreateRepo(c, "src", repo.CreateOptions{Kind: "container"})
+	require.NoError(t, err)
+	udists := dist.NewDists(ust)
+	_, err = udists.Create(c, "src", dist.DistSpec{BasePath: "lib/img", Repo: "src"})
+	require.NoError(t, err)
+	base, tok := registryOf(t, ust, udists)
+	return ust, base, tok
+}
+
 func send(t *testing.T, method, u, token string, body []byte, ctype string) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, u, bytes.NewReader(body))
@@ -70,14 +87,7 @@ func send(t *testing.T, method, u, token string, body []byte, ctype string) *htt
 // mirror serves them by the same digests. A re-sync reads no blob again.
 func TestSyncSHA512(t *testing.T) {
 	c := context.Background()
-	ust, err := fsstore.OpenDir(c, filepath.Join(t.TempDir(), "up"), puball.Kinds())
-	require.NoError(t, err)
-	_, err = ust.CreateRepo(c, "src", repo.CreateOptions{Kind: "container"})
-	require.NoError(t, err)
-	udists := dist.NewDists(ust)
-	_, err = udists.Create(c, "src", dist.DistSpec{BasePath: "lib/img", Repo: "src"})
-	require.NoError(t, err)
-	base, tok := registryOf(t, ust, udists)
+	_, base, tok := upstreamRegistry(t)
 	v2 := base + "/v2/lib/img"
 
 	cfg := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
@@ -111,7 +121,7 @@ func TestSyncSHA512(t *testing.T) {
 	}
 	_, ok = recs[container.TagPath("multi")]
 	require.True(t, ok)
-	_, err = e.st.Fsck(c)
+	_, err := e.st.Fsck(c)
 	require.NoError(t, err, "fsck reads the aliases against their sha512")
 
 	// A re-sync changes nothing and reads no blob again.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,15 +19,11 @@ import (
 // zstd or none), and returns its bytes.
 func dpkgDeb(t *testing.T, comp, control string) []byte {
 	t.Helper()
-	d := t.TempDir()
-	require.NoError(t, os.MkdirAll(filepath.Join(d, "root/DEBIAN"), 0o755))
-	require.NoError(t, os.MkdirAll(filepath.Join(d, "root/usr/share/doc/x"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(d, "root/DEBIAN/control"), []byte(control), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(d, "root/DEBIAN/postinst"), []byte("#!/bin/sh\nexit 0\n"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(d, "root/usr/share/doc/x/README"), bytes.Repeat([]byte("readme\n"), 1000), 0o644))
-	out := filepath.Join(d, "x.deb")
-	b, err := exec.Command("dpkg-deb", "-Z"+comp, "--root-owner-group", "--build", filepath.Join(d, "root"), out).CombinedOutput()
-	require.NoError(t, err, "dpkg-deb: %s", b)
+	out := filepath.Join(t.TempDir(), "x.deb")
+	require.NoError(t, debtest.DpkgDeb(out, control, map[string]string{
+		"DEBIAN/postinst":        "#!/bin/sh\nexit 0\n",
+		"usr/share/doc/x/README": strings.Repeat("readme\n", 1000),
+	}, "-Z"+comp))
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
 	return data

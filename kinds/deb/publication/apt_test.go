@@ -23,6 +23,7 @@ import (
 	"github.com/pkgvc/pkgvc/dist"
 	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/kinds/deb"
+	"github.com/pkgvc/pkgvc/kinds/deb/format/debtest"
 	"github.com/pkgvc/pkgvc/kinds/deb/publication"
 	"github.com/pkgvc/pkgvc/options"
 	"github.com/pkgvc/pkgvc/publish"
@@ -39,21 +40,8 @@ type apt struct {
 func newApt(t *testing.T, ctx context.Context, sources string, extra ...string) *apt {
 	t.Helper()
 	d := t.TempDir()
-	for _, sub := range []string{"empty", "state/lists/partial", "cache/archives/partial"} {
-		require.NoError(t, os.MkdirAll(filepath.Join(d, sub), 0o755))
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(d, "status"), nil, 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(d, "sources.list"), []byte(sources+"\n"), 0o644))
-	conf := fmt.Sprintf(`Dir::Etc::Main "/dev/null"; Dir::Etc::Parts "%[1]s/empty";
-Dir::Etc::SourceList "%[1]s/sources.list"; Dir::Etc::SourceParts "%[1]s/empty";
-Dir::Etc::Preferences "/dev/null"; Dir::Etc::PreferencesParts "%[1]s/empty";
-Dir::Etc::Trusted "/dev/null"; Dir::Etc::TrustedParts "%[1]s/empty";
-Dir::State "%[1]s/state"; Dir::State::Lists "%[1]s/state/lists"; Dir::State::status "%[1]s/status";
-Dir::Cache "%[1]s/cache"; Dir::Cache::Archives "%[1]s/cache/archives"; Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";
-APT::Architecture "amd64"; APT::Architectures { "amd64"; }; APT::Sandbox::User "root";
-Acquire::Languages "none"; Acquire::http::Proxy::127.0.0.1 "DIRECT";
-`, d) + strings.Join(extra, "\n")
-	require.NoError(t, os.WriteFile(filepath.Join(d, "apt.conf"), []byte(conf), 0o644))
+	_, err := debtest.AptConfig(d, sources, extra...)
+	require.NoError(t, err)
 	return &apt{dir: d, ctx: ctx}
 }
 
@@ -134,6 +122,36 @@ func get(t *testing.T, url string) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+// aptGzOnly has apt fetch the .gz indexes rather than the .xz.
+const aptGzOnly = `Acquire::CompressionTypes::Order { "gz"; }; Acquire::CompressionTypes::xz "false"; Acquire::CompressionTypes::lzma "false";`
+
+// served is a distribution of the env's repository (settings stable)
+// behind a test content server that logs its requests.
+type served struct {
+	dists *dist.Dists
+	log   *accessLog
+	hs    *httptest.Server
+	base  string // the distribution's URL
+}
+
+func (e *env) serve(t *testing.T, ctx context.Context, name, basePath string, private bool, opts ...content.ServerOption) *served {
+	t.Helper()
+	o, err := options.Encode(stable)
+	require.NoError(t, err)
+	spec := dist.DistSpec{BasePath: basePath, Repo: "deb", Options: o}
+	if private {
+		spec.Private = new(true)
+	}
+	dists := dist.NewDists(e.st)
+	_, err = dists.Create(ctx, name, spec)
+	require.NoError(t, err)
+	pubs := publish.NewPublications(e.st, all.Publishers(), 8)
+	log := &accessLog{}
+	hs := httptest.NewServer(log.wrap(content.NewServer(e.st, dists, pubs, opts...)))
+	t.Cleanup(hs.Close)
+	return &served{dists: dists, log: log, hs: hs, base: hs.URL + content.ContentPrefix + basePath}
+}
+
 // TestAptGet: real apt-get against the content server: update with
 // signed-by the exported key (no trusted=yes) and no warning, install
 // --simulate resolving a dependency from the same repository, download
@@ -163,16 +181,8 @@ func TestAptGet(t *testing.T) {
 		b20,
 		mk("main", debSpec{name: "hello-b", version: "1.0", arch: "amd64"}),
 	})
-	o, err := options.Encode(stable)
-	require.NoError(t, err)
-	dists := dist.NewDists(e.st)
-	_, err = dists.Create(ctx, "stable", dist.DistSpec{BasePath: "debian", Repo: "deb", Options: o})
-	require.NoError(t, err)
-	pubs := publish.NewPublications(e.st, all.Publishers(), 8)
-	log := &accessLog{}
-	hs := httptest.NewServer(log.wrap(content.NewServer(e.st, dists, pubs)))
-	defer hs.Close()
-	base := hs.URL + content.ContentPrefix + "debian"
+	srv := e.serve(t, ctx, "stable", "debian", false)
+	dists, log, base := srv.dists, srv.log, srv.base
 
 	a := newApt(t, ctx, "deb [signed-by="+keyring+"] "+base+" stable main")
 	a.update(t, log)
@@ -192,7 +202,7 @@ func TestAptGet(t *testing.T) {
 	// The indexes are joined from several chunks (gzip members, xz
 	// blocks): apt reads the .gz as well as the .xz.
 	require.NotEqual(t, publication.Bucket("pool/main/h/hello-a/x"), publication.Bucket("pool/main/h/hello-b/x"))
-	gz := newApt(t, ctx, "deb [signed-by="+keyring+"] "+base+" stable main", `Acquire::CompressionTypes::Order { "gz"; }; Acquire::CompressionTypes::xz "false"; Acquire::CompressionTypes::lzma "false";`)
+	gz := newApt(t, ctx, "deb [signed-by="+keyring+"] "+base+" stable main", aptGzOnly)
 	gz.update(t, log)
 	_, relText := get(t, base+"/dists/stable/Release")
 	gzSum := parseRelease(t, string(relText)).sums["SHA256"]["main/binary-amd64/Packages.gz"].hex
@@ -262,22 +272,13 @@ func TestAptPrivate(t *testing.T) {
 	s := debSpec{name: "hello-p", version: "1.0", arch: "all"}
 	data, ctl := mkdeb(t, tmp, s)
 	e.commit(t, []repo.Record{e.record(t, "main", s, data, ctl)})
-	o, err := options.Encode(stable)
-	require.NoError(t, err)
-	dists := dist.NewDists(e.st)
-	_, err = dists.Create(ctx, "priv", dist.DistSpec{BasePath: "debpriv", Repo: "deb", Private: new(true), Options: o})
-	require.NoError(t, err)
 	tokens := auth.New(e.st)
 	scope, err := auth.ParseScope("dist:priv:read")
 	require.NoError(t, err)
 	_, secret, err := tokens.Create(ctx, auth.CreateOptions{Name: "apt", Scopes: []auth.Scope{scope}})
 	require.NoError(t, err)
-	pubs := publish.NewPublications(e.st, all.Publishers(), 8)
-	log := &accessLog{}
-	hs := httptest.NewServer(log.wrap(content.NewServer(e.st, dists, pubs, content.WithAuth(tokens))))
-	defer hs.Close()
-	base := hs.URL + content.ContentPrefix + "debpriv"
-	line := "deb [signed-by=" + keyring + "] " + base + " stable main"
+	srv := e.serve(t, ctx, "priv", "debpriv", true, content.WithAuth(tokens))
+	line := "deb [signed-by=" + keyring + "] " + srv.base + " stable main"
 
 	anon := newApt(t, ctx, line)
 	out, err := anon.run("", "apt-get", "update")
@@ -285,7 +286,7 @@ func TestAptPrivate(t *testing.T) {
 	require.Contains(t, out, "401")
 
 	a := newApt(t, ctx, line)
-	host := strings.TrimPrefix(hs.URL, "http://")
+	host := strings.TrimPrefix(srv.hs.URL, "http://")
 	require.NoError(t, os.MkdirAll(filepath.Join(a.dir, "auth.conf.d"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(a.dir, "auth.conf.d", "pkgvc.conf"),
 		[]byte("machine http://"+host+content.ContentPrefix+"debpriv login apt password "+secret+"\n"), 0o600))
@@ -294,7 +295,7 @@ func TestAptPrivate(t *testing.T) {
 	_, err = fmt.Fprintf(conf, "Dir::Etc::netrc \"/dev/null\"; Dir::Etc::netrcparts %q;\n", filepath.Join(a.dir, "auth.conf.d"))
 	require.NoError(t, err)
 	require.NoError(t, conf.Close())
-	a.update(t, log)
+	a.update(t, srv.log)
 	dl := t.TempDir()
 	out, err = a.run(dl, "apt-get", "download", "hello-p")
 	require.NoError(t, err, out)
@@ -317,21 +318,14 @@ func TestAptEmptyDistribution(t *testing.T) {
 	r := e.record(t, "main", s, data, ctl)
 	e.commit(t, []repo.Record{r})
 	e.commit(t, nil, r.Path)
-	o, err := options.Encode(stable)
-	require.NoError(t, err)
-	dists := dist.NewDists(e.st)
-	_, err = dists.Create(ctx, "stable", dist.DistSpec{BasePath: "debian", Repo: "deb", Options: o})
-	require.NoError(t, err)
-	pubs := publish.NewPublications(e.st, all.Publishers(), 8)
-	log := &accessLog{}
-	hs := httptest.NewServer(log.wrap(content.NewServer(e.st, dists, pubs)))
-	defer hs.Close()
-	a := newApt(t, ctx, "deb [signed-by="+keyring+"] "+hs.URL+content.ContentPrefix+"debian stable main")
-	a.update(t, log)
+	srv := e.serve(t, ctx, "stable", "debian", false)
+	line := "deb [signed-by=" + keyring + "] " + srv.base + " stable main"
+	a := newApt(t, ctx, line)
+	a.update(t, srv.log)
 	for _, gz := range []bool{false, true} {
 		if gz {
-			a = newApt(t, ctx, "deb [signed-by="+keyring+"] "+hs.URL+content.ContentPrefix+"debian stable main", `Acquire::CompressionTypes::Order { "gz"; }; Acquire::CompressionTypes::xz "false"; Acquire::CompressionTypes::lzma "false";`)
-			a.update(t, log)
+			a = newApt(t, ctx, line, aptGzOnly)
+			a.update(t, srv.log)
 		}
 		out, err := a.run("", "apt-cache", "policy", "hello-e")
 		require.NoError(t, err, out)

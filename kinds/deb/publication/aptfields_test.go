@@ -2,18 +2,12 @@ package publication_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pkgvc/pkgvc/content"
-	"github.com/pkgvc/pkgvc/dist"
-	"github.com/pkgvc/pkgvc/kinds/all"
-	"github.com/pkgvc/pkgvc/options"
-	"github.com/pkgvc/pkgvc/publish"
 	"github.com/pkgvc/pkgvc/repo"
 )
 
@@ -25,18 +19,10 @@ func TestAptReadsStanzaFields(t *testing.T) {
 	e := newEnv(t)
 	keyring := e.gpgKeyring(t, t.TempDir())
 	r := e.gen(t, "main", "fields", "1:2.0-1", "amd64")
-	o, err := options.Encode(stable)
-	require.NoError(t, err)
 	e.commit(t, []repo.Record{r, e.gen(t, "main", "other", "1.0", "all")})
-	dists := dist.NewDists(e.st)
-	_, err = dists.Create(ctx, "stable", dist.DistSpec{BasePath: "debian", Repo: "deb", Options: o})
-	require.NoError(t, err)
-	pubs := publish.NewPublications(e.st, all.Publishers(), 8)
-	log := &accessLog{}
-	hs := httptest.NewServer(log.wrap(content.NewServer(e.st, dists, pubs)))
-	defer hs.Close()
-	a := newApt(t, ctx, "deb [signed-by="+keyring+"] "+hs.URL+content.ContentPrefix+"debian stable main")
-	a.update(t, log)
+	srv := e.serve(t, ctx, "stable", "debian", false)
+	a := newApt(t, ctx, "deb [signed-by="+keyring+"] "+srv.base+" stable main")
+	a.update(t, srv.log)
 	out, err := a.run("", "apt-cache", "show", "fields")
 	require.NoError(t, err, out)
 	require.Contains(t, out, "Version: 1:2.0-1")

@@ -20,6 +20,7 @@ import (
 	"github.com/pkgvc/pkgvc/keys"
 	"github.com/pkgvc/pkgvc/kinds/all"
 	"github.com/pkgvc/pkgvc/kinds/deb"
+	"github.com/pkgvc/pkgvc/kinds/deb/format/debtest"
 	"github.com/pkgvc/pkgvc/kinds/deb/publication"
 	metamem "github.com/pkgvc/pkgvc/meta/mem"
 	"github.com/pkgvc/pkgvc/objects"
@@ -79,10 +80,6 @@ type debSpec struct {
 // control paragraph (dpkg-deb -f), as the kind reads them.
 func mkdeb(t testing.TB, dir string, s debSpec) (data []byte, control string) {
 	t.Helper()
-	root := filepath.Join(dir, "src", s.name+"-"+s.version+"-"+s.arch)
-	require.NoError(t, os.MkdirAll(filepath.Join(root, "DEBIAN"), 0o755))
-	require.NoError(t, os.MkdirAll(filepath.Join(root, "usr/share/doc", s.name), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(root, "usr/share/doc", s.name, "README"), []byte(s.name+" "+s.version+"\n"), 0o644))
 	ctl := "Package: " + s.name + "\nVersion: " + s.version + "\nArchitecture: " + s.arch + "\nMaintainer: pkgvc test <test@example.invalid>\n"
 	if s.source != "" {
 		ctl += "Source: " + s.source + "\n"
@@ -91,11 +88,9 @@ func mkdeb(t testing.TB, dir string, s debSpec) (data []byte, control string) {
 		ctl += "Depends: " + s.depends + "\n"
 	}
 	ctl += "Description: test package " + s.name + "\n Built by the publication tests.\n"
-	require.NoError(t, os.WriteFile(filepath.Join(root, "DEBIAN/control"), []byte(ctl), 0o644))
 	out := filepath.Join(dir, fmt.Sprintf("%s_%s_%s.deb", s.name, s.version, s.arch))
-	b, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", root, out).CombinedOutput()
-	require.NoError(t, err, "%s", b)
-	data, err = os.ReadFile(out)
+	require.NoError(t, debtest.DpkgDeb(out, ctl, map[string]string{"usr/share/doc/" + s.name + "/README": s.name + " " + s.version + "\n"}))
+	data, err := os.ReadFile(out)
 	require.NoError(t, err)
 	f, err := exec.Command("dpkg-deb", "-f", out).Output()
 	require.NoError(t, err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -77,21 +76,9 @@ func bucket(poolPath string) string {
 	return hex.EncodeToString(sum[:1])
 }
 
-// indexArchs returns the architectures whose index lists a package of
-// arch, among those published: its own, and every one for "all" (apt
-// reads binary-<arch> only; Debian lists them there too).
-func indexArchs(arch string, archs []string) []string {
-	if arch != "all" {
-		if slices.Contains(archs, arch) {
-			return []string{arch}
-		}
-		return nil
-	}
-	return archs
-}
-
 // listedIn reports whether the index of architecture idx lists a package
-// of arch.
+// of arch: its own, and every one for "all" (apt reads binary-<arch>
+// only; Debian lists them there too).
 func listedIn(arch, idx string) bool { return arch == idx || arch == "all" }
 
 // compressed is a chunk of an index: its text and compressed forms.

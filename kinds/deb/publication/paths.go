@@ -49,6 +49,4 @@ func sums(data []byte) indexFile {
 	return indexFile{size: int64(len(data)), md5: hex.EncodeToString(m[:]), sha1: hex.EncodeToString(s1[:]), sha256: hex.EncodeToString(s2[:])}
 }
 
-func contains(s []string, x string) bool { return slices.Contains(s, x) }
-
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

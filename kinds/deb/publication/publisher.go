@@ -20,6 +20,7 @@ package publication
 import (
 	"bytes"
 	"context"
+	"slices"
 
 	"github.com/pkgvc/pkgvc/kinds/deb"
 	"github.com/pkgvc/pkgvc/publish"
@@ -60,7 +61,7 @@ func (Publisher) Publish(ctx context.Context, st *repo.Store, v *repo.Version) (
 	byComp := map[string]map[string][]pkg{}
 	err = tree.Walk(ctx, st.Objects(), v.Tree, func(e tree.Entry) error {
 		p, comp, ok := pkgOf(&e)
-		if !ok || !contains(s.Components, comp) {
+		if !ok || !slices.Contains(s.Components, comp) {
 			return nil
 		}
 		if byComp[comp] == nil {

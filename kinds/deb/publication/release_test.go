@@ -37,26 +37,26 @@ type sumSize struct {
 
 func parseRelease(t testing.TB, text string) release {
 	t.Helper()
+	ps, err := format.ParseParagraphs(strings.NewReader(text))
+	require.NoError(t, err)
+	require.Len(t, ps, 1, "a Release is one paragraph")
 	r := release{fields: map[string]string{}, sums: map[string]map[string]sumSize{}}
-	cur := ""
-	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		if strings.HasPrefix(l, " ") {
-			f := strings.Fields(l)
-			require.Len(t, f, 3, "Release line %q", l)
-			n, err := strconv.ParseInt(f[1], 10, 64)
-			require.NoError(t, err)
-			require.NotEmpty(t, cur, "a checksum line outside a list: %q", l)
-			r.sums[cur][f[2]] = sumSize{f[0], n}
+	for _, f := range ps[0].Fields {
+		list, ok := strings.CutPrefix(f.Value, "\n")
+		if !ok {
+			require.NotContains(t, f.Value, "\n", "a continuation line outside a checksum list: %s", f.Name)
+			r.fields[f.Name] = f.Value
 			continue
 		}
-		k, v, ok := strings.Cut(l, ":")
-		require.True(t, ok, "Release line %q", l)
-		v = strings.TrimSpace(v)
-		r.fields[k] = v
-		cur = ""
-		if v == "" {
-			cur = k
-			r.sums[k] = map[string]sumSize{}
+		// A checksum list: an empty first line, then one file a line.
+		r.fields[f.Name] = ""
+		r.sums[f.Name] = map[string]sumSize{}
+		for _, l := range strings.Split(list, "\n") {
+			w := strings.Fields(l)
+			require.Len(t, w, 3, "Release line %q", l)
+			n, err := strconv.ParseInt(w[1], 10, 64)
+			require.NoError(t, err)
+			r.sums[f.Name][w[2]] = sumSize{w[0], n}
 		}
 	}
 	return r
@@ -65,19 +65,13 @@ func parseRelease(t testing.TB, text string) release {
 // stanzas parses a Packages file: one map per stanza.
 func stanzas(t testing.TB, data []byte) []map[string]string {
 	t.Helper()
+	ps, err := format.ParseParagraphs(bytes.NewReader(data))
+	require.NoError(t, err)
 	var out []map[string]string
-	for _, para := range strings.Split(string(data), "\n\n") {
-		if strings.TrimSpace(para) == "" {
-			continue
-		}
+	for _, p := range ps {
 		m := map[string]string{}
-		for _, l := range strings.Split(para, "\n") {
-			if l == "" || strings.HasPrefix(l, " ") {
-				continue
-			}
-			k, v, ok := strings.Cut(l, ":")
-			require.True(t, ok, "Packages line %q", l)
-			m[k] = strings.TrimSpace(v)
+		for _, f := range p.Fields {
+			m[f.Name] = f.Value
 		}
 		out = append(out, m)
 	}

@@ -3,6 +3,7 @@ package publication
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -132,7 +133,7 @@ func pkgKey(comp string, p *pkg) string {
 
 func (b *builder) published(r *repo.Record) (pkg, string, bool) {
 	p, comp, ok := pkgOf(r)
-	if !ok || !contains(b.s.Components, comp) {
+	if !ok || !slices.Contains(b.s.Components, comp) {
 		return p, "", false
 	}
 	return p, comp, true

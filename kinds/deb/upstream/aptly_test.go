@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pkgvc/pkgvc/kinds/deb/format/debtest"
 )
 
 // archive is the test upstream, shared by the package's tests.
@@ -216,27 +218,10 @@ http { access_log %[1]s/access.log; client_body_temp_path %[1]s; proxy_temp_path
 
 // build makes the .deb of s with dpkg-deb.
 func (a *archive) build(s pkgSpec) error {
-	root := filepath.Join(a.dir, "src", s.name+"-"+s.version)
-	if err := os.MkdirAll(filepath.Join(root, "DEBIAN"), 0o755); err != nil {
-		return err
-	}
-	doc := filepath.Join(root, "usr", "share", "doc", s.name)
-	if err := os.MkdirAll(doc, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(doc, "README"), []byte(s.name+" "+s.version+"\n"), 0o644); err != nil {
-		return err
-	}
 	ctl := fmt.Sprintf("Package: %s\nVersion: %s\nArchitecture: %s\nMaintainer: pkgvc test <test@example.invalid>\n%sDescription: test package %s\n Built by the deb upstream tests.\n",
 		s.name, s.version, s.arch, s.fields, s.name)
-	if err := os.WriteFile(filepath.Join(root, "DEBIAN", "control"), []byte(ctl), 0o644); err != nil {
-		return err
-	}
 	out := filepath.Join(a.dir, "debs", debName(s))
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return err
-	}
-	if err := run(nil, "dpkg-deb", "--root-owner-group", "--build", root, out); err != nil {
+	if err := debtest.DpkgDeb(out, ctl, map[string]string{"usr/share/doc/" + s.name + "/README": s.name + " " + s.version + "\n"}); err != nil {
 		return err
 	}
 	b, err := os.ReadFile(out)

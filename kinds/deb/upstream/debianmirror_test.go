@@ -23,6 +23,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pkgvc/pkgvc/kinds/deb/format/debtest"
 )
 
 const debianKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
@@ -93,7 +95,8 @@ func TestDebianMirror(t *testing.T) {
 	waitHTTP(t, base+"/dists/stable/InRelease")
 
 	apt := filepath.Join(dir, "apt")
-	aptConf := privateApt(t, apt, fmt.Sprintf("deb [signed-by=%s] %s stable main", keyFile, base))
+	aptConf, err := debtest.AptConfig(apt, fmt.Sprintf("deb [signed-by=%s] %s stable main", keyFile, base))
+	require.NoError(t, err)
 	AG := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command("apt-get", append([]string{"-q"}, args...)...)
@@ -116,28 +119,6 @@ func TestDebianMirror(t *testing.T) {
 	require.NoError(t, err)
 	sum := sha256.Sum256(b)
 	require.Equal(t, byName["hello"], hex.EncodeToString(sum[:]), "apt-get download gives the upstream's bytes")
-}
-
-// privateApt writes an apt configuration that uses nothing of the
-// machine's apt state, and returns its file.
-func privateApt(t *testing.T, d, source string) string {
-	for _, sub := range []string{"empty", "state/lists/partial", "cache/archives/partial"} {
-		require.NoError(t, os.MkdirAll(filepath.Join(d, sub), 0o755))
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(d, "status"), nil, 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(d, "sources.list"), []byte(source+"\n"), 0o644))
-	conf := strings.ReplaceAll(`Dir::Etc::Main "/dev/null"; Dir::Etc::Parts "D/empty";
-Dir::Etc::SourceList "D/sources.list"; Dir::Etc::SourceParts "D/empty";
-Dir::Etc::Preferences "/dev/null"; Dir::Etc::PreferencesParts "D/empty";
-Dir::Etc::Trusted "/dev/null"; Dir::Etc::TrustedParts "D/empty";
-Dir::State "D/state"; Dir::State::Lists "D/state/lists"; Dir::State::status "D/status";
-Dir::Cache "D/cache"; Dir::Cache::Archives "D/cache/archives"; Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";
-APT::Architecture "amd64"; APT::Architectures { "amd64"; }; APT::Sandbox::User "root";
-Acquire::Languages "none"; Acquire::http::Proxy::127.0.0.1 "DIRECT";
-`, "D/", d+"/")
-	f := filepath.Join(d, "apt.conf")
-	require.NoError(t, os.WriteFile(f, []byte(conf), 0o644))
-	return f
 }
 
 func waitHTTP(t *testing.T, url string) {

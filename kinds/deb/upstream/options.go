@@ -74,7 +74,7 @@ func (o Options) check() error {
 	if o.Suite == "" {
 		return errors.New("no suite: give --suite (such as stable or bookworm)")
 	}
-	if !safeName(o.Suite, true) {
+	if !deb.ValidSuite(o.Suite) {
 		return fmt.Errorf("suite %q: want a name such as stable or bookworm-updates", o.Suite)
 	}
 	for _, c := range o.Components {
@@ -102,21 +102,6 @@ func (o Options) check() error {
 		return errors.New("--with-recommends needs --with-deps")
 	}
 	return nil
-}
-
-// safeName reports whether s is a name that can be a path segment of the
-// upstream (slashes allowed in a suite: "bookworm/updates").
-func safeName(s string, slash bool) bool {
-	if s == "" || s == "." || s == ".." || strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/") {
-		return false
-	}
-	for _, c := range s {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.+~", c) || slash && c == '/'
-		if !ok {
-			return false
-		}
-	}
-	return !strings.Contains(s, "..") && !strings.Contains(s, "//")
 }
 
 // ValidateRemote checks a deb remote's settings, and that its keyring

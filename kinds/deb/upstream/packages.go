@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -99,9 +100,9 @@ func (e *entry) PoolPath() string {
 	return deb.PoolPath(e.Component, e.Source, e.Package, e.Version, e.Arch)
 }
 
-// droppedFields are the stanza fields that describe the upstream's file,
-// not the package: the publication writes its own.
-var droppedFields = []string{"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512", "Description-md5"}
+// Description-md5 names the translated description of the upstream's
+// own archive: it is not the package's, so a record does not keep it.
+const descriptionMD5 = "Description-md5"
 
 // parseEntry checks a Packages stanza of index comp/binary-arch.
 func parseEntry(p format.Paragraph, comp, arch string) (*entry, error) {
@@ -117,19 +118,19 @@ func parseEntry(p format.Paragraph, comp, arch string) (*entry, error) {
 			return nil, bad("no %s field", f)
 		}
 	}
+	// The package's own fields follow the rules a committed .deb does.
+	meta, err := deb.RecordMetadata(p.Without(descriptionMD5))
+	if err != nil {
+		return nil, bad("%v", err)
+	}
 	e := &entry{
-		Package: p.Value("Package"), Version: p.Value("Version"), Arch: p.Value("Architecture"), Component: comp,
+		Package: meta[deb.MetaPackage], Version: meta[deb.MetaVersion], Arch: meta[deb.MetaArchitecture], Component: comp,
+		Source: cmp.Or(meta[deb.MetaSource], meta[deb.MetaPackage]), Control: meta[deb.MetaControl],
 		Filename: p.Value("Filename"), SHA256: strings.ToLower(p.Value("SHA256")),
 		MD5: strings.ToLower(p.Value("MD5sum")), SHA1: strings.ToLower(p.Value("SHA1")),
 		Depends: p.Value("Depends"), PreDepends: p.Value("Pre-Depends"), Recommends: p.Value("Recommends"), Provides: p.Value("Provides"),
 	}
-	if !format.ValidPackageName(e.Package) {
-		return nil, bad("bad package name")
-	}
-	if _, err := format.ParseVersion(e.Version); err != nil {
-		return nil, bad("%v", err)
-	}
-	if e.Arch != arch && e.Arch != "all" || !format.ValidArchitecture(e.Arch) {
+	if e.Arch != arch && e.Arch != "all" {
 		return nil, bad("architecture %q in the index of %s", e.Arch, arch)
 	}
 	size, err := strconv.ParseInt(p.Value("Size"), 10, 64)
@@ -137,7 +138,7 @@ func parseEntry(p format.Paragraph, comp, arch string) (*entry, error) {
 		return nil, bad("bad Size %q", p.Value("Size"))
 	}
 	e.Size = size
-	if !isSHA256(e.SHA256) {
+	if !isHex(e.SHA256, sha256.Size) {
 		return nil, bad("bad SHA256 %q", e.SHA256)
 	}
 	if e.MD5 != "" && !isHex(e.MD5, 16) || e.SHA1 != "" && !isHex(e.SHA1, 20) {
@@ -146,18 +147,10 @@ func parseEntry(p format.Paragraph, comp, arch string) (*entry, error) {
 	if !safeFilename(e.Filename) {
 		return nil, bad("unsafe Filename %q", e.Filename)
 	}
-	e.Source = e.Package
-	if s := p.Value("Source"); s != "" {
-		name, _, _ := strings.Cut(s, " ")
-		if !format.ValidPackageName(name) {
-			return nil, bad("bad Source %q", s)
-		}
-		e.Source = name
-	}
-	e.Control = p.Without(droppedFields...).String()
 	return e, nil
 }
 
+// isHex reports whether s is the hex of n bytes.
 func isHex(s string, n int) bool {
 	b, err := hex.DecodeString(s)
 	return err == nil && len(b) == n

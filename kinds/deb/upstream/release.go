@@ -3,7 +3,7 @@ package upstream
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -179,7 +179,7 @@ func parseRelease(text []byte, suite string, now time.Time) (*release, error) {
 			return nil, fmt.Errorf("Release SHA256 line %q: want hash, size and path", trunc(l))
 		}
 		size, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil || size < 0 || !isSHA256(f[0]) {
+		if err != nil || size < 0 || !isHex(f[0], sha256.Size) {
 			return nil, fmt.Errorf("Release SHA256 line %q: bad hash or size", trunc(l))
 		}
 		r.sha256[f[2]] = fileSum{sha256: strings.ToLower(f[0]), size: size}
@@ -202,11 +202,6 @@ func trunc(s string) string {
 		return s[:60] + "…"
 	}
 	return s
-}
-
-func isSHA256(s string) bool {
-	b, err := hex.DecodeString(s)
-	return err == nil && len(b) == 32
 }
 
 // getSmall GETs a small document (a Release, a signature) whole.

@@ -1,8 +1,6 @@
 package publication
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/objects"
 )
 
 // UploadDir is the path, inside a python distribution, of the legacy
@@ -89,11 +88,11 @@ func (Publisher) ReadUpload(r *http.Request, stage func(name string, body io.Rea
 		return nil, refuse(http.StatusBadRequest, "bad request: no file in field content")
 	}
 	if d := strings.TrimSpace(fields["sha256_digest"]); d != "" {
-		want, err := hex.DecodeString(d)
-		if err != nil || len(want) != sha256.Size {
+		want, err := objects.ParseID(d)
+		if err != nil {
 			return nil, refuse(http.StatusBadRequest, "bad request: sha256_digest is not a hex SHA-256")
 		}
-		if string(want) != string(up.SHA256[:]) {
+		if want != up.SHA256 {
 			return nil, refuse(http.StatusBadRequest, fmt.Sprintf("bad request: sha256_digest %s does not match the received file (%s)", strings.ToLower(d), up.SHA256))
 		}
 	}

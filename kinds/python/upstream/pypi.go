@@ -77,10 +77,7 @@ func (Syncer) ForProject(r remote.Remote, project string) (remote.Remote, error)
 	}
 	want := project
 	for _, p := range o.Projects {
-		name := strings.TrimSpace(p)
-		if i := strings.IndexAny(name, "<>=!~ "); i >= 0 {
-			name = name[:i]
-		}
+		name, _ := splitRequirement(strings.TrimSpace(p))
 		if pyformat.ValidName(name) && pyformat.NormalizeName(name) == project {
 			want = p
 			break
@@ -112,15 +109,20 @@ type Requirement struct {
 	pinned []string
 }
 
+// splitRequirement splits a trimmed requirement into the project name
+// and the specifier set after it.
+func splitRequirement(s string) (name, spec string) {
+	if i := strings.IndexAny(s, "<>=!~ "); i >= 0 {
+		return s[:i], strings.TrimSpace(s[i:])
+	}
+	return s, ""
+}
+
 // ParseRequirement parses "name", or "name" followed by a specifier set
 // such as ">=4.2,<5" (spaces allowed).
 func ParseRequirement(s string) (Requirement, error) {
 	s = strings.TrimSpace(s)
-	i := strings.IndexAny(s, "<>=!~ ")
-	name, spec := s, ""
-	if i >= 0 {
-		name, spec = s[:i], strings.TrimSpace(s[i:])
-	}
+	name, spec := splitRequirement(s)
 	if !pyformat.ValidName(name) {
 		return Requirement{}, fmt.Errorf("project %q: %q is not a valid project name", s, name)
 	}
