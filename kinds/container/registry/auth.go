@@ -10,6 +10,7 @@ import (
 
 	"github.com/pkgvc/pkgvc/auth"
 	"github.com/pkgvc/pkgvc/content"
+	"github.com/pkgvc/pkgvc/httpx"
 )
 
 // Service is the service name of the Bearer challenge.
@@ -46,7 +47,7 @@ func authFailed(w http.ResponseWriter, r *http.Request, err error, scope, forbid
 	var lim *content.AuthLimitError
 	switch {
 	case errors.As(err, &lim):
-		w.Header().Set("Retry-After", strconv.Itoa(int((lim.RetryAfter+time.Second-1)/time.Second)))
+		httpx.SetRetryAfter(w.Header(), lim.RetryAfter)
 		writeError(w, http.StatusTooManyRequests, codeTooManyRequests, "too many failed authentications from this address", nil)
 	case errors.Is(err, auth.ErrForbidden):
 		writeError(w, http.StatusForbidden, codeDenied, forbidden, nil)
